@@ -1,0 +1,108 @@
+// Package kube is cutover's access to a Kubernetes cluster, resolved the way
+// kubectl resolves it: --kubeconfig, KUBECONFIG, ~/.kube/config or the
+// in-cluster service account; --context and --namespace override.
+package kube
+
+import (
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Options select the cluster. Zero values mean "as kubectl would".
+type Options struct {
+	Kubeconfig string
+	Context    string
+	Namespace  string
+	// QPS and Burst default to values sized for a release (a burst of
+	// applies, then watches), not client-go's 5/10 which throttles a
+	// blue/green switch into seconds.
+	QPS   float32
+	Burst int
+}
+
+// Clients are built once per process and shared by every stage.
+type Clients struct {
+	Config    *rest.Config
+	Typed     kubernetes.Interface
+	Dynamic   dynamic.Interface
+	Discovery discovery.CachedDiscoveryInterface
+	Mapper    meta.ResettableRESTMapper
+	// Namespace is the namespace of the selected context (or --namespace),
+	// "default" when neither says.
+	Namespace string
+}
+
+// Cluster builds Clients lazily: commands that never touch the cluster never
+// read a kubeconfig.
+type Cluster struct {
+	opts    Options
+	once    sync.Once
+	clients *Clients
+	err     error
+}
+
+// New returns a lazy Cluster for opts.
+func New(opts Options) *Cluster { return &Cluster{opts: opts} }
+
+// Options returns what the cluster was selected with.
+func (c *Cluster) Options() Options { return c.opts }
+
+// Clients returns the shared clients, building them on first use.
+func (c *Cluster) Clients() (*Clients, error) {
+	c.once.Do(func() { c.clients, c.err = build(c.opts) })
+	return c.clients, c.err
+}
+
+func build(o Options) (*Clients, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.Kubeconfig != "" {
+		rules.ExplicitPath = o.Kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
+	if o.Namespace != "" {
+		overrides.Context.Namespace = o.Namespace
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes configuration: %w", err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes namespace: %w", err)
+	}
+	cfg.QPS, cfg.Burst = o.QPS, o.Burst
+	if cfg.QPS == 0 {
+		cfg.QPS = 100
+	}
+	if cfg.Burst == 0 {
+		cfg.Burst = 200
+	}
+	cfg.UserAgent = "cutover"
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc := memory.NewMemCacheClient(typed.Discovery())
+	return &Clients{
+		Config:    cfg,
+		Typed:     typed,
+		Dynamic:   dyn,
+		Discovery: disc,
+		Mapper:    restmapper.NewDeferredDiscoveryRESTMapper(disc),
+		Namespace: ns,
+	}, nil
+}

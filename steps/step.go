@@ -1,0 +1,104 @@
+// Package steps holds the contract between the engine and the step kinds, and
+// the registry the kinds add themselves to. The engine knows steps only through
+// this package; a kind knows nothing of the DAG it runs in.
+package steps
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/kube"
+)
+
+// Kind is one step kind: the block name inside a stage, its schema and its work.
+type Kind interface {
+	// Name is the block type that selects the kind inside a stage, e.g. "deploy".
+	Name() string
+	// Spec is the schema of the step block. The engine decodes the block with
+	// it, so type errors and unknown attributes are caught at load time.
+	Spec() hcldec.Spec
+	// Output is the type of the value Run returns. An object type lets the
+	// engine reject references to attributes the step does not produce;
+	// cty.DynamicPseudoType turns that check off.
+	Output() cty.Type
+	// Run does the work. cfg conforms to Spec and is wholly known. Errors are
+	// final unless wrapped with Retryable.
+	Run(ctx context.Context, env *Env, cfg cty.Value) (cty.Value, error)
+}
+
+// Undoer is implemented by kinds with a built-in compensation. Undo receives,
+// in capture order, every record Run passed to Env.Capture during all
+// attempts of the stage; applying them newest first restores the state from
+// before the first attempt.
+type Undoer interface {
+	Undo(ctx context.Context, env *Env, records []json.RawMessage) error
+}
+
+// Checker is implemented by kinds that validate values beyond their types
+// (durations, enums, ranges). It runs at load time with unknown values where
+// a stage output is not known yet, so it must skip those.
+type Checker interface {
+	Check(cfg cty.Value) []Problem
+}
+
+// Planner is implemented by kinds that can say, against the live cluster,
+// what they would change (plan --dry-run=server). The text is shown as is.
+type Planner interface {
+	Plan(ctx context.Context, env *Env, cfg cty.Value) (string, error)
+}
+
+// Problem is a finding of a Checker. Path names the attribute (and nested
+// block types) it concerns, so the engine can point at its source range.
+type Problem struct {
+	Path    []string
+	Summary string
+	Detail  string
+}
+
+// Env is what a step sees of the run it is part of.
+type Env struct {
+	Pipeline  string
+	Stage     string
+	RunID     string
+	Attempt   int    // 1 for the first attempt
+	Namespace string // the pipeline's default namespace ("" = from kubeconfig)
+	Dir       string // the pipeline directory; relative paths resolve against it
+	DryRun    bool   // every write must be a server-side dry run
+
+	// Cluster gives lazy access to Kubernetes clients; nil when the command
+	// has no cluster (validate, plan without --dry-run).
+	Cluster *kube.Cluster
+
+	// Body and EvalContext are the step block and the context it was decoded
+	// with, for kinds that re-evaluate expressions lazily (an analysis
+	// condition is evaluated once per measurement with `result` bound).
+	Body        hcl.Body
+	EvalContext *hcl.EvalContext
+
+	// Progress reports what a long step is waiting for ("ready 3/10").
+	Progress func(msg string)
+	// Capture journals a record needed to undo the write that follows. It
+	// returns only once the record is durable; a step must not write if it
+	// fails.
+	Capture func(record any) error
+}
+
+// Report calls Progress when set.
+func (e *Env) Report(msg string) {
+	if e != nil && e.Progress != nil {
+		e.Progress(msg)
+	}
+}
+
+// Record calls Capture when set; without a journal the record is kept nowhere.
+func (e *Env) Record(record any) error {
+	if e == nil || e.Capture == nil {
+		return nil
+	}
+	return e.Capture(record)
+}
+

@@ -1,0 +1,232 @@
+package steps
+
+import (
+	"fmt"
+	"math/big"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Attr returns attribute name of an object value, or a null of dynamic type
+// when v is null or has no such attribute. Nested attributes of optional
+// blocks therefore read as null rather than panicking.
+func Attr(v cty.Value, name string) cty.Value {
+	if v.IsNull() || !v.IsKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	if v.Type().IsObjectType() {
+		if !v.Type().HasAttribute(name) {
+			return cty.NullVal(cty.DynamicPseudoType)
+		}
+		return v.GetAttr(name)
+	}
+	if !v.HasIndex(cty.StringVal(name)).True() {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return v.Index(cty.StringVal(name))
+}
+
+// Str returns a string attribute, "" when null.
+func Str(v cty.Value, name string) string {
+	a := Attr(v, name)
+	if a.IsNull() || !a.IsKnown() || a.Type() != cty.String {
+		return ""
+	}
+	return a.AsString()
+}
+
+// Int returns a number attribute as int64, def when null.
+func Int(v cty.Value, name string, def int64) int64 {
+	a := Attr(v, name)
+	if a.IsNull() || !a.IsKnown() || a.Type() != cty.Number {
+		return def
+	}
+	i, _ := a.AsBigFloat().Int64()
+	return i
+}
+
+// Float returns a number attribute as float64, def when null.
+func Float(v cty.Value, name string, def float64) float64 {
+	a := Attr(v, name)
+	if a.IsNull() || !a.IsKnown() || a.Type() != cty.Number {
+		return def
+	}
+	f, _ := a.AsBigFloat().Float64()
+	return f
+}
+
+// Bool returns a bool attribute, def when null.
+func Bool(v cty.Value, name string, def bool) bool {
+	a := Attr(v, name)
+	if a.IsNull() || !a.IsKnown() || a.Type() != cty.Bool {
+		return def
+	}
+	return a.True()
+}
+
+// StrMap returns a map(string) attribute; nil when null.
+func StrMap(v cty.Value, name string) map[string]string {
+	a := Attr(v, name)
+	if a.IsNull() || !a.IsKnown() || !a.CanIterateElements() {
+		return nil
+	}
+	out := map[string]string{}
+	for it := a.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if k.Type() == cty.String && !e.IsNull() && e.Type() == cty.String {
+			out[k.AsString()] = e.AsString()
+		}
+	}
+	return out
+}
+
+// StrList returns a list(string) attribute; nil when null.
+func StrList(v cty.Value, name string) []string {
+	a := Attr(v, name)
+	if a.IsNull() || !a.IsKnown() || !a.CanIterateElements() {
+		return nil
+	}
+	var out []string
+	for it := a.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if !e.IsNull() && e.Type() == cty.String {
+			out = append(out, e.AsString())
+		}
+	}
+	return out
+}
+
+// Duration parses a duration attribute ("30s", "1m30s"); def when null.
+func Duration(v cty.Value, name string, def time.Duration) (time.Duration, error) {
+	s := Str(v, name)
+	if s == "" {
+		return def, nil
+	}
+	return ParseDuration(s)
+}
+
+// ParseDuration is time.ParseDuration that refuses negative values and says
+// what a valid one looks like.
+func ParseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration; use a number and a unit, such as \"30s\", \"5m\" or \"1h30m\"", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative; a duration must be zero or more", s)
+	}
+	return d, nil
+}
+
+// CheckDurations is a Checker helper: a Problem for every named attribute of
+// cfg that holds a known, invalid duration.
+func CheckDurations(cfg cty.Value, path []string, names ...string) []Problem {
+	var out []Problem
+	for _, n := range names {
+		if _, err := Duration(cfg, n, 0); err != nil {
+			out = append(out, Problem{Path: append(append([]string{}, path...), n), Summary: "Invalid duration", Detail: err.Error()})
+		}
+	}
+	return out
+}
+
+// FromGo converts plain Go values (what encoding/json produces, plus
+// string maps and slices) into cty values, for step outputs.
+func FromGo(x any) cty.Value {
+	switch t := x.(type) {
+	case nil:
+		return cty.NullVal(cty.DynamicPseudoType)
+	case cty.Value:
+		return t
+	case string:
+		return cty.StringVal(t)
+	case bool:
+		return cty.BoolVal(t)
+	case int:
+		return cty.NumberIntVal(int64(t))
+	case int32:
+		return cty.NumberIntVal(int64(t))
+	case int64:
+		return cty.NumberIntVal(t)
+	case float64:
+		return cty.NumberFloatVal(t)
+	case *big.Float:
+		return cty.NumberVal(t)
+	case time.Duration:
+		return cty.StringVal(t.String())
+	case map[string]string:
+		if len(t) == 0 {
+			return cty.MapValEmpty(cty.String)
+		}
+		m := make(map[string]cty.Value, len(t))
+		for k, v := range t {
+			m[k] = cty.StringVal(v)
+		}
+		return cty.MapVal(m)
+	case []string:
+		if len(t) == 0 {
+			return cty.ListValEmpty(cty.String)
+		}
+		l := make([]cty.Value, len(t))
+		for i, v := range t {
+			l[i] = cty.StringVal(v)
+		}
+		return cty.ListVal(l)
+	case map[string]any:
+		if len(t) == 0 {
+			return cty.EmptyObjectVal
+		}
+		m := make(map[string]cty.Value, len(t))
+		for k, v := range t {
+			m[k] = FromGo(v)
+		}
+		return cty.ObjectVal(m)
+	case []any:
+		if len(t) == 0 {
+			return cty.EmptyTupleVal
+		}
+		l := make([]cty.Value, len(t))
+		for i, v := range t {
+			l[i] = FromGo(v)
+		}
+		return cty.TupleVal(l)
+	}
+	rv := reflect.ValueOf(x)
+	if rv.Kind() == reflect.Map && rv.Type().Key().Kind() == reflect.String {
+		m := map[string]any{}
+		keys := rv.MapKeys()
+		sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+		for _, k := range keys {
+			m[k.String()] = rv.MapIndex(k).Interface()
+		}
+		return FromGo(m)
+	}
+	return cty.StringVal(fmt.Sprint(x))
+}
+
+// Analysis is a top-level `analysis` block, handed to the kind that runs
+// analyses as the value of `analysis.NAME`. Its body is decoded by that kind
+// with the analysis schema, once per measurement.
+type Analysis struct {
+	Name  string
+	Body  hcl.Body
+	Range hcl.Range
+}
+
+// AnalysisType is the cty type of `analysis.NAME`.
+var AnalysisType = cty.CapsuleWithOps("analysis", reflect.TypeOf(Analysis{}), &cty.CapsuleOps{
+	GoString:     func(v any) string { return "analysis." + v.(*Analysis).Name },
+	TypeGoString: func(reflect.Type) string { return "steps.AnalysisType" },
+})
+
+// AnalysisOf returns the analysis a value refers to, or nil.
+func AnalysisOf(v cty.Value) *Analysis {
+	if v.IsNull() || !v.IsKnown() || !v.Type().Equals(AnalysisType) {
+		return nil
+	}
+	return v.EncapsulatedValue().(*Analysis)
+}
