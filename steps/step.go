@@ -101,4 +101,3 @@ func (e *Env) Record(record any) error {
 	}
 	return e.Capture(record)
 }
-
