@@ -14,19 +14,19 @@ import (
 type Type string
 
 const (
-	RunStarted      Type = "run_started"      // Stages lists the graph
-	StageStarted    Type = "stage_started"    // an attempt begins
-	StageProgress   Type = "stage_progress"   // Message says what it waits for
-	StageRetrying   Type = "stage_retrying"   // Error, Delay until the next attempt
-	StageSucceeded  Type = "stage_succeeded"  // Output
-	StageFailed     Type = "stage_failed"     // Error, after the last attempt
-	StageSkipped    Type = "stage_skipped"    // Message: why (when = false, dependency failed)
-	StageCancelled  Type = "stage_cancelled"  // in flight when the run stopped
-	UndoStarted     Type = "undo_started"     // compensation of a completed stage
-	UndoSucceeded   Type = "undo_succeeded"   //
-	UndoFailed      Type = "undo_failed"      // Error: left for a person
-	RunFinished     Type = "run_finished"     // Result, Outputs
-	DiagnosticEvent Type = "diagnostic"       // a load/validation diagnostic
+	RunStarted      Type = "run_started"     // Stages lists the graph
+	StageStarted    Type = "stage_started"   // an attempt begins
+	StageProgress   Type = "stage_progress"  // Message says what it waits for
+	StageRetrying   Type = "stage_retrying"  // Error, Delay until the next attempt
+	StageSucceeded  Type = "stage_succeeded" // Output
+	StageFailed     Type = "stage_failed"    // Error, after the last attempt
+	StageSkipped    Type = "stage_skipped"   // Message: why (when = false, dependency failed)
+	StageCancelled  Type = "stage_cancelled" // in flight when the run stopped
+	UndoStarted     Type = "undo_started"    // compensation of a completed stage
+	UndoSucceeded   Type = "undo_succeeded"  //
+	UndoFailed      Type = "undo_failed"     // Error: left for a person
+	RunFinished     Type = "run_finished"    // Result, Outputs
+	DiagnosticEvent Type = "diagnostic"      // a load/validation diagnostic
 )
 
 // Result of a run, as DESIGN §4 defines exit codes for them.
@@ -35,7 +35,7 @@ type Result string
 const (
 	Succeeded      Result = "succeeded"
 	FailedUndone   Result = "failed, undone"
-	FailedStopped  Result = "failed"                 // on_failure = "stop": nothing undone
+	FailedStopped  Result = "failed" // on_failure = "stop": nothing undone
 	UndoIncomplete Result = "failed, undo incomplete"
 	Interrupted    Result = "interrupted"
 )
