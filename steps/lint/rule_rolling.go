@@ -1,0 +1,108 @@
+package lint
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// rolling is a workload's rolling-update settings, read the way the
+// controllers read them.
+type rolling struct {
+	o                *object
+	strategy         *yaml.Node // the strategy / updateStrategy mapping
+	surgeKey         *yaml.Node // nil when unset
+	unavailKey       *yaml.Node
+	surge, unavail   *yaml.Node
+	replicas         int64 // -1 when the kind has no replica count (DaemonSet)
+	replicasFrom     string
+	surgeDefault     string
+	unavailDefault   string
+	strategyWithPath string
+}
+
+// rollingOf returns the rolling update of a Deployment, StatefulSet or
+// DaemonSet; nil for other kinds and for non-rolling strategies (Recreate,
+// OnDelete).
+func (s *set) rollingOf(o *object) *rolling {
+	r := &rolling{o: o, replicas: -1}
+	switch o.kind {
+	case "Deployment":
+		r.strategyWithPath, r.surgeDefault, r.unavailDefault = "strategy", "25%", "25%"
+	case "StatefulSet":
+		r.strategyWithPath, r.unavailDefault = "updateStrategy", "1"
+	case "DaemonSet":
+		r.strategyWithPath, r.surgeDefault, r.unavailDefault = "updateStrategy", "0", "1"
+	default:
+		return nil
+	}
+	r.strategy = path(o.node, "spec", r.strategyWithPath)
+	if t := str(path(r.strategy, "type")); t != "" && t != "RollingUpdate" {
+		return nil
+	}
+	ru := path(r.strategy, "rollingUpdate")
+	r.unavailKey, r.unavail = field(ru, "maxUnavailable")
+	if r.surgeDefault != "" {
+		r.surgeKey, r.surge = field(ru, "maxSurge")
+	}
+	if o.kind != "DaemonSet" {
+		r.replicas, r.replicasFrom = s.minReplicas(o)
+	}
+	return r
+}
+
+// minReplicas is the fewest replicas the workload may run: spec.replicas
+// (default 1), or minReplicas (default 1) of an HPA that scales it.
+func (s *set) minReplicas(o *object) (n int64, from string) {
+	if h := s.hpaOf[o]; h != nil {
+		if n, ok := integer(path(h.node, "spec", "minReplicas")); ok {
+			return n, fmt.Sprintf("HorizontalPodAutoscaler %q minReplicas", h.name)
+		}
+		return 1, fmt.Sprintf("HorizontalPodAutoscaler %q minReplicas (default 1)", h.name)
+	}
+	if n, ok := integer(path(o.node, "spec", "replicas")); ok {
+		return n, "replicas"
+	}
+	return 1, "replicas (default 1)"
+}
+
+// intOrPercent reads a value such as 2 or "25%"; raw is what to print.
+func intOrPercent(n *yaml.Node, def string) (val float64, pct bool, raw string, ok bool) {
+	raw = def
+	if n != nil {
+		raw = str(n)
+	}
+	if p, isPct := strings.CutSuffix(raw, "%"); isPct {
+		f, err := strconv.ParseFloat(p, 64)
+		return f, true, raw, err == nil
+	}
+	i, err := strconv.ParseInt(raw, 10, 64)
+	return float64(i), false, raw, err == nil
+}
+
+// scaled resolves an int-or-percent against replicas the way the
+// Deployment controller does: surge rounds up, unavailability down.
+func scaled(v float64, pct bool, replicas int64, roundUp bool) int64 {
+	if !pct {
+		return int64(v)
+	}
+	x := v * float64(replicas) / 100
+	if roundUp {
+		return int64(math.Ceil(x))
+	}
+	return int64(math.Floor(x))
+}
+
+// blame is where a rolling-update finding points: the field at fault when
+// it is written down, else the strategy, else the kind: line.
+func (r *rolling) blame(keys ...*yaml.Node) *yaml.Node {
+	for _, k := range keys {
+		if k != nil {
+			return k
+		}
+	}
+	return keyOf(r.o.node, "spec", r.strategyWithPath)
+}
