@@ -1,0 +1,106 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// dur formats a duration the way the left column shows it: tenths of a second
+// below a minute (the scale a stage usually runs at), then minutes.
+func dur(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		m := int(d / time.Minute)
+		return fmt.Sprintf("%dm%04.1fs", m, (d - time.Duration(m)*time.Minute).Seconds())
+	default:
+		d = d.Round(time.Second)
+		h := int(d / time.Hour)
+		m := int((d - time.Duration(h)*time.Hour) / time.Minute)
+		s := int((d - time.Duration(h)*time.Hour - time.Duration(m)*time.Minute) / time.Second)
+		return fmt.Sprintf("%dh%02dm%02ds", h, m, s)
+	}
+}
+
+// shortDur formats a retry delay: "2s", "1.5s", "1m30s".
+func shortDur(d time.Duration) string {
+	if d%time.Second == 0 || d > time.Minute {
+		return d.Round(time.Second).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
+}
+
+// oneLine keeps multi-line errors on the line they belong to: CI log
+// viewers and the alignment of the text output both assume one event, one
+// line. Newlines become " | ".
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' })
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return strings.Join(parts, " | ")
+}
+
+// shape is a progress message with its numbers blanked. Two messages with
+// the same shape say the same thing about a different count ("ready 3/10",
+// "ready 4/10"), so they are rate limited; a different shape is a new phase
+// and is always printed.
+func shape(s string) string {
+	var b strings.Builder
+	digits := false
+	for _, r := range s {
+		if r >= '0' && r <= '9' || (digits && r == '.') {
+			if !digits {
+				b.WriteByte('#')
+			}
+			digits = true
+			continue
+		}
+		digits = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// ANSI styles used when colors are on.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+func paint(on bool, style, s string) string {
+	if !on || style == "" {
+		return s
+	}
+	return style + s + ansiReset
+}
+
+// styleOf is the color of a stage or run outcome.
+func styleOf(s string) string {
+	switch {
+	case strings.HasPrefix(s, "succeeded"), s == string(undoSucceeded):
+		return ansiGreen
+	case strings.HasPrefix(s, "failed"), strings.HasPrefix(s, "undo failed"), s == "interrupted":
+		return ansiRed
+	case s == string(skipped), s == string(cancelled), strings.HasPrefix(s, "retrying"):
+		return ansiYellow
+	}
+	return ""
+}
