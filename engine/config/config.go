@@ -1,0 +1,216 @@
+// Package config is the source representation of a pipeline: every block of
+// every .hcl file of a directory, decoded and checked without evaluating
+// anything that needs a variable's value or a stage's output. Evaluation
+// lives in package engine.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// Config is a whole pipeline.
+type Config struct {
+	// Dir is the pipeline directory: file() and templatefile() and relative
+	// paths in steps resolve against it.
+	Dir string
+	// Parser holds the parsed files, for rendering diagnostics with source.
+	Parser *hclparse.Parser
+	Files  []string
+
+	Pipeline  *Pipeline
+	Variables map[string]*Variable
+	Locals    map[string]*Local
+	Analyses  map[string]*Analysis
+	Stages    map[string]*Stage
+	Outputs   map[string]*Output
+
+	// StageOrder, VariableOrder and OutputOrder keep declaration order, for
+	// stable output.
+	StageOrder    []string
+	VariableOrder []string
+	OutputOrder   []string
+
+	Registry *steps.Registry
+}
+
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "pipeline", LabelNames: []string{"name"}},
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "analysis", LabelNames: []string{"name"}},
+		{Type: "stage", LabelNames: []string{"name"}},
+		{Type: "output", LabelNames: []string{"name"}},
+	},
+}
+
+// Load parses PATH — a directory (all its .hcl files) or one .hcl file — and
+// decodes it. All problems are returned together; a nil Config means the
+// files could not be read at all.
+func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
+	if reg == nil {
+		reg = steps.Default
+	}
+	files, dir, err := pipelineFiles(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read pipeline", Detail: err.Error()}}
+	}
+	p := hclparse.NewParser()
+	var diags hcl.Diagnostics
+	var bodies []*hcl.File
+	for _, f := range files {
+		file, d := p.ParseHCLFile(f)
+		diags = append(diags, d...)
+		if file != nil {
+			bodies = append(bodies, file)
+		}
+	}
+	cfg := &Config{
+		Dir: dir, Parser: p, Files: files, Registry: reg,
+		Variables: map[string]*Variable{}, Locals: map[string]*Local{},
+		Analyses: map[string]*Analysis{}, Stages: map[string]*Stage{}, Outputs: map[string]*Output{},
+	}
+	for _, f := range bodies {
+		diags = append(diags, cfg.addFile(f)...)
+	}
+	if cfg.Pipeline == nil && !diags.HasErrors() {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing pipeline block",
+			Detail:   fmt.Sprintf("No file in %s declares a pipeline \"NAME\" { } block.", dir),
+		})
+	}
+	diags = append(diags, cfg.checkReferences()...)
+	return cfg, diags
+}
+
+func pipelineFiles(path string) (files []string, dir string, err error) {
+	if path == "" {
+		path = "."
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if !st.IsDir() {
+		abs, _ := filepath.Abs(filepath.Dir(path))
+		return []string{path}, abs, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".hcl") && !strings.HasPrefix(e.Name(), ".") {
+			files = append(files, filepath.Join(path, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return nil, "", fmt.Errorf("%s holds no .hcl files", path)
+	}
+	abs, _ := filepath.Abs(path)
+	return files, abs, nil
+}
+
+func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
+	content, diags := f.Body.Content(rootSchema)
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "pipeline":
+			p, d := decodePipelineBlock(b)
+			diags = append(diags, d...)
+			if c.Pipeline != nil {
+				diags = append(diags, duplicate("pipeline", "", c.Pipeline.DeclRange, b.DefRange))
+				continue
+			}
+			c.Pipeline = p
+		case "variable":
+			v, d := decodeVariableBlock(b)
+			diags = append(diags, d...)
+			if prev, dup := c.Variables[v.Name]; dup {
+				diags = append(diags, duplicate("variable", v.Name, prev.DeclRange, b.DefRange))
+				continue
+			}
+			c.Variables[v.Name] = v
+			c.VariableOrder = append(c.VariableOrder, v.Name)
+		case "locals":
+			ls, d := decodeLocalsBlock(b)
+			diags = append(diags, d...)
+			for _, l := range ls {
+				if prev, dup := c.Locals[l.Name]; dup {
+					diags = append(diags, duplicate("local value", l.Name, prev.DeclRange, l.DeclRange))
+					continue
+				}
+				c.Locals[l.Name] = l
+			}
+		case "analysis":
+			a, d := decodeAnalysisBlock(b, c.Registry)
+			diags = append(diags, d...)
+			if prev, dup := c.Analyses[a.Name]; dup {
+				diags = append(diags, duplicate("analysis", a.Name, prev.DeclRange, b.DefRange))
+				continue
+			}
+			c.Analyses[a.Name] = a
+		case "stage":
+			s, d := decodeStageBlock(b, c.Registry)
+			diags = append(diags, d...)
+			if s == nil {
+				continue
+			}
+			if prev, dup := c.Stages[s.Name]; dup {
+				diags = append(diags, duplicate("stage", s.Name, prev.DeclRange, b.DefRange))
+				continue
+			}
+			c.Stages[s.Name] = s
+			c.StageOrder = append(c.StageOrder, s.Name)
+		case "output":
+			o, d := decodeOutputBlock(b)
+			diags = append(diags, d...)
+			if prev, dup := c.Outputs[o.Name]; dup {
+				diags = append(diags, duplicate("output", o.Name, prev.DeclRange, b.DefRange))
+				continue
+			}
+			c.Outputs[o.Name] = o
+			c.OutputOrder = append(c.OutputOrder, o.Name)
+		}
+	}
+	return diags
+}
+
+func duplicate(what, name string, first, again hcl.Range) *hcl.Diagnostic {
+	label := what
+	if name != "" {
+		label = fmt.Sprintf("%s %q", what, name)
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Duplicate " + what,
+		Detail:   fmt.Sprintf("A %s was already declared at %s. Names must be unique across all files of the pipeline.", label, first),
+		Subject:  again.Ptr(),
+	}
+}
+
+// validName reports a diagnostic when a block label is not an identifier;
+// stage names appear in traversals, so they must be valid there.
+func validName(kind, name string, r hcl.Range) hcl.Diagnostics {
+	if !hclsyntax.ValidIdentifier(name) {
+		return hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid " + kind + " name",
+			Detail:   fmt.Sprintf("%q is not a valid name: use letters, digits, underscores and dashes, starting with a letter.", name),
+			Subject:  r.Ptr(),
+		}}
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// Stage is a `stage "NAME" {}` block.
+type Stage struct {
+	Name      string
+	DependsOn []hcl.Traversal
+	When      hcl.Expression // nil: always
+	Timeout   hcl.Expression // nil: no limit per attempt
+	Retry     *Retry         // nil: one attempt
+	Step      *Step
+	Undo      *Undo // nil: the step's built-in undo
+	DeclRange hcl.Range
+
+	// Deps are the stages this one waits for: depends_on plus every stage
+	// its expressions refer to, in source order, without duplicates. Filled
+	// by checkReferences.
+	Deps []string
+}
+
+// Step is the one step block of a stage (or of an undo block).
+type Step struct {
+	Kind      steps.Kind
+	Body      hcl.Body
+	DeclRange hcl.Range
+}
+
+// Undo is a stage's `undo {}` block. A nil Step means "nothing to undo".
+type Undo struct {
+	Step      *Step
+	DeclRange hcl.Range
+}
+
+// Retry is a stage's `retry {}` block; its settings may use variables.
+type Retry struct {
+	Attempts  hcl.Expression
+	Backoff   hcl.Expression
+	Delay     hcl.Expression
+	MaxDelay  hcl.Expression
+	Jitter    hcl.Expression
+	DeclRange hcl.Range
+}
+
+var retrySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "attempts"}, {Name: "backoff"}, {Name: "delay"}, {Name: "max_delay"}, {Name: "jitter"},
+	},
+}
+
+func stageSchema(reg *steps.Registry) *hcl.BodySchema {
+	s := &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "when"}, {Name: "timeout"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "retry"}, {Type: "undo"}},
+	}
+	s.Blocks = append(s.Blocks, stepHeaders(reg)...)
+	return s
+}
+
+func stepHeaders(reg *steps.Registry) []hcl.BlockHeaderSchema {
+	var out []hcl.BlockHeaderSchema
+	for _, n := range reg.Names() {
+		out = append(out, hcl.BlockHeaderSchema{Type: n})
+	}
+	return out
+}
+
+func decodeStageBlock(b *hcl.Block, reg *steps.Registry) (*Stage, hcl.Diagnostics) {
+	s := &Stage{Name: b.Labels[0], DeclRange: b.DefRange}
+	diags := validName("stage", s.Name, b.LabelRanges[0])
+	content, d := b.Body.Content(stageSchema(reg))
+	diags = append(diags, unknownStepHint(d, reg)...)
+	s.When = attrExpr(content, "when")
+	s.Timeout = attrExpr(content, "timeout")
+	if a, ok := content.Attributes["depends_on"]; ok {
+		trs, d := decodeDependsOn(a)
+		diags = append(diags, d...)
+		s.DependsOn = trs
+	}
+	var stepBlocks []*hcl.Block
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "retry":
+			if s.Retry != nil {
+				diags = append(diags, duplicate("retry block", "", s.Retry.DeclRange, blk.DefRange))
+				continue
+			}
+			rc, d := blk.Body.Content(retrySchema)
+			diags = append(diags, d...)
+			s.Retry = &Retry{
+				Attempts: attrExpr(rc, "attempts"), Backoff: attrExpr(rc, "backoff"),
+				Delay: attrExpr(rc, "delay"), MaxDelay: attrExpr(rc, "max_delay"),
+				Jitter: attrExpr(rc, "jitter"), DeclRange: blk.DefRange,
+			}
+		case "undo":
+			if s.Undo != nil {
+				diags = append(diags, duplicate("undo block", "", s.Undo.DeclRange, blk.DefRange))
+				continue
+			}
+			u, d := decodeUndoBlock(blk, reg)
+			diags = append(diags, d...)
+			s.Undo = u
+		default:
+			stepBlocks = append(stepBlocks, blk)
+		}
+	}
+	switch len(stepBlocks) {
+	case 0:
+		if !d.HasErrors() { // an unknown block type was already reported
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Stage has no step",
+				Detail:   fmt.Sprintf("Stage %q must hold exactly one step block, one of: %s.", s.Name, strings.Join(reg.Names(), ", ")),
+				Subject:  b.DefRange.Ptr(),
+			})
+		}
+	case 1:
+	default:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Stage has more than one step",
+			Detail:   fmt.Sprintf("Stage %q holds a %q block already; a stage does exactly one thing. Split the work into stages and connect them with depends_on.", s.Name, stepBlocks[0].Type),
+			Subject:  stepBlocks[1].DefRange.Ptr(),
+		})
+	}
+	if len(stepBlocks) > 0 {
+		s.Step = newStep(stepBlocks[0], reg)
+	}
+	return s, diags
+}
+
+func newStep(b *hcl.Block, reg *steps.Registry) *Step {
+	k, _ := reg.Lookup(b.Type)
+	return &Step{Kind: k, Body: b.Body, DeclRange: b.DefRange}
+}
+
+func decodeUndoBlock(b *hcl.Block, reg *steps.Registry) (*Undo, hcl.Diagnostics) {
+	u := &Undo{DeclRange: b.DefRange}
+	content, diags := b.Body.Content(&hcl.BodySchema{Blocks: stepHeaders(reg)})
+	diags = unknownStepHint(diags, reg)
+	switch len(content.Blocks) {
+	case 0:
+	case 1:
+		u.Step = newStep(content.Blocks[0], reg)
+	default:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Undo has more than one step",
+			Detail:   "An undo block holds at most one step block; leave it empty for \"nothing to undo\".",
+			Subject:  content.Blocks[1].DefRange.Ptr(),
+		})
+	}
+	return u, diags
+}
+
+// unknownStepHint adds the list of step kinds to hcl's "Unsupported block
+// type" diagnostics, which otherwise only suggest one close name.
+func unknownStepHint(diags hcl.Diagnostics, reg *steps.Registry) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Summary == "Unsupported block type" {
+			d.Summary = "Unknown step kind"
+			d.Detail += fmt.Sprintf(" The step kinds are: %s.", strings.Join(reg.Names(), ", "))
+		}
+	}
+	return diags
+}
+
+func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
+	exprs, diags := hcl.ExprList(a.Expr)
+	var out []hcl.Traversal
+	for _, e := range exprs {
+		tr, d := hcl.AbsTraversalForExpr(e)
+		if d.HasErrors() || tr.RootName() != "stage" || len(tr) != 2 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Invalid depends_on",
+				Detail:   "depends_on is a list of stages, written as stage.NAME.",
+				Subject:  e.Range().Ptr(),
+			})
+			continue
+		}
+		out = append(out, tr)
+	}
+	return out, diags
+}

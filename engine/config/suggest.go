@@ -1,0 +1,15 @@
+package config
+
+import "github.com/agext/levenshtein"
+
+// suggest returns the known name closest to name, when it is close enough to
+// be a likely typo.
+func suggest(name string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if d := levenshtein.Distance(name, k, nil); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// StageState is what later stages see of a finished stage.
+type StageState struct {
+	Status string    // "succeeded" | "skipped"
+	Output cty.Value // null when skipped
+}
+
+// EvalContext returns the context a stage's expressions are evaluated in.
+// Stages missing from done are unknown values of their step's output type:
+// plan shows them as "known after".
+func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
+	stages := make(map[string]cty.Value, len(p.Config.Stages))
+	for name, cs := range p.Config.Stages {
+		ty := cty.DynamicPseudoType
+		if cs.Step != nil && cs.Step.Kind != nil {
+			ty = cs.Step.Kind.Output()
+		}
+		if s, ok := done[name]; ok {
+			out := s.Output
+			if out == cty.NilVal || out.IsNull() {
+				out = cty.NullVal(ty)
+			}
+			stages[name] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(s.Status)})
+			continue
+		}
+		stages[name] = cty.ObjectVal(map[string]cty.Value{"output": cty.UnknownVal(ty), "status": cty.UnknownVal(cty.String)})
+	}
+	analyses := make(map[string]cty.Value, len(p.Config.Analyses))
+	for name, a := range p.Config.Analyses {
+		analyses[name] = cty.CapsuleVal(steps.AnalysisType, &steps.Analysis{Name: name, Body: a.Body, Range: a.DeclRange})
+	}
+	return &hcl.EvalContext{
+		Variables: map[string]cty.Value{
+			"var":      objectOrEmpty(p.Vars),
+			"local":    objectOrEmpty(p.Locals),
+			"stage":    objectOrEmpty(stages),
+			"analysis": objectOrEmpty(analyses),
+			// Bound per measurement / per watched object by the step.
+			"result": cty.DynamicVal,
+			"object": cty.DynamicVal,
+		},
+		Functions: p.funcs,
+	}
+}
+
+func evalString(e hcl.Expression, ctx *hcl.EvalContext, dst *string) hcl.Diagnostics {
+	v, diags := evalAs(e, ctx, cty.String)
+	if v != cty.NilVal {
+		*dst = v.AsString()
+	}
+	return diags
+}
+
+func evalInt(e hcl.Expression, ctx *hcl.EvalContext, dst *int64) hcl.Diagnostics {
+	v, diags := evalAs(e, ctx, cty.Number)
+	if v != cty.NilVal {
+		bf := v.AsBigFloat()
+		i, acc := bf.Int64()
+		if !bf.IsInt() || acc != 0 {
+			return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid number",
+				Detail: "A whole number is required here.", Subject: e.Range().Ptr()})
+		}
+		*dst = i
+	}
+	return diags
+}
+
+func evalDuration(e hcl.Expression, ctx *hcl.EvalContext, dst *time.Duration) hcl.Diagnostics {
+	var s string
+	diags := evalString(e, ctx, &s)
+	if diags.HasErrors() || e == nil {
+		return diags
+	}
+	d, err := steps.ParseDuration(s)
+	if err != nil {
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid duration",
+			Detail: err.Error() + ".", Subject: e.Range().Ptr()})
+	}
+	*dst = d
+	return diags
+}
+
+// evalAs evaluates an optional expression to a known, non-null value of ty;
+// cty.NilVal when absent or invalid.
+func evalAs(e hcl.Expression, ctx *hcl.EvalContext, ty cty.Type) (cty.Value, hcl.Diagnostics) {
+	if e == nil {
+		return cty.NilVal, nil
+	}
+	v, diags := e.Value(ctx)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	v, _ = v.UnmarkDeep()
+	if v.IsNull() {
+		return cty.NilVal, nil
+	}
+	if !v.IsWhollyKnown() {
+		return cty.NilVal, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value not known in advance",
+			Detail: "This setting must be known before the run starts.", Subject: e.Range().Ptr()})
+	}
+	conv, err := convert.Convert(v, ty)
+	if err != nil {
+		return cty.NilVal, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect value type",
+			Detail: fmt.Sprintf("A %s is required here: %s.", ty.FriendlyName(), err), Subject: e.Range().Ptr()})
+	}
+	return conv, diags
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

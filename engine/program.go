@@ -1,0 +1,228 @@
+// Package engine evaluates a loaded pipeline (package config) and runs it:
+// variables, locals and stage settings are evaluated up front, each stage's
+// step block when its dependencies are done.
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/engine/dag"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+type ctxFuncs = map[string]function.Function
+
+// Program is a pipeline ready to plan or run: everything that can be known
+// before the first stage is evaluated and checked.
+type Program struct {
+	Config      *config.Config
+	Name        string
+	Description string
+	Namespace   string
+	Parallelism int
+	Lock        string
+	OnFailure   string // "undo" | "stop"
+	Timeout     time.Duration
+
+	Vars   map[string]cty.Value // sensitive ones carry the Sensitive mark
+	Locals map[string]cty.Value
+	Stages map[string]*Stage
+	Graph  *dag.Graph
+	// Order is a topological order of the stages, declaration order first.
+	Order []string
+
+	funcs ctxFuncs
+}
+
+// Stage is a stage with its settings evaluated.
+type Stage struct {
+	*config.Stage
+	Kind    steps.Kind
+	Timeout time.Duration // 0: none
+	Retry   RetryPolicy
+}
+
+// Prepare loads nothing: it evaluates a loaded Config with the given
+// variable inputs. Every problem is reported at once.
+func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
+	p := &Program{
+		Config: cfg, Name: cfg.Pipeline.Name, Parallelism: 4, OnFailure: "undo",
+		Stages: map[string]*Stage{}, funcs: functions(cfg.Dir),
+	}
+	vars, diags := resolveVariables(cfg, in, p.funcs)
+	p.Vars = vars
+	if diags.HasErrors() {
+		return p, diags
+	}
+	diags = append(diags, p.evalLocals()...)
+	if diags.HasErrors() {
+		return p, diags
+	}
+	diags = append(diags, p.evalPipeline()...)
+	p.Graph = cfg.Graph()
+	p.Order = p.Graph.Order()
+	for _, name := range cfg.StageOrder {
+		st, d := p.prepareStage(cfg.Stages[name])
+		diags = append(diags, d...)
+		p.Stages[name] = st
+	}
+	for _, name := range sortedNames(cfg.Analyses) {
+		a := cfg.Analyses[name]
+		if a.Spec != nil {
+			_, d := hcldec.Decode(a.Body, a.Spec, p.EvalContext(nil))
+			diags = append(diags, d...)
+		}
+	}
+	return p, diags
+}
+
+// staticContext is for settings known before any stage runs.
+func (p *Program) staticContext() *hcl.EvalContext {
+	return &hcl.EvalContext{
+		Variables: map[string]cty.Value{
+			"var":   objectOrEmpty(p.Vars),
+			"local": objectOrEmpty(p.Locals),
+		},
+		Functions: p.funcs,
+	}
+}
+
+func (p *Program) evalLocals() hcl.Diagnostics {
+	p.Locals = map[string]cty.Value{}
+	g := dag.New()
+	for _, n := range sortedNames(p.Config.Locals) {
+		g.Add(n)
+	}
+	for _, n := range sortedNames(p.Config.Locals) {
+		for _, tr := range p.Config.Locals[n].Expr.Variables() {
+			if tr.RootName() == "local" && len(tr) > 1 {
+				if a, ok := tr[1].(hcl.TraverseAttr); ok && g.Has(a.Name) {
+					g.Connect(n, a.Name)
+				}
+			}
+		}
+	}
+	var diags hcl.Diagnostics
+	for _, n := range g.Order() {
+		v, d := p.Config.Locals[n].Expr.Value(p.staticContext())
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			v = cty.DynamicVal
+		}
+		p.Locals[n] = v
+	}
+	return diags
+}
+
+func (p *Program) evalPipeline() hcl.Diagnostics {
+	c := p.Config.Pipeline
+	ctx := p.staticContext()
+	var diags hcl.Diagnostics
+	diags = append(diags, evalString(c.Description, ctx, &p.Description)...)
+	diags = append(diags, evalString(c.Namespace, ctx, &p.Namespace)...)
+	diags = append(diags, evalString(c.Lock, ctx, &p.Lock)...)
+	diags = append(diags, evalString(c.OnFailure, ctx, &p.OnFailure)...)
+	if p.OnFailure != "undo" && p.OnFailure != "stop" {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid on_failure",
+			Detail: fmt.Sprintf("on_failure is \"undo\" or \"stop\", not %q.", p.OnFailure), Subject: c.OnFailure.Range().Ptr()})
+	}
+	var par int64 = int64(p.Parallelism)
+	diags = append(diags, evalInt(c.Parallelism, ctx, &par)...)
+	if c.Parallelism != nil && par < 1 {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid parallelism",
+			Detail: "parallelism must be at least 1.", Subject: c.Parallelism.Range().Ptr()})
+	}
+	p.Parallelism = int(par)
+	diags = append(diags, evalDuration(c.Timeout, ctx, &p.Timeout)...)
+	return diags
+}
+
+func (p *Program) prepareStage(cs *config.Stage) (*Stage, hcl.Diagnostics) {
+	st := &Stage{Stage: cs}
+	if cs.Step != nil {
+		st.Kind = cs.Step.Kind
+	}
+	ctx := p.staticContext()
+	diags := evalDuration(cs.Timeout, ctx, &st.Timeout)
+	rp, d := evalRetry(cs.Retry, ctx)
+	diags = append(diags, d...)
+	st.Retry = rp
+	planCtx := p.EvalContext(nil)
+	if cs.When != nil {
+		v, d := cs.When.Value(planCtx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			if _, err := convert.Convert(v, cty.Bool); err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid when",
+					Detail: "when must be true or false: " + err.Error() + ".", Subject: cs.When.Range().Ptr()})
+			}
+		}
+	}
+	for _, step := range []*config.Step{cs.Step, undoStep(cs)} {
+		if step == nil || step.Kind == nil {
+			continue
+		}
+		diags = append(diags, checkStep(step, planCtx)...)
+	}
+	return st, diags
+}
+
+func undoStep(cs *config.Stage) *config.Step {
+	if cs.Undo == nil {
+		return nil
+	}
+	return cs.Undo.Step
+}
+
+// checkStep decodes a step block with unknown stage outputs: types,
+// required and unsupported attributes are checked, then the kind's Checker.
+func checkStep(step *config.Step, ctx *hcl.EvalContext) hcl.Diagnostics {
+	cfg, diags := hcldec.Decode(step.Body, step.Kind.Spec(), ctx)
+	if diags.HasErrors() {
+		return diags
+	}
+	if ch, ok := step.Kind.(steps.Checker); ok {
+		cfg, _ = cfg.UnmarkDeep()
+		for _, pr := range ch.Check(cfg) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail,
+				Subject: rangeOf(step.Body, pr.Path, step.DeclRange).Ptr(),
+			})
+		}
+	}
+	return diags
+}
+
+// rangeOf finds the source range of an attribute path inside a body; the
+// fallback is used when the path does not lead to a native-syntax node.
+func rangeOf(body hcl.Body, path []string, fallback hcl.Range) hcl.Range {
+	b, ok := body.(*hclsyntax.Body)
+	if !ok || len(path) == 0 {
+		return fallback
+	}
+	if a, ok := b.Attributes[path[0]]; ok {
+		return a.Expr.Range()
+	}
+	for _, blk := range b.Blocks {
+		if blk.Type == path[0] {
+			return rangeOf(blk.Body, path[1:], blk.DefRange())
+		}
+	}
+	return fallback
+}
+
+func objectOrEmpty(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}

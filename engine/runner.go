@@ -1,0 +1,472 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/sethvargo/go-retry"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/lock"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// Options are what a run needs beyond the program.
+type Options struct {
+	RunID   string
+	Cluster *kube.Cluster // nil: no cluster configured
+	DryRun  bool
+	Sink    events.Sink // receives redacted events
+	Journal journal.Journal
+	Locker  lock.Locker
+	Holder  string
+	// WaitLock waits for a held lock instead of failing with *lock.HeldError.
+	WaitLock bool
+	// Grace bounds the undo after the run's context was cancelled (a signal).
+	Grace time.Duration
+	// Resume holds the journal of an earlier attempt of this run: stages it
+	// finished are not run again, their outputs and undo records are reused.
+	Resume []journal.Entry
+}
+
+// Stage statuses.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+	StatusCancelled = "cancelled"
+	StatusNotRun    = "not run"
+	StatusUndone    = "undone"
+	StatusUndoFail  = "undo failed"
+)
+
+// StageRun is the record of one stage in a run.
+type StageRun struct {
+	Name     string
+	Status   string
+	Attempts int
+	Started  time.Time
+	Duration time.Duration
+	Output   cty.Value
+	Err      error
+	records  []json.RawMessage
+	finished int // completion sequence, for undo order
+}
+
+// Outcome is the result of a run.
+type Outcome struct {
+	Result      events.Result
+	Stages      map[string]*StageRun
+	Outputs     map[string]cty.Value
+	UndoPending []string // stages whose undo failed: left for a person
+	Err         error    // the first stage failure, or why the run stopped
+}
+
+// ExitCode maps an outcome to DESIGN §4's exit codes (signals excepted:
+// the command knows which one it got).
+func (o *Outcome) ExitCode() int {
+	switch o.Result {
+	case events.Succeeded:
+		return 0
+	case events.UndoIncomplete:
+		return 3
+	default:
+		return 1
+	}
+}
+
+type runner struct {
+	p     *Program
+	opts  Options
+	sink  events.Sink
+	red   *Redactor
+	start time.Time
+
+	mu     sync.Mutex
+	stages map[string]*StageRun
+	seq    int
+	failed error
+}
+
+// Run executes the program. ctx cancellation (a signal) stops scheduling,
+// cancels what is in flight and undoes within opts.Grace.
+func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
+	r := p.newRunner(opts)
+	r.emit(events.Event{Type: events.RunStarted, Stages: p.eventStages()})
+	if p.Lock != "" && opts.Locker != nil && !opts.DryRun {
+		l, err := opts.Locker.Acquire(ctx, p.Lock, opts.Holder, opts.WaitLock)
+		if err != nil {
+			return nil, err
+		}
+		defer l.Release(context.WithoutCancel(ctx))
+		var stop context.CancelCauseFunc
+		ctx, stop = context.WithCancelCause(ctx)
+		go func() {
+			select {
+			case <-l.Lost():
+				stop(fmt.Errorf("lost lock %q", p.Lock))
+			case <-ctx.Done():
+			}
+		}()
+	}
+	r.restore(opts.Resume)
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if p.Timeout > 0 {
+		var c context.CancelFunc
+		runCtx, c = context.WithTimeoutCause(runCtx, p.Timeout, fmt.Errorf("the pipeline timeout of %s was reached", p.Timeout))
+		defer c()
+	}
+	notStarted := p.Graph.Walk(runCtx, p.Parallelism, func(ctx context.Context, name string) {
+		if err := r.runStage(ctx, name); err != nil {
+			r.mu.Lock()
+			if r.failed == nil {
+				r.failed = err
+			}
+			r.mu.Unlock()
+			cancel(err)
+		}
+	})
+	for _, name := range notStarted {
+		r.stages[name].Status = StatusNotRun
+	}
+
+	out := &Outcome{Stages: r.stages}
+	interrupted := ctx.Err() != nil
+	switch {
+	case r.failed != nil:
+		out.Err = r.failed
+	case interrupted:
+		out.Err = context.Cause(ctx)
+	case runCtx.Err() != nil:
+		out.Err = context.Cause(runCtx)
+	}
+	if out.Err == nil {
+		out.Result = events.Succeeded
+		out.Outputs = r.outputs()
+	} else if p.OnFailure == "stop" && !interrupted {
+		out.Result = events.FailedStopped
+	} else {
+		undoCtx := context.WithoutCancel(ctx)
+		if interrupted && opts.Grace > 0 {
+			var c context.CancelFunc
+			undoCtx, c = context.WithTimeout(undoCtx, opts.Grace)
+			defer c()
+		}
+		out.UndoPending = r.undoAll(undoCtx)
+		out.Result = events.FailedUndone
+		if len(out.UndoPending) > 0 {
+			out.Result = events.UndoIncomplete
+		}
+		if interrupted && len(out.UndoPending) == 0 {
+			out.Result = events.Interrupted
+		}
+	}
+	r.finish(out)
+	return out, nil
+}
+
+func (p *Program) newRunner(opts Options) *runner {
+	red := NewRedactor(p.Vars)
+	sink := opts.Sink
+	if sink == nil {
+		sink = events.SinkFunc(func(events.Event) {})
+	}
+	r := &runner{p: p, opts: opts, sink: red.Sink(sink), red: red, start: time.Now(), stages: map[string]*StageRun{}}
+	for _, n := range p.Config.StageOrder {
+		r.stages[n] = &StageRun{Name: n, Status: StatusPending}
+	}
+	return r
+}
+
+// Redactor returns the redactor of the program's sensitive values.
+func (p *Program) Redactor() *Redactor { return NewRedactor(p.Vars) }
+
+func (p *Program) eventStages() []events.Stage {
+	var out []events.Stage
+	for _, n := range p.Order {
+		s := p.Stages[n]
+		es := events.Stage{Name: n, DependsOn: s.Deps, File: s.DeclRange.Filename, Line: s.DeclRange.Start.Line}
+		if s.Kind != nil {
+			es.Kind = s.Kind.Name()
+		}
+		out = append(out, es)
+	}
+	return out
+}
+
+func (r *runner) emit(e events.Event) {
+	e.Time = time.Now()
+	e.RunID = r.opts.RunID
+	e.Pipeline = r.p.Name
+	if s, ok := r.p.Stages[e.Stage]; ok {
+		e.File, e.Line = s.DeclRange.Filename, s.DeclRange.Start.Line
+		if s.Kind != nil {
+			e.Kind = s.Kind.Name()
+		}
+	}
+	if e.Elapsed == 0 && e.Stage == "" {
+		e.Elapsed = time.Since(r.start)
+	}
+	r.sink.Emit(e)
+}
+
+// journal appends entries; a run whose journal cannot be written must not
+// go on writing to the cluster, so the error stops the stage.
+func (r *runner) journal(ctx context.Context, entries ...journal.Entry) error {
+	if r.opts.Journal == nil {
+		return nil
+	}
+	now := time.Now()
+	for i := range entries {
+		entries[i].Time = now
+	}
+	if err := r.opts.Journal.Append(context.WithoutCancel(ctx), entries...); err != nil {
+		return fmt.Errorf("writing the run journal: %w", err)
+	}
+	return nil
+}
+
+func (r *runner) runStage(ctx context.Context, name string) error {
+	st := r.p.Stages[name]
+	sr := r.stages[name]
+	if sr.Status == StatusSucceeded || sr.Status == StatusSkipped {
+		return nil // finished by the run being resumed
+	}
+	sr.Started = time.Now()
+	evalCtx := r.p.EvalContext(r.doneStates(st.Deps))
+	if st.When != nil {
+		v, diags := st.When.Value(evalCtx)
+		if diags.HasErrors() {
+			return r.fail(ctx, sr, fmt.Errorf("evaluating when: %s", diags.Error()))
+		}
+		v, _ = v.UnmarkDeep()
+		if b, err := convert.Convert(v, cty.Bool); err != nil || b.IsNull() || !b.IsKnown() {
+			return r.fail(ctx, sr, fmt.Errorf("when must be true or false"))
+		} else if b.False() {
+			r.mu.Lock()
+			sr.Status, sr.Output = StatusSkipped, cty.NullVal(st.Kind.Output())
+			r.mu.Unlock()
+			r.emit(events.Event{Type: events.StageSkipped, Stage: name, Message: "when is false"})
+			return r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusSkipped})
+		}
+	}
+	cfg, diags := hcldec.Decode(st.Step.Body, st.Kind.Spec(), evalCtx)
+	if diags.HasErrors() {
+		return r.fail(ctx, sr, errors.New(diagText(diags)))
+	}
+	cfg, _ = cfg.UnmarkDeep()
+	env := r.env(name, evalCtx, st.Step.Body, sr)
+
+	var lastErr error
+	b := st.Retry.backoff()
+	b = retry.BackoffFunc(func() (time.Duration, bool) {
+		d, stop := b.Next()
+		if !stop {
+			r.emit(events.Event{Type: events.StageRetrying, Stage: name, Attempt: sr.Attempts, Error: lastErr.Error(), Delay: d, Elapsed: time.Since(sr.Started)})
+		}
+		return d, stop
+	})
+	var out cty.Value
+	err := retry.Do(ctx, b, func(ctx context.Context) error {
+		sr.Attempts++
+		env.Attempt = sr.Attempts
+		r.mu.Lock()
+		sr.Status = StatusRunning
+		r.mu.Unlock()
+		r.emit(events.Event{Type: events.StageStarted, Stage: name, Attempt: sr.Attempts, Elapsed: time.Since(sr.Started)})
+		if err := r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: name, Status: "started", Attempt: sr.Attempts}); err != nil {
+			return err
+		}
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if st.Timeout > 0 {
+			actx, cancel = context.WithTimeoutCause(ctx, st.Timeout, fmt.Errorf("attempt timed out after %s", st.Timeout))
+		}
+		defer cancel()
+		v, err := st.Kind.Run(actx, env, cfg)
+		if err == nil {
+			out = v
+			return nil
+		}
+		if ctx.Err() == nil && actx.Err() != nil {
+			// The attempt's own timeout: another attempt may fare better.
+			err = steps.Retryable(fmt.Errorf("%w (%v)", context.Cause(actx), err))
+		}
+		lastErr = err
+		if steps.IsRetryable(err) {
+			return retry.RetryableError(err)
+		}
+		return err
+	})
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) && lastErr == nil {
+			lastErr = err
+		}
+		if ctx.Err() != nil {
+			r.mu.Lock()
+			sr.Status, sr.Duration = StatusCancelled, time.Since(sr.Started)
+			r.seq++
+			sr.finished = r.seq
+			r.mu.Unlock()
+			r.emit(events.Event{Type: events.StageCancelled, Stage: name, Elapsed: sr.Duration, Message: fmt.Sprint(context.Cause(ctx))})
+			_ = r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusCancelled})
+			return nil
+		}
+		return r.fail(ctx, sr, err)
+	}
+	return r.succeed(ctx, sr, out)
+}
+
+func (r *runner) succeed(ctx context.Context, sr *StageRun, out cty.Value) error {
+	data, err := ctyjson.Marshal(out, cty.DynamicPseudoType)
+	if err != nil {
+		return r.fail(ctx, sr, fmt.Errorf("step output cannot be recorded: %w", err))
+	}
+	r.mu.Lock()
+	sr.Status, sr.Output, sr.Duration = StatusSucceeded, out, time.Since(sr.Started)
+	r.seq++
+	sr.finished = r.seq
+	r.mu.Unlock()
+	if err := r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusSucceeded, Attempt: sr.Attempts, Data: data}); err != nil {
+		return err
+	}
+	r.emit(events.Event{Type: events.StageSucceeded, Stage: sr.Name, Attempt: sr.Attempts, Elapsed: sr.Duration, Output: plainJSON(out)})
+	return nil
+}
+
+func (r *runner) fail(ctx context.Context, sr *StageRun, err error) error {
+	r.mu.Lock()
+	sr.Status, sr.Err, sr.Duration = StatusFailed, err, time.Since(sr.Started)
+	r.seq++
+	sr.finished = r.seq
+	r.mu.Unlock()
+	_ = r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusFailed, Attempt: sr.Attempts, Message: r.red.String(err.Error())})
+	r.emit(events.Event{Type: events.StageFailed, Stage: sr.Name, Attempt: sr.Attempts, Elapsed: sr.Duration, Error: err.Error()})
+	return fmt.Errorf("stage %s: %w", sr.Name, err)
+}
+
+func (r *runner) env(name string, ctx *hcl.EvalContext, body hcl.Body, sr *StageRun) *steps.Env {
+	return &steps.Env{
+		Pipeline: r.p.Name, Stage: name, RunID: r.opts.RunID, Namespace: r.p.Namespace,
+		Dir: r.p.Config.Dir, DryRun: r.opts.DryRun, Cluster: r.opts.Cluster,
+		Body: body, EvalContext: ctx,
+		Progress: func(msg string) {
+			r.emit(events.Event{Type: events.StageProgress, Stage: name, Message: msg, Elapsed: time.Since(sr.Started)})
+		},
+		Capture: func(rec any) error {
+			data, err := json.Marshal(rec)
+			if err != nil {
+				return fmt.Errorf("undo record: %w", err)
+			}
+			if err := r.journal(context.Background(), journal.Entry{Kind: journal.KindRecord, Stage: name, Attempt: sr.Attempts, Data: data}); err != nil {
+				return err
+			}
+			r.mu.Lock()
+			sr.records = append(sr.records, data)
+			r.mu.Unlock()
+			return nil
+		},
+	}
+}
+
+// doneStates returns the finished stages among names, for evaluation.
+func (r *runner) doneStates(names []string) map[string]StageState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]StageState, len(names))
+	for _, n := range names {
+		if sr := r.stages[n]; sr.Status == StatusSucceeded || sr.Status == StatusSkipped {
+			out[n] = StageState{Status: sr.Status, Output: sr.Output}
+		}
+	}
+	return out
+}
+
+func (r *runner) allDone() map[string]StageState {
+	return r.doneStates(r.p.Config.StageOrder)
+}
+
+// outputs evaluates the pipeline's output blocks after a successful run.
+func (r *runner) outputs() map[string]cty.Value {
+	ctx := r.p.EvalContext(r.allDone())
+	out := map[string]cty.Value{}
+	for _, name := range r.p.Config.OutputOrder {
+		o := r.p.Config.Outputs[name]
+		v, diags := o.Value.Value(ctx)
+		if diags.HasErrors() {
+			out[name] = cty.StringVal("error: " + diagText(diags))
+			continue
+		}
+		if o.Sensitive || v.ContainsMarked() {
+			v = cty.StringVal(Redacted)
+		}
+		out[name] = v
+	}
+	return out
+}
+
+func (r *runner) finish(out *Outcome) {
+	var outputs json.RawMessage
+	if len(out.Outputs) > 0 {
+		outputs = plainJSON(cty.ObjectVal(out.Outputs))
+	}
+	msg := ""
+	if out.Err != nil {
+		msg = out.Err.Error()
+	}
+	_ = r.journal(context.Background(), journal.Entry{Kind: journal.KindResult, Status: string(out.Result), Message: r.red.String(msg)})
+	if r.opts.Journal != nil {
+		_ = r.opts.Journal.SetStatus(context.Background(), string(out.Result))
+	}
+	r.emit(events.Event{Type: events.RunFinished, Result: out.Result, Outputs: outputs, Error: msg, UndoPending: out.UndoPending})
+}
+
+// plainJSON renders a value as ordinary JSON (no type information).
+func plainJSON(v cty.Value) json.RawMessage {
+	if v == cty.NilVal {
+		return nil
+	}
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		return nil
+	}
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+func diagText(diags hcl.Diagnostics) string {
+	var s string
+	for i, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		if i > 0 && s != "" {
+			s += "; "
+		}
+		if d.Subject != nil {
+			s += d.Subject.String() + ": "
+		}
+		s += d.Summary
+		if d.Detail != "" {
+			s += ": " + d.Detail
+		}
+	}
+	return s
+}

@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/sethvargo/go-retry"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// undoAll compensates, newest first, every stage that changed something:
+// succeeded stages (their undo block, or the step's built-in undo) and
+// failed or cancelled ones that captured undo records before writing. It
+// returns the stages whose undo failed.
+func (r *runner) undoAll(ctx context.Context) (pending []string) {
+	var todo []*StageRun
+	for _, sr := range r.stages {
+		switch sr.Status {
+		case StatusSucceeded:
+			todo = append(todo, sr)
+		case StatusFailed, StatusCancelled:
+			if len(sr.records) > 0 {
+				todo = append(todo, sr)
+			}
+		}
+	}
+	sort.Slice(todo, func(i, j int) bool { return todo[i].finished > todo[j].finished })
+	for _, sr := range todo {
+		if err := r.undoStage(ctx, sr); err != nil {
+			pending = append(pending, fmt.Sprintf("%s: %s", sr.Name, r.red.String(err.Error())))
+		}
+	}
+	return pending
+}
+
+func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
+	st := r.p.Stages[sr.Name]
+	var do func(context.Context) error
+	switch {
+	case st.Undo != nil && st.Undo.Step == nil:
+		return nil // undo {}: nothing to undo, said so explicitly
+	case st.Undo != nil && sr.Status == StatusSucceeded:
+		do = func(ctx context.Context) error { return r.runUndoBlock(ctx, sr) }
+	default:
+		u, ok := st.Kind.(steps.Undoer)
+		if !ok || len(sr.records) == 0 {
+			return nil
+		}
+		env := r.env(sr.Name, r.p.EvalContext(r.allDone()), st.Step.Body, sr)
+		env.Capture = nil // an undo records nothing to undo in turn
+		do = func(ctx context.Context) error { return u.Undo(ctx, env, sr.records) }
+	}
+	started := time.Now()
+	r.emit(events.Event{Type: events.UndoStarted, Stage: sr.Name})
+	_ = r.journal(ctx, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: "started"})
+	// Undo is the path that must not give up on a blip: transient errors
+	// are retried a few times whatever the stage's own retry said.
+	err := retry.Do(ctx, retry.WithMaxRetries(4, retry.NewExponential(500*time.Millisecond)), func(ctx context.Context) error {
+		err := do(ctx)
+		if err != nil && steps.IsRetryable(err) {
+			return retry.RetryableError(err)
+		}
+		return err
+	})
+	if err != nil {
+		sr.Status = StatusUndoFail
+		r.emit(events.Event{Type: events.UndoFailed, Stage: sr.Name, Error: err.Error(), Elapsed: time.Since(started)})
+		_ = r.journal(ctx, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusFailed, Message: r.red.String(err.Error())})
+		return err
+	}
+	sr.Status = StatusUndone
+	r.emit(events.Event{Type: events.UndoSucceeded, Stage: sr.Name, Elapsed: time.Since(started)})
+	_ = r.journal(ctx, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusSucceeded})
+	return nil
+}
+
+// runUndoBlock runs a stage's `undo { <step> }`, evaluated with every
+// finished stage's output, its own included.
+func (r *runner) runUndoBlock(ctx context.Context, sr *StageRun) error {
+	u := r.p.Stages[sr.Name].Undo.Step
+	evalCtx := r.p.EvalContext(r.allDone())
+	cfg, diags := hcldec.Decode(u.Body, u.Kind.Spec(), evalCtx)
+	if diags.HasErrors() {
+		return fmt.Errorf("evaluating the undo block: %s", diagText(diags))
+	}
+	cfg, _ = cfg.UnmarkDeep()
+	env := r.env(sr.Name, evalCtx, u.Body, sr)
+	env.Capture = nil
+	_, err := u.Kind.Run(ctx, env, cfg)
+	return err
+}
+
+// restore loads what an earlier attempt of this run journaled: finished
+// stages keep their status and output, every stage keeps its undo records,
+// and the completion order is preserved for undo.
+func (r *runner) restore(entries []journal.Entry) {
+	for _, e := range entries {
+		sr, ok := r.stages[e.Stage]
+		if !ok {
+			continue
+		}
+		switch {
+		case e.Kind == journal.KindRecord:
+			sr.records = append(sr.records, e.Data)
+		case e.Kind == journal.KindStage && e.Status == "started":
+			sr.Attempts = e.Attempt
+		case e.Kind == journal.KindStage && (e.Status == StatusSucceeded || e.Status == StatusSkipped):
+			sr.Status = e.Status
+			sr.Output = cty.NullVal(cty.DynamicPseudoType)
+			if len(e.Data) > 0 {
+				if v, err := ctyjson.Unmarshal(e.Data, cty.DynamicPseudoType); err == nil {
+					sr.Output = v
+				}
+			}
+			r.seq++
+			sr.finished = r.seq
+		case e.Kind == journal.KindStage && (e.Status == StatusFailed || e.Status == StatusCancelled):
+			sr.Status = e.Status
+			r.seq++
+			sr.finished = r.seq
+		case e.Kind == journal.KindUndo && e.Status == StatusSucceeded:
+			sr.Status = StatusUndone
+		}
+	}
+	for _, sr := range r.stages {
+		if sr.Status == StatusFailed || sr.Status == StatusCancelled {
+			sr.Status = StatusPending // a resumed run tries it again
+		}
+	}
+}
+
+// Undo compensates a run from its journal alone (the process that ran it is
+// gone): every stage that changed something and is not undone yet, newest
+// first.
+func (p *Program) Undo(ctx context.Context, opts Options, entries []journal.Entry) (*Outcome, error) {
+	r := p.newRunner(opts)
+	r.restore(entries)
+	// restore marks interrupted stages pending for a resume; for an undo,
+	// a stage with records that never finished is treated as cancelled.
+	for _, sr := range r.stages {
+		if sr.Status == StatusPending && len(sr.records) > 0 {
+			sr.Status = StatusCancelled
+			r.seq++
+			sr.finished = r.seq
+		}
+	}
+	out := &Outcome{Stages: r.stages, Err: fmt.Errorf("undo requested")}
+	out.UndoPending = r.undoAll(ctx)
+	out.Result = events.FailedUndone
+	if len(out.UndoPending) > 0 {
+		out.Result = events.UndoIncomplete
+	}
+	r.finish(out)
+	return out, nil
+}
+
+// RecordsOf is for tests and `status`: the raw undo records of a stage.
+func (o *Outcome) RecordsOf(stage string) []json.RawMessage {
+	if sr, ok := o.Stages[stage]; ok {
+		return sr.records
+	}
+	return nil
+}

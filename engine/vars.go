@@ -1,0 +1,204 @@
+package engine
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/cutoverhq/cutover/engine/config"
+)
+
+// Sensitive marks values derived from a sensitive variable.
+const Sensitive = "sensitive"
+
+// Inputs are the variable values given on the command line and in the
+// environment. Precedence, highest first: Vars (-var, last one wins),
+// VarFiles (-var-file, later files win), Env (CUTOVER_VAR_name), default.
+type Inputs struct {
+	Vars     []string // "name=value"
+	VarFiles []string
+	Env      []string // os.Environ() form; nil means none
+}
+
+type rawValue struct {
+	text  string // a -var or environment value: parsed by the variable's type
+	value cty.Value
+	expr  hcl.Expression // from a var file
+	rng   hcl.Range
+}
+
+// resolveVariables returns every variable's value, converted, validated and
+// marked when sensitive.
+func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]cty.Value, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	given := map[string]rawValue{}
+	const prefix = "CUTOVER_VAR_"
+	for _, kv := range in.Env {
+		if !strings.HasPrefix(kv, prefix) {
+			continue
+		}
+		name, val, _ := strings.Cut(strings.TrimPrefix(kv, prefix), "=")
+		if _, declared := cfg.Variables[name]; declared {
+			given[name] = rawValue{text: val, rng: hcl.Range{Filename: prefix + name}}
+		}
+	}
+	for _, f := range in.VarFiles {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: err.Error()})
+			continue
+		}
+		file, d := cfg.Parser.ParseHCL(src, f)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		attrs, d := file.Body.JustAttributes()
+		diags = append(diags, d...)
+		for name, a := range attrs {
+			if _, declared := cfg.Variables[name]; !declared {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError, Summary: "Value for undeclared variable",
+					Detail:  fmt.Sprintf("The pipeline declares no variable %q.", name),
+					Subject: a.NameRange.Ptr(),
+				})
+				continue
+			}
+			given[name] = rawValue{expr: a.Expr, rng: a.Expr.Range()}
+		}
+	}
+	for _, kv := range in.Vars {
+		name, val, ok := strings.Cut(kv, "=")
+		rng := hcl.Range{Filename: "-var " + name}
+		if !ok || name == "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -var option",
+				Detail: fmt.Sprintf("%q: a -var option is written name=value.", kv)})
+			continue
+		}
+		if _, declared := cfg.Variables[name]; !declared {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
+				Detail: fmt.Sprintf("-var %s: the pipeline declares no variable %q.", kv, name)})
+			continue
+		}
+		given[name] = rawValue{text: val, rng: rng}
+	}
+
+	vals := map[string]cty.Value{}
+	for _, name := range cfg.VariableOrder {
+		v := cfg.Variables[name]
+		raw, ok := given[name]
+		var val cty.Value
+		switch {
+		case ok && raw.expr != nil:
+			var d hcl.Diagnostics
+			val, d = raw.expr.Value(nil)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+		case ok:
+			var d hcl.Diagnostics
+			val, d = parseText(raw.text, v.Type, raw.rng)
+			diags = append(diags, d...)
+			if d.HasErrors() {
+				continue
+			}
+		case v.HasDefault:
+			val = v.Default
+		default:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "No value for required variable",
+				Detail: fmt.Sprintf("Variable %q has no default. Give it with -var %s=VALUE, in a -var-file, or as CUTOVER_VAR_%s.",
+					name, name, name),
+				Subject: v.DeclRange.Ptr(),
+			})
+			continue
+		}
+		conv, err := convert.Convert(val, v.Type)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "Invalid value for variable",
+				Detail:  fmt.Sprintf("The value given for %q is not a %s: %s.", name, v.Type.FriendlyName(), err),
+				Subject: subjectOf(raw.rng, v.DeclRange),
+			})
+			continue
+		}
+		if v.Sensitive {
+			conv = conv.Mark(Sensitive)
+		}
+		vals[name] = conv
+	}
+	if diags.HasErrors() {
+		return vals, diags
+	}
+	for _, name := range cfg.VariableOrder {
+		diags = append(diags, validateVariable(cfg.Variables[name], vals[name], fns)...)
+	}
+	return vals, diags
+}
+
+// subjectOf prefers a real source range (a var file) over a synthetic one.
+func subjectOf(given, decl hcl.Range) *hcl.Range {
+	if given.Start.Line > 0 {
+		return given.Ptr()
+	}
+	return decl.Ptr()
+}
+
+// parseText reads a -var or environment value: verbatim for string
+// variables, as an HCL expression for every other type (lists, maps, numbers).
+func parseText(text string, ty cty.Type, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+	if ty == cty.String || ty == cty.DynamicPseudoType {
+		return cty.StringVal(text), nil
+	}
+	expr, diags := hclsyntax.ParseExpression([]byte(text), rng.Filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	return expr.Value(nil)
+}
+
+func validateVariable(v *config.Variable, val cty.Value, fns ctxFuncs) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	ctx := &hcl.EvalContext{
+		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{v.Name: val})},
+		Functions: fns,
+	}
+	for _, rule := range v.Validations {
+		ok, d := rule.Condition.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		ok, _ = ok.Unmark()
+		if ok.IsNull() || ok.Type() != cty.Bool {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
+				Detail: "The condition must be true or false.", Subject: rule.Condition.Range().Ptr()})
+			continue
+		}
+		if ok.True() {
+			continue
+		}
+		msg, d := rule.ErrorMessage.Value(ctx)
+		detail := "The value failed validation."
+		if !d.HasErrors() {
+			if m, marks := msg.Unmark(); len(marks) == 0 && m.Type() == cty.String && !m.IsNull() {
+				detail = m.AsString()
+			}
+		}
+		if v.Sensitive {
+			detail += " (The value is sensitive and not shown.)"
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Invalid value for variable",
+			Detail:  fmt.Sprintf("var.%s: %s", v.Name, detail),
+			Subject: rule.Condition.Range().Ptr(),
+		})
+	}
+	return diags
+}
