@@ -130,10 +130,10 @@ func templateOf(n *yaml.Node, kind string, tp []string) *podTemplate {
 	meta, spec := path(n, "metadata"), path(n, "spec")
 	if kind != "Pod" {
 		t := path(n, tp...)
+		if t == nil {
+			return nil
+		}
 		meta, spec = path(t, "metadata"), path(t, "spec")
-	}
-	if spec == nil {
-		return nil
 	}
 	return &podTemplate{
 		labels:     stringMap(path(meta, "labels")),
@@ -142,14 +142,18 @@ func templateOf(n *yaml.Node, kind string, tp []string) *podTemplate {
 	}
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // parseFinding places a YAML syntax error at the line the parser names.
+// The parser reports the line where it noticed the problem (sometimes the
+// start of the enclosing flow collection, one line early), with no column.
 func parseFinding(file string, err error) Finding {
-	f := Finding{File: file, Rule: "parse", Severity: SevError, Message: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: "),
-		Hint: "fix the syntax; documents after this error are not linted"}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+	msg := err.Error()
+	f := Finding{File: file, Rule: "parse", Severity: SevError, Hint: "fix the syntax; documents after this error are not linted"}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		f.Line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
 	}
+	f.Message = "not valid YAML: " + strings.TrimPrefix(msg, "yaml: ")
 	return f
 }

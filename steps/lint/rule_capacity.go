@@ -11,7 +11,9 @@ func checkMaxUnavailable(s *set) []Finding {
 	var out []Finding
 	for _, o := range s.objs {
 		r := s.rollingOf(o)
-		if r == nil {
+		if r == nil || (o.kind == "StatefulSet" && r.unavail == nil) {
+			// A StatefulSet replaces one pod at a time by default, which
+			// only drops all capacity at one replica: single-replica's case.
 			continue
 		}
 		u, upct, uraw, ok := intOrPercent(r.unavail, r.unavailDefault)
@@ -82,7 +84,7 @@ func checkRollingInvalid(s *set) []Finding {
 // each release too.
 func checkSingleReplica(s *set) []Finding {
 	var out []Finding
-	for _, o := range s.workloads() {
+	for _, o := range s.objs {
 		switch o.kind {
 		case "Deployment", "StatefulSet", "ReplicaSet", "ReplicationController", "Rollout":
 		default:
