@@ -1,0 +1,169 @@
+package kube
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// RolloutFailed is a rollout that will not finish by waiting longer (a
+// Deployment past its progress deadline). Callers must not retry it.
+type RolloutFailed struct {
+	Object string // "deployment/web in namespace shop"
+	Reason string
+}
+
+func (e *RolloutFailed) Error() string { return e.Object + ": " + e.Reason }
+
+// HasRollout reports whether RolloutStatus understands kind (apps/v1
+// workloads that roll pods).
+func HasRollout(apiVersion, kind string) bool {
+	if apiVersion != "apps/v1" {
+		return false
+	}
+	switch kind {
+	case "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet":
+		return true
+	}
+	return false
+}
+
+// RolloutStatus says where a workload's rollout stands, with the semantics
+// of `kubectl rollout status`: done; waiting, with a message saying for what;
+// or failed (a *RolloutFailed error). A controller that has not yet observed
+// the latest spec is always "waiting": its status describes an older spec.
+func RolloutStatus(obj *unstructured.Unstructured) (done bool, msg string, err error) {
+	name := fmt.Sprintf("%s/%s", kindLower(obj.GetKind()), obj.GetName())
+	switch obj.GetKind() {
+	case "Deployment":
+		var d appsv1.Deployment
+		if err := fromUnstructured(obj, &d); err != nil {
+			return false, "", err
+		}
+		return deploymentStatus(name, obj.GetNamespace(), &d)
+	case "StatefulSet":
+		var s appsv1.StatefulSet
+		if err := fromUnstructured(obj, &s); err != nil {
+			return false, "", err
+		}
+		return statefulSetStatus(name, &s)
+	case "DaemonSet":
+		var d appsv1.DaemonSet
+		if err := fromUnstructured(obj, &d); err != nil {
+			return false, "", err
+		}
+		return daemonSetStatus(name, &d)
+	case "ReplicaSet":
+		var r appsv1.ReplicaSet
+		if err := fromUnstructured(obj, &r); err != nil {
+			return false, "", err
+		}
+		return replicaSetStatus(name, &r)
+	}
+	return false, "", fmt.Errorf("%s: rollout status is defined for Deployment, StatefulSet, DaemonSet and ReplicaSet, not %s", name, obj.GetKind())
+}
+
+func deploymentStatus(name, ns string, d *appsv1.Deployment) (bool, string, error) {
+	if d.Generation > d.Status.ObservedGeneration {
+		return false, name + ": waiting for the deployment controller to observe the new spec", nil
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+			obj := name
+			if ns != "" {
+				obj += " in namespace " + ns
+			}
+			return false, "", &RolloutFailed{Object: obj, Reason: fmt.Sprintf("rollout exceeded its progress deadline (%ds): %s", deref(d.Spec.ProgressDeadlineSeconds, 600), c.Message)}
+		}
+	}
+	want := deref(d.Spec.Replicas, 1)
+	st := d.Status
+	paused := ""
+	if d.Spec.Paused {
+		paused = " (the deployment is paused)"
+	}
+	switch {
+	case st.UpdatedReplicas < want:
+		return false, fmt.Sprintf("%s: %d of %d replicas updated%s", name, st.UpdatedReplicas, want, paused), nil
+	case st.Replicas > st.UpdatedReplicas:
+		return false, fmt.Sprintf("%s: %d old replicas pending termination", name, st.Replicas-st.UpdatedReplicas), nil
+	case st.AvailableReplicas < st.UpdatedReplicas:
+		return false, fmt.Sprintf("%s: %d of %d updated replicas are available", name, st.AvailableReplicas, st.UpdatedReplicas), nil
+	}
+	return true, fmt.Sprintf("%s: %d of %d updated replicas are available", name, st.AvailableReplicas, want), nil
+}
+
+func statefulSetStatus(name string, s *appsv1.StatefulSet) (bool, string, error) {
+	if s.Status.ObservedGeneration == 0 || s.Generation > s.Status.ObservedGeneration {
+		return false, name + ": waiting for the statefulset controller to observe the new spec", nil
+	}
+	want := deref(s.Spec.Replicas, 1)
+	if s.Status.ReadyReplicas < want {
+		return false, fmt.Sprintf("%s: %d of %d pods ready", name, s.Status.ReadyReplicas, want), nil
+	}
+	// OnDelete never rolls pods by itself: once the spec is observed and
+	// the pods are ready there is nothing more to wait for (kubectl refuses
+	// to watch it; a release step must not hang on it).
+	if s.Spec.UpdateStrategy.Type != appsv1.RollingUpdateStatefulSetStrategyType {
+		return true, fmt.Sprintf("%s: %d pods ready (OnDelete: pods update when deleted)", name, s.Status.ReadyReplicas), nil
+	}
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && *ru.Partition > 0 {
+		target := want - *ru.Partition
+		if s.Status.UpdatedReplicas < target {
+			return false, fmt.Sprintf("%s: %d of %d pods above partition %d updated", name, s.Status.UpdatedReplicas, target, *ru.Partition), nil
+		}
+		return true, fmt.Sprintf("%s: partitioned rollout done, %d pods updated", name, s.Status.UpdatedReplicas), nil
+	}
+	if s.Status.UpdateRevision != s.Status.CurrentRevision {
+		return false, fmt.Sprintf("%s: %d of %d pods at revision %s", name, s.Status.UpdatedReplicas, want, s.Status.UpdateRevision), nil
+	}
+	return true, fmt.Sprintf("%s: %d pods ready at revision %s", name, s.Status.ReadyReplicas, s.Status.CurrentRevision), nil
+}
+
+func daemonSetStatus(name string, d *appsv1.DaemonSet) (bool, string, error) {
+	if d.Generation > d.Status.ObservedGeneration {
+		return false, name + ": waiting for the daemonset controller to observe the new spec", nil
+	}
+	st := d.Status
+	if d.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType && st.UpdatedNumberScheduled < st.DesiredNumberScheduled {
+		return false, fmt.Sprintf("%s: %d of %d updated pods scheduled", name, st.UpdatedNumberScheduled, st.DesiredNumberScheduled), nil
+	}
+	if st.NumberAvailable < st.DesiredNumberScheduled {
+		return false, fmt.Sprintf("%s: %d of %d pods available", name, st.NumberAvailable, st.DesiredNumberScheduled), nil
+	}
+	return true, fmt.Sprintf("%s: %d of %d pods available", name, st.NumberAvailable, st.DesiredNumberScheduled), nil
+}
+
+// replicaSetStatus: a ReplicaSet has no rollout of its own; it is done when
+// it runs exactly the replicas it wants and all are available.
+func replicaSetStatus(name string, r *appsv1.ReplicaSet) (bool, string, error) {
+	if r.Generation > r.Status.ObservedGeneration {
+		return false, name + ": waiting for the replicaset controller to observe the new spec", nil
+	}
+	want := deref(r.Spec.Replicas, 1)
+	st := r.Status
+	switch {
+	case st.Replicas > want:
+		return false, fmt.Sprintf("%s: %d extra replicas pending termination", name, st.Replicas-want), nil
+	case st.AvailableReplicas < want:
+		return false, fmt.Sprintf("%s: %d of %d replicas are available", name, st.AvailableReplicas, want), nil
+	}
+	return true, fmt.Sprintf("%s: %d of %d replicas are available", name, st.AvailableReplicas, want), nil
+}
+
+func fromUnstructured(u *unstructured.Unstructured, into any) error {
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+		return fmt.Errorf("reading %s/%s: %w", kindLower(u.GetKind()), u.GetName(), err)
+	}
+	return nil
+}
+
+func deref(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
