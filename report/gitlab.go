@@ -53,7 +53,9 @@ func NewGitLab(w io.Writer, env func(string) string, opts Options) *GitLab {
 var notSectionChar = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 
 // sectionName is a stage's section id; GitLab accepts [a-zA-Z0-9_.-] only.
-func sectionName(stage string) string { return "cutover_" + notSectionChar.ReplaceAllString(stage, "_") }
+func sectionName(stage string) string {
+	return "cutover_" + notSectionChar.ReplaceAllString(stage, "_")
+}
 
 // Emit renders e.
 func (l *GitLab) Emit(e events.Event) {
