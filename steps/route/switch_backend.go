@@ -1,0 +1,361 @@
+package route
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+func init() { steps.Register(switchBackend{}) }
+
+// switchBackend points the backends of an Ingress (networking.k8s.io/v1) at
+// another Service: blue/green by Ingress. Without host/path it switches
+// every rule path and the defaultBackend that point at `from` (or at any
+// Service when from is unset); host and path narrow it to those rules, and
+// then the defaultBackend (which has neither) is left alone.
+type switchBackend struct{}
+
+func (switchBackend) Name() string { return "switch_backend" }
+
+func (switchBackend) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{
+		"ingress":   &hcldec.AttrSpec{Name: "ingress", Type: cty.String, Required: true},
+		"service":   &hcldec.AttrSpec{Name: "service", Type: cty.String, Required: true},
+		"port":      &hcldec.AttrSpec{Name: "port", Type: cty.DynamicPseudoType},
+		"host":      &hcldec.AttrSpec{Name: "host", Type: cty.String},
+		"path":      &hcldec.AttrSpec{Name: "path", Type: cty.String},
+		"from":      &hcldec.AttrSpec{Name: "from", Type: cty.String},
+		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
+	}
+}
+
+var backendType = cty.Object(map[string]cty.Type{
+	"host": cty.String, "path": cty.String, "service": cty.String, "port": cty.String,
+})
+
+func (switchBackend) Output() cty.Type {
+	return cty.Object(map[string]cty.Type{
+		"previous":          cty.String,
+		"previous_backends": cty.List(backendType),
+	})
+}
+
+func (switchBackend) Check(cfg cty.Value) []steps.Problem {
+	p := steps.Attr(cfg, "port")
+	if !p.IsKnown() || p.IsNull() {
+		return nil
+	}
+	if _, err := portOf(p); err != nil {
+		return []steps.Problem{{Path: []string{"port"}, Summary: "Invalid port", Detail: err.Error()}}
+	}
+	return nil
+}
+
+// portOf reads `port`: a number is a port number, a string a port name (or a
+// number written as a string).
+func portOf(v cty.Value) (*networkingv1.ServiceBackendPort, error) {
+	if v.IsNull() {
+		return nil, nil
+	}
+	switch v.Type() {
+	case cty.Number:
+		bf := v.AsBigFloat()
+		n, acc := bf.Int64()
+		if acc != big.Exact || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("port %s is not a port number (1-65535)", bf.String())
+		}
+		return &networkingv1.ServiceBackendPort{Number: int32(n)}, nil
+	case cty.String:
+		s := v.AsString()
+		if n, err := strconv.Atoi(s); err == nil {
+			return portOf(cty.NumberIntVal(int64(n)))
+		}
+		if s == "" {
+			return nil, errors.New("port is empty; give a number such as 8080 or a port name such as \"http\"")
+		}
+		return &networkingv1.ServiceBackendPort{Name: s}, nil
+	}
+	return nil, fmt.Errorf("port must be a number or a port name, not %s", v.Type().FriendlyName())
+}
+
+// backendRecord journals the Ingress's rules and defaultBackend before the
+// switch; undo puts both back as they were.
+type backendRecord struct {
+	Namespace      string                       `json:"namespace"`
+	Ingress        string                       `json:"ingress"`
+	Rules          []networkingv1.IngressRule   `json:"rules"`
+	DefaultBackend *networkingv1.IngressBackend `json:"defaultBackend"`
+}
+
+// switchedBackend is one backend the step changed, as it was.
+type switchedBackend struct {
+	Host, Path, Service, Port string
+}
+
+func portString(p networkingv1.ServiceBackendPort) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return strconv.Itoa(int(p.Number))
+}
+
+// rewriteBackends switches the matching backends of spec in place and
+// returns what they were. Only Service backends are considered: a Resource
+// backend is not something a Service can replace.
+func rewriteBackends(spec *networkingv1.IngressSpec, to string, port *networkingv1.ServiceBackendPort, host, path, from string) []switchedBackend {
+	var out []switchedBackend
+	switchOne := func(b *networkingv1.IngressBackend, h, p string) {
+		if b == nil || b.Service == nil || (from != "" && b.Service.Name != from) {
+			return
+		}
+		out = append(out, switchedBackend{Host: h, Path: p, Service: b.Service.Name, Port: portString(b.Service.Port)})
+		b.Service.Name = to
+		if port != nil {
+			b.Service.Port = *port
+		}
+	}
+	if host == "" && path == "" {
+		switchOne(spec.DefaultBackend, "", "")
+	}
+	for i := range spec.Rules {
+		r := &spec.Rules[i]
+		if (host != "" && r.Host != host) || r.HTTP == nil {
+			continue
+		}
+		for j := range r.HTTP.Paths {
+			p := &r.HTTP.Paths[j]
+			if path != "" && p.Path != path {
+				continue
+			}
+			switchOne(&p.Backend, r.Host, p.Path)
+		}
+	}
+	return out
+}
+
+// describeBackends lists an Ingress's Service backends for error messages.
+func describeBackends(spec networkingv1.IngressSpec) string {
+	var parts []string
+	if b := spec.DefaultBackend; b != nil && b.Service != nil {
+		parts = append(parts, "defaultBackend → "+b.Service.Name)
+	}
+	for _, r := range spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		for _, p := range r.HTTP.Paths {
+			if p.Backend.Service != nil {
+				parts = append(parts, fmt.Sprintf("host %q path %q → %s", r.Host, p.Path, p.Backend.Service.Name))
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return "it has no Service backend"
+	}
+	return "it has: " + strings.Join(parts, "; ")
+}
+
+func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	cl, err := clientsFor(env)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ns := namespaceOf(env, steps.Str(cfg, "namespace"), cl)
+	name, to := steps.Str(cfg, "ingress"), steps.Str(cfg, "service")
+	host, path, from := steps.Str(cfg, "host"), steps.Str(cfg, "path"), steps.Str(cfg, "from")
+	port, err := portOf(steps.Attr(cfg, "port"))
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ings := cl.Typed.NetworkingV1().Ingresses(ns)
+	ing, err := ings.Get(ctx, name, metav1.GetOptions{})
+	if notFound(err) {
+		return cty.NilVal, fmt.Errorf("ingress %q not found in namespace %q", name, ns)
+	}
+	if err != nil {
+		return cty.NilVal, apiErr(ctx, err, "reading ingress %q in namespace %q", name, ns)
+	}
+	rec := backendRecord{Namespace: ns, Ingress: name, Rules: ing.Spec.Rules, DefaultBackend: ing.Spec.DefaultBackend}
+	rec = *deepCopyRecord(&rec)
+	switched := rewriteBackends(&ing.Spec, to, port, host, path, from)
+	if len(switched) == 0 {
+		return cty.NilVal, fmt.Errorf("ingress %q in namespace %q has no Service backend %s; %s", name, ns, describeMatch(host, path, from), describeBackends(rec.spec()))
+	}
+	if err := checkBackendService(ctx, cl, ns, to, ing.Spec); err != nil {
+		return cty.NilVal, err
+	}
+	if !env.DryRun {
+		if err := env.Record(rec); err != nil {
+			return cty.NilVal, fmt.Errorf("journaling the backends of ingress %q before the switch: %w", name, err)
+		}
+	}
+	// Update carries the resourceVersion we read: the journaled rules are
+	// exactly what we replace, and a concurrent writer is a retryable
+	// conflict.
+	if _, err := ings.Update(ctx, ing, updateOpts(env)); err != nil {
+		return cty.NilVal, apiErr(ctx, err, "switching ingress %q in namespace %q to service %q", name, ns, to)
+	}
+	return backendOutput(switched), nil
+}
+
+func (r *backendRecord) spec() networkingv1.IngressSpec {
+	return networkingv1.IngressSpec{Rules: r.Rules, DefaultBackend: r.DefaultBackend}
+}
+
+// deepCopyRecord copies the rules so the rewrite does not alter the record.
+func deepCopyRecord(r *backendRecord) *backendRecord {
+	spec := r.spec()
+	c := spec.DeepCopy()
+	return &backendRecord{Namespace: r.Namespace, Ingress: r.Ingress, Rules: c.Rules, DefaultBackend: c.DefaultBackend}
+}
+
+func describeMatch(host, path, from string) string {
+	var parts []string
+	if from != "" {
+		parts = append(parts, fmt.Sprintf("pointing at service %q", from))
+	}
+	if host != "" {
+		parts = append(parts, fmt.Sprintf("under host %q", host))
+	}
+	if path != "" {
+		parts = append(parts, fmt.Sprintf("at path %q", path))
+	}
+	if len(parts) == 0 {
+		return "to switch"
+	}
+	return strings.Join(parts, " ")
+}
+
+// checkBackendService refuses a switch to a Service that does not exist or
+// lacks the port the switched backends will use: the Ingress controller
+// would answer 503 for every request.
+func checkBackendService(ctx context.Context, cl *kube.Clients, ns, name string, spec networkingv1.IngressSpec) error {
+	svc, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if notFound(err) {
+		return fmt.Errorf("service %q not found in namespace %q; the ingress would send traffic nowhere, so nothing was changed", name, ns)
+	}
+	if err != nil {
+		return apiErr(ctx, err, "reading service %q in namespace %q", name, ns)
+	}
+	check := func(b *networkingv1.IngressBackend) error {
+		if b == nil || b.Service == nil || b.Service.Name != name {
+			return nil
+		}
+		if hasPort(svc.Spec.Ports, b.Service.Port) {
+			return nil
+		}
+		return fmt.Errorf("service %q in namespace %q has no port %s (it has %s); set port to one of them", name, ns, portString(b.Service.Port), describePorts(svc.Spec.Ports))
+	}
+	if err := check(spec.DefaultBackend); err != nil {
+		return err
+	}
+	for _, r := range spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		for i := range r.HTTP.Paths {
+			if err := check(&r.HTTP.Paths[i].Backend); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func hasPort(ports []corev1.ServicePort, p networkingv1.ServiceBackendPort) bool {
+	for _, sp := range ports {
+		if (p.Name != "" && sp.Name == p.Name) || (p.Name == "" && sp.Port == p.Number) {
+			return true
+		}
+	}
+	return false
+}
+
+func describePorts(ports []corev1.ServicePort) string {
+	if len(ports) == 0 {
+		return "no ports"
+	}
+	parts := make([]string, len(ports))
+	for i, p := range ports {
+		parts[i] = strconv.Itoa(int(p.Port))
+		if p.Name != "" {
+			parts[i] = p.Name + " " + parts[i]
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func backendOutput(sw []switchedBackend) cty.Value {
+	list := make([]cty.Value, len(sw))
+	for i, b := range sw {
+		list[i] = cty.ObjectVal(map[string]cty.Value{
+			"host": cty.StringVal(b.Host), "path": cty.StringVal(b.Path),
+			"service": cty.StringVal(b.Service), "port": cty.StringVal(b.Port),
+		})
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"previous":          cty.StringVal(sw[0].Service),
+		"previous_backends": cty.ListVal(list),
+	})
+}
+
+// Undo puts the rules and defaultBackend of each Ingress back as they were
+// before the first attempt (the oldest record of an Ingress wins). It reads
+// and updates, retrying on conflicts, so it never clobbers fields the step
+// did not touch (TLS, annotations, class).
+func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
+	cl, err := clientsFor(env)
+	if err != nil {
+		return err
+	}
+	type key struct{ ns, name string }
+	prev := map[key]backendRecord{}
+	var order []key
+	for i := len(records) - 1; i >= 0; i-- {
+		var rec backendRecord
+		if err := json.Unmarshal(records[i], &rec); err != nil {
+			return fmt.Errorf("switch_backend undo: unreadable journal record %d: %w", i, err)
+		}
+		k := key{rec.Namespace, rec.Ingress}
+		if _, seen := prev[k]; !seen {
+			order = append(order, k)
+		}
+		prev[k] = rec
+	}
+	var errs []error
+	for _, k := range order {
+		rec := prev[k]
+		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			ing, err := cl.Typed.NetworkingV1().Ingresses(k.ns).Get(ctx, k.name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ing.Spec.Rules, ing.Spec.DefaultBackend = rec.Rules, rec.DefaultBackend
+			_, err = cl.Typed.NetworkingV1().Ingresses(k.ns).Update(ctx, ing, updateOpts(env))
+			return err
+		})
+		if notFound(err) {
+			err = fmt.Errorf("cannot restore the backends of ingress %q in namespace %q: the ingress no longer exists", k.name, k.ns)
+		} else {
+			err = apiErr(ctx, err, "restoring the backends of ingress %q in namespace %q", k.name, k.ns)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
