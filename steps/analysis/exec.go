@@ -1,0 +1,136 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// execProvider runs a local command per measurement, from an argv list,
+// never through a shell string. result is
+//
+//	{ exit_code = 0, stdout = "…", stderr = "…", json = <stdout parsed, or null> }
+//
+// A non-zero exit is a result, not an error: the conditions judge it, and
+// without any condition a measurement is Successful on exit code 0. A
+// command that cannot start, or outlives timeout (default 1m), is an Error
+// measurement.
+type execProvider struct {
+	argv    []string
+	env     []string
+	dir     string
+	timeout time.Duration
+}
+
+func newExec(b cty.Value, env *steps.Env) (*execProvider, error) {
+	p := &execProvider{argv: steps.StrList(b, "command"), dir: steps.Str(b, "dir")}
+	if len(p.argv) == 0 || p.argv[0] == "" {
+		return nil, errors.New(`exec: command must name a program, such as ["./check.sh", "--fast"]`)
+	}
+	var err error
+	if p.timeout, err = steps.Duration(b, "timeout", time.Minute); err != nil {
+		return nil, fmt.Errorf("exec timeout: %w", err)
+	}
+	base := ""
+	if env != nil {
+		base = env.Dir
+	}
+	if p.dir == "" {
+		p.dir = base
+	} else if !filepath.IsAbs(p.dir) && base != "" {
+		p.dir = filepath.Join(base, p.dir)
+	}
+	extra := steps.StrMap(b, "env")
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	p.env = os.Environ()
+	for _, k := range keys {
+		p.env = append(p.env, k+"="+extra[k])
+	}
+	return p, nil
+}
+
+func checkExec(b cty.Value, path []string) []steps.Problem {
+	c := steps.Attr(b, "command")
+	if !c.IsKnown() || c.IsNull() {
+		return nil
+	}
+	if c.LengthInt() == 0 {
+		return []steps.Problem{problem(path, "command", "Empty command",
+			`command is an argv list and needs at least the program, such as ["curl", "-fsS", "http://app/healthz"].`)}
+	}
+	return nil
+}
+
+func (p *execProvider) describe() string {
+	return "exec " + strconv.Quote(p.argv[0])
+}
+
+func (p *execProvider) fallback() func(cty.Value) Phase {
+	return func(r cty.Value) Phase {
+		if steps.Int(r, "exit_code", -1) == 0 {
+			return Successful
+		}
+		return Failed
+	}
+}
+
+func (p *execProvider) measure(ctx context.Context) (cty.Value, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, p.argv[0], p.argv[1:]...)
+	cmd.Env, cmd.Dir = p.env, p.dir
+	// A child that keeps the pipes open after the command is killed must not
+	// hold the gate: stop waiting for the pipes shortly after.
+	cmd.WaitDelay = time.Second
+	var stdout, stderr capWriter
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		return cty.NilVal, "", fmt.Errorf("command %q did not finish within %s", p.argv[0], p.timeout)
+	case errors.As(err, &exit):
+		// a non-zero exit: a result for the conditions to judge
+	case err != nil:
+		return cty.NilVal, "", fmt.Errorf("command %q: %w", p.argv[0], err)
+	}
+	code := cmd.ProcessState.ExitCode()
+	r := cty.ObjectVal(map[string]cty.Value{
+		"exit_code": cty.NumberIntVal(int64(code)),
+		"stdout":    cty.StringVal(text(stdout.buf.Bytes())),
+		"stderr":    cty.StringVal(text(stderr.buf.Bytes())),
+		"json":      jsonOf(stdout.buf.Bytes(), stdout.truncated),
+	})
+	value := "exit " + strconv.Itoa(code)
+	if code != 0 {
+		if last := lastLine(stderr.buf.String()); last != "" {
+			value += ": " + last
+		}
+	}
+	return r, value, nil
+}
+
+// lastLine is the last non-empty line of s, cut to a readable length.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if len(l) > 200 {
+		l = l[:200] + "…"
+	}
+	return strings.ToValidUTF8(l, "?")
+}

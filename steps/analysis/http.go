@@ -1,0 +1,143 @@
+package analysis
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// httpProvider sends one request per measurement. result is
+//
+//	{ status = 200, body = "…", json = <body parsed, or null>,
+//	  headers = { "content-type" = "…" }, latency = 0.012 }
+//
+// with header names in lower case and latency in seconds. Set-Cookie is left
+// out of headers: it carries session credentials. Without a condition a
+// measurement is Successful on a 2xx status.
+type httpProvider struct {
+	url     *url.URL
+	method  string
+	headers map[string]string
+	body    string
+	timeout time.Duration
+	client  *http.Client
+}
+
+func newHTTP(b cty.Value) (*httpProvider, error) {
+	u, err := parseURL(steps.Str(b, "url"))
+	if err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	p := &httpProvider{url: u, method: strings.ToUpper(steps.Str(b, "method")),
+		headers: steps.StrMap(b, "headers"), body: steps.Str(b, "body")}
+	if p.method == "" {
+		p.method = http.MethodGet
+	}
+	if p.timeout, err = steps.Duration(b, "timeout", 10*time.Second); err != nil {
+		return nil, fmt.Errorf("http timeout: %w", err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if steps.Bool(b, "insecure", false) {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by the pipeline
+	}
+	// A gate measures the service, not a redirect target it cannot name.
+	p.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	return p, nil
+}
+
+func parseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("url must be an absolute http:// or https:// URL, such as \"http://checkout-preview/healthz\"")
+	}
+	return u, nil
+}
+
+func checkHTTP(b cty.Value, path []string) []steps.Problem {
+	var out []steps.Problem
+	if u := steps.Attr(b, "url"); u.IsKnown() && !u.IsNull() {
+		if _, err := parseURL(u.AsString()); err != nil {
+			out = append(out, problem(path, "url", "Invalid URL", err.Error()))
+		}
+	}
+	if m := steps.Attr(b, "method"); m.IsKnown() && !m.IsNull() {
+		if s := m.AsString(); s == "" || strings.ContainsAny(s, " \t\r\n()<>@,;:\\\"/[]?={}") {
+			out = append(out, problem(path, "method", "Invalid method",
+				fmt.Sprintf("%q is not an HTTP method; use GET, POST, HEAD…", s)))
+		}
+	}
+	return out
+}
+
+func (p *httpProvider) describe() string { return "http " + p.method + " " + p.url.Redacted() }
+
+func (p *httpProvider) fallback() func(cty.Value) Phase {
+	return func(r cty.Value) Phase {
+		if s := steps.Int(r, "status", 0); s >= 200 && s < 300 {
+			return Successful
+		}
+		return Failed
+	}
+}
+
+func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	var body io.Reader // nil, not an empty reader: a GET sends no body
+	if p.body != "" {
+		body = strings.NewReader(p.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, p.method, p.url.String(), body)
+	if err != nil {
+		return cty.NilVal, "", fmt.Errorf("%s %s: %w", p.method, p.url.Redacted(), err)
+	}
+	for k, v := range p.headers {
+		if strings.EqualFold(k, "host") {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	start := time.Now()
+	resp, err := p.client.Do(req)
+	if err != nil {
+		// net/http's error names the URL with its password redacted, and
+		// never the headers.
+		if ctx.Err() == context.DeadlineExceeded {
+			return cty.NilVal, "", fmt.Errorf("%s %s: no response within %s", p.method, p.url.Redacted(), p.timeout)
+		}
+		return cty.NilVal, "", err
+	}
+	defer resp.Body.Close()
+	raw, truncated, err := readCapped(resp.Body)
+	latency := time.Since(start)
+	if err != nil {
+		return cty.NilVal, "", fmt.Errorf("%s %s: reading the %d response: %w", p.method, p.url.Redacted(), resp.StatusCode, err)
+	}
+	headers := map[string]string{}
+	for k, vs := range resp.Header {
+		if k = strings.ToLower(k); k != "set-cookie" {
+			headers[k] = strings.Join(vs, ", ")
+		}
+	}
+	r := cty.ObjectVal(map[string]cty.Value{
+		"status":  cty.NumberIntVal(int64(resp.StatusCode)),
+		"body":    cty.StringVal(text(raw)),
+		"json":    jsonOf(raw, truncated),
+		"headers": steps.FromGo(headers),
+		"latency": cty.NumberFloatVal(latency.Seconds()),
+	})
+	return r, strconv.Itoa(resp.StatusCode), nil
+}

@@ -1,0 +1,257 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/restmapper"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// kubernetesProvider reads one object per measurement. result is the object
+// itself (result.status.readyReplicas, result.metadata.generation, …) with
+// convenience values added:
+//
+//	result.object      the whole object
+//	result.pods        pods matched by the object's selector
+//	result.ready_pods  of those, Ready and not terminating
+//	result.restarts    sum of their containers' restartCount (init containers too)
+//
+// The pods are those of the object's spec.selector (a Deployment,
+// ReplicaSet, StatefulSet, DaemonSet, Job or Service), or the object itself
+// for a Pod; for other kinds the three counts are null. A missing object is
+// an Error measurement, so a gate can wait for it through
+// consecutive_error_limit.
+type kubernetesProvider struct {
+	kind, name, namespace, apiVersion string
+	env                               *steps.Env
+}
+
+func newKubernetes(b cty.Value, env *steps.Env) (*kubernetesProvider, error) {
+	p := &kubernetesProvider{kind: steps.Str(b, "kind"), name: steps.Str(b, "name"),
+		namespace: steps.Str(b, "namespace"), apiVersion: steps.Str(b, "api_version"), env: env}
+	if p.kind == "" || p.name == "" {
+		return nil, errors.New("kubernetes: kind and name must not be empty")
+	}
+	return p, nil
+}
+
+func checkKubernetes(b cty.Value, path []string) []steps.Problem {
+	var out []steps.Problem
+	for _, n := range []string{"kind", "name"} {
+		if v := steps.Attr(b, n); v.IsKnown() && !v.IsNull() && v.AsString() == "" {
+			out = append(out, problem(path, n, "Empty "+n, n+" must not be empty."))
+		}
+	}
+	if v := steps.Attr(b, "api_version"); v.IsKnown() && !v.IsNull() {
+		if _, err := schema.ParseGroupVersion(v.AsString()); err != nil {
+			out = append(out, problem(path, "api_version", "Invalid api_version",
+				fmt.Sprintf("%q is not a group/version such as \"apps/v1\".", v.AsString())))
+		}
+	}
+	return out
+}
+
+func (p *kubernetesProvider) describe() string {
+	s := fmt.Sprintf("kubernetes %s %s", p.kind, p.name)
+	if p.namespace != "" {
+		s += " in namespace " + p.namespace
+	}
+	return s
+}
+
+func (p *kubernetesProvider) fallback() func(cty.Value) Phase { return nil }
+
+func (p *kubernetesProvider) measure(ctx context.Context) (cty.Value, string, error) {
+	if p.env == nil || p.env.Cluster == nil {
+		return cty.NilVal, "", errors.New("the kubernetes provider needs a cluster, and this command has none")
+	}
+	c, err := p.env.Cluster.Clients()
+	if err != nil {
+		return cty.NilVal, "", err
+	}
+	ns := p.namespace
+	if ns == "" {
+		ns = p.env.Namespace
+	}
+	if ns == "" {
+		ns = c.Namespace
+	}
+	m, err := p.mapping(c)
+	if err != nil {
+		return cty.NilVal, "", err
+	}
+	ri := c.Dynamic.Resource(m.Resource)
+	var obj *unstructured.Unstructured
+	if m.Scope.Name() == meta.RESTScopeNameNamespace {
+		obj, err = ri.Namespace(ns).Get(ctx, p.name, metav1.GetOptions{})
+	} else {
+		ns = ""
+		obj, err = ri.Get(ctx, p.name, metav1.GetOptions{})
+	}
+	where := ""
+	if ns != "" {
+		where = fmt.Sprintf(" in namespace %q", ns)
+	}
+	if apierrors.IsNotFound(err) {
+		return cty.NilVal, "", fmt.Errorf("%s %q not found%s", m.GroupVersionKind.Kind, p.name, where)
+	}
+	if err != nil {
+		return cty.NilVal, "", fmt.Errorf("reading %s %q%s: %w", m.GroupVersionKind.Kind, p.name, where, err)
+	}
+	pods, err := p.pods(ctx, c, obj)
+	if err != nil {
+		return cty.NilVal, "", fmt.Errorf("listing the pods of %s %q%s: %w", m.GroupVersionKind.Kind, p.name, where, err)
+	}
+	return kubeResult(obj, pods)
+}
+
+// mapping resolves kind ("Deployment", "deployments", "deploy",
+// "deployments.apps") to a resource, refreshing discovery once for kinds
+// that appeared since (a CRD installed by an earlier stage).
+func (p *kubernetesProvider) mapping(c *kube.Clients) (*meta.RESTMapping, error) {
+	resolve := func() (*meta.RESTMapping, error) {
+		mapper := restmapper.NewShortcutExpander(c.Mapper, c.Discovery, func(string) {})
+		if p.apiVersion != "" {
+			gv, err := schema.ParseGroupVersion(p.apiVersion)
+			if err != nil {
+				return nil, err
+			}
+			if m, err := mapper.RESTMapping(gv.WithKind(p.kind).GroupKind(), gv.Version); err == nil {
+				return m, nil
+			}
+		}
+		gr := schema.ParseGroupResource(strings.ToLower(p.kind))
+		gvr := gr.WithVersion("")
+		if p.apiVersion != "" {
+			gv, _ := schema.ParseGroupVersion(p.apiVersion)
+			gvr = schema.GroupVersionResource{Group: gv.Group, Version: gv.Version, Resource: gr.Resource}
+		}
+		gvk, err := mapper.KindFor(gvr)
+		if err != nil {
+			return nil, err
+		}
+		return mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+	}
+	m, err := resolve()
+	if meta.IsNoMatchError(err) {
+		c.Mapper.Reset()
+		m, err = resolve()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kind %q is not served by this cluster (%v); use a kind such as \"Deployment\", with api_version for custom resources", p.kind, err)
+	}
+	return m, nil
+}
+
+// pods lists the pods the object selects; nil (not empty) when the object
+// has no pods to speak of.
+func (p *kubernetesProvider) pods(ctx context.Context, c *kube.Clients, obj *unstructured.Unstructured) ([]corev1.Pod, error) {
+	if obj.GetKind() == "Pod" && obj.GetAPIVersion() == "v1" {
+		var pod corev1.Pod
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &pod); err != nil {
+			return nil, err
+		}
+		return []corev1.Pod{pod}, nil
+	}
+	sel, err := selectorOf(obj)
+	if err != nil || sel == nil {
+		return nil, err
+	}
+	list, err := c.Typed.CoreV1().Pods(obj.GetNamespace()).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, err
+	}
+	if list.Items == nil {
+		return []corev1.Pod{}, nil
+	}
+	return list.Items, nil
+}
+
+// selectorOf reads spec.selector, a LabelSelector for workloads and a plain
+// map for Services and ReplicationControllers. An empty selector would select
+// every pod in the namespace; it is taken as "no pods" instead.
+func selectorOf(obj *unstructured.Unstructured) (labels.Selector, error) {
+	raw, ok, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "selector")
+	m, isMap := raw.(map[string]any)
+	if !ok || !isMap || len(m) == 0 {
+		return nil, nil
+	}
+	_, hasLabels := m["matchLabels"]
+	_, hasExprs := m["matchExpressions"]
+	if hasLabels || hasExprs {
+		var ls metav1.LabelSelector
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &ls); err != nil {
+			return nil, fmt.Errorf("spec.selector: %w", err)
+		}
+		if len(ls.MatchLabels) == 0 && len(ls.MatchExpressions) == 0 {
+			return nil, nil
+		}
+		return metav1.LabelSelectorAsSelector(&ls)
+	}
+	set := labels.Set{}
+	for k, v := range m {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("spec.selector.%s is not a string", k)
+		}
+		set[k] = s
+	}
+	return labels.SelectorFromSet(set), nil
+}
+
+func kubeResult(obj *unstructured.Unstructured, pods []corev1.Pod) (cty.Value, string, error) {
+	attrs := map[string]cty.Value{}
+	object := steps.FromGo(obj.Object)
+	for k, v := range object.AsValueMap() {
+		attrs[k] = v
+	}
+	attrs["object"] = object
+	short := fmt.Sprintf("%s %s", obj.GetKind(), obj.GetName())
+	if pods == nil {
+		attrs["pods"], attrs["ready_pods"], attrs["restarts"] = cty.NullVal(cty.Number), cty.NullVal(cty.Number), cty.NullVal(cty.Number)
+	} else {
+		ready, restarts := 0, int64(0)
+		for i := range pods {
+			if podReady(&pods[i]) {
+				ready++
+			}
+			for _, cs := range append(pods[i].Status.InitContainerStatuses, pods[i].Status.ContainerStatuses...) {
+				restarts += int64(cs.RestartCount)
+			}
+		}
+		attrs["pods"] = cty.NumberIntVal(int64(len(pods)))
+		attrs["ready_pods"] = cty.NumberIntVal(int64(ready))
+		attrs["restarts"] = cty.NumberIntVal(restarts)
+		short = fmt.Sprintf("ready %d/%d pods, %d restarts", ready, len(pods), restarts)
+	}
+	return cty.ObjectVal(attrs), short, nil
+}
+
+// podReady is the kubelet's Ready condition; a terminating pod is on its way
+// out and no longer counts.
+func podReady(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}

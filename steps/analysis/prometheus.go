@@ -1,0 +1,181 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// prometheusProvider runs an instant query per measurement. result is
+//
+//	{ type   = "vector" | "scalar" | "matrix" | "string",
+//	  value  = <number>,   # the scalar, or the only sample of a one-element vector; else null
+//	  vector = [{ labels = { pod = "…" }, value = <number> }, …] }
+//
+// so a simple gate reads `result.value` (`condition = result.value < 0.01`)
+// and a per-series one iterates `result.vector`
+// (`alltrue([for s in result.vector : s.value < 5])`). An empty vector has a
+// null value: write `coalesce(result.value, 0) == 0` when "no series" means
+// zero, as for in-flight requests of instances that are gone. A matrix is
+// reduced to the last sample of each series. NaN (0/0 when there is no
+// traffic) cannot be a number in HCL and reads as null.
+type prometheusProvider struct {
+	address string
+	query   string
+	timeout time.Duration
+	api     promv1.API
+}
+
+func newPrometheus(b cty.Value) (*prometheusProvider, error) {
+	p := &prometheusProvider{address: steps.Str(b, "address"), query: steps.Str(b, "query")}
+	if _, err := parseURL(p.address); err != nil {
+		return nil, fmt.Errorf("prometheus address: %w", err)
+	}
+	var err error
+	if p.timeout, err = steps.Duration(b, "timeout", 30*time.Second); err != nil {
+		return nil, fmt.Errorf("prometheus timeout: %w", err)
+	}
+	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
+	if h := steps.StrMap(b, "headers"); len(h) > 0 {
+		rt = headerTransport{headers: h, next: rt}
+	}
+	c, err := api.NewClient(api.Config{Address: p.address, RoundTripper: rt})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client for %s: %w", redact(p.address), err)
+	}
+	p.api = promv1.NewAPI(c)
+	return p, nil
+}
+
+// headerTransport adds fixed headers (credentials) to every request.
+type headerTransport struct {
+	headers map[string]string
+	next    http.RoundTripper
+}
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, v := range t.headers {
+		r.Header.Set(k, v)
+	}
+	return t.next.RoundTrip(r)
+}
+
+func redact(address string) string {
+	if u, err := parseURL(address); err == nil {
+		return u.Redacted()
+	}
+	return address
+}
+
+func checkPrometheus(b cty.Value, path []string) []steps.Problem {
+	var out []steps.Problem
+	if a := steps.Attr(b, "address"); a.IsKnown() && !a.IsNull() {
+		if _, err := parseURL(a.AsString()); err != nil {
+			out = append(out, problem(path, "address", "Invalid Prometheus address",
+				"address must be the server's base URL, such as \"http://prometheus.monitoring:9090\"."))
+		}
+	}
+	if q := steps.Attr(b, "query"); q.IsKnown() && !q.IsNull() && strings.TrimSpace(q.AsString()) == "" {
+		out = append(out, problem(path, "query", "Empty query", "query must be a PromQL expression."))
+	}
+	return out
+}
+
+func (p *prometheusProvider) describe() string {
+	return fmt.Sprintf("prometheus %s query %q", redact(p.address), p.query)
+}
+
+func (p *prometheusProvider) fallback() func(cty.Value) Phase { return nil }
+
+func (p *prometheusProvider) measure(ctx context.Context) (cty.Value, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	v, _, _, err := p.api.Query(ctx, p.query, time.Now(), promv1.WithTimeout(p.timeout))
+	if err != nil {
+		return cty.NilVal, "", fmt.Errorf("prometheus %s, query %q: %w", redact(p.address), p.query, err)
+	}
+	return promResult(v)
+}
+
+// promResult shapes a query result as documented on prometheusProvider.
+func promResult(v model.Value) (cty.Value, string, error) {
+	var samples []*model.Sample
+	typ := v.Type().String()
+	scalar := cty.NullVal(cty.Number)
+	short := ""
+	switch t := v.(type) {
+	case *model.Scalar:
+		scalar = number(float64(t.Value))
+		short = formatFloat(float64(t.Value))
+	case model.Vector:
+		samples = t
+	case model.Matrix:
+		for _, s := range t {
+			if n := len(s.Values); n > 0 {
+				samples = append(samples, &model.Sample{Metric: s.Metric, Value: s.Values[n-1].Value})
+			}
+		}
+	case *model.String:
+		short = t.Value
+	default:
+		return cty.NilVal, "", fmt.Errorf("prometheus returned a %s, which a gate cannot read", typ)
+	}
+	vec := make([]cty.Value, 0, len(samples))
+	var parts []string
+	for _, s := range samples {
+		labels := map[string]string{}
+		for k, l := range s.Metric {
+			labels[string(k)] = string(l)
+		}
+		vec = append(vec, cty.ObjectVal(map[string]cty.Value{
+			"labels": steps.FromGo(labels),
+			"value":  number(float64(s.Value)),
+		}))
+		parts = append(parts, s.Metric.String()+" "+formatFloat(float64(s.Value)))
+	}
+	if len(samples) == 1 {
+		scalar = number(float64(samples[0].Value))
+		short = formatFloat(float64(samples[0].Value))
+	} else if v.Type() != model.ValScalar && v.Type() != model.ValString {
+		sort.Strings(parts)
+		short = "[" + strings.Join(parts, ", ") + "]"
+		if len(short) > 200 {
+			short = short[:197] + "…]"
+		}
+	}
+	elem := cty.Object(map[string]cty.Type{"labels": cty.Map(cty.String), "value": cty.Number})
+	list := cty.ListValEmpty(elem)
+	if len(vec) > 0 {
+		// FromGo gives an empty label set an empty map of strings, so
+		// every element has the same type and a list is possible.
+		list = cty.ListVal(vec)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"type":   cty.StringVal(typ),
+		"value":  scalar,
+		"vector": list,
+	}), short, nil
+}
+
+// number converts a sample value; NaN has no cty form and reads as null.
+func number(f float64) cty.Value {
+	if math.IsNaN(f) {
+		return cty.NullVal(cty.Number)
+	}
+	return cty.NumberFloatVal(f)
+}
+
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -1,0 +1,49 @@
+package analysis
+
+import "fmt"
+
+// Verdict is the error of a gate that did not pass. It is deliberately not
+// retryable: measuring again would ask the same question of the same
+// release.
+type Verdict struct {
+	Analysis                                 string
+	Phase                                    Phase
+	Successful, Failed, Inconclusive, Errors int
+	Reason                                   string
+}
+
+func (v *Verdict) Error() string {
+	return fmt.Sprintf("analysis %s: %s: %s (%d successful, %d failed, %d inconclusive, %d errors)",
+		v.Analysis, v.Phase, v.Reason, v.Successful, v.Failed, v.Inconclusive, v.Errors)
+}
+
+func newVerdict(name string, s settings, t *tally) *Verdict {
+	v := &Verdict{Analysis: name, Phase: t.phase, Successful: t.successful, Failed: t.failed,
+		Inconclusive: t.inconclusive, Errors: t.errored}
+	last := func(p Phase) *measurement {
+		for i := len(t.measurements) - 1; i >= 0; i-- {
+			if t.measurements[i].phase == p {
+				return &t.measurements[i]
+			}
+		}
+		return nil
+	}
+	switch t.phase {
+	case Failed:
+		v.Reason = fmt.Sprintf("%d measurements failed, more than failure_limit %d", t.failed, s.failureLimit)
+		if m := last(Failed); m != nil {
+			v.Reason += fmt.Sprintf("; last failed value %q", m.value)
+		}
+	case Inconclusive:
+		v.Reason = fmt.Sprintf("%d measurements inconclusive, more than inconclusive_limit %d", t.inconclusive, s.inconclusiveLimit)
+		if m := last(Inconclusive); m != nil {
+			v.Reason += fmt.Sprintf("; last inconclusive value %q", m.value)
+		}
+	case Error:
+		v.Reason = fmt.Sprintf("%d consecutive measurement errors, more than consecutive_error_limit %d", t.consecutiveErrors, s.consecutiveErrorLimit)
+		if m := last(Error); m != nil {
+			v.Reason += "; last error: " + m.err
+		}
+	}
+	return v
+}
