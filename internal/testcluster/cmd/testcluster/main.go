@@ -1,0 +1,234 @@
+// Command testcluster manages a developer's long-running local control plane
+// (the one the tests use, started detached) and builds its binaries:
+//
+//	testcluster bin      build the component binaries if missing; print their directory
+//	testcluster up       start the cluster (if it is not running); print the kubeconfig
+//	testcluster down     stop it by pid
+//	testcluster status   show pids, ports and readiness; exit 1 if it is not running
+//	testcluster env      print "export KUBECONFIG=..."
+//
+// State (pids, ports, kubeconfig, logs, etcd data) lives in
+// $CUTOVER_DEV_CLUSTER_DIR, by default ~/.cache/cutover/dev-cluster.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/cutoverhq/cutover/internal/testcluster"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+type state struct {
+	Dir           string                `json:"dir"`
+	Kubeconfig    string                `json:"kubeconfig"`
+	Server        string                `json:"server"`
+	EtcdPort      int                   `json:"etcdPort"`
+	APIServerPort int                   `json:"apiserverPort"`
+	BinDir        string                `json:"binDir"`
+	Started       time.Time             `json:"started"`
+	StartSeconds  float64               `json:"startSeconds"`
+	Processes     []testcluster.Process `json:"processes"`
+}
+
+func stateDir() (string, error) {
+	if d := os.Getenv("CUTOVER_DEV_CLUSTER_DIR"); d != "" {
+		return filepath.Abs(d)
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".cache", "cutover", "dev-cluster"), nil
+}
+
+func readState(dir string) (*state, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return nil, err
+	}
+	var s state
+	return &s, json.Unmarshal(data, &s)
+}
+
+func (s *state) running() (alive, total int) {
+	for _, p := range s.Processes {
+		if p.Alive() {
+			alive++
+		}
+	}
+	return alive, len(s.Processes)
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: testcluster bin|up|down|status|env")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "bin":
+		err = cmdBin(ctx)
+	case "up":
+		err = cmdUp(ctx)
+	case "down":
+		err = cmdDown()
+	case "status":
+		err = cmdStatus(ctx)
+	case "env":
+		err = cmdEnv()
+	default:
+		err = fmt.Errorf("unknown command %q (want bin, up, down, status or env)", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testcluster:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+func cmdBin(ctx context.Context) error {
+	start := time.Now()
+	b, err := testcluster.EnsureBinaries(ctx, logf)
+	if err != nil {
+		return err
+	}
+	fmt.Println(b.Dir)
+	logf("binaries ready in %s", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func cmdUp(ctx context.Context) error {
+	dir, err := stateDir()
+	if err != nil {
+		return err
+	}
+	if s, err := readState(dir); err == nil {
+		if alive, total := s.running(); alive == total && total > 0 {
+			logf("already running (%s)", s.Server)
+			fmt.Println(s.Kubeconfig)
+			return nil
+		}
+		logf("a previous cluster is partly gone: stopping what is left")
+		testcluster.StopProcesses(s.Processes, 10*time.Second)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(filepath.Join(dir, "state.json"))
+	if _, err := testcluster.EnsureBinaries(ctx, logf); err != nil {
+		return err
+	}
+	c, err := testcluster.Start(ctx, testcluster.Options{Dir: dir, Detached: true, Logf: logf})
+	if err != nil {
+		return err
+	}
+	s := state{
+		Dir: dir, Kubeconfig: c.Kubeconfig(), Server: c.Server(), EtcdPort: c.EtcdPort, APIServerPort: c.APIServerPort,
+		BinDir: c.Binaries().Dir, Started: time.Now(), StartSeconds: c.StartDuration.Seconds(), Processes: c.Processes(),
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "state.json"), data, 0o644); err != nil {
+		testcluster.StopProcesses(s.Processes, 10*time.Second)
+		return err
+	}
+	logf("cluster up at %s in %s; logs in %s", c.Server(), c.StartDuration.Round(time.Millisecond), c.LogDir())
+	logf("export KUBECONFIG=%s", c.Kubeconfig())
+	fmt.Println(c.Kubeconfig())
+	return nil
+}
+
+func cmdDown() error {
+	dir, err := stateDir()
+	if err != nil {
+		return err
+	}
+	s, err := readState(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		logf("not running")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	testcluster.StopProcesses(s.Processes, 10*time.Second)
+	_ = os.Remove(filepath.Join(dir, "state.json"))
+	_ = os.RemoveAll(filepath.Join(dir, "etcd"))
+	logf("stopped; logs kept in %s", filepath.Join(dir, "logs"))
+	return nil
+}
+
+func cmdStatus(ctx context.Context) error {
+	dir, err := stateDir()
+	if err != nil {
+		return err
+	}
+	s, err := readState(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return errors.New("not running (make cluster-up)")
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range s.Processes {
+		st := "running"
+		if !p.Alive() {
+			st = "GONE"
+		}
+		fmt.Printf("%-24s pid %-7d %s\n", p.Name, p.Pid, st)
+	}
+	fmt.Printf("server      %s (etcd on 127.0.0.1:%d)\n", s.Server, s.EtcdPort)
+	fmt.Printf("kubeconfig  %s\n", s.Kubeconfig)
+	fmt.Printf("logs        %s\n", filepath.Join(s.Dir, "logs"))
+	fmt.Printf("started     %s (ready in %.1fs)\n", s.Started.Format(time.RFC3339), s.StartSeconds)
+	if alive, total := s.running(); alive != total {
+		return fmt.Errorf("%d of %d components are gone (make cluster-down cluster-up)", total-alive, total)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("apiserver not ready: %v", err)
+	}
+	v, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("readyz      %s, version %s\n", body, v.GitVersion)
+	return nil
+}
+
+func cmdEnv() error {
+	dir, err := stateDir()
+	if err != nil {
+		return err
+	}
+	s, err := readState(dir)
+	if err != nil {
+		return errors.New("not running (make cluster-up)")
+	}
+	fmt.Printf("export KUBECONFIG=%s\n", s.Kubeconfig)
+	return nil
+}
