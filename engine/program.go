@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -225,4 +226,21 @@ func objectOrEmpty(m map[string]cty.Value) cty.Value {
 		return cty.EmptyObjectVal
 	}
 	return cty.ObjectVal(m)
+}
+
+// PlainVars returns the variables that are not sensitive, as text, for the
+// journal: a resumed run or an undo evaluates the pipeline with them.
+func (p *Program) PlainVars() map[string]string {
+	out := map[string]string{}
+	for name, v := range p.Vars {
+		if v.HasMark(Sensitive) || v.ContainsMarked() || v.IsNull() {
+			continue
+		}
+		if v.Type() == cty.String {
+			out[name] = v.AsString()
+			continue
+		}
+		out[name] = string(hclwrite.TokensForValue(v).Bytes())
+	}
+	return out
 }

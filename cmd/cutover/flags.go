@@ -1,0 +1,92 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// listFlag collects a repeatable flag (-var a=1 -var b=2).
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// dryRunFlag is --dry-run (meaning server) or --dry-run=server|none.
+type dryRunFlag string
+
+func (d *dryRunFlag) String() string   { return string(*d) }
+func (d *dryRunFlag) IsBoolFlag() bool { return true }
+func (d *dryRunFlag) Set(v string) error {
+	switch v {
+	case "true", "server":
+		*d = "server"
+	case "false", "none", "":
+		*d = ""
+	default:
+		return fmt.Errorf("--dry-run is \"server\" or \"none\", not %q", v)
+	}
+	return nil
+}
+
+// options are the flags every command accepts (DESIGN §4); a command reads
+// those it needs.
+type options struct {
+	kubeconfig, context, namespace string
+	vars, varFiles                 listFlag
+	output                         string
+	junit, summary                 string
+	dryRun                         dryRunFlag
+	grace                          time.Duration
+	waitLock                       bool
+	resume                         string
+	format                         string
+	check                          bool
+	noJournal                      bool
+}
+
+func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("cutover "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+	fs.StringVar(&o.context, "context", "", "kubeconfig context to use")
+	fs.StringVar(&o.namespace, "namespace", "", "namespace (overrides the pipeline's and the context's)")
+	fs.StringVar(&o.namespace, "n", "", "shorthand for --namespace")
+	fs.Var(&o.vars, "var", "set a variable: -var name=value (repeatable)")
+	fs.Var(&o.varFiles, "var-file", "read variables from an .hcl file (repeatable)")
+	fs.StringVar(&o.output, "output", "text", "output format: text or json")
+	fs.StringVar(&o.output, "o", "text", "shorthand for --output")
+	fs.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
+	fs.StringVar(&o.summary, "summary", "", "write a markdown report to this file")
+	fs.Var(&o.dryRun, "dry-run", "server: every write is a server-side dry run")
+	fs.DurationVar(&o.grace, "grace", 60*time.Second, "time allowed to undo after SIGINT/SIGTERM")
+	fs.BoolVar(&o.waitLock, "wait-lock", false, "wait for the pipeline's lock instead of exiting 4")
+	fs.StringVar(&o.resume, "resume", "", "resume the run with this id")
+	fs.StringVar(&o.format, "format", "dot", "graph format: dot or mermaid")
+	fs.BoolVar(&o.check, "check", false, "fmt: report files that are not formatted, change nothing")
+	fs.BoolVar(&o.noJournal, "no-journal", false, "do not journal the run in the cluster (no resume, no undo RUN)")
+	return fs
+}
+
+// parseInterleaved lets flags stand before or after positional arguments,
+// as kubectl allows; Go's flag package stops at the first positional one.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// flag.Parse consumed a "--" terminator if the remainder follows it.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/cutoverhq/cutover/engine"
+)
+
+func cmdGraph(c *cli, args []string) int {
+	var o options
+	fs := newFlagSet("graph", &o, c.stderr)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitInvalid
+	}
+	path, ok := c.pathArg(pos)
+	if !ok {
+		return exitInvalid
+	}
+	p, ok := c.load(path, &o)
+	if !ok {
+		return exitInvalid
+	}
+	switch o.format {
+	case "dot":
+		fmt.Fprint(c.stdout, dot(p))
+	case "mermaid":
+		fmt.Fprint(c.stdout, mermaid(p))
+	default:
+		c.errorf("--format is dot or mermaid, not %q", o.format)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+func dot(p *engine.Program) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", p.Name)
+	for _, n := range p.Order {
+		fmt.Fprintf(&b, "  %q [label=\"%s\\n(%s)\"];\n", n, n, p.Stages[n].Kind.Name())
+	}
+	for _, n := range p.Order {
+		for _, d := range p.Stages[n].Deps {
+			fmt.Fprintf(&b, "  %q -> %q;\n", d, n)
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func mermaid(p *engine.Program) string {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	for _, n := range p.Order {
+		fmt.Fprintf(&b, "  %s[\"%s<br/><small>%s</small>\"]\n", n, n, p.Stages[n].Kind.Name())
+	}
+	for _, n := range p.Order {
+		for _, d := range p.Stages[n].Deps {
+			fmt.Fprintf(&b, "  %s --> %s\n", d, n)
+		}
+	}
+	return b.String()
+}

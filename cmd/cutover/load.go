@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"golang.org/x/term"
+
+	"github.com/cutoverhq/cutover/engine"
+	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/report"
+)
+
+// load parses and prepares the pipeline at path with the command's
+// variables. On any error it prints every diagnostic and returns nil.
+func (c *cli) load(path string, o *options) (*engine.Program, bool) {
+	cfg, diags := config.Load(path, nil)
+	var p *engine.Program
+	if cfg != nil && !diags.HasErrors() {
+		var d hcl.Diagnostics
+		p, d = engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ})
+		diags = append(diags, d...)
+	}
+	if len(diags) > 0 {
+		c.printDiags(cfg, diags, o)
+	}
+	if diags.HasErrors() {
+		return nil, false
+	}
+	return p, true
+}
+
+// printDiags renders diagnostics: with source and caret on stderr as text,
+// as diagnostic events in JSON, and as annotations on GitHub.
+func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) {
+	if o.output == "json" {
+		enc := json.NewEncoder(c.stdout)
+		for _, d := range diags {
+			_ = enc.Encode(events.Event{Type: events.DiagnosticEvent, Diagnostic: toEventDiag(d)})
+		}
+		return
+	}
+	files := map[string]*hcl.File{}
+	if cfg != nil {
+		files = cfg.Parser.Files()
+	}
+	color := false
+	if f, ok := c.stderr.(interface{ Fd() uintptr }); ok && c.getenv("NO_COLOR") == "" {
+		color = term.IsTerminal(int(f.Fd()))
+	}
+	w := hcl.NewDiagnosticTextWriter(c.stderr, files, 100, color)
+	_ = w.WriteDiagnostics(diags)
+	errs := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs++
+		}
+	}
+	if errs > 0 {
+		fmt.Fprintf(c.stderr, "%d error(s); nothing was run.\n", errs)
+	}
+	if c.getenv("GITHUB_ACTIONS") == "true" {
+		// Annotations point at the line in the pull request's diff.
+		sink := c.sink(o, nil)
+		for _, d := range diags {
+			sink.Emit(events.Event{Type: events.DiagnosticEvent, Diagnostic: toEventDiag(d)})
+		}
+		_ = report.Close(sink)
+	}
+}
+
+func toEventDiag(d *hcl.Diagnostic) *events.Diagnostic {
+	ed := &events.Diagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+	if d.Severity == hcl.DiagWarning {
+		ed.Severity = "warning"
+	}
+	if d.Subject != nil {
+		ed.File = filepath.ToSlash(d.Subject.Filename)
+		ed.Line, ed.Column = d.Subject.Start.Line, d.Subject.Start.Column
+		ed.EndLine, ed.EndCol = d.Subject.End.Line, d.Subject.End.Column
+	}
+	return ed
+}
+
+// pathArg returns the single PATH argument (default ".").
+func (c *cli) pathArg(pos []string) (string, bool) {
+	switch len(pos) {
+	case 0:
+		return ".", true
+	case 1:
+		return pos[0], true
+	}
+	c.errorf("expected one PATH, got %d: %v", len(pos), pos)
+	return "", false
+}

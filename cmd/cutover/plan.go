@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/cutoverhq/cutover/engine"
+)
+
+func cmdPlan(c *cli, args []string) int {
+	var o options
+	fs := newFlagSet("plan", &o, c.stderr)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitInvalid
+	}
+	path, ok := c.pathArg(pos)
+	if !ok {
+		return exitInvalid
+	}
+	p, ok := c.load(path, &o)
+	if !ok {
+		return exitInvalid
+	}
+	c.applyNamespace(p, &o)
+	opts := engine.Options{DryRun: o.dryRun == "server"}
+	if opts.DryRun {
+		opts.Cluster = c.cluster(&o)
+	}
+	stages := p.Plan(context.Background(), opts)
+	if o.output == "json" {
+		enc := json.NewEncoder(c.stdout)
+		_ = enc.Encode(map[string]any{"pipeline": p.Name, "stages": stages})
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "Plan for pipeline %q: %d stages, at most %d at a time", p.Name, len(stages), p.Parallelism)
+	if p.Lock != "" {
+		fmt.Fprintf(c.stdout, ", lock %q", p.Lock)
+	}
+	fmt.Fprintf(c.stdout, ", on failure: %s.\n", p.OnFailure)
+	if p.Description != "" {
+		fmt.Fprintf(c.stdout, "%s\n", p.Description)
+	}
+	for i, s := range stages {
+		fmt.Fprintf(c.stdout, "\n%d. %s (%s)", i+1, s.Name, s.Kind)
+		if len(s.After) > 0 {
+			fmt.Fprintf(c.stdout, " after %s", strings.Join(s.After, ", "))
+		}
+		fmt.Fprintln(c.stdout)
+		for _, set := range s.Settings {
+			fmt.Fprintf(c.stdout, "     %s\n", set)
+		}
+		for _, l := range s.Config {
+			fmt.Fprintf(c.stdout, "     %s%s\n", strings.Repeat("  ", l.Depth), l.Text)
+		}
+		if s.Diff != "" {
+			for _, l := range strings.Split(strings.TrimRight(s.Diff, "\n"), "\n") {
+				fmt.Fprintf(c.stdout, "     | %s\n", l)
+			}
+		}
+	}
+	return exitOK
+}

@@ -1,0 +1,24 @@
+package main
+
+import "fmt"
+
+func cmdValidate(c *cli, args []string) int {
+	var o options
+	fs := newFlagSet("validate", &o, c.stderr)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitInvalid
+	}
+	path, ok := c.pathArg(pos)
+	if !ok {
+		return exitInvalid
+	}
+	p, ok := c.load(path, &o)
+	if !ok {
+		return exitInvalid
+	}
+	if o.output != "json" {
+		fmt.Fprintf(c.stdout, "pipeline %q is valid: %d stages, %d variables.\n", p.Name, len(p.Order), len(p.Vars))
+	}
+	return exitOK
+}

@@ -1,0 +1,201 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// PlanStage is what plan says about one stage.
+type PlanStage struct {
+	Name     string     `json:"name"`
+	Kind     string     `json:"kind"`
+	After    []string   `json:"after,omitempty"`
+	Settings []string   `json:"settings,omitempty"` // when, timeout, retry, undo
+	Config   []PlanLine `json:"config"`
+	// Diff is the step's own account of its changes against the live
+	// cluster (plan --dry-run=server), when it could be computed.
+	Diff string `json:"diff,omitempty"`
+}
+
+// PlanLine is one attribute of a step block, evaluated as far as possible.
+type PlanLine struct {
+	Depth int    `json:"depth"`
+	Text  string `json:"text"`
+}
+
+// Plan evaluates every stage as far as it can be known before the run.
+// With a cluster in opts and DryRun set, kinds that can describe their
+// changes against the live objects do so.
+func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
+	evalCtx := p.EvalContext(nil)
+	red := NewRedactor(p.Vars)
+	var out []PlanStage
+	for _, name := range p.Order {
+		st := p.Stages[name]
+		ps := PlanStage{Name: name, Kind: st.Kind.Name(), After: st.Deps}
+		if st.When != nil {
+			ps.Settings = append(ps.Settings, "when = "+p.renderExpr(st.When, evalCtx))
+		}
+		if st.Timeout > 0 {
+			ps.Settings = append(ps.Settings, fmt.Sprintf("timeout = %s per attempt", st.Timeout))
+		}
+		if st.Retry.Attempts > 1 {
+			r := st.Retry
+			s := fmt.Sprintf("retry = %d attempts, %s backoff from %s", r.Attempts, r.Backoff, r.Delay)
+			if r.MaxDelay > 0 {
+				s += fmt.Sprintf(" up to %s", r.MaxDelay)
+			}
+			ps.Settings = append(ps.Settings, s)
+		}
+		switch {
+		case st.Undo != nil && st.Undo.Step == nil:
+			ps.Settings = append(ps.Settings, "undo = nothing")
+		case st.Undo != nil:
+			ps.Settings = append(ps.Settings, "undo = "+st.Undo.Step.Kind.Name()+" block")
+		default:
+			if _, ok := st.Kind.(steps.Undoer); ok {
+				ps.Settings = append(ps.Settings, "undo = built-in ("+st.Kind.Name()+")")
+			}
+		}
+		ps.Config = p.renderBody(st.Step.Body, evalCtx, 0)
+		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil {
+			ps.Diff = p.stageDiff(ctx, pl, st, evalCtx, opts)
+		}
+		for i := range ps.Config {
+			ps.Config[i].Text = red.String(ps.Config[i].Text)
+		}
+		ps.Diff = red.String(ps.Diff)
+		out = append(out, ps)
+	}
+	return out
+}
+
+func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, evalCtx *hcl.EvalContext, opts Options) string {
+	cfg, diags := hcldec.Decode(st.Step.Body, st.Kind.Spec(), evalCtx)
+	if diags.HasErrors() {
+		return ""
+	}
+	cfg, _ = cfg.UnmarkDeep()
+	if !cfg.IsWhollyKnown() {
+		return "(changes depend on earlier stages; not computed)"
+	}
+	env := &steps.Env{Pipeline: p.Name, Stage: st.Name, Namespace: p.Namespace, Dir: p.Config.Dir,
+		DryRun: true, Cluster: opts.Cluster, Body: st.Step.Body, EvalContext: evalCtx}
+	text, err := pl.Plan(ctx, env, cfg)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return text
+}
+
+// renderBody shows a step block's attributes in source order, then its
+// nested blocks.
+func (p *Program) renderBody(body hcl.Body, ctx *hcl.EvalContext, depth int) []PlanLine {
+	sb, ok := body.(*hclsyntax.Body)
+	if !ok {
+		return nil
+	}
+	attrs := make([]*hclsyntax.Attribute, 0, len(sb.Attributes))
+	width := 0
+	for _, a := range sb.Attributes {
+		attrs = append(attrs, a)
+		width = max(width, len(a.Name))
+	}
+	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
+	var out []PlanLine
+	for _, a := range attrs {
+		out = append(out, PlanLine{Depth: depth, Text: fmt.Sprintf("%-*s = %s", width, a.Name, p.renderExpr(a.Expr, ctx))})
+	}
+	for _, b := range sb.Blocks {
+		out = append(out, PlanLine{Depth: depth, Text: strings.Join(append([]string{b.Type}, b.Labels...), " ") + " {"})
+		out = append(out, p.renderBody(b.Body, ctx, depth+1)...)
+		out = append(out, PlanLine{Depth: depth, Text: "}"})
+	}
+	return out
+}
+
+// renderExpr shows a value when it is known now, "(sensitive)" for secrets,
+// and otherwise what it waits for.
+func (p *Program) renderExpr(e hcl.Expression, ctx *hcl.EvalContext) string {
+	lazy, stagesNeeded := false, map[string]bool{}
+	for _, tr := range e.Variables() {
+		switch tr.RootName() {
+		case "result", "object":
+			lazy = true
+		case "stage":
+			if len(tr) > 1 {
+				if a, ok := tr[1].(hcl.TraverseAttr); ok {
+					stagesNeeded[a.Name] = true
+				}
+			}
+		}
+	}
+	if lazy {
+		return "(evaluated at run time: " + p.exprSource(e) + ")"
+	}
+	v, diags := e.Value(ctx)
+	if diags.HasErrors() {
+		return "(error: " + diagText(diags) + ")"
+	}
+	if v.HasMark(Sensitive) || v.ContainsMarked() {
+		return "(sensitive)"
+	}
+	if !v.IsWhollyKnown() {
+		var names []string
+		for n := range stagesNeeded {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if len(names) == 0 {
+			return "(known at run time)"
+		}
+		return "(known after " + strings.Join(names, ", ") + ")"
+	}
+	return renderValue(v)
+}
+
+// renderValue is HCL syntax for v, with long text summarized so a plan of
+// manifests stays readable.
+func renderValue(v cty.Value) string {
+	if v.Type() == cty.String && !v.IsNull() {
+		s := v.AsString()
+		if n := strings.Count(s, "\n"); n > 1 || len(s) > 120 {
+			first, _, _ := strings.Cut(s, "\n")
+			if len(first) > 60 {
+				first = first[:60] + "…"
+			}
+			return fmt.Sprintf("<%d lines, %d bytes: %q…>", n+1, len(s), first)
+		}
+	}
+	if v.CanIterateElements() && !v.IsNull() && v.Type().IsTupleType() || v.Type().IsListType() {
+		if v.IsNull() {
+			return "null"
+		}
+		var parts []string
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			parts = append(parts, renderValue(e))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes()))
+}
+
+// exprSource is the expression as written.
+func (p *Program) exprSource(e hcl.Expression) string {
+	r := e.Range()
+	if src, ok := p.Config.Parser.Sources()[r.Filename]; ok && r.End.Byte <= len(src) {
+		return string(src[r.Start.Byte:r.End.Byte])
+	}
+	return r.String()
+}

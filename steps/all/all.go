@@ -1,0 +1,8 @@
+// Package all registers every step kind; the command imports it.
+package all
+
+import (
+	_ "github.com/cutoverhq/cutover/steps/kube"
+	_ "github.com/cutoverhq/cutover/steps/local"
+	_ "github.com/cutoverhq/cutover/steps/pause"
+)

@@ -1,0 +1,187 @@
+// Package pause is the manual gate: a stage that waits until someone runs
+// `cutover approve RUN` or `cutover abort RUN`, from another CI job or a
+// laptop, or until its timeout.
+//
+// The question lives in a ConfigMap of its own (cutover-pause-RUN-STAGE,
+// labelled with the run), so answering needs only RBAC on ConfigMaps in the
+// namespace, and the waiting run sees the answer through a watch at once.
+package pause
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// Answers a pause accepts.
+const (
+	Approve = "approve"
+	Abort   = "abort"
+)
+
+// Labels and keys of the question ConfigMap; `cutover approve` writes
+// AnswerKey (and AnsweredBy).
+const (
+	RunLabel   = "cutover.dev/run"
+	StageLabel = "cutover.dev/stage"
+	AnswerKey  = "answer"
+	ByKey      = "answered-by"
+)
+
+// Name is the ConfigMap holding the question of a stage of a run.
+func Name(runID, stage string) string {
+	n := fmt.Sprintf("cutover-pause-%s-%s", runID, stage)
+	if len(n) > 253 {
+		n = n[:253]
+	}
+	return sanitize(n)
+}
+
+func sanitize(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '.':
+		case c >= 'A' && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		default:
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+type kind struct{}
+
+func init() { steps.Register(kind{}) }
+
+func (kind) Name() string { return "pause" }
+
+func (kind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{
+		"message":    &hcldec.AttrSpec{Name: "message", Type: cty.String},
+		"timeout":    &hcldec.AttrSpec{Name: "timeout", Type: cty.String},
+		"on_timeout": &hcldec.AttrSpec{Name: "on_timeout", Type: cty.String},
+		"namespace":  &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
+	}
+}
+
+var outputType = cty.Object(map[string]cty.Type{"answer": cty.String, "answered_by": cty.String})
+
+func (kind) Output() cty.Type { return outputType }
+
+func (kind) Check(cfg cty.Value) []steps.Problem {
+	out := steps.CheckDurations(cfg, nil, "timeout")
+	if v := steps.Attr(cfg, "on_timeout"); v.IsKnown() && !v.IsNull() {
+		if s := v.AsString(); s != Approve && s != Abort {
+			out = append(out, steps.Problem{Path: []string{"on_timeout"}, Summary: "Invalid on_timeout",
+				Detail: fmt.Sprintf("on_timeout is %q or %q, not %q.", Approve, Abort, s)})
+		}
+	}
+	return out
+}
+
+func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	timeout, err := steps.Duration(cfg, "timeout", time.Hour)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	onTimeout := steps.Str(cfg, "on_timeout")
+	if onTimeout == "" {
+		onTimeout = Abort
+	}
+	if env.DryRun {
+		return cty.ObjectVal(map[string]cty.Value{"answer": cty.StringVal(Approve), "answered_by": cty.StringVal("dry run")}), nil
+	}
+	if env.Cluster == nil {
+		return cty.NilVal, fmt.Errorf("a pause stage needs a cluster: its answer is given with `cutover approve` through a ConfigMap")
+	}
+	cs, err := env.Cluster.Clients()
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ns := steps.Str(cfg, "namespace")
+	if ns == "" {
+		ns = env.Namespace
+	}
+	if ns == "" {
+		ns = cs.Namespace
+	}
+	name := Name(env.RunID, env.Stage)
+	cms := cs.Typed.CoreV1().ConfigMaps(ns)
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "cutover", RunLabel: env.RunID, StageLabel: sanitize(env.Stage),
+		}},
+		Data: map[string]string{"message": steps.Str(cfg, "message"), "pipeline": env.Pipeline, "stage": env.Stage},
+	}
+	if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return cty.NilVal, steps.Retryable(fmt.Errorf("creating the pause question %s/%s: %w", ns, name, err))
+	}
+	// The question is not state to undo, and is removed however the wait ends.
+	defer cms.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
+
+	msg := fmt.Sprintf("waiting for approval: cutover approve %s (or abort), %s left", env.RunID, timeout)
+	if m := steps.Str(cfg, "message"); m != "" {
+		msg = m + " — " + msg
+	}
+	env.Report(msg)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	lw := &cache.ListWatch{
+		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = sel
+			return cms.List(wctx, o)
+		},
+		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = sel
+			return cms.Watch(wctx, o)
+		},
+	}
+	var answer, by string
+	_, err = watchtools.UntilWithSync(wctx, lw, &corev1.ConfigMap{}, nil, func(e watch.Event) (bool, error) {
+		if e.Type == watch.Deleted {
+			return false, fmt.Errorf("the pause question %s/%s was deleted", ns, name)
+		}
+		c, ok := e.Object.(*corev1.ConfigMap)
+		if !ok {
+			return false, nil
+		}
+		answer, by = c.Data[AnswerKey], c.Data[ByKey]
+		return answer == Approve || answer == Abort, nil
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return cty.NilVal, ctx.Err()
+		}
+		if wctx.Err() == nil {
+			return cty.NilVal, err
+		}
+		answer, by = onTimeout, "timeout after "+timeout.String()
+	}
+	if answer == Abort {
+		return cty.NilVal, fmt.Errorf("aborted by %s", orUnknown(by))
+	}
+	return cty.ObjectVal(map[string]cty.Value{"answer": cty.StringVal(answer), "answered_by": cty.StringVal(orUnknown(by))}), nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "someone"
+	}
+	return s
+}
