@@ -12,16 +12,15 @@ import (
 // rolling is a workload's rolling-update settings, read the way the
 // controllers read them.
 type rolling struct {
-	o                *object
-	strategy         *yaml.Node // the strategy / updateStrategy mapping
-	surgeKey         *yaml.Node // nil when unset
-	unavailKey       *yaml.Node
-	surge, unavail   *yaml.Node
-	replicas         int64 // -1 when the kind has no replica count (DaemonSet)
-	replicasFrom     string
-	surgeDefault     string
-	unavailDefault   string
-	strategyWithPath string
+	o                    *object
+	field                string     // "strategy" or "updateStrategy"
+	surgeKey, unavailKey *yaml.Node // nil when unset
+	surge, unavail       *yaml.Node
+	// The controller's defaults; surgeDefault is "" for kinds without
+	// surge (StatefulSet).
+	surgeDefault, unavailDefault string
+	replicas                     int64  // -1 when the kind has no replica count (DaemonSet)
+	replicasFrom                 string // what set replicas, for messages
 }
 
 // rollingOf returns the rolling update of a Deployment, StatefulSet or
@@ -31,19 +30,19 @@ func (s *set) rollingOf(o *object) *rolling {
 	r := &rolling{o: o, replicas: -1}
 	switch o.kind {
 	case "Deployment":
-		r.strategyWithPath, r.surgeDefault, r.unavailDefault = "strategy", "25%", "25%"
+		r.field, r.surgeDefault, r.unavailDefault = "strategy", "25%", "25%"
 	case "StatefulSet":
-		r.strategyWithPath, r.unavailDefault = "updateStrategy", "1"
+		r.field, r.unavailDefault = "updateStrategy", "1"
 	case "DaemonSet":
-		r.strategyWithPath, r.surgeDefault, r.unavailDefault = "updateStrategy", "0", "1"
+		r.field, r.surgeDefault, r.unavailDefault = "updateStrategy", "0", "1"
 	default:
 		return nil
 	}
-	r.strategy = path(o.node, "spec", r.strategyWithPath)
-	if t := str(path(r.strategy, "type")); t != "" && t != "RollingUpdate" {
+	strategy := path(o.node, "spec", r.field)
+	if t := str(path(strategy, "type")); t != "" && t != "RollingUpdate" {
 		return nil
 	}
-	ru := path(r.strategy, "rollingUpdate")
+	ru := path(strategy, "rollingUpdate")
 	r.unavailKey, r.unavail = field(ru, "maxUnavailable")
 	if r.surgeDefault != "" {
 		r.surgeKey, r.surge = field(ru, "maxSurge")
@@ -104,5 +103,5 @@ func (r *rolling) blame(keys ...*yaml.Node) *yaml.Node {
 			return k
 		}
 	}
-	return keyOf(r.o.node, "spec", r.strategyWithPath)
+	return keyOf(r.o.node, "spec", r.field)
 }

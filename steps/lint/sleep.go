@@ -13,6 +13,10 @@ import (
 func scriptSleep(script string) (secs float64, ok bool) {
 	for _, cmd := range splitCommands(script) {
 		words := strings.Fields(cmd)
+		// Keywords and prefixes that leave the command itself unchanged.
+		for len(words) > 0 && prefixes[words[0]] {
+			words = words[1:]
+		}
 		if len(words) == 0 || words[0][strings.LastIndex(words[0], "/")+1:] != "sleep" {
 			continue
 		}
@@ -28,6 +32,8 @@ func scriptSleep(script string) (secs float64, ok bool) {
 	}
 	return secs, ok
 }
+
+var prefixes = map[string]bool{"then": true, "else": true, "do": true, "!": true, "exec": true, "command": true, "time": true}
 
 // splitCommands cuts a script at ; & | and newlines, which is enough to
 // find the simple commands a preStop script is made of.
