@@ -1,0 +1,131 @@
+package route
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+const nginxCanary = "nginx.ingress.kubernetes.io/canary"
+
+// nginxManaged are the canary annotations the step owns: it sets or removes
+// each of them on every run. Others (such as canary-by-header-pattern set by
+// hand) are left alone unless a header match replaces them.
+var nginxManaged = []string{
+	nginxCanary,
+	nginxCanary + "-weight",
+	nginxCanary + "-weight-total",
+	nginxCanary + "-by-header",
+	nginxCanary + "-by-header-value",
+	nginxCanary + "-by-header-pattern",
+	nginxCanary + "-by-cookie",
+}
+
+// nginxAnnotations is the desired state of the managed annotations: a value
+// to set, or nil to remove. weight is a percentage, so canary-weight-total
+// is removed (it defaults to 100).
+func nginxAnnotations(weight int64, h *header, cookie string) map[string]*string {
+	str := func(s string) *string { return &s }
+	out := map[string]*string{}
+	for _, k := range nginxManaged {
+		out[k] = nil
+	}
+	out[nginxCanary] = str("true")
+	out[nginxCanary+"-weight"] = str(strconv.FormatInt(weight, 10))
+	if h != nil {
+		out[nginxCanary+"-by-header"] = str(h.Name)
+		if h.Value != "" {
+			out[nginxCanary+"-by-header-value"] = str(h.Value)
+		}
+	}
+	if cookie != "" {
+		out[nginxCanary+"-by-cookie"] = str(cookie)
+	}
+	return out
+}
+
+// canaryAnnotations are the canary annotations an Ingress has now.
+func canaryAnnotations(ann map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range ann {
+		if strings.HasPrefix(k, nginxCanary) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func annotationsPatch(set map[string]*string) []byte {
+	m := make(map[string]any, len(set))
+	for k, v := range set {
+		if v == nil {
+			m[k] = nil
+		} else {
+			m[k] = *v
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": m}})
+	return b
+}
+
+func runNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
+	ings := cl.Typed.NetworkingV1().Ingresses(s.ns)
+	ing, err := ings.Get(ctx, s.name, metav1.GetOptions{})
+	if notFound(err) {
+		return nil, fmt.Errorf("canary ingress %q not found in namespace %q; create it (for example in a deploy stage) with the same host and path as the main Ingress, pointing at the canary Service", s.name, s.ns)
+	}
+	if err != nil {
+		return nil, apiErr(ctx, err, "reading ingress %q in namespace %q", s.name, s.ns)
+	}
+	before := canaryAnnotations(ing.Annotations)
+	want := nginxAnnotations(s.weight, s.header, s.cookie)
+	rec := trafficRecord{Router: routerNginx, Namespace: s.ns, Name: s.name, Annotations: map[string]*string{}}
+	for k := range want {
+		rec.Annotations[k] = nil
+	}
+	for k, v := range before {
+		rec.Annotations[k] = &v
+	}
+	if !env.DryRun {
+		if err := env.Record(rec); err != nil {
+			return nil, fmt.Errorf("journaling the canary annotations of ingress %q before changing them: %w", s.name, err)
+		}
+	}
+	if _, err := ings.Patch(ctx, s.name, types.MergePatchType, annotationsPatch(want), patchOpts(env)); err != nil {
+		return nil, apiErr(ctx, err, "setting the canary annotations of ingress %q in namespace %q", s.name, s.ns)
+	}
+	env.Report(fmt.Sprintf("ingress %s: canary weight %d%%%s", s.name, s.weight, describeMatches(s)))
+	return before, nil
+}
+
+func describeMatches(s trafficSpec) string {
+	var parts []string
+	if s.header != nil {
+		parts = append(parts, fmt.Sprintf("header %s=%s", s.header.Name, s.header.Value))
+	}
+	if s.cookie != "" {
+		parts = append(parts, "cookie "+s.cookie)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	sort.Strings(parts)
+	return ", " + strings.Join(parts, ", ")
+}
+
+func undoNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, rec trafficRecord) error {
+	_, err := cl.Typed.NetworkingV1().Ingresses(rec.Namespace).Patch(ctx, rec.Name, types.MergePatchType, annotationsPatch(rec.Annotations), patchOpts(env))
+	if notFound(err) {
+		return fmt.Errorf("cannot restore the canary annotations of ingress %q in namespace %q: the ingress no longer exists", rec.Name, rec.Namespace)
+	}
+	return apiErr(ctx, err, "restoring the canary annotations of ingress %q in namespace %q", rec.Name, rec.Namespace)
+}
