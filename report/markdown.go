@@ -17,7 +17,6 @@ type Summary struct {
 	mu      sync.Mutex
 	path    string
 	m       *model
-	append  bool
 	written bool
 	err     error
 }
@@ -49,11 +48,7 @@ func (s *Summary) Close() error {
 
 func (s *Summary) write() {
 	s.written = true
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if s.append {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	f, err := os.OpenFile(s.path, flags, 0o644)
+	f, err := os.Create(s.path)
 	if err == nil {
 		err = writeMarkdown(f, s.m)
 		if cerr := f.Close(); err == nil {
