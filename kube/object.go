@@ -170,6 +170,14 @@ func (c *Clients) Restore(ctx context.Context, s Snapshot) (*unstructured.Unstru
 		if err != nil {
 			return err
 		}
+		if live != nil && live.GetDeletionTimestamp() != nil {
+			// Still terminating (foreground deletion, finalizers): a PUT
+			// would not stop it, so wait until it is gone and create it.
+			if err := c.WaitGone(ctx, s.Ref, nil); err != nil {
+				return err
+			}
+			live = nil
+		}
 		want := prev.DeepCopy()
 		if live == nil {
 			if err := c.dropGoneOwners(ctx, want); err != nil {

@@ -1,0 +1,144 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+func init() { steps.Register(deleteKind{}) }
+
+// deleteKind deletes one object and waits until it is gone.
+//
+//	delete { kind = "deploy", name = "web-v1" }
+//
+// Its undo creates the object again from the recorded state, without what
+// the server owned (uid, resourceVersion, status …) and without owner
+// references to owners that no longer exist (the garbage collector would
+// delete it again at once); a re-created Deployment is awaited until rolled
+// out. What a cascading delete removed with it (pods, ReplicaSets) is not
+// recorded: the object's controller makes it again.
+type deleteKind struct{}
+
+func (deleteKind) Name() string { return "delete" }
+
+func (deleteKind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{
+		"kind":        &hcldec.AttrSpec{Name: "kind", Type: cty.String, Required: true},
+		"name":        &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
+		"namespace":   &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
+		"propagation": &hcldec.AttrSpec{Name: "propagation", Type: cty.String},
+		"wait":        &hcldec.AttrSpec{Name: "wait", Type: cty.Bool},
+	}
+}
+
+func (deleteKind) Output() cty.Type {
+	return cty.Object(map[string]cty.Type{"previous": cty.DynamicPseudoType})
+}
+
+var propagations = map[string]metav1.DeletionPropagation{
+	"background": metav1.DeletePropagationBackground,
+	"foreground": metav1.DeletePropagationForeground,
+	"orphan":     metav1.DeletePropagationOrphan,
+}
+
+func (deleteKind) Check(cfg cty.Value) []steps.Problem {
+	p := steps.Attr(cfg, "propagation")
+	if p.IsNull() || !p.IsKnown() {
+		return nil
+	}
+	if _, ok := propagations[p.AsString()]; !ok {
+		return []steps.Problem{{Path: []string{"propagation"}, Summary: "Invalid propagation",
+			Detail: fmt.Sprintf("propagation must be \"background\", \"foreground\" or \"orphan\", not %q", p.AsString())}}
+	}
+	return nil
+}
+
+func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	prop := steps.Str(cfg, "propagation")
+	if prop == "" {
+		prop = "background"
+	}
+	policy, ok := propagations[prop]
+	if !ok {
+		return cty.NilVal, fmt.Errorf("propagation must be \"background\", \"foreground\" or \"orphan\", not %q", prop)
+	}
+	c, err := clients(env, "delete")
+	if err != nil {
+		return cty.NilVal, err
+	}
+	r, err := ref(c, steps.Str(cfg, "kind"), namespace(env, cfg, c), steps.Str(cfg, "name"))
+	if err != nil {
+		return cty.NilVal, err
+	}
+	none := cty.ObjectVal(map[string]cty.Value{"previous": cty.NullVal(cty.DynamicPseudoType)})
+	snap, live, err := c.Capture(ctx, r)
+	if err != nil {
+		return cty.NilVal, classify(err)
+	}
+	if live == nil {
+		// On a retry the first attempt may have deleted it already; its
+		// record is journaled. On a first attempt a missing object is most
+		// likely a wrong name.
+		if env.Attempt > 1 {
+			env.Report(r.String() + " is already gone")
+			return none, nil
+		}
+		return cty.NilVal, fmt.Errorf("delete: %s does not exist", r)
+	}
+	if !env.DryRun {
+		if err := record(env, snap); err != nil {
+			return cty.NilVal, err
+		}
+	}
+	uid := live.GetUID()
+	opts := metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}}
+	if env.DryRun {
+		opts.DryRun = k8s.DryRunAll
+	}
+	err = c.Resource(r).Delete(ctx, r.Name, opts)
+	if err != nil && !apierrors.IsNotFound(err) {
+		return cty.NilVal, classify(fmt.Errorf("deleting %s: %w", r, err))
+	}
+	env.Report(fmt.Sprintf("deleting %s (%s propagation)", r, prop))
+	if steps.Bool(cfg, "wait", true) && !env.DryRun {
+		// Gone, or replaced by a new object of the same name (a controller
+		// re-creating what it owns): either way the deleted one is gone.
+		_, err := c.WaitFor(ctx, r, func(obj *unstructured.Unstructured) (bool, string, error) {
+			if obj == nil || obj.GetUID() != uid {
+				return true, r.Short() + ": deleted", nil
+			}
+			msg := r.Short() + ": waiting for deletion to finish"
+			if f := obj.GetFinalizers(); len(f) > 0 {
+				msg = fmt.Sprintf("%s: waiting for finalizers %v", r.Short(), f)
+			}
+			return false, msg, nil
+		}, env.Report)
+		if err != nil {
+			return cty.NilVal, classify(err)
+		}
+	}
+	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(k8s.Clean(live))}), nil
+}
+
+// Undo re-creates the object (or puts its recorded state back if it exists
+// again) and waits for a re-created workload to roll out.
+func (deleteKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
+	if len(records) == 0 {
+		return nil
+	}
+	c, err := clients(env, "delete undo")
+	if err != nil {
+		return err
+	}
+	return restoreAll(ctx, env, c, records)
+}

@@ -1,0 +1,329 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+func init() { steps.Register(deployKind{}) }
+
+// deployKind server-side applies manifests and waits for the workloads in
+// them to roll out.
+//
+//	deploy {
+//	  manifests = [file("app.yaml")]
+//	  images    = { app = "registry/app:v2" }
+//	}
+type deployKind struct{}
+
+func (deployKind) Name() string { return "deploy" }
+
+func (deployKind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{
+		"manifests": &hcldec.AttrSpec{Name: "manifests", Type: cty.List(cty.String), Required: true},
+		"images":    &hcldec.AttrSpec{Name: "images", Type: cty.Map(cty.String)},
+		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
+		"wait":      &hcldec.AttrSpec{Name: "wait", Type: cty.Bool},
+	}
+}
+
+var objectRefType = cty.Object(map[string]cty.Type{
+	"api_version": cty.String, "kind": cty.String, "namespace": cty.String, "name": cty.String,
+})
+
+func (deployKind) Output() cty.Type {
+	return cty.Object(map[string]cty.Type{"objects": cty.List(objectRefType), "revision": cty.String})
+}
+
+// Check parses manifests known at load time, so a YAML error or a missing
+// kind is a diagnostic before anything is written.
+func (deployKind) Check(cfg cty.Value) []steps.Problem {
+	m := steps.Attr(cfg, "manifests")
+	if m.IsNull() || !m.IsWhollyKnown() {
+		return nil
+	}
+	texts := steps.StrList(cfg, "manifests")
+	if _, err := k8s.ParseManifests(texts); err != nil {
+		return []steps.Problem{{Path: []string{"manifests"}, Summary: "Invalid manifests", Detail: err.Error()}}
+	}
+	return nil
+}
+
+// applyOrder puts namespaces and CRDs first (what the rest lives in or is
+// made of), the others as given.
+func applyOrder(ms []k8s.Manifest) []k8s.Manifest {
+	rank := func(u *unstructured.Unstructured) int {
+		switch u.GroupVersionKind().GroupKind().String() {
+		case "Namespace":
+			return 0
+		case "CustomResourceDefinition.apiextensions.k8s.io":
+			return 1
+		}
+		return 2
+	}
+	out := append([]k8s.Manifest(nil), ms...)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].Object) < rank(out[j].Object) })
+	return out
+}
+
+// overrideImages applies images to every workload and fails when a name
+// matched no container anywhere: a typo would otherwise ship the old image
+// while the pipeline reports success.
+func overrideImages(ms []k8s.Manifest, images map[string]string) error {
+	if len(images) == 0 {
+		return nil
+	}
+	matched := map[string]bool{}
+	var containers []string
+	for _, m := range ms {
+		names, err := k8s.SetImages(m.Object, images)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Source, err)
+		}
+		for _, n := range names {
+			matched[n] = true
+		}
+		containers = append(containers, k8s.ContainerNames(m.Object)...)
+	}
+	var missing []string
+	for n := range images {
+		if !matched[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return fmt.Errorf("images: no container named %s in the manifests (containers: %s)",
+			strings.Join(quoteAll(missing), ", "), strings.Join(uniq(containers), ", "))
+	}
+	return nil
+}
+
+func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	ms, err := k8s.ParseManifests(steps.StrList(cfg, "manifests"))
+	if err != nil {
+		return cty.NilVal, err
+	}
+	if err := overrideImages(ms, steps.StrMap(cfg, "images")); err != nil {
+		return cty.NilVal, err
+	}
+	c, err := clients(env, "deploy")
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ns := namespace(env, cfg, c)
+
+	var applied []k8s.Ref
+	var crds []k8s.Ref
+	crdKinds := map[string]bool{} // group/kind of CRDs in this deploy
+	for _, m := range applyOrder(ms) {
+		obj := m.Object
+		if len(crds) > 0 && !isCRD(obj) && !env.DryRun {
+			// The first object after the CRDs: they must be served first.
+			if err := waitEstablished(ctx, env, c, crds); err != nil {
+				return cty.NilVal, err
+			}
+			crds = nil
+		}
+		mapping, err := k8s.MappingFor(c.Mapper, obj.GroupVersionKind())
+		if err != nil {
+			if env.DryRun && meta.IsNoMatchError(err) && crdKinds[obj.GroupVersionKind().GroupKind().String()] {
+				env.Report(fmt.Sprintf("dry run: %s %s cannot be checked before its CRD exists", obj.GetKind(), obj.GetName()))
+				continue
+			}
+			return cty.NilVal, classify(fmt.Errorf("%s: %w", m.Source, err))
+		}
+		r := k8s.RefFor(mapping, objectNamespace(obj, ns), obj.GetName())
+		if k8s.Namespaced(mapping) {
+			obj.SetNamespace(r.Namespace)
+		} else {
+			obj.SetNamespace("")
+		}
+		if !env.DryRun {
+			snap, _, err := c.Capture(ctx, r)
+			if err != nil {
+				return cty.NilVal, classify(err)
+			}
+			if err := record(env, snap); err != nil {
+				return cty.NilVal, err
+			}
+		}
+		if _, err := c.Apply(ctx, r, obj, env.DryRun); err != nil {
+			return cty.NilVal, classify(err)
+		}
+		applied = append(applied, r)
+		if isCRD(obj) {
+			crds = append(crds, r)
+			if gk, ok := crdGroupKind(obj); ok {
+				crdKinds[gk] = true
+			}
+		}
+	}
+	if len(crds) > 0 && !env.DryRun {
+		if err := waitEstablished(ctx, env, c, crds); err != nil {
+			return cty.NilVal, err
+		}
+	}
+
+	revision, err := waitWorkloads(ctx, env, c, applied, steps.Bool(cfg, "wait", true))
+	if err != nil {
+		return cty.NilVal, err
+	}
+	return cty.ObjectVal(map[string]cty.Value{"objects": refsVal(applied), "revision": cty.StringVal(revision)}), nil
+}
+
+// waitWorkloads waits for the rollouts (unless wait is false or this is a dry
+// run) and returns the revision of the first Deployment. Without waiting it
+// still waits for the controller to observe the spec, which takes
+// milliseconds, so the revision is the new one and not the one before.
+func waitWorkloads(ctx context.Context, env *steps.Env, c *k8s.Clients, refs []k8s.Ref, wait bool) (string, error) {
+	revision := ""
+	first := true
+	for _, r := range refs {
+		if !k8s.HasRollout(r.APIVersion, r.Kind) {
+			continue
+		}
+		isDeploy := r.Kind == "Deployment" && first
+		if env.DryRun || (!wait && !isDeploy) {
+			continue
+		}
+		var obj *unstructured.Unstructured
+		var err error
+		if wait {
+			obj, err = c.WaitRollout(ctx, r, env.Report)
+		} else {
+			obj, err = c.WaitFor(ctx, r, observed, nil)
+		}
+		if err != nil {
+			return "", classify(err)
+		}
+		if isDeploy {
+			revision = obj.GetAnnotations()[revisionAnnotation]
+			first = false
+		}
+	}
+	if env.DryRun {
+		for _, r := range refs {
+			if r.Kind == "Deployment" {
+				live, err := c.Get(ctx, r)
+				if err != nil {
+					return "", classify(err)
+				}
+				if live != nil {
+					revision = live.GetAnnotations()[revisionAnnotation]
+				}
+				break
+			}
+		}
+	}
+	return revision, nil
+}
+
+const revisionAnnotation = "deployment.kubernetes.io/revision"
+
+// observed is done once the controller has seen the latest generation.
+func observed(obj *unstructured.Unstructured) (bool, string, error) {
+	if obj == nil {
+		return false, "", fmt.Errorf("the object was deleted while waiting for its controller")
+	}
+	og, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	return og >= obj.GetGeneration(), "", nil
+}
+
+// Undo restores every object the deploy wrote, newest first, and waits for
+// restored workloads to roll back out.
+func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
+	if len(records) == 0 {
+		return nil
+	}
+	c, err := clients(env, "deploy undo")
+	if err != nil {
+		return err
+	}
+	return restoreAll(ctx, env, c, records)
+}
+
+func isCRD(u *unstructured.Unstructured) bool {
+	return u.GroupVersionKind().GroupKind().String() == "CustomResourceDefinition.apiextensions.k8s.io"
+}
+
+func crdGroupKind(u *unstructured.Unstructured) (string, bool) {
+	g, _, _ := unstructured.NestedString(u.Object, "spec", "group")
+	k, _, _ := unstructured.NestedString(u.Object, "spec", "names", "kind")
+	return k + "." + g, k != ""
+}
+
+// waitEstablished waits until the CRDs are served, so custom resources that
+// follow them in the same deploy can be mapped and applied.
+func waitEstablished(ctx context.Context, env *steps.Env, c *k8s.Clients, crds []k8s.Ref) error {
+	for _, r := range crds {
+		_, err := c.WaitFor(ctx, r, func(obj *unstructured.Unstructured) (bool, string, error) {
+			if obj == nil {
+				return false, r.Short() + ": waiting for it to exist", nil
+			}
+			status, why := conditionStatus(obj, "Established")
+			return status == "True", fmt.Sprintf("%s: waiting to be established%s", r.Short(), why), nil
+		}, env.Report)
+		if err != nil {
+			return classify(err)
+		}
+	}
+	c.Mapper.Reset()
+	return nil
+}
+
+// objectNamespace: an object's own namespace wins over the step's.
+func objectNamespace(u *unstructured.Unstructured, def string) string {
+	if ns := u.GetNamespace(); ns != "" {
+		return ns
+	}
+	return def
+}
+
+func refsVal(refs []k8s.Ref) cty.Value {
+	if len(refs) == 0 {
+		return cty.ListValEmpty(objectRefType)
+	}
+	l := make([]cty.Value, len(refs))
+	for i, r := range refs {
+		l[i] = cty.ObjectVal(map[string]cty.Value{
+			"api_version": cty.StringVal(r.APIVersion), "kind": cty.StringVal(r.Kind),
+			"namespace": cty.StringVal(r.Namespace), "name": cty.StringVal(r.Name),
+		})
+	}
+	return cty.ListVal(l)
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = fmt.Sprintf("%q", x)
+	}
+	return out
+}
+
+func uniq(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		return []string{"none"}
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/polymorphichelpers"
+
+	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+func init() { steps.Register(rollbackKind{}) }
+
+// rollbackKind is `kubectl rollout undo` for a Deployment: the pod template
+// of an earlier revision (the previous one, or to_revision) becomes the
+// current one, and the rollout is awaited. It has no built-in undo: undoing
+// a rollback is not a defined operation (use an explicit undo block).
+//
+//	rollback { name = "web", to_revision = 3 }
+type rollbackKind struct{}
+
+func (rollbackKind) Name() string { return "rollback" }
+
+func (rollbackKind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{
+		"name":        &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
+		"to_revision": &hcldec.AttrSpec{Name: "to_revision", Type: cty.Number},
+		"namespace":   &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
+		"wait":        &hcldec.AttrSpec{Name: "wait", Type: cty.Bool},
+	}
+}
+
+func (rollbackKind) Output() cty.Type {
+	return cty.Object(map[string]cty.Type{"revision": cty.String})
+}
+
+func (rollbackKind) Check(cfg cty.Value) []steps.Problem {
+	v := steps.Attr(cfg, "to_revision")
+	if v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	if bf := v.AsBigFloat(); !bf.IsInt() || bf.Sign() < 0 {
+		return []steps.Problem{{Path: []string{"to_revision"}, Summary: "Invalid revision",
+			Detail: "to_revision must be a whole revision number (see `kubectl rollout history`), or 0 for the previous one."}}
+	}
+	return nil
+}
+
+func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	c, err := clients(env, "rollback")
+	if err != nil {
+		return cty.NilVal, err
+	}
+	ns := namespace(env, cfg, c)
+	name := steps.Str(cfg, "name")
+	r := k8s.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: ns, Name: name}
+	d, err := c.Typed.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return cty.NilVal, fmt.Errorf("rollback: %s does not exist", r)
+	}
+	if err != nil {
+		return cty.NilVal, classify(fmt.Errorf("rollback: reading %s: %w", r, err))
+	}
+	rb, err := polymorphichelpers.RollbackerFor(schema.GroupKind{Group: "apps", Kind: "Deployment"}, c.Typed)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	strategy := util.DryRunNone
+	if env.DryRun {
+		strategy = util.DryRunServer
+	}
+	to := steps.Int(cfg, "to_revision", 0)
+	msg, err := rb.Rollback(d, nil, to, strategy)
+	if err != nil {
+		// kubectl's errors are plain strings: transient ones are recognised
+		// by their wording.
+		return cty.NilVal, classify(fmt.Errorf("rollback of %s: %w", r, err))
+	}
+	target := "the previous revision"
+	if to > 0 {
+		target = fmt.Sprintf("revision %d", to)
+	}
+	if strings.HasPrefix(msg, "skipped") {
+		env.Report(fmt.Sprintf("%s: already at %s; nothing to roll back", r.Short(), target))
+	} else {
+		env.Report(fmt.Sprintf("%s: rolling back to %s", r.Short(), target))
+	}
+	if env.DryRun {
+		return cty.ObjectVal(map[string]cty.Value{"revision": cty.StringVal(d.Annotations[revisionAnnotation])}), nil
+	}
+	var obj *unstructured.Unstructured
+	if steps.Bool(cfg, "wait", true) {
+		obj, err = c.WaitRollout(ctx, r, env.Report)
+	} else {
+		// The controller gives the restored template a new revision number
+		// as soon as it observes the change: wait for that much only.
+		obj, err = c.WaitFor(ctx, r, observed, nil)
+	}
+	if err != nil {
+		return cty.NilVal, classify(err)
+	}
+	return cty.ObjectVal(map[string]cty.Value{"revision": cty.StringVal(obj.GetAnnotations()[revisionAnnotation])}), nil
+}
