@@ -50,7 +50,7 @@ func checkMaxUnavailable(s *set) []Finding {
 		}
 		if unavail >= r.replicas {
 			out = append(out, o.at(blame, "max-unavailable", SevError,
-				fmt.Sprintf("the rolling update of %s may take down all %d of its pods at once: %s, and %s is %d", o.where(), r.replicas, why, r.replicasFrom, r.replicas),
+				fmt.Sprintf("the rolling update of %s may take down all %d of its pods at once: %s (%s)", o.where(), r.replicas, why, r.replicasFrom),
 				"keep capacity during the update: maxUnavailable: 0 with maxSurge: 1 (or 25%), and more than one replica"))
 		}
 	}
@@ -101,7 +101,7 @@ func checkSingleReplica(s *set) []Finding {
 			owner, at = h, keyOf(h.node, "spec", "minReplicas")
 		}
 		out = append(out, owner.at(at, "single-replica", SevWarning,
-			fmt.Sprintf("%s runs a single replica (%s is 1); a restart, eviction or node drain takes it offline", o.where(), from),
+			fmt.Sprintf("%s runs a single replica (%s); a restart, eviction or node drain takes it offline", o.where(), from),
 			"run at least 2 replicas (and a PodDisruptionBudget) for a service that must stay up"))
 	}
 	return out

@@ -58,14 +58,14 @@ func (s *set) rollingOf(o *object) *rolling {
 func (s *set) minReplicas(o *object) (n int64, from string) {
 	if h := s.hpaOf[o]; h != nil {
 		if n, ok := integer(path(h.node, "spec", "minReplicas")); ok {
-			return n, fmt.Sprintf("HorizontalPodAutoscaler %q minReplicas", h.name)
+			return n, fmt.Sprintf("HorizontalPodAutoscaler %q minReplicas: %d", h.name, n)
 		}
-		return 1, fmt.Sprintf("HorizontalPodAutoscaler %q minReplicas (default 1)", h.name)
+		return 1, fmt.Sprintf("HorizontalPodAutoscaler %q minReplicas unset, default 1", h.name)
 	}
 	if n, ok := integer(path(o.node, "spec", "replicas")); ok {
-		return n, "replicas"
+		return n, fmt.Sprintf("replicas: %d", n)
 	}
-	return 1, "replicas (default 1)"
+	return 1, "replicas unset, default 1"
 }
 
 // intOrPercent reads a value such as 2 or "25%"; raw is what to print.

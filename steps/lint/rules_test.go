@@ -283,3 +283,26 @@ func TestFormat(t *testing.T) {
 		t.Fatalf("want %q, got %q (%v)", want, b.String(), err)
 	}
 }
+
+// Messages name the object and say what was expected and what was seen.
+func TestMessagesAreActionable(t *testing.T) {
+	src := "kind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  replicas: 2\n" +
+		"  strategy: {rollingUpdate: {maxUnavailable: 2}}\n" +
+		"  template:\n    spec:\n      terminationGracePeriodSeconds: 10\n" +
+		"      containers: [{name: app, readinessProbe: {}, lifecycle: {preStop: {sleep: {seconds: 12}}}}]\n"
+	want := map[string][]string{
+		"max-unavailable": {`Deployment "web" in namespace "shop"`, "all 2 of its pods", "maxUnavailable 2 resolves to 2", "replicas: 2"},
+		"grace-period":    {`container "app"`, "sleeps 12s", "terminationGracePeriodSeconds is 10"},
+	}
+	for _, f := range Sources(map[string]string{"m.yaml": src}) {
+		for _, s := range want[f.Rule] {
+			if !strings.Contains(f.Message, s) {
+				t.Errorf("%s message %q lacks %q", f.Rule, f.Message, s)
+			}
+		}
+		delete(want, f.Rule)
+	}
+	if len(want) != 0 {
+		t.Errorf("rules did not fire: %v", want)
+	}
+}
