@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -32,7 +34,13 @@ func loadCtx(vars map[string]cty.Value) *hcl.EvalContext {
 	for k, v := range vars {
 		all[k] = v
 	}
-	return &hcl.EvalContext{Variables: all}
+	// A few of the functions the engine offers, so tests prove they reach
+	// the per-measurement child context.
+	return &hcl.EvalContext{Variables: all, Functions: map[string]function.Function{
+		"trimspace": stdlib.TrimSpaceFunc,
+		"coalesce":  stdlib.CoalesceFunc,
+		"length":    stdlib.LengthFunc,
+	}}
 }
 
 // inline decodes src as the body of a verify block the way the engine
@@ -131,4 +139,13 @@ func runFake(t *testing.T, env *steps.Env, cfg cty.Value) (cty.Value, *progress,
 func num64(t *testing.T, v cty.Value, name string) int64 {
 	t.Helper()
 	return steps.Int(v, name, -1)
+}
+
+func decodeWith(t *testing.T, body hcl.Body, env *steps.Env) (cty.Value, *steps.Env) {
+	t.Helper()
+	cfg, diags := hcldec.Decode(body, verifySpec(), env.EvalContext)
+	if diags.HasErrors() {
+		t.Fatalf("decode: %s", diags.Error())
+	}
+	return cfg, &steps.Env{Stage: env.Stage, Body: body, EvalContext: env.EvalContext}
 }
