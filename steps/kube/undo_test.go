@@ -1,0 +1,161 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynfake "k8s.io/client-go/dynamic/fake"
+	clienttesting "k8s.io/client-go/testing"
+
+	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+func configMap(ns, name string, data map[string]any) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": name, "namespace": ns},
+		"data":     data,
+	}}
+	return u
+}
+
+var (
+	cmGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	nsGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+)
+
+func cmRef(name string) k8s.Ref {
+	return k8s.Ref{APIVersion: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: "shop", Name: name}
+}
+
+func snapshotJSON(t *testing.T, r k8s.Ref, live *unstructured.Unstructured) json.RawMessage {
+	t.Helper()
+	s, err := k8s.SnapshotOf(r, live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// Records from two attempts: the undo must bring back the state from before
+// the first one, deleting what did not exist and acting newest first.
+func TestRestoreAllUsesStateBeforeFirstAttempt(t *testing.T) {
+	scheme := runtime.NewScheme()
+	// Current state, after two attempts of a deploy: namespace "shop" and
+	// configmap "new" were created by attempt 1 and changed by attempt 2,
+	// configmap "old" existed with x=1 and now has x=2.
+	shop := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
+		"metadata": map[string]any{"name": "shop"}}}
+	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(scheme,
+		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList", nsGVR: "NamespaceList"},
+		shop,
+		configMap("shop", "new", map[string]any{"v": "attempt-2"}),
+		configMap("shop", "old", map[string]any{"x": "2", "added": "by cutover"}))
+	nsRef := k8s.Ref{APIVersion: "v1", Kind: "Namespace", Resource: "namespaces", Name: "shop"}
+
+	withMeta := func(u *unstructured.Unstructured) *unstructured.Unstructured {
+		u.SetResourceVersion("41")
+		u.SetUID("uid-old")
+		u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "kubectl"}})
+		return u
+	}
+	records := []json.RawMessage{
+		// attempt 1
+		snapshotJSON(t, nsRef, nil),
+		snapshotJSON(t, cmRef("new"), nil),
+		snapshotJSON(t, cmRef("old"), withMeta(configMap("shop", "old", map[string]any{"x": "1"}))),
+		// attempt 2 saw what attempt 1 wrote
+		snapshotJSON(t, nsRef, shop),
+		snapshotJSON(t, cmRef("new"), configMap("shop", "new", map[string]any{"v": "attempt-1"})),
+		snapshotJSON(t, cmRef("old"), configMap("shop", "old", map[string]any{"x": "2"})),
+	}
+	c := &k8s.Clients{Dynamic: dyn}
+	var reports []string
+	env := &steps.Env{Progress: func(m string) { reports = append(reports, m) }}
+	if err := restoreAll(context.Background(), env, c, records); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	if _, err := dyn.Resource(cmGVR).Namespace("shop").Get(ctx, "new", metav1.GetOptions{}); err == nil {
+		t.Error(`configmap "new" did not exist before and still exists`)
+	}
+	if _, err := dyn.Resource(nsGVR).Get(ctx, "shop", metav1.GetOptions{}); err == nil {
+		t.Error(`namespace "shop" did not exist before and still exists`)
+	}
+	old, err := dyn.Resource(cmGVR).Namespace("shop").Get(ctx, "old", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, _ := unstructured.NestedStringMap(old.Object, "data")
+	if len(data) != 1 || data["x"] != "1" {
+		t.Errorf(`configmap "old" data = %v, want exactly {x: 1} (a full replacement drops what cutover added)`, data)
+	}
+	if old.GetUID() == "uid-old" || len(old.GetManagedFields()) > 0 {
+		t.Error("server-owned metadata from the record was written back")
+	}
+
+	// Newest first: "old" (recorded last) is restored before "new" is
+	// deleted, and the namespace, recorded first, goes last. Each object is
+	// written once, not once per attempt.
+	var writes []string
+	for _, a := range dyn.Actions() {
+		switch a := a.(type) {
+		case clienttesting.UpdateAction:
+			writes = append(writes, "update "+a.GetObject().(*unstructured.Unstructured).GetName())
+		case clienttesting.DeleteAction:
+			writes = append(writes, "delete "+a.GetName())
+		}
+	}
+	want := []string{"update old", "delete new", "delete shop"}
+	if len(writes) != len(want) {
+		t.Fatalf("writes = %v, want %v", writes, want)
+	}
+	for i := range want {
+		if writes[i] != want[i] {
+			t.Fatalf("writes = %v, want %v", writes, want)
+		}
+	}
+	if len(reports) != 3 {
+		t.Errorf("reports = %q, want one per object", reports)
+	}
+}
+
+// An object that was deleted since gets re-created from the record.
+func TestRestoreRecreatesDeletedObject(t *testing.T) {
+	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList"})
+	prev := configMap("shop", "cfg", map[string]any{"k": "v"})
+	prev.SetUID("gone")
+	prev.SetResourceVersion("7")
+	c := &k8s.Clients{Dynamic: dyn}
+	if err := restoreAll(context.Background(), &steps.Env{}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), prev)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := dyn.Resource(cmGVR).Namespace("shop").Get(context.Background(), "cfg", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("not re-created: %v", err)
+	}
+	if v, _, _ := unstructured.NestedString(got.Object, "data", "k"); v != "v" {
+		t.Errorf("data.k = %q", v)
+	}
+	if got.GetResourceVersion() == "7" || got.GetUID() == "gone" {
+		t.Error("re-created with the old resourceVersion or uid")
+	}
+}
+
+func TestDecodeSnapshotsRejectsGarbage(t *testing.T) {
+	if _, err := decodeSnapshots([]json.RawMessage{json.RawMessage(`"nope"`)}); err == nil {
+		t.Error("want an error for a record that is not a snapshot")
+	}
+}
