@@ -243,6 +243,9 @@ func (l *lines) summary() []string {
 			res = "unknown"
 		}
 		out = append(out, fmt.Sprintf("Result: %s in %s", paint(c, ansiBold+styleOf(res), res), dur(m.runDuration())))
+		if m.err != "" {
+			out = append(out, "Error: "+oneLine(m.err))
+		}
 	} else if len(m.diags) > 0 {
 		out = append(out, "Result: "+paint(c, ansiRed, "invalid")+fmt.Sprintf(" (%d diagnostics)", len(m.diags)))
 	}

@@ -99,6 +99,9 @@ func writeMarkdown(w io.Writer, m *model) error {
 	if m.id != "" || m.finished {
 		fmt.Fprintf(&b, "Run `%s` · %s\n\n", orDash(m.id), dur(m.runDuration()))
 	}
+	if m.err != "" {
+		fmt.Fprintf(&b, "> **Error:** %s\n\n", cell(m.err))
+	}
 	if len(m.diags) > 0 {
 		b.WriteString("| Severity | Where | Problem |\n|---|---|---|\n")
 		for _, d := range m.diags {

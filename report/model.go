@@ -71,6 +71,7 @@ type model struct {
 	elapsed      time.Duration
 	finished     bool
 	result       events.Result
+	err          string // RunFinished.Error: why the run stopped, beyond stage errors
 	outputs      json.RawMessage
 	undoPending  []string
 	order        []string
@@ -123,7 +124,7 @@ func (m *model) apply(e events.Event) {
 		return
 	case events.RunFinished:
 		m.finished, m.result, m.outputs, m.undoPending = true, e.Result, e.Outputs, e.UndoPending
-		m.end, m.elapsed = e.Time, e.Elapsed
+		m.end, m.elapsed, m.err = e.Time, e.Elapsed, e.Error
 		return
 	case events.DiagnosticEvent:
 		if e.Diagnostic != nil {

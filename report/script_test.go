@@ -90,6 +90,7 @@ func failedRun() []events.Event {
 		}),
 		ev(15.1, events.RunFinished, "", func(e *events.Event) {
 			e.Result = events.UndoIncomplete
+			e.Error = "stage verify_green failed (token " + token + ")"
 			e.Elapsed = 15100 * time.Millisecond
 			e.Outputs = json.RawMessage(`{"previous_version":"v1","echo":"` + token + `","green":{"replicas":3}}`)
 			e.UndoPending = []string{"deploy_green: restore Deployment shop/checkout-green to its state before the run (undo failed: forbidden)"}
