@@ -163,6 +163,9 @@ func junitSuites(m *model) xmlSuites {
 		case pending, running, retrying:
 			tc.Skipped = &xmlSkipped{Message: "not finished: the run stopped first"}
 		}
+		if s.undoMsg != "" {
+			out = append(out, "undo: "+s.undoMsg)
+		}
 		switch s.undo {
 		case undoSucceeded:
 			out = append(out, "undo: succeeded in "+dur(s.undoDur))

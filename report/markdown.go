@@ -124,6 +124,9 @@ func writeMarkdown(w io.Writer, m *model) error {
 			undo := ""
 			if s.undo != undoNone {
 				undo = icon(string(s.undo)) + string(s.undo)
+				if s.undoMsg != "" {
+					undo += " (" + s.undoMsg + ")"
+				}
 				if s.undoErr != "" {
 					undo += ": " + s.undoErr
 				}

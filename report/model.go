@@ -49,6 +49,7 @@ type stage struct {
 
 	undo       undoStatus
 	undoErr    string
+	undoMsg    string // UndoStarted.Message: what the undo restores, when the engine says
 	undoDur    time.Duration
 	undoStart  time.Time
 	undoEvents int
@@ -171,7 +172,7 @@ func (m *model) apply(e events.Event) {
 		s.finish(e, cancelled)
 		s.reason = e.Message
 	case events.UndoStarted:
-		s.undo, s.undoStart = undoRunning, e.Time
+		s.undo, s.undoStart, s.undoMsg = undoRunning, e.Time, e.Message
 	case events.UndoSucceeded:
 		s.undo, s.undoDur = undoSucceeded, undoDuration(s, e)
 	case events.UndoFailed:

@@ -84,7 +84,7 @@ func failedRun() []events.Event {
 		}),
 		ev(14.0, events.StageSkipped, "switch", msg("dependency verify_green failed")),
 		ev(14.0, events.StageSkipped, "retire_blue", msg("dependency switch was skipped")),
-		ev(14.1, events.UndoStarted, "deploy_green", nil),
+		ev(14.1, events.UndoStarted, "deploy_green", msg("restore Deployment shop/checkout-green")),
 		ev(15.0, events.UndoFailed, "deploy_green", func(e *events.Event) {
 			e.Error = "restore Deployment shop/checkout-green: deployments.apps \"checkout-green\" is forbidden: User \"ci\" cannot patch"
 		}),
