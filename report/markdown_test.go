@@ -23,7 +23,7 @@ func TestSummaryFile(t *testing.T) {
 	for _, want := range []string{
 		"## cutover: checkout — ❌ failed, undo incomplete\n",
 		"| `verify_green` | verify | ❌ failed | 4.9s | 1 |   | analysis healthy: 2 failed measurements (failure_limit 1)<br>last: GET http://checkout-preview/healthz returned 503 |\n",
-		"| `deploy_green` | deploy | ✅ succeeded | 8.5s | 2 | ❌ undo failed: restore Deployment",
+		"| `deploy_green` | deploy | ✅ succeeded | 8.5s | 2 | ❌ undo failed (restore Deployment shop/checkout-green): restore Deployment",
 		"### ⚠️ Left for a person",
 		"```mermaid\nflowchart LR\n",
 		`  s2["verify_green<br/>failed 4.9s"]:::failed`,
