@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,7 +82,18 @@ func checkHTTP(b cty.Value, path []string) []steps.Problem {
 	return out
 }
 
-func (p *httpProvider) describe() string { return "http " + p.method + " " + p.url.Redacted() }
+func (p *httpProvider) describe() string { return "http " + p.method + " " + safeURL(p.url) }
+
+// safeURL is u for messages: no password, and no query string, which often
+// carries a token (?key=…).
+func safeURL(u *url.URL) string {
+	c := *u
+	if c.RawQuery != "" {
+		c.RawQuery = "…"
+	}
+	c.Fragment = ""
+	return c.Redacted()
+}
 
 func (p *httpProvider) fallback() func(cty.Value) Phase {
 	return func(r cty.Value) Phase {
@@ -101,7 +113,7 @@ func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, p.method, p.url.String(), body)
 	if err != nil {
-		return cty.NilVal, "", fmt.Errorf("%s %s: %w", p.method, p.url.Redacted(), err)
+		return cty.NilVal, "", fmt.Errorf("%s %s: %w", p.method, safeURL(p.url), err)
 	}
 	for k, v := range p.headers {
 		if strings.EqualFold(k, "host") {
@@ -113,18 +125,22 @@ func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	start := time.Now()
 	resp, err := p.client.Do(req)
 	if err != nil {
-		// net/http's error names the URL with its password redacted, and
-		// never the headers.
 		if ctx.Err() == context.DeadlineExceeded {
-			return cty.NilVal, "", fmt.Errorf("%s %s: no response within %s", p.method, p.url.Redacted(), p.timeout)
+			return cty.NilVal, "", fmt.Errorf("%s %s: no response within %s", p.method, safeURL(p.url), p.timeout)
 		}
-		return cty.NilVal, "", err
+		// net/http's error quotes the whole URL, query included: name it
+		// our way and keep only the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return cty.NilVal, "", fmt.Errorf("%s %s: %w", p.method, safeURL(p.url), err)
 	}
 	defer resp.Body.Close()
 	raw, truncated, err := readCapped(resp.Body)
 	latency := time.Since(start)
 	if err != nil {
-		return cty.NilVal, "", fmt.Errorf("%s %s: reading the %d response: %w", p.method, p.url.Redacted(), resp.StatusCode, err)
+		return cty.NilVal, "", fmt.Errorf("%s %s: reading the %d response: %w", p.method, safeURL(p.url), resp.StatusCode, err)
 	}
 	headers := map[string]string{}
 	for k, vs := range resp.Header {

@@ -128,7 +128,7 @@ func TestHTTPConnectionErrors(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there any more: connection refused
-	src := fmt.Sprintf("count = 2\ninterval = \"1s\"\nconsecutive_error_limit = 2\nhttp {\n url = \"http://user:pa55word@%s/healthz\"\n headers = { Authorization = \"Bearer t0ps3cret\" }\n}", addr)
+	src := fmt.Sprintf("count = 2\ninterval = \"1s\"\nconsecutive_error_limit = 2\nhttp {\n url = \"http://user:pa55word@%s/healthz?key=k3y\"\n headers = { Authorization = \"Bearer t0ps3cret\" }\n}", addr)
 	env, cfg := inline(t, src, nil)
 	out, prog, err := runFake(t, env, cfg)
 	var v *Verdict
@@ -139,7 +139,7 @@ func TestHTTPConnectionErrors(t *testing.T) {
 		t.Errorf("err = %q, want the address and the cause", err)
 	}
 	all := fmt.Sprintf("%#v\n%s\n%v", out, prog.all(), err)
-	for _, secret := range []string{"t0ps3cret", "pa55word"} {
+	for _, secret := range []string{"t0ps3cret", "pa55word", "k3y"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("%q leaked:\n%s", secret, all)
 		}
