@@ -104,7 +104,18 @@ func (p *httpProvider) fallback() func(cty.Value) Phase {
 	}
 }
 
-func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
+// response is what one request gave.
+type response struct {
+	status    int
+	header    http.Header
+	body      []byte
+	truncated bool
+	latency   time.Duration
+}
+
+// do sends the request once. Errors name the method and the URL without
+// credentials.
+func (p *httpProvider) do(ctx context.Context) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	var body io.Reader // nil, not an empty reader: a GET sends no body
@@ -113,7 +124,7 @@ func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, p.method, p.url.String(), body)
 	if err != nil {
-		return cty.NilVal, "", fmt.Errorf("%s %s: %w", p.method, safeURL(p.url), err)
+		return nil, fmt.Errorf("%s %s: %w", p.method, safeURL(p.url), err)
 	}
 	for k, v := range p.headers {
 		if strings.EqualFold(k, "host") {
@@ -126,7 +137,7 @@ func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	resp, err := p.client.Do(req)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return cty.NilVal, "", fmt.Errorf("%s %s: no response within %s", p.method, safeURL(p.url), p.timeout)
+			return nil, fmt.Errorf("%s %s: no response within %s", p.method, safeURL(p.url), p.timeout)
 		}
 		// net/http's error quotes the whole URL, query included: name it
 		// our way and keep only the cause.
@@ -134,26 +145,33 @@ func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return cty.NilVal, "", fmt.Errorf("%s %s: %w", p.method, safeURL(p.url), err)
+		return nil, fmt.Errorf("%s %s: %w", p.method, safeURL(p.url), err)
 	}
 	defer resp.Body.Close()
 	raw, truncated, err := readCapped(resp.Body)
-	latency := time.Since(start)
 	if err != nil {
-		return cty.NilVal, "", fmt.Errorf("%s %s: reading the %d response: %w", p.method, safeURL(p.url), resp.StatusCode, err)
+		return nil, fmt.Errorf("%s %s: reading the %d response: %w", p.method, safeURL(p.url), resp.StatusCode, err)
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: raw, truncated: truncated, latency: time.Since(start)}, nil
+}
+
+func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
+	resp, err := p.do(ctx)
+	if err != nil {
+		return cty.NilVal, "", err
 	}
 	headers := map[string]string{}
-	for k, vs := range resp.Header {
+	for k, vs := range resp.header {
 		if k = strings.ToLower(k); k != "set-cookie" {
 			headers[k] = strings.Join(vs, ", ")
 		}
 	}
 	r := cty.ObjectVal(map[string]cty.Value{
-		"status":  cty.NumberIntVal(int64(resp.StatusCode)),
-		"body":    cty.StringVal(text(raw)),
-		"json":    jsonOf(raw, truncated),
+		"status":  cty.NumberIntVal(int64(resp.status)),
+		"body":    cty.StringVal(text(resp.body)),
+		"json":    jsonOf(resp.body, resp.truncated),
 		"headers": steps.FromGo(headers),
-		"latency": cty.NumberFloatVal(latency.Seconds()),
+		"latency": cty.NumberFloatVal(resp.latency.Seconds()),
 	})
-	return r, strconv.Itoa(resp.StatusCode), nil
+	return r, strconv.Itoa(resp.status), nil
 }

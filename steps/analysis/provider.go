@@ -35,6 +35,8 @@ func newProvider(kind string, block cty.Value, env *steps.Env) (provider, error)
 		return newKubernetes(block, env)
 	case "exec":
 		return newExec(block, env)
+	case "probe":
+		return newProbe(block)
 	}
 	return nil, fmt.Errorf("no provider block; use one of %v", providerNames)
 }
@@ -53,6 +55,8 @@ func checkProvider(kind string, block cty.Value, path []string) []steps.Problem 
 		out = append(out, checkKubernetes(block, path)...)
 	case "exec":
 		out = append(out, checkExec(block, path)...)
+	case "probe":
+		out = append(out, checkProbe(block, path)...)
 	}
 	return out
 }

@@ -71,7 +71,7 @@ func checkSettings(cfg cty.Value, prefix []string) []steps.Problem {
 	switch {
 	case len(present) == 0:
 		out = append(out, steps.Problem{Path: prefix, Summary: "No analysis provider",
-			Detail: "An analysis needs exactly one provider block: http, prometheus, kubernetes or exec."})
+			Detail: "An analysis needs exactly one provider block: http, prometheus, kubernetes, exec or probe."})
 	case len(present) > 1:
 		out = append(out, steps.Problem{Path: at(present[1]), Summary: "More than one analysis provider",
 			Detail: fmt.Sprintf("An analysis holds exactly one provider block; this one has %v. Split them into separate analyses.", present)})

@@ -13,7 +13,7 @@ func init() {
 }
 
 // providerNames are the provider block types; an analysis holds exactly one.
-var providerNames = []string{"http", "prometheus", "kubernetes", "exec"}
+var providerNames = []string{"http", "prometheus", "kubernetes", "exec", "probe"}
 
 // conditionAttrs are accepted in the provider block and in the analysis body.
 // Both are bool; at load time they are unknown because `result` is.
@@ -85,6 +85,7 @@ func settingsSpec() hcldec.ObjectSpec {
 		"prometheus":              &hcldec.BlockSpec{TypeName: "prometheus", Nested: prometheusSpec()},
 		"kubernetes":              &hcldec.BlockSpec{TypeName: "kubernetes", Nested: kubernetesSpec()},
 		"exec":                    &hcldec.BlockSpec{TypeName: "exec", Nested: execSpec()},
+		"probe":                   &hcldec.BlockSpec{TypeName: "probe", Nested: probeSpec()},
 	})
 }
 

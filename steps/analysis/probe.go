@@ -1,0 +1,217 @@
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// probeProvider watches a rollout from the outside, the way a person runs
+// `while sleep 0.1; do curl …; done` during a switch: each measurement
+// sends `rate` requests per second for `duration` and reports what came
+// back. result is
+//
+//	{ requests = 50, errors = 1, error_rate = 0.02,
+//	  statuses = { "200" = 49, "503" = 1 },
+//	  versions = { "v1" = 20, "v2" = 29 },
+//	  latency_max = 0.031 }
+//
+// errors counts failed requests (no response, or a 5xx). versions counts
+// the responses that were not errors by the value of version_header (a
+// response header) or version_field (a top-level field of a JSON body);
+// a response without one counts as "unknown". Without a condition a
+// measurement is Successful when error_rate is 0.
+type probeProvider struct {
+	http          *httpProvider
+	rate          float64
+	duration      time.Duration
+	versionHeader string
+	versionField  string
+}
+
+func probeSpec() hcldec.Spec {
+	o := httpSpec().(hcldec.ObjectSpec)
+	o["rate"] = num("rate")
+	o["duration"] = str("duration", false)
+	o["version_header"] = str("version_header", false)
+	o["version_field"] = str("version_field", false)
+	return o
+}
+
+// maxInFlight bounds the requests a probe has open at once: a service that
+// stops answering must not make the probe pile up connections.
+const maxInFlight = 64
+
+func newProbe(b cty.Value) (*probeProvider, error) {
+	h, err := newHTTP(b)
+	if err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	p := &probeProvider{http: h, rate: steps.Float(b, "rate", 10),
+		versionHeader: steps.Str(b, "version_header"), versionField: steps.Str(b, "version_field")}
+	if p.rate <= 0 || p.rate > 1000 {
+		return nil, fmt.Errorf("probe rate must be between 0 and 1000 requests per second; got %g", p.rate)
+	}
+	if p.duration, err = steps.Duration(b, "duration", 5*time.Second); err != nil {
+		return nil, fmt.Errorf("probe duration: %w", err)
+	}
+	return p, nil
+}
+
+func checkProbe(b cty.Value, path []string) []steps.Problem {
+	out := append(checkHTTP(b, path), steps.CheckDurations(b, path, "duration")...)
+	if r := steps.Attr(b, "rate"); r.IsKnown() && !r.IsNull() {
+		if f, _ := r.AsBigFloat().Float64(); f <= 0 || f > 1000 {
+			out = append(out, problem(path, "rate", "Invalid rate",
+				fmt.Sprintf("rate is requests per second, more than 0 and at most 1000; got %g.", f)))
+		}
+	}
+	if d, err := steps.Duration(b, "duration", time.Second); err == nil && d == 0 {
+		out = append(out, problem(path, "duration", "Invalid duration", `duration is the window each measurement probes for, such as "10s"; it must be more than zero.`))
+	}
+	return out
+}
+
+func (p *probeProvider) describe() string {
+	return fmt.Sprintf("probe %s %s at %g/s for %s", p.http.method, safeURL(p.http.url), p.rate, p.duration)
+}
+
+func (p *probeProvider) fallback() func(cty.Value) Phase {
+	return func(r cty.Value) Phase {
+		if steps.Int(r, "requests", 0) > 0 && steps.Float(r, "error_rate", 1) == 0 {
+			return Successful
+		}
+		return Failed
+	}
+}
+
+// probeTally accumulates one window's responses.
+type probeTally struct {
+	mu                 sync.Mutex
+	requests, errors   int
+	statuses, versions map[string]int
+	latencyMax         time.Duration
+	lastErr            string
+}
+
+func (p *probeProvider) measure(ctx context.Context) (cty.Value, string, error) {
+	t := &probeTally{statuses: map[string]int{}, versions: map[string]int{}}
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxInFlight)
+	send := func() {
+		select {
+		case slots <- struct{}{}:
+		default:
+			return // maxInFlight requests are still open: skip this tick
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			resp, err := p.http.do(ctx)
+			t.add(p, resp, err)
+		}()
+	}
+	tick := time.NewTicker(time.Duration(float64(time.Second) / p.rate))
+	defer tick.Stop()
+	window := time.NewTimer(p.duration)
+	defer window.Stop()
+	send()
+probing:
+	for {
+		select {
+		case <-tick.C:
+			send()
+		case <-window.C:
+			break probing
+		case <-ctx.Done():
+			break probing
+		}
+	}
+	// Requests sent in the window finish (within the timeout): a window
+	// that ignored its slowest answers would look healthier than it is.
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return cty.NilVal, "", err
+	}
+	return t.result()
+}
+
+func (t *probeTally) add(p *probeProvider, resp *response, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.requests++
+	if err != nil {
+		t.errors++
+		t.lastErr = err.Error()
+		return
+	}
+	t.latencyMax = max(t.latencyMax, resp.latency)
+	t.statuses[strconv.Itoa(resp.status)]++
+	if resp.status >= 500 {
+		t.errors++
+		return
+	}
+	v := ""
+	if p.versionHeader != "" {
+		v = resp.header.Get(p.versionHeader)
+	} else if p.versionField != "" {
+		if j := jsonOf(resp.body, resp.truncated); !j.IsNull() && j.Type().IsObjectType() && j.Type().HasAttribute(p.versionField) {
+			if f := j.GetAttr(p.versionField); !f.IsNull() && f.Type() == cty.String {
+				v = f.AsString()
+			}
+		}
+	}
+	if v == "" {
+		v = "unknown"
+	}
+	t.versions[text([]byte(v))]++
+}
+
+func (t *probeTally) result() (cty.Value, string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rate := 0.0
+	if t.requests > 0 {
+		rate = float64(t.errors) / float64(t.requests)
+	}
+	counts := func(m map[string]int) cty.Value {
+		if len(m) == 0 {
+			return cty.MapValEmpty(cty.Number)
+		}
+		vs := map[string]cty.Value{}
+		for k, n := range m {
+			vs[k] = cty.NumberIntVal(int64(n))
+		}
+		return cty.MapVal(vs)
+	}
+	short := fmt.Sprintf("%d requests, %d errors", t.requests, t.errors)
+	if len(t.versions) > 0 {
+		var mix []string
+		for v, n := range t.versions {
+			mix = append(mix, fmt.Sprintf("%s %d", v, n))
+		}
+		sort.Strings(mix)
+		short += ", " + strings.Join(mix, " / ")
+	}
+	if t.lastErr != "" {
+		short += "; last error: " + t.lastErr
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"requests":    cty.NumberIntVal(int64(t.requests)),
+		"errors":      cty.NumberIntVal(int64(t.errors)),
+		"error_rate":  cty.NumberFloatVal(rate),
+		"statuses":    counts(t.statuses),
+		"versions":    counts(t.versions),
+		"latency_max": cty.NumberFloatVal(t.latencyMax.Seconds()),
+	}), short, nil
+}
