@@ -273,9 +273,9 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 	env := r.env(name, evalCtx, st.Step.Body, sr)
 
 	var lastErr error
-	b := st.Retry.backoff()
-	b = retry.BackoffFunc(func() (time.Duration, bool) {
-		d, stop := b.Next()
+	policy := st.Retry.backoff()
+	b := retry.BackoffFunc(func() (time.Duration, bool) {
+		d, stop := policy.Next()
 		if !stop {
 			r.emit(events.Event{Type: events.StageRetrying, Stage: name, Attempt: sr.Attempts, Error: lastErr.Error(), Delay: d, Elapsed: time.Since(sr.Started)})
 		}

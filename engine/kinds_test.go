@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// testKind is a configurable step kind for engine tests: it records what
+// ran, can fail a number of times, can block until cancelled, and captures
+// an undo record.
+type testKind struct {
+	name string
+	log  *eventLog
+}
+
+type eventLog struct {
+	mu       sync.Mutex
+	ran      []string
+	undone   []string
+	attempts map[string]int
+	times    map[string][]time.Time
+	inFlight atomic.Int32
+	peak     atomic.Int32
+}
+
+func newLog() *eventLog {
+	return &eventLog{attempts: map[string]int{}, times: map[string][]time.Time{}}
+}
+
+func (k testKind) Name() string { return k.name }
+
+func (k testKind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{
+		"value":     &hcldec.AttrSpec{Name: "value", Type: cty.String},
+		"fail":      &hcldec.AttrSpec{Name: "fail", Type: cty.Number},     // fail this many attempts
+		"retryable": &hcldec.AttrSpec{Name: "retryable", Type: cty.Bool}, // mark failures retryable
+		"block":     &hcldec.AttrSpec{Name: "block", Type: cty.Bool},      // wait until cancelled
+		"sleep":     &hcldec.AttrSpec{Name: "sleep", Type: cty.String},
+	}
+}
+
+func (k testKind) Output() cty.Type {
+	return cty.Object(map[string]cty.Type{"value": cty.String, "attempt": cty.Number})
+}
+
+func (k testKind) Check(cfg cty.Value) []steps.Problem {
+	return steps.CheckDurations(cfg, nil, "sleep")
+}
+
+func (k testKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	l := k.log
+	n := l.inFlight.Add(1)
+	defer l.inFlight.Add(-1)
+	for {
+		p := l.peak.Load()
+		if n <= p || l.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	l.mu.Lock()
+	l.attempts[env.Stage]++
+	attempt := l.attempts[env.Stage]
+	l.times[env.Stage] = append(l.times[env.Stage], time.Now())
+	l.mu.Unlock()
+	if err := env.Record(map[string]any{"stage": env.Stage, "attempt": attempt}); err != nil {
+		return cty.NilVal, err
+	}
+	if d, _ := steps.Duration(cfg, "sleep", 0); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return cty.NilVal, ctx.Err()
+		}
+	}
+	if steps.Bool(cfg, "block", false) {
+		<-ctx.Done()
+		return cty.NilVal, ctx.Err()
+	}
+	if int64(attempt) <= steps.Int(cfg, "fail", 0) {
+		err := fmt.Errorf("%s failed on attempt %d", env.Stage, attempt)
+		if steps.Bool(cfg, "retryable", false) {
+			return cty.NilVal, steps.Retryable(err)
+		}
+		return cty.NilVal, err
+	}
+	l.mu.Lock()
+	l.ran = append(l.ran, env.Stage)
+	l.mu.Unlock()
+	return cty.ObjectVal(map[string]cty.Value{"value": cty.StringVal(steps.Str(cfg, "value")), "attempt": cty.NumberIntVal(int64(attempt))}), nil
+}
+
+func (k testKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
+	if len(records) == 0 {
+		return errors.New("undo without records")
+	}
+	k.log.mu.Lock()
+	defer k.log.mu.Unlock()
+	k.log.undone = append(k.log.undone, env.Stage)
+	return nil
+}
+
+func testRegistry(l *eventLog) *steps.Registry {
+	r := steps.NewRegistry()
+	r.Register(testKind{name: "step", log: l})
+	r.Register(plainKind{})
+	return r
+}
+
+// plainKind has no built-in undo.
+type plainKind struct{}
+
+func (plainKind) Name() string      { return "plain" }
+func (plainKind) Spec() hcldec.Spec { return &hcldec.ObjectSpec{} }
+func (plainKind) Output() cty.Type  { return cty.EmptyObject }
+func (plainKind) Run(context.Context, *steps.Env, cty.Value) (cty.Value, error) {
+	return cty.EmptyObjectVal, nil
+}

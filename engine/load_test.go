@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/cutoverhq/cutover/engine/config"
+)
+
+// load writes files into a temporary pipeline directory and loads and
+// prepares it with the test registry.
+func load(t *testing.T, l *eventLog, files map[string]string, in Inputs) (*Program, hcl.Diagnostics) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, diags := config.Load(dir, testRegistry(l))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return Prepare(cfg, in)
+}
+
+type wantDiag struct {
+	summary string // substring of Summary
+	detail  string // substring of Detail
+	file    string
+	line    int
+	col     int
+}
+
+func TestDiagnostics(t *testing.T) {
+	head := "pipeline \"p\" {}\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		in    Inputs
+		want  []wantDiag
+	}{
+		{"syntax error", map[string]string{"a.hcl": head + "stage \"x\" {\n  step { value = }\n}\n"},
+			Inputs{}, []wantDiag{{summary: "Invalid expression", file: "a.hcl", line: 3, col: 18}}},
+		{"unknown attribute in stage", map[string]string{"a.hcl": head + "stage \"x\" {\n  retries = 3\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{{summary: "Unsupported argument", file: "a.hcl", line: 3, col: 3}}},
+		{"unknown step kind", map[string]string{"a.hcl": head + "stage \"x\" {\n  deploy_it {}\n}\n"},
+			Inputs{}, []wantDiag{{summary: "Unknown step kind", detail: "plain, step", file: "a.hcl", line: 3, col: 3}}},
+		{"no step", map[string]string{"a.hcl": head + "stage \"x\" {\n}\n"},
+			Inputs{}, []wantDiag{{summary: "Stage has no step", file: "a.hcl", line: 2, col: 1}}},
+		{"two steps", map[string]string{"a.hcl": head + "stage \"x\" {\n  step {}\n  plain {}\n}\n"},
+			Inputs{}, []wantDiag{{summary: "more than one step", file: "a.hcl", line: 4, col: 3}}},
+		{"duplicate stage across files", map[string]string{"a.hcl": head + "stage \"x\" {\n  step {}\n}\n", "b.hcl": "stage \"x\" {\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{{summary: "Duplicate stage", detail: "a.hcl:2", file: "b.hcl", line: 1, col: 1}}},
+		{"depends_on unknown stage", map[string]string{"a.hcl": head + "stage \"x\" {\n  depends_on = [stage.deploi]\n  step {}\n}\nstage \"deploy\" {\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{{summary: "undeclared stage", detail: "Did you mean stage.deploy?", file: "a.hcl", line: 3, col: 17}}},
+		{"reference to unknown output attribute", map[string]string{"a.hcl": head + "stage \"a\" {\n  step {}\n}\nstage \"b\" {\n  step { value = stage.a.output.nope }\n}\n"},
+			Inputs{}, []wantDiag{{summary: "Unsupported stage output", detail: "attempt, value", file: "a.hcl", line: 6, col: 18}}},
+		{"cycle names every stage", map[string]string{"a.hcl": head + "stage \"a\" {\n  depends_on = [stage.c]\n  step {}\n}\nstage \"b\" {\n  step { value = stage.a.output.value }\n}\nstage \"c\" {\n  depends_on = [stage.b]\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{{summary: "cycle", detail: "a → b → c → a", file: "a.hcl", line: 2, col: 1}}},
+		{"invalid duration", map[string]string{"a.hcl": head + "stage \"a\" {\n  timeout = \"ten minutes\"\n  step { sleep = \"5 s\" }\n}\n"},
+			Inputs{}, []wantDiag{
+				{summary: "Invalid duration", detail: "\"ten minutes\" is not a duration", file: "a.hcl", line: 3, col: 13},
+				{summary: "Invalid duration", detail: "\"5 s\"", file: "a.hcl", line: 4, col: 18},
+			}},
+		{"invalid retry", map[string]string{"a.hcl": head + "stage \"a\" {\n  retry {\n    attempts = 0\n    backoff = \"linear\"\n    delay = \"2s\"\n    max_delay = \"1s\"\n  }\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{
+				{summary: "Invalid retry attempts", file: "a.hcl", line: 4, col: 16},
+				{summary: "Invalid retry backoff", detail: "\"linear\"", file: "a.hcl", line: 5, col: 15},
+				{summary: "Invalid retry max_delay", file: "a.hcl", line: 7, col: 17},
+			}},
+		{"missing required variable", map[string]string{"a.hcl": head + "variable \"version\" {\n  type = string\n}\nstage \"a\" {\n  step { value = var.version }\n}\n"},
+			Inputs{}, []wantDiag{{summary: "No value for required variable", detail: "-var version=VALUE", file: "a.hcl", line: 2, col: 1}}},
+		{"failed validation", map[string]string{"a.hcl": head + "variable \"version\" {\n  validation {\n    condition = can(regex(\"^v[0-9]\", var.version))\n    error_message = \"version must look like v1.2.3\"\n  }\n}\nstage \"a\" {\n  step { value = var.version }\n}\n"},
+			Inputs{Vars: []string{"version=1.2"}}, []wantDiag{{summary: "Invalid value for variable", detail: "version must look like v1.2.3", file: "a.hcl", line: 4, col: 17}}},
+		{"wrong type for attribute", map[string]string{"a.hcl": head + "stage \"a\" {\n  step { fail = \"twice\" }\n}\n"},
+			Inputs{}, []wantDiag{{summary: "Incorrect attribute value type", file: "a.hcl", line: 3, col: 17}}},
+		{"several errors at once", map[string]string{"a.hcl": head + "stage \"a\" {\n  step { value = var.nope }\n}\nstage \"b\" {\n  depends_on = [stage.zzz]\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{
+				{summary: "undeclared variable", file: "a.hcl", line: 3, col: 18},
+				{summary: "undeclared stage", file: "a.hcl", line: 6, col: 17},
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, diags := load(t, newLog(), tc.files, tc.in)
+			var errs hcl.Diagnostics
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError {
+					errs = append(errs, d)
+				}
+			}
+			if len(errs) != len(tc.want) {
+				t.Fatalf("got %d errors, want %d:\n%s", len(errs), len(tc.want), dump(errs))
+			}
+			for i, w := range tc.want {
+				d := errs[i]
+				if !strings.Contains(d.Summary, w.summary) || !strings.Contains(d.Detail, w.detail) {
+					t.Errorf("error %d = %q / %q, want %q / %q", i, d.Summary, d.Detail, w.summary, w.detail)
+				}
+				if d.Subject == nil {
+					t.Errorf("error %d has no source range", i)
+					continue
+				}
+				if filepath.Base(d.Subject.Filename) != w.file || d.Subject.Start.Line != w.line || d.Subject.Start.Column != w.col {
+					t.Errorf("error %d at %s:%d:%d, want %s:%d:%d", i, filepath.Base(d.Subject.Filename), d.Subject.Start.Line, d.Subject.Start.Column, w.file, w.line, w.col)
+				}
+			}
+		})
+	}
+}
+
+func dump(diags hcl.Diagnostics) string {
+	var b strings.Builder
+	for _, d := range diags {
+		b.WriteString(d.Error() + "\n")
+	}
+	return b.String()
+}
+
+func TestVariablePrecedence(t *testing.T) {
+	files := map[string]string{
+		"a.hcl":      "pipeline \"p\" {}\nvariable \"v\" {\n  default = \"default\"\n}\nvariable \"n\" {\n  type = number\n  default = 1\n}\n",
+		"vars.hcl.x": "v = \"file\"\n",
+	}
+	dir := t.TempDir()
+	for name, src := range files {
+		os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644)
+	}
+	varFile := filepath.Join(dir, "vars.hcl.x")
+	for _, tc := range []struct {
+		in   Inputs
+		want string
+	}{
+		{Inputs{}, "default"},
+		{Inputs{Env: []string{"CUTOVER_VAR_v=env"}}, "env"},
+		{Inputs{Env: []string{"CUTOVER_VAR_v=env"}, VarFiles: []string{varFile}}, "file"},
+		{Inputs{Env: []string{"CUTOVER_VAR_v=env"}, VarFiles: []string{varFile}, Vars: []string{"v=flag", "v=last"}}, "last"},
+	} {
+		cfg, diags := config.Load(dir, testRegistry(newLog()))
+		if diags.HasErrors() {
+			t.Fatal(dump(diags))
+		}
+		p, diags := Prepare(cfg, tc.in)
+		if diags.HasErrors() {
+			t.Fatal(dump(diags))
+		}
+		if got := p.Vars["v"].AsString(); got != tc.want {
+			t.Errorf("%+v: v = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	cfg, _ := config.Load(dir, testRegistry(newLog()))
+	if _, diags := Prepare(cfg, Inputs{Vars: []string{"n=abc"}}); !diags.HasErrors() {
+		t.Error("a non-number for a number variable was accepted")
+	}
+}
