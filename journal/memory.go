@@ -1,0 +1,100 @@
+package journal
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// NewRunID returns a short, time-sortable, DNS-label-safe run id.
+func NewRunID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s", time.Now().UTC().Format("20060102-150405"), hex.EncodeToString(b[:]))
+}
+
+// NewMemoryStore keeps journals in the process: for runs without a
+// cluster, and tests. Nothing survives the process.
+func NewMemoryStore() Store { return &memStore{runs: map[string]*memJournal{}} }
+
+type memStore struct {
+	mu   sync.Mutex
+	runs map[string]*memJournal
+}
+
+func (s *memStore) Create(_ context.Context, m Meta) (Journal, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m.RunID == "" {
+		m.RunID = NewRunID()
+	}
+	if m.Started.IsZero() {
+		m.Started = time.Now()
+	}
+	if _, dup := s.runs[m.RunID]; dup {
+		return nil, fmt.Errorf("run %s exists already", m.RunID)
+	}
+	j := &memJournal{meta: m}
+	s.runs[m.RunID] = j
+	return j, nil
+}
+
+func (s *memStore) Open(_ context.Context, id string) (Journal, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.runs[id]
+	if !ok {
+		return nil, fmt.Errorf("run %s: %w", id, ErrNotFound)
+	}
+	return j, nil
+}
+
+func (s *memStore) List(context.Context) ([]Meta, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Meta
+	for _, j := range s.runs {
+		out = append(out, j.Meta())
+	}
+	sort.Slice(out, func(i, k int) bool { return out[i].Started.After(out[k].Started) })
+	return out, nil
+}
+
+type memJournal struct {
+	mu      sync.Mutex
+	meta    Meta
+	entries []Entry
+}
+
+func (j *memJournal) Meta() Meta {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.meta
+}
+
+func (j *memJournal) Append(_ context.Context, entries ...Entry) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, e := range entries {
+		e.Seq = len(j.entries) + 1
+		j.entries = append(j.entries, e)
+	}
+	return nil
+}
+
+func (j *memJournal) Entries(context.Context) ([]Entry, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]Entry(nil), j.entries...), nil
+}
+
+func (j *memJournal) SetStatus(_ context.Context, status string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.meta.Status = status
+	return nil
+}
