@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
 )
 
 // decode turns JSON into the []any shape unstructured objects hold (numbers
@@ -189,5 +191,24 @@ func TestTrafficCheck(t *testing.T) {
 				t.Fatalf("Check = %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+func TestAnnotationsDiff(t *testing.T) {
+	live := map[string]string{nginxCanary: "true", nginxCanary + "-weight": "10", nginxCanary + "-by-cookie": "c"}
+	got := annotationsDiff("ingress/web", live, nginxAnnotations(30, &header{Name: "x"}, ""))
+	want := "ingress/web: - " + nginxCanary + `-by-cookie="c"` + "\n" +
+		"ingress/web: + " + nginxCanary + `-by-header="x"` + "\n" +
+		"ingress/web: ~ " + nginxCanary + `-weight="10" → "30"` + "\n"
+	if got != want {
+		t.Fatalf("diff =\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestRegistered(t *testing.T) {
+	for _, n := range []string{"switch_selector", "switch_backend", "label", "traffic"} {
+		if _, ok := steps.Default.Lookup(n); !ok {
+			t.Errorf("kind %q is not registered", n)
+		}
 	}
 }

@@ -1,0 +1,222 @@
+package route
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// The Plan methods read the live objects and say what Run would change,
+// without writing (plan --dry-run=server). They reuse Run's pure rewrites,
+// so the plan and the run cannot disagree.
+
+func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	cl, err := clientsFor(env)
+	if err != nil {
+		return "", err
+	}
+	ns := namespaceOf(env, steps.Str(cfg, "namespace"), cl)
+	ch := selectorChange(cfg, "selector")
+	var b strings.Builder
+	for _, name := range serviceNames(cfg) {
+		svc, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if notFound(err) {
+			return "", fmt.Errorf("service %q not found in namespace %q", name, ns)
+		}
+		if err != nil {
+			return "", apiErr(ctx, err, "reading service %q in namespace %q", name, ns)
+		}
+		next := ch.apply(svc.Spec.Selector)
+		fmt.Fprintf(&b, "service/%s: selector %s → %s\n", name, formatLabels(svc.Spec.Selector), formatLabels(next))
+		if !steps.Bool(cfg, "allow_empty", false) {
+			if err := guardReadyPods(ctx, cl, ns, name, next); err != nil {
+				fmt.Fprintf(&b, "  would be refused: %v\n", err)
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+func (switchBackend) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	cl, err := clientsFor(env)
+	if err != nil {
+		return "", err
+	}
+	ns := namespaceOf(env, steps.Str(cfg, "namespace"), cl)
+	name, to := steps.Str(cfg, "ingress"), steps.Str(cfg, "service")
+	port, err := portOf(steps.Attr(cfg, "port"))
+	if err != nil {
+		return "", err
+	}
+	ing, err := cl.Typed.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{})
+	if notFound(err) {
+		return "", fmt.Errorf("ingress %q not found in namespace %q", name, ns)
+	}
+	if err != nil {
+		return "", apiErr(ctx, err, "reading ingress %q in namespace %q", name, ns)
+	}
+	spec := ing.Spec.DeepCopy()
+	sw := rewriteBackends(spec, to, port, steps.Str(cfg, "host"), steps.Str(cfg, "path"), steps.Str(cfg, "from"))
+	if len(sw) == 0 {
+		return fmt.Sprintf("ingress/%s: no backend to switch; %s\n", name, describeBackends(ing.Spec)), nil
+	}
+	var b strings.Builder
+	for _, s := range sw {
+		where := "defaultBackend"
+		if s.Host != "" || s.Path != "" {
+			where = fmt.Sprintf("host %q path %q", s.Host, s.Path)
+		}
+		newPort := s.Port
+		if port != nil {
+			newPort = portString(*port)
+		}
+		fmt.Fprintf(&b, "ingress/%s %s: %s:%s → %s:%s\n", name, where, s.Service, s.Port, to, newPort)
+	}
+	return b.String(), nil
+}
+
+func (labelKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	kind, err := labelKindOf(cfg)
+	if err != nil {
+		return "", err
+	}
+	cl, err := clientsFor(env)
+	if err != nil {
+		return "", err
+	}
+	ch := labelChangeOf(cfg)
+	lt := &labeler{cl: cl, env: env, ns: namespaceOf(env, steps.Str(cfg, "namespace"), cl), kind: kind, ch: ch}
+	targets, err := lt.find(ctx, steps.Str(cfg, "name"), steps.StrMap(cfg, "selector"))
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, t := range targets {
+		where := "labels"
+		if t.template {
+			where = "pod template labels"
+		}
+		fmt.Fprintf(&b, "%s/%s %s: %s → %s\n", strings.ToLower(t.kind), t.name, where, formatLabels(t.labels), formatLabels(ch.apply(t.labels)))
+	}
+	return b.String(), nil
+}
+
+func (trafficKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	s, err := trafficSpecOf(cfg)
+	if err != nil {
+		return "", err
+	}
+	cl, err := clientsFor(env)
+	if err != nil {
+		return "", err
+	}
+	s.ns = namespaceOf(env, steps.Str(cfg, "namespace"), cl)
+	if s.router == routerNginx {
+		ing, err := cl.Typed.NetworkingV1().Ingresses(s.ns).Get(ctx, s.name, metav1.GetOptions{})
+		if notFound(err) {
+			return "", fmt.Errorf("canary ingress %q not found in namespace %q", s.name, s.ns)
+		}
+		if err != nil {
+			return "", apiErr(ctx, err, "reading ingress %q in namespace %q", s.name, s.ns)
+		}
+		return annotationsDiff("ingress/"+s.name, ing.Annotations, nginxAnnotations(s.weight, s.header, s.cookie)), nil
+	}
+	t := ruleTargets[s.router]
+	before, err := liveRules(ctx, cl, s, t)
+	if err != nil {
+		return "", err
+	}
+	after, err := rewriteFor(s, before)
+	if err != nil {
+		return "", fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.name, s.ns, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s spec.%s:\n", t.kind, s.name, t.field)
+	for _, r := range before {
+		j, _ := json.Marshal(r)
+		fmt.Fprintf(&b, "- %s\n", j)
+	}
+	for _, r := range after {
+		j, _ := json.Marshal(r)
+		fmt.Fprintf(&b, "+ %s\n", j)
+	}
+	return b.String(), nil
+}
+
+func liveRules(ctx context.Context, cl *kube.Clients, s trafficSpec, t rulesTarget) ([]any, error) {
+	m, err := kube.ResolveKind(cl.Mapper, t.resource)
+	if err != nil {
+		return nil, fmt.Errorf("router %q: %w; install %s", s.router, err, t.crd)
+	}
+	obj, err := cl.Dynamic.Resource(m.Resource).Namespace(s.ns).Get(ctx, s.name, metav1.GetOptions{})
+	if notFound(err) {
+		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.name, s.ns)
+	}
+	if err != nil {
+		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.name, s.ns)
+	}
+	rules, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
+	return rules, err
+}
+
+// annotationsDiff lists the annotations that would change.
+func annotationsDiff(what string, live map[string]string, want map[string]*string) string {
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		old, had := live[k]
+		switch v := want[k]; {
+		case v == nil && had:
+			fmt.Fprintf(&b, "%s: - %s=%q\n", what, k, old)
+		case v != nil && !had:
+			fmt.Fprintf(&b, "%s: + %s=%q\n", what, k, *v)
+		case v != nil && old != *v:
+			fmt.Fprintf(&b, "%s: ~ %s=%q → %q\n", what, k, old, *v)
+		}
+	}
+	if b.Len() == 0 {
+		return what + ": no change\n"
+	}
+	return b.String()
+}
+
+// Every kind of the package implements the whole optional contract.
+var (
+	_ interface {
+		steps.Kind
+		steps.Undoer
+		steps.Checker
+		steps.Planner
+	} = switchSelector{}
+	_ interface {
+		steps.Kind
+		steps.Undoer
+		steps.Checker
+		steps.Planner
+	} = switchBackend{}
+	_ interface {
+		steps.Kind
+		steps.Undoer
+		steps.Checker
+		steps.Planner
+	} = labelKind{}
+	_ interface {
+		steps.Kind
+		steps.Undoer
+		steps.Checker
+		steps.Planner
+	} = trafficKind{}
+)
