@@ -195,3 +195,35 @@ func TestDryRunMeasuresNothing(t *testing.T) {
 		t.Errorf("progress: %s", prog.all())
 	}
 }
+
+// The engine may mark sensitive variables (cty marks); a marked header or a
+// condition over a marked value must work, and stay out of the output.
+func TestSensitiveMarks(t *testing.T) {
+	srv, auth := statusServer(t, 200)
+	token := cty.StringVal("t0ps3cret").Mark("sensitive")
+	src := fmt.Sprintf("http {\n url = %q\n headers = { Authorization = \"Bearer ${var.token}\" }\n condition = result.status == 200 && var.token != \"\"\n}", srv.URL)
+	env, cfg := inline(t, src, map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"token": token})})
+	out, prog, err := runFake(t, env, cfg)
+	if err != nil || steps.Str(out, "phase") != "Successful" {
+		t.Fatalf("phase %q, err %v", steps.Str(out, "phase"), err)
+	}
+	if (*auth)[0] != "Bearer t0ps3cret" {
+		t.Errorf("server saw %q", (*auth)[0])
+	}
+	if s := fmt.Sprintf("%#v %s", out, prog.all()); strings.Contains(s, "t0ps3cret") {
+		t.Errorf("token leaked: %s", s)
+	}
+}
+
+func TestPlanDescribesWithoutMeasuring(t *testing.T) {
+	srv, auth := statusServer(t, 200)
+	env, cfg := inline(t, fmt.Sprintf("count = 6\ninterval = \"5s\"\nfailure_limit = 1\nhttp {\n url = \"%s/healthz?token=abc\"\n}", srv.URL), nil)
+	got, err := verifyKind{}.Plan(t.Context(), env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("analysis verify_green: http GET %s/healthz?…, 6 measurements every 5s (failure_limit 1, inconclusive_limit 0, consecutive_error_limit 4)", srv.URL)
+	if got != want || len(*auth) != 0 {
+		t.Errorf("plan = %q\nwant   %q (%d requests)", got, want, len(*auth))
+	}
+}
