@@ -1,0 +1,30 @@
+# cutover — build, test, bench. `make test` is what CI runs (.ci/run).
+GO ?= go
+BIN := bin/cutover
+
+.PHONY: build test unit bench vet demo clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/cutover
+
+# Everything: unit tests, then the end-to-end scenarios on the local control
+# plane (its binaries are built on first use into ~/.cache/cutover/cluster,
+# ~10 minutes cold, then reused).
+test: vet cluster-bin
+	$(GO) test -count=1 -timeout 60m ./...
+
+unit:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/'); echo "gofmt needed"; exit 1; }
+
+# Speed and memory targets (DESIGN §7) as benchmarks.
+bench: cluster-bin
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./engine/... ./steps/... ./cmd/...
+
+clean:
+	rm -rf bin
+
+include testdata/cluster/cluster.mk
