@@ -135,14 +135,14 @@ func (g *gate) run(ctx context.Context) (*tally, error) {
 	if d := g.s.initialDelay; d > 0 {
 		g.report(fmt.Sprintf("analysis %s: initial delay %s", g.name, d))
 		if err := g.clock.Sleep(ctx, d); err != nil {
-			return t, g.interrupted(t, err)
+			return t, g.interrupted(ctx, t, err)
 		}
 	}
 	var next time.Time
 	for {
 		if !next.IsZero() {
 			if err := g.clock.Sleep(ctx, next.Sub(g.clock.Now())); err != nil {
-				return t, g.interrupted(t, err)
+				return t, g.interrupted(ctx, t, err)
 			}
 		}
 		next = g.clock.Now().Add(g.s.interval)
@@ -150,7 +150,7 @@ func (g *gate) run(ctx context.Context) (*tally, error) {
 		if ctx.Err() != nil {
 			// The measurement was cut short by the cancellation, not
 			// judged: it says nothing about the application.
-			return t, g.interrupted(t, context.Cause(ctx))
+			return t, g.interrupted(ctx, t, context.Cause(ctx))
 		}
 		t.add(m)
 		g.report(fmt.Sprintf("analysis %s: %d/%d successful, %s", g.name, t.successful, g.s.count,
@@ -162,8 +162,10 @@ func (g *gate) run(ctx context.Context) (*tally, error) {
 	}
 }
 
-func (g *gate) interrupted(t *tally, cause error) error {
-	if errors.Is(cause, context.DeadlineExceeded) {
+// interrupted explains a gate cut short. The engine gives its timeout a
+// cause of its own, so the deadline is recognised from ctx, not the cause.
+func (g *gate) interrupted(ctx context.Context, t *tally, cause error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("analysis %s cut short by the stage timeout after %d measurements (%s): %w",
 			g.name, len(t.measurements), t.progress(), cause)
 	}
