@@ -108,8 +108,9 @@ func evalAs(e hcl.Expression, ctx *hcl.EvalContext, ty cty.Type) (cty.Value, hcl
 		return cty.NilVal, nil
 	}
 	if !v.IsWhollyKnown() {
-		return cty.NilVal, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value not known in advance",
-			Detail: "This setting must be known before the run starts.", Subject: e.Range().Ptr()})
+		// Only a variable that has no valid value (already reported) makes
+		// these settings unknown: stage outputs are rejected earlier.
+		return cty.NilVal, diags
 	}
 	conv, err := convert.Convert(v, ty)
 	if err != nil {

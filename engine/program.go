@@ -59,15 +59,11 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 		Config: cfg, Name: cfg.Pipeline.Name, Parallelism: 4, OnFailure: "undo",
 		Stages: map[string]*Stage{}, funcs: functions(cfg.Dir),
 	}
+	// A variable without a valid value is unknown from here on, so the
+	// rest of the pipeline is still checked in the same pass.
 	vars, diags := resolveVariables(cfg, in, p.funcs)
 	p.Vars = vars
-	if diags.HasErrors() {
-		return p, diags
-	}
 	diags = append(diags, p.evalLocals()...)
-	if diags.HasErrors() {
-		return p, diags
-	}
 	diags = append(diags, p.evalPipeline()...)
 	p.Graph = cfg.Graph()
 	p.Order = p.Graph.Order()

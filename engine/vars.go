@@ -90,6 +90,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 
 	vals := map[string]cty.Value{}
 	for _, name := range cfg.VariableOrder {
+		vals[name] = cty.DynamicVal // until a valid value is found below
 		v := cfg.Variables[name]
 		raw, ok := given[name]
 		var val cty.Value
@@ -157,10 +158,14 @@ func parseText(text string, ty cty.Type, rng hcl.Range) (cty.Value, hcl.Diagnost
 		return cty.StringVal(text), nil
 	}
 	expr, diags := hclsyntax.ParseExpression([]byte(text), rng.Filename, hcl.InitialPos)
-	if diags.HasErrors() {
-		return cty.NilVal, diags
+	if !diags.HasErrors() && len(expr.Variables()) == 0 {
+		return expr.Value(nil)
 	}
-	return expr.Value(nil)
+	return cty.NilVal, hcl.Diagnostics{{
+		Severity: hcl.DiagError, Summary: "Invalid value for variable",
+		Detail: fmt.Sprintf("%s: %q is not a %s. Values of non-string variables are written as HCL: 3, true, [\"a\", \"b\"], {k = \"v\"}.",
+			rng.Filename, text, ty.FriendlyName()),
+	}}
 }
 
 func validateVariable(v *config.Variable, val cty.Value, fns ctxFuncs) hcl.Diagnostics {

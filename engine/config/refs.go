@@ -45,10 +45,7 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 	for _, name := range c.OutputOrder {
 		diags = append(diags, c.checkTraversals(exprVars(c.Outputs[name].Value), scope{stages: true}, nil)...)
 	}
-	if !diags.HasErrors() {
-		diags = append(diags, c.cycles()...)
-	}
-	return diags
+	return append(diags, c.cycles()...)
 }
 
 func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
