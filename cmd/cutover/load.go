@@ -19,10 +19,13 @@ import (
 func (c *cli) load(path string, o *options) (*engine.Program, bool) {
 	cfg, diags := config.Load(path, nil)
 	var p *engine.Program
-	if cfg != nil && !diags.HasErrors() {
+	if cfg != nil && cfg.Pipeline != nil {
+		// Evaluate even a config with errors, so variables, durations and
+		// step attributes are reported in the same pass; a problem already
+		// reported at the same place is not repeated.
 		var d hcl.Diagnostics
 		p, d = engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ})
-		diags = append(diags, d...)
+		diags = appendNew(diags, d)
 	}
 	if len(diags) > 0 {
 		c.printDiags(cfg, diags, o)
@@ -31,6 +34,25 @@ func (c *cli) load(path string, o *options) (*engine.Program, bool) {
 		return nil, false
 	}
 	return p, true
+}
+
+// appendNew adds the diagnostics of more whose subject no earlier error
+// overlaps: a reference to an undeclared stage, say, also fails evaluation.
+func appendNew(diags, more hcl.Diagnostics) hcl.Diagnostics {
+	had := diags.HasErrors()
+	for _, d := range more {
+		dup := false
+		for _, e := range diags {
+			if had && e.Subject != nil && d.Subject != nil && e.Subject.Overlaps(*d.Subject) {
+				dup = true
+				break
+			}
+		}
+		if !dup && (!had || d.Subject != nil) {
+			diags = append(diags, d)
+		}
+	}
+	return diags
 }
 
 // printDiags renders diagnostics: with source and caret on stderr as text,
