@@ -1,0 +1,222 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+func init() { steps.Register(execKind{}) }
+
+// killGrace is how long a cancelled command gets between SIGTERM and
+// SIGKILL: long enough to flush and exit, short enough to keep an undo
+// within the run's grace period.
+const killGrace = 5 * time.Second
+
+// pipeGrace bounds how long Run waits for stdout/stderr to close after the
+// command exited, when a background child it left behind still holds them.
+const pipeGrace = 2 * time.Second
+
+// execKind runs a local command from an argv list, never through a shell.
+type execKind struct{}
+
+func (execKind) Name() string { return "exec" }
+
+func (execKind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{
+		"command": &hcldec.AttrSpec{Name: "command", Type: cty.List(cty.String), Required: true},
+		"env":     &hcldec.AttrSpec{Name: "env", Type: cty.Map(cty.String)},
+		"dir":     &hcldec.AttrSpec{Name: "dir", Type: cty.String},
+		"stdin":   &hcldec.AttrSpec{Name: "stdin", Type: cty.String},
+	}
+}
+
+var execOutput = cty.Object(map[string]cty.Type{
+	"exit_code": cty.Number,
+	"stdout":    cty.String,
+	"stderr":    cty.String,
+	"json":      cty.DynamicPseudoType,
+})
+
+func (execKind) Output() cty.Type { return execOutput }
+
+func (execKind) Check(cfg cty.Value) []steps.Problem {
+	cmd := steps.Attr(cfg, "command")
+	if !cmd.IsKnown() || cmd.IsNull() {
+		return nil
+	}
+	if cmd.LengthInt() == 0 {
+		return []steps.Problem{{Path: []string{"command"}, Summary: "Empty command",
+			Detail: `command is the argv of the program to run, such as ["kubectl", "version"]; it needs at least the program name.`}}
+	}
+	first := cmd.Index(cty.NumberIntVal(0))
+	if first.IsKnown() && !first.IsNull() && strings.TrimSpace(first.AsString()) == "" {
+		return []steps.Problem{{Path: []string{"command"}, Summary: "Empty program name",
+			Detail: "The first element of command names the program to run; it is empty."}}
+	}
+	return nil
+}
+
+// Plan says what would run; a command cannot be dry-run, so neither plan nor
+// a dry run executes it.
+func (execKind) Plan(_ context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	return "would run " + quoteArgv(steps.StrList(cfg, "command")) + " in " + workDir(env, cfg), nil
+}
+
+func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	argv := steps.StrList(cfg, "command")
+	if len(argv) == 0 || argv[0] == "" {
+		return cty.NilVal, errors.New("exec: command is empty; give the program and its arguments as a list")
+	}
+	if env != nil && env.DryRun {
+		env.Report("dry run: not running " + argv[0])
+		return execResult(cty.NullVal(cty.Number), nil, nil), nil
+	}
+	environ := mergeEnv(os.Environ(), steps.StrMap(cfg, "env"))
+	dir := workDir(env, cfg)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return cty.NilVal, fmt.Errorf("exec %s: working directory %q does not exist or is not a directory", argv[0], dir)
+	}
+	path, err := resolveProgram(argv[0], baseDir(env), environ)
+	if err != nil {
+		return cty.NilVal, err
+	}
+
+	stdout, stderr := newCapBuffer(maxOutput), newCapBuffer(maxOutput)
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args[0] = argv[0] // the program sees the name it was given, as in a shell
+	cmd.Dir, cmd.Env = dir, environ
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if in, ok := optString(cfg, "stdin"); ok {
+		cmd.Stdin = strings.NewReader(in)
+	} // else /dev/null: a CI job's stdin is never handed to a step
+	cmd.WaitDelay = pipeGrace
+	setProcessGroup(cmd)
+
+	env.Report("running " + argv[0])
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		// Exec format, permission denied: another attempt would fail the same way.
+		return cty.NilVal, fmt.Errorf("exec %s: cannot start %s: %w", argv[0], path, err)
+	}
+	waitErr := waitOrKill(ctx, cmd)
+	took := time.Since(start).Round(time.Millisecond)
+
+	out := execResult(cty.NumberIntVal(int64(cmd.ProcessState.ExitCode())), stdout, stderr)
+	if ctx.Err() != nil {
+		cause := context.Cause(ctx)
+		err := fmt.Errorf("exec %s: stopped after %s, its process group was killed: %w", argv[0], took, cause)
+		if errors.Is(cause, context.DeadlineExceeded) {
+			// A timed-out attempt may well pass the next time (a slow
+			// registry, a busy runner); an interrupt must not be retried.
+			return out, steps.Retryable(err)
+		}
+		return out, err
+	}
+	if waitErr != nil && !errors.Is(waitErr, exec.ErrWaitDelay) {
+		var exitErr *exec.ExitError
+		if !errors.As(waitErr, &exitErr) {
+			return out, fmt.Errorf("exec %s: %w", argv[0], waitErr)
+		}
+		return out, steps.Retryable(exitError(argv[0], cmd, took, stderr))
+	}
+	return out, nil
+}
+
+// exitError names the program, how it ended and what it last said.
+func exitError(name string, cmd *exec.Cmd, took time.Duration, stderr *capBuffer) error {
+	how := fmt.Sprintf("exited with code %d", cmd.ProcessState.ExitCode())
+	if sig := exitSignal(cmd.ProcessState); sig != "" {
+		how = "was killed by " + sig
+	}
+	msg := fmt.Sprintf("exec %s: %s after %s", name, how, took)
+	if last := stderr.LastLines(10); last != "" {
+		msg += "; last lines of stderr:\n" + last
+	} else {
+		msg += " (stderr was empty)"
+	}
+	return errors.New(msg)
+}
+
+func execResult(code cty.Value, stdout, stderr *capBuffer) cty.Value {
+	o := map[string]cty.Value{
+		"exit_code": code,
+		"stdout":    cty.NullVal(cty.String),
+		"stderr":    cty.NullVal(cty.String),
+		"json":      cty.NullVal(cty.DynamicPseudoType),
+	}
+	if stdout != nil {
+		o["stdout"] = cty.StringVal(stdout.String())
+		o["stderr"] = cty.StringVal(stderr.String())
+		o["json"] = jsonValue(stdout.Bytes(), stdout.Truncated())
+	}
+	return cty.ObjectVal(o)
+}
+
+// baseDir is where relative paths of the pipeline resolve: its directory,
+// or the current one when the engine gave none.
+func baseDir(env *steps.Env) string {
+	if env != nil && env.Dir != "" {
+		return env.Dir
+	}
+	if wd, err := os.Getwd(); err == nil {
+		return wd
+	}
+	return "."
+}
+
+func workDir(env *steps.Env, cfg cty.Value) string {
+	d := steps.Str(cfg, "dir")
+	if filepath.IsAbs(d) {
+		return filepath.Clean(d)
+	}
+	return filepath.Join(baseDir(env), d)
+}
+
+// mergeEnv adds extra to base; extra wins, and later duplicates are dropped
+// so the child sees one value per name.
+func mergeEnv(base []string, extra map[string]string) []string {
+	out := make([]string, 0, len(base)+len(extra))
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		if _, over := extra[name]; !over {
+			out = append(out, kv)
+		}
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k+"="+extra[k])
+	}
+	return out
+}
+
+func optString(cfg cty.Value, name string) (string, bool) {
+	a := steps.Attr(cfg, name)
+	if a.IsNull() || !a.IsKnown() || a.Type() != cty.String {
+		return "", false
+	}
+	return a.AsString(), true
+}
+
+func quoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = fmt.Sprintf("%q", a)
+	}
+	return "[" + strings.Join(q, " ") + "]"
+}

@@ -1,0 +1,200 @@
+package local
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+func init() { steps.Register(httpKind{}) }
+
+const defaultHTTPTimeout = 30 * time.Second
+
+// httpKind sends one request: a webhook, an instance marked DOWN in a
+// registry, a /pause endpoint.
+type httpKind struct{}
+
+func (httpKind) Name() string { return "http" }
+
+func (httpKind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{
+		"url":     &hcldec.AttrSpec{Name: "url", Type: cty.String, Required: true},
+		"method":  &hcldec.AttrSpec{Name: "method", Type: cty.String},
+		"headers": &hcldec.AttrSpec{Name: "headers", Type: cty.Map(cty.String)},
+		"body":    &hcldec.AttrSpec{Name: "body", Type: cty.String},
+		// A number or a list of numbers; checked by Check.
+		"expect_status": &hcldec.AttrSpec{Name: "expect_status", Type: cty.DynamicPseudoType},
+		"timeout":       &hcldec.AttrSpec{Name: "timeout", Type: cty.String},
+		"insecure":      &hcldec.AttrSpec{Name: "insecure", Type: cty.Bool},
+	}
+}
+
+var httpOutput = cty.Object(map[string]cty.Type{
+	"status":  cty.Number,
+	"body":    cty.String,
+	"json":    cty.DynamicPseudoType,
+	"headers": cty.Map(cty.String),
+})
+
+func (httpKind) Output() cty.Type { return httpOutput }
+
+// Plan says what would be sent, without sending it.
+func (httpKind) Plan(_ context.Context, _ *steps.Env, cfg cty.Value) (string, error) {
+	return fmt.Sprintf("would send %s %s", method(cfg), redactURL(steps.Str(cfg, "url"))), nil
+}
+
+func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	m, rawURL := method(cfg), steps.Str(cfg, "url")
+	shown := redactURL(rawURL)
+	expect, err := expectedStatuses(steps.Attr(cfg, "expect_status"))
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("http %s %s: %w", m, shown, err)
+	}
+	timeout, err := steps.Duration(cfg, "timeout", defaultHTTPTimeout)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("http %s %s: timeout: %w", m, shown, err)
+	}
+	if env != nil && env.DryRun && !safeMethod(m) {
+		// An HTTP request cannot be a server-side dry run; only requests
+		// that by definition change nothing are sent.
+		env.Report(fmt.Sprintf("dry run: not sending %s %s", m, shown))
+		return cty.ObjectVal(map[string]cty.Value{
+			"status": cty.NullVal(cty.Number), "body": cty.NullVal(cty.String),
+			"json": cty.NullVal(cty.DynamicPseudoType), "headers": cty.NullVal(cty.Map(cty.String)),
+		}), nil
+	}
+
+	var body io.Reader
+	if b, ok := optString(cfg, "body"); ok {
+		body = strings.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, m, rawURL, body)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("http %s %s: invalid request: %s", m, shown, scrub(err.Error(), rawURL, shown))
+	}
+	for k, v := range steps.StrMap(cfg, "headers") {
+		if strings.EqualFold(k, "host") {
+			req.Host = v // Go ignores a Host header; this is how it is set
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "cutover")
+	}
+
+	env.Report(fmt.Sprintf("%s %s", m, shown))
+	client := &http.Client{Timeout: timeout, Transport: transport(steps.Bool(cfg, "insecure", false))}
+	resp, err := client.Do(req)
+	if err != nil {
+		return cty.NilVal, requestError(ctx, m, shown, rawURL, timeout, err)
+	}
+	defer resp.Body.Close()
+	buf := newCapBuffer(maxOutput)
+	if _, err := io.Copy(buf, resp.Body); err != nil {
+		return cty.NilVal, steps.Retryable(fmt.Errorf("http %s %s: status %d, reading the body failed: %s",
+			m, shown, resp.StatusCode, scrub(err.Error(), rawURL, shown)))
+	}
+
+	out := cty.ObjectVal(map[string]cty.Value{
+		"status":  cty.NumberIntVal(int64(resp.StatusCode)),
+		"body":    cty.StringVal(buf.String()),
+		"json":    jsonValue(buf.Bytes(), buf.Truncated()),
+		"headers": responseHeaders(resp.Header),
+	})
+	if !expect(resp.StatusCode) {
+		return out, statusError(m, shown, resp.StatusCode, buf.Bytes(), steps.Attr(cfg, "expect_status"))
+	}
+	return out, nil
+}
+
+func method(cfg cty.Value) string {
+	if m := steps.Str(cfg, "method"); m != "" {
+		return m
+	}
+	return http.MethodGet
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// transport is a fresh copy of the default one: insecure must not leak into
+// other steps, and proxies from the environment are honoured as curl does.
+func transport(insecure bool) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if insecure {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by the pipeline
+	}
+	return t
+}
+
+// responseHeaders keeps the first value of each header under its lower-case
+// name, so pipelines index them without guessing the canonical case.
+func responseHeaders(h http.Header) cty.Value {
+	if len(h) == 0 {
+		return cty.MapValEmpty(cty.String)
+	}
+	m := make(map[string]cty.Value, len(h))
+	for k, vs := range h {
+		if len(vs) > 0 {
+			m[strings.ToLower(k)] = cty.StringVal(vs[0])
+		}
+	}
+	return cty.MapVal(m)
+}
+
+// requestError classifies a failed round trip: the connection or the
+// server being unavailable is worth another attempt, a bad certificate or
+// URL is not.
+func requestError(ctx context.Context, m, shown, raw string, timeout time.Duration, err error) error {
+	msg := scrub(err.Error(), raw, shown)
+	if ctx.Err() != nil {
+		return fmt.Errorf("http %s %s: stopped: %w", m, shown, context.Cause(ctx))
+	}
+	if isTimeout(err) {
+		return steps.Retryable(fmt.Errorf("http %s %s: no response within %s (timeout); raise timeout if the endpoint is slow", m, shown, timeout))
+	}
+	if final := certificateProblem(err); final != "" {
+		return fmt.Errorf("http %s %s: %s: %s; fix the server's certificate or set insecure = true", m, shown, final, msg)
+	}
+	if strings.Contains(msg, "unsupported protocol scheme") {
+		return fmt.Errorf("http %s %s: the URL must start with http:// or https://", m, shown)
+	}
+	return steps.Retryable(fmt.Errorf("http %s %s: request failed: %s", m, shown, msg))
+}
+
+// certificateProblem names a TLS verification failure, "" for other errors.
+func certificateProblem(err error) string {
+	var verr *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknown):
+		return "the server's certificate is signed by an unknown authority"
+	case errors.As(err, &host):
+		return "the server's certificate is not valid for this host"
+	case errors.As(err, &invalid):
+		return "the server's certificate is invalid"
+	case errors.As(err, &verr):
+		return "the server's certificate could not be verified"
+	}
+	return ""
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}

@@ -1,0 +1,63 @@
+package local
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+func (httpKind) Check(cfg cty.Value) []steps.Problem {
+	out := steps.CheckDurations(cfg, nil, "timeout")
+	if m := steps.Attr(cfg, "method"); m.IsKnown() && !m.IsNull() {
+		if detail := checkMethod(m.AsString()); detail != "" {
+			out = append(out, steps.Problem{Path: []string{"method"}, Summary: "Invalid HTTP method", Detail: detail})
+		}
+	}
+	if u := steps.Attr(cfg, "url"); u.IsKnown() && !u.IsNull() {
+		if detail := checkURL(u.AsString()); detail != "" {
+			out = append(out, steps.Problem{Path: []string{"url"}, Summary: "Invalid URL", Detail: detail})
+		}
+	}
+	if es := steps.Attr(cfg, "expect_status"); es.IsKnown() && !es.IsNull() {
+		if _, err := statusCodes(es); err != nil {
+			out = append(out, steps.Problem{Path: []string{"expect_status"}, Summary: "Invalid expect_status", Detail: err.Error()})
+		}
+	}
+	return out
+}
+
+// checkMethod accepts any upper-case token: the standard methods and the
+// extension ones proxies use (PURGE, BAN). Lower case is refused because
+// methods are case-sensitive and "get" is not GET to most servers.
+func checkMethod(m string) string {
+	if m == "" {
+		return `method is empty; use GET, POST, PUT, PATCH, DELETE or HEAD.`
+	}
+	for _, r := range m {
+		if r < 'A' || r > 'Z' {
+			if up := strings.ToUpper(m); up != m {
+				return fmt.Sprintf("%q is not a method; HTTP methods are case-sensitive, use %q.", m, up)
+			}
+			return fmt.Sprintf("%q is not a method; use GET, POST, PUT, PATCH, DELETE or HEAD.", m)
+		}
+	}
+	return ""
+}
+
+func checkURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Sprintf("%s is not a URL: %s", redactURL(raw), scrub(err.Error(), raw, redactURL(raw)))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Sprintf("%s must start with http:// or https://", redactURL(raw))
+	}
+	if u.Host == "" {
+		return fmt.Sprintf("%s has no host", redactURL(raw))
+	}
+	return ""
+}
