@@ -69,15 +69,17 @@ func (c *Clients) WaitFor(ctx context.Context, r Ref, cond Condition, report fun
 	if r.Namespace != "" {
 		key = r.Namespace + "/" + r.Name
 	}
+	// The precondition runs once the informer has synced, but its events
+	// (the Added of the initial list, then every change) are replayed to
+	// onEvent afterwards, in order. Judging the present object here would
+	// judge the newest state first and then older ones again; so only
+	// absence, which produces no event, is judged here.
 	pre := func(store cache.Store) (bool, error) {
-		item, exists, err := store.GetByKey(key)
-		if err != nil {
+		_, exists, err := store.GetByKey(key)
+		if err != nil || exists {
 			return false, err
 		}
-		if !exists {
-			return check(nil)
-		}
-		return check(item.(*unstructured.Unstructured))
+		return check(nil)
 	}
 	onEvent := func(ev watch.Event) (bool, error) {
 		obj, _ := ev.Object.(*unstructured.Unstructured)
