@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"context"
 	"errors"
 	"reflect"
 	"strings"
