@@ -205,4 +205,3 @@ func hasMessage(ch <-chan string, substr string, ctx context.Context) bool {
 		}
 	}
 }
-

@@ -374,4 +374,3 @@ func TestE2EDeleteAndUndo(t *testing.T) {
 		t.Errorf("undo returned before the re-created deployment rolled out: %v", after.Object["status"])
 	}
 }
-
