@@ -250,6 +250,10 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 		"--tls-private-key-file="+c.pki.KeyFile,
 		"--token-auth-file="+tokenFile,
 		"--authorization-mode=RBAC",
+		// kwok plays the kubelets and node-lifecycle is off, so nothing
+		// would ever remove the not-ready taint this plugin puts on new
+		// nodes; without it pods would never schedule.
+		"--disable-admission-plugins=TaintNodesByCondition",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file="+c.pki.SAPubFile,
 		"--service-account-signing-key-file="+c.pki.SAKeyFile,
