@@ -5,12 +5,11 @@ import (
 	"errors"
 	"fmt"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 )
 
@@ -20,23 +19,21 @@ import (
 type Condition func(obj *unstructured.Unstructured) (done bool, msg string, err error)
 
 // WaitFor watches r until cond is done and returns the object that satisfied
-// it (nil if cond accepted absence). It is driven by a watch, so it reacts
-// within milliseconds of the change; the watch is re-established
-// transparently when the server closes it. report (may be nil) is called
-// whenever the condition's message changes, not on every event.
+// it (nil if cond accepted absence). It lists the object once, judges that
+// state, then follows a watch from the list's resourceVersion, judging every
+// change in order; it reacts within milliseconds of a change and has no poll
+// interval anywhere (an informer's cache-sync poll would add up to 100ms to
+// every wait). The watch is resumed transparently when the server closes it,
+// and the object is listed again when the server has compacted past it.
+// report (may be nil) is called whenever the condition's message changes,
+// not on every event.
 //
 // When ctx ends first the error names r and the last message, and wraps the
 // context's error.
 func (c *Clients) WaitFor(ctx context.Context, r Ref, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
 	ri := c.Resource(r)
-	// One GET first: a forbidden or unknown resource must fail now with the
-	// server's words, not retry silently inside the informer until timeout.
-	if _, err := c.Get(ctx, r); err != nil {
-		return nil, err
-	}
-
+	selector := fields.OneTermEqualSelector("metadata.name", r.Name).String()
 	last := ""
-	var result *unstructured.Unstructured
 	check := func(obj *unstructured.Unstructured) (bool, error) {
 		done, msg, err := cond(obj)
 		if err != nil {
@@ -48,65 +45,98 @@ func (c *Clients) WaitFor(ctx context.Context, r Ref, cond Condition, report fun
 				report(msg)
 			}
 		}
-		if done {
-			result = obj
-		}
 		return done, nil
 	}
-
-	selector := fields.OneTermEqualSelector("metadata.name", r.Name).String()
-	lw := &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = selector
-			return ri.List(ctx, o)
-		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = selector
-			return ri.Watch(ctx, o)
-		},
-	}
-	key := r.Name
-	if r.Namespace != "" {
-		key = r.Namespace + "/" + r.Name
-	}
-	// The precondition runs once the informer has synced, but its events
-	// (the Added of the initial list, then every change) are replayed to
-	// onEvent afterwards, in order. Judging the present object here would
-	// judge the newest state first and then older ones again; so only
-	// absence, which produces no event, is judged here.
-	pre := func(store cache.Store) (bool, error) {
-		_, exists, err := store.GetByKey(key)
-		if err != nil || exists {
-			return false, err
-		}
-		return check(nil)
-	}
-	onEvent := func(ev watch.Event) (bool, error) {
-		obj, _ := ev.Object.(*unstructured.Unstructured)
-		switch ev.Type {
-		case watch.Added, watch.Modified:
-			return check(obj)
-		case watch.Deleted:
-			return check(nil)
-		}
-		return false, nil
-	}
-	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, pre, onEvent)
-	if err == nil {
-		return result, nil
-	}
-	if ctx.Err() != nil {
+	ended := func() error {
 		cause := context.Cause(ctx)
 		what := "timed out"
 		if !errors.Is(cause, context.DeadlineExceeded) {
 			what = "stopped"
 		}
 		if last == "" {
-			return nil, fmt.Errorf("%s waiting for %s: %w", what, r, cause)
+			return fmt.Errorf("%s waiting for %s: %w", what, r, cause)
 		}
-		return nil, fmt.Errorf("%s waiting for %s; last seen: %s: %w", what, r, last, cause)
+		return fmt.Errorf("%s waiting for %s; last seen: %s: %w", what, r, last, cause)
 	}
-	return nil, err
+
+	for {
+		list, err := ri.List(ctx, metav1.ListOptions{FieldSelector: selector})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ended()
+			}
+			return nil, fmt.Errorf("reading %s: %w", r, err)
+		}
+		var obj *unstructured.Unstructured
+		if len(list.Items) > 0 {
+			obj = &list.Items[0]
+		}
+		if done, err := check(obj); err != nil || done {
+			return obj, err
+		}
+		w, err := watchtools.NewRetryWatcherWithContext(ctx, list.GetResourceVersion(), watcherFunc(func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = selector
+			return ri.Watch(ctx, o)
+		}))
+		if err != nil {
+			return nil, fmt.Errorf("watching %s: %w", r, err)
+		}
+		obj, done, relist, err := follow(ctx, w, check)
+		w.Stop()
+		<-w.Done()
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("watching %s: %w", r, err)
+		case done:
+			return obj, nil
+		case ctx.Err() != nil:
+			return nil, ended()
+		case !relist:
+			return nil, fmt.Errorf("watching %s: the watch ended unexpectedly", r)
+		}
+	}
+}
+
+// follow judges watch events until the condition is done, fails, the
+// context ends, or the server says the resourceVersion is too old (relist).
+func follow(ctx context.Context, w watch.Interface, check func(*unstructured.Unstructured) (bool, error)) (obj *unstructured.Unstructured, done, relist bool, err error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, false, false, nil
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return nil, false, ctx.Err() == nil, nil
+			}
+			switch ev.Type {
+			case watch.Added, watch.Modified:
+				o, ok := ev.Object.(*unstructured.Unstructured)
+				if !ok {
+					continue
+				}
+				if done, err := check(o); err != nil || done {
+					return o, done, false, err
+				}
+			case watch.Deleted:
+				if done, err := check(nil); err != nil || done {
+					return nil, done, false, err
+				}
+			case watch.Error:
+				status := apierrors.FromObject(ev.Object)
+				if apierrors.IsResourceExpired(status) || apierrors.IsGone(status) {
+					return nil, false, true, nil
+				}
+				return nil, false, false, status
+			}
+		}
+	}
+}
+
+// watcherFunc adapts a function to cache.WatcherWithContext.
+type watcherFunc func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error)
+
+func (f watcherFunc) WatchWithContext(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+	return f(ctx, o)
 }
 
 // WaitRollout waits until the workload at r has rolled out (RolloutStatus),

@@ -52,7 +52,7 @@ func (j *journal) records() []json.RawMessage {
 
 // e2e is one scenario's namespace on the shared control plane.
 type e2e struct {
-	t       *testing.T
+	t       testing.TB
 	ns      string
 	c       *k8s.Clients
 	cluster *k8s.Cluster
@@ -60,7 +60,7 @@ type e2e struct {
 	ctx     context.Context
 }
 
-func newE2E(t *testing.T) *e2e {
+func newE2E(t testing.TB) *e2e {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: needs the local control plane")
