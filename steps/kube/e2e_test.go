@@ -374,3 +374,37 @@ func TestE2EDeleteAndUndo(t *testing.T) {
 		t.Errorf("undo returned before the re-created deployment rolled out: %v", after.Object["status"])
 	}
 }
+
+func TestE2EPlansWriteNothing(t *testing.T) {
+	e := newE2E(t)
+	m := webManifest("web", "app:v1", 2, nil)
+	if _, err := (deployKind{}).Run(e.ctx, e.env(nil), deployCfg([]string{m}, nil, nil)); err != nil {
+		t.Fatal(err)
+	}
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new}\n"
+	text, err := deployKind{}.Plan(e.ctx, e.env(nil), deployCfg([]string{m, cm}, map[string]string{"app": "app:v2"}, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"~ update deployment/web in namespace " + e.ns, "app:v2", "+ create configmap/new"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("deploy plan lacks %q:\n%s", want, text)
+		}
+	}
+	if text, err = (scaleKind{}).Plan(e.ctx, e.env(nil), scaleCfg("web", 5)); err != nil || !strings.Contains(text, "2 → 5") {
+		t.Errorf("scale plan = %q, %v", text, err)
+	}
+	if text, err = (deleteKind{}).Plan(e.ctx, e.env(nil), deleteCfg("deploy", "web")); err != nil || !strings.HasPrefix(text, "- delete deployment/web") {
+		t.Errorf("delete plan = %q, %v", text, err)
+	}
+	d := e.get(e.deployment("web"))
+	if containerImage(t, d) != "app:v1" || nested(d, "spec", "replicas") != int64(2) || d.GetDeletionTimestamp() != nil {
+		t.Error("a plan changed the deployment")
+	}
+	if e.get(e.ref("ConfigMap", "configmaps", "new")) != nil {
+		t.Error("a plan created the configmap")
+	}
+	if n := len(e.journal.records()); n != 1 {
+		t.Errorf("plans journaled %d records; only the real deploy should have", n-1)
+	}
+}

@@ -1,0 +1,154 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/zclconf/go-cty/cty"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// The Planners below say what a step would change, computed by the API
+// server itself: every write is sent as a server-side dry run and its result
+// compared with the live object, so defaulting, admission and conflicts are
+// those of a real run.
+
+// diffText is "~ ref" followed by the differences between the live object
+// and what the server would store, without server-owned fields.
+func diffText(r k8s.Ref, live, after *unstructured.Unstructured) string {
+	if live == nil {
+		return "+ create " + r.String()
+	}
+	d := cmp.Diff(k8s.Clean(live).Object, k8s.Clean(after).Object)
+	if d == "" {
+		return "= unchanged " + r.String()
+	}
+	return "~ update " + r.String() + "\n" + indent(strings.TrimRight(d, "\n"))
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+func planEnv(env *steps.Env) *steps.Env {
+	e := *env
+	e.DryRun = true
+	return &e
+}
+
+func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	ms, err := k8s.ParseManifests(steps.StrList(cfg, "manifests"))
+	if err != nil {
+		return "", err
+	}
+	if err := overrideImages(ms, steps.StrMap(cfg, "images")); err != nil {
+		return "", err
+	}
+	c, err := clients(env, "deploy")
+	if err != nil {
+		return "", err
+	}
+	ns := namespace(env, cfg, c)
+	var out []string
+	for _, m := range applyOrder(ms) {
+		obj := m.Object
+		mapping, err := k8s.MappingFor(c.Mapper, obj.GroupVersionKind())
+		if err != nil {
+			out = append(out, fmt.Sprintf("? %s %s: %v", obj.GetKind(), obj.GetName(), err))
+			continue
+		}
+		r := k8s.RefFor(mapping, objectNamespace(obj, ns), obj.GetName())
+		obj.SetNamespace(r.Namespace)
+		live, err := c.Get(ctx, r)
+		if err != nil {
+			return "", classify(err)
+		}
+		after, err := c.Apply(ctx, r, obj, true)
+		if err != nil {
+			return "", classify(err)
+		}
+		out = append(out, diffText(r, live, after))
+	}
+	return strings.Join(out, "\n"), nil
+}
+
+func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	c, err := clients(env, "scale")
+	if err != nil {
+		return "", err
+	}
+	kind := steps.Str(cfg, "kind")
+	if kind == "" {
+		kind = "Deployment"
+	}
+	r, err := ref(c, kind, namespace(env, cfg, c), steps.Str(cfg, "name"))
+	if err != nil {
+		return "", err
+	}
+	prev, err := currentScale(ctx, c, r)
+	if err != nil {
+		return "", err
+	}
+	want := steps.Int(cfg, "replicas", 0)
+	if err := setScale(ctx, c, r, want, true); err != nil {
+		return "", err
+	}
+	if prev == want {
+		return fmt.Sprintf("= unchanged %s: %d replicas", r, want), nil
+	}
+	return fmt.Sprintf("~ scale %s: %d → %d replicas", r, prev, want), nil
+}
+
+func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	typ := steps.Str(cfg, "type")
+	if typ == "" {
+		typ = "merge"
+	}
+	body, err := patchBytes(steps.Attr(cfg, "patch"), typ)
+	if err != nil {
+		return "", err
+	}
+	c, err := clients(env, "patch")
+	if err != nil {
+		return "", err
+	}
+	r, err := ref(c, steps.Str(cfg, "kind"), namespace(env, cfg, c), steps.Str(cfg, "name"))
+	if err != nil {
+		return "", err
+	}
+	live, err := c.Get(ctx, r)
+	if err != nil {
+		return "", classify(err)
+	}
+	if live == nil {
+		return "", fmt.Errorf("patch: %s does not exist", r)
+	}
+	after, err := c.Resource(r).Patch(ctx, r.Name, patchTypes[typ], body,
+		metav1.PatchOptions{FieldManager: k8s.FieldManager, DryRun: k8s.DryRunAll})
+	if err != nil {
+		return "", classify(fmt.Errorf("patching %s (%s patch, dry run): %w", r, typ, err))
+	}
+	return diffText(r, live, after), nil
+}
+
+func (deleteKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	// The dry-run delete of Run checks permissions and preconditions.
+	if _, err := (deleteKind{}).Run(ctx, planEnv(env), cfg); err != nil {
+		return "", err
+	}
+	c, err := clients(env, "delete")
+	if err != nil {
+		return "", err
+	}
+	r, err := ref(c, steps.Str(cfg, "kind"), namespace(env, cfg, c), steps.Str(cfg, "name"))
+	if err != nil {
+		return "", err
+	}
+	return "- delete " + r.String(), nil
+}
