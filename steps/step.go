@@ -25,8 +25,10 @@ type Kind interface {
 	// engine reject references to attributes the step does not produce;
 	// cty.DynamicPseudoType turns that check off.
 	Output() cty.Type
-	// Run does the work. cfg conforms to Spec and is wholly known. Errors are
-	// final unless wrapped with Retryable.
+	// Run does the work. cfg conforms to Spec and is known, except for
+	// attributes that refer to `result` or `object`: those are unknown until
+	// the kind re-evaluates them from Env.Body with the value bound. Errors
+	// are final unless wrapped with Retryable.
 	Run(ctx context.Context, env *Env, cfg cty.Value) (cty.Value, error)
 }
 
