@@ -38,7 +38,7 @@ type PlanLine struct {
 // changes against the live objects do so.
 func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 	evalCtx := p.EvalContext(nil)
-	red := NewRedactor(p.Vars)
+	red := p.Redactor()
 	var out []PlanStage
 	for _, name := range p.Order {
 		st := p.Stages[name]

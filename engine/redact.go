@@ -1,27 +1,15 @@
 package engine
 
 import (
-	"sort"
-	"strings"
-
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/events"
 )
 
-// Redacted replaces a secret wherever it appears in output.
-const Redacted = "(sensitive value)"
-
-// Redactor hides the values of sensitive variables in text. Marks protect
-// values inside expressions; this catches the copies that leave them, such
-// as a command's output or an error message that quotes a header.
-type Redactor struct {
-	secrets []string // longest first, so a secret containing another is hidden whole
-	r       *strings.Replacer
-}
-
-// NewRedactor collects every string leaf of the values marked Sensitive.
-func NewRedactor(vals map[string]cty.Value) *Redactor {
+// secretsOf collects every string leaf of the values marked Sensitive, for
+// the redactor: marks protect values inside expressions, the redactor the
+// copies that leave them (a command's output, an error quoting a header).
+func secretsOf(vals map[string]cty.Value) []string {
 	var secrets []string
 	for _, v := range vals {
 		if !v.HasMark(Sensitive) && !v.ContainsMarked() {
@@ -30,12 +18,7 @@ func NewRedactor(vals map[string]cty.Value) *Redactor {
 		v, _ = v.UnmarkDeep()
 		collectStrings(v, &secrets)
 	}
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	var pairs []string
-	for _, s := range secrets {
-		pairs = append(pairs, s, Redacted)
-	}
-	return &Redactor{secrets: secrets, r: strings.NewReplacer(pairs...)}
+	return secrets
 }
 
 func collectStrings(v cty.Value, out *[]string) {
@@ -59,38 +42,8 @@ func collectStrings(v cty.Value, out *[]string) {
 	}
 }
 
-// Secrets returns the values being hidden, for CI masking commands.
-func (r *Redactor) Secrets() []string { return append([]string(nil), r.secrets...) }
+// Secrets returns the values of the sensitive variables, for CI masking.
+func (p *Program) Secrets() []string { return secretsOf(p.Vars) }
 
-// String redacts s.
-func (r *Redactor) String(s string) string {
-	if r == nil || len(r.secrets) == 0 {
-		return s
-	}
-	return r.r.Replace(s)
-}
-
-// Bytes redacts JSON or text bytes.
-func (r *Redactor) Bytes(b []byte) []byte {
-	if r == nil || len(r.secrets) == 0 || len(b) == 0 {
-		return b
-	}
-	return []byte(r.r.Replace(string(b)))
-}
-
-// Sink wraps s so every event is redacted before it is rendered.
-func (r *Redactor) Sink(s events.Sink) events.Sink {
-	return events.SinkFunc(func(e events.Event) {
-		e.Message = r.String(e.Message)
-		e.Error = r.String(e.Error)
-		e.Output = r.Bytes(e.Output)
-		e.Outputs = r.Bytes(e.Outputs)
-		if e.Diagnostic != nil {
-			d := *e.Diagnostic
-			d.Detail = r.String(d.Detail)
-			d.Summary = r.String(d.Summary)
-			e.Diagnostic = &d
-		}
-		s.Emit(e)
-	})
-}
+// Redactor hides the program's sensitive values.
+func (p *Program) Redactor() events.Redactor { return events.NewRedactor(p.Secrets()) }

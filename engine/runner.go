@@ -92,7 +92,7 @@ type runner struct {
 	p     *Program
 	opts  Options
 	sink  events.Sink
-	red   *Redactor
+	red   events.Redactor
 	start time.Time
 
 	mu     sync.Mutex
@@ -181,20 +181,17 @@ func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 }
 
 func (p *Program) newRunner(opts Options) *runner {
-	red := NewRedactor(p.Vars)
+	red := p.Redactor()
 	sink := opts.Sink
 	if sink == nil {
 		sink = events.SinkFunc(func(events.Event) {})
 	}
-	r := &runner{p: p, opts: opts, sink: red.Sink(sink), red: red, start: time.Now(), stages: map[string]*StageRun{}}
+	r := &runner{p: p, opts: opts, sink: events.Redact(p.Secrets(), sink), red: red, start: time.Now(), stages: map[string]*StageRun{}}
 	for _, n := range p.Config.StageOrder {
 		r.stages[n] = &StageRun{Name: n, Status: StatusPending}
 	}
 	return r
 }
-
-// Redactor returns the redactor of the program's sensitive values.
-func (p *Program) Redactor() *Redactor { return NewRedactor(p.Vars) }
 
 func (p *Program) eventStages() []events.Stage {
 	var out []events.Stage
@@ -412,7 +409,7 @@ func (r *runner) outputs() map[string]cty.Value {
 			continue
 		}
 		if o.Sensitive || v.ContainsMarked() {
-			v = cty.StringVal(Redacted)
+			v = cty.StringVal(events.Mask)
 		}
 		out[name] = v
 	}

@@ -29,7 +29,7 @@ func ForEnvironment(stdout io.Writer, env func(string) string, opts Options) eve
 	var sinks events.Multi
 	switch {
 	case opts.Format == "json":
-		sinks = append(sinks, Redact(opts.Secrets, NewJSON(stdout)))
+		sinks = append(sinks, events.Redact(opts.Secrets, NewJSON(stdout)))
 		if github {
 			sinks = append(sinks, NewGitHub(io.Discard, env, opts))
 		}
@@ -46,10 +46,10 @@ func ForEnvironment(stdout io.Writer, env func(string) string, opts Options) eve
 		sinks = append(sinks, NewText(stdout, opts))
 	}
 	if opts.JUnit != "" {
-		sinks = append(sinks, Redact(opts.Secrets, NewJUnit(opts.JUnit)))
+		sinks = append(sinks, events.Redact(opts.Secrets, NewJUnit(opts.JUnit)))
 	}
 	if opts.Summary != "" {
-		sinks = append(sinks, Redact(opts.Secrets, NewSummary(opts.Summary)))
+		sinks = append(sinks, events.Redact(opts.Secrets, NewSummary(opts.Summary)))
 	}
 	if len(sinks) == 1 {
 		return sinks[0]

@@ -45,7 +45,7 @@ func NewGitHub(w io.Writer, env func(string) string, opts Options) *GitHub {
 		fix:   defuse,
 	}
 	var b strings.Builder
-	for _, s := range secretParts(opts.Secrets) {
+	for _, s := range events.SecretParts(opts.Secrets) {
 		b.WriteString("::add-mask::" + escapeData(s) + "\n")
 	}
 	h.write(b.String())
@@ -81,7 +81,7 @@ func (h *GitHub) Emit(e events.Event) {
 	if e.Type != events.DiagnosticEvent { // the annotation is the diagnostic's line
 		b.WriteString(h.g.format(e))
 	} else {
-		e = h.g.l.red.event(e)
+		e = h.g.l.red.Event(e)
 		m.apply(e)
 	}
 	switch e.Type {

@@ -11,7 +11,7 @@ import (
 
 func TestJSONLinesParseBack(t *testing.T) {
 	var b bytes.Buffer
-	s := Redact(secrets, NewJSON(&b))
+	s := events.Redact(secrets, NewJSON(&b))
 	evs := failedRun()
 	play(s, evs)
 	if err := Close(s); err != nil {

@@ -22,7 +22,7 @@ type JUnit struct {
 }
 
 // NewJUnit returns a sink that writes the report to path. Wrap it with
-// Redact to mask secrets.
+// events.Redact to mask secrets.
 func NewJUnit(path string) *JUnit { return &JUnit{path: path, m: newModel()} }
 
 // Emit folds e in; RunFinished writes the file.

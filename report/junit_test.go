@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/xml"
+	"github.com/cutoverhq/cutover/events"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,7 @@ import (
 
 func TestJUnitFailedRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "junit.xml")
-	s := Redact(secrets, NewJUnit(path))
+	s := events.Redact(secrets, NewJUnit(path))
 	play(s, failedRun())
 	if err := Close(s); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,7 @@ import (
 // padded to the longest stage name of the graph, then what happened.
 type lines struct {
 	opts  Options
-	red   redactor
+	red   events.Redactor
 	m     *model
 	width int // stage column
 	prog  map[string]*progressMark
@@ -33,7 +33,7 @@ type progressMark struct {
 }
 
 func newLines(opts Options) *lines {
-	return &lines{opts: opts, red: newRedactor(opts.Secrets), m: newModel(), width: 16, prog: map[string]*progressMark{}}
+	return &lines{opts: opts, red: events.NewRedactor(opts.Secrets), m: newModel(), width: 16, prog: map[string]*progressMark{}}
 }
 
 // line is one output line; stage is "" for run-level lines.
@@ -45,7 +45,7 @@ type line struct {
 // format applies e to the model and returns the lines to print for it. The
 // event is redacted first; the caller must not print e's fields itself.
 func (l *lines) format(e events.Event) []line {
-	e = l.red.event(e)
+	e = l.red.Event(e)
 	l.m.apply(e)
 	at := l.m.clock(e)
 	row := func(stage, what string) line {

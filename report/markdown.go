@@ -22,7 +22,7 @@ type Summary struct {
 }
 
 // NewSummary returns a sink that writes the markdown report to path,
-// replacing the file. Wrap it with Redact to mask secrets.
+// replacing the file. Wrap it with events.Redact to mask secrets.
 func NewSummary(path string) *Summary { return &Summary{path: path, m: newModel()} }
 
 // Emit folds e in; RunFinished writes the file.

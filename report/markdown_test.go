@@ -1,6 +1,7 @@
 package report
 
 import (
+	"github.com/cutoverhq/cutover/events"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +10,7 @@ import (
 
 func TestSummaryFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "summary.md")
-	s := Redact(secrets, NewSummary(path))
+	s := events.Redact(secrets, NewSummary(path))
 	play(s, failedRun())
 	if err := Close(s); err != nil {
 		t.Fatal(err)

@@ -60,6 +60,8 @@ func Close(s events.Sink) error {
 		return errors.Join(errs...)
 	case interface{ Close() error }:
 		return x.Close()
+	case interface{ Unwrap() events.Sink }:
+		return Close(x.Unwrap())
 	}
 	return nil
 }

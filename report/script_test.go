@@ -146,7 +146,7 @@ func golden(t *testing.T, name string, got []byte) {
 // noSecrets fails when any secret, or any line of one, appears in out.
 func noSecrets(t *testing.T, where string, out []byte) {
 	t.Helper()
-	for _, s := range secretParts(secrets) {
+	for _, s := range events.SecretParts(secrets) {
 		if bytes.Contains(out, []byte(s)) {
 			t.Errorf("%s contains the secret %q:\n%s", where, s, out)
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/events"
-	"github.com/cutoverhq/cutover/report"
 )
 
 // load parses and prepares the pipeline at path with the command's
@@ -90,7 +89,7 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 		for _, d := range diags {
 			sink.Emit(events.Event{Type: events.DiagnosticEvent, Diagnostic: toEventDiag(d)})
 		}
-		_ = report.Close(sink)
+		c.closeSink(sink)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
-	"github.com/cutoverhq/cutover/report"
 )
 
 func cmdRun(c *cli, args []string) int {
@@ -68,10 +67,10 @@ func cmdRun(c *cli, args []string) int {
 	opts.Locker = st.locker
 
 	red := p.Redactor()
-	sink := c.sink(&o, red.Secrets())
+	sink := c.sink(&o, p.Secrets())
 	opts.Sink = sink
 	out, err := p.Run(ctx, opts)
-	_ = report.Close(sink)
+	c.closeSink(sink)
 	var held *lock.HeldError
 	switch {
 	case errors.As(err, &held):

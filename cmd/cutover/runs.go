@@ -11,7 +11,6 @@ import (
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/journal"
-	"github.com/cutoverhq/cutover/report"
 )
 
 // loadForRun loads the pipeline of an existing run (--resume, undo):
@@ -81,12 +80,11 @@ func cmdUndo(c *cli, args []string) int {
 	if p == nil {
 		return code
 	}
-	red := p.Redactor()
-	sink := c.sink(&o, red.Secrets())
+	sink := c.sink(&o, p.Secrets())
 	out, err := p.Undo(context.Background(), engine.Options{
 		RunID: pos[0], Cluster: c.cluster(&o), Sink: sink, Journal: j, Holder: c.holder(),
 	}, entries)
-	_ = report.Close(sink)
+	c.closeSink(sink)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed

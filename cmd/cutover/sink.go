@@ -16,3 +16,11 @@ func (c *cli) sink(o *options, secrets []string) events.Sink {
 		Summary: o.summary,
 	})
 }
+
+// closeSink flushes the reports; a JUnit or summary file that could not be
+// written is worth a line, not a failed release.
+func (c *cli) closeSink(s events.Sink) {
+	if err := report.Close(s); err != nil {
+		c.errorf("writing reports: %v", err)
+	}
+}

@@ -1,4 +1,4 @@
-package report
+package events
 
 import (
 	"bytes"
@@ -6,27 +6,26 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/cutoverhq/cutover/events"
 )
 
-// mask replaces a secret wherever it would be printed.
-const mask = "***"
+// Mask replaces a secret wherever it would be printed.
+const Mask = "***"
 
-// redactor removes sensitive values from everything a sink writes. The engine
-// already redacts events; this is the second line of defence, because a
-// secret can reach an error message through a server's reply or a command's
-// stderr, and a leak in a CI log cannot be taken back.
-type redactor struct {
+// Redactor removes sensitive values from text and events. The engine marks
+// sensitive values inside expressions; a Redactor catches the copies that
+// leave them: a server's reply or a command's stderr quoting a token. A leak
+// in a CI log cannot be taken back, so every sink applies one too.
+type Redactor struct {
 	plain *strings.Replacer // for text
 	raw   *strings.Replacer // for JSON documents: the escaped forms too
 	none  bool
 }
 
-// secretParts is every value to hide: each secret, and each line of a
+// SecretParts is every value to hide: each secret, and each line of a
 // multi-line secret (a PEM key is printed one line at a time by many tools,
 // and GitHub masks log lines one at a time). Longest first, so a secret that
 // contains another is hidden whole.
-func secretParts(secrets []string) []string {
+func SecretParts(secrets []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(s string) {
@@ -48,22 +47,23 @@ func secretParts(secrets []string) []string {
 	return out
 }
 
-func newRedactor(secrets []string) redactor {
-	parts := secretParts(secrets)
+// NewRedactor hides secrets.
+func NewRedactor(secrets []string) Redactor {
+	parts := SecretParts(secrets)
 	if len(parts) == 0 {
-		return redactor{none: true}
+		return Redactor{none: true}
 	}
 	var plain, raw []string
 	for _, p := range parts {
-		plain = append(plain, p, mask)
-		raw = append(raw, p, mask)
+		plain = append(plain, p, Mask)
+		raw = append(raw, p, Mask)
 		for _, esc := range jsonForms(p) {
 			if esc != p {
-				raw = append(raw, esc, mask)
+				raw = append(raw, esc, Mask)
 			}
 		}
 	}
-	return redactor{plain: strings.NewReplacer(plain...), raw: strings.NewReplacer(raw...)}
+	return Redactor{plain: strings.NewReplacer(plain...), raw: strings.NewReplacer(raw...)}
 }
 
 // jsonForms is s as it appears inside a JSON string, with and without HTML
@@ -81,36 +81,38 @@ func jsonForms(s string) []string {
 	return out
 }
 
-func (r redactor) str(s string) string {
+// String redacts text.
+func (r Redactor) String(s string) string {
 	if r.none || s == "" {
 		return s
 	}
 	return r.plain.Replace(s)
 }
 
-func (r redactor) json(b json.RawMessage) json.RawMessage {
+// JSON redacts a JSON document, escaped forms included.
+func (r Redactor) JSON(b json.RawMessage) json.RawMessage {
 	if r.none || len(b) == 0 {
 		return b
 	}
 	return json.RawMessage(r.raw.Replace(string(b)))
 }
 
-// event returns e with every text field redacted.
-func (r redactor) event(e events.Event) events.Event {
+// Event returns e with every text field redacted.
+func (r Redactor) Event(e Event) Event {
 	if r.none {
 		return e
 	}
-	e.Message, e.Error = r.str(e.Message), r.str(e.Error)
-	e.Output, e.Outputs = r.json(e.Output), r.json(e.Outputs)
+	e.Message, e.Error = r.String(e.Message), r.String(e.Error)
+	e.Output, e.Outputs = r.JSON(e.Output), r.JSON(e.Outputs)
 	if e.Diagnostic != nil {
 		d := *e.Diagnostic
-		d.Summary, d.Detail = r.str(d.Summary), r.str(d.Detail)
+		d.Summary, d.Detail = r.String(d.Summary), r.String(d.Detail)
 		e.Diagnostic = &d
 	}
 	if len(e.UndoPending) > 0 {
 		p := make([]string, len(e.UndoPending))
 		for i, s := range e.UndoPending {
-			p[i] = r.str(s)
+			p[i] = r.String(s)
 		}
 		e.UndoPending = p
 	}
@@ -118,9 +120,9 @@ func (r redactor) event(e events.Event) events.Event {
 }
 
 // Redact wraps s so that every event reaches it with the secrets replaced by
-// "***". Use it around sinks that take no Options (JSON, JUnit, summary).
-func Redact(secrets []string, s events.Sink) events.Sink {
-	r := newRedactor(secrets)
+// Mask.
+func Redact(secrets []string, s Sink) Sink {
+	r := NewRedactor(secrets)
 	if r.none {
 		return s
 	}
@@ -128,11 +130,11 @@ func Redact(secrets []string, s events.Sink) events.Sink {
 }
 
 type redacted struct {
-	r    redactor
-	next events.Sink
+	r    Redactor
+	next Sink
 }
 
-func (x *redacted) Emit(e events.Event) { x.next.Emit(x.r.event(e)) }
+func (x *redacted) Emit(e Event) { x.next.Emit(x.r.Event(e)) }
 
-// Close closes the wrapped sink.
-func (x *redacted) Close() error { return Close(x.next) }
+// Unwrap returns the wrapped sink, so closing the chain reaches it.
+func (x *redacted) Unwrap() Sink { return x.next }
