@@ -42,9 +42,9 @@ func (k testKind) Name() string { return k.name }
 func (k testKind) Spec() hcldec.Spec {
 	return &hcldec.ObjectSpec{
 		"value":     &hcldec.AttrSpec{Name: "value", Type: cty.String},
-		"fail":      &hcldec.AttrSpec{Name: "fail", Type: cty.Number},     // fail this many attempts
+		"fail":      &hcldec.AttrSpec{Name: "fail", Type: cty.Number},    // fail this many attempts
 		"retryable": &hcldec.AttrSpec{Name: "retryable", Type: cty.Bool}, // mark failures retryable
-		"block":     &hcldec.AttrSpec{Name: "block", Type: cty.Bool},      // wait until cancelled
+		"block":     &hcldec.AttrSpec{Name: "block", Type: cty.Bool},     // wait until cancelled
 		"sleep":     &hcldec.AttrSpec{Name: "sleep", Type: cty.String},
 	}
 }

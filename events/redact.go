@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
-
 )
 
 // Mask replaces a secret wherever it would be printed.
