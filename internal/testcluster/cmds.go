@@ -249,10 +249,24 @@ func parseFlags(ts *testscript.TestScript, name string, args []string, setup fun
 	if setup != nil {
 		setup(f)
 	}
-	if err := f.fs.Parse(args); err != nil {
-		ts.Fatalf("%s: %v", name, err)
+	// Flags may stand anywhere: kget rs -l app=web {.items[0].metadata.name}
+	var positional []string
+	for {
+		if err := f.fs.Parse(args); err != nil {
+			ts.Fatalf("%s: %v", name, err)
+		}
+		rest := f.fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			positional = append(positional, rest...) // everything after -- is positional
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
-	return f, f.fs.Args()
+	return f, positional
 }
 
 func (f *commonFlags) namespace(cl *clients) string {
@@ -621,7 +635,7 @@ func cmdKwait(ts *testscript.TestScript, neg bool, args []string) {
 		},
 		func(watch.Event) (bool, error) { return check(store) })
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, watchtools.ErrWatchClosed) {
+		if ctx.Err() != nil {
 			ts.Fatalf("kwait %s %s: timed out after %s; last seen: %s", t, what, timeout, last)
 		}
 		ts.Fatalf("kwait %s %s: %v (last seen: %s)", t, what, err, last)
