@@ -39,6 +39,9 @@ func waitOrKill(ctx context.Context, cmd *exec.Cmd) error {
 		case <-exited:
 		}
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		// Should the group kill have failed (the command left its group),
+		// the direct child at least must not outlive the step.
+		_ = cmd.Process.Kill()
 	}()
 	err := cmd.Wait()
 	close(exited)
