@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/sethvargo/go-retry"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cutoverhq/cutover/kube"
@@ -27,18 +25,27 @@ const (
 	LabelPipeline  = "cutover.dev/pipeline"
 	LabelStatus    = "cutover.dev/status"
 	AnnotationMeta = "cutover.dev/meta"
+	// LabelPart numbers a continuation ConfigMap (2, 3, …) of a run whose
+	// journal outgrew one; such ConfigMaps have LabelKind "part".
+	LabelPart = "cutover.dev/part"
 )
+
+// defaultPartLimit is how many bytes of entries one ConfigMap holds before
+// the journal spills into a continuation: under the API server's 1 MiB cap
+// on ConfigMap data, with room for the metadata.
+const defaultPartLimit = 900 << 10
 
 // NewConfigMapStore keeps each run's journal in a ConfigMap
 // cutover-run-RUN of namespace: one data key per entry, so an append is one
 // PATCH that adds keys, never a read-modify-write of the whole journal.
 func NewConfigMapStore(c *kube.Clients, namespace string) Store {
-	return &cmStore{client: c.Typed, ns: namespace}
+	return &cmStore{client: c.Typed, ns: namespace, limit: defaultPartLimit}
 }
 
 type cmStore struct {
 	client kubernetes.Interface
 	ns     string
+	limit  int // bytes of data per ConfigMap
 }
 
 func cmName(runID string) string { return "cutover-run-" + runID }
@@ -72,7 +79,7 @@ func (s *cmStore) Create(ctx context.Context, m Meta) (Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the journal %s/%s: %w", s.ns, cm.Name, err)
 	}
-	return &cmJournal{store: s, meta: m}, nil
+	return &cmJournal{store: s, meta: m, part: 1}, nil
 }
 
 func (s *cmStore) Open(ctx context.Context, runID string) (Journal, error) {
@@ -92,7 +99,23 @@ func (s *cmStore) Open(ctx context.Context, runID string) (Journal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cmJournal{store: s, meta: m, next: len(cm.Data)}, nil
+	j := &cmJournal{store: s, meta: m}
+	// Where the next entry goes (the last part, how full it is) and its
+	// seq come from what is stored, so a new process continues the run.
+	parts, err := j.parts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	last := parts[len(parts)-1]
+	j.part, j.partSize = partNumber(last), dataSize(last.Data)
+	for _, p := range parts {
+		for k := range p.Data {
+			if seq, ok := seqOf(k); ok && seq > j.next {
+				j.next = seq
+			}
+		}
+	}
+	return j, nil
 }
 
 func (s *cmStore) List(ctx context.Context) ([]Meta, error) {
@@ -123,76 +146,6 @@ func metaOf(cm *corev1.ConfigMap) (Meta, error) {
 	return m, nil
 }
 
-type cmJournal struct {
-	store *cmStore
-	mu    sync.Mutex
-	meta  Meta
-	next  int // entries written so far
-}
-
-func (j *cmJournal) Meta() Meta {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.meta
-}
-
-func entryKey(seq int) string { return fmt.Sprintf("e%06d", seq) }
-
-func (j *cmJournal) Append(ctx context.Context, entries ...Entry) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	data := map[string]string{}
-	for i := range entries {
-		entries[i].Seq = j.next + i + 1
-		b, err := json.Marshal(entries[i])
-		if err != nil {
-			return err
-		}
-		data[entryKey(entries[i].Seq)] = string(b)
-	}
-	patch, _ := json.Marshal(map[string]any{"data": data})
-	if err := j.patch(ctx, patch); err != nil {
-		return err
-	}
-	j.next += len(entries)
-	return nil
-}
-
-func (j *cmJournal) patch(ctx context.Context, patch []byte) error {
-	return transient(ctx, func(ctx context.Context) error {
-		_, err := j.store.client.CoreV1().ConfigMaps(j.store.ns).Patch(ctx, cmName(j.meta.RunID), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "cutover"})
-		return err
-	})
-}
-
-func (j *cmJournal) Entries(ctx context.Context) ([]Entry, error) {
-	var cm *corev1.ConfigMap
-	err := transient(ctx, func(ctx context.Context) error {
-		var err error
-		cm, err = j.store.client.CoreV1().ConfigMaps(j.store.ns).Get(ctx, cmName(j.meta.RunID), metav1.GetOptions{})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	keys := make([]string, 0, len(cm.Data))
-	for k := range cm.Data {
-		if strings.HasPrefix(k, "e") {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	out := make([]Entry, 0, len(keys))
-	for _, k := range keys {
-		var e Entry
-		if err := json.Unmarshal([]byte(cm.Data[k]), &e); err != nil {
-			return nil, fmt.Errorf("journal entry %s of run %s: %w", k, j.meta.RunID, err)
-		}
-		out = append(out, e)
-	}
-	return out, nil
-}
-
 func (j *cmJournal) SetStatus(ctx context.Context, status string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -202,7 +155,7 @@ func (j *cmJournal) SetStatus(ctx context.Context, status string) error {
 		"labels":      map[string]string{LabelStatus: labelValue(status)},
 		"annotations": map[string]string{AnnotationMeta: string(meta)},
 	}})
-	return j.patch(ctx, patch)
+	return j.patch(ctx, cmName(j.meta.RunID), patch)
 }
 
 // labelValue makes text a valid label value ("failed, undone" →

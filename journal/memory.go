@@ -10,9 +10,11 @@ import (
 	"time"
 )
 
-// NewRunID returns a short, time-sortable, DNS-label-safe run id.
+// NewRunID returns a short, time-sortable, DNS-label-safe run id: the UTC
+// second it was made, then 32 random bits so two runs started in the same
+// second (a CI matrix) do not collide.
 func NewRunID() string {
-	var b [3]byte
+	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s-%s", time.Now().UTC().Format("20060102-150405"), hex.EncodeToString(b[:]))
 }
