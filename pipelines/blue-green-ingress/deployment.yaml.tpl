@@ -1,0 +1,60 @@
+# One colour of the application: the Deployment and the Service
+# ${app}-${version}. The Ingress points at one colour's Service at a time.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${app}-${version}
+  labels:
+    app: ${app}
+    version: ${version}
+spec:
+  replicas: ${replicas}
+  progressDeadlineSeconds: ${progress_deadline}
+  selector:
+    matchLabels:
+      app: ${app}
+      version: ${version}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 1
+      maxUnavailable: 0
+  template:
+    metadata:
+      labels:
+        app: ${app}
+        version: ${version}
+      annotations: ${jsonencode(pod_annotations)}
+    spec:
+      terminationGracePeriodSeconds: 30
+      containers:
+        - name: ${app}
+          image: ${image}:${version}
+          ports:
+            - containerPort: 8080
+          readinessProbe:
+            httpGet:
+              path: /healthz
+              port: 8080
+            periodSeconds: 2
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sleep", "5"]
+---
+# Each colour has its own Service; the Ingress decides which one is live.
+apiVersion: v1
+kind: Service
+metadata:
+  name: ${app}-${version}
+  labels:
+    app: ${app}
+    version: ${version}
+spec:
+  selector:
+    app: ${app}
+    version: ${version}
+  ports:
+    - port: 80
+      targetPort: 8080
+      protocol: TCP

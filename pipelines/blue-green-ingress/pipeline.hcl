@@ -1,0 +1,128 @@
+# Blue/green by Ingress (seed 002): each colour has its own Deployment and
+# Service; green is deployed and checked through its own Service, then the
+# Ingress backend moves from blue's Service to green's in one write. Blue is
+# scaled to zero but kept, so going back is one backend change.
+pipeline "blue-green-ingress" {
+  description = "Blue/green release of ${var.app} by switching its Ingress backend"
+  namespace   = var.namespace
+  lock        = "${var.app}-release"
+  on_failure  = "undo"
+  timeout     = "30m"
+}
+
+locals {
+  green = "${var.app}-${var.version}"
+  deployment = templatefile("deployment.yaml.tpl", {
+    app               = var.app
+    version           = var.version
+    image             = var.image
+    replicas          = var.replicas
+    pod_annotations   = var.pod_annotations
+    progress_deadline = var.progress_deadline
+  })
+  ingress = templatefile("ingress.yaml.tpl", {
+    app = var.app, version = var.version, host = var.host, ingress_class = var.ingress_class
+  })
+}
+
+analysis "green_healthy" {
+  interval      = var.analysis_interval
+  count         = var.analysis_count
+  failure_limit = 0
+  http {
+    url       = var.health_url
+    timeout   = "2s"
+    condition = result.status == 200
+  }
+}
+
+analysis "live_healthy" {
+  interval      = var.analysis_interval
+  count         = var.analysis_count
+  failure_limit = 0
+  http {
+    url       = var.smoke_url
+    timeout   = "2s"
+    condition = result.status == 200
+  }
+}
+
+stage "lint" {
+  lint {
+    manifests = [local.deployment]
+  }
+}
+
+stage "deploy_green" {
+  depends_on = [stage.lint]
+  timeout    = "10m"
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+  deploy {
+    manifests = [local.deployment]
+  }
+}
+
+stage "ingress" {
+  depends_on = [stage.deploy_green]
+  when       = var.initial
+  deploy {
+    manifests = [local.ingress]
+  }
+}
+
+# Green's own Service has an endpoint for every replica, and none restarts.
+stage "green_ready" {
+  depends_on = [stage.deploy_green]
+  verify {
+    interval      = var.analysis_interval
+    count         = 1
+    failure_limit = 0
+    kubernetes {
+      kind      = "Service"
+      name      = local.green
+      condition = result.ready_pods == var.replicas && result.restarts == 0
+    }
+  }
+}
+
+stage "verify_green" {
+  depends_on = [stage.green_ready]
+  when       = var.health_url != ""
+  verify {
+    analysis = analysis.green_healthy
+  }
+}
+
+stage "switch" {
+  depends_on = [stage.verify_green, stage.ingress]
+  switch_backend {
+    ingress = var.app
+    service = local.green
+  }
+}
+
+stage "verify_live" {
+  depends_on = [stage.switch]
+  when       = var.smoke_url != ""
+  verify {
+    analysis = analysis.live_healthy
+  }
+}
+
+# The previous backend is blue's Service, named like its Deployment.
+stage "retire_blue" {
+  depends_on = [stage.verify_live]
+  when       = stage.switch.output.previous != local.green
+  scale {
+    name     = stage.switch.output.previous
+    replicas = 0
+  }
+}
+
+output "previous_backend" {
+  value = stage.switch.output.previous
+}

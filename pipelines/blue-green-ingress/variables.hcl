@@ -1,0 +1,94 @@
+variable "version" {
+  type        = string
+  description = "Version to release (the green colour), e.g. v2; it names the Deployment APP-VERSION and its pods' version label"
+  validation {
+    condition     = can(regex("^v[0-9][0-9a-z.-]*$", var.version))
+    error_message = "version must look like v2 or v1.4.0: it becomes part of a Deployment name and a label value"
+  }
+}
+
+variable "app" {
+  type        = string
+  default     = "demo"
+  description = "Application name: the Ingress, the app label and the prefix of each colour's Deployment and Service"
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]*[a-z0-9])?$", var.app))
+    error_message = "app must be a DNS label (lower case letters, digits and dashes)"
+  }
+}
+
+variable "namespace" {
+  type        = string
+  default     = ""
+  description = "Namespace of the release; empty means the kubeconfig context's (or --namespace)"
+}
+
+variable "image" {
+  type        = string
+  default     = "bebullish/demo"
+  description = "Image repository; the tag is the version"
+}
+
+variable "replicas" {
+  type        = number
+  default     = 3
+  description = "Replicas of each colour"
+  validation {
+    condition     = var.replicas >= 1
+    error_message = "replicas must be at least 1"
+  }
+}
+
+variable "initial" {
+  type        = bool
+  default     = false
+  description = "First release: also create the Ingress, pointing at this version (there is no blue to switch from)"
+}
+
+variable "health_url" {
+  type        = string
+  default     = ""
+  description = "Health endpoint of the green pods before the switch (its own Service APP-VERSION, reachable before the switch); empty skips that gate"
+}
+
+variable "smoke_url" {
+  type        = string
+  default     = ""
+  description = "Endpoint reached through the Ingress after the switch; empty skips that gate"
+}
+
+variable "pod_annotations" {
+  type        = map(string)
+  default     = {}
+  description = "Extra annotations on the green pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed rollout)"
+}
+
+variable "progress_deadline" {
+  type        = number
+  default     = 120
+  description = "progressDeadlineSeconds of the Deployments: how long a rollout may make no progress before it fails"
+}
+
+variable "analysis_interval" {
+  type        = string
+  default     = "5s"
+  description = "Time between two measurements of a gate"
+}
+
+variable "analysis_count" {
+  type        = number
+  default     = 3
+  description = "Measurements a gate takes; one failure fails it"
+}
+
+variable "host" {
+  type        = string
+  default     = "demo.example.com"
+  description = "Host of the Ingress rule (used when the Ingress is created)"
+}
+
+variable "ingress_class" {
+  type        = string
+  default     = ""
+  description = "ingressClassName of the Ingress when it is created; empty: the cluster's default class"
+}
