@@ -92,6 +92,10 @@ const FieldManager = "testcluster"
 //	    start a fault-injecting proxy in front of the apiserver and point
 //	    KUBECONFIG at it (KPROXY_URL is its address); see kproxy.go.
 //
+// Every k* command also takes -kubeconfig PATH: by default they talk to the
+// apiserver directly (TESTCLUSTER_KUBECONFIG), even after kproxy; use
+// -kubeconfig=$KUBECONFIG to go through the proxy.
+//
 // KIND is anything kubectl takes: deploy, deployments, Deployment,
 // deployments.apps, rs, svc, endpointslices, ... JSONPATH is kubectl's
 // syntax ({.status.readyReplicas}; the braces may be left out).
@@ -121,6 +125,7 @@ func cmdCluster(ts *testscript.TestScript, neg bool, args []string) {
 	if err != nil {
 		ts.Fatalf("testcluster: %v", err)
 	}
+	markUsed(ts)
 	prefix := ts.Name()
 	if len(args) == 1 {
 		prefix = args[0]
@@ -147,20 +152,28 @@ type clients struct {
 
 var clientCache sync.Map // kubeconfig path -> *clients
 
-func scenarioClients(ts *testscript.TestScript) *clients {
-	path := ts.Getenv(envDirectKubeconfig)
+// scenarioClients are for the scenario's direct kubeconfig, or the one -kubeconfig names.
+func scenarioClients(ts *testscript.TestScript, f *commonFlags) *clients {
+	path := f.kubeconfig
+	if path == "" {
+		path = ts.Getenv(envDirectKubeconfig)
+	}
 	if path == "" {
 		path = ts.Getenv("KUBECONFIG")
 	}
 	if path == "" {
 		ts.Fatalf("no cluster: run the cluster command first")
 	}
-	if v, ok := clientCache.Load(path); ok {
+	path = ts.MkAbs(path)
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	key := path + "\x00" + string(data) // a rewritten kubeconfig gets new clients
+	if v, ok := clientCache.Load(key); ok {
 		return v.(*clients)
 	}
 	cl, err := newClients(path)
 	ts.Check(err)
-	v, _ := clientCache.LoadOrStore(path, cl)
+	v, _ := clientCache.LoadOrStore(key, cl)
 	return v.(*clients)
 }
 
@@ -233,19 +246,21 @@ func (cl *clients) resource(m *meta.RESTMapping, ns string) dynamic.ResourceInte
 
 // commonFlags parses the flags the object commands share.
 type commonFlags struct {
-	fs       *flag.FlagSet
-	ns       string
-	selector string
-	all      bool
-	wait     bool
-	toRev    int64
-	env      string
+	fs         *flag.FlagSet
+	ns         string
+	selector   string
+	all        bool
+	wait       bool
+	toRev      int64
+	env        string
+	kubeconfig string
 }
 
 func parseFlags(ts *testscript.TestScript, name string, args []string, setup func(*commonFlags)) (*commonFlags, []string) {
 	f := &commonFlags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	f.fs.SetOutput(io.Discard)
 	f.fs.StringVar(&f.ns, "n", "", "namespace")
+	f.fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig (default: the scenario's direct one)")
 	if setup != nil {
 		setup(f)
 	}
@@ -277,10 +292,11 @@ func (f *commonFlags) namespace(cl *clients) string {
 }
 
 func cmdKapply(ts *testscript.TestScript, neg bool, args []string) {
+	f, args := parseFlags(ts, "kapply", args, nil)
 	if len(args) == 0 {
-		ts.Fatalf("usage: kapply FILE...")
+		ts.Fatalf("usage: kapply [-kubeconfig PATH] FILE...")
 	}
-	cl := scenarioClients(ts)
+	cl := scenarioClients(ts, f)
 	ns := ts.Getenv("NAMESPACE")
 	if ns == "" {
 		ns = cl.ns
@@ -489,11 +505,11 @@ func (t *target) listWatch() cache.ListerWatcher {
 }
 
 func cmdKget(ts *testscript.TestScript, neg bool, args []string) {
-	cl := scenarioClients(ts)
 	f, args := parseFlags(ts, "kget", args, func(f *commonFlags) {
 		f.fs.StringVar(&f.selector, "l", "", "label selector")
 		f.fs.StringVar(&f.env, "env", "", "store the JSONPATH value in this environment variable")
 	})
+	cl := scenarioClients(ts, f)
 	t, args := parseTarget(ts, cl, f, args)
 	if len(args) > 2 {
 		ts.Fatalf("usage: kget [-n NS] KIND NAME|-l SELECTOR [JSONPATH [EXPECTED]]")
@@ -568,10 +584,10 @@ func cmdKwait(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! kwait")
 	}
-	cl := scenarioClients(ts)
 	f, args := parseFlags(ts, "kwait", args, func(f *commonFlags) {
 		f.fs.StringVar(&f.selector, "l", "", "label selector")
 	})
+	cl := scenarioClients(ts, f)
 	t, args := parseTarget(ts, cl, f, args)
 	const usage = "usage: kwait [-n NS] KIND NAME|-l SELECTOR CONDITION... [TIMEOUT]; CONDITION is JSONPATH=VALUE, exists or deleted"
 	timeout := DefaultTimeout
@@ -644,8 +660,8 @@ func cmdKwait(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdRolloutStatus(ts *testscript.TestScript, neg bool, args []string) {
-	cl := scenarioClients(ts)
 	f, args := parseFlags(ts, "krollout-status", args, nil)
+	cl := scenarioClients(ts, f)
 	if len(args) < 1 || len(args) > 2 {
 		ts.Fatalf("usage: krollout-status [-n NS] DEPLOYMENT [TIMEOUT]")
 	}
@@ -708,10 +724,10 @@ func cmdKpods(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! kpods")
 	}
-	cl := scenarioClients(ts)
 	f, args := parseFlags(ts, "kpods", args, func(f *commonFlags) {
 		f.fs.BoolVar(&f.all, "all", false, "count every pod, ready or not, terminating or not")
 	})
+	cl := scenarioClients(ts, f)
 	if len(args) < 2 || len(args) > 3 {
 		ts.Fatalf("usage: kpods [-n NS] [-all] SELECTOR COUNT [TIMEOUT]")
 	}
@@ -771,10 +787,10 @@ func cmdKpods(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdKdelete(ts *testscript.TestScript, neg bool, args []string) {
-	cl := scenarioClients(ts)
 	f, args := parseFlags(ts, "kdelete", args, func(f *commonFlags) {
 		f.fs.BoolVar(&f.wait, "wait", false, "wait until the objects are gone")
 	})
+	cl := scenarioClients(ts, f)
 	if len(args) < 2 {
 		ts.Fatalf("usage: kdelete [-n NS] [-wait] KIND NAME...")
 	}
@@ -812,8 +828,8 @@ func cmdKscale(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! kscale")
 	}
-	cl := scenarioClients(ts)
 	f, args := parseFlags(ts, "kscale", args, nil)
+	cl := scenarioClients(ts, f)
 	if len(args) != 3 {
 		ts.Fatalf("usage: kscale [-n NS] KIND NAME REPLICAS")
 	}
@@ -832,10 +848,10 @@ func cmdKscale(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 func cmdRolloutUndo(ts *testscript.TestScript, neg bool, args []string) {
-	cl := scenarioClients(ts)
 	f, args := parseFlags(ts, "krollout-undo", args, func(f *commonFlags) {
 		f.fs.Int64Var(&f.toRev, "to-revision", 0, "revision to roll back to (0: the previous one)")
 	})
+	cl := scenarioClients(ts, f)
 	if len(args) != 1 {
 		ts.Fatalf("usage: krollout-undo [-n NS] [-to-revision N] DEPLOYMENT")
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -54,11 +55,13 @@ func (s FaultStats) String() string {
 		s.Requests, s.Forwarded, s.Failed, s.Conflicts, s.Dropped)
 }
 
-// FaultProxy is an HTTP reverse proxy in front of the apiserver that injects
-// faults. Clients talk plain HTTP to it (with their bearer token); it talks
-// TLS to the apiserver.
+// FaultProxy is a reverse proxy in front of the apiserver that injects
+// faults. It serves HTTPS (HTTP/1.1, so a dropped connection is a closed TCP
+// connection) with a certificate from the cluster's CA, so kubeconfigs for it
+// carry the same CA and token as the direct ones. (client-go sends no
+// credentials to a plain-HTTP server named in a kubeconfig.)
 type FaultProxy struct {
-	URL  string // http://127.0.0.1:PORT
+	URL  string // https://127.0.0.1:PORT
 	Seed uint64
 
 	cfg   FaultConfig
@@ -86,7 +89,12 @@ func (c *Cluster) StartFaultProxy(cfg FaultConfig) (*FaultProxy, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	p := &FaultProxy{URL: "http://" + ln.Addr().String(), Seed: seed, cfg: cfg, ln: ln, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	cert, err := c.pki.servingCert()
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p := &FaultProxy{URL: "https://" + ln.Addr().String(), Seed: seed, cfg: cfg, ln: ln, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 	p.proxy = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(upstream)
@@ -98,10 +106,16 @@ func (c *Cluster) StartFaultProxy(cfg FaultConfig) (*FaultProxy, error) {
 			MaxIdleConns:      100,
 		},
 		FlushInterval: -1, // stream watches
-		ErrorLog:      nil,
+		ErrorLog:      log.New(io.Discard, "", 0),
 	}
-	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = p.srv.Serve(ln) }()
+	p.srv = &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){}, // no HTTP/2
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	go func() { _ = p.srv.ServeTLS(ln, "", "") }()
 	return p, nil
 }
 
@@ -179,7 +193,7 @@ func (p *FaultProxy) Close() error { return p.srv.Close() }
 // goes through the proxy.
 func (p *FaultProxy) WriteKubeconfig(c *Cluster, path, namespace string) error {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["kproxy"] = &clientcmdapi.Cluster{Server: p.URL}
+	cfg.Clusters["kproxy"] = &clientcmdapi.Cluster{Server: p.URL, CertificateAuthorityData: c.pki.CAPEM}
 	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: c.adminToken}
 	cfg.Contexts["kproxy"] = &clientcmdapi.Context{Cluster: "kproxy", AuthInfo: "admin", Namespace: namespace}
 	cfg.CurrentContext = "kproxy"

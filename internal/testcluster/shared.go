@@ -94,14 +94,28 @@ func Params(dir string) testscript.Params {
 // cluster fails, it logs the tails of the components' logs.
 // Chain it from your own Setup if you have one.
 func Setup(env *testscript.Env) error {
+	used := new(atomic.Bool) // set by the cluster command
+	if env.Values == nil {
+		env.Values = map[any]any{}
+	}
+	env.Values[usedKey{}] = used
 	env.Defer(func() {
 		t, ok := env.T().(interface{ Failed() bool })
 		c := Running()
-		if !ok || !t.Failed() || c == nil || env.Getenv(envDirectKubeconfig) == "" {
+		if !ok || !t.Failed() || c == nil || !used.Load() {
 			return
 		}
 		MarkFailed()
 		env.T().Log("testcluster: component log tails (all logs in " + c.LogDir() + "):\n" + c.LogTails(25))
 	})
 	return nil
+}
+
+type usedKey struct{}
+
+// markUsed records that the scenario uses the cluster (see Setup).
+func markUsed(ts *testscript.TestScript) {
+	if used, ok := ts.Value(usedKey{}).(*atomic.Bool); ok {
+		used.Store(true)
+	}
 }
