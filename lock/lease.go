@@ -46,7 +46,7 @@ func (l *LeaseLocker) Acquire(ctx context.Context, name, holder string, wait boo
 		if !wait {
 			return nil, held
 		}
-		if err := l.waitChange(ctx, name, held.Expires); err != nil {
+		if err := l.waitChange(ctx, name, lease.ResourceVersion, held.Expires); err != nil {
 			return nil, fmt.Errorf("waiting for lock %q held by %s: %w", name, held.Holder, err)
 		}
 	}
@@ -72,7 +72,7 @@ func (l *LeaseLocker) tryAcquire(ctx context.Context, name, holder string) (*coo
 		return nil, nil, fmt.Errorf("reading lock %q: %w", name, err)
 	}
 	if h := holderOf(cur); h != "" && h != holder && !expired(cur) {
-		return nil, heldError(name, cur), nil
+		return cur, heldError(name, cur), nil
 	}
 	cur.Spec.HolderIdentity, cur.Spec.LeaseDurationSeconds = &holder, &secs
 	cur.Spec.AcquireTime, cur.Spec.RenewTime = &now, &now
@@ -107,37 +107,35 @@ func heldError(name string, l *coordv1.Lease) *HeldError {
 	return e
 }
 
-// waitChange returns when the lease changes (released, deleted, taken) or
-// its holder's time runs out.
-func (l *LeaseLocker) waitChange(ctx context.Context, name string, expires time.Time) error {
+// waitChange returns when the lease changes after resourceVersion rv
+// (released, deleted, renewed, taken) or its holder's time runs out. The
+// watch starts at rv, so a release between our read and the watch is not
+// missed.
+func (l *LeaseLocker) waitChange(ctx context.Context, name, rv string, expires time.Time) error {
 	wctx, cancel := context.WithDeadline(ctx, expires.Add(100*time.Millisecond))
 	defer cancel()
 	w, err := l.client.CoordinationV1().Leases(l.ns).Watch(wctx, metav1.ListOptions{
-		FieldSelector: fields.OneTermEqualSelector("metadata.name", leaseName(name)).String(),
+		FieldSelector:   fields.OneTermEqualSelector("metadata.name", leaseName(name)).String(),
+		ResourceVersion: rv,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if wctx.Err() != nil {
+			return nil // expired while starting the watch: look again
+		}
 		return err
 	}
 	defer w.Stop()
-	first := true
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-wctx.Done():
-			return nil // expired: try again
-		case _, ok := <-w.ResultChan():
-			if !ok {
-				return nil
-			}
-			// The watch starts with the current state; only a later event
-			// is a change.
-			if first {
-				first = false
-				continue
-			}
-			return nil
-		}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wctx.Done():
+		return nil // the holder's time ran out: look again
+	case <-w.ResultChan():
+		// Any event, even an error (rv too old), means "look again".
+		return nil
 	}
 }
 
