@@ -1,0 +1,80 @@
+# Recreate (seed 002): apply the new version with strategy Recreate and wait
+# until it is rolled out; a failed rollout or gate brings the previous
+# Deployment spec back (the built-in undo of deploy) and waits for it.
+pipeline "recreate" {
+  description = "Recreate release of ${var.app}: stop every old pod, then start the new ones"
+  namespace   = var.namespace
+  lock        = "${var.app}-release"
+  on_failure  = "undo"
+  timeout     = "20m"
+}
+
+locals {
+  manifests = templatefile("app.yaml.tpl", {
+    app               = var.app
+    version           = var.version
+    image             = var.image
+    replicas          = var.replicas
+    pod_annotations   = var.pod_annotations
+    progress_deadline = var.progress_deadline
+  })
+}
+
+analysis "healthy" {
+  interval      = var.analysis_interval
+  count         = var.analysis_count
+  failure_limit = 0
+  http {
+    url       = var.health_url
+    timeout   = "2s"
+    condition = result.status == 200
+  }
+}
+
+stage "lint" {
+  lint {
+    manifests = [local.manifests]
+    # Recreate is the point here: the whole Deployment goes down by design.
+    ignore = ["single-replica"]
+  }
+}
+
+stage "deploy" {
+  depends_on = [stage.lint]
+  timeout    = "10m"
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+  deploy {
+    manifests = [local.manifests]
+  }
+}
+
+# Every replica Ready on the new version and none restarting.
+stage "ready" {
+  depends_on = [stage.deploy]
+  verify {
+    interval      = var.analysis_interval
+    count         = 1
+    failure_limit = 0
+    kubernetes {
+      kind      = "Deployment"
+      name      = var.app
+      condition = result.ready_pods == var.replicas && result.restarts == 0 && result.status.updatedReplicas == var.replicas
+    }
+  }
+}
+
+stage "verify" {
+  depends_on = [stage.ready]
+  when       = var.health_url != ""
+  verify {
+    analysis = analysis.healthy
+  }
+}
+
+output "revision" {
+  value = stage.deploy.output.revision
+}
