@@ -240,6 +240,7 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 	if err := c.waitHTTP(ctx, "etcd", etcdURL+"/health", nil, 30*time.Second); err != nil {
 		return nil, err
 	}
+	tEtcd := time.Since(begin)
 	if err := c.spawn("kube-apiserver", opts.Detached,
 		"--etcd-servers="+etcdURL,
 		"--bind-address=127.0.0.1",
@@ -269,6 +270,7 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 	if err := c.waitHTTP(ctx, "kube-apiserver", c.server+"/readyz", c.httpClient(), 90*time.Second); err != nil {
 		return nil, err
 	}
+	tAPI := time.Since(begin)
 	if c.restConfig, err = clientcmd.BuildConfigFromFlags("", c.kubeconfig); err != nil {
 		return nil, err
 	}
@@ -317,11 +319,14 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 	if err := c.createNodes(ctx, opts.Nodes); err != nil {
 		return nil, err
 	}
+	tNodes := time.Since(begin)
 	if err := c.smoke(ctx); err != nil {
 		return nil, err
 	}
 	c.StartDuration = time.Since(begin)
-	logf("testcluster: control plane ready at %s in %s (logs in %s)", c.server, c.StartDuration.Round(time.Millisecond), c.LogDir())
+	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	logf("testcluster: control plane ready at %s in %s (etcd %s, apiserver %s, nodes %s, smoke rollout %s; logs in %s)",
+		c.server, ms(c.StartDuration), ms(tEtcd), ms(tAPI-tEtcd), ms(tNodes-tAPI), ms(c.StartDuration-tNodes), c.LogDir())
 	return c, nil
 }
 
