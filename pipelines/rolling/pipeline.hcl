@@ -1,0 +1,149 @@
+# Rolling update with a manual gate (seeds 002, 003): the new template is
+# applied without waiting, the rollout is paused as soon as the first new pod
+# exists (kubectl rollout pause), a person looks at the first new pod serving
+# next to the old ones and answers `cutover approve RUN` (kubectl rollout
+# resume) or `cutover abort RUN`; then the rollout is awaited and checked.
+# Any failure — abort, stuck rollout, failed gate — restores the previous
+# Deployment spec and waits until it is rolled back (kubectl rollout undo).
+pipeline "rolling" {
+  description = "Rolling update of ${var.app} with a pause/resume gate"
+  namespace   = var.namespace
+  lock        = "${var.app}-release"
+  on_failure  = "undo"
+  timeout     = "2h"
+}
+
+locals {
+  manifests = templatefile("app.yaml.tpl", {
+    app               = var.app
+    version           = var.version
+    image             = var.image
+    replicas          = var.replicas
+    pod_annotations   = var.pod_annotations
+    progress_deadline = var.progress_deadline
+    max_surge         = var.max_surge
+    max_unavailable   = var.max_unavailable
+  })
+}
+
+analysis "healthy" {
+  interval      = var.analysis_interval
+  count         = var.analysis_count
+  failure_limit = 0
+  http {
+    url       = var.health_url
+    timeout   = "2s"
+    condition = result.status == 200
+  }
+}
+
+stage "lint" {
+  lint {
+    manifests = [local.manifests]
+  }
+}
+
+# Applied without waiting: the rollout is awaited (and paused) below. The
+# built-in undo restores the previous spec, paused or not, and waits for it.
+stage "deploy" {
+  depends_on = [stage.lint]
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+  deploy {
+    manifests = [local.manifests]
+    wait      = false
+  }
+}
+
+# The Deployment controller has made the first pod of the new template
+# (with maxSurge 1 and maxUnavailable 0, exactly one: the old pods all serve).
+stage "first_pod" {
+  depends_on = [stage.deploy]
+  when       = var.approval
+  timeout    = "5m"
+  wait {
+    resource {
+      kind = "Deployment"
+      name = var.app
+    }
+    # observedGeneration first: until the controller has seen the new
+    # template, updatedReplicas still counts pods of the old one.
+    until = try(object.status.observedGeneration >= object.metadata.generation && object.status.updatedReplicas >= 1, false)
+  }
+}
+
+# kubectl rollout pause. Undone by the deploy's undo, which puts the whole
+# spec (spec.paused included) back as it was before the run.
+stage "pause_rollout" {
+  depends_on = [stage.first_pod]
+  when       = var.approval
+  patch {
+    kind  = "Deployment"
+    name  = var.app
+    patch = { spec = { paused = true } }
+  }
+  undo {}
+}
+
+stage "approval" {
+  depends_on = [stage.pause_rollout]
+  when       = var.approval
+  pause {
+    message    = "${var.app} ${var.version}: the first new pod serves next to the old ones; approve to continue the rollout, abort to roll back"
+    timeout    = var.approval_timeout
+    on_timeout = "abort"
+  }
+}
+
+# kubectl rollout resume.
+stage "resume_rollout" {
+  depends_on = [stage.approval]
+  when       = var.approval
+  patch {
+    kind  = "Deployment"
+    name  = var.app
+    patch = { spec = { paused = false } }
+  }
+  undo {}
+}
+
+stage "rollout" {
+  depends_on = [stage.resume_rollout, stage.deploy]
+  timeout    = "15m"
+  wait {
+    resource {
+      kind = "Deployment"
+      name = var.app
+    }
+    rollout = true
+  }
+}
+
+stage "ready" {
+  depends_on = [stage.rollout]
+  verify {
+    interval      = var.analysis_interval
+    count         = 1
+    failure_limit = 0
+    kubernetes {
+      kind      = "Deployment"
+      name      = var.app
+      condition = result.ready_pods == var.replicas && result.restarts == 0
+    }
+  }
+}
+
+stage "verify" {
+  depends_on = [stage.ready]
+  when       = var.health_url != ""
+  verify {
+    analysis = analysis.healthy
+  }
+}
+
+output "revision" {
+  value = stage.deploy.output.revision
+}

@@ -1,0 +1,94 @@
+variable "version" {
+  type        = string
+  description = "Version to release, e.g. v2: the image tag and the pods' version label"
+  validation {
+    condition     = can(regex("^v[0-9][0-9a-z.-]*$", var.version))
+    error_message = "version must look like v2 or v1.4.0: it becomes a label value and an image tag"
+  }
+}
+
+variable "app" {
+  type        = string
+  default     = "demo"
+  description = "Application name: the Deployment, the Service and the app label"
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]*[a-z0-9])?$", var.app))
+    error_message = "app must be a DNS label (lower case letters, digits and dashes)"
+  }
+}
+
+variable "namespace" {
+  type        = string
+  default     = ""
+  description = "Namespace of the release; empty means the kubeconfig context's (or --namespace)"
+}
+
+variable "image" {
+  type        = string
+  default     = "bebullish/demo"
+  description = "Image repository; the tag is the version"
+}
+
+variable "replicas" {
+  type        = number
+  default     = 3
+  description = "Replicas of the Deployment"
+  validation {
+    condition     = var.replicas >= 1
+    error_message = "replicas must be at least 1"
+  }
+}
+
+variable "health_url" {
+  type        = string
+  default     = ""
+  description = "Endpoint of the application checked after the rollout; empty skips that gate"
+}
+
+variable "pod_annotations" {
+  type        = map(string)
+  default     = {}
+  description = "Extra annotations on the pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed rollout)"
+}
+
+variable "progress_deadline" {
+  type        = number
+  default     = 120
+  description = "progressDeadlineSeconds: how long the rollout may make no progress before it fails"
+}
+
+variable "analysis_interval" {
+  type        = string
+  default     = "5s"
+  description = "Time between two measurements of a gate"
+}
+
+variable "analysis_count" {
+  type        = number
+  default     = 3
+  description = "Measurements a gate takes; one failure fails it"
+}
+
+variable "max_surge" {
+  type        = string
+  default     = "1"
+  description = "maxSurge of the rolling update: pods above replicas during the rollout (a number or a percentage)"
+}
+
+variable "max_unavailable" {
+  type        = string
+  default     = "0"
+  description = "maxUnavailable of the rolling update: wanted pods that may be not Ready during the rollout (a number or a percentage); lint refuses a value that takes every replica down"
+}
+
+variable "approval" {
+  type        = bool
+  default     = true
+  description = "Pause the rollout after its first new pod and wait for `cutover approve RUN` (or `cutover abort RUN`, which rolls back) — kubectl rollout pause/resume"
+}
+
+variable "approval_timeout" {
+  type        = string
+  default     = "1h"
+  description = "How long the paused rollout waits for an answer before it is aborted and rolled back"
+}
