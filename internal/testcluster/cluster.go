@@ -24,7 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,14 +38,13 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 )
 
@@ -379,7 +378,7 @@ func startOnLockedThread(cmd *exec.Cmd) error {
 	spawnOnce.Do(func() {
 		spawnReq = make(chan spawnRequest)
 		go func() {
-			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
+			goruntime.LockOSThread() // never unlocked: the thread lives as long as the process
 			for r := range spawnReq {
 				r.errc <- r.cmd.Start()
 			}
@@ -532,9 +531,12 @@ func (c *Cluster) createNodes(ctx context.Context, n int) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	lw := cache.NewListWatchFromClient(c.client.CoreV1().RESTClient(), "nodes", "", fields.Everything())
-	ready := func(store cache.Store) bool {
+	ready := func(objs []runtime.Object) (bool, error) {
+		if err := c.checkAlive(); err != nil {
+			return false, err
+		}
 		count := 0
-		for _, o := range store.List() {
+		for _, o := range objs {
 			node := o.(*corev1.Node)
 			for _, cond := range node.Status.Conditions {
 				if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue {
@@ -542,18 +544,9 @@ func (c *Cluster) createNodes(ctx context.Context, n int) error {
 				}
 			}
 		}
-		return count >= n
+		return count >= n, nil
 	}
-	var store cache.Store
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Node{}, func(s cache.Store) (bool, error) {
-		store = s
-		return ready(s), nil
-	}, func(watchEventIgnored watchEvent) (bool, error) {
-		if err := c.checkAlive(); err != nil {
-			return false, err
-		}
-		return ready(store), nil
-	})
+	err := until(ctx, lw, ready)
 	if err != nil {
 		return fmt.Errorf("testcluster: fake nodes not Ready: %w", err)
 	}
@@ -592,18 +585,16 @@ func (c *Cluster) smoke(ctx context.Context) error {
 		d, ok := o.(*appsv1.Deployment)
 		return ok && d.Status.ObservedGeneration >= d.Generation && d.Status.AvailableReplicas == 2 && d.Status.UpdatedReplicas == 2
 	}
-	_, err := watchtools.UntilWithSync(ctx, lw, &appsv1.Deployment{}, func(s cache.Store) (bool, error) {
-		for _, o := range s.List() {
+	err := until(ctx, lw, func(objs []runtime.Object) (bool, error) {
+		if err := c.checkAlive(); err != nil {
+			return false, err
+		}
+		for _, o := range objs {
 			if done(o) {
 				return true, nil
 			}
 		}
 		return false, nil
-	}, func(ev watchEvent) (bool, error) {
-		if err := c.checkAlive(); err != nil {
-			return false, err
-		}
-		return done(ev.Object), nil
 	})
 	if err != nil {
 		return fmt.Errorf("testcluster: smoke deployment did not roll out: %w", err)
@@ -615,11 +606,7 @@ func (c *Cluster) waitDefaultServiceAccount(ctx context.Context, ns string) erro
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	lw := cache.NewListWatchFromClient(c.client.CoreV1().RESTClient(), "serviceaccounts", ns, fields.OneTermEqualSelector("metadata.name", "default"))
-	_, err := watchtools.UntilWithSync(ctx, lw, &corev1.ServiceAccount{}, func(s cache.Store) (bool, error) {
-		return len(s.List()) > 0, nil
-	}, func(ev watchEvent) (bool, error) {
-		return ev.Object != nil, nil
-	})
+	err := until(ctx, lw, func(objs []runtime.Object) (bool, error) { return len(objs) > 0, nil })
 	if err != nil {
 		return fmt.Errorf("testcluster: no default service account in %s: %w", ns, err)
 	}
@@ -808,5 +795,3 @@ func sweepStaleDirs(base string) {
 		}
 	}
 }
-
-type watchEvent = watch.Event

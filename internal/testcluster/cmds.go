@@ -36,7 +36,6 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
-	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/client-go/util/jsonpath"
 	"k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/polymorphichelpers"
@@ -484,7 +483,7 @@ func (t *target) get(ctx context.Context) ([]*unstructured.Unstructured, error) 
 	return out, nil
 }
 
-func (t *target) listWatch() cache.ListerWatcher {
+func (t *target) listWatch() *cache.ListWatch {
 	mod := func(o *metav1.ListOptions) {
 		if t.selector != "" {
 			o.LabelSelector = t.selector
@@ -611,9 +610,9 @@ func cmdKwait(ts *testscript.TestScript, neg bool, args []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	last := "<nothing observed>"
-	check := func(store cache.Store) (bool, error) {
+	check := func(list []runtime.Object) (bool, error) {
 		var objs []*unstructured.Unstructured
-		for _, o := range store.List() {
+		for _, o := range list {
 			objs = append(objs, o.(*unstructured.Unstructured))
 		}
 		v := t.view(objs)
@@ -643,13 +642,7 @@ func cmdKwait(ts *testscript.TestScript, neg bool, args []string) {
 		return ok, nil
 	}
 	start := time.Now()
-	var store cache.Store
-	_, err := watchtools.UntilWithSync(ctx, t.listWatch(), &unstructured.Unstructured{},
-		func(s cache.Store) (bool, error) {
-			store = s
-			return check(s)
-		},
-		func(watch.Event) (bool, error) { return check(store) })
+	err := until(ctx, t.listWatch(), check)
 	if err != nil {
 		if ctx.Err() != nil {
 			ts.Fatalf("kwait %s %s: timed out after %s; last seen: %s", t, what, timeout, last)
@@ -680,8 +673,8 @@ func cmdRolloutStatus(ts *testscript.TestScript, neg bool, args []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	last := "<not found>"
-	check := func(store cache.Store) (bool, error) {
-		for _, o := range store.List() {
+	check := func(objs []runtime.Object) (bool, error) {
+		for _, o := range objs {
 			msg, done, err := viewer.Status(o.(*unstructured.Unstructured), 0)
 			if err != nil {
 				last = err.Error()
@@ -692,10 +685,7 @@ func cmdRolloutStatus(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		return false, nil
 	}
-	var store cache.Store
-	_, err = watchtools.UntilWithSync(ctx, t.listWatch(), &unstructured.Unstructured{},
-		func(s cache.Store) (bool, error) { store = s; return check(s) },
-		func(watch.Event) (bool, error) { return check(store) })
+	err = until(ctx, t.listWatch(), check)
 	switch {
 	case err != nil && !neg:
 		ts.Fatalf("krollout-status %s: %v; last status: %s", args[0], err, last)
@@ -755,10 +745,10 @@ func cmdKpods(ts *testscript.TestScript, neg bool, args []string) {
 		},
 	}
 	var last string
-	check := func(store cache.Store) bool {
+	check := func(objs []runtime.Object) (bool, error) {
 		n := 0
 		var desc []string
-		for _, o := range store.List() {
+		for _, o := range objs {
 			p := o.(*corev1.Pod)
 			ok := f.all || podReady(p)
 			if ok {
@@ -775,12 +765,9 @@ func cmdKpods(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		sort.Strings(desc)
 		last = fmt.Sprintf("%d counted of %d: %s", n, len(desc), strings.Join(desc, " "))
-		return n == want
+		return n == want, nil
 	}
-	var store cache.Store
-	_, err = watchtools.UntilWithSync(ctx, lw, &corev1.Pod{},
-		func(s cache.Store) (bool, error) { store = s; return check(s), nil },
-		func(watch.Event) (bool, error) { return check(store), nil })
+	err = until(ctx, lw, check)
 	if err != nil {
 		ts.Fatalf("kpods %s: want %d, timed out after %s: %s", args[0], want, timeout, last)
 	}
@@ -814,9 +801,7 @@ func cmdKdelete(ts *testscript.TestScript, neg bool, args []string) {
 		fmt.Fprintf(ts.Stdout(), "%s/%s deleted\n", m.Resource.GroupResource(), name)
 		if f.wait {
 			t := &target{m: m, ri: ri, ns: ns, name: name}
-			_, err := watchtools.UntilWithSync(ctx, t.listWatch(), &unstructured.Unstructured{},
-				func(s cache.Store) (bool, error) { return len(s.List()) == 0, nil },
-				func(ev watch.Event) (bool, error) { return ev.Type == watch.Deleted, nil })
+			err := until(ctx, t.listWatch(), func(objs []runtime.Object) (bool, error) { return len(objs) == 0, nil })
 			if err != nil {
 				ts.Fatalf("kdelete %s/%s: still there: %v", m.Resource.Resource, name, err)
 			}
