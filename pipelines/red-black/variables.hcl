@@ -1,0 +1,91 @@
+variable "version" {
+  type        = string
+  description = "Version to release, e.g. v2: the new server group is the ReplicaSet APP-VERSION"
+  validation {
+    condition     = can(regex("^v[0-9][0-9a-z.-]*$", var.version))
+    error_message = "version must look like v2 or v1.4.0: it becomes part of a Deployment name and a label value"
+  }
+}
+
+variable "app" {
+  type        = string
+  default     = "demo"
+  description = "Application name: the Service, the app label and the ReplicaSet prefix"
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]*[a-z0-9])?$", var.app))
+    error_message = "app must be a DNS label (lower case letters, digits and dashes)"
+  }
+}
+
+variable "namespace" {
+  type        = string
+  default     = ""
+  description = "Namespace of the release; empty means the kubeconfig context's (or --namespace)"
+}
+
+variable "image" {
+  type        = string
+  default     = "bebullish/demo"
+  description = "Image repository; the tag is the version"
+}
+
+variable "replicas" {
+  type        = number
+  default     = 3
+  description = "Replicas of the new ReplicaSet"
+  validation {
+    condition     = var.replicas >= 1
+    error_message = "replicas must be at least 1"
+  }
+}
+
+variable "health_url" {
+  type        = string
+  default     = ""
+  description = "Health endpoint of the new pods before they get the traffic label (a preview Service, a port-forward); empty skips that gate"
+}
+
+variable "smoke_url" {
+  type        = string
+  default     = ""
+  description = "Endpoint reached through the live Service once the new pods carry the traffic label; empty skips that gate"
+}
+
+variable "pod_annotations" {
+  type        = map(string)
+  default     = {}
+  description = "Extra annotations on the new pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed rollout)"
+}
+
+variable "analysis_interval" {
+  type        = string
+  default     = "5s"
+  description = "Time between two measurements of a gate"
+}
+
+variable "analysis_count" {
+  type        = number
+  default     = 3
+  description = "Measurements a gate takes; one failure fails it"
+}
+variable "previous_version" {
+  type        = string
+  default     = ""
+  description = "Version of the server group that has the traffic now (its ReplicaSet APP-VERSION loses the label and is scaled to zero); empty on the first release"
+  validation {
+    condition     = var.previous_version == "" || can(regex("^v[0-9][0-9a-z.-]*$", var.previous_version))
+    error_message = "previous_version must be empty or look like v1"
+  }
+}
+
+variable "initial" {
+  type        = bool
+  default     = false
+  description = "First release: also create the Service that selects the traffic label"
+}
+
+variable "traffic_label" {
+  type        = string
+  default     = "createBy"
+  description = "Label the Service selects; it is added to the new ReplicaSet's pods and removed from the old one's (CODING CD's createBy)"
+}
