@@ -1,0 +1,127 @@
+# Canary by replicas (seed 002): the new version starts with one replica
+# behind the same Service as the old version's ten, so it gets a share of
+# the real traffic in proportion; once checked it is scaled to full size and
+# the old Deployment is deleted. Undo: the old Deployment comes back (it is
+# re-created from the journal if it was already deleted), the new one goes.
+pipeline "canary-replicas" {
+  description = "Canary release of ${var.app} by replica count: ${var.canary_replicas} new next to the old, then all new"
+  namespace   = var.namespace
+  lock        = "${var.app}-release"
+  on_failure  = "undo"
+  timeout     = "30m"
+}
+
+locals {
+  new = "${var.app}-${var.version}"
+  old = "${var.app}-${var.previous_version}"
+  deployment = templatefile("deployment.yaml.tpl", {
+    app               = var.app
+    version           = var.version
+    image             = var.image
+    replicas          = var.canary_replicas
+    pod_annotations   = var.pod_annotations
+    progress_deadline = var.progress_deadline
+  })
+  service = templatefile("service.yaml.tpl", { app = var.app })
+}
+
+analysis "canary_healthy" {
+  interval      = var.analysis_interval
+  count         = var.analysis_count
+  failure_limit = 0
+  http {
+    url       = var.health_url
+    timeout   = "2s"
+    condition = result.status == 200
+  }
+}
+
+analysis "live_healthy" {
+  interval      = var.analysis_interval
+  count         = var.analysis_count
+  failure_limit = 0
+  http {
+    url       = var.smoke_url
+    timeout   = "2s"
+    condition = result.status == 200
+  }
+}
+
+stage "lint" {
+  lint {
+    manifests = [local.deployment, local.service]
+    # By design the Service spans both versions' pods, and the canary runs
+    # a single replica for a while.
+    ignore = ["selector-matches-many", "single-replica"]
+  }
+}
+
+stage "service" {
+  depends_on = [stage.lint]
+  when       = var.initial
+  deploy {
+    manifests = [local.service]
+  }
+}
+
+stage "deploy_canary" {
+  depends_on = [stage.lint, stage.service]
+  timeout    = "10m"
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+  deploy {
+    manifests = [local.deployment]
+  }
+}
+
+stage "canary_ready" {
+  depends_on = [stage.deploy_canary]
+  verify {
+    interval      = var.analysis_interval
+    count         = 1
+    failure_limit = 0
+    kubernetes {
+      kind      = "Deployment"
+      name      = local.new
+      condition = result.ready_pods == var.canary_replicas && result.restarts == 0
+    }
+  }
+}
+
+stage "verify_canary" {
+  depends_on = [stage.canary_ready]
+  when       = var.health_url != ""
+  verify {
+    analysis = analysis.canary_healthy
+  }
+}
+
+stage "scale_up" {
+  depends_on = [stage.verify_canary]
+  timeout    = "10m"
+  scale {
+    name     = local.new
+    replicas = var.replicas
+  }
+}
+
+stage "verify_full" {
+  depends_on = [stage.scale_up]
+  when       = var.smoke_url != ""
+  verify {
+    analysis = analysis.live_healthy
+  }
+}
+
+# Deleted, not scaled: the built-in undo re-creates it from the journal.
+stage "delete_old" {
+  depends_on = [stage.verify_full]
+  when       = var.previous_version != ""
+  delete {
+    kind = "Deployment"
+    name = local.old
+  }
+}

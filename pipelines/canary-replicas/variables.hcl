@@ -1,0 +1,102 @@
+variable "version" {
+  type        = string
+  description = "Version to release, e.g. v2; it names the Deployment APP-VERSION and its pods' version label"
+  validation {
+    condition     = can(regex("^v[0-9][0-9a-z.-]*$", var.version))
+    error_message = "version must look like v2 or v1.4.0: it becomes part of a Deployment name and a label value"
+  }
+}
+
+variable "app" {
+  type        = string
+  default     = "demo"
+  description = "Application name: the Service, the app label and the Deployment prefix"
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]*[a-z0-9])?$", var.app))
+    error_message = "app must be a DNS label (lower case letters, digits and dashes)"
+  }
+}
+
+variable "namespace" {
+  type        = string
+  default     = ""
+  description = "Namespace of the release; empty means the kubeconfig context's (or --namespace)"
+}
+
+variable "image" {
+  type        = string
+  default     = "bebullish/demo"
+  description = "Image repository; the tag is the version"
+}
+
+variable "replicas" {
+  type        = number
+  default     = 10
+  description = "Replicas of the new version once the canary passed (the old version's count, usually)"
+  validation {
+    condition     = var.replicas >= 1
+    error_message = "replicas must be at least 1"
+  }
+}
+
+variable "initial" {
+  type        = bool
+  default     = false
+  description = "First release: also create the Service (there is no old version to delete)"
+}
+
+variable "health_url" {
+  type        = string
+  default     = ""
+  description = "Health endpoint of the canary pods (a preview Service, a port-forward); empty skips that gate"
+}
+
+variable "smoke_url" {
+  type        = string
+  default     = ""
+  description = "Endpoint reached through the Service once the new version has all its replicas; empty skips that gate"
+}
+
+variable "pod_annotations" {
+  type        = map(string)
+  default     = {}
+  description = "Extra annotations on the new pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed rollout)"
+}
+
+variable "progress_deadline" {
+  type        = number
+  default     = 120
+  description = "progressDeadlineSeconds of the Deployments: how long a rollout may make no progress before it fails"
+}
+
+variable "analysis_interval" {
+  type        = string
+  default     = "5s"
+  description = "Time between two measurements of a gate"
+}
+
+variable "analysis_count" {
+  type        = number
+  default     = 3
+  description = "Measurements a gate takes; one failure fails it"
+}
+
+variable "canary_replicas" {
+  type        = number
+  default     = 1
+  description = "Replicas of the new version during the canary, next to the old version's"
+  validation {
+    condition     = var.canary_replicas >= 1
+    error_message = "canary_replicas must be at least 1"
+  }
+}
+
+variable "previous_version" {
+  type        = string
+  default     = ""
+  description = "Version running now; its Deployment APP-VERSION is deleted once the new one has all its replicas. Empty on the first release"
+  validation {
+    condition     = var.previous_version == "" || can(regex("^v[0-9][0-9a-z.-]*$", var.previous_version))
+    error_message = "previous_version must be empty or look like v1"
+  }
+}
