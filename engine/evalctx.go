@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
+	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -19,24 +20,24 @@ type StageState struct {
 }
 
 // EvalContext returns the context a stage's expressions are evaluated in.
-// Stages missing from done are unknown values of their step's output type:
-// plan shows them as "known after".
+// With done == nil (plan, load-time checks) every stage is an unknown value
+// of its step's output type, which plan shows as "known after". Otherwise
+// only the stages in done are present: references were checked at load, so
+// a stage can only refer to its dependencies, and building every stage's
+// value for every stage would make a large pipeline quadratic.
 func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
-	stages := make(map[string]cty.Value, len(p.Config.Stages))
-	for name, cs := range p.Config.Stages {
-		ty := cty.DynamicPseudoType
-		if cs.Step != nil && cs.Step.Kind != nil {
-			ty = cs.Step.Kind.Output()
+	stages := make(map[string]cty.Value, len(done))
+	if done == nil {
+		for name, cs := range p.Config.Stages {
+			stages[name] = cty.ObjectVal(map[string]cty.Value{"output": cty.UnknownVal(outputType(cs)), "status": cty.UnknownVal(cty.String)})
 		}
-		if s, ok := done[name]; ok {
-			out := s.Output
-			if out == cty.NilVal || out.IsNull() {
-				out = cty.NullVal(ty)
-			}
-			stages[name] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(s.Status)})
-			continue
+	}
+	for name, s := range done {
+		out := s.Output
+		if out == cty.NilVal || out.IsNull() {
+			out = cty.NullVal(outputType(p.Config.Stages[name]))
 		}
-		stages[name] = cty.ObjectVal(map[string]cty.Value{"output": cty.UnknownVal(ty), "status": cty.UnknownVal(cty.String)})
+		stages[name] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(s.Status)})
 	}
 	analyses := make(map[string]cty.Value, len(p.Config.Analyses))
 	for name, a := range p.Config.Analyses {
@@ -54,6 +55,13 @@ func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
 		},
 		Functions: p.funcs,
 	}
+}
+
+func outputType(cs *config.Stage) cty.Type {
+	if cs != nil && cs.Step != nil && cs.Step.Kind != nil {
+		return cs.Step.Kind.Output()
+	}
+	return cty.DynamicPseudoType
 }
 
 func evalString(e hcl.Expression, ctx *hcl.EvalContext, dst *string) hcl.Diagnostics {

@@ -67,15 +67,16 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	diags = append(diags, p.evalPipeline()...)
 	p.Graph = cfg.Graph()
 	p.Order = p.Graph.Order()
+	planCtx := p.EvalContext(nil) // built once: it holds every stage
 	for _, name := range cfg.StageOrder {
-		st, d := p.prepareStage(cfg.Stages[name])
+		st, d := p.prepareStage(cfg.Stages[name], planCtx)
 		diags = append(diags, d...)
 		p.Stages[name] = st
 	}
 	for _, name := range sortedNames(cfg.Analyses) {
 		a := cfg.Analyses[name]
 		if a.Spec != nil {
-			_, d := hcldec.Decode(a.Body, a.Spec, p.EvalContext(nil))
+			_, d := hcldec.Decode(a.Body, a.Spec, planCtx)
 			diags = append(diags, d...)
 		}
 	}
@@ -143,7 +144,7 @@ func (p *Program) evalPipeline() hcl.Diagnostics {
 	return diags
 }
 
-func (p *Program) prepareStage(cs *config.Stage) (*Stage, hcl.Diagnostics) {
+func (p *Program) prepareStage(cs *config.Stage, planCtx *hcl.EvalContext) (*Stage, hcl.Diagnostics) {
 	st := &Stage{Stage: cs}
 	if cs.Step != nil {
 		st.Kind = cs.Step.Kind
@@ -153,7 +154,6 @@ func (p *Program) prepareStage(cs *config.Stage) (*Stage, hcl.Diagnostics) {
 	rp, d := evalRetry(cs.Retry, ctx)
 	diags = append(diags, d...)
 	st.Retry = rp
-	planCtx := p.EvalContext(nil)
 	if cs.When != nil {
 		v, d := cs.When.Value(planCtx)
 		diags = append(diags, d...)
