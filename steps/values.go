@@ -1,7 +1,10 @@
 package steps
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 	"math/big"
 	"reflect"
 	"sort"
@@ -229,4 +232,24 @@ func AnalysisOf(v cty.Value) *Analysis {
 		return nil
 	}
 	return v.EncapsulatedValue().(*Analysis)
+}
+
+// JSONValue parses b as one JSON document into a cty value (objects, tuples,
+// exact numbers), or returns null when b is not one. Truncated output is
+// never parsed: half a document is not the document.
+func JSONValue(b []byte, truncated bool) cty.Value {
+	null := cty.NullVal(cty.DynamicPseudoType)
+	b = bytes.TrimSpace(b)
+	if truncated || len(b) == 0 || !json.Valid(b) {
+		return null
+	}
+	ty, err := ctyjson.ImpliedType(b)
+	if err != nil {
+		return null
+	}
+	v, err := ctyjson.Unmarshal(b, ty)
+	if err != nil {
+		return null
+	}
+	return v
 }

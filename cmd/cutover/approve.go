@@ -17,17 +17,15 @@ func cmdAbort(c *cli, args []string) int   { return c.answerPause(args, pause.Ab
 // answerPause writes the answer into the question of a run's pause stage:
 // the one named, or the only one waiting.
 func (c *cli) answerPause(args []string, answer string) int {
-	var o options
-	fs := newFlagSet(answer, &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	o, pos, ok := c.parse(answer, args)
+	if !ok {
 		return exitInvalid
 	}
 	if len(pos) < 1 || len(pos) > 2 {
 		c.errorf("usage: cutover %s RUN [STAGE]", answer)
 		return exitInvalid
 	}
-	clients, err := c.cluster(&o).Clients()
+	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed

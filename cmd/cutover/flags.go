@@ -90,3 +90,21 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = rest[1:]
 	}
 }
+
+// parse reads a command's flags and positional arguments; false means exit 2
+// (the flag package has said why).
+func (c *cli) parse(name string, args []string) (*options, []string, bool) {
+	o := &options{}
+	pos, err := parseInterleaved(newFlagSet(name, o, c.stderr), args)
+	return o, pos, err == nil
+}
+
+// parsePath is parse for the commands that take one PATH (default ".").
+func (c *cli) parsePath(name string, args []string) (*options, string, bool) {
+	o, pos, ok := c.parse(name, args)
+	if !ok {
+		return nil, "", false
+	}
+	path, ok := c.pathArg(pos)
+	return o, path, ok
+}

@@ -13,10 +13,8 @@ import (
 )
 
 func cmdFmt(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("fmt", &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	o, pos, ok := c.parse("fmt", args)
+	if !ok {
 		return exitInvalid
 	}
 	if len(pos) == 0 {

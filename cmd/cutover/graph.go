@@ -8,17 +8,11 @@ import (
 )
 
 func cmdGraph(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("graph", &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
-	}
-	path, ok := c.pathArg(pos)
+	o, path, ok := c.parsePath("graph", args)
 	if !ok {
 		return exitInvalid
 	}
-	p, ok := c.load(path, &o)
+	p, ok := c.load(path, o)
 	if !ok {
 		return exitInvalid
 	}

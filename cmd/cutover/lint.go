@@ -10,10 +10,8 @@ import (
 // cmdLint exits 1 when a finding is an error, 0 with only warnings, 2 when a
 // file cannot be read.
 func cmdLint(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("lint", &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	o, pos, ok := c.parse("lint", args)
+	if !ok {
 		return exitInvalid
 	}
 	if len(pos) == 0 {

@@ -10,24 +10,18 @@ import (
 )
 
 func cmdPlan(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("plan", &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
-	}
-	path, ok := c.pathArg(pos)
+	o, path, ok := c.parsePath("plan", args)
 	if !ok {
 		return exitInvalid
 	}
-	p, ok := c.load(path, &o)
+	p, ok := c.load(path, o)
 	if !ok {
 		return exitInvalid
 	}
-	c.applyNamespace(p, &o)
+	c.applyNamespace(p, o)
 	opts := engine.Options{DryRun: o.dryRun == "server"}
 	if opts.DryRun {
-		opts.Cluster = c.cluster(&o)
+		opts.Cluster = c.cluster(o)
 	}
 	stages := p.Plan(context.Background(), opts)
 	if o.output == "json" {

@@ -17,13 +17,7 @@ import (
 )
 
 func cmdRun(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("run", &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
-	}
-	path, ok := c.pathArg(pos)
+	o, path, ok := c.parsePath("run", args)
 	if !ok {
 		return exitInvalid
 	}
@@ -33,7 +27,7 @@ func cmdRun(c *cli, args []string) int {
 	var j journal.Journal
 	if o.resume != "" {
 		var code int
-		p, j, opts.Resume, code = c.loadForRun(path, o.resume, &o)
+		p, j, opts.Resume, code = c.loadForRun(path, o.resume, o)
 		if p == nil {
 			return code
 		}
@@ -41,13 +35,13 @@ func cmdRun(c *cli, args []string) int {
 			c.errorf("%v", err)
 			return exitFailed
 		}
-	} else if p, ok = c.load(path, &o); !ok {
+	} else if p, ok = c.load(path, o); !ok {
 		return exitInvalid
 	}
-	c.applyNamespace(p, &o)
-	cl := c.cluster(&o)
+	c.applyNamespace(p, o)
+	cl := c.cluster(o)
 	opts.Cluster = cl
-	st, err := c.stateFor(p, cl, &o)
+	st, err := c.stateFor(p, cl, o)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed
@@ -67,7 +61,7 @@ func cmdRun(c *cli, args []string) int {
 	opts.Locker = st.locker
 
 	red := p.Redactor()
-	sink := c.sink(&o, p.Secrets())
+	sink := c.sink(o, p.Secrets())
 	opts.Sink = sink
 	out, err := p.Run(ctx, opts)
 	c.closeSink(sink)

@@ -62,10 +62,8 @@ func (c *cli) loadForRun(path, runID string, o *options) (*engine.Program, journ
 }
 
 func cmdUndo(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("undo", &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	o, pos, ok := c.parse("undo", args)
+	if !ok {
 		return exitInvalid
 	}
 	if len(pos) == 0 || len(pos) > 2 {
@@ -76,13 +74,13 @@ func cmdUndo(c *cli, args []string) int {
 	if len(pos) == 2 {
 		path = pos[1]
 	}
-	p, j, entries, code := c.loadForRun(path, pos[0], &o)
+	p, j, entries, code := c.loadForRun(path, pos[0], o)
 	if p == nil {
 		return code
 	}
-	sink := c.sink(&o, p.Secrets())
+	sink := c.sink(o, p.Secrets())
 	out, err := p.Undo(context.Background(), engine.Options{
-		RunID: pos[0], Cluster: c.cluster(&o), Sink: sink, Journal: j, Holder: c.holder(),
+		RunID: pos[0], Cluster: c.cluster(o), Sink: sink, Journal: j, Holder: c.holder(),
 	}, entries)
 	c.closeSink(sink)
 	if err != nil {
@@ -96,12 +94,11 @@ func cmdUndo(c *cli, args []string) int {
 }
 
 func cmdHistory(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("history", &o, c.stderr)
-	if _, err := parseInterleaved(fs, args); err != nil {
+	o, _, ok := c.parse("history", args)
+	if !ok {
 		return exitInvalid
 	}
-	metas, code := c.listRuns(&o)
+	metas, code := c.listRuns(o)
 	if metas == nil && code != exitOK {
 		return code
 	}
@@ -110,13 +107,11 @@ func cmdHistory(c *cli, args []string) int {
 }
 
 func cmdStatus(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("status", &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
+	o, pos, ok := c.parse("status", args)
+	if !ok {
 		return exitInvalid
 	}
-	metas, code := c.listRuns(&o)
+	metas, code := c.listRuns(o)
 	if code != exitOK {
 		return code
 	}
@@ -133,7 +128,7 @@ func cmdStatus(c *cli, args []string) int {
 		c.printRuns(show)
 		return exitOK
 	}
-	clients, err := c.cluster(&o).Clients()
+	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed

@@ -3,17 +3,11 @@ package main
 import "fmt"
 
 func cmdValidate(c *cli, args []string) int {
-	var o options
-	fs := newFlagSet("validate", &o, c.stderr)
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
-	}
-	path, ok := c.pathArg(pos)
+	o, path, ok := c.parsePath("validate", args)
 	if !ok {
 		return exitInvalid
 	}
-	p, ok := c.load(path, &o)
+	p, ok := c.load(path, o)
 	if !ok {
 		return exitInvalid
 	}

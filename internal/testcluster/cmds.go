@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cutoverhq/cutover/kube"
 	"io"
 	"os"
 	"sort"
@@ -698,18 +699,6 @@ func cmdRolloutStatus(ts *testscript.TestScript, neg bool, args []string) {
 	fmt.Fprintln(ts.Stdout(), last)
 }
 
-func podReady(p *corev1.Pod) bool {
-	if p.DeletionTimestamp != nil {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
 func cmdKpods(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! kpods")
@@ -750,12 +739,12 @@ func cmdKpods(ts *testscript.TestScript, neg bool, args []string) {
 		var desc []string
 		for _, o := range objs {
 			p := o.(*corev1.Pod)
-			ok := f.all || podReady(p)
+			ok := f.all || kube.PodReady(p)
 			if ok {
 				n++
 			}
 			state := string(p.Status.Phase)
-			if podReady(p) {
+			if kube.PodReady(p) {
 				state += ",Ready"
 			}
 			if p.DeletionTimestamp != nil {

@@ -114,7 +114,7 @@ func (p *execProvider) measure(ctx context.Context) (cty.Value, string, error) {
 		"exit_code": cty.NumberIntVal(int64(code)),
 		"stdout":    cty.StringVal(text(stdout.buf.Bytes())),
 		"stderr":    cty.StringVal(text(stderr.buf.Bytes())),
-		"json":      jsonOf(stdout.buf.Bytes(), stdout.truncated),
+		"json":      steps.JSONValue(stdout.buf.Bytes(), stdout.truncated),
 	})
 	value := "exit " + strconv.Itoa(code)
 	if code != 0 {

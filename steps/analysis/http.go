@@ -169,7 +169,7 @@ func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	r := cty.ObjectVal(map[string]cty.Value{
 		"status":  cty.NumberIntVal(int64(resp.status)),
 		"body":    cty.StringVal(text(resp.body)),
-		"json":    jsonOf(resp.body, resp.truncated),
+		"json":    steps.JSONValue(resp.body, resp.truncated),
 		"headers": steps.FromGo(headers),
 		"latency": cty.NumberFloatVal(resp.latency.Seconds()),
 	})

@@ -227,7 +227,7 @@ func kubeResult(obj *unstructured.Unstructured, pods []corev1.Pod) (cty.Value, s
 	} else {
 		ready, restarts := 0, int64(0)
 		for i := range pods {
-			if podReady(&pods[i]) {
+			if kube.PodReady(&pods[i]) {
 				ready++
 			}
 			for _, cs := range append(pods[i].Status.InitContainerStatuses, pods[i].Status.ContainerStatuses...) {
@@ -240,18 +240,4 @@ func kubeResult(obj *unstructured.Unstructured, pods []corev1.Pod) (cty.Value, s
 		short = fmt.Sprintf("ready %d/%d pods, %d restarts", ready, len(pods), restarts)
 	}
 	return cty.ObjectVal(attrs), short, nil
-}
-
-// podReady is the kubelet's Ready condition; a terminating pod is on its way
-// out and no longer counts.
-func podReady(p *corev1.Pod) bool {
-	if p.DeletionTimestamp != nil {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -165,7 +165,7 @@ func (t *probeTally) add(p *probeProvider, resp *response, err error) {
 	if p.versionHeader != "" {
 		v = resp.header.Get(p.versionHeader)
 	} else if p.versionField != "" {
-		if j := jsonOf(resp.body, resp.truncated); !j.IsNull() && j.Type().IsObjectType() && j.Type().HasAttribute(p.versionField) {
+		if j := steps.JSONValue(resp.body, resp.truncated); !j.IsNull() && j.Type().IsObjectType() && j.Type().HasAttribute(p.versionField) {
 			if f := j.GetAttr(p.versionField); !f.IsNull() && f.Type() == cty.String {
 				v = f.AsString()
 			}

@@ -3,12 +3,10 @@ package analysis
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -93,25 +91,6 @@ func (w *capWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return w.buf.Write(p)
-}
-
-// jsonOf parses b as one JSON document, or returns null when it is not one
-// (or was cut by the cap: half a document is not the document).
-func jsonOf(b []byte, truncated bool) cty.Value {
-	null := cty.NullVal(cty.DynamicPseudoType)
-	b = bytes.TrimSpace(b)
-	if truncated || len(b) == 0 || !json.Valid(b) {
-		return null
-	}
-	ty, err := ctyjson.ImpliedType(b)
-	if err != nil {
-		return null
-	}
-	v, err := ctyjson.Unmarshal(b, ty)
-	if err != nil {
-		return null
-	}
-	return v
 }
 
 // text returns b as a string with invalid UTF-8 replaced: cty strings must

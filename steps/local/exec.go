@@ -159,7 +159,7 @@ func execResult(code cty.Value, stdout, stderr *capBuffer) cty.Value {
 	if stdout != nil {
 		o["stdout"] = cty.StringVal(stdout.String())
 		o["stderr"] = cty.StringVal(stderr.String())
-		o["json"] = jsonValue(stdout.Bytes(), stdout.Truncated())
+		o["json"] = steps.JSONValue(stdout.Bytes(), stdout.Truncated())
 	}
 	return cty.ObjectVal(o)
 }

@@ -110,7 +110,7 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	out := cty.ObjectVal(map[string]cty.Value{
 		"status":  cty.NumberIntVal(int64(resp.StatusCode)),
 		"body":    cty.StringVal(buf.String()),
-		"json":    jsonValue(buf.Bytes(), buf.Truncated()),
+		"json":    steps.JSONValue(buf.Bytes(), buf.Truncated()),
 		"headers": responseHeaders(resp.Header),
 	})
 	if !expect(resp.StatusCode) {

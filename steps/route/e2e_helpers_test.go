@@ -166,7 +166,7 @@ func (s *scenario) waitReadyPods(selector string, n int) []string {
 		if !ok {
 			return false, nil
 		}
-		if e.Type == watch.Deleted || !podReady(p) {
+		if e.Type == watch.Deleted || !kube.PodReady(p) {
 			delete(ready, p.Name)
 		} else {
 			ready[p.Name] = true

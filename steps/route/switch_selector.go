@@ -198,7 +198,7 @@ func guardReadyPods(ctx context.Context, cl *kube.Clients, ns, svc string, sel m
 	}
 	ready := 0
 	for i := range pods.Items {
-		if podReady(&pods.Items[i]) {
+		if kube.PodReady(&pods.Items[i]) {
 			ready++
 		}
 	}
@@ -209,20 +209,6 @@ func guardReadyPods(ctx context.Context, cl *kube.Clients, ns, svc string, sel m
 		return fmt.Errorf("service %q in namespace %q: the new selector %s matches no pod, so the switch would send traffic nowhere; nothing was changed (deploy the new version first, fix the selector, or set allow_empty = true)", svc, ns, formatLabels(sel))
 	}
 	return fmt.Errorf("service %q in namespace %q: the new selector %s matches %d pod(s) (%s) but none is ready, so the switch would send traffic nowhere; nothing was changed (wait for the pods to become ready, or set allow_empty = true)", svc, ns, formatLabels(sel), len(pods.Items), podNames(pods.Items, 5))
-}
-
-// podReady is a pod's Ready condition, false while it is being deleted (its
-// endpoint is then no longer ready either).
-func podReady(p *corev1.Pod) bool {
-	if p.DeletionTimestamp != nil {
-		return false
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 func podNames(pods []corev1.Pod, max int) string {
