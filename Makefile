@@ -28,3 +28,11 @@ clean:
 	rm -rf bin
 
 include testdata/cluster/cluster.mk
+
+# A cluster of your own, then a blue/green release on it: v1 goes live, then
+# v2 is deployed beside it, verified, switched to and v1 retired.
+demo: build cluster-up
+	@eval "$$($(CLUSTER_CMD) env)" && \
+	  ./$(BIN) run pipelines/blue-green-service -var version=v1 -var initial=true && \
+	  ./$(BIN) run pipelines/blue-green-service -var version=v2 && \
+	  ./$(BIN) history
