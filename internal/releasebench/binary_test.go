@@ -1,0 +1,52 @@
+package releasebench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+
+	"github.com/cutoverhq/cutover/internal/testcluster"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+	binDir  string // removed by cleanupBinary
+)
+
+// cutoverBinary builds ./cmd/cutover of this checkout once per test binary:
+// the benchmarks measure the program as it ships (its journal, lock and
+// reports included), not the engine alone.
+func cutoverBinary() (string, error) {
+	binOnce.Do(func() {
+		root, err := testcluster.RepoRoot()
+		if err != nil {
+			binErr = err
+			return
+		}
+		binDir, err = os.MkdirTemp("", "releasebench-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(binDir, "cutover")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/cutover")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("go build ./cmd/cutover: %v\n%s", err, out)
+		}
+	})
+	return binPath, binErr
+}
+
+// pipelineDir is the checkout's pipelines/NAME.
+func pipelineDir(name string) (string, error) {
+	root, err := testcluster.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "pipelines", name), nil
+}
