@@ -68,7 +68,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 			}
 		}
 		ps.Config = p.renderBody(st.Step.Body, evalCtx, 0)
-		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil {
+		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil && !knownFalse(st.When, evalCtx) {
 			ps.Diff = p.stageDiff(ctx, pl, st, evalCtx, opts)
 		}
 		for i := range ps.Config {
@@ -167,6 +167,12 @@ func (p *Program) renderExpr(e hcl.Expression, ctx *hcl.EvalContext) string {
 // renderValue is HCL syntax for v, with long text summarized so a plan of
 // manifests stays readable.
 func renderValue(v cty.Value) string {
+	if v.Type().IsCapsuleType() {
+		if a := steps.AnalysisOf(v); a != nil {
+			return "analysis." + a.Name
+		}
+		return v.GoString()
+	}
 	if v.Type() == cty.String && !v.IsNull() {
 		s := v.AsString()
 		if n := strings.Count(s, "\n"); n > 1 || len(s) > 120 {
@@ -188,6 +194,15 @@ func renderValue(v cty.Value) string {
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	}
+	if !v.IsNull() && (v.Type().IsObjectType() || v.Type().IsMapType()) {
+		// One line: a plan is read as a list of settings.
+		var parts []string
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			parts = append(parts, k.AsString()+" = "+renderValue(e))
+		}
+		return "{ " + strings.Join(parts, ", ") + " }"
+	}
 	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes()))
 }
 
@@ -198,4 +213,18 @@ func (p *Program) exprSource(e hcl.Expression) string {
 		return string(src[r.Start.Byte:r.End.Byte])
 	}
 	return r.String()
+}
+
+// knownFalse reports a `when` that is false before the run: such a stage
+// will be skipped, so its changes are not worth computing.
+func knownFalse(e hcl.Expression, ctx *hcl.EvalContext) bool {
+	if e == nil {
+		return false
+	}
+	v, diags := e.Value(ctx)
+	if diags.HasErrors() {
+		return false
+	}
+	v, _ = v.UnmarkDeep()
+	return v.IsKnown() && !v.IsNull() && v.Type() == cty.Bool && v.False()
 }

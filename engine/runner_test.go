@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"github.com/cutoverhq/cutover/steps"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
 	"reflect"
 	"strings"
 	"sync"
@@ -323,4 +326,32 @@ func BenchmarkEngineOverhead10000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10000/1e6, "ms/stage")
+}
+
+func TestPlanShowsAnalysisReferences(t *testing.T) {
+	l := newLog()
+	reg := testRegistry(l)
+	reg.SetAnalysisSpec(&hcldec.ObjectSpec{"interval": &hcldec.AttrSpec{Name: "interval", Type: cty.String}})
+	reg.Register(refKind{})
+	dir := t.TempDir()
+	writeFile(t, dir, "p.hcl", `
+pipeline "p" {}
+analysis "healthy" { interval = "1s" }
+stage "check" {
+  ref { analysis = analysis.healthy }
+}
+`)
+	p := prepareDir(t, dir, reg)
+	plan := p.Plan(context.Background(), Options{})
+	if got := plan[0].Config[0].Text; got != "analysis = analysis.healthy" {
+		t.Fatalf("plan line %q", got)
+	}
+}
+
+// refKind takes an analysis reference, as verify does.
+type refKind struct{ plainKind }
+
+func (refKind) Name() string { return "ref" }
+func (refKind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{"analysis": &hcldec.AttrSpec{Name: "analysis", Type: steps.AnalysisType}}
 }

@@ -125,7 +125,12 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		}
 		if !steps.Bool(cfg, "allow_empty", false) {
 			if err := guardReadyPods(ctx, cl, ns, name, next); err != nil {
-				return cty.NilVal, err
+				// A dry run created no pods for earlier stages to
+				// select, so the guard can only warn there.
+				if !env.DryRun {
+					return cty.NilVal, err
+				}
+				env.Report("dry run: " + err.Error())
 			}
 		}
 		targets = append(targets, target{svc: svc, prev: svc.Spec.Selector, next: next})
