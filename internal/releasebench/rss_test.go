@@ -57,6 +57,7 @@ func BenchmarkRunRSS100(b *testing.B) {
 		b.Fatal(err)
 	}
 	var peak, sum float64
+	b.ResetTimer()
 	for range b.N {
 		out, mib := measureRSS(b, wrap, bin, "run", "-o", "json", dir)
 		// The run must really have run all 100 stages, or the figure is
