@@ -107,7 +107,7 @@ func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 	r := p.newRunner(opts)
 	r.emit(events.Event{Type: events.RunStarted, Stages: p.eventStages()})
 	if p.Lock != "" && opts.Locker != nil && !opts.DryRun {
-		l, err := opts.Locker.Acquire(ctx, p.Lock, opts.Holder, opts.WaitLock)
+		l, err := opts.Locker.Acquire(ctx, p.Lock, opts.RunID+" "+opts.Holder, opts.WaitLock)
 		if err != nil {
 			return nil, err
 		}

@@ -71,7 +71,7 @@ func (l *LeaseLocker) tryAcquire(ctx context.Context, name, holder string) (*coo
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading lock %q: %w", name, err)
 	}
-	if h := holderOf(cur); h != "" && h != holder && !expired(cur) {
+	if h := holderOf(cur); h != "" && !sameRun(h, holder) && !expired(cur) {
 		return cur, heldError(name, cur), nil
 	}
 	cur.Spec.HolderIdentity, cur.Spec.LeaseDurationSeconds = &holder, &secs
@@ -81,6 +81,14 @@ func (l *LeaseLocker) tryAcquire(ctx context.Context, name, holder string) (*coo
 		return l.tryAcquire(ctx, name, holder) // someone else moved first: look again
 	}
 	return updated, nil, err
+}
+
+// sameRun reports whether two holder identities name the same run: the
+// first word is the run id, so a resumed run (another process) takes its
+// own lock back at once instead of waiting for the dead one's to expire.
+func sameRun(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	return len(fa) > 0 && len(fb) > 0 && fa[0] == fb[0]
 }
 
 func holderOf(l *coordv1.Lease) string {

@@ -12,7 +12,9 @@ import (
 type Locker interface {
 	// Acquire takes the lock for holder. With wait it blocks until the lock
 	// is free (or ctx ends); without, it returns *HeldError at once when
-	// another live holder has it. An expired holder is taken over. The lock
+	// another live holder has it. An expired holder is taken over, and so is
+	// one whose identity starts with the same word (the run id): a resumed
+	// run takes back the lock of the process that died. The lock
 	// is renewed in the background until Release.
 	Acquire(ctx context.Context, name, holder string, wait bool) (Lock, error)
 }
