@@ -69,6 +69,11 @@ stage "deploy_green" {
 stage "ingress" {
   depends_on = [stage.deploy_green]
   when       = var.initial
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   deploy {
     manifests = [local.ingress]
   }
@@ -99,6 +104,11 @@ stage "verify_green" {
 
 stage "switch" {
   depends_on = [stage.verify_green, stage.ingress]
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   switch_backend {
     ingress = var.app
     service = local.green
@@ -117,6 +127,11 @@ stage "verify_live" {
 stage "retire_blue" {
   depends_on = [stage.verify_live]
   when       = stage.switch.output.previous != local.green
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   scale {
     name     = stage.switch.output.previous
     replicas = 0

@@ -54,6 +54,11 @@ stage "lint" {
 stage "service" {
   depends_on = [stage.lint]
   when       = var.initial
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   deploy {
     manifests = [local.service]
   }
@@ -97,6 +102,11 @@ stage "verify_green" {
 
 stage "switch" {
   depends_on = [stage.verify_green, stage.service]
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   switch_selector {
     service  = var.app
     selector = { version = var.version }
@@ -115,6 +125,11 @@ stage "verify_live" {
 stage "retire_blue" {
   depends_on = [stage.verify_live]
   when       = stage.switch.output.previous.version != var.version
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   scale {
     name     = "${var.app}-${stage.switch.output.previous.version}"
     replicas = 0

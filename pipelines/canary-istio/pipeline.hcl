@@ -61,6 +61,11 @@ stage "lint" {
 # install on an empty namespace.
 stage "stable" {
   depends_on = [stage.lint]
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   deploy {
     manifests = [local.stable, local.route]
   }
@@ -99,6 +104,11 @@ stage "canary_ready" {
 stage "ab" {
   depends_on = [stage.canary_ready]
   when       = local.ab
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   traffic {
     router          = "istio"
     virtual_service = var.app
@@ -124,6 +134,11 @@ stage "verify_ab" {
 stage "weight_1" {
   depends_on = [stage.verify_ab, stage.canary_ready]
   when       = local.canary
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   traffic {
     router          = "istio"
     virtual_service = var.app
@@ -145,6 +160,11 @@ stage "verify_1" {
 stage "weight_2" {
   depends_on = [stage.verify_1, stage.weight_1]
   when       = local.canary
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   traffic {
     router          = "istio"
     virtual_service = var.app
@@ -166,6 +186,11 @@ stage "verify_2" {
 stage "weight_3" {
   depends_on = [stage.verify_2, stage.weight_2]
   when       = local.canary
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   traffic {
     router          = "istio"
     virtual_service = var.app
@@ -190,6 +215,11 @@ stage "promote" {
   depends_on = [stage.verify_3, stage.weight_3]
   when       = local.canary
   timeout    = "15m"
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   deploy {
     manifests = [local.promoted]
   }
@@ -198,6 +228,11 @@ stage "promote" {
 stage "route_stable" {
   depends_on = [stage.promote]
   when       = local.canary
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   traffic {
     router          = "istio"
     virtual_service = var.app
@@ -211,6 +246,11 @@ stage "route_stable" {
 stage "retire_canary" {
   depends_on = [stage.route_stable]
   when       = local.canary
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   scale {
     name     = "${var.app}-canary"
     replicas = 0

@@ -59,6 +59,11 @@ stage "lint" {
 stage "service" {
   depends_on = [stage.lint]
   when       = var.initial
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   deploy {
     manifests = [local.service]
   }
@@ -102,6 +107,11 @@ stage "verify_canary" {
 stage "scale_up" {
   depends_on = [stage.verify_canary]
   timeout    = "10m"
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   scale {
     name     = local.new
     replicas = var.replicas
@@ -120,6 +130,11 @@ stage "verify_full" {
 stage "delete_old" {
   depends_on = [stage.verify_full]
   when       = var.previous_version != ""
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   delete {
     kind = "Deployment"
     name = local.old

@@ -87,6 +87,11 @@ stage "drained" {
 stage "scale_down" {
   depends_on = [stage.drained]
   timeout    = "10m"
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   scale {
     kind     = var.kind
     name     = var.workload

@@ -58,6 +58,11 @@ stage "lint" {
 stage "service" {
   depends_on = [stage.lint]
   when       = var.initial
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   deploy {
     manifests = [local.service]
   }
@@ -102,6 +107,11 @@ stage "verify_new" {
 # The new pods join the Service (template too, so replacements keep it).
 stage "label_new" {
   depends_on = [stage.verify_new, stage.service]
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   label {
     kind = "ReplicaSet"
     name = local.new_rs
@@ -121,6 +131,11 @@ stage "verify_live" {
 stage "unlabel_old" {
   depends_on = [stage.verify_live]
   when       = var.previous_version != ""
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   label {
     kind   = "ReplicaSet"
     name   = local.old_rs
@@ -131,6 +146,11 @@ stage "unlabel_old" {
 stage "disable_old" {
   depends_on = [stage.unlabel_old]
   when       = var.previous_version != ""
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   scale {
     kind     = "ReplicaSet"
     name     = local.old_rs

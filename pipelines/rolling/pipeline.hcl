@@ -80,6 +80,11 @@ stage "first_pod" {
 stage "pause_rollout" {
   depends_on = [stage.first_pod]
   when       = var.approval
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   patch {
     kind  = "Deployment"
     name  = var.app
@@ -102,6 +107,11 @@ stage "approval" {
 stage "resume_rollout" {
   depends_on = [stage.approval]
   when       = var.approval
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
   patch {
     kind  = "Deployment"
     name  = var.app
