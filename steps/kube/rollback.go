@@ -3,16 +3,12 @@ package kube
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/polymorphichelpers"
 
 	k8s "github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -70,26 +66,16 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 	if err != nil {
 		return cty.NilVal, classify(fmt.Errorf("rollback: reading %s: %w", r, err))
 	}
-	rb, err := polymorphichelpers.RollbackerFor(schema.GroupKind{Group: "apps", Kind: "Deployment"}, c.Typed)
-	if err != nil {
-		return cty.NilVal, err
-	}
-	strategy := util.DryRunNone
-	if env.DryRun {
-		strategy = util.DryRunServer
-	}
 	to := steps.Int(cfg, "to_revision", 0)
-	msg, err := rb.Rollback(d, nil, to, strategy)
+	skipped, err := rollbackTo(ctx, c.Typed, d, to, env.DryRun)
 	if err != nil {
-		// kubectl's errors are plain strings: transient ones are recognised
-		// by their wording.
 		return cty.NilVal, classify(fmt.Errorf("rollback of %s: %w", r, err))
 	}
 	target := "the previous revision"
 	if to > 0 {
 		target = fmt.Sprintf("revision %d", to)
 	}
-	if strings.HasPrefix(msg, "skipped") {
+	if skipped {
 		env.Report(fmt.Sprintf("%s: already at %s; nothing to roll back", r.Short(), target))
 	} else {
 		env.Report(fmt.Sprintf("%s: rolling back to %s", r.Short(), target))
