@@ -97,6 +97,9 @@ type runner struct {
 
 	mu     sync.Mutex
 	stages map[string]*StageRun
+
+	jmu   sync.Mutex      // orders journal appends
+	noted []journal.Entry // queued for the next append
 	seq    int
 	failed error
 }
@@ -222,20 +225,44 @@ func (r *runner) emit(e events.Event) {
 	r.sink.Emit(e)
 }
 
-// journal appends entries; a run whose journal cannot be written must not
-// go on writing to the cluster, so the error stops the stage.
+// journal appends entries durably, together with those noted since the
+// last append; a run whose journal cannot be written must not go on, so the
+// error stops the stage. It is called before anything acts: a stage's start
+// and every undo record (before the write it protects), and at the end.
 func (r *runner) journal(ctx context.Context, entries ...journal.Entry) error {
 	if r.opts.Journal == nil {
 		return nil
 	}
+	r.jmu.Lock()
+	defer r.jmu.Unlock()
 	now := time.Now()
 	for i := range entries {
 		entries[i].Time = now
 	}
-	if err := r.opts.Journal.Append(context.WithoutCancel(ctx), entries...); err != nil {
+	batch := append(r.noted, entries...)
+	if err := r.opts.Journal.Append(context.WithoutCancel(ctx), batch...); err != nil {
 		return fmt.Errorf("writing the run journal: %w", err)
 	}
+	r.noted = nil
 	return nil
+}
+
+// note queues entries for the next append: outcomes (a stage succeeded,
+// was skipped, an undo finished) need not cost a request of their own,
+// because nothing acts before the next durable append carries them. A
+// process killed in between loses only the news that a stage finished,
+// and a resumed run runs that stage again; undo records are never queued.
+func (r *runner) note(entries ...journal.Entry) {
+	if r.opts.Journal == nil {
+		return
+	}
+	r.jmu.Lock()
+	defer r.jmu.Unlock()
+	now := time.Now()
+	for i := range entries {
+		entries[i].Time = now
+	}
+	r.noted = append(r.noted, entries...)
 }
 
 func (r *runner) runStage(ctx context.Context, name string) error {
@@ -259,7 +286,8 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			sr.Status, sr.Output = StatusSkipped, cty.NullVal(st.Kind.Output())
 			r.mu.Unlock()
 			r.emit(events.Event{Type: events.StageSkipped, Stage: name, Message: "when is false"})
-			return r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusSkipped})
+			r.note(journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusSkipped})
+			return nil
 		}
 	}
 	cfg, diags := hcldec.Decode(st.Step.Body, st.Kind.Spec(), evalCtx)
@@ -320,7 +348,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			sr.finished = r.seq
 			r.mu.Unlock()
 			r.emit(events.Event{Type: events.StageCancelled, Stage: name, Elapsed: sr.Duration, Message: fmt.Sprint(context.Cause(ctx))})
-			_ = r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusCancelled})
+			r.note(journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusCancelled})
 			return nil
 		}
 		return r.fail(ctx, sr, err)
@@ -338,9 +366,7 @@ func (r *runner) succeed(ctx context.Context, sr *StageRun, out cty.Value) error
 	r.seq++
 	sr.finished = r.seq
 	r.mu.Unlock()
-	if err := r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusSucceeded, Attempt: sr.Attempts, Data: data}); err != nil {
-		return err
-	}
+	r.note(journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusSucceeded, Attempt: sr.Attempts, Data: data})
 	r.emit(events.Event{Type: events.StageSucceeded, Stage: sr.Name, Attempt: sr.Attempts, Elapsed: sr.Duration, Output: plainJSON(out)})
 	return nil
 }
@@ -351,7 +377,7 @@ func (r *runner) fail(ctx context.Context, sr *StageRun, err error) error {
 	r.seq++
 	sr.finished = r.seq
 	r.mu.Unlock()
-	_ = r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusFailed, Attempt: sr.Attempts, Message: r.red.String(err.Error())})
+	r.note(journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusFailed, Attempt: sr.Attempts, Message: r.red.String(err.Error())})
 	r.emit(events.Event{Type: events.StageFailed, Stage: sr.Name, Attempt: sr.Attempts, Elapsed: sr.Duration, Error: err.Error()})
 	return fmt.Errorf("stage %s: %w", sr.Name, err)
 }

@@ -56,17 +56,19 @@ func (l *LeaseLocker) tryAcquire(ctx context.Context, name, holder string) (*coo
 	leases := l.client.CoordinationV1().Leases(l.ns)
 	now := metav1.NewMicroTime(time.Now())
 	secs := int32(l.Duration.Seconds())
+	// Most of the time nobody holds the lock: create first, read only when
+	// the Lease is there already (one request instead of two).
+	lease := &coordv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: leaseName(name), Labels: map[string]string{"app.kubernetes.io/managed-by": "cutover"}},
+		Spec:       coordv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
+	}
+	created, err := leases.Create(ctx, lease, metav1.CreateOptions{})
+	if err == nil || !apierrors.IsAlreadyExists(err) {
+		return created, nil, err
+	}
 	cur, err := leases.Get(ctx, leaseName(name), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		lease := &coordv1.Lease{
-			ObjectMeta: metav1.ObjectMeta{Name: leaseName(name), Labels: map[string]string{"app.kubernetes.io/managed-by": "cutover"}},
-			Spec:       coordv1.LeaseSpec{HolderIdentity: &holder, LeaseDurationSeconds: &secs, AcquireTime: &now, RenewTime: &now},
-		}
-		created, err := leases.Create(ctx, lease, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			return l.tryAcquire(ctx, name, holder)
-		}
-		return created, nil, err
+		return l.tryAcquire(ctx, name, holder) // released in between
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading lock %q: %w", name, err)
@@ -224,19 +226,11 @@ func (h *leaseLock) Release(ctx context.Context) error {
 	<-h.done
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	leases := h.l.client.CoordinationV1().Leases(h.l.ns)
-	cur, err := leases.Get(ctx, h.lease.Name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if holderOf(cur) != h.holder {
-		return nil
-	}
-	rv := cur.ResourceVersion
-	err = leases.Delete(ctx, cur.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
+	// Delete only the version we last wrote: if someone took the lock over
+	// since (we stopped renewing in time), the precondition fails and their
+	// Lease stays. One request, no read.
+	rv := h.lease.ResourceVersion
+	err := h.l.client.CoordinationV1().Leases(h.l.ns).Delete(ctx, h.lease.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{ResourceVersion: &rv}})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
