@@ -98,8 +98,8 @@ type runner struct {
 	mu     sync.Mutex
 	stages map[string]*StageRun
 
-	jmu   sync.Mutex      // orders journal appends
-	noted []journal.Entry // queued for the next append
+	jmu    sync.Mutex      // orders journal appends
+	noted  []journal.Entry // queued for the next append
 	seq    int
 	failed error
 }
