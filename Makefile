@@ -22,7 +22,7 @@ vet:
 
 # Speed and memory targets (DESIGN §7) as benchmarks.
 bench: cluster-bin
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./engine/... ./steps/... ./cmd/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./engine/... ./steps/... ./cmd/... ./internal/releasebench
 
 clean:
 	rm -rf bin
