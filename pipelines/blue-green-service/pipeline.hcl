@@ -43,6 +43,22 @@ analysis "live_healthy" {
   }
 }
 
+# "while sleep 0.1; do curl …; done" during the switch (seed 002), as a
+# gate: requests at a steady rate through the switch and the live check,
+# counting errors and which version answered.
+analysis "watch" {
+  count         = 1
+  failure_limit = 0
+  probe {
+    url           = var.probe_url
+    rate          = var.probe_rate
+    duration      = var.probe_duration
+    timeout       = "2s"
+    version_field = "version"
+    condition     = result.error_rate == 0
+  }
+}
+
 # Zero-downtime hygiene of what is about to be applied (readiness probe,
 # preStop, grace period, surge settings), before anything is written.
 stage "lint" {
@@ -121,9 +137,18 @@ stage "verify_live" {
   }
 }
 
+# Runs next to switch and verify_live (same dependencies as switch).
+stage "watch" {
+  depends_on = [stage.verify_green, stage.service]
+  when       = var.probe_url != ""
+  verify {
+    analysis = analysis.watch
+  }
+}
+
 # Blue stays, at zero replicas: the built-in undo scales it back up.
 stage "retire_blue" {
-  depends_on = [stage.verify_live]
+  depends_on = [stage.verify_live, stage.watch]
   when       = stage.switch.output.previous.version != var.version
   retry {
     attempts = 3
@@ -134,6 +159,10 @@ stage "retire_blue" {
     name     = "${var.app}-${stage.switch.output.previous.version}"
     replicas = 0
   }
+}
+
+output "versions_seen" {
+  value = try(stage.watch.output.last.versions, null)
 }
 
 output "previous_version" {

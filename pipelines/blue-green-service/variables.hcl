@@ -80,3 +80,21 @@ variable "analysis_count" {
   default     = 3
   description = "Measurements a gate takes; one failure fails it"
 }
+
+variable "probe_url" {
+  type        = string
+  default     = ""
+  description = "Public endpoint probed at a steady rate during the switch (a JSON body's \"version\" field tells which colour answered); any error fails the release. Empty: no probe"
+}
+
+variable "probe_rate" {
+  type        = number
+  default     = 10
+  description = "Requests per second of the probe"
+}
+
+variable "probe_duration" {
+  type        = string
+  default     = "30s"
+  description = "How long the probe runs, from the moment the switch starts"
+}
