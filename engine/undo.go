@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/sethvargo/go-retry"
 	"github.com/zclconf/go-cty/cty"
@@ -55,7 +57,7 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 		if !ok || len(sr.records) == 0 {
 			return nil
 		}
-		env := r.env(sr.Name, r.p.EvalContext(r.allDone()), st.Step.Body, sr)
+		env := r.env(sr.Name, r.undoContext(sr), st.Step.Body, sr)
 		env.Capture = nil // an undo records nothing to undo in turn
 		do = func(ctx context.Context) error { return u.Undo(ctx, env, sr.records) }
 	}
@@ -83,11 +85,20 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 	return nil
 }
 
-// runUndoBlock runs a stage's `undo { <step> }`, evaluated with every
-// finished stage's output, its own included.
+// undoContext is what a stage's undo is evaluated in: its dependencies'
+// outputs and its own. References were checked at load, so an undo block can
+// use nothing else; building every stage's value for every undone stage
+// would make undoing a large pipeline quadratic.
+func (r *runner) undoContext(sr *StageRun) *hcl.EvalContext {
+	deps := r.p.Stages[sr.Name].Deps
+	return r.p.EvalContext(r.doneStates(append(slices.Clip(deps), sr.Name)))
+}
+
+// runUndoBlock runs a stage's `undo { <step> }`, evaluated with its
+// dependencies' outputs and its own.
 func (r *runner) runUndoBlock(ctx context.Context, sr *StageRun) error {
 	u := r.p.Stages[sr.Name].Undo.Step
-	evalCtx := r.p.EvalContext(r.allDone())
+	evalCtx := r.undoContext(sr)
 	cfg, diags := hcldec.Decode(u.Body, u.Kind.Spec(), evalCtx)
 	if diags.HasErrors() {
 		return fmt.Errorf("evaluating the undo block: %s", diagText(diags))
