@@ -2,6 +2,8 @@ package kube
 
 import (
 	"fmt"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -71,7 +73,7 @@ func deploymentStatus(name, ns string, d *appsv1.Deployment) (bool, string, erro
 		return false, name + ": waiting for the deployment controller to observe the new spec", nil
 	}
 	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" && !staleCondition(c.LastUpdateTime, d) {
 			obj := name
 			if ns != "" {
 				obj += " in namespace " + ns
@@ -166,4 +168,20 @@ func deref(p *int32, def int32) int32 {
 		return def
 	}
 	return *p
+}
+
+// staleCondition reports a condition last updated no later than the newest
+// write to the deployment's spec: the controller keeps a
+// ProgressDeadlineExceeded condition until the rollout progresses again,
+// so right after an undo restores a working template the verdict still
+// names the failed ReplicaSet. A deadline cannot have passed for a spec
+// written after it was declared.
+func staleCondition(updated metav1.Time, d *appsv1.Deployment) bool {
+	var lastWrite time.Time
+	for _, f := range d.ManagedFields {
+		if f.Subresource == "" && f.Time != nil && f.Time.After(lastWrite) {
+			lastWrite = f.Time.Time
+		}
+	}
+	return !lastWrite.IsZero() && !updated.Time.After(lastWrite)
 }

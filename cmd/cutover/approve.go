@@ -40,7 +40,7 @@ func (c *cli) answerPause(args []string, answer string) int {
 	if len(pos) == 2 {
 		name = pause.Name(pos[0], pos[1])
 	} else {
-		list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: pause.RunLabel + "=" + pos[0]})
+		list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: pause.RunLabel + "=" + pos[0] + "," + pause.StageLabel})
 		if err != nil {
 			c.errorf("%v", err)
 			return exitFailed
