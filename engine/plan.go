@@ -71,6 +71,9 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil && !knownFalse(st.When, evalCtx) {
 			ps.Diff = p.stageDiff(ctx, pl, st, evalCtx, opts)
 		}
+		for i := range ps.Settings {
+			ps.Settings[i] = red.String(ps.Settings[i])
+		}
 		for i := range ps.Config {
 			ps.Config[i].Text = red.String(ps.Config[i].Text)
 		}

@@ -29,13 +29,16 @@ func cmdPlan(c *cli, args []string) int {
 		_ = enc.Encode(map[string]any{"pipeline": p.Name, "stages": stages})
 		return exitOK
 	}
+	// The pipeline's settings are evaluated unmarked: one built from a
+	// sensitive variable is hidden here like every stage setting.
+	red := p.Redactor()
 	fmt.Fprintf(c.stdout, "Plan for pipeline %q: %d stages, at most %d at a time", p.Name, len(stages), p.Parallelism)
 	if p.Lock != "" {
-		fmt.Fprintf(c.stdout, ", lock %q", p.Lock)
+		fmt.Fprintf(c.stdout, ", lock %q", red.String(p.Lock))
 	}
 	fmt.Fprintf(c.stdout, ", on failure: %s.\n", p.OnFailure)
 	if p.Description != "" {
-		fmt.Fprintf(c.stdout, "%s\n", p.Description)
+		fmt.Fprintf(c.stdout, "%s\n", red.String(p.Description))
 	}
 	for i, s := range stages {
 		fmt.Fprintf(c.stdout, "\n%d. %s (%s)", i+1, s.Name, s.Kind)
