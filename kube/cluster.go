@@ -5,7 +5,9 @@ package kube
 
 import (
 	"fmt"
+	"net/http"
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
@@ -88,6 +90,9 @@ func build(o Options) (*Clients, error) {
 		cfg.Burst = 200
 	}
 	cfg.UserAgent = "cutover"
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return &retryTransport{next: rt, tries: 5, delay: 50 * time.Millisecond}
+	})
 	typed, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err

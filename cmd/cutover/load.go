@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
@@ -25,6 +26,12 @@ func (c *cli) load(path string, o *options) (*engine.Program, bool) {
 		var d hcl.Diagnostics
 		p, d = engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ})
 		diags = appendNew(diags, d)
+		// A diagnostic can quote a value (a function's error names its
+		// argument): sensitive values are hidden as in every other output.
+		red := p.Redactor()
+		for _, d := range diags {
+			d.Summary, d.Detail = red.String(d.Summary), red.String(d.Detail)
+		}
 	}
 	if len(diags) > 0 {
 		c.printDiags(cfg, diags, o)
@@ -57,6 +64,9 @@ func appendNew(diags, more hcl.Diagnostics) hcl.Diagnostics {
 // printDiags renders diagnostics: with source and caret on stderr as text,
 // as diagnostic events in JSON, and as annotations on GitHub.
 func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) {
+	// Found in several passes (parse, decode, evaluation), shown in the
+	// order of the source, which is the order a reader fixes them in.
+	sort.SliceStable(diags, func(i, j int) bool { return diagBefore(diags[i], diags[j]) })
 	if o.output == "json" {
 		enc := json.NewEncoder(c.stdout)
 		for _, d := range diags {
@@ -116,4 +126,14 @@ func (c *cli) pathArg(pos []string) (string, bool) {
 	}
 	c.errorf("expected one PATH, got %d: %v", len(pos), pos)
 	return "", false
+}
+
+func diagBefore(a, b *hcl.Diagnostic) bool {
+	switch {
+	case a.Subject == nil || b.Subject == nil:
+		return a.Subject == nil && b.Subject != nil
+	case a.Subject.Filename != b.Subject.Filename:
+		return a.Subject.Filename < b.Subject.Filename
+	}
+	return a.Subject.Start.Byte < b.Subject.Start.Byte
 }
