@@ -57,6 +57,25 @@ func functions(dir string) map[string]function.Function {
 			return hex.EncodeToString(h[:]), nil
 		}),
 	}
+	fns["alltrue"] = boolListFunc(true)
+	fns["anytrue"] = boolListFunc(false)
+	fns["sum"] = function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "list", Type: cty.List(cty.Number)}},
+		Type:   function.StaticReturnType(cty.Number),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if !args[0].IsWhollyKnown() {
+				return cty.UnknownVal(cty.Number), nil
+			}
+			total := cty.Zero
+			for _, v := range args[0].AsValueSlice() {
+				if v.IsNull() {
+					return cty.NilVal, fmt.Errorf("sum: the list holds a null")
+				}
+				total = total.Add(v)
+			}
+			return total, nil
+		},
+	})
 	fns["file"] = function.New(&function.Spec{
 		Params: []function.Parameter{{Name: "path", Type: cty.String}},
 		Type:   function.StaticReturnType(cty.String),
@@ -76,6 +95,32 @@ func functions(dir string) map[string]function.Function {
 		},
 	})
 	return fns
+}
+
+// boolListFunc is alltrue (all = true) or anytrue: a gate's condition
+// over many checks, such as every pod ready or any error seen.
+func boolListFunc(all bool) function.Function {
+	return function.New(&function.Spec{
+		Params: []function.Parameter{{Name: "list", Type: cty.List(cty.Bool)}},
+		Type:   function.StaticReturnType(cty.Bool),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			unknown := false
+			for _, v := range args[0].AsValueSlice() {
+				switch {
+				case !v.IsKnown():
+					unknown = true
+				case v.IsNull():
+					return cty.NilVal, fmt.Errorf("the list holds a null")
+				case v.True() != all:
+					return cty.BoolVal(!all), nil
+				}
+			}
+			if unknown {
+				return cty.UnknownVal(cty.Bool), nil
+			}
+			return cty.BoolVal(all), nil
+		},
+	})
 }
 
 func stringFunc(f func(string) (string, error)) function.Function {

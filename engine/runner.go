@@ -53,6 +53,9 @@ const (
 	StatusUndoFail  = "undo failed"
 )
 
+// EarlierAttempt is the message of a stage a resumed run found finished.
+const EarlierAttempt = "in an earlier attempt of this run"
+
 // StageRun is the record of one stage in a run.
 type StageRun struct {
 	Name     string
@@ -269,7 +272,14 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 	st := r.p.Stages[name]
 	sr := r.stages[name]
 	if sr.Status == StatusSucceeded || sr.Status == StatusSkipped {
-		return nil // finished by the run being resumed
+		// Finished by an earlier attempt of this run: said once, in graph
+		// order, so every report of the resumed run lists it as done.
+		e := events.Event{Type: events.StageSucceeded, Stage: name, Attempt: sr.Attempts, Output: plainJSON(sr.Output), Message: EarlierAttempt}
+		if sr.Status == StatusSkipped {
+			e = events.Event{Type: events.StageSkipped, Stage: name, Message: EarlierAttempt}
+		}
+		r.emit(e)
+		return nil
 	}
 	sr.Started = time.Now()
 	evalCtx := r.p.EvalContext(r.doneStates(st.Deps))

@@ -5,6 +5,7 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 	"reflect"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/journal"
 )
 
 type collected struct {
@@ -354,4 +356,54 @@ type refKind struct{ plainKind }
 func (refKind) Name() string { return "ref" }
 func (refKind) Spec() hcldec.Spec {
 	return &hcldec.ObjectSpec{"analysis": &hcldec.AttrSpec{Name: "analysis", Type: steps.AnalysisType}}
+}
+
+func TestResumeReusesFinishedStagesAndReportsThem(t *testing.T) {
+	l := newLog()
+	p, diags := load(t, l, map[string]string{"p.hcl": `
+pipeline "p" { parallelism = 1 }
+stage "a" {
+  step { value = "a" }
+}
+stage "b" {
+  step { value = "${stage.a.output.value}+b" }
+}
+stage "c" {
+  depends_on = [stage.b]
+  when       = false
+  step { value = "c" }
+}
+output "final" { value = stage.b.output.value }
+`}, Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	// The journal holds outputs with their type, as the runner writes them.
+	data, err := ctyjson.Marshal(cty.ObjectVal(map[string]cty.Value{"value": cty.StringVal("from-journal")}), cty.DynamicPseudoType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &collected{}
+	out, err := p.Run(context.Background(), Options{Sink: sink, RunID: "test", Resume: []journal.Entry{
+		{Kind: journal.KindStage, Stage: "a", Status: "started", Attempt: 2},
+		{Kind: journal.KindStage, Stage: "a", Status: StatusSucceeded, Attempt: 2, Data: data},
+		{Kind: journal.KindStage, Stage: "b", Status: "started", Attempt: 1},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result != events.Succeeded || !reflect.DeepEqual(l.ran, []string{"b"}) {
+		t.Fatalf("result %s (%v), ran %v; want succeeded, only b run again", out.Result, out.Err, l.ran)
+	}
+	if got := out.Outputs["final"].AsString(); got != "from-journal+b" {
+		t.Fatalf("output %q; want a's journaled output reused", got)
+	}
+	if got := sink.types("a"); !reflect.DeepEqual(got, []events.Type{events.StageSucceeded}) {
+		t.Fatalf("events of a: %v; want one stage_succeeded", got)
+	}
+	for _, e := range sink.ev {
+		if e.Stage == "a" && (e.Message != EarlierAttempt || e.Attempt != 2 || string(e.Output) != `{"value":"from-journal"}`) {
+			t.Fatalf("a reported as %+v; want the earlier attempt's result", e)
+		}
+	}
 }

@@ -110,6 +110,9 @@ func (l *lines) format(e events.Event) []line {
 	case events.StageSucceeded:
 		pm.pending = ""
 		what := col("succeeded") + " in " + dur(s.duration())
+		if e.Message != "" {
+			what = col("succeeded") + reason(e.Message)
+		}
 		if s.attempts > 1 {
 			what += fmt.Sprintf(" (%d attempts)", s.attempts)
 		}
