@@ -4,11 +4,13 @@
 package kube
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -110,4 +112,22 @@ func build(o Options) (*Clients, error) {
 		Mapper:    restmapper.NewDeferredDiscoveryRESTMapper(disc),
 		Namespace: ns,
 	}, nil
+}
+
+// Reachable asks the API server its version, so a run against a cluster it
+// cannot reach or that refuses its credentials stops before anything is
+// written, with the server named, instead of after the journal's retries.
+func (c *Clients) Reachable(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err := c.Typed.Discovery().RESTClient().Get().AbsPath("/version").Do(ctx).Error()
+	switch {
+	case err == nil:
+		return nil
+	case apierrors.IsUnauthorized(err):
+		return fmt.Errorf("the Kubernetes API at %s refused the credentials of the kubeconfig: %w", c.Config.Host, err)
+	case apierrors.IsForbidden(err):
+		return nil // answered: it is there, and the run's own requests say what is allowed
+	}
+	return fmt.Errorf("cannot reach the Kubernetes API at %s: %w", c.Config.Host, err)
 }

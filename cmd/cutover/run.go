@@ -41,7 +41,7 @@ func cmdRun(c *cli, args []string) int {
 	c.applyNamespace(p, o)
 	cl := c.cluster(o)
 	opts.Cluster = cl
-	st, err := c.stateFor(p, cl, o)
+	st, err := c.stateFor(ctx, p, cl, o)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed
@@ -148,12 +148,15 @@ type state struct {
 // stateFor picks where the run is journaled and locked: in the cluster
 // (ConfigMap and Lease in the pipeline's namespace) when one is configured
 // and --no-journal is not given, else in memory.
-func (c *cli) stateFor(p *engine.Program, cl *kube.Cluster, o *options) (*state, error) {
+func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster, o *options) (*state, error) {
 	if o.noJournal || o.dryRun == "server" || !c.hasKubeconfig(o) {
 		return &state{store: journal.NewMemoryStore()}, nil
 	}
 	clients, err := cl.Clients()
 	if err != nil {
+		return nil, err
+	}
+	if err := clients.Reachable(ctx); err != nil {
 		return nil, err
 	}
 	ns := p.Namespace
