@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,10 +16,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testcluster.Main(m, map[string]func(){
-		"cutover": func() {
-			c := &cli{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ()}
-			os.Exit(c.main(os.Args[1:]))
-		},
+		"cutover": main,
 	})
 }
 
