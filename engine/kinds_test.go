@@ -113,6 +113,7 @@ func testRegistry(l *eventLog) *steps.Registry {
 	r := steps.NewRegistry()
 	r.Register(testKind{name: "step", log: l})
 	r.Register(plainKind{})
+	r.Register(lookKind{})
 	return r
 }
 
@@ -123,5 +124,29 @@ func (plainKind) Name() string      { return "plain" }
 func (plainKind) Spec() hcldec.Spec { return &hcldec.ObjectSpec{} }
 func (plainKind) Output() cty.Type  { return cty.EmptyObject }
 func (plainKind) Run(context.Context, *steps.Env, cty.Value) (cty.Value, error) {
+	return cty.EmptyObjectVal, nil
+}
+
+// lookKind is read-only; with `until` set it waits for the channel of that
+// name in lookGates to close.
+type lookKind struct{}
+
+var lookGates sync.Map // name → chan struct{}
+
+func (lookKind) Name() string { return "look" }
+func (lookKind) ReadOnly()    {}
+func (lookKind) Spec() hcldec.Spec {
+	return &hcldec.ObjectSpec{"until": &hcldec.AttrSpec{Name: "until", Type: cty.String}}
+}
+func (lookKind) Output() cty.Type { return cty.EmptyObject }
+func (lookKind) Run(ctx context.Context, _ *steps.Env, cfg cty.Value) (cty.Value, error) {
+	if name := steps.Str(cfg, "until"); name != "" {
+		ch, _ := lookGates.Load(name)
+		select {
+		case <-ch.(chan struct{}):
+		case <-ctx.Done():
+			return cty.NilVal, ctx.Err()
+		}
+	}
 	return cty.EmptyObjectVal, nil
 }

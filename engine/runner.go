@@ -101,10 +101,13 @@ type runner struct {
 	mu     sync.Mutex
 	stages map[string]*StageRun
 
-	jmu    sync.Mutex      // orders journal appends
-	noted  []journal.Entry // queued for the next append
-	seq    int
-	failed error
+	jmu   sync.Mutex      // orders journal appends
+	noted []journal.Entry // queued for the next append
+	// notedMatters: noted holds an outcome a resume or an undo needs (see
+	// startEntry), so the next stage start makes it durable at once.
+	notedMatters bool
+	seq          int
+	failed       error
 }
 
 // Run executes the program. ctx cancellation (a signal) stops scheduling,
@@ -230,8 +233,9 @@ func (r *runner) emit(e events.Event) {
 
 // journal appends entries durably, together with those noted since the
 // last append; a run whose journal cannot be written must not go on, so the
-// error stops the stage. It is called before anything acts: a stage's start
-// and every undo record (before the write it protects), and at the end.
+// error stops the stage. It is called before anything acts on the cluster
+// (every undo record, before the write it protects), for a stage start
+// that carries an outcome that matters, and at the end.
 func (r *runner) journal(ctx context.Context, entries ...journal.Entry) error {
 	if r.opts.Journal == nil {
 		return nil
@@ -243,19 +247,23 @@ func (r *runner) journal(ctx context.Context, entries ...journal.Entry) error {
 		entries[i].Time = now
 	}
 	batch := append(r.noted, entries...)
+	if len(batch) == 0 {
+		return nil
+	}
 	if err := r.opts.Journal.Append(context.WithoutCancel(ctx), batch...); err != nil {
 		return fmt.Errorf("writing the run journal: %w", err)
 	}
-	r.noted = nil
+	r.noted, r.notedMatters = nil, false
 	return nil
 }
 
-// note queues entries for the next append: outcomes (a stage succeeded,
-// was skipped, an undo finished) need not cost a request of their own,
-// because nothing acts before the next durable append carries them. A
-// process killed in between loses only the news that a stage finished,
-// and a resumed run runs that stage again; undo records are never queued.
-func (r *runner) note(entries ...journal.Entry) {
+// note queues entries for the next append: news (a stage started,
+// succeeded, was skipped; an undo finished) need not cost a request of its
+// own when nothing acts before the next durable append carries it. A
+// process killed in between loses only that news. Undo records are never
+// queued. matters marks an outcome whose loss would change what a resume
+// or an undo does (see startEntry).
+func (r *runner) note(matters bool, entries ...journal.Entry) {
 	if r.opts.Journal == nil {
 		return
 	}
@@ -266,6 +274,47 @@ func (r *runner) note(entries ...journal.Entry) {
 		entries[i].Time = now
 	}
 	r.noted = append(r.noted, entries...)
+	r.notedMatters = r.notedMatters || matters
+}
+
+// startEntry journals the start of an attempt. It is durable at once only
+// when the queue holds an outcome that matters: a stage that succeeded
+// whose re-run is not known to be harmless (a command, a webhook) or whose
+// own undo block an undo must run. Any other start rides on the stage's
+// first undo record, or is flushed once the stage has run for
+// journalFlushAfter, so `cutover status` still shows a long wait; stop
+// cancels that flush.
+func (r *runner) startEntry(ctx context.Context, e journal.Entry) (stop func(), err error) {
+	r.jmu.Lock()
+	matters := r.notedMatters
+	r.jmu.Unlock()
+	if matters {
+		return func() {}, r.journal(ctx, e)
+	}
+	r.note(false, e)
+	t := time.AfterFunc(journalFlushAfter, func() { _ = r.journal(ctx) })
+	return func() { t.Stop() }, nil
+}
+
+// journalFlushAfter is how long queued news waits while a stage runs (a
+// variable for tests).
+var journalFlushAfter = 2 * time.Second
+
+// outcomeMatters says whether losing the news that sr succeeded would
+// change a resume or an undo: a resumed run would repeat a step that is
+// not read-only and left no undo records (its effect is unknown to
+// cutover), and an undo runs a stage's own undo block only for a stage it
+// knows succeeded. Read-only steps are checked again, harmlessly; writes
+// with records are re-applied idempotently and undone from the records.
+func (r *runner) outcomeMatters(sr *StageRun) bool {
+	st := r.p.Stages[sr.Name]
+	if st.Undo != nil && st.Undo.Step != nil {
+		return true
+	}
+	if _, ro := st.Kind.(steps.ReadOnly); ro {
+		return false
+	}
+	return len(sr.records) == 0
 }
 
 func (r *runner) runStage(ctx context.Context, name string) error {
@@ -296,7 +345,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			sr.Status, sr.Output = StatusSkipped, cty.NullVal(st.Kind.Output())
 			r.mu.Unlock()
 			r.emit(events.Event{Type: events.StageSkipped, Stage: name, Message: "when is false"})
-			r.note(journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusSkipped})
+			r.note(false, journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusSkipped})
 			return nil
 		}
 	}
@@ -324,7 +373,9 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 		sr.Status = StatusRunning
 		r.mu.Unlock()
 		r.emit(events.Event{Type: events.StageStarted, Stage: name, Attempt: sr.Attempts, Elapsed: time.Since(sr.Started)})
-		if err := r.journal(ctx, journal.Entry{Kind: journal.KindStage, Stage: name, Status: "started", Attempt: sr.Attempts}); err != nil {
+		stopFlush, err := r.startEntry(ctx, journal.Entry{Kind: journal.KindStage, Stage: name, Status: "started", Attempt: sr.Attempts})
+		defer stopFlush()
+		if err != nil {
 			return err
 		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
@@ -358,7 +409,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			sr.finished = r.seq
 			r.mu.Unlock()
 			r.emit(events.Event{Type: events.StageCancelled, Stage: name, Elapsed: sr.Duration, Message: fmt.Sprint(context.Cause(ctx))})
-			r.note(journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusCancelled})
+			r.note(false, journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusCancelled})
 			return nil
 		}
 		return r.fail(ctx, sr, err)
@@ -376,7 +427,7 @@ func (r *runner) succeed(ctx context.Context, sr *StageRun, out cty.Value) error
 	r.seq++
 	sr.finished = r.seq
 	r.mu.Unlock()
-	r.note(journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusSucceeded, Attempt: sr.Attempts, Data: data})
+	r.note(r.outcomeMatters(sr), journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusSucceeded, Attempt: sr.Attempts, Data: data})
 	r.emit(events.Event{Type: events.StageSucceeded, Stage: sr.Name, Attempt: sr.Attempts, Elapsed: sr.Duration, Output: plainJSON(out)})
 	return nil
 }
@@ -387,7 +438,7 @@ func (r *runner) fail(ctx context.Context, sr *StageRun, err error) error {
 	r.seq++
 	sr.finished = r.seq
 	r.mu.Unlock()
-	r.note(journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusFailed, Attempt: sr.Attempts, Message: r.red.String(err.Error())})
+	r.note(false, journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusFailed, Attempt: sr.Attempts, Message: r.red.String(err.Error())})
 	r.emit(events.Event{Type: events.StageFailed, Stage: sr.Name, Attempt: sr.Attempts, Elapsed: sr.Duration, Error: err.Error()})
 	return fmt.Errorf("stage %s: %w", sr.Name, err)
 }
@@ -461,9 +512,15 @@ func (r *runner) finish(out *Outcome) {
 	if out.Err != nil {
 		msg = out.Err.Error()
 	}
-	_ = r.journal(context.Background(), journal.Entry{Kind: journal.KindResult, Status: string(out.Result), Message: r.red.String(msg)})
 	if r.opts.Journal != nil {
-		_ = r.opts.Journal.SetStatus(context.Background(), string(out.Result))
+		// The result and whatever news is queued go with the status: one
+		// request ends the run's journal.
+		r.jmu.Lock()
+		batch := append(r.noted, journal.Entry{Kind: journal.KindResult, Status: string(out.Result), Message: r.red.String(msg), Time: time.Now()})
+		if err := r.opts.Journal.SetStatus(context.Background(), string(out.Result), batch...); err == nil {
+			r.noted, r.notedMatters = nil, false
+		}
+		r.jmu.Unlock()
 	}
 	r.emit(events.Event{Type: events.RunFinished, Result: out.Result, Outputs: outputs, Error: msg, UndoPending: out.UndoPending})
 }

@@ -63,7 +63,7 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 	}
 	started := time.Now()
 	r.emit(events.Event{Type: events.UndoStarted, Stage: sr.Name})
-	r.note(journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: "started"})
+	r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: "started"})
 	// Undo is the path that must not give up on a blip: transient errors
 	// are retried a few times whatever the stage's own retry said.
 	err := retry.Do(ctx, retry.WithMaxRetries(4, retry.NewExponential(500*time.Millisecond)), func(ctx context.Context) error {
@@ -76,12 +76,12 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 	if err != nil {
 		sr.Status = StatusUndoFail
 		r.emit(events.Event{Type: events.UndoFailed, Stage: sr.Name, Error: err.Error(), Elapsed: time.Since(started)})
-		r.note(journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusFailed, Message: r.red.String(err.Error())})
+		r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusFailed, Message: r.red.String(err.Error())})
 		return err
 	}
 	sr.Status = StatusUndone
 	r.emit(events.Event{Type: events.UndoSucceeded, Stage: sr.Name, Elapsed: time.Since(started)})
-	r.note(journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusSucceeded})
+	r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusSucceeded})
 	return nil
 }
 

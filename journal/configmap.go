@@ -146,16 +146,25 @@ func metaOf(cm *corev1.ConfigMap) (Meta, error) {
 	return m, nil
 }
 
-func (j *cmJournal) SetStatus(ctx context.Context, status string) error {
+func (j *cmJournal) SetStatus(ctx context.Context, status string, entries ...Entry) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.meta.Status = status
-	meta, _ := json.Marshal(j.meta)
-	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+	m := j.meta
+	m.Status = status
+	meta, _ := json.Marshal(m)
+	metaPatch := map[string]any{
 		"labels":      map[string]string{LabelStatus: labelValue(status)},
 		"annotations": map[string]string{AnnotationMeta: string(meta)},
-	}})
-	return j.patch(ctx, cmName(j.meta.RunID), patch)
+	}
+	done, err := j.appendLocked(ctx, entries, metaPatch)
+	if err == nil && !done {
+		patch, _ := json.Marshal(map[string]any{"metadata": metaPatch})
+		err = j.patch(ctx, cmName(j.meta.RunID), patch)
+	}
+	if err == nil {
+		j.meta.Status = status
+	}
+	return err
 }
 
 // labelValue makes text a valid label value ("failed, undone" →

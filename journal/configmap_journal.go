@@ -73,6 +73,14 @@ func partNumber(cm *corev1.ConfigMap) int {
 func (j *cmJournal) Append(ctx context.Context, entries ...Entry) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	_, err := j.appendLocked(ctx, entries, nil)
+	return err
+}
+
+// appendLocked writes entries; meta, when given, is merged into the patch
+// of the last batch if that batch goes to part 1 (which holds the meta),
+// saving a request. It says whether meta was written.
+func (j *cmJournal) appendLocked(ctx context.Context, entries []Entry, meta map[string]any) (bool, error) {
 	limit := j.store.limit
 	batch, size, seq := map[string]string{}, 0, j.next
 	newPart := false
@@ -86,17 +94,17 @@ func (j *cmJournal) Append(ctx context.Context, entries ...Entry) error {
 		}
 		b, err := json.Marshal(e)
 		if err != nil {
-			return fmt.Errorf("journal entry %d of run %s: %w", seq, j.meta.RunID, err)
+			return false, fmt.Errorf("journal entry %d of run %s: %w", seq, j.meta.RunID, err)
 		}
 		key := entryKey(seq)
 		n := len(key) + len(b)
 		if n > limit {
-			return fmt.Errorf("journal entry %d of run %s (%s %s) is %d bytes; a ConfigMap holds at most %d: keep outputs and undo records smaller",
+			return false, fmt.Errorf("journal entry %d of run %s (%s %s) is %d bytes; a ConfigMap holds at most %d: keep outputs and undo records smaller",
 				seq, j.meta.RunID, e.Kind, e.Stage, n, limit)
 		}
 		if j.partSize+size+n > limit {
-			if err := j.flush(ctx, batch, size, seq-1, newPart); err != nil {
-				return err
+			if _, err := j.flush(ctx, batch, size, seq-1, newPart, nil); err != nil {
+				return false, err
 			}
 			j.part++
 			j.partSize = 0
@@ -105,29 +113,35 @@ func (j *cmJournal) Append(ctx context.Context, entries ...Entry) error {
 		batch[key] = string(b)
 		size += n
 	}
-	return j.flush(ctx, batch, size, seq, newPart)
+	return j.flush(ctx, batch, size, seq, newPart, meta)
 }
 
 // flush stores batch in the current part (creating it when new) and, once
-// stored, moves the journal's position past it.
-func (j *cmJournal) flush(ctx context.Context, batch map[string]string, size, last int, create bool) error {
+// stored, moves the journal's position past it. meta rides along when the
+// part is part 1 and is patched; flush says whether it did.
+func (j *cmJournal) flush(ctx context.Context, batch map[string]string, size, last int, create bool, meta map[string]any) (bool, error) {
 	if len(batch) == 0 {
-		return nil
+		return false, nil
 	}
 	name := partName(j.meta.RunID, j.part)
+	withMeta := meta != nil && !create && j.part <= 1
 	var err error
 	if create {
 		err = j.createPart(ctx, name, batch)
 	} else {
-		patch, _ := json.Marshal(map[string]any{"data": batch})
+		body := map[string]any{"data": batch}
+		if withMeta {
+			body["metadata"] = meta
+		}
+		patch, _ := json.Marshal(body)
 		err = j.patch(ctx, name, patch)
 	}
 	if err != nil {
-		return fmt.Errorf("writing the journal of run %s to ConfigMap %s/%s: %w", j.meta.RunID, j.store.ns, name, err)
+		return false, fmt.Errorf("writing the journal of run %s to ConfigMap %s/%s: %w", j.meta.RunID, j.store.ns, name, err)
 	}
 	j.partSize += size
 	j.next = last
-	return nil
+	return withMeta, nil
 }
 
 func (j *cmJournal) createPart(ctx context.Context, name string, data map[string]string) error {

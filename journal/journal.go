@@ -53,8 +53,9 @@ type Journal interface {
 	Append(ctx context.Context, entries ...Entry) error
 	// Entries returns everything appended so far, in order.
 	Entries(ctx context.Context) ([]Entry, error)
-	// SetStatus records the run's status (running, or its result).
-	SetStatus(ctx context.Context, status string) error
+	// SetStatus records the run's status (running, or its result), after
+	// appending entries as Append does: the end of a run is one request.
+	SetStatus(ctx context.Context, status string, entries ...Entry) error
 }
 
 // Store creates and finds journals.

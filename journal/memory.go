@@ -94,7 +94,8 @@ func (j *memJournal) Entries(context.Context) ([]Entry, error) {
 	return append([]Entry(nil), j.entries...), nil
 }
 
-func (j *memJournal) SetStatus(_ context.Context, status string) error {
+func (j *memJournal) SetStatus(ctx context.Context, status string, entries ...Entry) error {
+	_ = j.Append(ctx, entries...)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.meta.Status = status

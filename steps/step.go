@@ -40,6 +40,13 @@ type Undoer interface {
 	Undo(ctx context.Context, env *Env, records []json.RawMessage) error
 }
 
+// ReadOnly is implemented by kinds that change nothing (checks, waits,
+// analysis gates): running one again is harmless, which lets the engine
+// journal the news that one finished lazily.
+type ReadOnly interface {
+	ReadOnly()
+}
+
 // Checker is implemented by kinds that validate values beyond their types
 // (durations, enums, ranges). It runs at load time with unknown values where
 // a stage output is not known yet, so it must skip those.

@@ -21,6 +21,10 @@ func (verifyKind) Name() string      { return "verify" }
 func (verifyKind) Spec() hcldec.Spec { return verifySpec() }
 func (verifyKind) Output() cty.Type  { return outputType }
 
+// ReadOnly: it only measures (an exec provider's command is a measurement
+// too: a resumed run measures again).
+func (verifyKind) ReadOnly() {}
+
 // inlineNames are the verify attributes and blocks that form an inline
 // analysis; none may appear next to `analysis = analysis.X`.
 var inlineNames = append([]string{"interval", "count", "initial_delay", "failure_limit",

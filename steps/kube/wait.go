@@ -26,6 +26,9 @@ type waitKind struct{}
 
 func (waitKind) Name() string { return "wait" }
 
+// ReadOnly: it only looks.
+func (waitKind) ReadOnly() {}
+
 func (waitKind) Spec() hcldec.Spec {
 	return &hcldec.ObjectSpec{
 		"duration": &hcldec.AttrSpec{Name: "duration", Type: cty.String},

@@ -22,6 +22,9 @@ type kind struct{}
 
 func (kind) Name() string { return "lint" }
 
+// ReadOnly: it only looks.
+func (kind) ReadOnly() {}
+
 func (kind) Spec() hcldec.Spec {
 	return &hcldec.ObjectSpec{
 		// Contents, as deploy takes them (file(), templatefile()).
