@@ -54,19 +54,12 @@ func (c *countingJournal) SetStatus(ctx context.Context, status string, entries 
 
 func runJournaled(t *testing.T, src string, cj *countingJournal) *Outcome {
 	t.Helper()
-	p, diags := load(t, newLog(), map[string]string{"p.hcl": src}, Inputs{})
-	if diags.HasErrors() {
-		t.Fatal(dump(diags))
-	}
 	j, err := journal.NewMemoryStore().Create(context.Background(), journal.Meta{Pipeline: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cj.Journal = j
-	out, err := p.Run(context.Background(), Options{RunID: "test", Journal: cj})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, _, _ := runWith(t, src, Inputs{}, Options{Journal: cj})
 	return out
 }
 

@@ -2,18 +2,19 @@ package engine
 
 import (
 	"context"
-	"github.com/cutoverhq/cutover/steps"
-	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/steps"
 )
 
 type collected struct {
@@ -41,13 +42,20 @@ func (c *collected) types(stage string) []events.Type {
 
 func run(t *testing.T, src string, in Inputs) (*Outcome, *eventLog, *collected) {
 	t.Helper()
+	return runWith(t, src, in, Options{})
+}
+
+// runWith runs src with opts (RunID and Sink filled in).
+func runWith(t *testing.T, src string, in Inputs, opts Options) (*Outcome, *eventLog, *collected) {
+	t.Helper()
 	l := newLog()
 	p, diags := load(t, l, map[string]string{"p.hcl": src}, in)
 	if diags.HasErrors() {
 		t.Fatal(dump(diags))
 	}
 	sink := &collected{}
-	out, err := p.Run(context.Background(), Options{Sink: sink, RunID: "test"})
+	opts.Sink, opts.RunID = sink, "test"
+	out, err := p.Run(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,8 +367,12 @@ func (refKind) Spec() hcldec.Spec {
 }
 
 func TestResumeReusesFinishedStagesAndReportsThem(t *testing.T) {
-	l := newLog()
-	p, diags := load(t, l, map[string]string{"p.hcl": `
+	// The journal holds outputs with their type, as the runner writes them.
+	data, err := ctyjson.Marshal(cty.ObjectVal(map[string]cty.Value{"value": cty.StringVal("from-journal")}), cty.DynamicPseudoType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, l, sink := runWith(t, `
 pipeline "p" { parallelism = 1 }
 stage "a" {
   step { value = "a" }
@@ -374,24 +386,11 @@ stage "c" {
   step { value = "c" }
 }
 output "final" { value = stage.b.output.value }
-`}, Inputs{})
-	if diags.HasErrors() {
-		t.Fatal(dump(diags))
-	}
-	// The journal holds outputs with their type, as the runner writes them.
-	data, err := ctyjson.Marshal(cty.ObjectVal(map[string]cty.Value{"value": cty.StringVal("from-journal")}), cty.DynamicPseudoType)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sink := &collected{}
-	out, err := p.Run(context.Background(), Options{Sink: sink, RunID: "test", Resume: []journal.Entry{
+`, Inputs{}, Options{Resume: []journal.Entry{
 		{Kind: journal.KindStage, Stage: "a", Status: "started", Attempt: 2},
 		{Kind: journal.KindStage, Stage: "a", Status: StatusSucceeded, Attempt: 2, Data: data},
 		{Kind: journal.KindStage, Stage: "b", Status: "started", Attempt: 1},
 	}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if out.Result != events.Succeeded || !reflect.DeepEqual(l.ran, []string{"b"}) {
 		t.Fatalf("result %s (%v), ran %v; want succeeded, only b run again", out.Result, out.Err, l.ran)
 	}
