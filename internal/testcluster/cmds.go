@@ -89,6 +89,8 @@ const FieldManager = "testcluster"
 //	kproxy [-fail RATE] [-conflict RATE] [-drop RATE] [-delay DURATION]
 //	       [-match REGEXP] [-watch] [-seed N]
 //	kproxy stats | off
+//	ksa [-n NS] SERVICEACCOUNT FILE
+//	    write a kubeconfig acting as that ServiceAccount (TokenRequest).
 //	    start a fault-injecting proxy in front of the apiserver and point
 //	    KUBECONFIG at it (KPROXY_URL is its address); see kproxy.go.
 //
@@ -111,6 +113,7 @@ func Cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) 
 		"krollout-undo":   cmdRolloutUndo,
 		"krollout-status": cmdRolloutStatus,
 		"kproxy":          cmdKproxy,
+		"ksa":             cmdKsa,
 	}
 }
 

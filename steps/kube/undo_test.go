@@ -154,6 +154,25 @@ func TestRestoreRecreatesDeletedObject(t *testing.T) {
 	}
 }
 
+// An object still as recorded (the write the record protected was refused)
+// is not written: the undo needs no permission the stage lacked.
+func TestRestoreLeavesAnUnchangedObjectAlone(t *testing.T) {
+	live := configMap("shop", "cfg", map[string]any{"k": "v"})
+	live.SetResourceVersion("7")
+	live.SetUID("u1")
+	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList"}, live)
+	c := &k8s.Clients{Dynamic: dyn}
+	if err := restoreAll(context.Background(), &steps.Env{}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), live)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range dyn.Actions() {
+		if a.GetVerb() != "get" {
+			t.Errorf("undo of an unchanged object did %s", a.GetVerb())
+		}
+	}
+}
+
 func TestDecodeSnapshotsRejectsGarbage(t *testing.T) {
 	if _, err := decodeSnapshots([]json.RawMessage{json.RawMessage(`"nope"`)}); err == nil {
 		t.Error("want an error for a record that is not a snapshot")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -267,6 +268,12 @@ func (switchSelector) Undo(ctx context.Context, env *steps.Env, records []json.R
 // Service first: a JSON patch "add" replaces the whole map, so keys the
 // switch added disappear, in one request.
 func restoreSelector(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, name string, sel map[string]string) error {
+	// Already as recorded (the switch was refused, or undone before): no
+	// write, so an undo needs no permission the switch did not have.
+	if live, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); err == nil && maps.Equal(live.Spec.Selector, sel) {
+		env.Report(fmt.Sprintf("service %s already selects %s", name, formatLabels(sel)))
+		return nil
+	}
 	var (
 		pt   types.PatchType
 		body []byte
