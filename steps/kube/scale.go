@@ -125,11 +125,17 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	var errs []error
 	for i := len(order) - 1; i >= 0; i-- {
 		r := order[i]
-		if err := setScale(ctx, c, r, first[r], false); err != nil {
-			errs = append(errs, err)
-			continue
+		// Still at the recorded count (the scale was refused, or undone
+		// before): no write, so the undo needs no right the stage lacked.
+		if cur, err := currentScale(ctx, c, r); err == nil && cur == first[r] {
+			env.Report(fmt.Sprintf("%s: already at %d replicas", r.Short(), first[r]))
+		} else {
+			if err := setScale(ctx, c, r, first[r], false); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			env.Report(fmt.Sprintf("%s: replicas back to %d", r.Short(), first[r]))
 		}
-		env.Report(fmt.Sprintf("%s: replicas back to %d", r.Short(), first[r]))
 		if _, err := c.WaitFor(ctx, r, scaledTo(r, first[r]), env.Report); err != nil {
 			errs = append(errs, err)
 		}
