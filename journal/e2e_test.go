@@ -23,24 +23,7 @@ func TestMain(m *testing.M) { testcluster.Main(m, nil) }
 // a test can play a second process that opens what the first wrote.
 func e2e(t *testing.T) (context.Context, string, func() *kube.Clients) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("e2e test on a local control plane; skipped with -short")
-	}
-	c, err := testcluster.Get()
-	if err != nil {
-		t.Fatalf("local control plane: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	t.Cleanup(func() {
-		if t.Failed() {
-			testcluster.MarkFailed()
-		}
-	})
-	ns, kubeconfig, err := c.NewNamespace(ctx, "journal")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, ns, kubeconfig := testcluster.Namespace(t, "journal", 3*time.Minute)
 	return ctx, ns, func() *kube.Clients {
 		cl, err := kube.New(kube.Options{Kubeconfig: kubeconfig}).Clients()
 		if err != nil {

@@ -119,3 +119,29 @@ func markUsed(ts *testscript.TestScript) {
 		used.Store(true)
 	}
 }
+
+// Namespace gives the Go test t a fresh namespace on the shared control
+// plane (the test is skipped with -short), a context bounded by timeout and
+// the namespace's kubeconfig; a failed test keeps the component logs.
+func Namespace(t testing.TB, prefix string, timeout time.Duration) (ctx context.Context, ns, kubeconfig string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test on the local control plane; skipped with -short")
+	}
+	c, err := Get()
+	if err != nil {
+		t.Fatalf("local control plane: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	t.Cleanup(func() {
+		if t.Failed() {
+			MarkFailed()
+		}
+	})
+	ns, kubeconfig, err = c.NewNamespace(ctx, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx, ns, kubeconfig
+}

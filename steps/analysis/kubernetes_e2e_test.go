@@ -29,21 +29,7 @@ import (
 // a Cluster for it, as the engine would build one from --kubeconfig.
 func e2e(t *testing.T) (context.Context, string, *kube.Cluster, kubernetes.Interface) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	c, err := testcluster.Get()
-	if err != nil {
-		t.Fatalf("control plane: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			testcluster.MarkFailed()
-		}
-	})
-	ns, kc, err := c.NewNamespace(ctx, "analysis")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, ns, kc := testcluster.Namespace(t, "analysis", 2*time.Minute)
 	cl := kube.New(kube.Options{Kubeconfig: kc})
 	clients, err := cl.Clients()
 	if err != nil {

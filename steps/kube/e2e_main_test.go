@@ -62,24 +62,7 @@ type e2e struct {
 
 func newE2E(t testing.TB) *e2e {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test: needs the local control plane")
-	}
-	tc, err := testcluster.Get()
-	if err != nil {
-		t.Fatalf("control plane: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	ns, kc, err := tc.NewNamespace(ctx, "kube")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			testcluster.MarkFailed()
-		}
-	})
+	ctx, ns, kc := testcluster.Namespace(t, "kube", 2*time.Minute)
 	cl := k8s.New(k8s.Options{Kubeconfig: kc})
 	c, err := cl.Clients()
 	if err != nil {

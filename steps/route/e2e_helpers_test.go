@@ -44,24 +44,7 @@ type scenario struct {
 
 func newScenario(t testing.TB) *scenario {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("e2e test on a local control plane; skipped with -short")
-	}
-	c, err := testcluster.Get()
-	if err != nil {
-		t.Fatalf("local control plane: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	t.Cleanup(func() {
-		if t.Failed() {
-			testcluster.MarkFailed()
-		}
-	})
-	ns, kubeconfig, err := c.NewNamespace(ctx, "route")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, ns, kubeconfig := testcluster.Namespace(t, "route", 3*time.Minute)
 	cluster := kube.New(kube.Options{Kubeconfig: kubeconfig})
 	cl, err := cluster.Clients()
 	if err != nil {
