@@ -30,9 +30,11 @@ type Program struct {
 	Description string
 	Namespace   string
 	Parallelism int
-	Lock        string
-	OnFailure   string // "undo" | "stop"
-	Timeout     time.Duration
+	// Lock names the pipeline's lock: the pipeline's name unless `lock`
+	// gives another; "" when `lock = false` opts out.
+	Lock      string
+	OnFailure string // "undo" | "stop"
+	Timeout   time.Duration
 
 	Vars   map[string]cty.Value // sensitive ones carry the Sensitive mark
 	Locals map[string]cty.Value
@@ -127,7 +129,7 @@ func (p *Program) evalPipeline() hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	diags = append(diags, evalString(c.Description, ctx, &p.Description)...)
 	diags = append(diags, evalString(c.Namespace, ctx, &p.Namespace)...)
-	diags = append(diags, evalString(c.Lock, ctx, &p.Lock)...)
+	diags = append(diags, p.evalLock(c.Lock, ctx)...)
 	diags = append(diags, evalString(c.OnFailure, ctx, &p.OnFailure)...)
 	if p.OnFailure != "undo" && p.OnFailure != "stop" {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid on_failure",
@@ -239,4 +241,37 @@ func (p *Program) PlainVars() map[string]string {
 		out[name] = string(hclwrite.TokensForValue(v).Bytes())
 	}
 	return out
+}
+
+// evalLock reads `lock`: a name, true (the pipeline's name, the default) or
+// false (no lock: two runs may then release at once, which the user chose).
+func (p *Program) evalLock(e hcl.Expression, ctx *hcl.EvalContext) hcl.Diagnostics {
+	p.Lock = p.Name
+	if e == nil {
+		return nil
+	}
+	v, diags := e.Value(ctx)
+	if diags.HasErrors() {
+		return diags
+	}
+	v, _ = v.Unmark()
+	switch {
+	case v.IsNull() || !v.IsKnown():
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid lock",
+			Detail: "lock is a name, true or false, known before the run.", Subject: e.Range().Ptr()})
+	case v.Type() == cty.Bool:
+		if v.False() {
+			p.Lock = ""
+		}
+	case v.Type() == cty.String:
+		if v.AsString() == "" {
+			return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid lock",
+				Detail: "The lock name is empty; write lock = false to run without a lock.", Subject: e.Range().Ptr()})
+		}
+		p.Lock = v.AsString()
+	default:
+		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid lock",
+			Detail: fmt.Sprintf("lock is a name, true or false, not a %s.", v.Type().FriendlyName()), Subject: e.Range().Ptr()})
+	}
+	return diags
 }

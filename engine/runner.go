@@ -29,12 +29,15 @@ type Options struct {
 	DryRun  bool
 	Sink    events.Sink // receives redacted events
 	Journal journal.Journal
-	Locker  lock.Locker
-	Holder  string
-	// WaitLock waits for a held lock instead of failing with *lock.HeldError.
-	WaitLock bool
+	// Lock is the pipeline's lock, already held by the caller (taken before
+	// the journal is created, so a refused run leaves no journal behind).
+	// When it is lost the run stops writing at once: no new stage, no undo.
+	Lock lock.Lock
 	// Grace bounds the undo after the run's context was cancelled (a signal).
 	Grace time.Duration
+	// Force lets undo restore objects someone changed since the run wrote
+	// them (steps.Env.Force).
+	Force bool
 	// Resume holds the journal of an earlier attempt of this run: stages it
 	// finished are not run again, their outputs and undo records are reused.
 	Resume []journal.Entry
@@ -51,6 +54,9 @@ const (
 	StatusNotRun    = "not run"
 	StatusUndone    = "undone"
 	StatusUndoFail  = "undo failed"
+	// StatusLeftAsIs: undo found objects changed since the run wrote them
+	// and left them alone (steps.DriftError).
+	StatusLeftAsIs = "left as is"
 )
 
 // EarlierAttempt is the message of a stage a resumed run found finished.
@@ -84,7 +90,7 @@ func (o *Outcome) ExitCode() int {
 	switch o.Result {
 	case events.Succeeded:
 		return 0
-	case events.UndoIncomplete:
+	case events.UndoIncomplete, events.LockLost:
 		return 3
 	default:
 		return 1
@@ -101,6 +107,8 @@ type runner struct {
 	mu     sync.Mutex
 	stages map[string]*StageRun
 
+	lost error // set once the lock is lost: nothing more is written
+
 	jmu   sync.Mutex      // orders journal appends
 	noted []journal.Entry // queued for the next append
 	// notedMatters: noted holds an outcome a resume or an undo needs (see
@@ -115,18 +123,15 @@ type runner struct {
 func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 	r := p.newRunner(opts)
 	r.emit(events.Event{Type: events.RunStarted, Stages: p.eventStages()})
-	if p.Lock != "" && opts.Locker != nil && !opts.DryRun {
-		l, err := opts.Locker.Acquire(ctx, p.Lock, opts.RunID+" "+opts.Holder, opts.WaitLock)
-		if err != nil {
-			return nil, err
-		}
-		defer l.Release(context.WithoutCancel(ctx))
+	if opts.Lock != nil {
 		var stop context.CancelCauseFunc
 		ctx, stop = context.WithCancelCause(ctx)
+		defer stop(nil)
 		go func() {
 			select {
-			case <-l.Lost():
-				stop(fmt.Errorf("lost lock %q", p.Lock))
+			case <-opts.Lock.Lost():
+				r.loseLock(opts.Lock.Err())
+				stop(r.lockLost())
 			case <-ctx.Done():
 			}
 		}()
@@ -157,6 +162,13 @@ func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 	out := &Outcome{Stages: r.stages}
 	interrupted := ctx.Err() != nil
 	switch {
+	case r.lockLost() != nil:
+		// Someone else may hold the lock now, undoing or releasing: writing
+		// anything more (an undo above all) could undo their work.
+		out.Err = r.lockLost()
+		out.Result = events.LockLost
+		r.finish(out)
+		return out, nil
 	case r.failed != nil:
 		out.Err = r.failed
 	case interrupted:
@@ -187,6 +199,25 @@ func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 	r.finish(out)
 	return out, nil
+}
+
+// loseLock records that the lock is gone; from then on the runner writes
+// nothing (journal appends fail, so steps stop before their next write).
+func (r *runner) loseLock(cause error) {
+	if cause == nil {
+		cause = errors.New("renewal failed")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lost == nil {
+		r.lost = fmt.Errorf("lock lost: %v; nothing undone: run `cutover undo %s` when it is safe", cause, r.opts.RunID)
+	}
+}
+
+func (r *runner) lockLost() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lost
 }
 
 func (p *Program) newRunner(opts Options) *runner {
@@ -237,6 +268,9 @@ func (r *runner) emit(e events.Event) {
 // (every undo record, before the write it protects), for a stage start
 // that carries an outcome that matters, and at the end.
 func (r *runner) journal(ctx context.Context, entries ...journal.Entry) error {
+	if err := r.lockLost(); err != nil {
+		return err
+	}
 	if r.opts.Journal == nil {
 		return nil
 	}
@@ -422,6 +456,7 @@ func (r *runner) succeed(ctx context.Context, sr *StageRun, out cty.Value) error
 	if err != nil {
 		return r.fail(ctx, sr, fmt.Errorf("step output cannot be recorded: %w", err))
 	}
+	data = r.storedOutput(data)
 	r.mu.Lock()
 	sr.Status, sr.Output, sr.Duration = StatusSucceeded, out, time.Since(sr.Started)
 	r.seq++
@@ -451,6 +486,17 @@ func (r *runner) env(name string, ctx *hcl.EvalContext, body hcl.Body, sr *Stage
 		Progress: func(msg string) {
 			r.emit(events.Event{Type: events.StageProgress, Stage: name, Message: msg, Elapsed: time.Since(sr.Started)})
 		},
+		Note: func(rec any) {
+			data, err := json.Marshal(rec)
+			if err != nil {
+				return
+			}
+			r.note(false, journal.Entry{Kind: journal.KindRecord, Stage: name, Attempt: sr.Attempts, Data: data})
+			r.mu.Lock()
+			sr.records = append(sr.records, data)
+			r.mu.Unlock()
+		},
+		Force: r.opts.Force,
 		Capture: func(rec any) error {
 			data, err := json.Marshal(rec)
 			if err != nil {
@@ -523,6 +569,25 @@ func (r *runner) finish(out *Outcome) {
 		r.jmu.Unlock()
 	}
 	r.emit(events.Event{Type: events.RunFinished, Result: out.Result, Outputs: outputs, Error: msg, UndoPending: out.UndoPending})
+}
+
+// maxStoredOutput bounds a stage output kept in the journal: a command that
+// prints megabytes must not fill the run state (a Secret holds 1 MiB) and
+// block every later write. Events still carry the whole output.
+const maxStoredOutput = 64 << 10
+
+// storedOutput is a stage output as the journal keeps it: secrets masked
+// (an exec that echoes a token, whatever form it prints it in), and a
+// marker in place of an output too large to keep. A resumed run sees the
+// marker where a later stage reads that output.
+func (r *runner) storedOutput(data []byte) []byte {
+	data = r.red.JSON(data)
+	if len(data) <= maxStoredOutput {
+		return data
+	}
+	marker := fmt.Sprintf("cutover: output of %d bytes not journaled (limit %d)", len(data), maxStoredOutput)
+	b, _ := ctyjson.Marshal(cty.StringVal(marker), cty.DynamicPseudoType)
+	return b
 }
 
 // plainJSON renders a value as ordinary JSON (no type information).

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -35,13 +36,38 @@ func (r *runner) undoAll(ctx context.Context) (pending []string) {
 			}
 		}
 	}
-	sort.Slice(todo, func(i, j int) bool { return todo[i].finished > todo[j].finished })
+	r.undoOrder(todo)
 	for _, sr := range todo {
 		if err := r.undoStage(ctx, sr); err != nil {
 			pending = append(pending, fmt.Sprintf("%s: %s", sr.Name, r.red.String(err.Error())))
 		}
 	}
 	return pending
+}
+
+// undoOrder sorts what to undo: newest first, except that compensations
+// that take capacity away (steps.Shrinker) go last, and among the rest those
+// that move traffic back (steps.RoutesTraffic) go before the others of the
+// same age class. A cancelled CI job has seconds (GitHub: 10 s to SIGKILL):
+// clients must be back on the old version before the new one is deleted,
+// whatever order the pipeline's stages ran in. A scale-up of the old
+// version stays ahead of the selector that routes to it when it was
+// newer, which newest-first already ensures.
+func (r *runner) undoOrder(todo []*StageRun) {
+	class := func(sr *StageRun) int {
+		st := r.p.Stages[sr.Name]
+		if sh, ok := st.Kind.(steps.Shrinker); ok && (st.Undo == nil || sr.Status != StatusSucceeded) && sh.UndoShrinks(sr.records) {
+			return 1
+		}
+		return 0
+	}
+	sort.SliceStable(todo, func(i, j int) bool {
+		ci, cj := class(todo[i]), class(todo[j])
+		if ci != cj {
+			return ci < cj
+		}
+		return todo[i].finished > todo[j].finished
+	})
 }
 
 func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
@@ -57,8 +83,10 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 		if !ok || len(sr.records) == 0 {
 			return nil
 		}
-		env := r.env(sr.Name, r.undoContext(sr), st.Step.Body, sr)
-		env.Capture = nil // an undo records nothing to undo in turn
+		evalCtx := r.undoContext(sr)
+		env := r.env(sr.Name, evalCtx, st.Step.Body, sr)
+		env.Capture, env.Note = nil, nil // an undo records nothing to undo in turn
+		env.Config = undoConfig(st, evalCtx)
 		do = func(ctx context.Context) error { return u.Undo(ctx, env, sr.records) }
 	}
 	started := time.Now()
@@ -73,6 +101,13 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 		}
 		return err
 	})
+	var drift *steps.DriftError
+	if errors.As(err, &drift) {
+		sr.Status = StatusLeftAsIs
+		r.emit(events.Event{Type: events.UndoFailed, Stage: sr.Name, Error: err.Error(), Elapsed: time.Since(started)})
+		r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusLeftAsIs, Message: r.red.String(err.Error())})
+		return err
+	}
 	if err != nil {
 		sr.Status = StatusUndoFail
 		r.emit(events.Event{Type: events.UndoFailed, Stage: sr.Name, Error: err.Error(), Elapsed: time.Since(started)})
@@ -83,6 +118,19 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 	r.emit(events.Event{Type: events.UndoSucceeded, Stage: sr.Name, Elapsed: time.Since(started)})
 	r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusSucceeded})
 	return nil
+}
+
+// undoConfig is the stage's step block as its undo sees it, for the kind's
+// check that every record names an object the stage targets; unknown where
+// it cannot be evaluated (a variable not given again, an output lost).
+func undoConfig(st *Stage, ctx *hcl.EvalContext) cty.Value {
+	spec := st.Kind.Spec()
+	cfg, diags := hcldec.Decode(st.Step.Body, spec, ctx)
+	if diags.HasErrors() {
+		return cty.UnknownVal(hcldec.ImpliedType(spec))
+	}
+	cfg, _ = cfg.UnmarkDeep()
+	return cfg
 }
 
 // undoContext is what a stage's undo is evaluated in: its dependencies'

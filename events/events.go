@@ -38,6 +38,9 @@ const (
 	FailedStopped  Result = "failed" // on_failure = "stop": nothing undone
 	UndoIncomplete Result = "failed, undo incomplete"
 	Interrupted    Result = "interrupted"
+	// LockLost: the run's lock was lost (deleted, taken, not renewable in
+	// time); it stopped writing and undid nothing. Exit 3.
+	LockLost Result = "lock lost"
 )
 
 // Stage describes one stage of the graph in RunStarted.

@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -36,6 +37,13 @@ func SecretParts(secrets []string) []string {
 	}
 	for _, s := range secrets {
 		add(s)
+		// A value derived by encoding: a Secret's data, a basic-auth
+		// header, a token an exec printed base64-encoded.
+		if len(s) >= 4 {
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+				add(enc.EncodeToString([]byte(s)))
+			}
+		}
 		if strings.ContainsAny(s, "\r\n") {
 			for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
 				add(strings.TrimSpace(l))

@@ -1,5 +1,7 @@
 // Package lock keeps two runs of one pipeline (or of anything sharing a lock
-// name) from releasing at the same time.
+// name) from releasing at the same time, by client-go's leader-election rules
+// (docs/design.md, "The lock"): a holder is alive while someone sees its
+// renewals, judged on the observer's own clock, never on the holder's.
 package lock
 
 import (
@@ -8,34 +10,60 @@ import (
 	"time"
 )
 
+// Holder is who holds a lock: the run and the process behind it.
+type Holder struct {
+	RunID string `json:"run"`
+	Who   string `json:"who"` // user@host (pid N), or the CI job's URL
+}
+
+func (h Holder) String() string {
+	if h.Who == "" {
+		return "run " + h.RunID
+	}
+	return fmt.Sprintf("run %s (%s)", h.RunID, h.Who)
+}
+
+// Options tune Acquire.
+type Options struct {
+	// Wait bounds how long Acquire waits for a live holder to let go; 0
+	// returns *HeldError as soon as the holder is seen alive.
+	Wait time.Duration
+	// OnWait, when set, is told once whom Acquire is waiting for and why
+	// (alive, or being watched to see whether it still renews).
+	OnWait func(msg string)
+}
+
 // Locker acquires named locks.
 type Locker interface {
-	// Acquire takes the lock for holder. With wait it blocks until the lock
-	// is free (or ctx ends); without, it returns *HeldError at once when
-	// another live holder has it. An expired holder is taken over, and so is
-	// one whose identity starts with the same word (the run id): a resumed
-	// run takes back the lock of the process that died. The lock
-	// is renewed in the background until Release.
-	Acquire(ctx context.Context, name, holder string, wait bool) (Lock, error)
+	// Acquire takes the lock for h. A lock another holder renews is refused
+	// with *HeldError (after opts.Wait). A holder not seen renewing for a
+	// whole lease duration, measured on this process's clock from when it
+	// first looked, is taken over — the same run's earlier process
+	// included: a resume never takes a lock from a process still alive.
+	Acquire(ctx context.Context, name string, h Holder, opts Options) (Lock, error)
 }
 
 // Lock is a held lock.
 type Lock interface {
-	// Lost is closed when renewal failed and the lock can no longer be
-	// trusted to be ours; the run should stop.
+	// Lost is closed once the lock can no longer be trusted to be ours:
+	// renewal failed until the renew deadline, the Lease was deleted, taken
+	// or may no longer be updated. The holder must stop writing at once.
 	Lost() <-chan struct{}
+	// Err says why the lock was lost (nil while held).
+	Err() error
 	Release(ctx context.Context) error
 }
 
 // HeldError says who holds a lock.
 type HeldError struct {
-	Name    string
-	Holder  string
-	Since   time.Time
-	Expires time.Time
+	Name   string
+	Holder Holder
+	Since  time.Time
+	// Renewed is when this process last saw the holder renew.
+	Renewed time.Time
 }
 
 func (e *HeldError) Error() string {
-	return fmt.Sprintf("lock %q is held by %s since %s (expires %s unless renewed)",
-		e.Name, e.Holder, e.Since.Format(time.RFC3339), e.Expires.Format(time.RFC3339))
+	return fmt.Sprintf("lock %q is held by %s since %s (renewed %s ago)",
+		e.Name, e.Holder, e.Since.Format(time.RFC3339), time.Since(e.Renewed).Round(time.Second))
 }

@@ -1,6 +1,10 @@
 package steps
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // retryable marks an error as worth another attempt (a transient API error,
 // a non-zero exit of a command). Unmarked errors fail the stage at once.
@@ -21,4 +25,25 @@ func Retryable(err error) error {
 func IsRetryable(err error) bool {
 	var r retryable
 	return errors.As(err, &r)
+}
+
+// DriftError is returned by an Undo that left objects alone because someone
+// changed them since this run wrote them (a person's fix, an HPA's replica
+// count, an object deleted and re-created). Each entry names the object and
+// what changed: "service shop: selector changed since this run set it".
+// The engine reports them, ends the run with exit 3 and does not retry;
+// `cutover undo --force` restores anyway.
+type DriftError struct{ Changed []string }
+
+func (e *DriftError) Error() string {
+	return "changed since this run wrote it, left as is: " + strings.Join(e.Changed, "; ")
+}
+
+// TargetError is returned by an Undo given a record that names an object its
+// stage does not target: the journal was altered, or the pipeline changed
+// since the run. Nothing is written for it.
+type TargetError struct{ Record, Why string }
+
+func (e *TargetError) Error() string {
+	return fmt.Sprintf("refused an undo record for %s: %s", e.Record, e.Why)
 }

@@ -94,6 +94,20 @@ type Env struct {
 	// returns only once the record is durable; a step must not write if it
 	// fails.
 	Capture func(record any) error
+	// Note keeps a fact learnt after a write (the UID cutover created, a
+	// digest of what it wrote) with the stage's undo records. It is journaled
+	// with the next append, not at once: a process killed right after the
+	// write may lose it, so an Undo must cope without it.
+	Note func(record any)
+
+	// Config is, during Undo only, the step block evaluated as the undo sees
+	// it (unknown where it cannot be evaluated). Undo checks every record
+	// against it: a record naming an object the stage does not target was
+	// not written by this pipeline and is refused (TargetError).
+	Config cty.Value
+	// Force is set by `cutover undo --force`: Undo restores objects someone
+	// changed since the run wrote them instead of leaving them alone.
+	Force bool
 }
 
 // Report calls Progress when set.
@@ -103,10 +117,52 @@ func (e *Env) Report(msg string) {
 	}
 }
 
+// Remember calls Note when set.
+func (e *Env) Remember(record any) {
+	if e != nil && e.Note != nil {
+		e.Note(record)
+	}
+}
+
 // Record calls Capture when set; without a journal the record is kept nowhere.
 func (e *Env) Record(record any) error {
 	if e == nil || e.Capture == nil {
 		return nil
 	}
 	return e.Capture(record)
+}
+
+// RoutesTraffic is implemented by kinds whose writes move live traffic
+// (selectors, weights, backends). Undo restores these first, before deletes
+// and scale-downs, so a cancelled CI job with seconds left puts clients back
+// on the old version before anything else (docs/design.md, "Undo order").
+type RoutesTraffic interface {
+	RoutesTraffic()
+}
+
+// Permissioner is implemented by kinds that touch the cluster: the API
+// permissions a stage with cfg needs to run and to be undone. `cutover rbac`
+// unions them into the Role a pipeline's service account needs. cfg may hold
+// unknown values (variables not given); a kind then names what it can
+// (a manifest's kinds, say) and falls back to its usual resources.
+type Permissioner interface {
+	Permissions(env *Env, cfg cty.Value) ([]Permission, error)
+}
+
+// Permission is one RBAC rule: verbs on a resource of an API group ("" is
+// core). Why says which stage needs it and for what, for the generated
+// Role's comments.
+type Permission struct {
+	APIGroup string
+	Resource string
+	Verbs    []string
+	Why      string
+}
+
+// Shrinker is implemented by kinds whose undo may take capacity away: delete
+// what the run created, scale back down. Undo runs those after every other
+// compensation, so traffic is back on the old version (and the old version
+// scaled back up) before anything that serves it is removed.
+type Shrinker interface {
+	UndoShrinks(records []json.RawMessage) bool
 }

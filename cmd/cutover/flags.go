@@ -31,6 +31,31 @@ func (d *dryRunFlag) Set(v string) error {
 	return nil
 }
 
+// waitFlag is --wait-lock (10 minutes) or --wait-lock=DURATION: how long to
+// wait for a lock someone else holds. Unbounded waiting would let a stuck
+// CI job hang every later release until the job's own timeout.
+type waitFlag time.Duration
+
+const defaultWaitLock = 10 * time.Minute
+
+func (w *waitFlag) String() string   { return time.Duration(*w).String() }
+func (w *waitFlag) IsBoolFlag() bool { return true }
+func (w *waitFlag) Set(v string) error {
+	switch v {
+	case "true", "":
+		*w = waitFlag(defaultWaitLock)
+	case "false":
+		*w = 0
+	default:
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("--wait-lock takes a duration such as 5m, not %q", v)
+		}
+		*w = waitFlag(d)
+	}
+	return nil
+}
+
 // options are the flags every command accepts (DESIGN §4); a command reads
 // those it needs.
 type options struct {
@@ -40,7 +65,10 @@ type options struct {
 	junit, summary                 string
 	dryRun                         dryRunFlag
 	grace                          time.Duration
-	waitLock                       bool
+	waitLock                       waitFlag
+	force                          bool
+	state                          string
+	historyMax                     int
 	resume                         string
 	format                         string
 	check                          bool
@@ -62,7 +90,10 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.summary, "summary", "", "write a markdown report to this file")
 	fs.Var(&o.dryRun, "dry-run", "server: every write is a server-side dry run")
 	fs.DurationVar(&o.grace, "grace", 60*time.Second, "time allowed to undo after SIGINT/SIGTERM")
-	fs.BoolVar(&o.waitLock, "wait-lock", false, "wait for the pipeline's lock instead of exiting 4")
+	fs.Var(&o.waitLock, "wait-lock", "wait up to this long for the pipeline's lock instead of exiting 4 (alone: 10m)")
+	fs.BoolVar(&o.force, "force", false, "undo: restore objects changed since the run wrote them, and undo a succeeded run that is not the latest")
+	fs.StringVar(&o.state, "state", "secret", "where run state is kept: secret, or configmap (readable by the view role: no secrets in stages)")
+	fs.IntVar(&o.historyMax, "history-max", 10, "runs kept per pipeline; older finished ones are deleted (0: keep all)")
 	fs.StringVar(&o.resume, "resume", "", "resume the run with this id")
 	fs.StringVar(&o.format, "format", "dot", "graph format: dot or mermaid")
 	fs.BoolVar(&o.check, "check", false, "fmt: report files that are not formatted, change nothing")

@@ -9,8 +9,10 @@ import (
 	"os/user"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/cutoverhq/cutover/engine"
+	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
@@ -18,61 +20,81 @@ import (
 
 func cmdRun(c *cli, args []string) int {
 	o, path, ok := c.parsePath("run", args)
-	if !ok {
+	if !ok || !c.checkStateFlags(o) {
 		return exitInvalid
 	}
 	ctx, sig := c.signalContext()
-	opts := engine.Options{DryRun: o.dryRun == "server", Grace: o.grace, WaitLock: o.waitLock, Holder: c.holder()}
-	var p *engine.Program
-	var j journal.Journal
+	opts := engine.Options{DryRun: o.dryRun == "server", Grace: o.grace}
+	var (
+		p     *engine.Program
+		prior *priorRun
+		st    *state
+		err   error
+	)
 	if o.resume != "" {
 		var code int
-		p, j, opts.Resume, code = c.loadForRun(path, o.resume, o)
-		if p == nil {
+		if prior, code = c.loadForRun(path, o.resume, o); prior == nil {
 			return code
 		}
-		if err := j.SetStatus(ctx, "running"); err != nil {
-			c.errorf("%v", err)
-			return exitFailed
-		}
+		p, opts.Resume = prior.p, prior.entries
+		st = prior.state
 	} else if p, ok = c.load(path, o); !ok {
 		return exitInvalid
 	}
 	c.applyNamespace(p, o)
 	cl := c.cluster(o)
 	opts.Cluster = cl
-	st, err := c.stateFor(ctx, p, cl, o)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitFailed
+	if st == nil {
+		if st, err = c.stateFor(ctx, p, cl, o); err != nil {
+			c.errorf("%v", err)
+			return exitFailed
+		}
 	}
-	if j == nil {
+	runID, lockName := journal.NewRunID(), p.Lock
+	if prior != nil {
+		runID, lockName = prior.meta.RunID, prior.lockName(p)
+	}
+	// The lock before the journal: a run refused by the lock leaves nothing
+	// behind that says "running".
+	held, code := c.acquire(ctx, st, lockName, runID, o)
+	if code != exitOK {
+		return code
+	}
+	if held != nil {
+		defer held.Release(context.WithoutCancel(ctx))
+		opts.Lock = held
+	}
+	var j journal.Journal
+	if prior != nil {
+		j = prior.journal
+		if err := j.SetStatus(ctx, "running"); err != nil {
+			c.errorf("%v", err)
+			return exitFailed
+		}
+	} else {
 		j, err = st.store.Create(ctx, journal.Meta{
-			RunID: journal.NewRunID(), Pipeline: p.Name, Namespace: st.namespace, Lock: p.Lock,
-			Holder: opts.Holder, Status: "running", Vars: p.PlainVars(),
+			RunID: runID, Pipeline: p.Name, Namespace: st.namespace, Lock: lockName,
+			Holder: c.holder(), Status: "running", Vars: p.PlainVars(),
 		})
 		if err != nil {
 			c.errorf("cannot start the run journal: %v", err)
 			return exitFailed
 		}
 	}
-	opts.RunID = j.Meta().RunID
+	opts.RunID = runID
 	opts.Journal = j
-	opts.Locker = st.locker
 
 	red := p.Redactor()
 	sink := c.sink(o, p.Secrets())
 	opts.Sink = sink
 	out, err := p.Run(ctx, opts)
 	c.closeSink(sink)
-	var held *lock.HeldError
-	switch {
-	case errors.As(err, &held):
-		c.errorf("%v", held)
-		return exitLockHeld
-	case err != nil:
+	if err != nil {
 		c.errorf("%v", red.String(err.Error()))
 		return exitFailed
+	}
+	if out.Result != events.LockLost {
+		c.prune(st, p.Name, o)
 	}
 	if s := sig(); s != nil {
 		if s == syscall.SIGTERM {
@@ -81,6 +103,54 @@ func cmdRun(c *cli, args []string) int {
 		return exitInterrupted
 	}
 	return out.ExitCode()
+}
+
+// acquire takes the pipeline's lock for runID, waiting as --wait-lock says.
+// No locker (no cluster, a dry run) or no lock name (lock = false) is no lock.
+func (c *cli) acquire(ctx context.Context, st *state, name, runID string, o *options) (lock.Lock, int) {
+	if st.locker == nil || name == "" {
+		return nil, exitOK
+	}
+	l, err := st.locker.Acquire(ctx, name, lock.Holder{RunID: runID, Who: c.holder()}, lock.Options{
+		Wait:   time.Duration(o.waitLock),
+		OnWait: func(msg string) { fmt.Fprintln(c.stderr, "cutover: "+msg) },
+	})
+	var held *lock.HeldError
+	switch {
+	case errors.As(err, &held):
+		c.errorf("%v", held)
+		return nil, exitLockHeld
+	case err != nil:
+		c.errorf("taking the lock %q: %v", name, err)
+		return nil, exitFailed
+	}
+	return l, exitOK
+}
+
+// prune keeps the last --history-max runs of the pipeline, as Helm keeps
+// releases: run state must not grow without bound in a namespace.
+func (c *cli) prune(st *state, pipeline string, o *options) {
+	pr, ok := st.store.(journal.Pruner)
+	if !ok || o.historyMax <= 0 {
+		return
+	}
+	if _, err := pr.Prune(context.Background(), pipeline, o.historyMax); err != nil {
+		c.errorf("warning: removing old runs of %s: %v", pipeline, err)
+	}
+}
+
+func (c *cli) checkStateFlags(o *options) bool {
+	switch o.state {
+	case journal.BackendSecret, journal.BackendConfigMap:
+	default:
+		c.errorf("--state is %q or %q, not %q", journal.BackendSecret, journal.BackendConfigMap, o.state)
+		return false
+	}
+	if o.historyMax < 0 {
+		c.errorf("--history-max must be 0 (keep all) or more, not %d", o.historyMax)
+		return false
+	}
+	return true
 }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM (a cancelled CI
@@ -146,10 +216,11 @@ type state struct {
 }
 
 // stateFor picks where the run is journaled and locked: in the cluster
-// (ConfigMap and Lease in the pipeline's namespace) when one is configured
-// and --no-journal is not given, else in memory.
+// (a Secret and a Lease in the pipeline's namespace) when one is configured,
+// else in memory. --no-journal keeps the journal in memory but still takes
+// the lock: two releases at once are what the lock is for.
 func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster, o *options) (*state, error) {
-	if o.noJournal || o.dryRun == "server" || !c.hasKubeconfig(o) {
+	if o.dryRun == "server" || !c.hasKubeconfig(o) {
 		return &state{store: journal.NewMemoryStore()}, nil
 	}
 	clients, err := cl.Clients()
@@ -163,7 +234,11 @@ func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster,
 	if ns == "" {
 		ns = clients.Namespace
 	}
-	return &state{store: journal.NewConfigMapStore(clients, ns), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}, nil
+	st := &state{store: journal.NewClusterStore(clients, ns, o.state), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
+	if o.noJournal {
+		st.store = journal.NewMemoryStore()
+	}
+	return st, nil
 }
 
 // holder names who runs: the CI job when there is one, else user@host.

@@ -10,17 +10,37 @@ import (
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/lock"
 )
+
+// priorRun is an existing run, loaded for --resume or undo.
+type priorRun struct {
+	p       *engine.Program
+	journal journal.Journal
+	meta    journal.Meta
+	entries []journal.Entry
+	state   *state
+}
+
+// lockName is the lock the run took: the one its journal names, so a
+// pipeline edited since (another lock name) still meets the run's holder.
+func (r *priorRun) lockName(p *engine.Program) string {
+	if r.meta.Lock != "" {
+		return r.meta.Lock
+	}
+	return p.Lock
+}
 
 // loadForRun loads the pipeline of an existing run (--resume, undo):
 // the variables it was started with come from its journal, and those given
 // now override them; sensitive ones were never stored and must be given.
-func (c *cli) loadForRun(path, runID string, o *options) (*engine.Program, journal.Journal, []journal.Entry, int) {
+func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 	cfg, diags := config.Load(path, nil)
 	if diags.HasErrors() {
 		c.printDiags(cfg, diags, o)
-		return nil, nil, nil, exitInvalid
+		return nil, exitInvalid
 	}
 	ns := o.namespace
 	if ns == "" {
@@ -32,15 +52,16 @@ func (c *cli) loadForRun(path, runID string, o *options) (*engine.Program, journ
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
-		return nil, nil, nil, exitFailed
+		return nil, exitFailed
 	}
 	if ns == "" {
 		ns = clients.Namespace
 	}
-	j, err := journal.NewConfigMapStore(clients, ns).Open(context.Background(), runID)
+	st := &state{store: journal.NewClusterStore(clients, ns, o.state), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
+	j, err := st.store.Open(context.Background(), runID)
 	if err != nil {
 		c.errorf("run %s in namespace %s: %v", runID, ns, err)
-		return nil, nil, nil, exitInvalid
+		return nil, exitInvalid
 	}
 	var saved []string
 	for k, v := range j.Meta().Vars {
@@ -50,20 +71,24 @@ func (c *cli) loadForRun(path, runID string, o *options) (*engine.Program, journ
 	o.vars = append(saved, o.vars...)
 	p, ok := c.load(path, o)
 	if !ok {
-		return nil, nil, nil, exitInvalid
+		return nil, exitInvalid
 	}
 	c.applyNamespace(p, o)
+	if m := j.Meta(); m.Pipeline != p.Name {
+		c.errorf("run %s is a run of pipeline %q, not of %q at %s", runID, m.Pipeline, p.Name, path)
+		return nil, exitInvalid
+	}
 	entries, err := j.Entries(context.Background())
 	if err != nil {
 		c.errorf("reading the journal of run %s: %v", runID, err)
-		return nil, nil, nil, exitFailed
+		return nil, exitFailed
 	}
-	return p, j, entries, exitOK
+	return &priorRun{p: p, journal: j, meta: j.Meta(), entries: entries, state: st}, exitOK
 }
 
 func cmdUndo(c *cli, args []string) int {
 	o, pos, ok := c.parse("undo", args)
-	if !ok {
+	if !ok || !c.checkStateFlags(o) {
 		return exitInvalid
 	}
 	if len(pos) == 0 || len(pos) > 2 {
@@ -74,23 +99,72 @@ func cmdUndo(c *cli, args []string) int {
 	if len(pos) == 2 {
 		path = pos[1]
 	}
-	p, j, entries, code := c.loadForRun(path, pos[0], o)
-	if p == nil {
+	prior, code := c.loadForRun(path, pos[0], o)
+	if prior == nil {
 		return code
 	}
-	sink := c.sink(o, p.Secrets())
-	out, err := p.Undo(context.Background(), engine.Options{
-		RunID: pos[0], Cluster: c.cluster(o), Sink: sink, Journal: j, Holder: c.holder(),
-	}, entries)
+	ctx := context.Background()
+	if code := c.undoAllowed(ctx, prior, o); code != exitOK {
+		return code
+	}
+	// The run's own lock: a run whose process still renews it is alive and
+	// is not undone under its feet; one that died is taken over.
+	held, code := c.acquire(ctx, prior.state, prior.lockName(prior.p), prior.meta.RunID, o)
+	if code != exitOK {
+		return code
+	}
+	opts := engine.Options{RunID: prior.meta.RunID, Cluster: c.cluster(o), Journal: prior.journal, Force: o.force}
+	if held != nil {
+		defer held.Release(context.WithoutCancel(ctx))
+		opts.Lock = held
+	}
+	sink := c.sink(o, prior.p.Secrets())
+	opts.Sink = sink
+	out, err := prior.p.Undo(ctx, opts, prior.entries)
 	c.closeSink(sink)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed
 	}
-	if out.Result == "failed, undo incomplete" {
+	if out.Result == events.UndoIncomplete || out.Result == events.LockLost {
 		return exitIncomplete
 	}
 	return exitOK
+}
+
+// undoAllowed refuses, without --force, the undo of a succeeded run that is
+// no longer the latest release of its pipeline: it would silently revert
+// what every later release did.
+func (c *cli) undoAllowed(ctx context.Context, r *priorRun, o *options) int {
+	if o.force || r.meta.Status != string(events.Succeeded) {
+		return exitOK
+	}
+	metas, err := r.state.store.List(ctx)
+	if err != nil {
+		c.errorf("listing the runs of %s: %v", r.meta.Pipeline, err)
+		return exitFailed
+	}
+	for _, m := range metas {
+		if m.Pipeline != r.meta.Pipeline || m.RunID == r.meta.RunID || !m.Started.After(r.meta.Started) {
+			continue
+		}
+		if undone(m.Status) {
+			continue
+		}
+		c.errorf("run %s succeeded, and run %s (%s, %s) released %s after it: undoing %s would revert that release too; give --force to undo it anyway",
+			r.meta.RunID, m.RunID, m.Status, m.Started.Format(time.RFC3339), m.Pipeline, r.meta.RunID)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// undone says whether a run with this status left nothing changed.
+func undone(status string) bool {
+	switch events.Result(status) {
+	case events.FailedUndone, events.Interrupted:
+		return true
+	}
+	return false
 }
 
 func cmdHistory(c *cli, args []string) int {
@@ -137,7 +211,7 @@ func cmdStatus(c *cli, args []string) int {
 		if m.RunID != pos[0] {
 			continue
 		}
-		j, err := journal.NewConfigMapStore(clients, m.Namespace).Open(context.Background(), m.RunID)
+		j, err := journal.NewClusterStore(clients, m.Namespace, o.state).Open(context.Background(), m.RunID)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitFailed
@@ -172,7 +246,7 @@ func (c *cli) listRuns(o *options) ([]journal.Meta, int) {
 	if ns == "" {
 		ns = clients.Namespace
 	}
-	metas, err := journal.NewConfigMapStore(clients, ns).List(context.Background())
+	metas, err := journal.NewClusterStore(clients, ns, o.state).List(context.Background())
 	if err != nil {
 		c.errorf("listing runs in %s: %v", ns, err)
 		return nil, exitFailed
