@@ -69,8 +69,19 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	var bodies []*hcl.File
 	for _, f := range files {
-		file, d := p.ParseHCLFile(f)
-		diags = append(diags, d...)
+		// Read and vetted here, not by ParseHCLFile: a binary, huge or
+		// absurdly nested file gets one diagnostic and never reaches the
+		// parser (see CheckSource).
+		src, d := ReadSource(f)
+		if d == nil {
+			d = CheckSource(src, f, ConfigSource)
+		}
+		if d != nil {
+			diags = append(diags, d)
+			continue
+		}
+		file, pd := p.ParseHCL(src, f)
+		diags = append(diags, pd...)
 		if file != nil {
 			bodies = append(bodies, file)
 		}

@@ -58,7 +58,10 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 		}
 	}
 	for _, tr := range s.DependsOn {
-		name := tr[1].(hcl.TraverseAttr).Name
+		name, ok := attrAt(tr, 1) // decodeDependsOn kept only stage.NAME
+		if !ok {
+			continue
+		}
 		if _, ok := c.Stages[name]; !ok {
 			diags = append(diags, c.unknownStage(name, tr.SourceRange()))
 			continue

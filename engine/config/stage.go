@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -177,11 +178,23 @@ func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
 	var out []hcl.Traversal
 	for _, e := range exprs {
 		tr, d := hcl.AbsTraversalForExpr(e)
-		if d.HasErrors() || tr.RootName() != "stage" || len(tr) != 2 {
+		detail := "depends_on is a list of stages, written as stage.NAME."
+		ok := !d.HasErrors() && tr.RootName() == "stage" && len(tr) == 2
+		if ok {
+			// stage["x"] and stage[0] are traversals too, but a
+			// dependency is named, not computed.
+			if _, isAttr := tr[1].(hcl.TraverseAttr); !isAttr {
+				ok = false
+				if name, named := attrAt(tr, 1); named && hclsyntax.ValidIdentifier(name) {
+					detail += fmt.Sprintf(" Write stage.%s.", name)
+				}
+			}
+		}
+		if !ok {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid depends_on",
-				Detail:   "depends_on is a list of stages, written as stage.NAME.",
+				Detail:   detail,
 				Subject:  e.Range().Ptr(),
 			})
 			continue
