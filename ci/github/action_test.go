@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/cutoverhq/cutover/internal/testcluster"
 )
 
 type actionFile struct {
@@ -74,6 +76,7 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	testcluster.StopShared(code != 0)
 	os.Exit(code)
 }
 
@@ -101,6 +104,22 @@ func runAction(t *testing.T, inputs map[string]string, dir string) run {
 // environment (KEY=value) for every step.
 func runActionWith(t *testing.T, inputs map[string]string, dir, bin string, extra ...string) run {
 	t.Helper()
+	return runActionOpts(t, inputs, dir, actionOpts{bin: bin, extra: extra})
+}
+
+type actionOpts struct {
+	bin   string   // first on PATH
+	extra []string // KEY=value for every step
+	// during, when set, runs beside the "run" step, which is started in a
+	// process group of its own (so a test can end the whole tree like a
+	// runner): p is the step's top process, exited is closed once the step
+	// has exited. The step's result is read after during has returned.
+	during func(p *os.Process, exited <-chan struct{})
+}
+
+func runActionOpts(t *testing.T, inputs map[string]string, dir string, o actionOpts) run {
+	t.Helper()
+	bin, extra := o.bin, o.extra
 	b, err := os.ReadFile(filepath.Join(root, "action.yml"))
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +187,7 @@ func runActionWith(t *testing.T, inputs map[string]string, dir, bin string, extr
 			t.Fatal(err)
 		}
 		outFile := filepath.Join(tmp, "output-"+strconv.Itoa(i))
+		var err error
 		env := []string{
 			"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
 			"HOME=" + home,
@@ -187,7 +207,12 @@ func runActionWith(t *testing.T, inputs map[string]string, dir, bin string, extr
 		}
 		cmd := exec.Command("bash", "--noprofile", "--norc", "-eo", "pipefail", script)
 		cmd.Dir, cmd.Env = workspace, env
-		out, err := cmd.CombinedOutput()
+		var out []byte
+		if st.ID == "run" && o.during != nil {
+			out, err = runDuring(t, cmd, o.during)
+		} else {
+			out, err = cmd.CombinedOutput()
+		}
 		log.Write(out)
 		if st.ID != "" {
 			stepOutputs[st.ID] = parseOutputFile(t, outFile)
@@ -197,7 +222,7 @@ func runActionWith(t *testing.T, inputs map[string]string, dir, bin string, extr
 			if !ok {
 				t.Fatal(err)
 			}
-			r.code = ee.ExitCode()
+			r.code = ee.ExitCode() // -1: ended by a signal
 			break
 		}
 	}
@@ -329,8 +354,8 @@ stage "fail" {
 }
 `)
 	r := runAction(t, map[string]string{"pipeline": "deploy", "version": "path"}, dir)
-	if r.code == 0 {
-		t.Fatalf("a failed pipeline must fail the step:\n%s", r.log)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want cutover's 1 (failed, undone):\n%s", r.code, r.log)
 	}
 	if !strings.HasPrefix(r.outputs["result"], "failed") {
 		t.Errorf("result = %q, want failed…\n%s", r.outputs["result"], r.log)

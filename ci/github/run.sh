@@ -5,7 +5,8 @@
 # reaches cutover as those characters.
 #
 #   run.sh install   put cutover on PATH (the version asked, or the action's ref)
-#   run.sh run       build the argv from the inputs and exec `cutover run`
+#   run.sh run       build the argv from the inputs and run `cutover run`,
+#                    passing the runner's cancel signal on to it
 set -euo pipefail
 
 die() {
@@ -98,11 +99,58 @@ run() {
 	local pipeline=${INPUT_PIPELINE:-.}
 	[[ $pipeline == -* ]] && pipeline=./$pipeline
 
-	# Not exec: the trap must remove the kubeconfig after cutover exits.
 	# cutover writes result, run-id and outputs to $GITHUB_OUTPUT itself.
-	local code=0
-	cutover "${argv[@]}" "$pipeline" || code=$?
+	# Not exec: the EXIT trap must remove the kubeconfig after cutover exits.
+	supervise cutover "${argv[@]}" "$pipeline"
+}
+
+# supervise CMD...: run CMD and return its exit status, passing the runner's
+# cancel on to it. When a job is cancelled, the runner signals only this
+# step's top process (this script: action.yml execs it): SIGINT, then
+# SIGTERM 7.5s later, then SIGKILL 2.5s after that. bash would not pass a
+# signal on to a foreground child, and runs a trap only once that child has
+# exited; so CMD runs in the background and bash waits with the `wait`
+# builtin, which a trapped signal interrupts.
+#
+# Only the first signal is passed on. cutover reads a second one as "exit
+# at once, stop undoing" (a person pressing ^C twice); the runner's SIGTERM
+# is its schedule, not a person, and cutover gets more undo time without it.
+supervise() {
+	CHILD_PID= FORWARDED=
+	trap 'forward INT' INT
+	trap 'forward TERM' TERM
+	"$@" &
+	CHILD_PID=$!
+	# A signal that came while CMD was being started is passed on now.
+	[[ -z $FORWARDED ]] || kill -s "$FORWARDED" "$CHILD_PID" 2>/dev/null || true
+	local code=0 prev
+	while :; do
+		SIGNALLED=
+		prev=$code
+		code=0
+		wait "$CHILD_PID" || code=$?
+		# A wait a trapped signal interrupted returns 128+signal with
+		# SIGNALLED set; then the child is still running: wait again.
+		[[ -n $SIGNALLED ]] && ((code > 128)) || break
+	done
+	# A bash that forgets a status once reported answers 127 to the second
+	# wait; the status was the previous answer.
+	if ((code == 127)) && [[ -n $FORWARDED ]] && ! kill -0 "$CHILD_PID" 2>/dev/null; then
+		code=$prev
+	fi
+	trap - INT TERM
 	return "$code"
+}
+
+forward() {
+	SIGNALLED=1
+	if [[ -z $FORWARDED ]]; then
+		FORWARDED=$1
+		echo "cutover action: SIG$1 received, passing it on to cutover, which undoes what this run changed" >&2
+		[[ -z $CHILD_PID ]] || kill -s "$1" "$CHILD_PID" 2>/dev/null || true
+	else
+		echo "cutover action: SIG$1 received, not passed on: cutover is already stopping after SIG$FORWARDED" >&2
+	fi
 }
 
 case ${1-} in
