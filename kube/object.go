@@ -4,10 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/util/retry"
 )
 
 // Ref names one object and the resource that serves it, so it can be
@@ -83,11 +81,15 @@ func (c *Clients) Get(ctx context.Context, r Ref) (*unstructured.Unstructured, e
 
 // Snapshot is the state of one object before cutover wrote it, in a form the
 // journal can keep (plain JSON): either "did not exist" or the object as the
-// user would write it back (see Clean).
+// user would write it back (see Clean), with its UID then, and the shape of
+// what the write is about to set (Fields; nil when the step does not know
+// it, which makes an undo put the whole object back).
 type Snapshot struct {
 	Ref
 	Existed bool            `json:"existed"`
+	UID     string          `json:"uid,omitempty"`
 	Object  json.RawMessage `json:"object,omitempty"`
+	Fields  map[string]any  `json:"fields,omitempty"`
 }
 
 // SnapshotOf records live (nil: absent) as the previous state of r.
@@ -100,7 +102,7 @@ func SnapshotOf(r Ref, live *unstructured.Unstructured) (Snapshot, error) {
 	if err != nil {
 		return s, fmt.Errorf("recording the previous state of %s: %w", r, err)
 	}
-	s.Existed, s.Object = true, raw
+	s.Existed, s.Object, s.UID = true, raw, string(live.GetUID())
 	return s, nil
 }
 
@@ -144,68 +146,6 @@ func Clean(obj *unstructured.Unstructured) *unstructured.Unstructured {
 		unstructured.RemoveNestedField(out.Object, "metadata", f)
 	}
 	return out
-}
-
-// Restore brings r back to the snapshot: an object that did not exist is
-// deleted (its dependents with it, in the background); one that existed is
-// replaced whole (PUT over the current resourceVersion), so fields cutover
-// added disappear and fields it changed return, or re-created when it has
-// gone since (without owner references to owners that are gone, which the
-// garbage collector would take as an order to delete it again). It returns the restored object (nil after a delete).
-func (c *Clients) Restore(ctx context.Context, s Snapshot) (*unstructured.Unstructured, error) {
-	ri := c.Resource(s.Ref)
-	if !s.Existed {
-		bg := metav1.DeletePropagationBackground
-		err := ri.Delete(ctx, s.Name, metav1.DeleteOptions{PropagationPolicy: &bg})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("deleting %s, which did not exist before: %w", s.Ref, err)
-		}
-		return nil, nil
-	}
-	prev, err := s.Previous()
-	if err != nil {
-		return nil, err
-	}
-	var out *unstructured.Unstructured
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		live, err := c.Get(ctx, s.Ref)
-		if err != nil {
-			return err
-		}
-		if live != nil && live.GetDeletionTimestamp() != nil {
-			// Still terminating (foreground deletion, finalizers): a PUT
-			// would not stop it, so wait until it is gone and create it.
-			if err := c.WaitGone(ctx, s.Ref, nil); err != nil {
-				return err
-			}
-			live = nil
-		}
-		want := prev.DeepCopy()
-		if live == nil {
-			if err := c.dropGoneOwners(ctx, want); err != nil {
-				return err
-			}
-			out, err = ri.Create(ctx, want, metav1.CreateOptions{FieldManager: FieldManager})
-			if err != nil {
-				return fmt.Errorf("re-creating %s: %w", s.Ref, err)
-			}
-			return nil
-		}
-		if equality.Semantic.DeepEqual(Clean(live).Object, prev.Object) {
-			// As recorded: the write it protected never happened (refused,
-			// say) or was undone already. No write, so an undo needs no
-			// more permission than the stage had.
-			out = live
-			return nil
-		}
-		want.SetResourceVersion(live.GetResourceVersion())
-		out, err = ri.Update(ctx, want, metav1.UpdateOptions{FieldManager: FieldManager})
-		if err != nil {
-			return fmt.Errorf("restoring %s to its previous state: %w", s.Ref, err)
-		}
-		return nil
-	})
-	return out, err
 }
 
 // dropGoneOwners removes owner references whose owner no longer exists with
@@ -257,3 +197,10 @@ func PodReady(p *corev1.Pod) bool {
 	}
 	return false
 }
+
+// AnnotationRun marks every object cutover creates or writes with the run
+// that did (its run id). Undo deletes a created object only while it still
+// carries the mark of the run being undone, and only with a UID
+// precondition, so an object deleted and re-created by someone else since,
+// or named by a forged journal record, is never removed.
+const AnnotationRun = "cutover.dev/run"

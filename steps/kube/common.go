@@ -64,67 +64,125 @@ func objectVal(u *unstructured.Unstructured) cty.Value {
 	return steps.FromGo(u.Object)
 }
 
-// decodeSnapshots reads journaled kube.Snapshot records.
-func decodeSnapshots(records []json.RawMessage) ([]k8s.Snapshot, error) {
-	out := make([]k8s.Snapshot, 0, len(records))
-	for i, r := range records {
+// objectUndo is what the records of a stage say about one object.
+type objectUndo struct {
+	first, last k8s.Snapshot
+	written     *k8s.Written
+	fields      map[string]any
+}
+
+// decodeRecords reads journaled kube.Snapshot records and the Written facts
+// noted after the writes, grouped per object, newest object first (the order
+// in which undoing them is safe: an object created late, inside a namespace
+// created early, goes first). Per object, the oldest snapshot is the state
+// before the first attempt (later ones record what earlier attempts wrote);
+// a Written counts only when it follows the newest snapshot, as the result
+// of the last write.
+func decodeRecords(records []json.RawMessage) ([]k8s.Ref, map[k8s.Ref]*objectUndo, error) {
+	byRef := map[k8s.Ref]*objectUndo{}
+	var order []k8s.Ref
+	for i, raw := range records {
+		if w, ok := k8s.WrittenOf(raw); ok {
+			if u := byRef[w.Wrote]; u != nil {
+				w := w
+				u.written = &w
+			}
+			continue
+		}
 		var s k8s.Snapshot
-		if err := json.Unmarshal(r, &s); err != nil {
-			return nil, fmt.Errorf("undo record %d is not an object snapshot: %w", i+1, err)
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, nil, fmt.Errorf("undo record %d is not an object snapshot: %w", i+1, err)
 		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-// oldestFirstReversed keeps, per object, only its oldest snapshot (the state
-// before the first attempt; later ones record what earlier attempts wrote)
-// and returns them newest first, the order in which undoing them is safe (an
-// object created late, inside a namespace created early, goes first).
-func oldestFirstReversed(snaps []k8s.Snapshot) []k8s.Snapshot {
-	seen := map[k8s.Ref]bool{}
-	var keep []k8s.Snapshot
-	for _, s := range snaps {
-		if !seen[s.Ref] {
-			seen[s.Ref] = true
-			keep = append(keep, s)
+		u := byRef[s.Ref]
+		if u == nil {
+			u = &objectUndo{first: s}
+			byRef[s.Ref] = u
+			order = append(order, s.Ref)
+		}
+		u.last, u.written = s, nil
+		if s.Fields != nil {
+			u.fields = k8s.MergeFields(u.fields, s.Fields)
 		}
 	}
-	for i, j := 0, len(keep)-1; i < j; i, j = i+1, j-1 {
-		keep[i], keep[j] = keep[j], keep[i]
+	for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
+		order[i], order[j] = order[j], order[i]
 	}
-	return keep
+	return order, byRef, nil
 }
 
-// restoreAll restores snapshots newest first and then waits for the
-// workloads it put back to roll out. It goes on past a failed restore so one
-// stuck object does not leave the others changed, and reports all failures.
-func restoreAll(ctx context.Context, env *steps.Env, c *k8s.Clients, records []json.RawMessage) error {
-	snaps, err := decodeSnapshots(records)
+// undoPolicy is how restoreAll treats the objects of one stage.
+type undoPolicy struct {
+	// deleted: the stage deleted the objects, so they are re-created.
+	deleted bool
+	// target refuses a record naming an object the stage does not target
+	// (a *steps.TargetError); requireMark is set when the stage's targets
+	// cannot be evaluated and only objects marked by the run may be
+	// written.
+	target      func(k8s.Ref) error
+	requireMark bool
+}
+
+// restoreAll restores what the records name, newest first, and then waits
+// for the workloads it put back to roll out. It goes on past an object it
+// leaves alone or fails to restore, so one does not leave the others
+// changed, and reports them all: objects someone changed since are named
+// in one *steps.DriftError, records naming objects the stage does not
+// target are *steps.TargetErrors.
+func restoreAll(ctx context.Context, env *steps.Env, c *k8s.Clients, records []json.RawMessage, p undoPolicy) error {
+	order, byRef, err := decodeRecords(records)
 	if err != nil {
 		return err
 	}
 	var errs []error
+	var drift []string
 	var restored []k8s.Ref
-	for _, s := range oldestFirstReversed(snaps) {
-		out, err := c.Restore(ctx, s)
-		if err != nil {
+	for _, r := range order {
+		if p.target != nil {
+			if err := p.target(r); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		u := byRef[r]
+		out, did, err := c.Revert(ctx, k8s.Revert{
+			First: u.first, Last: u.last, Written: u.written, Fields: u.fields,
+			Deleted: p.deleted, RunID: env.RunID, Force: env.Force, RequireMark: p.requireMark,
+		})
+		var d *k8s.Drift
+		var un *k8s.Untrusted
+		switch {
+		case errors.As(err, &d):
+			drift = append(drift, d.Error())
+			env.Report(d.Error())
+			continue
+		case errors.As(err, &un):
+			errs = append(errs, &steps.TargetError{Record: r.String(), Why: un.Why})
+			continue
+		case err != nil:
 			errs = append(errs, err)
 			continue
 		}
-		if out != nil && k8s.HasRollout(s.APIVersion, s.Kind) {
-			restored = append(restored, s.Ref)
+		if out != nil && k8s.HasRollout(r.APIVersion, r.Kind) {
+			restored = append(restored, r)
 		}
-		if s.Existed {
-			env.Report("restored " + s.Ref.String())
-		} else {
-			env.Report("deleted " + s.Ref.String() + ", which did not exist before")
+		switch did {
+		case k8s.Deleted:
+			env.Report("deleted " + r.String() + ", which did not exist before")
+		case k8s.Unchanged:
+			env.Report(r.String() + " is as it was before")
+		case k8s.Gone:
+			env.Report(r.String() + " did not exist before and is gone already")
+		default:
+			env.Report(did + " " + r.String())
 		}
 	}
 	for _, r := range restored {
 		if _, err := c.WaitRollout(ctx, r, env.Report); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if len(drift) > 0 {
+		errs = append(errs, &steps.DriftError{Changed: drift})
 	}
 	return joinClassified(errs)
 }
@@ -134,6 +192,9 @@ func restoreAll(ctx context.Context, env *steps.Env, c *k8s.Clients, records []j
 func joinClassified(errs []error) error {
 	if len(errs) == 0 {
 		return nil
+	}
+	if len(errs) == 1 && !k8s.IsTransient(errs[0]) {
+		return errs[0] // as is, so the engine sees a DriftError or TargetError
 	}
 	all := true
 	for _, e := range errs {

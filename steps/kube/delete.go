@@ -130,8 +130,12 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(k8s.Clean(live))}), nil
 }
 
-// Undo re-creates the object (or puts its recorded state back if it exists
-// again) and waits for a re-created workload to roll out.
+// Undo re-creates the object (or puts its recorded state back if the delete
+// never took effect) and waits for a re-created workload to roll out. An
+// object of the same name created by someone else since is left alone.
+// Records must name the object the stage deletes; when its kind, name or
+// namespace cannot be evaluated, nothing is re-created (a deleted object
+// carries no mark to vouch for the record).
 func (deleteKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	if len(records) == 0 {
 		return nil
@@ -140,5 +144,10 @@ func (deleteKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	if err != nil {
 		return err
 	}
-	return restoreAll(ctx, env, c, records)
+	p, err := namedTarget(env, c, "", false)
+	if err != nil {
+		return err
+	}
+	p.deleted = true
+	return restoreAll(ctx, env, c, records, p)
 }

@@ -150,17 +150,27 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		} else {
 			obj.SetNamespace("")
 		}
+		// The run's mark goes into the applied object: it costs nothing in
+		// an apply, and it is what lets an undo delete an object this run
+		// created without trusting the journal alone.
+		k8s.Mark(obj, env.RunID)
+		fields := k8s.FieldsOf(obj.Object)
 		if !env.DryRun {
 			snap, _, err := c.Capture(ctx, r)
 			if err != nil {
 				return cty.NilVal, classify(err)
 			}
+			snap.Fields = fields
 			if err := record(env, snap); err != nil {
 				return cty.NilVal, err
 			}
 		}
-		if _, err := c.Apply(ctx, r, obj, env.DryRun); err != nil {
+		out, err := c.Apply(ctx, r, obj, env.DryRun)
+		if err != nil {
 			return cty.NilVal, classify(err)
+		}
+		if !env.DryRun {
+			env.Remember(written(r, out, fields))
 		}
 		applied = append(applied, r)
 		if isCRD(obj) {
@@ -242,7 +252,9 @@ func observed(obj *unstructured.Unstructured) (bool, string, error) {
 }
 
 // Undo restores every object the deploy wrote, newest first, and waits for
-// restored workloads to roll back out.
+// restored workloads to roll back out. Records must name objects of the
+// stage's manifests; objects created by the run are deleted only while they
+// carry its mark.
 func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	if len(records) == 0 {
 		return nil
@@ -251,7 +263,45 @@ func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	if err != nil {
 		return err
 	}
-	return restoreAll(ctx, env, c, records)
+	return restoreAll(ctx, env, c, records, deployPolicy(env, c))
+}
+
+// deployPolicy checks records against the objects of the stage's manifests
+// as the undo evaluates them (file() reads them again, relative to the
+// pipeline directory). When they cannot be evaluated, an object is written
+// only while it carries the run's mark, which every deploy applies.
+func deployPolicy(env *steps.Env, c *k8s.Clients) undoPolicy {
+	if !configured(env, "manifests", "namespace") {
+		return undoPolicy{requireMark: true, target: func(r k8s.Ref) error { return servedAs(c, r) }}
+	}
+	ms, err := k8s.ParseManifests(steps.StrList(env.Config, "manifests"))
+	if err != nil {
+		return undoPolicy{target: refuseAll("the stage's manifests no longer parse, so the record cannot be checked against them: " + err.Error())}
+	}
+	ns := namespace(env, env.Config, c)
+	want := make([]k8s.Ref, 0, len(ms))
+	for _, m := range ms {
+		obj := m.Object
+		r := k8s.Ref{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: objectNamespace(obj, ns), Name: obj.GetName()}
+		if c.Mapper != nil {
+			if mapping, err := k8s.MappingFor(c.Mapper, obj.GroupVersionKind()); err == nil {
+				r = k8s.RefFor(mapping, r.Namespace, r.Name)
+			}
+		}
+		want = append(want, r)
+	}
+	return undoPolicy{target: targetIn(c, want)}
+}
+
+// written is the fact noted after a write: the object's UID and a digest of
+// the fields the step set, as the server stored them (from the response of
+// the write, so it costs no request).
+func written(r k8s.Ref, out *unstructured.Unstructured, fields map[string]any) k8s.Written {
+	w := k8s.Written{Wrote: r, Digest: k8s.FieldsDigest(out, fields)}
+	if out != nil {
+		w.UID = string(out.GetUID())
+	}
+	return w
 }
 
 func isCRD(u *unstructured.Unstructured) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -131,6 +132,11 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if live == nil {
 		return cty.NilVal, fmt.Errorf("patch: %s does not exist", r)
 	}
+	body, fields, err := markedPatch(body, typ, env.RunID)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	snap.Fields = fields
 	if !env.DryRun {
 		if err := record(env, snap); err != nil {
 			return cty.NilVal, err
@@ -140,15 +146,20 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if env.DryRun {
 		opts.DryRun = k8s.DryRunAll
 	}
-	if _, err := c.Resource(r).Patch(ctx, r.Name, pt, body, opts); err != nil {
+	out, err := c.Resource(r).Patch(ctx, r.Name, pt, body, opts)
+	if err != nil {
 		return cty.NilVal, classify(fmt.Errorf("patching %s (%s patch): %w", r, typ, err))
+	}
+	if !env.DryRun {
+		env.Remember(written(r, out, fields))
 	}
 	env.Report("patched " + r.String())
 	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(k8s.Clean(live))}), nil
 }
 
-// Undo replaces the object with its state before the first attempt and, for
-// a workload, waits for it to roll back out.
+// Undo puts the fields the patch set back as they were before the first
+// attempt and, for a workload, waits for it to roll back out. Records must
+// name the object the stage patches.
 func (patchKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	if len(records) == 0 {
 		return nil
@@ -157,5 +168,125 @@ func (patchKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	if err != nil {
 		return err
 	}
-	return restoreAll(ctx, env, c, records)
+	p, err := namedTarget(env, c, "", true)
+	if err != nil {
+		return err
+	}
+	return restoreAll(ctx, env, c, records, p)
+}
+
+// markedPatch adds the run's mark to a merge or strategic merge patch (one
+// more key in the body) and returns the fields the patch sets. A JSON patch
+// is sent as given, unmarked: adding an annotation to it needs an "add" whose
+// parent map may not exist, and creating that map would replace the
+// annotations others set; its fields are the paths of its operations.
+func markedPatch(body []byte, typ, run string) ([]byte, map[string]any, error) {
+	if typ == "json" {
+		var ops []map[string]any
+		if err := json.Unmarshal(body, &ops); err != nil {
+			return nil, nil, fmt.Errorf("the patch is not a list of operations: %w", err)
+		}
+		return body, jsonPatchFields(ops), nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, nil, fmt.Errorf("the patch is not a JSON object: %w", err)
+	}
+	if run != "" {
+		markPatch(m, run)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, k8s.FieldsOf(m), nil
+}
+
+// markPatch sets the run's annotation in a merge patch body, unless the
+// patch removes metadata or the annotations whole (null), which a mark
+// would turn into a merge.
+func markPatch(m map[string]any, run string) {
+	v, present := m["metadata"]
+	if present && v == nil {
+		return
+	}
+	md, ok := v.(map[string]any)
+	if !present {
+		md, ok = map[string]any{}, true
+		m["metadata"] = md
+	}
+	if !ok {
+		return
+	}
+	a, present := md["annotations"]
+	if present && a == nil {
+		return
+	}
+	ann, ok := a.(map[string]any)
+	if !present {
+		ann, ok = map[string]any{}, true
+		md["annotations"] = ann
+	}
+	if ok {
+		ann[k8s.AnnotationRun] = run
+	}
+}
+
+// jsonPatchFields is the field tree of a JSON patch's operations: each path
+// (and the source of a move) down to its first list index, which is a leaf,
+// since lists are restored whole.
+func jsonPatchFields(ops []map[string]any) map[string]any {
+	fields := map[string]any{}
+	add := func(path string) {
+		if path == "" || path == "/" {
+			return
+		}
+		segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+		node := fields
+		for i, seg := range segs {
+			seg = strings.ReplaceAll(strings.ReplaceAll(seg, "~1", "/"), "~0", "~")
+			last := i == len(segs)-1 || isIndex(segs[i+1])
+			if last {
+				node[seg] = true
+				return
+			}
+			next, ok := node[seg].(map[string]any)
+			if !ok {
+				if node[seg] == true {
+					return // already covered whole
+				}
+				next = map[string]any{}
+				node[seg] = next
+			}
+			node = next
+		}
+	}
+	for _, op := range ops {
+		if o, _ := op["op"].(string); o == "test" {
+			continue
+		}
+		p, _ := op["path"].(string)
+		add(p)
+		if from, ok := op["from"].(string); ok && op["op"] == "move" {
+			add(from)
+		}
+	}
+	delete(fields, "apiVersion")
+	delete(fields, "kind")
+	return fields
+}
+
+func isIndex(seg string) bool {
+	if seg == "-" {
+		return true
+	}
+	if seg == "" {
+		return false
+	}
+	for _, r := range seg {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -96,7 +96,7 @@ func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 		return "", err
 	}
 	want := steps.Int(cfg, "replicas", 0)
-	if err := setScale(ctx, c, r, want, true); err != nil {
+	if _, err := setScale(ctx, c, r, want, "", true); err != nil {
 		return "", err
 	}
 	if prev == want {

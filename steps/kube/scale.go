@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	k8s "github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -53,10 +54,13 @@ func (scaleKind) Check(cfg cty.Value) []steps.Problem {
 	return nil
 }
 
-// scaleRecord is the replica count before a scale, for the undo.
+// scaleRecord is the replica count before a scale, for the undo, and the
+// count the scale is about to set (Want), which tells an undo that lost the
+// note written after the scale whether someone changed the count since.
 type scaleRecord struct {
 	Ref      k8s.Ref `json:"ref"`
 	Replicas int64   `json:"replicas"`
+	Want     *int64  `json:"want,omitempty"`
 }
 
 func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
@@ -83,12 +87,17 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		return cty.NilVal, err
 	}
 	if !env.DryRun {
-		if err := record(env, scaleRecord{Ref: r, Replicas: prev}); err != nil {
+		if err := record(env, scaleRecord{Ref: r, Replicas: prev, Want: &want}); err != nil {
 			return cty.NilVal, err
 		}
 	}
-	if err := setScale(ctx, c, r, want, env.DryRun); err != nil {
+	out, err := setScale(ctx, c, r, want, "", env.DryRun)
+	if err != nil {
 		return cty.NilVal, err
+	}
+	if !env.DryRun {
+		n, _, _ := unstructured.NestedInt64(out.Object, "spec", "replicas")
+		env.Remember(k8s.Written{Wrote: r, UID: string(out.GetUID()), Digest: k8s.Digest(n)})
 	}
 	env.Report(fmt.Sprintf("%s: scaled from %d to %d replicas", r.Short(), prev, want))
 	if steps.Bool(cfg, "wait", true) && !env.DryRun {
@@ -100,7 +109,11 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 }
 
 // Undo puts back the replica count from before the first attempt and waits
-// for it.
+// for it, unless the count changed since this run set it (an autoscaler, a
+// person): that one is left as is and named in a *steps.DriftError. Records
+// must name the workload the stage scales; the scale subresource carries no
+// annotation, so when the stage's kind, name or namespace cannot be
+// evaluated every record is refused.
 func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	if len(records) == 0 {
 		return nil
@@ -109,38 +122,106 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	if err != nil {
 		return err
 	}
-	// The oldest record of each object holds its count before the stage.
+	type scaled struct {
+		first, last scaleRecord
+		written     *k8s.Written
+	}
 	var order []k8s.Ref
-	first := map[k8s.Ref]int64{}
+	byRef := map[k8s.Ref]*scaled{}
 	for i, raw := range records {
+		if w, ok := k8s.WrittenOf(raw); ok {
+			if s := byRef[w.Wrote]; s != nil {
+				w := w
+				s.written = &w
+			}
+			continue
+		}
 		var rec scaleRecord
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return fmt.Errorf("scale undo record %d: %w", i+1, err)
 		}
-		if _, ok := first[rec.Ref]; !ok {
-			first[rec.Ref] = rec.Replicas
+		s := byRef[rec.Ref]
+		if s == nil {
+			s = &scaled{first: rec}
+			byRef[rec.Ref] = s
 			order = append(order, rec.Ref)
 		}
+		s.last, s.written = rec, nil
+	}
+	p, err := namedTarget(env, c, "Deployment", false)
+	if err != nil {
+		return err
 	}
 	var errs []error
+	var drift []string
 	for i := len(order) - 1; i >= 0; i-- {
 		r := order[i]
-		// Still at the recorded count (the scale was refused, or undone
-		// before): no write, so the undo needs no right the stage lacked.
-		if cur, err := currentScale(ctx, c, r); err == nil && cur == first[r] {
-			env.Report(fmt.Sprintf("%s: already at %d replicas", r.Short(), first[r]))
-		} else {
-			if err := setScale(ctx, c, r, first[r], false); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			env.Report(fmt.Sprintf("%s: replicas back to %d", r.Short(), first[r]))
+		if err := p.target(r); err != nil {
+			errs = append(errs, err)
+			continue
 		}
-		if _, err := c.WaitFor(ctx, r, scaledTo(r, first[r]), env.Report); err != nil {
+		s := byRef[r]
+		want := s.first.Replicas
+		why, err := restoreScale(ctx, env, c, r, want, s.last.Want, s.written)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if why != "" {
+			msg := r.String() + ": " + why + "; left as is"
+			env.Report(msg)
+			drift = append(drift, msg)
+			continue
+		}
+		if _, err := c.WaitFor(ctx, r, scaledTo(r, want), env.Report); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	if len(drift) > 0 {
+		errs = append(errs, &steps.DriftError{Changed: drift})
+	}
 	return joinClassified(errs)
+}
+
+// restoreScale sets the count back to want, unless it changed since the
+// run set it (returned as why, with nothing written). The write carries the
+// resourceVersion of the read it was decided on, so a change in between is
+// a conflict, and the read and the checks are done again.
+func restoreScale(ctx context.Context, env *steps.Env, c *k8s.Clients, r k8s.Ref, want int64, set *int64, w *k8s.Written) (why string, err error) {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		why = ""
+		s, err := c.Resource(r).Get(ctx, r.Name, metav1.GetOptions{}, "scale")
+		if err != nil {
+			return classify(fmt.Errorf("reading the scale of %s: %w", r, err))
+		}
+		cur, _, _ := unstructured.NestedInt64(s.Object, "spec", "replicas")
+		if cur == want {
+			// Still at the recorded count (the scale was refused, or
+			// undone before): no write, so the undo needs no right the
+			// stage lacked.
+			env.Report(fmt.Sprintf("%s: already at %d replicas", r.Short(), want))
+			return nil
+		}
+		if !env.Force {
+			switch {
+			case w != nil && w.UID != "" && string(s.GetUID()) != w.UID:
+				why = "deleted and re-created since this run scaled it"
+			case w != nil && k8s.Digest(cur) != w.Digest:
+				why = fmt.Sprintf("replicas changed since this run set them (now %d; an autoscaler?)", cur)
+			case w == nil && set != nil && cur != *set:
+				why = fmt.Sprintf("replicas changed since this run set them to %d (now %d; an autoscaler?)", *set, cur)
+			}
+			if why != "" {
+				return nil
+			}
+		}
+		if _, err := setScale(ctx, c, r, want, s.GetResourceVersion(), false); err != nil {
+			return err
+		}
+		env.Report(fmt.Sprintf("%s: replicas back to %d", r.Short(), want))
+		return nil
+	})
+	return why, err
 }
 
 func currentScale(ctx context.Context, c *k8s.Clients, r k8s.Ref) (int64, error) {
@@ -152,16 +233,23 @@ func currentScale(ctx context.Context, c *k8s.Clients, r k8s.Ref) (int64, error)
 	return n, nil
 }
 
-func setScale(ctx context.Context, c *k8s.Clients, r k8s.Ref, n int64, dryRun bool) error {
-	patch := []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, n))
+// setScale patches the scale subresource to n replicas; with rv, only if
+// the object is still at that resourceVersion.
+func setScale(ctx context.Context, c *k8s.Clients, r k8s.Ref, n int64, rv string, dryRun bool) (*unstructured.Unstructured, error) {
+	body := map[string]any{"spec": map[string]any{"replicas": n}}
+	if rv != "" {
+		body["metadata"] = map[string]any{"resourceVersion": rv}
+	}
+	patch, _ := json.Marshal(body)
 	opts := metav1.PatchOptions{FieldManager: k8s.FieldManager}
 	if dryRun {
 		opts.DryRun = k8s.DryRunAll
 	}
-	if _, err := c.Resource(r).Patch(ctx, r.Name, types.MergePatchType, patch, opts, "scale"); err != nil {
-		return classify(fmt.Errorf("scaling %s to %d replicas: %w", r, n, err))
+	out, err := c.Resource(r).Patch(ctx, r.Name, types.MergePatchType, patch, opts, "scale")
+	if err != nil {
+		return nil, classify(fmt.Errorf("scaling %s to %d replicas: %w", r, n, err))
 	}
-	return nil
+	return out, nil
 }
 
 // scaledTo is done when the controller has observed the new count, runs

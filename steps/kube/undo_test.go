@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	dynfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
@@ -29,6 +30,11 @@ var (
 	cmGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
 	nsGVR = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 )
+
+func withUID(u *unstructured.Unstructured, uid string) *unstructured.Unstructured {
+	u.SetUID(types.UID(uid))
+	return u
+}
 
 func cmRef(name string) k8s.Ref {
 	return k8s.Ref{APIVersion: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: "shop", Name: name}
@@ -54,13 +60,16 @@ func TestRestoreAllUsesStateBeforeFirstAttempt(t *testing.T) {
 	// Current state, after two attempts of a deploy: namespace "shop" and
 	// configmap "new" were created by attempt 1 and changed by attempt 2,
 	// configmap "old" existed with x=1 and now has x=2.
+	// What the run created carries its mark.
 	shop := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
 		"metadata": map[string]any{"name": "shop"}}}
+	k8s.Mark(shop, "run-1")
+	created := configMap("shop", "new", map[string]any{"v": "attempt-2"})
+	k8s.Mark(created, "run-1")
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(scheme,
 		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList", nsGVR: "NamespaceList"},
-		shop,
-		configMap("shop", "new", map[string]any{"v": "attempt-2"}),
-		configMap("shop", "old", map[string]any{"x": "2", "added": "by cutover"}))
+		shop, created,
+		withUID(configMap("shop", "old", map[string]any{"x": "2", "added": "by cutover"}), "uid-old"))
 	nsRef := k8s.Ref{APIVersion: "v1", Kind: "Namespace", Resource: "namespaces", Name: "shop"}
 
 	withMeta := func(u *unstructured.Unstructured) *unstructured.Unstructured {
@@ -81,8 +90,8 @@ func TestRestoreAllUsesStateBeforeFirstAttempt(t *testing.T) {
 	}
 	c := &k8s.Clients{Dynamic: dyn}
 	var reports []string
-	env := &steps.Env{Progress: func(m string) { reports = append(reports, m) }}
-	if err := restoreAll(context.Background(), env, c, records); err != nil {
+	env := &steps.Env{RunID: "run-1", Progress: func(m string) { reports = append(reports, m) }}
+	if err := restoreAll(context.Background(), env, c, records, undoPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -131,7 +140,8 @@ func TestRestoreAllUsesStateBeforeFirstAttempt(t *testing.T) {
 	}
 }
 
-// An object that was deleted since gets re-created from the record.
+// An object the stage deleted gets re-created from the record, with the
+// run's mark.
 func TestRestoreRecreatesDeletedObject(t *testing.T) {
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList"})
@@ -139,7 +149,7 @@ func TestRestoreRecreatesDeletedObject(t *testing.T) {
 	prev.SetUID("gone")
 	prev.SetResourceVersion("7")
 	c := &k8s.Clients{Dynamic: dyn}
-	if err := restoreAll(context.Background(), &steps.Env{}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), prev)}); err != nil {
+	if err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), prev)}, undoPolicy{deleted: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := dyn.Resource(cmGVR).Namespace("shop").Get(context.Background(), "cfg", metav1.GetOptions{})
@@ -152,6 +162,9 @@ func TestRestoreRecreatesDeletedObject(t *testing.T) {
 	if got.GetResourceVersion() == "7" || got.GetUID() == "gone" {
 		t.Error("re-created with the old resourceVersion or uid")
 	}
+	if k8s.MarkedBy(got) != "run-1" {
+		t.Errorf("re-created without the run's mark: %v", got.GetAnnotations())
+	}
 }
 
 // An object still as recorded (the write the record protected was refused)
@@ -163,7 +176,7 @@ func TestRestoreLeavesAnUnchangedObjectAlone(t *testing.T) {
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList"}, live)
 	c := &k8s.Clients{Dynamic: dyn}
-	if err := restoreAll(context.Background(), &steps.Env{}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), live)}); err != nil {
+	if err := restoreAll(context.Background(), &steps.Env{}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), live)}, undoPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range dyn.Actions() {
@@ -174,7 +187,7 @@ func TestRestoreLeavesAnUnchangedObjectAlone(t *testing.T) {
 }
 
 func TestDecodeSnapshotsRejectsGarbage(t *testing.T) {
-	if _, err := decodeSnapshots([]json.RawMessage{json.RawMessage(`"nope"`)}); err == nil {
+	if _, _, err := decodeRecords([]json.RawMessage{json.RawMessage(`"nope"`)}); err == nil {
 		t.Error("want an error for a record that is not a snapshot")
 	}
 }

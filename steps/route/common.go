@@ -2,9 +2,11 @@ package route
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/zclconf/go-cty/cty"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -87,3 +89,130 @@ func transient(err error) bool { return kube.IsTransient(err) }
 
 // notFound reports whether err says the object does not exist.
 func notFound(err error) bool { return apierrors.IsNotFound(err) }
+
+// configured reports whether env.Config, the step block as the undo
+// evaluates it, is there and the attributes are known. An Env built without
+// a Config counts as unknown: the undo then writes only to objects carrying
+// the run's mark.
+func configured(env *steps.Env, attrs ...string) bool {
+	if env == nil {
+		return false
+	}
+	cfg := env.Config
+	if cfg.Type() == cty.NilType || cfg.IsNull() || !cfg.IsKnown() {
+		return false
+	}
+	for _, a := range attrs {
+		if !steps.Attr(cfg, a).IsWhollyKnown() {
+			return false
+		}
+	}
+	return true
+}
+
+// runOf is the run id the undo acts for ("" without an Env).
+func runOf(env *steps.Env) string {
+	if env == nil {
+		return ""
+	}
+	return env.RunID
+}
+
+// markAnnotations is the metadata of a merge patch that marks the object
+// with the run; nil without a run id. The route steps write the mark with
+// every patch or update (one more key costs nothing), so an undo whose
+// targets cannot be evaluated can still tell objects this run wrote.
+func markAnnotations(env *steps.Env) map[string]any {
+	if runOf(env) == "" {
+		return nil
+	}
+	return map[string]any{kube.AnnotationRun: env.RunID}
+}
+
+// markedBy reports whether annotations carry the mark of the run.
+func markedBy(env *steps.Env, ann map[string]string) bool {
+	return runOf(env) != "" && ann[kube.AnnotationRun] == env.RunID
+}
+
+// undoErrs gathers what an Undo could not do: refused records
+// (*steps.TargetError), objects left alone because someone changed them
+// (one *steps.DriftError naming them all) and failed writes.
+type undoErrs struct {
+	errs  []error
+	drift []string
+}
+
+func (u *undoErrs) add(err error) {
+	if err != nil {
+		u.errs = append(u.errs, err)
+	}
+}
+
+// left names an object left as is; it is reported at once too.
+func (u *undoErrs) left(env *steps.Env, what, why string) {
+	msg := what + ": " + why + "; left as is"
+	env.Report(msg)
+	u.drift = append(u.drift, msg)
+}
+
+func (u *undoErrs) refuse(record, why string) {
+	u.errs = append(u.errs, &steps.TargetError{Record: record, Why: why})
+}
+
+func (u *undoErrs) err() error {
+	errs := u.errs
+	if len(u.drift) > 0 {
+		errs = append(errs, &steps.DriftError{Changed: u.drift})
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// splitWritten separates the Written facts noted after writes from a
+// kind's own records. A Written counts for an object only when no record
+// of the kind naming it follows (it is then the result of the last write);
+func splitWritten(records []json.RawMessage) (own []json.RawMessage, written []kube.Written, at []int) {
+	for _, raw := range records {
+		if w, ok := kube.WrittenOf(raw); ok {
+			written = append(written, w)
+			at = append(at, len(own))
+			continue
+		}
+		own = append(own, raw)
+	}
+	return own, written, at
+}
+
+// lastWritten maps each object to the Written noted after the newest own
+// record naming it (lastOwn: the index of that record among own records).
+func lastWritten(written []kube.Written, at []int, lastOwn func(kube.Ref) (int, bool)) map[kube.Ref]*kube.Written {
+	out := map[kube.Ref]*kube.Written{}
+	for i := range written {
+		w := written[i]
+		n, ok := lastOwn(w.Wrote)
+		if !ok || at[i] <= n {
+			continue // an older write's result: a later record follows it
+		}
+		out[w.Wrote] = &w
+	}
+	return out
+}
+
+func serviceRef(ns, name string) kube.Ref {
+	return kube.Ref{APIVersion: "v1", Kind: "Service", Resource: "services", Namespace: ns, Name: name}
+}
+
+func ingressRef(ns, name string) kube.Ref {
+	return kube.Ref{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Resource: "ingresses", Namespace: ns, Name: name}
+}
+
+// stringsDigest is the digest of a label or annotation map, the same for
+// nil and empty.
+func stringsDigest(m map[string]string) string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	return kube.Digest(m)
+}

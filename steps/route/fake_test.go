@@ -24,11 +24,20 @@ func fakeEnv(t *testing.T, recs *[]json.RawMessage, objs ...runtime.Object) (*st
 	cs := fake.NewSimpleClientset(objs...)
 	testClients = &kube.Clients{Typed: cs, Namespace: "default"}
 	t.Cleanup(func() { testClients = nil })
-	return &steps.Env{Namespace: "shop", Capture: func(r any) error {
+	env := &steps.Env{Namespace: "shop", RunID: "run-1", Capture: func(r any) error {
 		b, err := json.Marshal(r)
 		*recs = append(*recs, b)
 		return err
-	}}, cs
+	}}
+	// Notes go with the records, as the engine journals them.
+	env.Note = func(r any) {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Error(err)
+		}
+		*recs = append(*recs, b)
+	}
+	return env, cs
 }
 
 func readyPod(name string, lbl map[string]string, ready bool) *corev1.Pod {
@@ -64,9 +73,10 @@ func TestFakeSwitchSelectorUndoNewestFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(recs) != 2 {
-		t.Fatalf("records = %d, want 2", len(recs))
+	if len(recs) != 4 {
+		t.Fatalf("records = %d, want 2 and a note after each switch", len(recs))
 	}
+	env.Config = cfgOf(t, k, "service = \"web\"\nselector = { version = \"v3\" }")
 	if err := k.Undo(ctx, env, recs); err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +151,7 @@ func TestFakeLabelReplicaSetAndPods(t *testing.T) {
 	if p.Labels["createBy"] != "cd" || r.Spec.Template.Labels["createBy"] != "cd" || s.Labels["createBy"] != "" {
 		t.Fatalf("owned %v, template %v, stray %v", p.Labels, r.Spec.Template.Labels, s.Labels)
 	}
+	env.Config = cfgOf(t, k, "name = \"web-v2\"\nadd = { createBy = \"cd\" }")
 	if err := k.Undo(ctx, env, recs); err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	"k8s.io/client-go/util/retry"
 
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -131,6 +133,9 @@ func (labelKind) Check(cfg cty.Value) []steps.Problem {
 type labelRecord struct {
 	Namespace string        `json:"namespace"`
 	Objects   []labelObject `json:"objects"`
+	// Set is what the step is about to set on every object (nil: remove),
+	// for an undo that lost the notes written after the patches.
+	Set map[string]*string `json:"set,omitempty"`
 }
 
 type labelObject struct {
@@ -155,8 +160,9 @@ func prevOf(labels map[string]string, keys []string) map[string]*string {
 	return out
 }
 
-// restoreBody is the merge patch that takes the recorded keys back.
-func restoreBody(o labelObject) []byte {
+// restoreBody is the merge patch that takes the recorded keys back; with
+// rv, only if the object is still at that resourceVersion.
+func restoreBody(o labelObject, rv string) []byte {
 	labels := make(map[string]any, len(o.Prev))
 	for k, v := range o.Prev {
 		if v == nil {
@@ -165,16 +171,53 @@ func restoreBody(o labelObject) []byte {
 			labels[k] = *v
 		}
 	}
-	return labelsPatch(labels, o.Template)
+	md := map[string]any{}
+	if rv != "" {
+		md["resourceVersion"] = rv
+	}
+	return labelsPatch(labels, o.Template, md)
 }
 
-func labelsPatch(labels map[string]any, template bool) []byte {
-	meta := map[string]any{"metadata": map[string]any{"labels": labels}}
+// labelsPatch sets labels on an object, or on its pod template; md is more
+// of the object's own metadata (the run's mark, a resourceVersion), never
+// the template's, which would roll the pods.
+func labelsPatch(labels map[string]any, template bool, md map[string]any) []byte {
+	lm := map[string]any{"labels": labels}
+	var body map[string]any
 	if template {
-		meta = map[string]any{"spec": map[string]any{"template": meta}}
+		body = map[string]any{"spec": map[string]any{"template": map[string]any{"metadata": lm}}}
+		if len(md) > 0 {
+			body["metadata"] = md
+		}
+	} else {
+		for k, v := range md {
+			lm[k] = v
+		}
+		body = map[string]any{"metadata": lm}
 	}
-	b, _ := json.Marshal(meta)
+	b, _ := json.Marshal(body)
 	return b
+}
+
+// keysDigest covers what the step sets on one object: the values of the
+// label keys it touches (absent keys absent).
+func keysDigest(labels map[string]string, keys []string) string {
+	m := map[string]string{}
+	for _, k := range keys {
+		if v, ok := labels[k]; ok {
+			m[k] = v
+		}
+	}
+	return stringsDigest(m)
+}
+
+// labelRef names a labelled object as Written facts name it.
+func labelRef(ns, kind, name string) kube.Ref {
+	switch kind {
+	case "Pod":
+		return kube.Ref{APIVersion: "v1", Kind: kind, Resource: "pods", Namespace: ns, Name: name}
+	}
+	return kube.Ref{APIVersion: "apps/v1", Kind: kind, Resource: strings.ToLower(kind) + "s", Namespace: ns, Name: name}
 }
 
 func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
@@ -196,7 +239,13 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if err != nil {
 		return cty.NilVal, err
 	}
-	rec := labelRecord{Namespace: ns}
+	rec := labelRecord{Namespace: ns, Set: map[string]*string{}}
+	for k, v := range ch.set {
+		rec.Set[k] = &v
+	}
+	for _, k := range ch.del {
+		rec.Set[k] = nil
+	}
 	for _, t := range targets {
 		rec.Objects = append(rec.Objects, labelObject{Kind: t.kind, Name: t.name, UID: t.uid, Template: t.template, Prev: prevOf(t.labels, ch.keys())})
 	}
@@ -207,15 +256,24 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	}
 	// Templates first: pods a ReplicaSet creates while we relabel its
 	// current pods already carry the new labels.
-	body := labelsPatch(ch.patch(), false)
-	tbody := labelsPatch(ch.patch(), true)
+	var md map[string]any
+	if m := markAnnotations(env); m != nil {
+		md = map[string]any{"annotations": m}
+	}
+	body := labelsPatch(ch.patch(), false, md)
+	tbody := labelsPatch(ch.patch(), true, md)
+	keys := ch.keys()
 	for _, t := range targets {
 		b := body
 		if t.template {
 			b = tbody
 		}
-		if err := lt.patch(ctx, t.kind, t.name, b); err != nil {
+		st, err := lt.patch(ctx, t.kind, t.name, t.template, b)
+		if err != nil {
 			return cty.NilVal, err
+		}
+		if !env.DryRun {
+			env.Remember(kube.Written{Wrote: labelRef(ns, t.kind, t.name), UID: st.uid, Digest: keysDigest(st.labels, keys)})
 		}
 	}
 	return labelOutput(targets), nil
@@ -256,6 +314,11 @@ func mapOrEmpty(m map[string]cty.Value) cty.Value {
 // (the oldest record of an object wins). A ReplicaSet's pods that the
 // journal does not know (created after its template changed) get the
 // template's previous values, so no pod keeps a label the undo took away.
+// An object whose touched labels changed since this run set them is left
+// as is and named in a *steps.DriftError (--force restores anyway).
+// Records must name objects the stage labels: its kind (and the pods of a
+// ReplicaSet) in its namespace, by its name; when the stage chooses by
+// selector or cannot be evaluated, objects carrying the run's mark.
 func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	cl, err := clientsFor(env)
 	if err != nil {
@@ -265,17 +328,22 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 		ns, kind, name string
 		template       bool
 	}
+	own, written, at := splitWritten(records)
 	prev := map[key]labelObject{}
+	set := map[key]map[string]*string{}
+	lastAt := map[kube.Ref]int{}
 	var order []key
-	for i := len(records) - 1; i >= 0; i-- {
+	for i := len(own) - 1; i >= 0; i-- {
 		var rec labelRecord
-		if err := json.Unmarshal(records[i], &rec); err != nil {
+		if err := json.Unmarshal(own[i], &rec); err != nil {
 			return fmt.Errorf("label undo: unreadable journal record %d: %w", i, err)
 		}
 		for _, o := range rec.Objects {
 			k := key{rec.Namespace, o.Kind, o.Name, o.Template}
 			if _, seen := prev[k]; !seen {
 				order = append(order, k)
+				set[k] = rec.Set
+				lastAt[labelRef(k.ns, k.kind, k.name)] = i
 			} else {
 				// Keys an earlier attempt touched that a later one did
 				// not are kept: union, the older value winning.
@@ -288,20 +356,63 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 			prev[k] = o
 		}
 	}
-	var errs []error
-	known := map[key]bool{}
+	last := lastWritten(written, at, func(r kube.Ref) (int, bool) {
+		n, ok := lastAt[r]
+		return n, ok
+	})
+
+	// What the stage labels, as the undo evaluates it. byName is false
+	// when it chooses by selector (or cannot be evaluated): the objects it
+	// labelled are then known by the run's mark only.
+	known := configured(env, "kind", "name", "selector", "namespace")
+	var cfgNS, cfgKind, cfgName string
+	if known {
+		cfgNS = namespaceOf(env, steps.Str(env.Config, "namespace"), cl)
+		cfgName = steps.Str(env.Config, "name")
+		if cfgKind, err = labelKindOf(env.Config); err != nil {
+			known = false
+		}
+	}
+	byName := known && cfgName != ""
+
+	var ue undoErrs
+	known2 := map[key]bool{}
 	for _, k := range order {
-		known[k] = true
+		known2[k] = true
 	}
 	for _, k := range order {
-		lt := &labeler{cl: cl, env: env, ns: k.ns}
 		o := prev[k]
-		if err := lt.patch(ctx, o.Kind, o.Name, restoreBody(o)); err != nil {
+		what := fmt.Sprintf("%s/%s in namespace %s", strings.ToLower(k.kind), k.name, k.ns)
+		if known {
+			ownPod := cfgKind == "ReplicaSet" && k.kind == "Pod"
+			switch {
+			case k.ns != cfgNS:
+				ue.refuse(what, fmt.Sprintf("the stage labels objects in namespace %s", cfgNS))
+				continue
+			case k.kind != cfgKind && !ownPod:
+				ue.refuse(what, fmt.Sprintf("the stage labels %s objects", cfgKind))
+				continue
+			case byName && !ownPod && k.name != cfgName:
+				ue.refuse(what, fmt.Sprintf("the stage labels %s/%s", strings.ToLower(cfgKind), cfgName))
+				continue
+			}
+		}
+		lt := &labeler{cl: cl, env: env, ns: k.ns}
+		g := labelGuard{mark: !byName, owner: "", written: last[labelRef(k.ns, k.kind, k.name)], set: set[k]}
+		if byName && k.kind == "Pod" && cfgKind == "ReplicaSet" {
+			g.owner = cfgName
+		}
+		why, err := lt.restore(ctx, o, g)
+		switch {
+		case err != nil:
 			// A pod that is gone carries no label to restore (its
 			// ReplicaSet replaced it from the restored template).
 			if !(o.Kind == "Pod" && notFound(err)) {
-				errs = append(errs, fmt.Errorf("undo: %w", err))
+				ue.add(err)
 			}
+			continue
+		case why != "":
+			ue.left(env, what, why)
 			continue
 		}
 		if o.Kind != "ReplicaSet" || !o.Template {
@@ -309,18 +420,108 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 		}
 		pods, err := lt.ownedPods(ctx, o.Name, o.UID)
 		if err != nil {
-			errs = append(errs, err)
+			ue.add(err)
 			continue
 		}
 		for _, p := range pods {
-			if known[key{k.ns, "Pod", p.Name, false}] {
+			if known2[key{k.ns, "Pod", p.Name, false}] {
 				continue
 			}
+			// Pods the journal does not know: the ReplicaSet made them
+			// from the template this run changed, so they are its own.
 			po := labelObject{Kind: "Pod", Name: p.Name, Prev: o.Prev}
-			if err := lt.patch(ctx, "Pod", p.Name, restoreBody(po)); err != nil && !notFound(err) {
-				errs = append(errs, fmt.Errorf("undo: %w", err))
+			if err := lt.patchOnly(ctx, "Pod", p.Name, restoreBody(po, "")); err != nil && !notFound(err) {
+				ue.add(fmt.Errorf("undo: %w", err))
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return ue.err()
+}
+
+// RoutesTraffic: the step exists to move pods in and out of the Services
+// that select the labels it sets (red/black), so its undo moves traffic
+// back and goes first with the other routing kinds.
+func (labelKind) RoutesTraffic() {}
+
+// labelGuard is what the undo of one labelled object checks before it
+// writes.
+type labelGuard struct {
+	mark    bool   // the object must carry the run's mark
+	owner   string // a pod must be controlled by this ReplicaSet
+	written *kube.Written
+	set     map[string]*string
+}
+
+// restore takes the recorded keys of one object back, unless someone
+// changed them since this run set them (why). The patch carries the
+// resourceVersion read, so a change in between is a conflict and the
+// checks are made again on a fresh read.
+func (l *labeler) restore(ctx context.Context, o labelObject, g labelGuard) (why string, err error) {
+	what := fmt.Sprintf("%s/%s in namespace %s", strings.ToLower(o.Kind), o.Name, l.ns)
+	keys := make([]string, 0, len(o.Prev))
+	for k := range o.Prev {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		why = ""
+		st, err := l.read(ctx, o.Kind, o.Name, o.Template)
+		if err != nil {
+			return err
+		}
+		as := true
+		for k, v := range o.Prev {
+			cur, ok := st.labels[k]
+			if ok != (v != nil) || (ok && cur != *v) {
+				as = false
+			}
+		}
+		if as {
+			return nil // as recorded: nothing to write
+		}
+		if g.owner != "" && st.controller != g.owner {
+			return &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage labels replicaset/%s and its pods; this pod is not one of them", g.owner)}
+		}
+		if g.mark && !markedBy(l.env, st.annotations) {
+			return &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage chooses what it labels by selector or cannot be evaluated, and this object does not carry the %s mark of run %s", kube.AnnotationRun, runOf(l.env))}
+		}
+		if !l.env.Force {
+			w := g.written
+			switch {
+			case w != nil && w.UID != "" && st.uid != w.UID:
+				why = "deleted and re-created since this run labelled it"
+			case w != nil && keysDigest(st.labels, keys) != w.Digest:
+				why = "labels changed since this run set them"
+			case w == nil && g.set != nil && !setAsIntended(st.labels, g.set, keys):
+				why = "labels changed since this run set them"
+			}
+			if why != "" {
+				return nil
+			}
+		}
+		return l.patchOnly(ctx, o.Kind, o.Name, restoreBody(o, st.rv))
+	})
+	var te *steps.TargetError
+	if errors.As(err, &te) {
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("undo: %w", err)
+	}
+	return why, nil
+}
+
+// setAsIntended reports whether the keys are as the step meant to set them.
+func setAsIntended(labels map[string]string, set map[string]*string, keys []string) bool {
+	for _, k := range keys {
+		v, touched := set[k]
+		if !touched {
+			continue
+		}
+		cur, ok := labels[k]
+		if ok != (v != nil) || (ok && cur != *v) {
+			return false
+		}
+	}
+	return true
 }

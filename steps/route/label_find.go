@@ -232,24 +232,104 @@ func (l *labeler) ownedPods(ctx context.Context, rsName, uid string) ([]corev1.P
 	return out, nil
 }
 
-// patch applies a merge patch to one object's labels.
-func (l *labeler) patch(ctx context.Context, kind, name string, body []byte) error {
-	var err error
+// labelState is one labelled object as read or as a patch left it: the
+// labels the step changes (its pod template's for a workload), and what an
+// undo checks before it writes.
+type labelState struct {
+	labels, annotations map[string]string
+	uid, rv, controller string
+}
+
+func stateOf(o metav1.Object, tmpl map[string]string, template bool) labelState {
+	st := labelState{labels: o.GetLabels(), annotations: o.GetAnnotations(), uid: string(o.GetUID()), rv: o.GetResourceVersion()}
+	if template {
+		st.labels = tmpl
+	}
+	if c := metav1.GetControllerOfNoCopy(o); c != nil {
+		st.controller = c.Name
+	}
+	return st
+}
+
+// patch applies a merge patch to one object's labels and returns the
+// object as the server stored it.
+func (l *labeler) patch(ctx context.Context, kind, name string, template bool, body []byte) (labelState, error) {
+	st, err := l.do(ctx, kind, name, template, body)
+	if notFound(err) {
+		return st, fmt.Errorf("%s %q not found in namespace %q: %w", strings.ToLower(kind), name, l.ns, err)
+	}
+	return st, apiErr(ctx, err, "labelling %s %q in namespace %q", strings.ToLower(kind), name, l.ns)
+}
+
+// patchOnly is patch without the result.
+func (l *labeler) patchOnly(ctx context.Context, kind, name string, body []byte) error {
+	_, err := l.patch(ctx, kind, name, false, body)
+	return err
+}
+
+// read returns one object's state; errors are the API's, unwrapped, so a
+// caller can tell a conflict or a missing object.
+func (l *labeler) read(ctx context.Context, kind, name string, template bool) (labelState, error) {
+	return l.do(ctx, kind, name, template, nil)
+}
+
+// do reads (body nil) or merge-patches one object of a kind the step handles.
+func (l *labeler) do(ctx context.Context, kind, name string, template bool, body []byte) (labelState, error) {
 	po := patchOpts(l.env)
+	get := metav1.GetOptions{}
 	switch kind {
 	case "Pod":
-		_, err = l.cl.Typed.CoreV1().Pods(l.ns).Patch(ctx, name, types.MergePatchType, body, po)
+		c := l.cl.Typed.CoreV1().Pods(l.ns)
+		var x *corev1.Pod
+		var err error
+		if body == nil {
+			x, err = c.Get(ctx, name, get)
+		} else {
+			x, err = c.Patch(ctx, name, types.MergePatchType, body, po)
+		}
+		if err != nil {
+			return labelState{}, err
+		}
+		return stateOf(x, nil, false), nil
 	case "ReplicaSet":
-		_, err = l.cl.Typed.AppsV1().ReplicaSets(l.ns).Patch(ctx, name, types.MergePatchType, body, po)
+		c := l.cl.Typed.AppsV1().ReplicaSets(l.ns)
+		var x *appsv1.ReplicaSet
+		var err error
+		if body == nil {
+			x, err = c.Get(ctx, name, get)
+		} else {
+			x, err = c.Patch(ctx, name, types.MergePatchType, body, po)
+		}
+		if err != nil {
+			return labelState{}, err
+		}
+		return stateOf(x, x.Spec.Template.Labels, template), nil
 	case "Deployment":
-		_, err = l.cl.Typed.AppsV1().Deployments(l.ns).Patch(ctx, name, types.MergePatchType, body, po)
+		c := l.cl.Typed.AppsV1().Deployments(l.ns)
+		var x *appsv1.Deployment
+		var err error
+		if body == nil {
+			x, err = c.Get(ctx, name, get)
+		} else {
+			x, err = c.Patch(ctx, name, types.MergePatchType, body, po)
+		}
+		if err != nil {
+			return labelState{}, err
+		}
+		return stateOf(x, x.Spec.Template.Labels, template), nil
 	case "StatefulSet":
-		_, err = l.cl.Typed.AppsV1().StatefulSets(l.ns).Patch(ctx, name, types.MergePatchType, body, po)
-	default:
-		return fmt.Errorf("label: kind %q is not supported", kind)
+		c := l.cl.Typed.AppsV1().StatefulSets(l.ns)
+		var x *appsv1.StatefulSet
+		var err error
+		if body == nil {
+			x, err = c.Get(ctx, name, get)
+		} else {
+			x, err = c.Patch(ctx, name, types.MergePatchType, body, po)
+		}
+		if err != nil {
+			return labelState{}, err
+		}
+		return stateOf(x, x.Spec.Template.Labels, template), nil
 	}
-	if notFound(err) {
-		return fmt.Errorf("%s %q not found in namespace %q: %w", strings.ToLower(kind), name, l.ns, err)
-	}
-	return apiErr(ctx, err, "labelling %s %q in namespace %q", strings.ToLower(kind), name, l.ns)
+	return labelState{}, fmt.Errorf("label: kind %q is not supported", kind)
 }

@@ -35,6 +35,10 @@ func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (
 		if err != nil {
 			return "", apiErr(ctx, err, "reading service %q in namespace %q", name, ns)
 		}
+		if len(svc.Spec.Selector) == 0 {
+			fmt.Fprintf(&b, "service/%s: would be refused: %v\n", name, noSelectorErr(name, ns))
+			continue
+		}
 		next := ch.apply(svc.Spec.Selector)
 		fmt.Fprintf(&b, "service/%s: selector %s → %s\n", name, formatLabels(svc.Spec.Selector), formatLabels(next))
 		if !steps.Bool(cfg, "allow_empty", false) {

@@ -99,6 +99,15 @@ type backendRecord struct {
 	Ingress        string                       `json:"ingress"`
 	Rules          []networkingv1.IngressRule   `json:"rules"`
 	DefaultBackend *networkingv1.IngressBackend `json:"defaultBackend"`
+	// Want is the digest of the rules and defaultBackend the switch is
+	// about to write, for an undo that lost the note written after it.
+	Want string `json:"want,omitempty"`
+}
+
+// backendsDigest covers what switch_backend sets: the rules and the
+// defaultBackend.
+func backendsDigest(spec networkingv1.IngressSpec) string {
+	return kube.Digest(map[string]any{"rules": spec.Rules, "defaultBackend": spec.DefaultBackend})
 }
 
 // switchedBackend is one backend the step changed, as it was.
@@ -198,16 +207,27 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	if err := checkBackendService(ctx, cl, ns, to, ing.Spec); err != nil {
 		return cty.NilVal, err
 	}
+	rec.Want = backendsDigest(ing.Spec)
 	if !env.DryRun {
 		if err := env.Record(rec); err != nil {
 			return cty.NilVal, fmt.Errorf("journaling the backends of ingress %q before the switch: %w", name, err)
 		}
 	}
+	if runOf(env) != "" {
+		if ing.Annotations == nil {
+			ing.Annotations = map[string]string{}
+		}
+		ing.Annotations[kube.AnnotationRun] = env.RunID
+	}
 	// Update carries the resourceVersion we read: the journaled rules are
 	// exactly what we replace, and a concurrent writer is a retryable
 	// conflict.
-	if _, err := ings.Update(ctx, ing, updateOpts(env)); err != nil {
+	out, err := ings.Update(ctx, ing, updateOpts(env))
+	if err != nil {
 		return cty.NilVal, apiErr(ctx, err, "switching ingress %q in namespace %q to service %q", name, ns, to)
+	}
+	if !env.DryRun {
+		env.Remember(kube.Written{Wrote: ingressRef(ns, name), UID: string(out.UID), Digest: backendsDigest(out.Spec)})
 	}
 	return backendOutput(switched), nil
 }
@@ -314,48 +334,100 @@ func backendOutput(sw []switchedBackend) cty.Value {
 }
 
 // Undo puts the rules and defaultBackend of each Ingress back as they were
-// before the first attempt (the oldest record of an Ingress wins). It reads
-// and updates, retrying on conflicts, so it never clobbers fields the step
-// did not touch (TLS, annotations, class).
+// before the first attempt (the oldest record of an Ingress wins), unless
+// someone changed them since this run switched them (named in a
+// *steps.DriftError; --force restores anyway). Records must name the
+// stage's Ingress in its namespace. It reads and updates with the
+// resourceVersion read, retrying on conflicts with a fresh read and fresh
+// checks, so it never clobbers fields the step did not touch (TLS,
+// annotations, class).
 func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	cl, err := clientsFor(env)
 	if err != nil {
 		return err
 	}
 	type key struct{ ns, name string }
+	own, written, at := splitWritten(records)
 	prev := map[key]backendRecord{}
+	want := map[key]string{}
+	lastAt := map[key]int{}
 	var order []key
-	for i := len(records) - 1; i >= 0; i-- {
+	for i := len(own) - 1; i >= 0; i-- {
 		var rec backendRecord
-		if err := json.Unmarshal(records[i], &rec); err != nil {
+		if err := json.Unmarshal(own[i], &rec); err != nil {
 			return fmt.Errorf("switch_backend undo: unreadable journal record %d: %w", i, err)
 		}
 		k := key{rec.Namespace, rec.Ingress}
 		if _, seen := prev[k]; !seen {
 			order = append(order, k)
+			want[k], lastAt[k] = rec.Want, i
 		}
 		prev[k] = rec
 	}
-	var errs []error
+	last := lastWritten(written, at, func(r kube.Ref) (int, bool) {
+		n, ok := lastAt[key{r.Namespace, r.Name}]
+		return n, ok && r.Kind == "Ingress"
+	})
+	known := configured(env, "ingress", "namespace")
+	var target key
+	if known {
+		target = key{namespaceOf(env, steps.Str(env.Config, "namespace"), cl), steps.Str(env.Config, "ingress")}
+	}
+	var ue undoErrs
 	for _, k := range order {
-		rec := prev[k]
+		what := fmt.Sprintf("ingress/%s in namespace %s", k.name, k.ns)
+		if known && k != target {
+			ue.refuse(what, fmt.Sprintf("the stage switches ingress/%s in namespace %s, not this one", target.name, target.ns))
+			continue
+		}
+		rec, w := prev[k], last[ingressRef(k.ns, k.name)]
+		var why string
 		err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+			why = ""
 			ing, err := cl.Typed.NetworkingV1().Ingresses(k.ns).Get(ctx, k.name, metav1.GetOptions{})
 			if err != nil {
 				return err
+			}
+			cur := backendsDigest(ing.Spec)
+			if cur == backendsDigest(rec.spec()) {
+				env.Report(what + " already has its previous backends")
+				return nil
+			}
+			if !known && !markedBy(env, ing.Annotations) {
+				return &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage's Ingress cannot be evaluated, and this one does not carry the %s mark of run %s", kube.AnnotationRun, runOf(env))}
+			}
+			if !env.Force {
+				switch {
+				case w != nil && w.UID != "" && string(ing.UID) != w.UID:
+					why = "deleted and re-created since this run switched it"
+				case w != nil && cur != w.Digest, w == nil && want[k] != "" && cur != want[k]:
+					why = "backends changed since this run switched them"
+				}
+				if why != "" {
+					return nil
+				}
 			}
 			ing.Spec.Rules, ing.Spec.DefaultBackend = rec.Rules, rec.DefaultBackend
 			_, err = cl.Typed.NetworkingV1().Ingresses(k.ns).Update(ctx, ing, updateOpts(env))
 			return err
 		})
-		if notFound(err) {
+		var te *steps.TargetError
+		switch {
+		case errors.As(err, &te):
+		case notFound(err):
 			err = fmt.Errorf("cannot restore the backends of ingress %q in namespace %q: the ingress no longer exists", k.name, k.ns)
-		} else {
+		default:
 			err = apiErr(ctx, err, "restoring the backends of ingress %q in namespace %q", k.name, k.ns)
 		}
 		if err != nil {
-			errs = append(errs, err)
+			ue.add(err)
+		} else if why != "" {
+			ue.left(env, what, why)
 		}
 	}
-	return errors.Join(errs...)
+	return ue.err()
 }
+
+// RoutesTraffic: the backends decide which Service gets the Ingress's
+// traffic.
+func (switchBackend) RoutesTraffic() {}

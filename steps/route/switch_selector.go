@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -84,6 +85,9 @@ type selectorRecord struct {
 type serviceSelector struct {
 	Name     string            `json:"name"`
 	Selector map[string]string `json:"selector"`
+	// Next is the selector the switch is about to set: an undo that lost
+	// the note written after the switch compares the live selector with it.
+	Next map[string]string `json:"next,omitempty"`
 }
 
 func serviceNames(cfg cty.Value) []string {
@@ -120,6 +124,9 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		if err != nil {
 			return cty.NilVal, apiErr(ctx, err, "reading service %q in namespace %q", name, ns)
 		}
+		if len(svc.Spec.Selector) == 0 {
+			return cty.NilVal, noSelectorErr(name, ns)
+		}
 		next := ch.apply(svc.Spec.Selector)
 		if len(next) == 0 {
 			return cty.NilVal, fmt.Errorf("service %q in namespace %q: the merged selector would be empty (selector %s minus the removed keys); a Service without a selector gets no endpoints", name, ns, formatLabels(svc.Spec.Selector))
@@ -139,7 +146,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 
 	rec := selectorRecord{Namespace: ns}
 	for _, t := range targets {
-		rec.Services = append(rec.Services, serviceSelector{Name: t.svc.Name, Selector: t.prev})
+		rec.Services = append(rec.Services, serviceSelector{Name: t.svc.Name, Selector: t.prev, Next: t.next})
 	}
 	if !env.DryRun {
 		if err := env.Record(rec); err != nil {
@@ -150,13 +157,20 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		// resourceVersion makes the patch conditional on the Service being
 		// as we read it, so the journaled selector is exactly what we
 		// replaced; a concurrent writer turns into a retryable conflict.
+		md := map[string]any{"resourceVersion": t.svc.ResourceVersion}
+		if m := markAnnotations(env); m != nil {
+			md["annotations"] = m
+		}
 		body, _ := json.Marshal(map[string]any{
-			"metadata": map[string]any{"resourceVersion": t.svc.ResourceVersion},
+			"metadata": md,
 			"spec":     map[string]any{"selector": ch.patch()},
 		})
-		_, err := cl.Typed.CoreV1().Services(ns).Patch(ctx, t.svc.Name, types.MergePatchType, body, patchOpts(env))
+		out, err := cl.Typed.CoreV1().Services(ns).Patch(ctx, t.svc.Name, types.MergePatchType, body, patchOpts(env))
 		if err != nil {
 			return cty.NilVal, apiErr(ctx, err, "switching the selector of service %q in namespace %q to %s", t.svc.Name, ns, formatLabels(t.next))
+		}
+		if !env.DryRun {
+			env.Remember(kube.Written{Wrote: serviceRef(ns, out.Name), UID: string(out.UID), Digest: stringsDigest(out.Spec.Selector)})
 		}
 	}
 	if steps.Bool(cfg, "wait_endpoints", true) && !env.DryRun {
@@ -229,64 +243,157 @@ func podNames(pods []corev1.Pod, max int) string {
 	return strings.Join(names, ", ")
 }
 
+// noSelectorErr refuses a Service without a selector: its Endpoints or
+// EndpointSlices are written by hand (an external database, a headless
+// service managed by an operator), and giving it a selector would replace
+// them with pods.
+func noSelectorErr(name, ns string) error {
+	return fmt.Errorf("service/%s in namespace %q has no selector: its endpoints are managed by hand; switch_selector would start selecting pods, so nothing was changed", name, ns)
+}
+
 // Undo puts each Service's selector back as it was before the first
-// attempt. It does not wait for the EndpointSlices: the controller follows
-// within milliseconds, and an undo should hand back control quickly.
+// attempt, unless someone changed it since this run set it (named in a
+// *steps.DriftError, restored anyway with --force). Records must name
+// Services the stage switches, in its namespace (*steps.TargetError
+// otherwise). It does not wait for the EndpointSlices: the controller
+// follows within milliseconds, and an undo should hand back control
+// quickly.
 func (switchSelector) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	cl, err := clientsFor(env)
 	if err != nil {
 		return err
 	}
 	type key struct{ ns, name string }
-	prev := map[key]map[string]string{}
+	type svcUndo struct {
+		prev, next map[string]string
+		last       int
+	}
+	own, written, at := splitWritten(records)
+	undo := map[key]*svcUndo{}
 	var order []key
-	// Newest first: an older record of the same Service overwrites a newer
-	// one, so what is left is the selector from before the first attempt.
-	for i := len(records) - 1; i >= 0; i-- {
+	for i := len(own) - 1; i >= 0; i-- {
 		var rec selectorRecord
-		if err := json.Unmarshal(records[i], &rec); err != nil {
+		if err := json.Unmarshal(own[i], &rec); err != nil {
 			return fmt.Errorf("switch_selector undo: unreadable journal record %d: %w", i, err)
 		}
 		for _, s := range rec.Services {
 			k := key{rec.Namespace, s.Name}
-			if _, seen := prev[k]; !seen {
+			u := undo[k]
+			if u == nil {
+				// The newest record of a Service: its Next is what the
+				// last switch set.
+				u = &svcUndo{next: s.Next, last: i}
+				undo[k] = u
 				order = append(order, k)
 			}
-			prev[k] = s.Selector
+			// Older records overwrite: what is left is the selector from
+			// before the first attempt.
+			u.prev = s.Selector
 		}
 	}
-	var errs []error
+	last := lastWritten(written, at, func(r kube.Ref) (int, bool) {
+		u, ok := undo[key{r.Namespace, r.Name}]
+		if !ok || r.Kind != "Service" {
+			return 0, false
+		}
+		return u.last, true
+	})
+
+	var ue undoErrs
+	// The stage's Services, when the undo can evaluate them.
+	known := configured(env, "service", "services", "namespace")
+	targets := map[key]bool{}
+	if known {
+		ns := namespaceOf(env, steps.Str(env.Config, "namespace"), cl)
+		for _, n := range serviceNames(env.Config) {
+			targets[key{ns, n}] = true
+		}
+	}
 	for _, k := range order {
-		if err := restoreSelector(ctx, env, cl, k.ns, k.name, prev[k]); err != nil {
-			errs = append(errs, err)
+		what := fmt.Sprintf("service/%s in namespace %s", k.name, k.ns)
+		if known && !targets[k] {
+			ue.refuse(what, "the stage does not switch this Service")
+			continue
+		}
+		u := undo[k]
+		why, err := restoreSelector(ctx, env, cl, k.ns, k.name, u.prev, u.next, last[serviceRef(k.ns, k.name)], !known)
+		if err != nil {
+			ue.add(err)
+		} else if why != "" {
+			ue.left(env, what, why)
 		}
 	}
-	return errors.Join(errs...)
+	return ue.err()
 }
 
-// restoreSelector sets spec.selector to exactly sel without reading the
-// Service first: a JSON patch "add" replaces the whole map, so keys the
-// switch added disappear, in one request.
-func restoreSelector(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, name string, sel map[string]string) error {
-	// Already as recorded (the switch was refused, or undone before): no
-	// write, so an undo needs no permission the switch did not have.
-	if live, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); err == nil && maps.Equal(live.Spec.Selector, sel) {
-		env.Report(fmt.Sprintf("service %s already selects %s", name, formatLabels(sel)))
-		return nil
-	}
-	var (
-		pt   types.PatchType
-		body []byte
-	)
-	if len(sel) == 0 {
-		pt, body = types.MergePatchType, []byte(`{"spec":{"selector":null}}`)
-	} else {
-		pt = types.JSONPatchType
-		body, _ = json.Marshal([]map[string]any{{"op": "add", "path": "/spec/selector", "value": sel}})
-	}
-	_, err := cl.Typed.CoreV1().Services(ns).Patch(ctx, name, pt, body, patchOpts(env))
+// restoreSelector sets spec.selector back to exactly sel, unless someone
+// changed it since this run set it (returned as why, nothing written). The
+// merge patch carries the resourceVersion of the read the decision was made
+// on: a change in between is a conflict, and the read and the checks are
+// done again.
+func restoreSelector(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, name string, sel, next map[string]string, w *kube.Written, requireMark bool) (why string, err error) {
+	svcs := cl.Typed.CoreV1().Services(ns)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		why = ""
+		live, err := svcs.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		// Already as recorded (the switch was refused, or undone
+		// before): no write, so an undo needs no permission the switch
+		// did not have.
+		if maps.Equal(live.Spec.Selector, sel) {
+			env.Report(fmt.Sprintf("service %s already selects %s", name, formatLabels(sel)))
+			return nil
+		}
+		if requireMark && !markedBy(env, live.Annotations) {
+			return &steps.TargetError{Record: fmt.Sprintf("service/%s in namespace %s", name, ns),
+				Why: fmt.Sprintf("the stage's Services cannot be evaluated, and this one does not carry the %s mark of run %s", kube.AnnotationRun, runOf(env))}
+		}
+		if !env.Force {
+			switch {
+			case w != nil && w.UID != "" && string(live.UID) != w.UID:
+				why = "deleted and re-created since this run switched it"
+			case w != nil && stringsDigest(live.Spec.Selector) != w.Digest:
+				why = fmt.Sprintf("selector changed since this run set it (now %s)", formatLabels(live.Spec.Selector))
+			case w == nil && next != nil && !maps.Equal(live.Spec.Selector, next):
+				why = fmt.Sprintf("selector changed since this run set it to %s (now %s)", formatLabels(next), formatLabels(live.Spec.Selector))
+			}
+			if why != "" {
+				return nil
+			}
+		}
+		// A merge patch: the keys of sel with their values, null for keys
+		// only the live selector has, so the result is exactly sel.
+		patch := map[string]any{}
+		for k := range live.Spec.Selector {
+			if _, ok := sel[k]; !ok {
+				patch[k] = nil
+			}
+		}
+		for k, v := range sel {
+			patch[k] = v
+		}
+		var selector any = patch
+		if len(sel) == 0 {
+			selector = nil
+		}
+		body, _ := json.Marshal(map[string]any{
+			"metadata": map[string]any{"resourceVersion": live.ResourceVersion},
+			"spec":     map[string]any{"selector": selector},
+		})
+		_, err = svcs.Patch(ctx, name, types.MergePatchType, body, patchOpts(env))
+		return err
+	})
 	if notFound(err) {
-		return fmt.Errorf("cannot restore the selector %s of service %q in namespace %q: the service no longer exists", formatLabels(sel), name, ns)
+		return "", fmt.Errorf("cannot restore the selector %s of service %q in namespace %q: the service no longer exists", formatLabels(sel), name, ns)
 	}
-	return apiErr(ctx, err, "restoring the selector %s of service %q in namespace %q", formatLabels(sel), name, ns)
+	var te *steps.TargetError
+	if errors.As(err, &te) {
+		return "", err
+	}
+	return why, apiErr(ctx, err, "restoring the selector %s of service %q in namespace %q", formatLabels(sel), name, ns)
 }
+
+// RoutesTraffic: a selector decides which pods get the Service's traffic.
+func (switchSelector) RoutesTraffic() {}

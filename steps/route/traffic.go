@@ -3,13 +3,14 @@ package route
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -185,6 +186,9 @@ type trafficRecord struct {
 	// what they were.
 	Resource *resourceRef `json:"resource,omitempty"`
 	Rules    []any        `json:"rules,omitempty"`
+	// Want is the digest of the routing the step is about to write, for an
+	// undo that lost the note written after it.
+	Want string `json:"want,omitempty"`
 }
 
 func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
@@ -212,23 +216,30 @@ func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.
 }
 
 // Undo puts the routing of each object back as it was before the first
-// attempt: the oldest record of an object decides.
+// attempt (the oldest record of an object decides), unless someone changed
+// it since this run set it (named in a *steps.DriftError; --force restores
+// anyway). Records must name the stage's router object in its namespace.
 func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	cl, err := clientsFor(env)
 	if err != nil {
 		return err
 	}
 	type key struct{ router, ns, name string }
+	own, written, at := splitWritten(records)
 	prev := map[key]trafficRecord{}
+	want := map[key]string{}
+	lastAt := map[kube.Ref]int{}
 	var order []key
-	for i := len(records) - 1; i >= 0; i-- {
+	for i := len(own) - 1; i >= 0; i-- {
 		var rec trafficRecord
-		if err := json.Unmarshal(records[i], &rec); err != nil {
+		if err := json.Unmarshal(own[i], &rec); err != nil {
 			return fmt.Errorf("traffic undo: unreadable journal record %d: %w", i, err)
 		}
 		k := key{rec.Router, rec.Namespace, rec.Name}
 		if old, seen := prev[k]; !seen {
 			order = append(order, k)
+			want[k] = rec.Want
+			lastAt[rec.ref()] = i
 		} else if len(old.Annotations) > 0 {
 			if rec.Annotations == nil {
 				rec.Annotations = map[string]*string{}
@@ -241,17 +252,87 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 		}
 		prev[k] = rec
 	}
-	var errs []error
-	for _, k := range order {
-		rec := prev[k]
-		if rec.Router == routerNginx {
-			err = undoNginx(ctx, env, cl, rec)
-		} else {
-			err = undoRules(ctx, env, cl, rec)
-		}
+	last := lastWritten(written, at, func(r kube.Ref) (int, bool) {
+		n, ok := lastAt[r]
+		return n, ok
+	})
+	known := configured(env, "router", "ingress", "route", "virtual_service", "namespace")
+	var target key
+	if known {
+		s, err := trafficSpecOf(env.Config)
 		if err != nil {
-			errs = append(errs, err)
+			known = false
+		} else {
+			target = key{s.router, namespaceOf(env, steps.Str(env.Config, "namespace"), cl), s.name}
 		}
 	}
-	return errors.Join(errs...)
+	var ue undoErrs
+	for _, k := range order {
+		rec := prev[k]
+		what := fmt.Sprintf("%s %s in namespace %s", k.router, k.name, k.ns)
+		if known && k != target {
+			ue.refuse(what, fmt.Sprintf("the stage sets the %s routing of %s in namespace %s, not this", target.router, target.name, target.ns))
+			continue
+		}
+		g := undoGuard{env: env, known: known, written: last[rec.ref()], want: want[k]}
+		var why string
+		if rec.Router == routerNginx {
+			why, err = undoNginx(ctx, env, cl, rec, g)
+		} else {
+			why, err = undoRules(ctx, env, cl, rec, g)
+		}
+		if err != nil {
+			ue.add(err)
+		} else if why != "" {
+			ue.left(env, what, why)
+		}
+	}
+	return ue.err()
 }
+
+// ref is the object a record names, as Written facts name it.
+func (r trafficRecord) ref() kube.Ref {
+	if r.Router == routerNginx {
+		return ingressRef(r.Namespace, r.Name)
+	}
+	t := ruleTargets[r.Router]
+	ref := kube.Ref{Kind: t.kind, Namespace: r.Namespace, Name: r.Name}
+	if r.Resource != nil {
+		ref.APIVersion = schema.GroupVersion{Group: r.Resource.Group, Version: r.Resource.Version}.String()
+		ref.Resource = r.Resource.Resource
+	}
+	return ref
+}
+
+// undoGuard is what an undo of one router object checks before it
+// writes: the run's mark when the stage's target is unknown, and whether
+// the routing changed since the run set it.
+type undoGuard struct {
+	env     *steps.Env
+	known   bool
+	written *kube.Written
+	want    string
+}
+
+// check returns a *steps.TargetError for an object the undo may not write,
+// or why it is left alone ("" to go on). cur is the digest of the routing
+// now.
+func (g undoGuard) check(what string, uid string, ann map[string]string, cur string) (string, error) {
+	if !g.known && !markedBy(g.env, ann) {
+		return "", &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage's router object cannot be evaluated, and this one does not carry the %s mark of run %s", kube.AnnotationRun, runOf(g.env))}
+	}
+	if g.env.Force {
+		return "", nil
+	}
+	w := g.written
+	switch {
+	case w != nil && w.UID != "" && uid != w.UID:
+		return "deleted and re-created since this run set its routing", nil
+	case w != nil && cur != w.Digest, w == nil && g.want != "" && cur != g.want:
+		return "routing changed since this run set it", nil
+	}
+	return "", nil
+}
+
+// RoutesTraffic: weights and matches decide which version gets the traffic.
+func (trafficKind) RoutesTraffic() {}

@@ -3,13 +3,16 @@ package route
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -64,7 +67,10 @@ func canaryAnnotations(ann map[string]string) map[string]string {
 	return out
 }
 
-func annotationsPatch(set map[string]*string) []byte {
+// annotationsPatch is the merge patch setting (or, for nil, removing) the
+// annotations; with rv, only if the object is still at that
+// resourceVersion.
+func annotationsPatch(set map[string]*string, rv string) []byte {
 	m := make(map[string]any, len(set))
 	for k, v := range set {
 		if v == nil {
@@ -73,8 +79,35 @@ func annotationsPatch(set map[string]*string) []byte {
 			m[k] = *v
 		}
 	}
-	b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": m}})
+	md := map[string]any{"annotations": m}
+	if rv != "" {
+		md["resourceVersion"] = rv
+	}
+	b, _ := json.Marshal(map[string]any{"metadata": md})
 	return b
+}
+
+// setOnly is the annotations a desired state leaves set.
+func setOnly(want map[string]*string) map[string]string {
+	out := map[string]string{}
+	for k, v := range want {
+		if v != nil {
+			out[k] = *v
+		}
+	}
+	return out
+}
+
+// nginxDigest covers what the step owns on the canary Ingress: the managed
+// canary annotations.
+func nginxDigest(ann map[string]string) string {
+	m := map[string]string{}
+	for _, k := range nginxManaged {
+		if v, ok := ann[k]; ok {
+			m[k] = v
+		}
+	}
+	return stringsDigest(m)
 }
 
 func runNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
@@ -95,13 +128,23 @@ func runNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSp
 	for k, v := range before {
 		rec.Annotations[k] = &v
 	}
+	rec.Want = nginxDigest(setOnly(want))
 	if !env.DryRun {
 		if err := env.Record(rec); err != nil {
 			return nil, fmt.Errorf("journaling the canary annotations of ingress %q before changing them: %w", s.name, err)
 		}
 	}
-	if _, err := ings.Patch(ctx, s.name, types.MergePatchType, annotationsPatch(want), patchOpts(env)); err != nil {
+	patch := want
+	if runOf(env) != "" {
+		patch = maps.Clone(want)
+		patch[kube.AnnotationRun] = &env.RunID
+	}
+	out, err := ings.Patch(ctx, s.name, types.MergePatchType, annotationsPatch(patch, ""), patchOpts(env))
+	if err != nil {
 		return nil, apiErr(ctx, err, "setting the canary annotations of ingress %q in namespace %q", s.name, s.ns)
+	}
+	if !env.DryRun {
+		env.Remember(kube.Written{Wrote: ingressRef(s.ns, s.name), UID: string(out.UID), Digest: nginxDigest(out.Annotations)})
 	}
 	env.Report(fmt.Sprintf("ingress %s: canary weight %d%%%s", s.name, s.weight, describeMatches(s)))
 	return before, nil
@@ -122,10 +165,40 @@ func describeMatches(s trafficSpec) string {
 	return ", " + strings.Join(parts, ", ")
 }
 
-func undoNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, rec trafficRecord) error {
-	_, err := cl.Typed.NetworkingV1().Ingresses(rec.Namespace).Patch(ctx, rec.Name, types.MergePatchType, annotationsPatch(rec.Annotations), patchOpts(env))
-	if notFound(err) {
-		return fmt.Errorf("cannot restore the canary annotations of ingress %q in namespace %q: the ingress no longer exists", rec.Name, rec.Namespace)
+// undoNginx puts back the recorded annotations, unless the guard says to
+// leave the Ingress alone (why). The patch carries the resourceVersion read.
+func undoNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, rec trafficRecord, g undoGuard) (why string, err error) {
+	ings := cl.Typed.NetworkingV1().Ingresses(rec.Namespace)
+	what := fmt.Sprintf("ingress/%s in namespace %s", rec.Name, rec.Namespace)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		why = ""
+		ing, err := ings.Get(ctx, rec.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		as := true
+		for k, v := range rec.Annotations {
+			cur, ok := ing.Annotations[k]
+			if ok != (v != nil) || (ok && cur != *v) {
+				as = false
+			}
+		}
+		if as {
+			env.Report(what + " already has its previous canary annotations")
+			return nil
+		}
+		if why, err = g.check(what, string(ing.UID), ing.Annotations, nginxDigest(ing.Annotations)); why != "" || err != nil {
+			return err
+		}
+		_, err = ings.Patch(ctx, rec.Name, types.MergePatchType, annotationsPatch(rec.Annotations, ing.ResourceVersion), patchOpts(env))
+		return err
+	})
+	var te *steps.TargetError
+	switch {
+	case errors.As(err, &te):
+		return "", err
+	case notFound(err):
+		return "", fmt.Errorf("cannot restore the canary annotations of ingress %q in namespace %q: the ingress no longer exists", rec.Name, rec.Namespace)
 	}
-	return apiErr(ctx, err, "restoring the canary annotations of ingress %q in namespace %q", rec.Name, rec.Namespace)
+	return why, apiErr(ctx, err, "restoring the canary annotations of ingress %q in namespace %q", rec.Name, rec.Namespace)
 }

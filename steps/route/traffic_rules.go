@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -70,7 +72,7 @@ func runRules(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSp
 		return nil, fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.name, s.ns, err)
 	}
 	rec := trafficRecord{Router: s.router, Namespace: s.ns, Name: s.name,
-		Resource: &resourceRef{m.Resource.Group, m.Resource.Version, m.Resource.Resource}, Rules: rules}
+		Resource: &resourceRef{m.Resource.Group, m.Resource.Version, m.Resource.Resource}, Rules: rules, Want: kube.Digest(next)}
 	if !env.DryRun {
 		if err := env.Record(rec); err != nil {
 			return nil, fmt.Errorf("journaling the rules of %s %q before changing them: %w", t.kind, s.name, err)
@@ -82,8 +84,20 @@ func runRules(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSp
 	// Update carries the resourceVersion we read, so the journaled rules
 	// are exactly the ones replaced; a concurrent writer is a retryable
 	// conflict.
-	if _, err := ri.Update(ctx, obj, updateOpts(env)); err != nil {
+	if runOf(env) != "" {
+		ann := obj.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[kube.AnnotationRun] = env.RunID
+		obj.SetAnnotations(ann)
+	}
+	out, err := ri.Update(ctx, obj, updateOpts(env))
+	if err != nil {
 		return nil, apiErr(ctx, err, "updating the rules of %s %q in namespace %q", t.kind, s.name, s.ns)
+	}
+	if !env.DryRun {
+		env.Remember(kube.Written{Wrote: rec.ref(), UID: string(out.GetUID()), Digest: rulesDigest(out, t.field)})
 	}
 	env.Report(fmt.Sprintf("%s %s: %d%% to %s%s", t.kind, s.name, s.weight, s.canary, describeMatches(s)))
 	if rules == nil {
@@ -92,27 +106,68 @@ func runRules(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSp
 	return rules, nil
 }
 
-// undoRules writes the recorded list back in one request: a JSON patch "add"
-// replaces the whole list, whatever it holds now.
-func undoRules(ctx context.Context, env *steps.Env, cl *kube.Clients, rec trafficRecord) error {
+// rulesDigest covers what the step sets on an HTTPRoute or VirtualService:
+// its list of rules (spec.rules, spec.http).
+func rulesDigest(obj *unstructured.Unstructured, field string) string {
+	rules, _, _ := unstructured.NestedSlice(obj.Object, "spec", field)
+	if rules == nil {
+		rules = []any{}
+	}
+	return kube.Digest(rules)
+}
+
+// undoRules writes the recorded list back in one merge patch, which
+// replaces the whole list, unless the guard says to leave the object alone
+// (why). The patch carries the resourceVersion read.
+func undoRules(ctx context.Context, env *steps.Env, cl *kube.Clients, rec trafficRecord, g undoGuard) (why string, err error) {
 	t, ok := ruleTargets[rec.Router]
 	if !ok || rec.Resource == nil {
-		return fmt.Errorf("traffic undo: journal record for %q names no resource", rec.Name)
+		return "", fmt.Errorf("traffic undo: journal record for %q names no resource", rec.Name)
 	}
-	var (
-		pt   = types.JSONPatchType
-		body []byte
-	)
-	if rec.Rules == nil {
-		pt, body = types.MergePatchType, []byte(fmt.Sprintf(`{"spec":{%q:null}}`, t.field))
-	} else {
-		body, _ = json.Marshal([]map[string]any{{"op": "add", "path": "/spec/" + t.field, "value": rec.Rules}})
+	what := fmt.Sprintf("%s/%s in namespace %s", t.kind, rec.Name, rec.Namespace)
+	if rec.Resource.Resource+"."+rec.Resource.Group != t.resource {
+		// The request goes to the recorded resource: one that is not the
+		// router's would reach some other kind of object.
+		return "", &steps.TargetError{Record: what, Why: fmt.Sprintf("the record names resource %s.%s; router %q keeps its rules in %s", rec.Resource.Resource, rec.Resource.Group, rec.Router, t.resource)}
 	}
-	_, err := cl.Dynamic.Resource(rec.Resource.gvr()).Namespace(rec.Namespace).Patch(ctx, rec.Name, pt, body, patchOpts(env))
-	if notFound(err) {
-		return fmt.Errorf("cannot restore the rules of %s %q in namespace %q: it no longer exists", t.kind, rec.Name, rec.Namespace)
+	ri := cl.Dynamic.Resource(rec.Resource.gvr()).Namespace(rec.Namespace)
+	prev := rec.Rules
+	if prev == nil {
+		prev = []any{}
 	}
-	return apiErr(ctx, err, "restoring the rules of %s %q in namespace %q", t.kind, rec.Name, rec.Namespace)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		why = ""
+		obj, err := ri.Get(ctx, rec.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur := rulesDigest(obj, t.field)
+		if cur == kube.Digest(prev) {
+			env.Report(what + " already has its previous rules")
+			return nil
+		}
+		if why, err = g.check(what, string(obj.GetUID()), obj.GetAnnotations(), cur); why != "" || err != nil {
+			return err
+		}
+		var rules any = rec.Rules
+		if rec.Rules == nil {
+			rules = nil
+		}
+		body, _ := json.Marshal(map[string]any{
+			"metadata": map[string]any{"resourceVersion": obj.GetResourceVersion()},
+			"spec":     map[string]any{t.field: rules},
+		})
+		_, err = ri.Patch(ctx, rec.Name, types.MergePatchType, body, patchOpts(env))
+		return err
+	})
+	var te *steps.TargetError
+	switch {
+	case errors.As(err, &te):
+		return "", err
+	case notFound(err):
+		return "", fmt.Errorf("cannot restore the rules of %s %q in namespace %q: it no longer exists", t.kind, rec.Name, rec.Namespace)
+	}
+	return why, apiErr(ctx, err, "restoring the rules of %s %q in namespace %q", t.kind, rec.Name, rec.Namespace)
 }
 
 // Helpers over decoded JSON (map[string]any / []any).

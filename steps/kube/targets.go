@@ -1,0 +1,106 @@
+package kube
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// The trust boundary of an undo (docs/design.md, "Trust boundary"): the
+// journal is run state, which more people can edit than can change the
+// pipeline or the cluster. An undo therefore writes only to objects its
+// stage targets, as the step block evaluated at undo time (env.Config)
+// names them; a record naming any other object is refused with a
+// *steps.TargetError and nothing is written for it.
+
+// configured reports whether env.Config is there and the attributes are
+// known. A missing Config (an Env built without one) counts as unknown.
+func configured(env *steps.Env, attrs ...string) bool {
+	cfg := env.Config
+	if cfg.Type() == cty.NilType || cfg.IsNull() || !cfg.IsKnown() {
+		return false
+	}
+	for _, a := range attrs {
+		if !steps.Attr(cfg, a).IsWhollyKnown() {
+			return false
+		}
+	}
+	return true
+}
+
+// servedAs refuses a record whose resource is not the one serving its kind.
+// Requests go to the resource, so a record saying "ConfigMap" with resource
+// "secrets" would otherwise pass a check on the kind and write a Secret.
+func servedAs(c *k8s.Clients, r k8s.Ref) error {
+	if c.Mapper == nil {
+		return nil // unit tests' fake clients: no discovery to ask
+	}
+	m, err := k8s.MappingFor(c.Mapper, schema.FromAPIVersionAndKind(r.APIVersion, r.Kind))
+	if err != nil {
+		if k8s.IsTransient(err) {
+			return classify(err)
+		}
+		return &steps.TargetError{Record: r.String(), Why: err.Error()}
+	}
+	if m.Resource.Resource != r.Resource || k8s.Namespaced(m) != (r.Namespace != "") {
+		return &steps.TargetError{Record: r.String(), Why: fmt.Sprintf("the record names resource %q, which does not serve %s %s", r.Resource, r.APIVersion, r.Kind)}
+	}
+	return nil
+}
+
+// targetIn is the check of records against the objects a stage targets.
+func targetIn(c *k8s.Clients, want []k8s.Ref) func(k8s.Ref) error {
+	return func(r k8s.Ref) error {
+		if err := servedAs(c, r); err != nil {
+			return err
+		}
+		for _, w := range want {
+			if k8s.SameTarget(r, w) {
+				return nil
+			}
+		}
+		names := make([]string, len(want))
+		for i, w := range want {
+			names[i] = w.String()
+		}
+		why := "the stage does not target it"
+		if len(names) > 0 {
+			why += " (it targets " + strings.Join(names, ", ") + ")"
+		}
+		return &steps.TargetError{Record: r.String(), Why: why}
+	}
+}
+
+// refuseAll refuses every record, for kinds that cannot check them without
+// their configuration.
+func refuseAll(why string) func(k8s.Ref) error {
+	return func(r k8s.Ref) error { return &steps.TargetError{Record: r.String(), Why: why} }
+}
+
+// namedTarget is the policy of the one-object kinds (patch, delete, scale):
+// records must name the object the configured kind, name and namespace
+// resolve to. When those cannot be evaluated, marked says whether the
+// run's mark on the live object may stand in for them (the kind writes it);
+// otherwise every record is refused.
+func namedTarget(env *steps.Env, c *k8s.Clients, defKind string, marked bool) (undoPolicy, error) {
+	if !configured(env, "kind", "name", "namespace") {
+		if marked {
+			return undoPolicy{requireMark: true, target: func(r k8s.Ref) error { return servedAs(c, r) }}, nil
+		}
+		return undoPolicy{target: refuseAll("the stage's kind, name or namespace cannot be evaluated, so the record cannot be checked against it")}, nil
+	}
+	kind := steps.Str(env.Config, "kind")
+	if kind == "" {
+		kind = defKind
+	}
+	want, err := ref(c, kind, namespace(env, env.Config, c), steps.Str(env.Config, "name"))
+	if err != nil {
+		return undoPolicy{}, err
+	}
+	return undoPolicy{target: targetIn(c, []k8s.Ref{want})}, nil
+}
