@@ -5,19 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
-	"time"
 
-	"github.com/sethvargo/go-retry"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/cutoverhq/cutover/kube"
 )
 
-// Labels and annotations of a run's ConfigMap.
+// Labels and annotations of a run's objects (Secrets or ConfigMaps).
 const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	LabelKind      = "cutover.dev/kind"
@@ -25,9 +23,12 @@ const (
 	LabelPipeline  = "cutover.dev/pipeline"
 	LabelStatus    = "cutover.dev/status"
 	AnnotationMeta = "cutover.dev/meta"
-	// LabelPart numbers a continuation ConfigMap (2, 3, …) of a run whose
-	// journal outgrew one; such ConfigMaps have LabelKind "part".
+	// LabelPart numbers a continuation object (2, 3, …) of a run whose
+	// journal outgrew one; such objects have LabelKind "part".
 	LabelPart = "cutover.dev/part"
+	// AnnotationSealed marks a ConfigMap part the journal continues after
+	// (the Secret journal says it in its payload); see secretPayload.
+	AnnotationSealed = "cutover.dev/sealed"
 )
 
 // defaultPartLimit is how many bytes of entries one ConfigMap holds before
@@ -35,35 +36,46 @@ const (
 // on ConfigMap data, with room for the metadata.
 const defaultPartLimit = 900 << 10
 
-// NewConfigMapStore keeps each run's journal in a ConfigMap
-// cutover-run-RUN of namespace: one data key per entry, so an append is one
-// PATCH that adds keys, never a read-modify-write of the whole journal.
+// NewConfigMapStore keeps each run's journal in ConfigMaps
+// cutover-run-RUN, -2, … of namespace: one data key per entry (e000001, …),
+// the meta in an annotation. It is the explicit opt-in for clusters where
+// the journal must stay readable to those who may not read Secrets; the
+// default, NewSecretStore, keeps undo records (which may hold the previous
+// state of Secrets) where the cluster protects secrets. An append is one
+// merge patch that adds keys and carries the resourceVersion last seen as a
+// precondition, so it never overwrites another writer's entries.
 func NewConfigMapStore(c *kube.Clients, namespace string) Store {
-	return &cmStore{client: c.Typed, ns: namespace, limit: defaultPartLimit}
+	return newConfigMapStore(c.Typed, namespace)
+}
+
+func newConfigMapStore(client kubernetes.Interface, namespace string) *cmStore {
+	return &cmStore{client: client, ns: namespace, limit: defaultPartLimit, entryCap: DefaultEntryCap}
 }
 
 type cmStore struct {
-	client kubernetes.Interface
-	ns     string
-	limit  int // bytes of data per ConfigMap
+	client   kubernetes.Interface
+	ns       string
+	limit    int // bytes of data per ConfigMap
+	entryCap int // bytes of an entry other than an undo record
 }
 
-func cmName(runID string) string { return "cutover-run-" + runID }
+func partName(runID string, part int) string {
+	if part <= 1 {
+		return "cutover-run-" + runID
+	}
+	return fmt.Sprintf("cutover-run-%s-%d", runID, part)
+}
+
+func (s *cmStore) where(name string) string {
+	return fmt.Sprintf("ConfigMap %s/%s", s.ns, name)
+}
 
 func (s *cmStore) Create(ctx context.Context, m Meta) (Journal, error) {
-	if m.RunID == "" {
-		m.RunID = NewRunID()
-	}
-	if m.Started.IsZero() {
-		m.Started = time.Now().UTC()
-	}
-	if m.Namespace == "" {
-		m.Namespace = s.ns
-	}
+	m = completeMeta(m, s.ns)
 	meta, _ := json.Marshal(m)
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: cmName(m.RunID),
+			Name: partName(m.RunID, 1),
 			Labels: map[string]string{
 				LabelManagedBy: "cutover", LabelKind: "run", LabelRun: m.RunID,
 				LabelPipeline: labelValue(m.Pipeline), LabelStatus: labelValue(m.Status),
@@ -72,103 +84,85 @@ func (s *cmStore) Create(ctx context.Context, m Meta) (Journal, error) {
 		},
 		Data: map[string]string{},
 	}
+	var got *corev1.ConfigMap
 	err := transient(ctx, func(ctx context.Context) error {
-		_, err := s.client.CoreV1().ConfigMaps(s.ns).Create(ctx, cm, metav1.CreateOptions{})
+		var err error
+		got, err = s.client.CoreV1().ConfigMaps(s.ns).Create(ctx, cm, metav1.CreateOptions{FieldManager: "cutover"})
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating the journal %s/%s: %w", s.ns, cm.Name, err)
+		return nil, fmt.Errorf("creating the journal %s: %w", s.where(cm.Name), err)
 	}
-	return &cmJournal{store: s, meta: m, part: 1}, nil
+	first := cmPartOf(got, 1)
+	return &cmJournal{writer: writer{meta: m, entryCap: s.entryCap}, store: s, run: m.RunID, first: first, last: first}, nil
 }
 
 func (s *cmStore) Open(ctx context.Context, runID string) (Journal, error) {
-	var cm *corev1.ConfigMap
-	err := transient(ctx, func(ctx context.Context) error {
-		var err error
-		cm, err = s.client.CoreV1().ConfigMaps(s.ns).Get(ctx, cmName(runID), metav1.GetOptions{})
-		return err
-	})
-	if apierrors.IsNotFound(err) {
-		return nil, fmt.Errorf("run %s in namespace %s: %w", runID, s.ns, ErrNotFound)
-	}
+	j := &cmJournal{writer: writer{meta: Meta{RunID: runID}, entryCap: s.entryCap}, store: s, run: runID}
+	m, es, err := j.reload(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, err := metaOf(cm)
-	if err != nil {
-		return nil, err
-	}
-	j := &cmJournal{store: s, meta: m}
-	// Where the next entry goes (the last part, how full it is) and its
-	// seq come from what is stored, so a new process continues the run.
-	parts, err := j.parts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	last := parts[len(parts)-1]
-	j.part, j.partSize = partNumber(last), dataSize(last.Data)
-	for _, p := range parts {
-		for k := range p.Data {
-			if seq, ok := seqOf(k); ok && seq > j.next {
-				j.next = seq
-			}
-		}
-	}
+	j.meta, j.next = m, lastSeq(es)
 	return j, nil
 }
 
 func (s *cmStore) List(ctx context.Context) ([]Meta, error) {
+	return metas(s.runs(ctx))
+}
+
+func (s *cmStore) Prune(ctx context.Context, pipeline string, keep int) ([]string, error) {
+	return prune(ctx, pipeline, keep, s.runs)
+}
+
+// runs lists the runs (and orphaned parts) of the namespace in one read.
+// ConfigMaps that are not valid journals are left out.
+func (s *cmStore) runs(ctx context.Context) ([]storedRun, error) {
 	var list *corev1.ConfigMapList
 	err := transient(ctx, func(ctx context.Context) error {
 		var err error
-		list, err = s.client.CoreV1().ConfigMaps(s.ns).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=cutover," + LabelKind + "=run"})
+		list, err = s.client.CoreV1().ConfigMaps(s.ns).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=cutover," + LabelKind + " in (run,part)"})
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing the run journals (ConfigMaps) in namespace %s: %w", s.ns, err)
 	}
-	var out []Meta
+	var objs []kobj
 	for i := range list.Items {
-		if m, err := metaOf(&list.Items[i]); err == nil {
-			out = append(out, m)
+		o := &list.Items[i]
+		k := kobj{name: o.Name, uid: o.UID, rv: o.ResourceVersion, run: o.Labels[LabelRun], part: o.Labels[LabelKind] == "part"}
+		if k.run == "" {
+			continue
 		}
+		if !k.part {
+			m, err := s.metaOf(o)
+			if err != nil {
+				continue
+			}
+			k.meta = m
+		}
+		objs = append(objs, k)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Started.After(out[j].Started) })
-	return out, nil
+	return group(objs, func(ctx context.Context, name string, pre metav1.Preconditions) error {
+		return s.client.CoreV1().ConfigMaps(s.ns).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &pre})
+	}), nil
 }
 
-func metaOf(cm *corev1.ConfigMap) (Meta, error) {
+// metaOf reads the meta of part 1, which must be of the run its label
+// names.
+func (s *cmStore) metaOf(cm *corev1.ConfigMap) (Meta, error) {
 	var m Meta
 	if err := json.Unmarshal([]byte(cm.Annotations[AnnotationMeta]), &m); err != nil {
-		return m, fmt.Errorf("ConfigMap %s is not a cutover journal: %w", cm.Name, err)
+		return m, fmt.Errorf("%s is not a cutover journal: annotation %s: %w", s.where(cm.Name), AnnotationMeta, err)
+	}
+	if run := cm.Labels[LabelRun]; m.RunID != run {
+		return m, fmt.Errorf("%s: meta is of run %q, label %s says %q", s.where(cm.Name), m.RunID, LabelRun, run)
 	}
 	return m, nil
 }
 
-func (j *cmJournal) SetStatus(ctx context.Context, status string, entries ...Entry) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	m := j.meta
-	m.Status = status
-	meta, _ := json.Marshal(m)
-	metaPatch := map[string]any{
-		"labels":      map[string]string{LabelStatus: labelValue(status)},
-		"annotations": map[string]string{AnnotationMeta: string(meta)},
-	}
-	done, err := j.appendLocked(ctx, entries, metaPatch)
-	if err == nil && !done {
-		patch, _ := json.Marshal(map[string]any{"metadata": metaPatch})
-		err = j.patch(ctx, cmName(j.meta.RunID), patch)
-	}
-	if err == nil {
-		j.meta.Status = status
-	}
-	return err
-}
-
 // labelValue makes text a valid label value ("failed, undone" →
-// "failed-undone"); the exact text is in the meta annotation.
+// "failed-undone"); the exact text is in the meta.
 func labelValue(s string) string {
 	b := make([]byte, 0, len(s))
 	dash := false
@@ -189,15 +183,61 @@ func labelValue(s string) string {
 	return out
 }
 
-// transient retries what a blip of the API server causes, for up to ~30s:
-// a journal write must survive it, or the run would stop for nothing.
-func transient(ctx context.Context, f func(context.Context) error) error {
-	b := retry.WithMaxDuration(30*time.Second, retry.WithCappedDuration(4*time.Second, retry.NewExponential(100*time.Millisecond)))
-	return retry.Do(ctx, b, func(ctx context.Context) error {
-		err := f(ctx)
-		if kube.IsTransient(err) {
-			return retry.RetryableError(err)
+// cmPart is what the journal keeps of a ConfigMap part between writes.
+type cmPart struct {
+	name   string
+	n      int
+	rv     string
+	size   int // bytes of data, as the API server counts them
+	sealed bool
+}
+
+func cmPartOf(cm *corev1.ConfigMap, n int) *cmPart {
+	return &cmPart{name: cm.Name, n: n, rv: cm.ResourceVersion, size: dataSize(cm.Data), sealed: cm.Annotations[AnnotationSealed] == "true"}
+}
+
+func entryKey(seq int) string { return fmt.Sprintf("e%06d", seq) }
+
+func seqOf(key string) (int, bool) {
+	if !strings.HasPrefix(key, "e") {
+		return 0, false
+	}
+	n, err := strconv.Atoi(key[1:])
+	return n, err == nil
+}
+
+// dataSize is what the API server counts against a ConfigMap's 1 MiB.
+func dataSize(data map[string]string) int {
+	n := 0
+	for k, v := range data {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
+func partNumber(cm *corev1.ConfigMap) int {
+	if cm.Labels[LabelKind] != "part" {
+		return 1
+	}
+	if n, err := strconv.Atoi(cm.Labels[LabelPart]); err == nil && n > 1 {
+		return n
+	}
+	return 0
+}
+
+// sortParts orders a run's ConfigMaps, part 1 first, rejecting a part
+// without a valid number and two objects claiming the same part.
+func (s *cmStore) sortParts(cms []*corev1.ConfigMap) error {
+	for _, cm := range cms {
+		if partNumber(cm) == 0 {
+			return fmt.Errorf("%s: label %s is %q, want a part number above 1", s.where(cm.Name), LabelPart, cm.Labels[LabelPart])
 		}
-		return err
-	})
+	}
+	sort.Slice(cms, func(a, b int) bool { return partNumber(cms[a]) < partNumber(cms[b]) })
+	for i := 1; i < len(cms); i++ {
+		if partNumber(cms[i]) == partNumber(cms[i-1]) {
+			return fmt.Errorf("%s and %s are both part %d of run %s", s.where(cms[i-1].Name), s.where(cms[i].Name), partNumber(cms[i]), cms[i].Labels[LabelRun])
+		}
+	}
+	return nil
 }

@@ -4,14 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
-	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -20,199 +15,215 @@ import (
 // cutover-run-RUN, which also holds the meta; parts 2, 3, … are
 // cutover-run-RUN-2, … and exist only once the journal outgrew the previous.
 type cmJournal struct {
-	store    *cmStore
-	mu       sync.Mutex
-	meta     Meta
-	next     int // seq of the last entry written
-	part     int // the part being appended to
-	partSize int // bytes of data in it
-}
-
-func (j *cmJournal) Meta() Meta {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.meta
-}
-
-func partName(runID string, part int) string {
-	if part <= 1 {
-		return cmName(runID)
-	}
-	return fmt.Sprintf("%s-%d", cmName(runID), part)
-}
-
-func entryKey(seq int) string { return fmt.Sprintf("e%06d", seq) }
-
-func seqOf(key string) (int, bool) {
-	if !strings.HasPrefix(key, "e") {
-		return 0, false
-	}
-	n, err := strconv.Atoi(key[1:])
-	return n, err == nil
-}
-
-// dataSize is what the API server counts against a ConfigMap's 1 MiB.
-func dataSize(data map[string]string) int {
-	n := 0
-	for k, v := range data {
-		n += len(k) + len(v)
-	}
-	return n
-}
-
-func partNumber(cm *corev1.ConfigMap) int {
-	if n, err := strconv.Atoi(cm.Labels[LabelPart]); err == nil && n > 1 {
-		return n
-	}
-	return 1
+	writer
+	store       *cmStore
+	run         string
+	first, last *cmPart
 }
 
 // Append writes entries with one merge patch that only adds keys; only a
 // batch that would overflow the current part is split, the rest going to a
 // new continuation ConfigMap. It returns once the API server stored them.
 func (j *cmJournal) Append(ctx context.Context, entries ...Entry) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	_, err := j.appendLocked(ctx, entries, nil)
-	return err
+	if len(entries) == 0 {
+		return nil
+	}
+	return j.write(ctx, j, entries, nil)
 }
 
-// appendLocked writes entries; meta, when given, is merged into the patch
-// of the last batch if that batch goes to part 1 (which holds the meta),
-// saving a request. It says whether meta was written.
-func (j *cmJournal) appendLocked(ctx context.Context, entries []Entry, meta map[string]any) (bool, error) {
+// SetStatus is one patch when the journal has a single part: the entries,
+// the status label and the meta annotation together.
+func (j *cmJournal) SetStatus(ctx context.Context, status string, entries ...Entry) error {
+	return j.write(ctx, j, entries, &status)
+}
+
+// metaPatch is the metadata that records m.
+func metaPatch(m Meta) map[string]any {
+	meta, _ := json.Marshal(m)
+	return map[string]any{
+		"labels":      map[string]string{LabelStatus: labelValue(m.Status)},
+		"annotations": map[string]string{AnnotationMeta: string(meta)},
+	}
+}
+
+func (j *cmJournal) put(ctx context.Context, es []Entry, meta *Meta) (int, bool, error) {
 	limit := j.store.limit
-	batch, size, seq := map[string]string{}, 0, j.next
-	newPart := false
-	now := time.Now().UTC()
-	for i := range entries {
-		e := entries[i]
-		seq++
-		e.Seq = seq
-		if e.Time.IsZero() {
-			e.Time = now
-		}
+	keys := make([]string, len(es))
+	vals := make([]string, len(es))
+	for i, e := range es {
 		b, err := json.Marshal(e)
 		if err != nil {
-			return false, fmt.Errorf("journal entry %d of run %s: %w", seq, j.meta.RunID, err)
+			return 0, false, fmt.Errorf("journal entry %d of run %s: %w", e.Seq, j.run, err)
 		}
-		key := entryKey(seq)
-		n := len(key) + len(b)
-		if n > limit {
-			return false, fmt.Errorf("journal entry %d of run %s (%s %s) is %d bytes; a ConfigMap holds at most %d: keep outputs and undo records smaller",
-				seq, j.meta.RunID, e.Kind, e.Stage, n, limit)
-		}
-		if j.partSize+size+n > limit {
-			if _, err := j.flush(ctx, batch, size, seq-1, newPart, nil); err != nil {
-				return false, err
-			}
-			j.part++
-			j.partSize = 0
-			batch, size, newPart = map[string]string{}, 0, true
-		}
-		batch[key] = string(b)
-		size += n
+		keys[i], vals[i] = entryKey(e.Seq), string(b)
 	}
-	return j.flush(ctx, batch, size, seq, newPart, meta)
-}
-
-// flush stores batch in the current part (creating it when new) and, once
-// stored, moves the journal's position past it. meta rides along when the
-// part is part 1 and is patched; flush says whether it did.
-func (j *cmJournal) flush(ctx context.Context, batch map[string]string, size, last int, create bool, meta map[string]any) (bool, error) {
-	if len(batch) == 0 {
-		return false, nil
-	}
-	name := partName(j.meta.RunID, j.part)
-	withMeta := meta != nil && !create && j.part <= 1
-	var err error
-	if create {
-		err = j.createPart(ctx, name, batch)
-	} else {
-		body := map[string]any{"data": batch}
-		if withMeta {
-			body["metadata"] = meta
+	// fit counts the entries that fit in room bytes, and their size.
+	fit := func(room int) (int, int) {
+		n, size := 0, 0
+		for n < len(es) && size+len(keys[n])+len(vals[n]) <= room {
+			size += len(keys[n]) + len(vals[n])
+			n++
 		}
-		patch, _ := json.Marshal(body)
-		err = j.patch(ctx, name, patch)
+		return n, size
 	}
+	if first := len(keys[0]) + len(vals[0]); first > limit {
+		return 0, false, fmt.Errorf("journal entry %d of run %s (%s %s) is %d bytes; a ConfigMap holds at most %d: keep undo records smaller",
+			es[0].Seq, j.run, es[0].Kind, es[0].Stage, first, limit)
+	}
+	if j.last.sealed {
+		n, _ := fit(limit)
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: partName(j.run, j.last.n+1), Labels: map[string]string{
+				LabelManagedBy: "cutover", LabelKind: "part", LabelRun: j.run,
+				LabelPart: strconv.Itoa(j.last.n + 1),
+			}},
+			Data: map[string]string{},
+		}
+		if n < len(es) {
+			cm.Annotations = map[string]string{AnnotationSealed: "true"}
+		}
+		for i := 0; i < n; i++ {
+			cm.Data[keys[i]] = vals[i]
+		}
+		var got *corev1.ConfigMap
+		err := transient(ctx, func(ctx context.Context) error {
+			var err error
+			got, err = j.store.client.CoreV1().ConfigMaps(j.store.ns).Create(ctx, cm, metav1.CreateOptions{FieldManager: "cutover"})
+			return err
+		})
+		if err != nil {
+			return 0, false, fmt.Errorf("writing the journal of run %s to %s: %w", j.run, j.store.where(cm.Name), err)
+		}
+		j.last = cmPartOf(got, j.last.n+1)
+		return n, false, nil
+	}
+	n, _ := fit(limit - j.last.size)
+	md := map[string]any{"resourceVersion": j.last.rv}
+	withMeta := meta != nil && n == len(es) && j.last.n == 1
+	if withMeta {
+		for k, v := range metaPatch(*meta) {
+			md[k] = v
+		}
+	}
+	if n < len(es) {
+		md["annotations"] = map[string]string{AnnotationSealed: "true"}
+	}
+	data := map[string]string{}
+	for i := 0; i < n; i++ {
+		data[keys[i]] = vals[i]
+	}
+	got, err := j.patch(ctx, j.last.name, map[string]any{"metadata": md, "data": data})
 	if err != nil {
-		return false, fmt.Errorf("writing the journal of run %s to ConfigMap %s/%s: %w", j.meta.RunID, j.store.ns, name, err)
+		return 0, false, err
 	}
-	j.partSize += size
-	j.next = last
-	return withMeta, nil
+	last := cmPartOf(got, j.last.n)
+	if last.n == 1 {
+		j.first = last
+	}
+	j.last = last
+	return n, withMeta, nil
 }
 
-func (j *cmJournal) createPart(ctx context.Context, name string, data map[string]string) error {
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-			LabelManagedBy: "cutover", LabelKind: "part", LabelRun: j.meta.RunID,
-			LabelPart: strconv.Itoa(j.part),
-		}},
-		Data: data,
+func (j *cmJournal) putMeta(ctx context.Context, m Meta) error {
+	md := metaPatch(m)
+	md["resourceVersion"] = j.first.rv
+	got, err := j.patch(ctx, j.first.name, map[string]any{"metadata": md})
+	if err != nil {
+		return err
 	}
-	return transient(ctx, func(ctx context.Context) error {
-		_, err := j.store.client.CoreV1().ConfigMaps(j.store.ns).Create(ctx, cm, metav1.CreateOptions{})
-		if apierrors.IsAlreadyExists(err) {
-			// An earlier try that timed out may have landed: adding the
-			// same keys again is harmless.
-			patch, _ := json.Marshal(map[string]any{"data": data})
-			_, err = j.store.client.CoreV1().ConfigMaps(j.store.ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "cutover"})
-		}
+	first := cmPartOf(got, 1)
+	if j.last == j.first {
+		j.last = first
+	}
+	j.first = first
+	return nil
+}
+
+// patch sends a merge patch; its metadata.resourceVersion is a
+// precondition the API server checks, failing a stale write with Conflict.
+func (j *cmJournal) patch(ctx context.Context, name string, body map[string]any) (*corev1.ConfigMap, error) {
+	patch, _ := json.Marshal(body)
+	var got *corev1.ConfigMap
+	err := transient(ctx, func(ctx context.Context) error {
+		var err error
+		got, err = j.store.client.CoreV1().ConfigMaps(j.store.ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "cutover"})
 		return err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("writing the journal of run %s to %s: %w", j.run, j.store.where(name), err)
+	}
+	return got, nil
 }
 
-func (j *cmJournal) patch(ctx context.Context, name string, patch []byte) error {
-	return transient(ctx, func(ctx context.Context) error {
-		_, err := j.store.client.CoreV1().ConfigMaps(j.store.ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "cutover"})
-		return err
-	})
-}
-
-// parts returns the run's ConfigMaps in order, part 1 first. A list without
-// a resourceVersion is a quorum read, so it sees every acknowledged append.
-func (j *cmJournal) parts(ctx context.Context) ([]*corev1.ConfigMap, error) {
+// read returns the run's ConfigMaps in order, part 1 first, and its
+// entries. A list without a resourceVersion is a quorum read, so it sees
+// every acknowledged append.
+func (j *cmJournal) read(ctx context.Context) ([]*corev1.ConfigMap, []Entry, error) {
+	s := j.store
 	var list *corev1.ConfigMapList
 	err := transient(ctx, func(ctx context.Context) error {
 		var err error
-		list, err = j.store.client.CoreV1().ConfigMaps(j.store.ns).List(ctx, metav1.ListOptions{
-			LabelSelector: LabelManagedBy + "=cutover," + LabelRun + "=" + j.meta.RunID})
+		list, err = s.client.CoreV1().ConfigMaps(s.ns).List(ctx, metav1.ListOptions{
+			LabelSelector: LabelManagedBy + "=cutover," + LabelRun + "=" + j.run})
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the journal of run %s in namespace %s: %w", j.meta.RunID, j.store.ns, err)
+		return nil, nil, fmt.Errorf("reading the journal of run %s in namespace %s: %w", j.run, s.ns, err)
 	}
-	out := make([]*corev1.ConfigMap, 0, len(list.Items))
+	var cms []*corev1.ConfigMap
 	for i := range list.Items {
-		out = append(out, &list.Items[i])
+		if k := list.Items[i].Labels[LabelKind]; k == "run" || k == "part" {
+			cms = append(cms, &list.Items[i])
+		}
 	}
-	sort.Slice(out, func(a, b int) bool { return partNumber(out[a]) < partNumber(out[b]) })
-	if len(out) == 0 || partNumber(out[0]) != 1 {
-		return nil, fmt.Errorf("run %s in namespace %s: ConfigMap %s: %w", j.meta.RunID, j.store.ns, cmName(j.meta.RunID), ErrNotFound)
+	if err := s.sortParts(cms); err != nil {
+		return nil, nil, err
 	}
-	return out, nil
-}
-
-func (j *cmJournal) Entries(ctx context.Context) ([]Entry, error) {
-	parts, err := j.parts(ctx)
-	if err != nil {
-		return nil, err
+	if len(cms) == 0 || partNumber(cms[0]) != 1 {
+		return nil, nil, fmt.Errorf("run %s in namespace %s: %s: %w", j.run, s.ns, s.where(partName(j.run, 1)), ErrNotFound)
 	}
-	var out []Entry
-	for _, p := range parts {
-		for k, v := range p.Data {
-			if _, ok := seqOf(k); !ok {
+	var es []Entry
+	for _, cm := range cms {
+		for k, v := range cm.Data {
+			seq, ok := seqOf(k)
+			if !ok {
 				continue
 			}
 			var e Entry
 			if err := json.Unmarshal([]byte(v), &e); err != nil {
-				return nil, fmt.Errorf("journal entry %s of run %s (ConfigMap %s/%s): %w", k, j.meta.RunID, j.store.ns, p.Name, err)
+				return nil, nil, fmt.Errorf("%s: journal entry %s: %w", s.where(cm.Name), k, err)
 			}
-			out = append(out, e)
+			if e.Seq != seq {
+				return nil, nil, fmt.Errorf("%s: journal entry %s has seq %d", s.where(cm.Name), k, e.Seq)
+			}
+			es = append(es, e)
 		}
 	}
-	sort.Slice(out, func(a, b int) bool { return out[a].Seq < out[b].Seq })
-	return out, nil
+	es, err = ordered(es, fmt.Sprintf("run %s (%s)", j.run, s.where(cms[0].Name)))
+	if err != nil {
+		return nil, nil, err
+	}
+	return cms, es, nil
+}
+
+func (j *cmJournal) reload(ctx context.Context) (Meta, []Entry, error) {
+	cms, es, err := j.read(ctx)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	m, err := j.store.metaOf(cms[0])
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	last := cms[len(cms)-1]
+	j.first, j.last = cmPartOf(cms[0], 1), cmPartOf(last, partNumber(last))
+	if len(cms) == 1 {
+		j.last = j.first
+	}
+	return m, es, nil
+}
+
+func (j *cmJournal) Entries(ctx context.Context) ([]Entry, error) {
+	_, es, err := j.read(ctx)
+	return es, err
 }

@@ -39,7 +39,7 @@ func TestSetStatusWithEntriesIsOnePatch(t *testing.T) {
 	if patches != 1 {
 		t.Fatalf("%d patches; want 1", patches)
 	}
-	cm, err := client.CoreV1().ConfigMaps("ns").Get(ctx, cmName(j.Meta().RunID), metav1.GetOptions{})
+	cm, err := client.CoreV1().ConfigMaps("ns").Get(ctx, partName(j.Meta().RunID, 1), metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/cutoverhq/cutover/kube"
 )
 
-// The ConfigMap store is tested on the shared real control plane; TestMain
-// stops it when the tests are done.
+// The stores are tested on the shared real control plane; TestMain stops
+// it when the tests are done.
 func TestMain(m *testing.M) { testcluster.Main(m, nil) }
 
 // e2e returns a namespace and a function building fresh clients for it, so
@@ -104,7 +104,11 @@ func TestConfigMapStoreSurvivesANewProcess(t *testing.T) {
 
 func TestConfigMapStoreSpillsToContinuations(t *testing.T) {
 	ctx, ns, clients := e2e(t)
-	small := func() *cmStore { return &cmStore{client: clients().Typed, ns: ns, limit: 2048} }
+	small := func() *cmStore {
+		s := newConfigMapStore(clients().Typed, ns)
+		s.limit = 2048
+		return s
+	}
 	j, err := small().Create(ctx, Meta{Pipeline: "big"})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,14 @@
 // resume it or undo it after the CI job that started it died: every
 // transition, output and captured "previous" state is appended before the
 // next write to the cluster.
+//
+// In a cluster a run's journal lives in Secrets by default
+// (NewSecretStore), in ConfigMaps on request (NewConfigMapStore);
+// NewClusterStore finds runs in both. Whatever is read back is checked as
+// input from a stranger (type, labels, size, encoding, seqs) and refused
+// with the object named, never trusted. Writes carry the resourceVersion
+// last seen, so two processes writing one run (a resume racing a stuck
+// job) never overwrite each other's entries: see docs/design.md.
 package journal
 
 import (
@@ -49,12 +57,18 @@ type Meta struct {
 // Journal is one run's journal.
 type Journal interface {
 	Meta() Meta
-	// Append stores entries durably, in order, before it returns.
+	// Append stores entries durably, in order, before it returns. Seqs
+	// are given by the journal: after every entry already stored, by this
+	// handle or another. An undo record that cannot be stored is an error;
+	// any other entry over DefaultEntryCap is stored with its Data
+	// replaced by {"cutover_truncated":true,"bytes":N} and its Message
+	// saying so, so an oversized output never blocks the journal.
 	Append(ctx context.Context, entries ...Entry) error
 	// Entries returns everything appended so far, in order.
 	Entries(ctx context.Context) ([]Entry, error)
 	// SetStatus records the run's status (running, or its result), after
 	// appending entries as Append does: the end of a run is one request.
+	// Only SetStatus changes the status; an Append never sets it back.
 	SetStatus(ctx context.Context, status string, entries ...Entry) error
 }
 
@@ -62,8 +76,14 @@ type Journal interface {
 type Store interface {
 	Create(ctx context.Context, m Meta) (Journal, error)
 	Open(ctx context.Context, runID string) (Journal, error)
-	// List returns the runs it knows, newest first.
+	// List returns the runs it knows, newest first. Meta.Vars may be
+	// left out (the Secret store does): Open's Meta has them.
 	List(ctx context.Context) ([]Meta, error)
+	// Prune deletes the runs of pipeline beyond the keep newest finished
+	// ones (keep ≥ 1; the caller picks the default, like Helm's
+	// --history-max) and returns their ids. A run still "running" is never
+	// deleted, nor one written to since it was listed.
+	Prune(ctx context.Context, pipeline string, keep int) ([]string, error)
 }
 
 // ErrNotFound is returned by Open for an unknown run.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 )
@@ -55,14 +54,31 @@ func (s *memStore) Open(_ context.Context, id string) (Journal, error) {
 	return j, nil
 }
 
-func (s *memStore) List(context.Context) ([]Meta, error) {
+func (s *memStore) List(ctx context.Context) ([]Meta, error) {
+	return metas(s.stored(ctx))
+}
+
+func (s *memStore) Prune(ctx context.Context, pipeline string, keep int) ([]string, error) {
+	return prune(ctx, pipeline, keep, s.stored)
+}
+
+func (s *memStore) stored(context.Context) ([]storedRun, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Meta
-	for _, j := range s.runs {
-		out = append(out, j.Meta())
+	out := make([]storedRun, 0, len(s.runs))
+	for id, j := range s.runs {
+		out = append(out, storedRun{meta: j.Meta(), remove: func(context.Context) error {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if st := j.Meta().Status; st == "running" || st == "" {
+				return errChanged
+			}
+			if s.runs[id] == j {
+				delete(s.runs, id)
+			}
+			return nil
+		}})
 	}
-	sort.Slice(out, func(i, k int) bool { return out[i].Started.After(out[k].Started) })
 	return out, nil
 }
 
