@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"undo":     {"undo a run from its journal: undo RUN [PATH]", cmdUndo},
 	"approve":  {"answer a pause stage of a run: approve RUN [STAGE]", cmdApprove},
 	"abort":    {"abort a run at its pause stage: abort RUN [STAGE]", cmdAbort},
+	"rbac":     {"print the Role a pipeline's runs need (namespaced, least privilege)", cmdRBAC},
 	"version":  {"print the version", cmdVersion},
 }
 

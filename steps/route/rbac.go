@@ -1,0 +1,133 @@
+package route
+
+import (
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// The API permissions of the routing kinds (steps.Permissioner), read off
+// what Run and Undo call. Undo writes with the same verb as the run, or with
+// patch where the run updated (traffic's rules), and reads nothing else.
+
+func rule(group, resource, why string, verbs ...string) steps.Permission {
+	return steps.Permission{APIGroup: group, Resource: resource, Verbs: verbs, Why: why}
+}
+
+// boolAttr reads a bool attribute: known says whether its value is known
+// before the run (it may come from a variable not given).
+func boolAttr(cfg cty.Value, name string, def bool) (val, known bool) {
+	if !cfg.IsKnown() {
+		return def, false
+	}
+	v := steps.Attr(cfg, name)
+	if !v.IsKnown() {
+		return def, false
+	}
+	return steps.Bool(cfg, name, def), true
+}
+
+// Permissions of switch_selector: the Services read and patched (run and
+// undo); the pods the new selector picks listed first (unless allow_empty);
+// the Services' EndpointSlices and those pods watched until the endpoints
+// follow (unless wait_endpoints = false).
+func (switchSelector) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
+	out := []steps.Permission{rule("", "services", "switch the Service selector; undo switches it back", "get", "patch")}
+	allowEmpty, known := boolAttr(cfg, "allow_empty", false)
+	if !allowEmpty || !known {
+		out = append(out, rule("", "pods", "check the new selector matches ready pods before switching", "list"))
+	}
+	wait, known := boolAttr(cfg, "wait_endpoints", true)
+	if wait || !known {
+		out = append(out,
+			rule("", "pods", "wait until the Service's endpoints are the new pods", "list", "watch"),
+			rule("discovery.k8s.io", "endpointslices", "wait until the Service's endpoints are the new pods", "list", "watch"))
+	}
+	return out, nil
+}
+
+// Permissions of switch_backend: the Ingress read and updated (run and
+// undo), the target Service read to check its port.
+func (switchBackend) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
+	return []steps.Permission{
+		rule("networking.k8s.io", "ingresses", "switch the Ingress backends; undo switches them back", "get", "update"),
+		rule("", "services", "check the new backend Service and its port", "get"),
+	}, nil
+}
+
+// trafficRules are what each router reads and writes.
+func trafficRules(router string) []steps.Permission {
+	switch router {
+	case routerNginx:
+		return []steps.Permission{rule("networking.k8s.io", "ingresses",
+			"set the ingress-nginx canary annotations; undo sets them back", "get", "patch")}
+	case routerGateway:
+		return []steps.Permission{rule("gateway.networking.k8s.io", "httproutes",
+			"rewrite the HTTPRoute's weights; undo patches the recorded rules back", "get", "update", "patch")}
+	case routerIstio:
+		return []steps.Permission{rule("networking.istio.io", "virtualservices",
+			"rewrite the VirtualService's routes; undo patches the recorded routes back", "get", "update", "patch")}
+	}
+	return nil
+}
+
+// Permissions of traffic: by router; while the router is not known, the
+// needs of every router (a Role then grants more than one run uses).
+func (trafficKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
+	r := steps.Attr(cfg, "router")
+	if cfg.IsKnown() && r.IsKnown() && !r.IsNull() {
+		return trafficRules(r.AsString()), nil
+	}
+	var out []steps.Permission
+	for _, router := range []string{routerNginx, routerGateway, routerIstio} {
+		for _, p := range trafficRules(router) {
+			p.Why += " (router not known without its variables)"
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// labelResources are the resources of the kinds label accepts.
+var labelResources = map[string][2]string{
+	"ReplicaSet":  {"apps", "replicasets"},
+	"Deployment":  {"apps", "deployments"},
+	"StatefulSet": {"apps", "statefulsets"},
+	"Pod":         {"", "pods"},
+}
+
+// Permissions of label: the objects found by name (get) or selector (list)
+// and patched, run and undo alike. A ReplicaSet is read again to find its
+// pods, which are listed and relabelled with it.
+func (labelKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
+	kinds := []string{"ReplicaSet", "Deployment", "StatefulSet", "Pod"}
+	note := " (kind not known without its variables)"
+	if k := steps.Attr(cfg, "kind"); cfg.IsKnown() && k.IsKnown() {
+		kind, err := labelKindOf(cfg)
+		if err != nil {
+			return nil, err
+		}
+		kinds, note = []string{kind}, ""
+	}
+	find := []string{"get", "list"}
+	if cfg.IsKnown() {
+		name, sel := steps.Attr(cfg, "name"), steps.Attr(cfg, "selector")
+		switch {
+		case name.IsKnown() && !name.IsNull() && sel.IsKnown() && sel.IsNull():
+			find = []string{"get"}
+		case name.IsKnown() && name.IsNull() && sel.IsKnown() && !sel.IsNull():
+			find = []string{"list"}
+		}
+	}
+	var out []steps.Permission
+	for _, kind := range kinds {
+		gr := labelResources[kind]
+		verbs := append(append([]string{}, find...), "patch")
+		if kind == "ReplicaSet" {
+			verbs = append(verbs, "get")
+			out = append(out, rule("", "pods", "relabel the ReplicaSet's pods; undo relabels them back"+note, "list", "patch"))
+		}
+		out = append(out, rule(gr[0], gr[1], "change the "+kind+"'s labels; undo changes them back"+note, verbs...))
+	}
+	return out, nil
+}
