@@ -83,7 +83,10 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("http %s %s: invalid request: %s", m, shown, scrub(err.Error(), rawURL, shown))
 	}
-	for k, v := range steps.StrMap(cfg, "headers") {
+	headers := steps.StrMap(cfg, "headers")
+	names := make([]string, 0, len(headers))
+	for k, v := range headers {
+		names = append(names, k)
 		if strings.EqualFold(k, "host") {
 			req.Host = v // Go ignores a Host header; this is how it is set
 			continue
@@ -95,14 +98,19 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	}
 
 	env.Report(fmt.Sprintf("%s %s", m, shown))
-	client := &http.Client{Timeout: timeout, Transport: transport(steps.Bool(cfg, "insecure", false))}
+	client := &http.Client{Timeout: timeout, Transport: transport(steps.Bool(cfg, "insecure", false)),
+		CheckRedirect: redirectPolicy(names)}
 	resp, err := client.Do(req)
 	if err != nil {
 		return cty.NilVal, requestError(ctx, m, shown, rawURL, timeout, err)
 	}
 	defer resp.Body.Close()
 	buf := newCapBuffer(maxOutput)
-	if _, err := io.Copy(buf, resp.Body); err != nil {
+	if err := readBody(buf, resp.Body); err != nil {
+		if errors.Is(err, errBodyTooLarge) {
+			// Not retried: the next answer will be as large.
+			return cty.NilVal, fmt.Errorf("http %s %s: status %d, %w", m, shown, resp.StatusCode, err)
+		}
 		return cty.NilVal, steps.Retryable(fmt.Errorf("http %s %s: status %d, reading the body failed: %s",
 			m, shown, resp.StatusCode, scrub(err.Error(), rawURL, shown)))
 	}
@@ -162,6 +170,10 @@ func requestError(ctx context.Context, m, shown, raw string, timeout time.Durati
 	msg := scrub(err.Error(), raw, shown)
 	if ctx.Err() != nil {
 		return fmt.Errorf("http %s %s: stopped: %w", m, shown, context.Cause(ctx))
+	}
+	var down *downgradeError
+	if errors.As(err, &down) {
+		return fmt.Errorf("http %s %s: %s", m, shown, down.Error())
 	}
 	if isTimeout(err) {
 		return steps.Retryable(fmt.Errorf("http %s %s: no response within %s (timeout); raise timeout if the endpoint is slow", m, shown, timeout))
