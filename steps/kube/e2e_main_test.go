@@ -75,8 +75,14 @@ func newE2E(t testing.TB) *e2e {
 // to the test log and, when given, to ch.
 func (e *e2e) env(ch chan<- string) *steps.Env {
 	return &steps.Env{
-		Pipeline: "test", Stage: e.t.Name(), Attempt: 1, Namespace: e.ns, Cluster: e.cluster,
+		Pipeline: "test", Stage: e.t.Name(), RunID: "run-1", Attempt: 1, Namespace: e.ns, Cluster: e.cluster,
 		Capture: e.journal.capture,
+		// Notes go with the records, as the engine journals them.
+		Note: func(r any) {
+			if err := e.journal.capture(r); err != nil {
+				e.t.Error(err)
+			}
+		},
 		Progress: func(m string) {
 			e.t.Log(m)
 			if ch != nil {
@@ -87,6 +93,14 @@ func (e *e2e) env(ch chan<- string) *steps.Env {
 			}
 		},
 	}
+}
+
+// undoEnv is the environment of an undo of a stage whose step block
+// evaluates to cfg.
+func (e *e2e) undoEnv(cfg cty.Value) *steps.Env {
+	env := e.env(nil)
+	env.Config = cfg
+	return env
 }
 
 func (e *e2e) get(ref k8s.Ref) *unstructured.Unstructured {

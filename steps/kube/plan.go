@@ -69,6 +69,13 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 		if err != nil {
 			return "", classify(err)
 		}
+		// The run's mark: a run would set its own; a plan has no run, and
+		// keeps the live one rather than show it removed.
+		if run := env.RunID; run != "" {
+			k8s.Mark(obj, run)
+		} else if run := k8s.MarkedBy(live); run != "" {
+			k8s.Mark(obj, run)
+		}
 		after, err := c.Apply(ctx, r, obj, true)
 		if err != nil {
 			return "", classify(err)

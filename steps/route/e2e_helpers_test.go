@@ -65,6 +65,12 @@ func newScenario(t testing.TB) *scenario {
 			return nil
 		},
 	}
+	// Notes go with the records, as the engine journals them.
+	s.env.Note = func(r any) {
+		if err := s.env.Capture(r); err != nil {
+			t.Error(err)
+		}
+	}
 	return s
 }
 

@@ -49,8 +49,8 @@ allow_empty    = true
 wait_endpoints = false`))
 	s.must(err)
 	recs := s.takeRecords()
-	if len(recs) != 2 {
-		t.Fatalf("want one record per attempt, got %d", len(recs))
+	if len(recs) != 4 {
+		t.Fatalf("want one record and one note per attempt, got %d", len(recs))
 	}
 	s.must(k.Undo(s.ctx, s.env, recs))
 	svc, err = s.cl.Typed.CoreV1().Services(s.ns).Get(s.ctx, "web", metav1.GetOptions{})
