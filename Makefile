@@ -20,7 +20,7 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^testdata/'); echo "gofmt needed"; exit 1; }
 
-# Speed and memory targets (DESIGN §7) as benchmarks.
+# Speed and memory targets (docs/design.md, "Targets") as benchmarks.
 bench: cluster-bin
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./engine/... ./steps/... ./cmd/... ./internal/releasebench
 

@@ -114,6 +114,7 @@ func testRegistry(l *eventLog) *steps.Registry {
 	r.Register(testKind{name: "step", log: l})
 	r.Register(plainKind{})
 	r.Register(lookKind{})
+	r.Register(safeKind{log: l})
 	return r
 }
 

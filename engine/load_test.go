@@ -49,7 +49,7 @@ func TestDiagnostics(t *testing.T) {
 		{"unknown attribute in stage", map[string]string{"a.hcl": head + "stage \"x\" {\n  retries = 3\n  step {}\n}\n"},
 			Inputs{}, []wantDiag{{summary: "Unsupported argument", file: "a.hcl", line: 3, col: 3}}},
 		{"unknown step kind", map[string]string{"a.hcl": head + "stage \"x\" {\n  deploy_it {}\n}\n"},
-			Inputs{}, []wantDiag{{summary: "Unknown step kind", detail: "plain, step", file: "a.hcl", line: 3, col: 3}}},
+			Inputs{}, []wantDiag{{summary: "Unknown step kind", detail: "plain, safe, step", file: "a.hcl", line: 3, col: 3}}},
 		{"no step", map[string]string{"a.hcl": head + "stage \"x\" {\n}\n"},
 			Inputs{}, []wantDiag{{summary: "Stage has no step", file: "a.hcl", line: 2, col: 1}}},
 		{"two steps", map[string]string{"a.hcl": head + "stage \"x\" {\n  step {}\n  plain {}\n}\n"},

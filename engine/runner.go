@@ -84,7 +84,7 @@ type Outcome struct {
 	Err         error    // the first stage failure, or why the run stopped
 }
 
-// ExitCode maps an outcome to DESIGN §4's exit codes (signals excepted:
+// ExitCode maps an outcome to the exit codes of docs/design.md (signals excepted:
 // the command knows which one it got).
 func (o *Outcome) ExitCode() int {
 	switch o.Result {

@@ -29,7 +29,7 @@ const (
 	DiagnosticEvent Type = "diagnostic"      // a load/validation diagnostic
 )
 
-// Result of a run, as DESIGN §4 defines exit codes for them.
+// Result of a run; docs/design.md maps them to exit codes.
 type Result string
 
 const (

@@ -56,7 +56,7 @@ func (w *waitFlag) Set(v string) error {
 	return nil
 }
 
-// options are the flags every command accepts (DESIGN §4); a command reads
+// options are the flags every command accepts; a command reads
 // those it needs.
 type options struct {
 	kubeconfig, context, namespace string

@@ -14,7 +14,7 @@ import (
 	_ "github.com/cutoverhq/cutover/steps/all"
 )
 
-// Exit codes (DESIGN §4).
+// Exit codes (docs/design.md, "Exit codes").
 const (
 	exitOK          = 0
 	exitFailed      = 1

@@ -130,11 +130,10 @@ func (c *cli) acquire(ctx context.Context, st *state, name, runID string, o *opt
 // prune keeps the last --history-max runs of the pipeline, as Helm keeps
 // releases: run state must not grow without bound in a namespace.
 func (c *cli) prune(st *state, pipeline string, o *options) {
-	pr, ok := st.store.(journal.Pruner)
-	if !ok || o.historyMax <= 0 {
+	if o.historyMax <= 0 {
 		return
 	}
-	if _, err := pr.Prune(context.Background(), pipeline, o.historyMax); err != nil {
+	if _, err := st.store.Prune(context.Background(), pipeline, o.historyMax); err != nil {
 		c.errorf("warning: removing old runs of %s: %v", pipeline, err)
 	}
 }
@@ -234,7 +233,7 @@ func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster,
 	if ns == "" {
 		ns = clients.Namespace
 	}
-	st := &state{store: journal.NewClusterStore(clients, ns, o.state), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
+	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	if o.noJournal {
 		st.store = journal.NewMemoryStore()
 	}
@@ -257,4 +256,15 @@ func (c *cli) holder() string {
 	}
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s@%s (pid %d)", name, host, os.Getpid())
+}
+
+// runStore is where runs live in namespace: new ones written as --state
+// says, old ones found in either format. checkStateFlags has vetted
+// --state, so the store cannot be refused.
+func runStore(clients *kube.Clients, ns string, o *options) journal.Store {
+	st, err := journal.NewClusterStore(clients, ns, o.state)
+	if err != nil {
+		panic(err)
+	}
+	return st
 }

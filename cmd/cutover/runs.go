@@ -57,7 +57,7 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 	if ns == "" {
 		ns = clients.Namespace
 	}
-	st := &state{store: journal.NewClusterStore(clients, ns, o.state), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
+	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	j, err := st.store.Open(context.Background(), runID)
 	if err != nil {
 		c.errorf("run %s in namespace %s: %v", runID, ns, err)
@@ -211,7 +211,7 @@ func cmdStatus(c *cli, args []string) int {
 		if m.RunID != pos[0] {
 			continue
 		}
-		j, err := journal.NewClusterStore(clients, m.Namespace, o.state).Open(context.Background(), m.RunID)
+		j, err := runStore(clients, m.Namespace, o).Open(context.Background(), m.RunID)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitFailed
@@ -246,7 +246,7 @@ func (c *cli) listRuns(o *options) ([]journal.Meta, int) {
 	if ns == "" {
 		ns = clients.Namespace
 	}
-	metas, err := journal.NewClusterStore(clients, ns, o.state).List(context.Background())
+	metas, err := runStore(clients, ns, o).List(context.Background())
 	if err != nil {
 		c.errorf("listing runs in %s: %v", ns, err)
 		return nil, exitFailed

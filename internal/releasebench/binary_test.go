@@ -20,14 +20,25 @@ var (
 // cutoverBinary builds ./cmd/cutover of this checkout once per test binary:
 // the benchmarks measure the program as it ships (its journal, lock and
 // reports included), not the engine alone.
+//
+// CUTOVER_BIN=PATH measures that binary instead, e.g. one built from an
+// older commit in a git worktree, so a "before" and an "after" are measured
+// by the same benchmark code.
 func cutoverBinary() (string, error) {
 	binOnce.Do(func() {
-		root, err := testcluster.RepoRoot()
+		var err error
+		binDir, err = os.MkdirTemp("", "releasebench-bin-")
 		if err != nil {
 			binErr = err
 			return
 		}
-		binDir, err = os.MkdirTemp("", "releasebench-bin-")
+		if p := os.Getenv("CUTOVER_BIN"); p != "" {
+			if binPath, binErr = filepath.Abs(p); binErr == nil {
+				_, binErr = os.Stat(binPath)
+			}
+			return
+		}
+		root, err := testcluster.RepoRoot()
 		if err != nil {
 			binErr = err
 			return

@@ -135,6 +135,8 @@ func add(sum *counts, c counts) {
 	sum.Writes += c.Writes
 	sum.Watches += c.Watches
 	sum.State += c.State
+	sum.Journal += c.Journal
+	sum.Lock += c.Lock
 }
 
 // kubectlFatal carries a kubectl fatal error out of the command: kubectl

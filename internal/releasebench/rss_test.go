@@ -36,7 +36,7 @@ func pipeline100() string {
 }
 
 // BenchmarkRunRSS100 reports the peak RSS of `cutover run` of a 100-stage
-// pipeline. DESIGN §7: < 64 MiB.
+// pipeline. docs/design.md ("Targets"): < 64 MiB.
 //
 // The figure is the child's rusage, taken by a small wrapper process rather
 // than by the benchmark: on Linux a child's ru_maxrss starts from the RSS of

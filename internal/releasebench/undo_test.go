@@ -25,7 +25,7 @@ import (
 // the verify_live stage (the time on its stage_failed event) to this
 // benchmark's watch seeing the Service select v1 again. Each op is one
 // failed release of a new version (v2, v3, …) next to v1, so no op waits
-// for the previous op's Deployment to be deleted. DESIGN §7: p99 < 250 ms.
+// for the previous op's Deployment to be deleted. docs/design.md ("Targets"): p99 < 250 ms.
 // Run it with -benchtime 20x or more for a p99 worth the name.
 func BenchmarkFailedGateToSelectorRestored(b *testing.B) {
 	x := newBench(b)
