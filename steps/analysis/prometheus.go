@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,11 +48,9 @@ func newPrometheus(b cty.Value) (*prometheusProvider, error) {
 	if p.timeout, err = steps.Duration(b, "timeout", 30*time.Second); err != nil {
 		return nil, fmt.Errorf("prometheus timeout: %w", err)
 	}
-	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
-	if h := steps.StrMap(b, "headers"); len(h) > 0 {
-		rt = headerTransport{headers: h, next: rt}
-	}
-	c, err := api.NewClient(api.Config{Address: p.address, RoundTripper: rt})
+	base, _ := url.Parse(p.address)
+	client := promHTTPClient(base, steps.StrMap(b, "headers"), http.DefaultTransport.(*http.Transport).Clone())
+	c, err := api.NewClient(api.Config{Address: p.address, Client: client})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %s: %w", redact(p.address), err)
 	}
@@ -59,13 +58,36 @@ func newPrometheus(b cty.Value) (*prometheusProvider, error) {
 	return p, nil
 }
 
-// headerTransport adds fixed headers (credentials) to every request.
+// promHTTPClient is the client the Prometheus API client drives: headers
+// (credentials) go only to base's origin, redirects elsewhere carry none,
+// https → http is refused, and bodies are capped.
+func promHTTPClient(base *url.URL, headers map[string]string, tr *http.Transport) *http.Client {
+	// The API client reads whole bodies itself: the cap is on the transport.
+	var rt http.RoundTripper = cappedTransport{next: tr, limit: maxResponseBody}
+	names := make([]string, 0, len(headers))
+	for k := range headers {
+		names = append(names, k)
+	}
+	if len(headers) > 0 {
+		rt = headerTransport{headers: headers, origin: origin(base), next: rt}
+	}
+	return &http.Client{Transport: rt, CheckRedirect: redirectPolicy(names)}
+}
+
+// headerTransport adds fixed headers (credentials) to every request to the
+// configured server. A transport sees each redirect hop as a new request,
+// so it checks the origin itself: adding them to every request would hand
+// them to wherever the server redirects.
 type headerTransport struct {
 	headers map[string]string
+	origin  string
 	next    http.RoundTripper
 }
 
 func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if origin(r.URL) != t.origin {
+		return t.next.RoundTrip(r)
+	}
 	r = r.Clone(r.Context())
 	for k, v := range t.headers {
 		r.Header.Set(k, v)
