@@ -191,7 +191,7 @@ func statePermissions(state, lockName string) []steps.Permission {
 	if state == "configmap" {
 		// The ConfigMap journal appends with merge patches.
 		res, what = "configmaps", "ConfigMaps cutover-run-RUN"
-		verbs = append(verbs, "patch")
+		verbs = []string{"get", "list", "create", "patch", "delete"}
 	}
 	out = append(out, steps.Permission{Resource: res, Verbs: verbs,
 		Why: "cutover run state: the journal of each run (" + what + "); list finds runs for status, resume and undo, delete prunes old runs. RBAC cannot limit create or list to names, so this holds for every one of the namespace's " + res})

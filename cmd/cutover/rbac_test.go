@@ -77,7 +77,8 @@ func TestStatePermissions(t *testing.T) {
 	if !strings.Contains(strings.Join(rules[0].Why, " "), "cannot limit create") {
 		t.Errorf("the journal rule does not say RBAC cannot limit create by name: %q", rules[0].Why)
 	}
-	if r := mergeRules(statePermissions("configmap", "")); len(r) != 1 || r[0].Resource != "configmaps" {
+	if r := mergeRules(statePermissions("configmap", "")); len(r) != 1 || r[0].Resource != "configmaps" ||
+		strings.Join(r[0].Verbs, ",") != "create,delete,get,list,patch" {
 		t.Errorf("configmap journal without a lock: %+v", r)
 	}
 	if r := statePermissions("none", "web"); r != nil {

@@ -256,14 +256,16 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
 	}
-	wait := steps.Attr(cfg, "wait")
 	for _, mf := range ms {
 		obj := mf.Object
 		gvk := obj.GroupVersionKind()
 		r := resourceOfGVK(env, gvk)
 		what := fmt.Sprintf("%s %s", obj.GetKind(), obj.GetName())
 		out = append(out, perm(r, "apply "+what+"; undo restores or deletes it", "get", "create", "patch", "update", "delete"))
-		if hasRolloutKind(r) && (wait.IsNull() || !wait.IsKnown() || wait.True() || r.Resource == "deployments") {
+		if hasRolloutKind(r) {
+			// Even with wait = false: the first Deployment is watched until
+			// its controller has seen the spec, and undo always waits for
+			// a restored workload to roll out.
 			out = append(out, perm(r, "wait for the rollout of "+what, "list", "watch"))
 		}
 		if r.Group == "apiextensions.k8s.io" && r.Resource == "customresourcedefinitions" {

@@ -97,8 +97,9 @@ var labelResources = map[string][2]string{
 }
 
 // Permissions of label: the objects found by name (get) or selector (list)
-// and patched, run and undo alike. A ReplicaSet is read again to find its
-// pods, which are listed and relabelled with it.
+// and patched, run and undo alike; undo reads each one first (get). A
+// ReplicaSet is read again to find its pods, which are listed and
+// relabelled with it.
 func (labelKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
 	kinds := []string{"ReplicaSet", "Deployment", "StatefulSet", "Pod"}
 	note := " (kind not known without its variables)"
@@ -109,14 +110,13 @@ func (labelKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission,
 		}
 		kinds, note = []string{kind}, ""
 	}
+	// Undo reads every object it relabels before writing (get), so get is
+	// needed whether the run found them by name or by selector.
 	find := []string{"get", "list"}
 	if cfg.IsKnown() {
 		name, sel := steps.Attr(cfg, "name"), steps.Attr(cfg, "selector")
-		switch {
-		case name.IsKnown() && !name.IsNull() && sel.IsKnown() && sel.IsNull():
+		if name.IsKnown() && !name.IsNull() && sel.IsKnown() && sel.IsNull() {
 			find = []string{"get"}
-		case name.IsKnown() && name.IsNull() && sel.IsKnown() && !sel.IsNull():
-			find = []string{"list"}
 		}
 	}
 	var out []steps.Permission
@@ -125,7 +125,7 @@ func (labelKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission,
 		verbs := append(append([]string{}, find...), "patch")
 		if kind == "ReplicaSet" {
 			verbs = append(verbs, "get")
-			out = append(out, rule("", "pods", "relabel the ReplicaSet's pods; undo relabels them back"+note, "list", "patch"))
+			out = append(out, rule("", "pods", "relabel the ReplicaSet's pods; undo relabels them back"+note, "get", "list", "patch"))
 		}
 		out = append(out, rule(gr[0], gr[1], "change the "+kind+"'s labels; undo changes them back"+note, verbs...))
 	}

@@ -118,11 +118,11 @@ weight = 10`, []string{"r"}, []string{
 			"networking.k8s.io/ingresses: get,patch"}},
 		{"label replicaset by name", labelKind{}, `
 name = "web-v1"
-add  = { createBy = "v2" }`, nil, []string{"/pods: list,patch", "apps/replicasets: get,patch"}},
+add  = { createBy = "v2" }`, nil, []string{"/pods: get,list,patch", "apps/replicasets: get,patch"}},
 		{"label pods by selector", labelKind{}, `
 kind     = "Pod"
 selector = { app = "web" }
-add      = { state = "down" }`, nil, []string{"/pods: list,patch"}},
+add      = { state = "down" }`, nil, []string{"/pods: get,list,patch"}},
 		{"label deployment by name", labelKind{}, `
 kind = "deploy"
 name = "web"
