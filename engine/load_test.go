@@ -158,3 +158,41 @@ func TestVariablePrecedence(t *testing.T) {
 		t.Error("a non-number for a number variable was accepted")
 	}
 }
+
+// A malformed value of a sensitive variable is reported without quoting it,
+// and a value nested beyond reason is a diagnostic, not a stack overflow.
+func TestHostileVariableValues(t *testing.T) {
+	src := `
+variable "creds" {
+  type      = object({ user = string, pass = string })
+  sensitive = true
+}
+variable "n" {
+  type      = number
+  sensitive = true
+}
+variable "list" {
+  type = list(number)
+}
+pipeline "p" {}
+stage "a" {
+  plain {}
+}
+`
+	deep := strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000)
+	_, diags := load(t, newLog(), map[string]string{"p.hcl": src}, Inputs{Vars: []string{
+		`creds={user="bob", pass=hunter2}`, "n=notanumber99", "list=[" + deep + "]",
+	}})
+	if len(diags) != 3 {
+		t.Fatalf("want 3 diagnostics, got %d: %s", len(diags), dump(diags))
+	}
+	all := dump(diags)
+	for _, leak := range []string{"hunter2", "notanumber99"} {
+		if strings.Contains(all, leak) {
+			t.Errorf("a sensitive value is quoted: %s", all)
+		}
+	}
+	if !strings.Contains(all, "-var list") {
+		t.Errorf("the deep value is not named: %s", all)
+	}
+}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -48,9 +47,14 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 		}
 	}
 	for _, f := range in.VarFiles {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read variable file", Detail: err.Error()})
+		// The same guards as pipeline files: a binary, huge or absurdly
+		// nested file is one diagnostic, not a crash or minutes of parsing.
+		src, bad := config.ReadSource(f)
+		if bad == nil {
+			bad = config.CheckSource(src, f, config.ConfigSource)
+		}
+		if bad != nil {
+			diags = append(diags, bad)
 			continue
 		}
 		file, d := cfg.Parser.ParseHCL(src, f)
@@ -104,7 +108,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 			}
 		case ok:
 			var d hcl.Diagnostics
-			val, d = parseText(raw.text, v.Type, raw.rng)
+			val, d = parseText(raw.text, v.Type, raw.rng, v.Sensitive)
 			diags = append(diags, d...)
 			if d.HasErrors() {
 				continue
@@ -153,18 +157,32 @@ func subjectOf(given, decl hcl.Range) *hcl.Range {
 
 // parseText reads a -var or environment value: verbatim for string
 // variables, as an HCL expression for every other type (lists, maps, numbers).
-func parseText(text string, ty cty.Type, rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+// A sensitive value is never quoted back, even malformed.
+func parseText(text string, ty cty.Type, rng hcl.Range, sensitive bool) (cty.Value, hcl.Diagnostics) {
 	if ty == cty.String || ty == cty.DynamicPseudoType {
 		return cty.StringVal(text), nil
 	}
+	if bad := config.CheckSource([]byte(text), rng.Filename, config.ExpressionSource); bad != nil {
+		if sensitive {
+			bad.Detail = rng.Filename + ": the (sensitive) value is not a " + ty.FriendlyName() + " and is too deeply nested to read."
+		}
+		return cty.NilVal, hcl.Diagnostics{bad}
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(text), rng.Filename, hcl.InitialPos)
 	if !diags.HasErrors() && len(expr.Variables()) == 0 {
-		return expr.Value(nil)
+		v, d := expr.Value(nil)
+		if !d.HasErrors() {
+			return v, nil
+		}
+	}
+	shown := fmt.Sprintf("%q", text)
+	if sensitive {
+		shown = "the value (sensitive, not shown)"
 	}
 	return cty.NilVal, hcl.Diagnostics{{
 		Severity: hcl.DiagError, Summary: "Invalid value for variable",
-		Detail: fmt.Sprintf("%s: %q is not a %s. Values of non-string variables are written as HCL: 3, true, [\"a\", \"b\"], {k = \"v\"}.",
-			rng.Filename, text, ty.FriendlyName()),
+		Detail: fmt.Sprintf("%s: %s is not a %s. Values of non-string variables are written as HCL: 3, true, [\"a\", \"b\"], {k = \"v\"}.",
+			rng.Filename, shown, ty.FriendlyName()),
 	}}
 }
 
