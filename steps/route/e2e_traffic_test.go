@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/cutoverhq/cutover/kube"
 )
 
 // ingress-nginx canary: weight and header set the annotations, the next step
@@ -46,7 +48,7 @@ header {
 	ing, err := s.cl.Typed.NetworkingV1().Ingresses(s.ns).Get(s.ctx, "web-canary", metav1.GetOptions{})
 	s.must(err)
 	want := map[string]string{"team": "shop", nginxCanary: "true", nginxCanary + "-weight": "20",
-		nginxCanary + "-by-header": "x-canary", nginxCanary + "-by-header-value": "always"}
+		nginxCanary + "-by-header": "x-canary", nginxCanary + "-by-header-value": "always", kube.AnnotationRun: "e2e"}
 	if !reflect.DeepEqual(ing.Annotations, want) {
 		t.Fatalf("annotations = %v\nwant %v", ing.Annotations, want)
 	}
@@ -58,7 +60,7 @@ cookie  = "canary"`))
 	s.must(err)
 	ing, err = s.cl.Typed.NetworkingV1().Ingresses(s.ns).Get(s.ctx, "web-canary", metav1.GetOptions{})
 	s.must(err)
-	want = map[string]string{"team": "shop", nginxCanary: "true", nginxCanary + "-weight": "50", nginxCanary + "-by-cookie": "canary"}
+	want = map[string]string{"team": "shop", nginxCanary: "true", nginxCanary + "-weight": "50", nginxCanary + "-by-cookie": "canary", kube.AnnotationRun: "e2e"}
 	if !reflect.DeepEqual(ing.Annotations, want) {
 		t.Fatalf("second step annotations = %v\nwant %v", ing.Annotations, want)
 	}

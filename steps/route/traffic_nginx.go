@@ -128,6 +128,14 @@ func runNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSp
 	for k, v := range before {
 		rec.Annotations[k] = &v
 	}
+	if runOf(env) != "" {
+		// The run's mark is one more annotation the step sets, so the
+		// undo puts back the one from before (or none) with the others.
+		rec.Annotations[kube.AnnotationRun] = nil
+		if v, ok := ing.Annotations[kube.AnnotationRun]; ok {
+			rec.Annotations[kube.AnnotationRun] = &v
+		}
+	}
 	rec.Want = nginxDigest(setOnly(want))
 	if !env.DryRun {
 		if err := env.Record(rec); err != nil {
