@@ -1,0 +1,35 @@
+package kube
+
+import (
+	"encoding/json"
+	"testing"
+
+	k8s "github.com/cutoverhq/cutover/kube"
+)
+
+func TestUndoShrinks(t *testing.T) {
+	raw := func(v any) json.RawMessage {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	ref := k8s.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: "ns", Name: "green"}
+	created := raw(k8s.Snapshot{Ref: ref})
+	updated := raw(k8s.Snapshot{Ref: ref, Existed: true, Object: json.RawMessage(`{}`)})
+	note := raw(k8s.Written{Wrote: ref, UID: "u"})
+	if !(deployKind{}).UndoShrinks([]json.RawMessage{updated, created, note}) {
+		t.Error("a deploy that created an object: its undo deletes it")
+	}
+	if (deployKind{}).UndoShrinks([]json.RawMessage{updated, note}) {
+		t.Error("a deploy that only updated: its undo removes nothing")
+	}
+	up, down := int64(3), int64(0)
+	if !(scaleKind{}).UndoShrinks([]json.RawMessage{raw(scaleRecord{Ref: ref, Replicas: 1, Want: &up})}) {
+		t.Error("undoing a scale-up scales down")
+	}
+	if (scaleKind{}).UndoShrinks([]json.RawMessage{raw(scaleRecord{Ref: ref, Replicas: 2, Want: &down})}) {
+		t.Error("undoing a scale-down adds capacity")
+	}
+}
