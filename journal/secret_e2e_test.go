@@ -155,17 +155,26 @@ func TestSecretStoreEndToEnd(t *testing.T) {
 }
 
 // Two processes appending to one run at once (a resume racing a job that
-// was thought dead): every entry of both is stored, under unique seqs,
-// each writer's in its order; a stale writer never sets the status back.
+// was thought dead), across part boundaries: every entry of both is
+// stored, under unique seqs, each writer's in its order; a stale writer
+// never sets the status back. The clients have no retrying transport, so
+// a conflict reaches the journal at once and the writers interleave.
 func TestConcurrentAppendsFromTwoProcesses(t *testing.T) {
 	ctx, ns, clients := e2e(t)
 	for _, backend := range []string{BackendSecret, BackendConfigMap} {
 		t.Run(backend, func(t *testing.T) {
+			var requests, conflicts atomic.Int64
 			store := func() Store {
-				s, err := NewClusterStore(clients(), ns, backend)
+				cl := counted(t, clients(), &requests)
+				cl.Typed = conflictCounter(t, cl, &conflicts)
+				s, err := NewClusterStore(cl, ns, backend)
 				if err != nil {
 					t.Fatal(err)
 				}
+				// Small parts, so the writers seal and start parts
+				// while racing.
+				s.(*clusterStore).secrets.limit = 2048
+				s.(*clusterStore).cms.limit = 2048
 				return s
 			}
 			j, err := store().Create(ctx, Meta{Pipeline: "race-" + backend, Status: "running"})
@@ -177,16 +186,40 @@ func TestConcurrentAppendsFromTwoProcesses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			const n = 12
+			writers := map[string]Journal{"a": j, "b": other}
+			entry := func(w string, i int) Entry {
+				data, _ := json.Marshal(fmt.Sprintf("%x", randomBytes(60)))
+				return Entry{Kind: KindStage, Stage: fmt.Sprintf("%s%02d", w, i), Status: "started", Data: data}
+			}
+			// Taking turns, each writes on a stale view: every write
+			// after the first meets a conflict.
+			const turns = 4
+			for i := 1; i <= turns; i++ {
+				for _, w := range []string{"a", "b"} {
+					if err := writers[w].Append(ctx, entry(w, i)); err != nil {
+						t.Fatalf("writer %s, entry %d: %v", w, i, err)
+					}
+				}
+			}
+			if c := conflicts.Load(); c < 2*turns-1 {
+				t.Errorf("%d conflicts while taking turns on stale views, want %d", c, 2*turns-1)
+			}
+			// At once; b appends two entries a time.
+			const n = 24
 			var wg sync.WaitGroup
 			errs := make(chan error, 2)
-			for w, h := range map[string]Journal{"a": j, "b": other} {
+			before, conflictsBefore := requests.Load(), conflicts.Load()
+			for w, h := range writers {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					for i := 1; i <= n; i++ {
-						e := Entry{Kind: KindStage, Stage: fmt.Sprintf("%s%02d", w, i), Status: "started"}
-						if err := h.Append(ctx, e); err != nil {
+					for i := turns + 1; i <= n; i++ {
+						batch := []Entry{entry(w, i)}
+						if w == "b" && i < n {
+							i++
+							batch = append(batch, entry(w, i))
+						}
+						if err := h.Append(ctx, batch...); err != nil {
 							errs <- fmt.Errorf("writer %s, entry %d: %w", w, i, err)
 							return
 						}
@@ -198,6 +231,7 @@ func TestConcurrentAppendsFromTwoProcesses(t *testing.T) {
 			for err := range errs {
 				t.Fatal(err)
 			}
+			t.Logf("%d entries from two writers at once: %d requests, %d conflicts", 2*(n-turns), requests.Load()-before, conflicts.Load()-conflictsBefore)
 			es, err := j.Entries(ctx)
 			if err != nil {
 				t.Fatal(err)
@@ -215,6 +249,17 @@ func TestConcurrentAppendsFromTwoProcesses(t *testing.T) {
 					t.Fatalf("seq %d is %s, want %s: a writer's entries out of order or lost", e.Seq, e.Stage, want)
 				}
 				next[w]++
+			}
+			var objs int
+			if backend == BackendSecret {
+				l, _ := clients().Typed.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRun + "=" + id})
+				objs = len(l.Items)
+			} else {
+				l, _ := clients().Typed.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: LabelRun + "=" + id})
+				objs = len(l.Items)
+			}
+			if objs < 3 {
+				t.Errorf("the race stayed within %d parts; the test wants it to cross part boundaries", objs)
 			}
 
 			// One handle ends the run; the other, still seeing "running",
@@ -238,6 +283,32 @@ func TestConcurrentAppendsFromTwoProcesses(t *testing.T) {
 		})
 	}
 }
+
+// conflictCounter returns a typed client over cl's config counting the
+// 409 answers.
+func conflictCounter(t *testing.T, cl *kube.Clients, n *atomic.Int64) kubernetes.Interface {
+	t.Helper()
+	cfg := rest.CopyConfig(cl.Config)
+	wrap := cfg.WrapTransport
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return wrap(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(r)
+			if err == nil && resp.StatusCode == http.StatusConflict {
+				n.Add(1)
+			}
+			return resp, err
+		}))
+	}
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return typed
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // Journals written by the ConfigMap store before the switch are listed
 // and opened through the cluster store, next to Secret journals.
@@ -311,7 +382,7 @@ func TestPruneKeepsTheNewestFinishedRuns(t *testing.T) {
 		}
 		for i := 1; i <= 6; i++ {
 			e := record(i, 0)
-			e.Data, _ = json.Marshal(map[string]any{"i": i, "pad": fmt.Sprintf("%x", randomBytes(100))})
+			e.Data, _ = json.Marshal(map[string]any{"i": i, "pad": fmt.Sprintf("%x", randomBytes(200))})
 			if err := j.Append(ctx, e); err != nil {
 				t.Fatal(err)
 			}
@@ -354,7 +425,8 @@ func TestPruneKeepsTheNewestFinishedRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := j.SetStatus(ctx, "succeeded"); err != nil {
+	// (A write that changes nothing leaves the resourceVersion as it was.)
+	if err := j.SetStatus(ctx, "failed, undone"); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range listed {
@@ -485,5 +557,42 @@ func TestBlueGreenJournalSize(t *testing.T) {
 		len(p.Entries), len(raw), len(sec.Data[SecretKey]), len(sec.Annotations[AnnotationMeta]))
 	if len(sec.Data[SecretKey]) >= len(raw) {
 		t.Errorf("gzip did not shrink the journal: %d ≥ %d", len(sec.Data[SecretKey]), len(raw))
+	}
+}
+
+// On the API server too, an output of 1.5 MiB (over what one object holds)
+// does not stop the journal: it is stored truncated and the run ends with
+// its real status.
+func TestOversizedOutputOnTheCluster(t *testing.T) {
+	ctx, ns, clients := e2e(t)
+	big, _ := json.Marshal(fmt.Sprintf("%x", randomBytes(3<<18))) // 1.5 MiB
+	for _, backend := range []string{BackendSecret, BackendConfigMap} {
+		s, err := NewClusterStore(clients(), ns, backend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := s.Create(ctx, Meta{Pipeline: "big-" + backend, Status: "running"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Append(ctx, Entry{Kind: KindStage, Stage: "smoke", Status: "succeeded", Data: big}); err != nil {
+			t.Fatalf("%s: %v", backend, err)
+		}
+		if err := j.SetStatus(ctx, "succeeded", Entry{Kind: KindResult, Status: "succeeded"}); err != nil {
+			t.Fatalf("%s: %v", backend, err)
+		}
+		j2, err := s.Open(ctx, j.Meta().RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err := j2.Entries(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var marker truncated
+		_ = json.Unmarshal(es[0].Data, &marker)
+		if j2.Meta().Status != "succeeded" || len(es) != 2 || !marker.Truncated || marker.Bytes != len(big) || es[1].Kind != KindResult {
+			t.Errorf("%s: status %q, %d entries, first data %.80s", backend, j2.Meta().Status, len(es), es[0].Data)
+		}
 	}
 }
