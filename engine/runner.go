@@ -484,7 +484,11 @@ func (r *runner) env(name string, ctx *hcl.EvalContext, body hcl.Body, sr *Stage
 		Dir: r.p.Config.Dir, DryRun: r.opts.DryRun, Cluster: r.opts.Cluster,
 		Body: body, EvalContext: ctx,
 		Progress: func(msg string) {
-			r.emit(events.Event{Type: events.StageProgress, Stage: name, Message: msg, Elapsed: time.Since(sr.Started)})
+			var elapsed time.Duration
+			if !sr.Started.IsZero() { // an undo from the journal: the stage did not start here
+				elapsed = time.Since(sr.Started)
+			}
+			r.emit(events.Event{Type: events.StageProgress, Stage: name, Message: msg, Elapsed: elapsed})
 		},
 		Note: func(rec any) {
 			data, err := json.Marshal(rec)

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
@@ -153,25 +155,37 @@ func (c *cli) checkStateFlags(o *options) bool {
 }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM (a cancelled CI
-// job); the returned func says which one arrived. A second signal exits at
-// once: the person pressing ^C twice means it.
+// job); the returned func says which one arrived. On a terminal a second
+// signal exits at once: the person pressing ^C twice means it. In CI a
+// second signal is the runner escalating on its own schedule (GitHub sends
+// SIGTERM 7.5 s after SIGINT, Jenkins repeats its SIGTERM): the undo goes on
+// within --grace until the CI's own kill (docs/ci.md).
 func (c *cli) signalContext() (context.Context, func() os.Signal) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	var got os.Signal
 	done := make(chan struct{})
+	interactive := c.interactive()
 	go func() {
 		s := <-ch
 		got = s
 		close(done)
-		fmt.Fprintf(c.stderr, "cutover: %s received: stopping, undoing what this run changed (again to exit at once)\n", s)
-		cancel(fmt.Errorf("interrupted by %s", s))
-		s = <-ch
-		if s == syscall.SIGTERM {
-			os.Exit(143)
+		again := "again to exit at once"
+		if !interactive {
+			again = "within --grace"
 		}
-		os.Exit(exitInterrupted)
+		fmt.Fprintf(c.stderr, "cutover: %s received: stopping, undoing what this run changed (%s)\n", s, again)
+		cancel(fmt.Errorf("interrupted by %s", s))
+		for s := range ch {
+			if interactive {
+				if s == syscall.SIGTERM {
+					os.Exit(143)
+				}
+				os.Exit(exitInterrupted)
+			}
+			fmt.Fprintf(c.stderr, "cutover: %s received again: still undoing (within --grace)\n", s)
+		}
 	}()
 	return ctx, func() os.Signal {
 		select {
@@ -181,6 +195,15 @@ func (c *cli) signalContext() (context.Context, func() os.Signal) {
 			return nil
 		}
 	}
+}
+
+// interactive says whether a person at a terminal runs cutover (not CI).
+func (c *cli) interactive() bool {
+	if c.getenv("CI") != "" || c.getenv("GITHUB_ACTIONS") != "" || c.getenv("GITLAB_CI") != "" || c.getenv("JENKINS_URL") != "" {
+		return false
+	}
+	f, ok := c.stderr.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func (c *cli) applyNamespace(p *engine.Program, o *options) {
@@ -219,7 +242,7 @@ type state struct {
 // else in memory. --no-journal keeps the journal in memory but still takes
 // the lock: two releases at once are what the lock is for.
 func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster, o *options) (*state, error) {
-	if o.dryRun == "server" || !c.hasKubeconfig(o) {
+	if o.dryRun == "server" || !c.hasKubeconfig(o) || (o.noJournal && p.Lock == "") {
 		return &state{store: journal.NewMemoryStore()}, nil
 	}
 	clients, err := cl.Clients()

@@ -75,8 +75,8 @@ stage "first_pod" {
   }
 }
 
-# kubectl rollout pause. Undone by the deploy's undo, which puts the whole
-# spec (spec.paused included) back as it was before the run.
+# kubectl rollout pause. Its own undo puts spec.paused back as it was (undo
+# restores only the fields a stage set, so the deploy's undo does not).
 stage "pause_rollout" {
   depends_on = [stage.first_pod]
   when       = var.approval
@@ -90,7 +90,6 @@ stage "pause_rollout" {
     name  = var.app
     patch = { spec = { paused = true } }
   }
-  undo {}
 }
 
 stage "approval" {
@@ -117,7 +116,6 @@ stage "resume_rollout" {
     name  = var.app
     patch = { spec = { paused = false } }
   }
-  undo {}
 }
 
 stage "rollout" {
