@@ -193,7 +193,7 @@ type fakeLock struct {
 }
 
 func (f *fakeLock) Lost() <-chan struct{} { return f.lost }
-func (f *fakeLock) Err() error             { return errors.New("the Lease was deleted") }
+func (f *fakeLock) Err() error            { return errors.New("the Lease was deleted") }
 func (f *fakeLock) Release(context.Context) error {
 	f.released = true
 	return nil
