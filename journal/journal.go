@@ -60,7 +60,8 @@ type Journal interface {
 	// Append stores entries durably, in order, before it returns. Seqs
 	// are given by the journal: after every entry already stored, by this
 	// handle or another. An undo record that cannot be stored is an error;
-	// any other entry over DefaultEntryCap is stored with its Data
+	// in a cluster store, any other entry over DefaultEntryCap (the memory
+	// store keeps everything) is stored with its Data
 	// replaced by {"cutover_truncated":true,"bytes":N} and its Message
 	// saying so, so an oversized output never blocks the journal.
 	Append(ctx context.Context, entries ...Entry) error
