@@ -19,9 +19,13 @@ import (
 // are left to the watch machinery, which resumes on its own.
 //
 // Replaying a write is safe for cutover's writes: server-side apply and
-// merge patches are idempotent, an update or a JSON patch carrying a
-// resourceVersion test fails the same way twice, and a create that landed
-// before its reply was lost answers AlreadyExists, which callers handle.
+// merge patches are idempotent, and a create that landed before its reply
+// was lost answers AlreadyExists, which callers handle. A conflict is
+// replayed only for a patch without a resourceVersion (the API server's own
+// retries can run out under contention): an update, a delete with
+// preconditions or a patch carrying a resourceVersion would fail the same
+// way again, and its caller (the journal, the lock) must hear at once that
+// someone else wrote.
 type retryTransport struct {
 	next  http.RoundTripper
 	tries int
@@ -44,7 +48,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			r.Body = body
 		}
 		resp, err := t.next.RoundTrip(r)
-		if attempt >= t.tries || !transientResponse(req.Method, resp, err) {
+		if attempt >= t.tries || !transientResponse(req, resp, err) {
 			return resp, err
 		}
 		if resp != nil {
@@ -61,7 +65,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-func transientResponse(method string, resp *http.Response, err error) bool {
+func transientResponse(req *http.Request, resp *http.Response, err error) bool {
 	if err != nil {
 		var ne net.Error
 		return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
@@ -73,16 +77,22 @@ func transientResponse(method string, resp *http.Response, err error) bool {
 		http.StatusGatewayTimeout, http.StatusTooManyRequests:
 		return true
 	case http.StatusConflict:
-		// A create's AlreadyExists is an answer, not a blip.
-		return method != http.MethodPost || !alreadyExists(resp)
+		return req.Method == http.MethodPatch && !carriesVersion(req)
 	}
 	return false
 }
 
-// alreadyExists peeks at a 409's Status reason, leaving the body readable.
-func alreadyExists(resp *http.Response) bool {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return err != nil || bytes.Contains(body, []byte(`"reason":"AlreadyExists"`))
+// carriesVersion says whether a patch's body sets a resourceVersion, which
+// makes it a precondition.
+func carriesVersion(req *http.Request) bool {
+	if req.GetBody == nil {
+		return false
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return true
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, 8<<20))
+	return err != nil || bytes.Contains(b, []byte(`"resourceVersion"`))
 }

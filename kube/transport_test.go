@@ -93,16 +93,34 @@ func TestRetryTransportLeavesAnswersAlone(t *testing.T) {
 	}
 }
 
-func TestRetryTransportRetriesConflictingUpdates(t *testing.T) {
-	srv, n, _ := flaky(t, []int{409}, `{"kind":"Status","reason":"Conflict","code":409}`)
-	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/api/v1/namespaces/d/services/s", strings.NewReader("{}"))
-	resp, err := client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 || n.Load() != 2 {
-		t.Fatalf("status %d after %d requests; want 200 after 2", resp.StatusCode, n.Load())
+// A conflicting patch without a precondition is worth replaying (the API
+// server's own retries ran out); a conflict on a write that carries a
+// resourceVersion (an update, a patch naming one, a delete with
+// preconditions) fails the same way again and goes back to the caller at
+// once: the journal and the lock must hear that someone else wrote.
+func TestRetryTransportConflicts(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, body string
+		requests           int32
+		status             int
+	}{
+		{"patch", http.MethodPatch, `{"spec":{"paused":true}}`, 2, 200},
+		{"patch with a resourceVersion", http.MethodPatch, `{"metadata":{"resourceVersion":"7"},"data":{"e1":"x"}}`, 1, 409},
+		{"update", http.MethodPut, `{"metadata":{"resourceVersion":"7"}}`, 1, 409},
+		{"delete with preconditions", http.MethodDelete, `{"preconditions":{"uid":"u"}}`, 1, 409},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, n, _ := flaky(t, []int{409}, `{"kind":"Status","reason":"Conflict","code":409}`)
+			req, _ := http.NewRequest(tc.method, srv.URL+"/api/v1/namespaces/d/services/s", strings.NewReader(tc.body))
+			resp, err := client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || n.Load() != tc.requests {
+				t.Fatalf("status %d after %d requests; want %d after %d", resp.StatusCode, n.Load(), tc.status, tc.requests)
+			}
+		})
 	}
 }
 
