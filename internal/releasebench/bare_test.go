@@ -83,16 +83,17 @@ func BenchmarkBareBlueGreen(b *testing.B) {
 			rd := x.readyWindow(ready, v.green)
 			readiness = append(readiness, rd.ready.Sub(rd.created))
 			cutBeyond = append(cutBeyond, r.end.Sub(r.start)-rd.ready.Sub(rd.created))
-			parts.add(r, rd)
+			parts.add(r, rd, got.First)
 			if j == 0 {
 				add(&first, got)
 			} else {
 				add(&later, got)
 			}
 			if i == 0 {
-				b.Logf("cutover %s → %s: %d requests (%d reads, %d writes, %d watches; journal %d, lock %d), %v in all, %v beyond readiness:\n%s",
+				b.Logf("cutover %s → %s: %d requests (%d reads, %d writes, %d watches; journal %d, lock %d), %v in all, %v beyond readiness, in order:\n%s",
 					v.blue, v.green, got.Total(), got.Reads, got.Writes, got.Watches, got.Journal, got.Lock,
-					r.end.Sub(r.start).Round(time.Millisecond), cutBeyond[len(cutBeyond)-1].Round(time.Millisecond), got.Routes())
+					r.end.Sub(r.start).Round(time.Millisecond), cutBeyond[len(cutBeyond)-1].Round(time.Millisecond),
+					strings.Join(got.Seq, "\n"))
 			}
 		}
 
@@ -101,8 +102,8 @@ func BenchmarkBareBlueGreen(b *testing.B) {
 		kubBeyond = append(kubBeyond, beyond)
 		readiness = append(readiness, rd)
 		if i == 0 {
-			b.Logf("kubectl v1 → v2: %d requests (%d reads, %d writes, %d watches), %v beyond readiness:\n%s",
-				got.Total(), got.Reads, got.Writes, got.Watches, beyond.Round(time.Millisecond), got.Routes())
+			b.Logf("kubectl v1 → v2: %d requests (%d reads, %d writes, %d watches), %v beyond readiness, in order:\n%s",
+				got.Total(), got.Reads, got.Writes, got.Watches, beyond.Round(time.Millisecond), strings.Join(got.Seq, "\n"))
 			cold, _, _ := x.bareKubectl(proxy, self, true)
 			b.Logf("kubectl v1 → v2, a cold cache for each command: %d requests (%d reads, %d writes, %d watches):\n%s",
 				cold.Total(), cold.Reads, cold.Writes, cold.Watches, cold.Routes())
@@ -391,6 +392,7 @@ func podReady(p *corev1.Pod) bool {
 // breakdown collects where a cutover release spends its time beyond
 // readiness, from its events (the process's clock, the same machine's).
 type breakdown struct {
+	process  []time.Duration // process start → its first API request
 	startup  []time.Duration // process start → first stage_started
 	deploy   []time.Duration // deploy_green: its time minus the pods' readiness
 	noticed  []time.Duration // last green pod Ready (benchmark's watch) → deploy_green succeeded
@@ -401,7 +403,7 @@ type breakdown struct {
 	readyWin []time.Duration
 }
 
-func (p *breakdown) add(r bareResult, rd greenReady) {
+func (p *breakdown) add(r bareResult, rd greenReady, firstRequest time.Time) {
 	started, done := map[string]time.Time{}, map[string]time.Time{}
 	var first, last time.Time
 	for _, ev := range r.events {
@@ -420,6 +422,7 @@ func (p *breakdown) add(r bareResult, rd greenReady) {
 	}
 	span := func(s string) time.Duration { return done[s].Sub(started[s]) }
 	win := rd.ready.Sub(rd.created)
+	p.process = append(p.process, firstRequest.Sub(r.start))
 	p.startup = append(p.startup, first.Sub(r.start))
 	p.deploy = append(p.deploy, span("deploy_green")-win)
 	p.noticed = append(p.noticed, done["deploy_green"].Sub(rd.ready))
@@ -438,6 +441,7 @@ func (p *breakdown) String() string {
 	}
 	return strings.Join([]string{
 		"  " + med(p.startup) + "  process start → first stage started (start-up, config, cluster connection, run state, lock)",
+		"  " + med(p.process) + "    of which: process start → its first API request (start-up, config, client)",
 		"  " + med(p.deploy) + "  deploy_green minus the pods' readiness",
 		"  " + med(p.noticed) + "    of which: last green pod Ready → deploy_green succeeded",
 		"  " + med(p.switchS) + "  switch",

@@ -37,6 +37,10 @@ type counts struct {
 	// Lock (Leases). kubectl keeps none.
 	State, Journal, Lock int
 	ByRoute              map[string]int // "GET /apis/apps/v1/namespaces/*/deployments/x" → n
+	// Seq is every request in the order they came, with the time since the
+	// counts were last reset and the query (names and values), for a log.
+	Seq   []string
+	First time.Time // when the first request came
 }
 
 func (c counts) Total() int { return c.Reads + c.Writes + c.Watches }
@@ -72,6 +76,7 @@ type countingProxy struct {
 	srv    *http.Server
 	mu     sync.Mutex
 	counts counts
+	since  time.Time // of the last reset
 }
 
 func startCountingProxy(c *testcluster.Cluster) (*countingProxy, error) {
@@ -134,6 +139,17 @@ func (p *countingProxy) count(r *http.Request) {
 		p.counts.State++
 	}
 	p.counts.ByRoute[r.Method+" "+route(r.URL)]++
+	if p.counts.First.IsZero() {
+		p.counts.First = time.Now()
+	}
+	line := fmt.Sprintf("%6.0fms %s %s", float64(time.Since(p.since))/float64(time.Millisecond), r.Method, route(r.URL))
+	if q := r.URL.Query(); len(q) > 0 {
+		q.Del("watch")
+		if enc, err := url.QueryUnescape(q.Encode()); err == nil && enc != "" {
+			line += " [" + enc + "]"
+		}
+	}
+	p.counts.Seq = append(p.counts.Seq, line)
 }
 
 // stateKind tells cutover's own run state from the release: "journal" for
@@ -178,6 +194,7 @@ func route(u *url.URL) string {
 func (p *countingProxy) reset() {
 	p.mu.Lock()
 	p.counts = counts{ByRoute: map[string]int{}}
+	p.since = time.Now()
 	p.mu.Unlock()
 }
 
@@ -187,6 +204,7 @@ func (p *countingProxy) take() counts {
 	defer p.mu.Unlock()
 	c := p.counts
 	p.counts = counts{ByRoute: map[string]int{}}
+	p.since = time.Now()
 	return c
 }
 
