@@ -79,8 +79,15 @@ func (c *clusterStore) List(ctx context.Context) ([]Meta, error) {
 	return metas(c.runs(ctx))
 }
 
+// Prune looks only in the chosen backend: it runs after every run, and one
+// List is all it may cost. Runs in the other format (ConfigMap journals
+// from before the switch to Secrets) are pruned by a run with that backend
+// (--state configmap).
 func (c *clusterStore) Prune(ctx context.Context, pipeline string, keep int) ([]string, error) {
-	return prune(ctx, pipeline, keep, c.runs)
+	if c.backend == BackendConfigMap {
+		return prune(ctx, pipeline, keep, c.cms.runs)
+	}
+	return prune(ctx, pipeline, keep, c.secrets.runs)
 }
 
 func (c *clusterStore) runs(ctx context.Context) ([]storedRun, error) {

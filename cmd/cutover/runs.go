@@ -194,7 +194,7 @@ func cmdStatus(c *cli, args []string) int {
 		seen := map[string]bool{}
 		var show []journal.Meta
 		for _, m := range metas {
-			if m.Status == "running" || !seen[m.Pipeline] {
+			if strings.HasPrefix(m.Status, "running") || strings.HasPrefix(m.Status, "abandoned") || !seen[m.Pipeline] {
 				show = append(show, m)
 			}
 			seen[m.Pipeline] = true
@@ -251,7 +251,37 @@ func (c *cli) listRuns(o *options) ([]journal.Meta, int) {
 		c.errorf("listing runs in %s: %v", ns, err)
 		return nil, exitFailed
 	}
+	locker := lock.NewLeaseLocker(clients, ns)
+	for i := range metas {
+		if metas[i].Status == "running" {
+			metas[i].Status = liveness(locker, metas[i])
+		}
+	}
 	return metas, exitOK
+}
+
+// liveness tells a run in progress from one whose process is gone: a
+// "running" journal whose lock is released or held by another run was
+// abandoned (killed before it could write its end). One look cannot prove
+// a holder alive; a lease its holder has not renewed for three durations
+// by its own clock is shown as probably abandoned, and `undo` or
+// `--resume` will know for sure by watching it.
+func liveness(l *lock.LeaseLocker, m journal.Meta) string {
+	if m.Lock == "" {
+		return m.Status
+	}
+	s, err := l.Look(context.Background(), m.Lock)
+	switch {
+	case err != nil:
+		return m.Status
+	case !s.Found:
+		return "abandoned (its lock is released)"
+	case s.Holder.RunID != m.RunID:
+		return "abandoned (its lock is held by " + s.Holder.String() + ")"
+	case s.Duration > 0 && !s.Renewed.IsZero() && time.Since(s.Renewed) > 3*s.Duration:
+		return "abandoned? (lock not renewed since " + s.Renewed.Format(time.RFC3339) + ")"
+	}
+	return m.Status
 }
 
 func (c *cli) printRuns(metas []journal.Meta) {
