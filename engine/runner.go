@@ -262,95 +262,6 @@ func (r *runner) emit(e events.Event) {
 	r.sink.Emit(e)
 }
 
-// journal appends entries durably, together with those noted since the
-// last append; a run whose journal cannot be written must not go on, so the
-// error stops the stage. It is called before anything acts on the cluster
-// (every undo record, before the write it protects), for a stage start
-// that carries an outcome that matters, and at the end.
-func (r *runner) journal(ctx context.Context, entries ...journal.Entry) error {
-	if err := r.lockLost(); err != nil {
-		return err
-	}
-	if r.opts.Journal == nil {
-		return nil
-	}
-	r.jmu.Lock()
-	defer r.jmu.Unlock()
-	now := time.Now()
-	for i := range entries {
-		entries[i].Time = now
-	}
-	batch := append(r.noted, entries...)
-	if len(batch) == 0 {
-		return nil
-	}
-	if err := r.opts.Journal.Append(context.WithoutCancel(ctx), batch...); err != nil {
-		return fmt.Errorf("writing the run journal: %w", err)
-	}
-	r.noted, r.notedMatters = nil, false
-	return nil
-}
-
-// note queues entries for the next append: news (a stage started,
-// succeeded, was skipped; an undo finished) need not cost a request of its
-// own when nothing acts before the next durable append carries it. A
-// process killed in between loses only that news. Undo records are never
-// queued. matters marks an outcome whose loss would change what a resume
-// or an undo does (see startEntry).
-func (r *runner) note(matters bool, entries ...journal.Entry) {
-	if r.opts.Journal == nil {
-		return
-	}
-	r.jmu.Lock()
-	defer r.jmu.Unlock()
-	now := time.Now()
-	for i := range entries {
-		entries[i].Time = now
-	}
-	r.noted = append(r.noted, entries...)
-	r.notedMatters = r.notedMatters || matters
-}
-
-// startEntry journals the start of an attempt. It is durable at once only
-// when the queue holds an outcome that matters: a stage that succeeded
-// whose re-run is not known to be harmless (a command, a webhook) or whose
-// own undo block an undo must run. Any other start rides on the stage's
-// first undo record, or is flushed once the stage has run for
-// journalFlushAfter, so `cutover status` still shows a long wait; stop
-// cancels that flush.
-func (r *runner) startEntry(ctx context.Context, e journal.Entry) (stop func(), err error) {
-	r.jmu.Lock()
-	matters := r.notedMatters
-	r.jmu.Unlock()
-	if matters {
-		return func() {}, r.journal(ctx, e)
-	}
-	r.note(false, e)
-	t := time.AfterFunc(journalFlushAfter, func() { _ = r.journal(ctx) })
-	return func() { t.Stop() }, nil
-}
-
-// journalFlushAfter is how long queued news waits while a stage runs (a
-// variable for tests).
-var journalFlushAfter = 2 * time.Second
-
-// outcomeMatters says whether losing the news that sr succeeded would
-// change a resume or an undo: a resumed run would repeat a step that is
-// not read-only and left no undo records (its effect is unknown to
-// cutover), and an undo runs a stage's own undo block only for a stage it
-// knows succeeded. Read-only steps are checked again, harmlessly; writes
-// with records are re-applied idempotently and undone from the records.
-func (r *runner) outcomeMatters(sr *StageRun) bool {
-	st := r.p.Stages[sr.Name]
-	if st.Undo != nil && st.Undo.Step != nil {
-		return true
-	}
-	if _, ro := st.Kind.(steps.ReadOnly); ro {
-		return false
-	}
-	return len(sr.records) == 0
-}
-
 func (r *runner) runStage(ctx context.Context, name string) error {
 	st := r.p.Stages[name]
 	sr := r.stages[name]
@@ -376,10 +287,9 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			return r.fail(ctx, sr, fmt.Errorf("when must be true or false"))
 		} else if b.False() {
 			r.mu.Lock()
-			sr.Status, sr.Output = StatusSkipped, cty.NullVal(st.Kind.Output())
+			sr.Output = cty.NullVal(st.Kind.Output())
 			r.mu.Unlock()
-			r.emit(events.Event{Type: events.StageSkipped, Stage: name, Message: "when is false"})
-			r.note(false, journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusSkipped})
+			r.transition(sr, toSkipped, events.Event{Message: "when is false"}, journal.Entry{}, false)
 			return nil
 		}
 	}
@@ -404,10 +314,10 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 		sr.Attempts++
 		env.Attempt = sr.Attempts
 		r.mu.Lock()
-		sr.Status = StatusRunning
+		sr.Status = toStarted.status
 		r.mu.Unlock()
-		r.emit(events.Event{Type: events.StageStarted, Stage: name, Attempt: sr.Attempts, Elapsed: time.Since(sr.Started)})
-		stopFlush, err := r.startEntry(ctx, journal.Entry{Kind: journal.KindStage, Stage: name, Status: "started", Attempt: sr.Attempts})
+		r.emit(events.Event{Type: toStarted.event, Stage: name, Attempt: sr.Attempts, Elapsed: time.Since(sr.Started)})
+		stopFlush, err := r.startEntry(ctx, toStarted.entry(name, sr.Attempts))
 		defer stopFlush()
 		if err != nil {
 			return err
@@ -437,13 +347,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			lastErr = err
 		}
 		if ctx.Err() != nil {
-			r.mu.Lock()
-			sr.Status, sr.Duration = StatusCancelled, time.Since(sr.Started)
-			r.seq++
-			sr.finished = r.seq
-			r.mu.Unlock()
-			r.emit(events.Event{Type: events.StageCancelled, Stage: name, Elapsed: sr.Duration, Message: fmt.Sprint(context.Cause(ctx))})
-			r.note(false, journal.Entry{Kind: journal.KindStage, Stage: name, Status: StatusCancelled})
+			r.transition(sr, toCancelled, events.Event{Message: fmt.Sprint(context.Cause(ctx))}, journal.Entry{}, false)
 			return nil
 		}
 		return r.fail(ctx, sr, err)
@@ -458,23 +362,17 @@ func (r *runner) succeed(ctx context.Context, sr *StageRun, out cty.Value) error
 	}
 	data = r.storedOutput(data)
 	r.mu.Lock()
-	sr.Status, sr.Output, sr.Duration = StatusSucceeded, out, time.Since(sr.Started)
-	r.seq++
-	sr.finished = r.seq
+	sr.Output = out
 	r.mu.Unlock()
-	r.note(r.outcomeMatters(sr), journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusSucceeded, Attempt: sr.Attempts, Data: data})
-	r.emit(events.Event{Type: events.StageSucceeded, Stage: sr.Name, Attempt: sr.Attempts, Elapsed: sr.Duration, Output: plainJSON(out)})
+	r.transition(sr, toSucceeded, events.Event{Output: plainJSON(out)}, journal.Entry{Data: data}, r.outcomeMatters(sr))
 	return nil
 }
 
 func (r *runner) fail(ctx context.Context, sr *StageRun, err error) error {
 	r.mu.Lock()
-	sr.Status, sr.Err, sr.Duration = StatusFailed, err, time.Since(sr.Started)
-	r.seq++
-	sr.finished = r.seq
+	sr.Err = err
 	r.mu.Unlock()
-	r.note(false, journal.Entry{Kind: journal.KindStage, Stage: sr.Name, Status: StatusFailed, Attempt: sr.Attempts, Message: r.red.String(err.Error())})
-	r.emit(events.Event{Type: events.StageFailed, Stage: sr.Name, Attempt: sr.Attempts, Elapsed: sr.Duration, Error: err.Error()})
+	r.transition(sr, toFailed, events.Event{Error: err.Error()}, journal.Entry{}, false)
 	return fmt.Errorf("stage %s: %w", sr.Name, err)
 }
 

@@ -90,8 +90,7 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 		do = func(ctx context.Context) error { return u.Undo(ctx, env, sr.records) }
 	}
 	started := time.Now()
-	r.emit(events.Event{Type: events.UndoStarted, Stage: sr.Name})
-	r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: "started"})
+	r.transition(sr, toUndoStarted, events.Event{}, journal.Entry{}, false)
 	// Undo is the path that must not give up on a blip: transient errors
 	// are retried a few times whatever the stage's own retry said.
 	err := retry.Do(ctx, retry.WithMaxRetries(4, retry.NewExponential(500*time.Millisecond)), func(ctx context.Context) error {
@@ -101,23 +100,19 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 		}
 		return err
 	})
+	elapsed := events.Event{Elapsed: time.Since(started)}
 	var drift *steps.DriftError
-	if errors.As(err, &drift) {
-		sr.Status = StatusLeftAsIs
-		r.emit(events.Event{Type: events.UndoFailed, Stage: sr.Name, Error: err.Error(), Elapsed: time.Since(started)})
-		r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusLeftAsIs, Message: r.red.String(err.Error())})
-		return err
+	switch {
+	case errors.As(err, &drift):
+		elapsed.Error = err.Error()
+		r.transition(sr, toLeftAsIs, elapsed, journal.Entry{}, false)
+	case err != nil:
+		elapsed.Error = err.Error()
+		r.transition(sr, toUndoFailed, elapsed, journal.Entry{}, false)
+	default:
+		r.transition(sr, toUndone, elapsed, journal.Entry{}, false)
 	}
-	if err != nil {
-		sr.Status = StatusUndoFail
-		r.emit(events.Event{Type: events.UndoFailed, Stage: sr.Name, Error: err.Error(), Elapsed: time.Since(started)})
-		r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusFailed, Message: r.red.String(err.Error())})
-		return err
-	}
-	sr.Status = StatusUndone
-	r.emit(events.Event{Type: events.UndoSucceeded, Stage: sr.Name, Elapsed: time.Since(started)})
-	r.note(false, journal.Entry{Kind: journal.KindUndo, Stage: sr.Name, Status: StatusSucceeded})
-	return nil
+	return err
 }
 
 // undoConfig is the stage's step block as its undo sees it, for the kind's
@@ -167,13 +162,19 @@ func (r *runner) restore(entries []journal.Entry) {
 		if !ok {
 			continue
 		}
-		switch {
-		case e.Kind == journal.KindRecord:
+		if e.Kind == journal.KindRecord {
 			sr.records = append(sr.records, e.Data)
-		case e.Kind == journal.KindStage && e.Status == "started":
+			continue
+		}
+		t, ok := transitionOf(e)
+		if !ok {
+			continue // a status this version does not know: not acted on
+		}
+		switch t {
+		case toStarted:
 			sr.Attempts = e.Attempt
-		case e.Kind == journal.KindStage && (e.Status == StatusSucceeded || e.Status == StatusSkipped):
-			sr.Status = e.Status
+		case toSucceeded, toSkipped:
+			sr.Status = t.status
 			sr.Output = cty.NullVal(cty.DynamicPseudoType)
 			if len(e.Data) > 0 {
 				if v, err := ctyjson.Unmarshal(e.Data, cty.DynamicPseudoType); err == nil {
@@ -182,12 +183,12 @@ func (r *runner) restore(entries []journal.Entry) {
 			}
 			r.seq++
 			sr.finished = r.seq
-		case e.Kind == journal.KindStage && (e.Status == StatusFailed || e.Status == StatusCancelled):
-			sr.Status = e.Status
+		case toFailed, toCancelled:
+			sr.Status = t.status
 			r.seq++
 			sr.finished = r.seq
-		case e.Kind == journal.KindUndo && e.Status == StatusSucceeded:
-			sr.Status = StatusUndone
+		case toUndone:
+			sr.Status = t.status
 		}
 	}
 	for _, sr := range r.stages {
