@@ -134,7 +134,9 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	// The question is not state to undo, and is removed however the wait ends.
 	defer cms.Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
 
-	msg := fmt.Sprintf("waiting for approval: cutover approve %s (or abort), %s left", env.RunID, timeout)
+	// The namespace is spelt out: the person answering may have another
+	// default namespace than the pipeline's.
+	msg := fmt.Sprintf("waiting for approval: cutover approve %s -n %s (or abort), %s left", env.RunID, ns, timeout)
 	if m := steps.Str(cfg, "message"); m != "" {
 		msg = m + " — " + msg
 	}
@@ -185,3 +187,6 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// StageValue is the StageLabel value of a stage's question.
+func StageValue(stage string) string { return sanitize(stage) }
