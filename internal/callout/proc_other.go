@@ -1,17 +1,18 @@
 //go:build !unix
 
-package local
+package callout
 
 import (
 	"context"
 	"os"
 	"os/exec"
+	"time"
 )
 
 // Without process groups the best available is killing the direct child.
 func setProcessGroup(*exec.Cmd) {}
 
-func waitOrKill(ctx context.Context, cmd *exec.Cmd) error {
+func waitOrKill(ctx context.Context, cmd *exec.Cmd, _ time.Duration) error {
 	exited := make(chan struct{})
 	go func() {
 		select {

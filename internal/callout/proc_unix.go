@@ -1,6 +1,6 @@
 //go:build unix
 
-package local
+package callout
 
 import (
 	"context"
@@ -18,9 +18,9 @@ func setProcessGroup(cmd *exec.Cmd) {
 }
 
 // waitOrKill waits for cmd; when ctx ends first it sends SIGTERM to the
-// whole group, then SIGKILL after killGrace (or as soon as the leader is
+// whole group, then SIGKILL after grace (or as soon as the leader is
 // gone, to reap children that ignored SIGTERM). Nothing is left running.
-func waitOrKill(ctx context.Context, cmd *exec.Cmd) error {
+func waitOrKill(ctx context.Context, cmd *exec.Cmd, grace time.Duration) error {
 	pgid := cmd.Process.Pid // Setpgid: the group id is the leader's pid
 	exited := make(chan struct{})
 	killed := make(chan struct{})
@@ -32,7 +32,7 @@ func waitOrKill(ctx context.Context, cmd *exec.Cmd) error {
 		case <-ctx.Done():
 		}
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		t := time.NewTimer(killGrace)
+		t := time.NewTimer(grace)
 		defer t.Stop()
 		select {
 		case <-t.C:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -32,6 +33,11 @@ type execProvider struct {
 	dir     string
 	timeout time.Duration
 }
+
+// killGrace is how long a timed-out check's process group has between
+// SIGTERM and SIGKILL: enough to clean up, short enough not to hold the gate
+// (a measurement that outlived its timeout is an Error already).
+const killGrace = time.Second
 
 func newExec(b cty.Value, env *steps.Env) (*execProvider, error) {
 	p := &execProvider{argv: steps.StrList(b, "command"), dir: steps.Str(b, "dir")}
@@ -92,14 +98,11 @@ func (p *execProvider) fallback() func(cty.Value) Phase {
 func (p *execProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.argv[0], p.argv[1:]...)
-	cmd.Env, cmd.Dir = p.env, p.dir
-	// A child that keeps the pipes open after the command is killed must not
-	// hold the gate: stop waiting for the pipes shortly after.
-	cmd.WaitDelay = time.Second
-	var stdout, stderr capWriter
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	res, err := callout.Command{Path: p.argv[0], Args: p.argv[1:], Dir: p.dir, Env: p.env,
+		Limit: maxBody, KillGrace: killGrace, PipeGrace: time.Second}.Run(ctx)
+	if res == nil {
+		return cty.NilVal, "", fmt.Errorf("command %q: %w", p.argv[0], err)
+	}
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
@@ -109,16 +112,17 @@ func (p *execProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	case err != nil:
 		return cty.NilVal, "", fmt.Errorf("command %q: %w", p.argv[0], err)
 	}
-	code := cmd.ProcessState.ExitCode()
+	code := res.ExitCode
+	stdout, stderr := res.Stdout.Bytes(), res.Stderr.Bytes()
 	r := cty.ObjectVal(map[string]cty.Value{
 		"exit_code": cty.NumberIntVal(int64(code)),
-		"stdout":    cty.StringVal(text(stdout.buf.Bytes())),
-		"stderr":    cty.StringVal(text(stderr.buf.Bytes())),
-		"json":      steps.JSONValue(stdout.buf.Bytes(), stdout.truncated),
+		"stdout":    cty.StringVal(text(stdout)),
+		"stderr":    cty.StringVal(text(stderr)),
+		"json":      steps.JSONValue(stdout, res.Stdout.Truncated()),
 	})
 	value := "exit " + strconv.Itoa(code)
 	if code != 0 {
-		if last := lastLine(stderr.buf.String()); last != "" {
+		if last := lastLine(string(stderr)); last != "" {
 			value += ": " + last
 		}
 	}

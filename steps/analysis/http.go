@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -47,14 +47,8 @@ func newHTTP(b cty.Value) (*httpProvider, error) {
 	if p.timeout, err = steps.Duration(b, "timeout", 10*time.Second); err != nil {
 		return nil, fmt.Errorf("http timeout: %w", err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	if steps.Bool(b, "insecure", false) {
-		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by the pipeline
-	}
 	// A gate measures the service, not a redirect target it cannot name.
-	p.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
+	p.client = callout.NewClient(callout.ClientOptions{Insecure: steps.Bool(b, "insecure", false), NoRedirects: true})
 	return p, nil
 }
 
@@ -82,18 +76,7 @@ func checkHTTP(b cty.Value, path []string) []steps.Problem {
 	return out
 }
 
-func (p *httpProvider) describe() string { return "http " + p.method + " " + safeURL(p.url) }
-
-// safeURL is u for messages: no password, and no query string, which often
-// carries a token (?key=…).
-func safeURL(u *url.URL) string {
-	c := *u
-	if c.RawQuery != "" {
-		c.RawQuery = "…"
-	}
-	c.Fragment = ""
-	return c.Redacted()
-}
+func (p *httpProvider) describe() string { return "http " + p.method + " " + callout.RedactURL(p.url) }
 
 func (p *httpProvider) fallback() func(cty.Value) Phase {
 	return func(r cty.Value) Phase {
@@ -124,7 +107,7 @@ func (p *httpProvider) do(ctx context.Context) (*response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, p.method, p.url.String(), body)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", p.method, safeURL(p.url), err)
+		return nil, fmt.Errorf("%s %s: %w", p.method, callout.RedactURL(p.url), err)
 	}
 	for k, v := range p.headers {
 		if strings.EqualFold(k, "host") {
@@ -137,7 +120,7 @@ func (p *httpProvider) do(ctx context.Context) (*response, error) {
 	resp, err := p.client.Do(req)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return nil, fmt.Errorf("%s %s: no response within %s", p.method, safeURL(p.url), p.timeout)
+			return nil, fmt.Errorf("%s %s: no response within %s", p.method, callout.RedactURL(p.url), p.timeout)
 		}
 		// net/http's error quotes the whole URL, query included: name it
 		// our way and keep only the cause.
@@ -145,14 +128,16 @@ func (p *httpProvider) do(ctx context.Context) (*response, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%s %s: %w", p.method, safeURL(p.url), err)
+		return nil, fmt.Errorf("%s %s: %w", p.method, callout.RedactURL(p.url), err)
 	}
 	defer resp.Body.Close()
-	raw, truncated, err := readCapped(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: reading the %d response: %w", p.method, safeURL(p.url), resp.StatusCode, err)
+	// maxBody is kept and the rest not read: a measurement needs the head
+	// of a health document only, and must not wait for a large body.
+	buf := callout.NewBuffer(maxBody)
+	if _, err := io.Copy(buf, io.LimitReader(resp.Body, maxBody+1)); err != nil {
+		return nil, fmt.Errorf("%s %s: reading the %d response: %w", p.method, callout.RedactURL(p.url), resp.StatusCode, err)
 	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: raw, truncated: truncated, latency: time.Since(start)}, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: buf.Bytes(), truncated: buf.Truncated(), latency: time.Since(start)}, nil
 }
 
 func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -82,7 +83,7 @@ func checkProbe(b cty.Value, path []string) []steps.Problem {
 }
 
 func (p *probeProvider) describe() string {
-	return fmt.Sprintf("probe %s %s at %g/s for %s", p.http.method, safeURL(p.http.url), p.rate, p.duration)
+	return fmt.Sprintf("probe %s %s at %g/s for %s", p.http.method, callout.RedactURL(p.http.url), p.rate, p.duration)
 }
 
 func (p *probeProvider) fallback() func(cty.Value) Phase {

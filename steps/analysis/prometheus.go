@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -49,10 +50,10 @@ func newPrometheus(b cty.Value) (*prometheusProvider, error) {
 		return nil, fmt.Errorf("prometheus timeout: %w", err)
 	}
 	base, _ := url.Parse(p.address)
-	client := promHTTPClient(base, steps.StrMap(b, "headers"), http.DefaultTransport.(*http.Transport).Clone())
+	client := promHTTPClient(base, steps.StrMap(b, "headers"), nil)
 	c, err := api.NewClient(api.Config{Address: p.address, Client: client})
 	if err != nil {
-		return nil, fmt.Errorf("prometheus client for %s: %w", redact(p.address), err)
+		return nil, fmt.Errorf("prometheus client for %s: %w", callout.Redact(p.address), err)
 	}
 	p.api = promv1.NewAPI(c)
 	return p, nil
@@ -60,46 +61,11 @@ func newPrometheus(b cty.Value) (*prometheusProvider, error) {
 
 // promHTTPClient is the client the Prometheus API client drives: headers
 // (credentials) go only to base's origin, redirects elsewhere carry none,
-// https → http is refused, and bodies are capped.
+// https → http is refused, and bodies are capped at the transport, since the
+// API client reads whole bodies itself. tr is the transport to start from,
+// nil for the default one.
 func promHTTPClient(base *url.URL, headers map[string]string, tr *http.Transport) *http.Client {
-	// The API client reads whole bodies itself: the cap is on the transport.
-	var rt http.RoundTripper = cappedTransport{next: tr, limit: maxResponseBody}
-	names := make([]string, 0, len(headers))
-	for k := range headers {
-		names = append(names, k)
-	}
-	if len(headers) > 0 {
-		rt = headerTransport{headers: headers, origin: origin(base), next: rt}
-	}
-	return &http.Client{Transport: rt, CheckRedirect: redirectPolicy(names)}
-}
-
-// headerTransport adds fixed headers (credentials) to every request to the
-// configured server. A transport sees each redirect hop as a new request,
-// so it checks the origin itself: adding them to every request would hand
-// them to wherever the server redirects.
-type headerTransport struct {
-	headers map[string]string
-	origin  string
-	next    http.RoundTripper
-}
-
-func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if origin(r.URL) != t.origin {
-		return t.next.RoundTrip(r)
-	}
-	r = r.Clone(r.Context())
-	for k, v := range t.headers {
-		r.Header.Set(k, v)
-	}
-	return t.next.RoundTrip(r)
-}
-
-func redact(address string) string {
-	if u, err := parseURL(address); err == nil {
-		return u.Redacted()
-	}
-	return address
+	return callout.NewClient(callout.ClientOptions{Transport: tr, Headers: headers, Base: base})
 }
 
 func checkPrometheus(b cty.Value, path []string) []steps.Problem {
@@ -117,7 +83,7 @@ func checkPrometheus(b cty.Value, path []string) []steps.Problem {
 }
 
 func (p *prometheusProvider) describe() string {
-	return fmt.Sprintf("prometheus %s query %q", redact(p.address), p.query)
+	return fmt.Sprintf("prometheus %s query %q", callout.Redact(p.address), p.query)
 }
 
 func (p *prometheusProvider) fallback() func(cty.Value) Phase { return nil }
@@ -127,7 +93,7 @@ func (p *prometheusProvider) measure(ctx context.Context) (cty.Value, string, er
 	defer cancel()
 	v, _, _, err := p.api.Query(ctx, p.query, time.Now(), promv1.WithTimeout(p.timeout))
 	if err != nil {
-		return cty.NilVal, "", fmt.Errorf("prometheus %s, query %q: %w", redact(p.address), p.query, err)
+		return cty.NilVal, "", fmt.Errorf("prometheus %s, query %q: %w", callout.Redact(p.address), p.query, err)
 	}
 	return promResult(v)
 }

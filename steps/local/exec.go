@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -23,6 +24,11 @@ func init() { steps.Register(execKind{}) }
 // SIGKILL: long enough to flush and exit, short enough to keep an undo
 // within the run's grace period.
 const killGrace = 5 * time.Second
+
+// maxOutput caps what a step keeps of a command's stream or a response body:
+// enough for any JSON a pipeline reads back, small enough that a chatty
+// command cannot exhaust memory.
+const maxOutput = 1 << 20
 
 // pipeGrace bounds how long Run waits for stdout/stderr to close after the
 // command exited, when a background child it left behind still holds them.
@@ -93,27 +99,21 @@ func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		return cty.NilVal, err
 	}
 
-	stdout, stderr := newCapBuffer(maxOutput), newCapBuffer(maxOutput)
-	cmd := exec.Command(path, argv[1:]...)
-	cmd.Args[0] = argv[0] // the program sees the name it was given, as in a shell
-	cmd.Dir, cmd.Env = dir, environ
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	c := callout.Command{Path: path, Name: argv[0], Args: argv[1:], Dir: dir, Env: environ,
+		Limit: maxOutput, KillGrace: killGrace, PipeGrace: pipeGrace}
 	if in, ok := optString(cfg, "stdin"); ok {
-		cmd.Stdin = strings.NewReader(in)
-	} // else /dev/null: a CI job's stdin is never handed to a step
-	cmd.WaitDelay = pipeGrace
-	setProcessGroup(cmd)
+		c.Stdin = strings.NewReader(in)
+	}
 
 	env.Report("running " + argv[0])
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	res, waitErr := c.Run(ctx)
+	if res == nil {
 		// Exec format, permission denied: another attempt would fail the same way.
-		return cty.NilVal, fmt.Errorf("exec %s: cannot start %s: %w", argv[0], path, err)
+		return cty.NilVal, fmt.Errorf("exec %s: cannot start %s: %w", argv[0], path, waitErr)
 	}
-	waitErr := waitOrKill(ctx, cmd)
-	took := time.Since(start).Round(time.Millisecond)
+	took := res.Took.Round(time.Millisecond)
 
-	out := execResult(cty.NumberIntVal(int64(cmd.ProcessState.ExitCode())), stdout, stderr)
+	out := execResult(cty.NumberIntVal(int64(res.ExitCode)), res.Stdout, res.Stderr)
 	if ctx.Err() != nil {
 		cause := context.Cause(ctx)
 		err := fmt.Errorf("exec %s: stopped after %s, its process group was killed: %w", argv[0], took, cause)
@@ -129,19 +129,19 @@ func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		if !errors.As(waitErr, &exitErr) {
 			return out, fmt.Errorf("exec %s: %w", argv[0], waitErr)
 		}
-		return out, steps.Retryable(exitError(argv[0], cmd, took, stderr))
+		return out, steps.Retryable(exitError(argv[0], res, took))
 	}
 	return out, nil
 }
 
 // exitError names the program, how it ended and what it last said.
-func exitError(name string, cmd *exec.Cmd, took time.Duration, stderr *capBuffer) error {
-	how := fmt.Sprintf("exited with code %d", cmd.ProcessState.ExitCode())
-	if sig := exitSignal(cmd.ProcessState); sig != "" {
-		how = "was killed by " + sig
+func exitError(name string, res *callout.Result, took time.Duration) error {
+	how := fmt.Sprintf("exited with code %d", res.ExitCode)
+	if res.Signal != "" {
+		how = "was killed by " + res.Signal
 	}
 	msg := fmt.Sprintf("exec %s: %s after %s", name, how, took)
-	if last := stderr.LastLines(10); last != "" {
+	if last := res.Stderr.LastLines(10); last != "" {
 		msg += "; last lines of stderr:\n" + last
 	} else {
 		msg += " (stderr was empty)"
@@ -149,7 +149,7 @@ func exitError(name string, cmd *exec.Cmd, took time.Duration, stderr *capBuffer
 	return errors.New(msg)
 }
 
-func execResult(code cty.Value, stdout, stderr *capBuffer) cty.Value {
+func execResult(code cty.Value, stdout, stderr *callout.Buffer) cty.Value {
 	o := map[string]cty.Value{
 		"exit_code": code,
 		"stdout":    cty.NullVal(cty.String),

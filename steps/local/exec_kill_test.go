@@ -4,17 +4,12 @@ package local
 
 import (
 	"context"
-	"errors"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/cutoverhq/cutover/internal/callout/callouttest"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -23,44 +18,13 @@ import (
 func startAndReadPid(t *testing.T, ctx context.Context, dir, src string) (int, <-chan error) {
 	t.Helper()
 	fifo := filepath.Join(dir, "pid")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	callouttest.Fifo(t, fifo)
 	errc := make(chan error, 1)
 	go func() {
 		_, err := run(t, ctx, execKind{}, dir, src)
 		errc <- err
 	}()
-	// Opening a fifo for reading blocks until the command opens it for
-	// writing: no polling, the command itself says when it is ready.
-	b, err := os.ReadFile(fifo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("pid %q: %v", b, err)
-	}
-	return pid, errc
-}
-
-// assertGone waits (on a pidfd, not a sleep) for pid to have exited. A
-// deadline only guards against hanging the test binary.
-func assertGone(t *testing.T, pid int) {
-	t.Helper()
-	fd, err := unix.PidfdOpen(pid, 0)
-	if errors.Is(err, unix.ESRCH) {
-		return // already reaped
-	}
-	if err != nil {
-		t.Fatalf("pidfd_open(%d): %v", pid, err)
-	}
-	defer unix.Close(fd)
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds, int((30 * time.Second).Milliseconds()))
-	if err != nil || n != 1 {
-		t.Fatalf("process %d is still running after the step returned (poll: %d, %v)", pid, n, err)
-	}
+	return callouttest.ReadPid(t, fifo), errc
 }
 
 func TestExecCancelKillsProcessGroup(t *testing.T) {
@@ -81,7 +45,7 @@ func TestExecCancelKillsProcessGroup(t *testing.T) {
 	if !strings.Contains(err.Error(), "exec sh") || !strings.Contains(err.Error(), "killed") {
 		t.Errorf("error %q should name the command and say it was killed", err)
 	}
-	assertGone(t, pid)
+	callouttest.AssertGone(t, pid)
 }
 
 func TestExecTimeoutKillsChildAndIsRetryable(t *testing.T) {
@@ -100,5 +64,5 @@ func TestExecTimeoutKillsChildAndIsRetryable(t *testing.T) {
 	if err == nil || !steps.IsRetryable(err) {
 		t.Fatalf("a timed-out attempt must be retryable, got %v", err)
 	}
-	assertGone(t, pid)
+	callouttest.AssertGone(t, pid)
 }

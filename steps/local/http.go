@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -51,12 +52,12 @@ func (httpKind) Output() cty.Type { return httpOutput }
 
 // Plan says what would be sent, without sending it.
 func (httpKind) Plan(_ context.Context, _ *steps.Env, cfg cty.Value) (string, error) {
-	return fmt.Sprintf("would send %s %s", method(cfg), redactURL(steps.Str(cfg, "url"))), nil
+	return fmt.Sprintf("would send %s %s", method(cfg), callout.Redact(steps.Str(cfg, "url"))), nil
 }
 
 func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
 	m, rawURL := method(cfg), steps.Str(cfg, "url")
-	shown := redactURL(rawURL)
+	shown := callout.Redact(rawURL)
 	expect, err := expectedStatuses(steps.Attr(cfg, "expect_status"))
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("http %s %s: %w", m, shown, err)
@@ -81,7 +82,7 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	}
 	req, err := http.NewRequestWithContext(ctx, m, rawURL, body)
 	if err != nil {
-		return cty.NilVal, fmt.Errorf("http %s %s: invalid request: %s", m, shown, scrub(err.Error(), rawURL, shown))
+		return cty.NilVal, fmt.Errorf("http %s %s: invalid request: %s", m, shown, callout.ErrorText(err, rawURL))
 	}
 	headers := steps.StrMap(cfg, "headers")
 	names := make([]string, 0, len(headers))
@@ -98,21 +99,23 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	}
 
 	env.Report(fmt.Sprintf("%s %s", m, shown))
-	client := &http.Client{Timeout: timeout, Transport: transport(steps.Bool(cfg, "insecure", false)),
-		CheckRedirect: redirectPolicy(names)}
+	client := callout.NewClient(callout.ClientOptions{Timeout: timeout,
+		Insecure: steps.Bool(cfg, "insecure", false), Secret: names})
 	resp, err := client.Do(req)
 	if err != nil {
 		return cty.NilVal, requestError(ctx, m, shown, rawURL, timeout, err)
 	}
 	defer resp.Body.Close()
-	buf := newCapBuffer(maxOutput)
-	if err := readBody(buf, resp.Body); err != nil {
-		if errors.Is(err, errBodyTooLarge) {
+	// The first maxOutput bytes are kept (the output), the rest up to
+	// callout.MaxResponseBody only counted; past that the read fails.
+	buf := callout.NewBuffer(maxOutput)
+	if _, err := io.Copy(buf, resp.Body); err != nil {
+		if errors.Is(err, callout.ErrBodyTooLarge) {
 			// Not retried: the next answer will be as large.
 			return cty.NilVal, fmt.Errorf("http %s %s: status %d, %w", m, shown, resp.StatusCode, err)
 		}
 		return cty.NilVal, steps.Retryable(fmt.Errorf("http %s %s: status %d, reading the body failed: %s",
-			m, shown, resp.StatusCode, scrub(err.Error(), rawURL, shown)))
+			m, shown, resp.StatusCode, callout.ErrorText(err, rawURL)))
 	}
 
 	out := cty.ObjectVal(map[string]cty.Value{
@@ -138,16 +141,6 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// transport is a fresh copy of the default one: insecure must not leak into
-// other steps, and proxies from the environment are honoured as curl does.
-func transport(insecure bool) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	if insecure {
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by the pipeline
-	}
-	return t
-}
-
 // responseHeaders keeps the first value of each header under its lower-case
 // name, so pipelines index them without guessing the canonical case.
 func responseHeaders(h http.Header) cty.Value {
@@ -167,11 +160,11 @@ func responseHeaders(h http.Header) cty.Value {
 // server being unavailable is worth another attempt, a bad certificate or
 // URL is not.
 func requestError(ctx context.Context, m, shown, raw string, timeout time.Duration, err error) error {
-	msg := scrub(err.Error(), raw, shown)
+	msg := callout.ErrorText(err, raw)
 	if ctx.Err() != nil {
 		return fmt.Errorf("http %s %s: stopped: %w", m, shown, context.Cause(ctx))
 	}
-	var down *downgradeError
+	var down *callout.DowngradeError
 	if errors.As(err, &down) {
 		return fmt.Errorf("http %s %s: %s", m, shown, down.Error())
 	}

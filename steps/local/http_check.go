@@ -7,6 +7,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -51,13 +52,13 @@ func checkMethod(m string) string {
 func checkURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Sprintf("%s is not a URL: %s", redactURL(raw), scrub(err.Error(), raw, redactURL(raw)))
+		return fmt.Sprintf("%s is not a URL: %s", callout.Redact(raw), callout.ErrorText(err, raw))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Sprintf("%s must start with http:// or https://", redactURL(raw))
+		return fmt.Sprintf("%s must start with http:// or https://", callout.Redact(raw))
 	}
 	if u.Host == "" {
-		return fmt.Sprintf("%s has no host", redactURL(raw))
+		return fmt.Sprintf("%s has no host", callout.Redact(raw))
 	}
 	return ""
 }

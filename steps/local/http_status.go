@@ -8,6 +8,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -99,7 +100,7 @@ func excerpt(b []byte, n int) string {
 	}
 	cut := len(b) > n
 	if cut {
-		b = validPrefix(b[:n])
+		b = callout.ValidPrefix(b[:n])
 	}
 	s := fmt.Sprintf("%q", strings.ToValidUTF8(string(b), "?"))
 	if cut {

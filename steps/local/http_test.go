@@ -116,13 +116,13 @@ method = "POST"`)
 			t.Errorf("%d: retryable = %v, want %v (%v)", status, !retry, retry, err)
 		}
 		msg := err.Error()
-		for _, want := range []string{"POST", srv.URL + "/hook?env=REDACTED&token=REDACTED", fmt.Sprintf("got status %d", status)} {
+		for _, want := range []string{"POST", srv.URL + "/hook?…", fmt.Sprintf("got status %d", status)} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("%d: error %q does not contain %q", status, msg, want)
 			}
 		}
-		if strings.Contains(msg, "s3cret") {
-			t.Errorf("%d: error leaks a query value: %q", status, msg)
+		if strings.Contains(msg, "s3cret") || strings.Contains(msg, "token") {
+			t.Errorf("%d: error leaks the query: %q", status, msg)
 		}
 		if strings.Count(msg, "x") > 210 {
 			t.Errorf("%d: error quotes more than 200 bytes of body: %q", status, msg)
@@ -261,13 +261,5 @@ timeout = "1m"`
 	})
 	if p := k.Check(unknown); len(p) != 0 {
 		t.Errorf("unknown values: problems = %+v", p)
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	got := redactURL("https://bob:pw@hooks.example.com/a/b?token=s3cret&x=1#frag")
-	want := "https://hooks.example.com/a/b?token=REDACTED&x=REDACTED"
-	if got != want {
-		t.Errorf("redactURL = %q, want %q", got, want)
 	}
 }
