@@ -43,18 +43,19 @@ func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
 	for name, a := range p.Config.Analyses {
 		analyses[name] = cty.CapsuleVal(steps.AnalysisType, &steps.Analysis{Name: name, Body: a.Body, Range: a.DeclRange})
 	}
-	return &hcl.EvalContext{
-		Variables: map[string]cty.Value{
-			"var":      objectOrEmpty(p.Vars),
-			"local":    objectOrEmpty(p.Locals),
-			"stage":    objectOrEmpty(stages),
-			"analysis": objectOrEmpty(analyses),
-			// Bound per measurement / per watched object by the step.
-			"result": cty.DynamicVal,
-			"object": cty.DynamicVal,
-		},
-		Functions: p.funcs,
+	vars := map[string]cty.Value{
+		"var":      objectOrEmpty(p.Vars),
+		"local":    objectOrEmpty(p.Locals),
+		"stage":    objectOrEmpty(stages),
+		"analysis": objectOrEmpty(analyses),
 	}
+	// Bound by the kind while it runs (each measurement, each version of
+	// a watched object); unknown until then. Load made sure only the kinds
+	// that bind a name use it.
+	for _, n := range p.bound() {
+		vars[n] = cty.DynamicVal
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: p.funcs}
 }
 
 func outputType(cs *config.Stage) cty.Type {
@@ -135,4 +136,12 @@ func sortedNames[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// bound is every name some kind binds at run time.
+func (p *Program) bound() []string {
+	if p.Config.Registry == nil {
+		return nil
+	}
+	return p.Config.Registry.Bound()
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -132,10 +133,10 @@ func (p *Program) renderBody(body hcl.Body, ctx *hcl.EvalContext, depth int) []P
 func (p *Program) renderExpr(e hcl.Expression, ctx *hcl.EvalContext) string {
 	lazy, stagesNeeded := false, map[string]bool{}
 	for _, tr := range e.Variables() {
-		switch tr.RootName() {
-		case "result", "object":
+		switch root := tr.RootName(); {
+		case slices.Contains(p.bound(), root):
 			lazy = true
-		case "stage":
+		case root == "stage":
 			if len(tr) > 1 {
 				if a, ok := tr[1].(hcl.TraverseAttr); ok {
 					stagesNeeded[a.Name] = true

@@ -15,6 +15,9 @@ type Registry struct {
 	// analysis is the schema of a top-level `analysis` block, supplied by
 	// whichever package implements analyses (steps/analysis).
 	analysis hcldec.Spec
+	// analysisBinds: what an `analysis` block may refer to besides the
+	// pipeline's names (`result`, one measurement).
+	analysisBinds []string
 }
 
 // Default is the registry the step packages add themselves to in init.
@@ -58,6 +61,43 @@ func (r *Registry) SetAnalysisSpec(s hcldec.Spec) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.analysis = s
+}
+
+// SetAnalysisBinds declares the names `analysis` blocks may refer to that
+// their provider binds at run time.
+func (r *Registry) SetAnalysisBinds(names ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.analysisBinds = names
+}
+
+// AnalysisBinds returns the names declared by SetAnalysisBinds.
+func (r *Registry) AnalysisBinds() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.analysisBinds
+}
+
+// Bound returns every name some kind (or analysis) binds, sorted: the
+// engine leaves them unknown when it evaluates a block ahead of its kind.
+func (r *Registry) Bound() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	seen := map[string]bool{}
+	for _, n := range r.analysisBinds {
+		seen[n] = true
+	}
+	for _, k := range r.kinds {
+		for _, n := range BindsOf(k) {
+			seen[n] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // AnalysisSpec returns the schema of `analysis` blocks, nil when no package

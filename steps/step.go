@@ -166,3 +166,20 @@ type Permission struct {
 type Shrinker interface {
 	UndoShrinks(records []json.RawMessage) bool
 }
+
+// Binder is implemented by kinds whose block may refer to names the kind
+// binds itself while it runs: `result` (each measurement of a verify),
+// `object` (the object a wait watches). Anywhere else such a name is
+// unknown, so a misplaced `result.x` is a diagnostic at load time instead
+// of an empty string at run time.
+type Binder interface {
+	Binds() []string
+}
+
+// BindsOf is what k binds (nil for a kind that binds nothing).
+func BindsOf(k Kind) []string {
+	if b, ok := k.(Binder); ok {
+		return b.Binds()
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -10,13 +11,15 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/engine/dag"
+	"github.com/cutoverhq/cutover/steps"
 )
 
 // scope says which roots an expression may refer to.
 type scope struct {
-	stages bool   // stage.NAME.output…
-	self   string // the stage whose own output an undo block may use
-	lazy   bool   // result / object: bound by the step at run time
+	stages bool     // stage.NAME.output…
+	self   string   // the stage whose own output an undo block may use
+	binds  []string // names the block's kind binds at run time (result, object)
+	kind   string   // the kind binding them, for messages
 }
 
 // checkReferences validates every traversal of every expression against the
@@ -36,7 +39,7 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 	for _, name := range sortedKeys(c.Analyses) {
 		a := c.Analyses[name]
 		if a.Spec != nil {
-			diags = append(diags, c.checkTraversals(hcldec.Variables(a.Body, a.Spec), scope{lazy: true}, nil)...)
+			diags = append(diags, c.checkTraversals(hcldec.Variables(a.Body, a.Spec), scope{binds: c.analysisBinds(), kind: "an analysis"}, nil)...)
 		}
 	}
 	for _, name := range c.StageOrder {
@@ -75,8 +78,9 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 		}
 		dep(name)
 	}
+	// when is evaluated before the step runs: stage outputs, nothing bound.
+	diags = append(diags, c.checkTraversals(exprVars(s.When), scope{stages: true}, dep)...)
 	var trs []hcl.Traversal
-	trs = append(trs, exprVars(s.When)...)
 	if s.Timeout != nil || s.Retry != nil {
 		// Settings of the stage itself are evaluated before it runs, from
 		// variables and locals only.
@@ -90,12 +94,14 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 		diags = append(diags, c.checkTraversals(settings, scope{}, nil)...)
 	}
 	if s.Step != nil && s.Step.Kind != nil {
-		trs = append(trs, hcldec.Variables(s.Step.Body, s.Step.Kind.Spec())...)
+		k := s.Step.Kind
+		trs = append(trs, hcldec.Variables(s.Step.Body, k.Spec())...)
+		diags = append(diags, c.checkTraversals(trs, scope{stages: true, binds: steps.BindsOf(k), kind: k.Name()}, dep)...)
 	}
-	diags = append(diags, c.checkTraversals(trs, scope{stages: true, lazy: true}, dep)...)
 	if s.Undo != nil && s.Undo.Step != nil && s.Undo.Step.Kind != nil {
-		u := hcldec.Variables(s.Undo.Step.Body, s.Undo.Step.Kind.Spec())
-		diags = append(diags, c.checkTraversals(u, scope{stages: true, self: s.Name, lazy: true}, dep)...)
+		k := s.Undo.Step.Kind
+		u := hcldec.Variables(s.Undo.Step.Body, k.Spec())
+		diags = append(diags, c.checkTraversals(u, scope{stages: true, self: s.Name, binds: steps.BindsOf(k), kind: k.Name()}, dep)...)
 	}
 	return diags
 }
@@ -152,11 +158,22 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep func(string)
 			if dep != nil {
 				dep(name)
 			}
-		case "result", "object":
-			if !sc.lazy {
-				diags = append(diags, unknownRoot(root, rng))
-			}
 		default:
+			if slices.Contains(sc.binds, root) {
+				continue
+			}
+			if by := c.binders(root); len(by) > 0 {
+				where := "here"
+				if sc.kind != "" {
+					where = "in a " + sc.kind + " block"
+				}
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError, Summary: "Unknown variable",
+					Detail:  fmt.Sprintf("%q is bound only inside %s blocks, while they run; it means nothing %s.", root, strings.Join(by, ", "), where),
+					Subject: rng.Ptr(),
+				})
+				continue
+			}
 			diags = append(diags, unknownRoot(root, rng))
 		}
 	}
@@ -228,6 +245,32 @@ func unknownRoot(root string, rng hcl.Range) *hcl.Diagnostic {
 		Detail:  fmt.Sprintf("There is no %q here. References start with var., local., stage. or analysis.", root),
 		Subject: rng.Ptr(),
 	}
+}
+
+// analysisBinds is what analysis blocks may refer to besides the
+// pipeline's names.
+func (c *Config) analysisBinds() []string {
+	if c.Registry == nil {
+		return nil
+	}
+	return c.Registry.AnalysisBinds()
+}
+
+// binders names the kinds (and analysis blocks) that bind root.
+func (c *Config) binders(root string) []string {
+	if c.Registry == nil {
+		return nil
+	}
+	var out []string
+	for _, n := range c.Registry.Names() {
+		if k, ok := c.Registry.Lookup(n); ok && slices.Contains(steps.BindsOf(k), root) {
+			out = append(out, n)
+		}
+	}
+	if slices.Contains(c.Registry.AnalysisBinds(), root) {
+		out = append(out, "analysis")
+	}
+	return out
 }
 
 // attrAt returns the name of the attribute step i of a traversal.

@@ -9,6 +9,7 @@ import (
 
 func init() {
 	steps.Default.SetAnalysisSpec(AnalysisSpec())
+	steps.Default.SetAnalysisBinds("result")
 	steps.Register(verifyKind{})
 }
 

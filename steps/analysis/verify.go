@@ -25,6 +25,9 @@ func (verifyKind) Output() cty.Type  { return outputType }
 // too: a resumed run measures again).
 func (verifyKind) ReadOnly() {}
 
+// Binds: conditions are evaluated once per measurement, with `result` bound.
+func (verifyKind) Binds() []string { return []string{"result"} }
+
 // inlineNames are the verify attributes and blocks that form an inline
 // analysis; none may appear next to `analysis = analysis.X`.
 var inlineNames = append([]string{"interval", "count", "initial_delay", "failure_limit",

@@ -29,6 +29,9 @@ func (waitKind) Name() string { return "wait" }
 // ReadOnly: it only looks.
 func (waitKind) ReadOnly() {}
 
+// Binds: `until` is evaluated for every version of the watched object.
+func (waitKind) Binds() []string { return []string{"object"} }
+
 func (waitKind) Spec() hcldec.Spec {
 	return &hcldec.ObjectSpec{
 		"duration": &hcldec.AttrSpec{Name: "duration", Type: cty.String},
