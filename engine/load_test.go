@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/zclconf/go-cty/cty"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,5 +195,49 @@ stage "a" {
 	}
 	if !strings.Contains(all, "-var list") {
 		t.Errorf("the deep value is not named: %s", all)
+	}
+}
+
+// A resumed run gets back the values it was started with, with their types
+// (not text parsed again): above variable files and the environment, below
+// a -var given now. Sensitive values are never saved.
+func TestSavedValuesRoundTrip(t *testing.T) {
+	src := `
+variable "tags" { type = map(string) }
+variable "n" { type = number }
+variable "name" {}
+variable "token" {
+  sensitive = true
+}
+pipeline "p" {}
+stage "a" {
+  plain {}
+}
+`
+	p, diags := load(t, newLog(), map[string]string{"p.hcl": src}, Inputs{Vars: []string{`tags={a="x y", b="1"}`, "n=3", "name=web", "token=s3cret"}})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	stored := p.PlainVars()
+	if _, ok := stored["token"]; ok {
+		t.Fatal("a sensitive value is saved")
+	}
+	saved, err := SavedValues(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, diags := load(t, newLog(), map[string]string{"p.hcl": src}, Inputs{Saved: saved, Vars: []string{"name=api", "token=again"},
+		Env: []string{"CUTOVER_VAR_n=9"}})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	if got := q.Vars["tags"].Index(cty.StringVal("a")).AsString(); got != "x y" {
+		t.Errorf("tags.a = %q", got)
+	}
+	if got := q.Vars["n"].AsBigFloat().String(); got != "3" {
+		t.Errorf("n = %s: the saved value must beat the environment", got)
+	}
+	if got := q.Vars["name"].AsString(); got != "api" {
+		t.Errorf("name = %q: -var given now must beat the saved value", got)
 	}
 }

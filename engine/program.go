@@ -4,16 +4,17 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/engine/dag"
@@ -226,21 +227,36 @@ func objectOrEmpty(m map[string]cty.Value) cty.Value {
 	return cty.ObjectVal(m)
 }
 
-// PlainVars returns the variables that are not sensitive, as text, for the
+// PlainVars returns the variables that are not sensitive, as typed JSON, for the
 // journal: a resumed run or an undo evaluates the pipeline with them.
-func (p *Program) PlainVars() map[string]string {
-	out := map[string]string{}
+func (p *Program) PlainVars() map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
 	for name, v := range p.Vars {
-		if v.HasMark(Sensitive) || v.ContainsMarked() || v.IsNull() {
+		if v.HasMark(Sensitive) || v.ContainsMarked() || v.IsNull() || !v.IsWhollyKnown() {
 			continue
 		}
-		if v.Type() == cty.String {
-			out[name] = v.AsString()
+		// With its type: a value read back is the value given, not text
+		// parsed again by the variable's type.
+		b, err := ctyjson.Marshal(v, cty.DynamicPseudoType)
+		if err != nil {
 			continue
 		}
-		out[name] = string(hclwrite.TokensForValue(v).Bytes())
+		out[name] = b
 	}
 	return out
+}
+
+// SavedValues reads back what PlainVars stored.
+func SavedValues(saved map[string]json.RawMessage) (map[string]cty.Value, error) {
+	out := make(map[string]cty.Value, len(saved))
+	for name, b := range saved {
+		v, err := ctyjson.Unmarshal(b, cty.DynamicPseudoType)
+		if err != nil {
+			return nil, fmt.Errorf("the saved value of variable %q: %w", name, err)
+		}
+		out[name] = v
+	}
+	return out, nil
 }
 
 // evalLock reads `lock`: a name, true (the pipeline's name, the default) or

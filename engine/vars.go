@@ -22,6 +22,10 @@ type Inputs struct {
 	Vars     []string // "name=value"
 	VarFiles []string
 	Env      []string // os.Environ() form; nil means none
+	// Saved are the values a run was started with, read back from its
+	// journal for --resume and undo: they override variable files and the
+	// environment, and -var given now overrides them.
+	Saved map[string]cty.Value
 }
 
 type rawValue struct {
@@ -76,6 +80,11 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 			given[name] = rawValue{expr: a.Expr, rng: a.Expr.Range()}
 		}
 	}
+	for name, v := range in.Saved {
+		if _, declared := cfg.Variables[name]; declared && v != cty.NilVal {
+			given[name] = rawValue{value: v, rng: hcl.Range{Filename: "the run's journal"}}
+		}
+	}
 	for _, kv := range in.Vars {
 		name, val, ok := strings.Cut(kv, "=")
 		rng := hcl.Range{Filename: "-var " + name}
@@ -99,6 +108,8 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 		raw, ok := given[name]
 		var val cty.Value
 		switch {
+		case ok && raw.value != cty.NilVal:
+			val = raw.value
 		case ok && raw.expr != nil:
 			var d hcl.Diagnostics
 			val, d = raw.expr.Value(nil)

@@ -51,7 +51,10 @@ type Meta struct {
 	// Vars are the non-sensitive variable values the run was started with,
 	// so --resume and undo evaluate the pipeline as it was. Sensitive ones
 	// are never stored; they must be given again.
-	Vars map[string]string `json:"vars,omitempty"`
+	Vars map[string]string `json:"vars,omitempty"` // as HCL text: journals before values
+	// Values are the same as JSON with their types (cty's JSON form), so a
+	// value read back is the value given, not text parsed again.
+	Values map[string]json.RawMessage `json:"values,omitempty"`
 }
 
 // Journal is one run's journal.

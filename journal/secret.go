@@ -92,7 +92,7 @@ func (s *secretStore) where(name string) string {
 // runs without decompressing them. Vars are left out: they may be large
 // and only Open's Meta needs them.
 func listMeta(m Meta) string {
-	m.Vars = nil
+	m.Vars, m.Values = nil, nil
 	b, _ := json.Marshal(m)
 	return string(b)
 }

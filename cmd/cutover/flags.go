@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/zclconf/go-cty/cty"
 	"io"
 	"strings"
 	"time"
@@ -69,10 +70,12 @@ type options struct {
 	force                          bool
 	state                          string
 	historyMax                     int
-	resume                         string
-	format                         string
-	check                          bool
-	noJournal                      bool
+	// saved: the values an existing run was started with (not a flag).
+	saved     map[string]cty.Value
+	resume    string
+	format    string
+	check     bool
+	noJournal bool
 }
 
 func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {

@@ -76,7 +76,7 @@ func cmdRun(c *cli, args []string) int {
 	} else {
 		j, err = st.store.Create(ctx, journal.Meta{
 			RunID: runID, Pipeline: p.Name, Namespace: st.namespace, Lock: lockName,
-			Holder: c.holder(), Status: "running", Vars: p.PlainVars(),
+			Holder: c.holder(), Status: "running", Values: p.PlainVars(),
 		})
 		if err != nil {
 			c.errorf("cannot start the run journal: %v", err)

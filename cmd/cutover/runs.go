@@ -63,12 +63,18 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		c.errorf("run %s in namespace %s: %v", runID, ns, err)
 		return nil, exitInvalid
 	}
+	// The values the run was started with, as values; a journal written
+	// before they were kept as such has them as -var text.
 	var saved []string
 	for k, v := range j.Meta().Vars {
 		saved = append(saved, k+"="+v)
 	}
 	sort.Strings(saved)
 	o.vars = append(saved, o.vars...)
+	if o.saved, err = engine.SavedValues(j.Meta().Values); err != nil {
+		c.errorf("run %s: %v", runID, err)
+		return nil, exitInvalid
+	}
 	p, ok := c.load(path, o)
 	if !ok {
 		return nil, exitInvalid
