@@ -31,6 +31,49 @@ type Condition func(obj *unstructured.Unstructured) (done bool, msg string, err 
 // When ctx ends first the error names r and the last message, and wraps the
 // context's error.
 func (c *Clients) WaitFor(ctx context.Context, r Ref, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
+	return c.wait(ctx, r, waitStart{}, cond, report)
+}
+
+// WaitFrom is WaitFor for an object the caller holds as the server returned
+// it (the response of a write): that state is judged first, and the watch
+// starts from its resourceVersion, with no list; every later change is
+// judged as WaitFor judges it. When the server has compacted past that
+// version (410 Gone) it lists, as WaitFor does. A known without a
+// resourceVersion is no start: WaitFor's list is made.
+func (c *Clients) WaitFrom(ctx context.Context, r Ref, known *unstructured.Unstructured, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
+	if known == nil || known.GetResourceVersion() == "" {
+		return c.WaitFor(ctx, r, cond, report)
+	}
+	return c.wait(ctx, r, waitStart{known: known}, cond, report)
+}
+
+// WaitAfterWrite is WaitFor for an object the caller wrote without getting
+// it back whole (a subresource such as scale answers with its own object,
+// which carries the parent's resourceVersion but not its status): since is
+// the resourceVersion of a read made before the write, wrote the
+// resourceVersion the write returned. The watch starts from since, with no
+// list; the states before the write's are passed over and every state from
+// the write's on is judged, so a state the write replaced cannot end the
+// wait. When since equals wrote the object did not change between the read
+// and the write (nothing will be seen from since), and when either is
+// unknown, or the server has compacted past since, the object is listed as
+// WaitFor lists it.
+func (c *Clients) WaitAfterWrite(ctx context.Context, r Ref, since, wrote string, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
+	if since == "" || wrote == "" || since == wrote {
+		return c.WaitFor(ctx, r, cond, report)
+	}
+	return c.wait(ctx, r, waitStart{since: since, wrote: wrote}, cond, report)
+}
+
+// waitStart is where a wait begins: a list (zero value), a state held by
+// the caller (known), or a watch from since whose events are judged from
+// the one at resourceVersion wrote on.
+type waitStart struct {
+	known        *unstructured.Unstructured
+	since, wrote string
+}
+
+func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
 	ri := c.Resource(r)
 	selector := fields.OneTermEqualSelector("metadata.name", r.Name).String()
 	last := ""
@@ -60,28 +103,56 @@ func (c *Clients) WaitFor(ctx context.Context, r Ref, cond Condition, report fun
 	}
 
 	for {
-		list, err := ri.List(ctx, metav1.ListOptions{FieldSelector: selector})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ended()
+		var rv string
+		judge := check
+		switch {
+		case start.known != nil:
+			obj := start.known
+			if done, err := check(obj); err != nil || done {
+				return obj, err
 			}
-			return nil, fmt.Errorf("reading %s: %w", r, err)
+			rv = obj.GetResourceVersion()
+		case start.since != "":
+			rv = start.since
+			// Events come in resourceVersion order and the write's state
+			// is one of them: the states before it are not judged.
+			wrote, seen := start.wrote, false
+			judge = func(obj *unstructured.Unstructured) (bool, error) {
+				if !seen {
+					if obj == nil || obj.GetResourceVersion() != wrote {
+						return false, nil
+					}
+					seen = true
+				}
+				return check(obj)
+			}
+		default:
+			list, err := ri.List(ctx, metav1.ListOptions{FieldSelector: selector})
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ended()
+				}
+				return nil, fmt.Errorf("reading %s: %w", r, err)
+			}
+			var obj *unstructured.Unstructured
+			if len(list.Items) > 0 {
+				obj = &list.Items[0]
+			}
+			if done, err := check(obj); err != nil || done {
+				return obj, err
+			}
+			rv = list.GetResourceVersion()
 		}
-		var obj *unstructured.Unstructured
-		if len(list.Items) > 0 {
-			obj = &list.Items[0]
-		}
-		if done, err := check(obj); err != nil || done {
-			return obj, err
-		}
-		w, err := watchtools.NewRetryWatcherWithContext(ctx, list.GetResourceVersion(), watcherFunc(func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+		// A start the server has compacted past is listed from now on.
+		start = waitStart{}
+		w, err := watchtools.NewRetryWatcherWithContext(ctx, rv, watcherFunc(func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.FieldSelector = selector
 			return ri.Watch(ctx, o)
 		}))
 		if err != nil {
 			return nil, fmt.Errorf("watching %s: %w", r, err)
 		}
-		obj, done, relist, err := follow(ctx, w, check)
+		obj, done, relist, err := follow(ctx, w, judge)
 		w.Stop()
 		<-w.Done()
 		switch {
@@ -135,19 +206,43 @@ func follow(ctx context.Context, w watch.Interface, check func(*unstructured.Uns
 // watcherFunc adapts a function to cache.WatcherWithContext.
 type watcherFunc func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error)
 
+// A watch refused at once because its resourceVersion is too old (the
+// server may answer 410 Gone to the request rather than in the stream) is
+// turned into that error event, which follow answers with a list: the
+// RetryWatcher would otherwise retry the same resourceVersion for ever.
 func (f watcherFunc) WatchWithContext(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-	return f(ctx, o)
+	w, err := f(ctx, o)
+	if err != nil && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) {
+		var status apierrors.APIStatus
+		if errors.As(err, &status) {
+			fw := watch.NewFakeWithChanSize(1, false)
+			st := status.Status()
+			fw.Error(&st)
+			return fw, nil
+		}
+	}
+	return w, err
 }
 
 // WaitRollout waits until the workload at r has rolled out (RolloutStatus),
 // reporting progress; a missing object is awaited too.
 func (c *Clients) WaitRollout(ctx context.Context, r Ref, report func(string)) (*unstructured.Unstructured, error) {
-	return c.WaitFor(ctx, r, func(obj *unstructured.Unstructured) (bool, string, error) {
+	return c.WaitFor(ctx, r, rolledOut(r), report)
+}
+
+// WaitRolloutFrom is WaitRollout from a state the caller holds (the
+// response of the write that started the rollout; see WaitFrom).
+func (c *Clients) WaitRolloutFrom(ctx context.Context, r Ref, known *unstructured.Unstructured, report func(string)) (*unstructured.Unstructured, error) {
+	return c.WaitFrom(ctx, r, known, rolledOut(r), report)
+}
+
+func rolledOut(r Ref) Condition {
+	return func(obj *unstructured.Unstructured) (bool, string, error) {
 		if obj == nil {
 			return false, r.Short() + ": waiting for it to exist", nil
 		}
 		return RolloutStatus(obj)
-	}, report)
+	}
 }
 
 // WaitGone waits until r no longer exists (its finalizers have run).

@@ -105,3 +105,149 @@ func listOf(rv string, items ...*unstructured.Unstructured) *unstructured.Unstru
 	}
 	return l
 }
+
+// cmAt is flagCM at resourceVersion rv.
+func cmAt(phase, rv string) *unstructured.Unstructured {
+	o := flagCM(phase)
+	o.SetResourceVersion(rv)
+	return o
+}
+
+// fakeServer answers lists with list and each watch with the events of the
+// next entry of watches, recording the resourceVersion each watch asked for.
+type fakeServer struct {
+	lists   int
+	watchRV []string
+}
+
+func (s *fakeServer) clients(list *unstructured.UnstructuredList, watches ...func(*watch.FakeWatcher) error) *Clients {
+	gvr := schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
+		map[schema.GroupVersionResource]string{gvr: "ConfigMapList"})
+	dyn.PrependWatchReactor("configmaps", func(a clienttesting.Action) (bool, watch.Interface, error) {
+		s.watchRV = append(s.watchRV, a.(clienttesting.WatchActionImpl).WatchRestrictions.ResourceVersion)
+		w := watch.NewFakeWithChanSize(4, false)
+		if n := len(s.watchRV); n <= len(watches) {
+			if err := watches[n-1](w); err != nil {
+				return true, nil, err
+			}
+		}
+		return true, w, nil
+	})
+	dyn.PrependReactor("list", "configmaps", func(clienttesting.Action) (bool, runtime.Object, error) {
+		s.lists++
+		return true, list, nil
+	})
+	return &Clients{Dynamic: dyn}
+}
+
+func waitCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// A wait after a write starts from the object the write returned: that
+// state is judged, the watch starts at its resourceVersion, nothing is
+// listed.
+func TestWaitFromWatchesFromTheWrite(t *testing.T) {
+	var s fakeServer
+	c := s.clients(listOf("99", cmAt("go", "99")), func(w *watch.FakeWatcher) error {
+		w.Modify(cmAt("still", "8"))
+		w.Modify(cmAt("go", "9"))
+		return nil
+	})
+	var reports []string
+	obj, err := c.WaitFrom(waitCtx(t), flagRef, cmAt("wait", "7"), phaseIs("go"), func(m string) { reports = append(reports, m) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.GetResourceVersion() != "9" {
+		t.Errorf("returned the object at %s, want 9", obj.GetResourceVersion())
+	}
+	if s.lists != 0 || strings.Join(s.watchRV, ",") != "7" {
+		t.Errorf("lists = %d, watches from %v; want no list and one watch from 7", s.lists, s.watchRV)
+	}
+	if strings.Join(reports, ",") != "phase wait,phase still,phase go" {
+		t.Errorf("reports = %q", reports)
+	}
+
+	// A known state that already satisfies the condition makes no request.
+	s = fakeServer{}
+	c = s.clients(listOf("1"))
+	if _, err := c.WaitFrom(waitCtx(t), flagRef, cmAt("go", "7"), phaseIs("go"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.lists != 0 || len(s.watchRV) != 0 {
+		t.Errorf("lists = %d, watches = %d; want none", s.lists, len(s.watchRV))
+	}
+}
+
+// The server compacted past the write's resourceVersion, in the stream or
+// by refusing the watch request itself: the wait lists and goes on from the
+// list, as WaitFor does.
+func TestWaitFromListsWhenTheWriteIsTooOld(t *testing.T) {
+	expired := apierrors.NewResourceExpired("too old resource version: 7 (50)")
+	for name, first := range map[string]func(*watch.FakeWatcher) error{
+		"event":   func(w *watch.FakeWatcher) error { w.Error(&expired.ErrStatus); return nil },
+		"request": func(*watch.FakeWatcher) error { return apierrors.NewGone("too old resource version: 7 (50)") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var s fakeServer
+			c := s.clients(listOf("60", cmAt("wait", "55")), first, func(w *watch.FakeWatcher) error {
+				w.Modify(cmAt("go", "61"))
+				return nil
+			})
+			obj, err := c.WaitFrom(waitCtx(t), flagRef, cmAt("wait", "7"), phaseIs("go"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if obj.GetResourceVersion() != "61" {
+				t.Errorf("returned the object at %s, want 61", obj.GetResourceVersion())
+			}
+			if s.lists != 1 || strings.Join(s.watchRV, ",") != "7,60" {
+				t.Errorf("lists = %d, watches from %v; want one list and watches from 7 then 60", s.lists, s.watchRV)
+			}
+		})
+	}
+}
+
+// A write answered without the object's state (a scale subresource): the
+// watch starts from the read before the write, and states before the
+// write's cannot end the wait even when they satisfy the condition.
+func TestWaitAfterWriteJudgesFromTheWrite(t *testing.T) {
+	var s fakeServer
+	c := s.clients(listOf("99"), func(w *watch.FakeWatcher) error {
+		w.Modify(cmAt("go", "6"))   // someone else's change before the write
+		w.Modify(cmAt("wait", "7")) // the write
+		w.Modify(cmAt("go", "8"))
+		return nil
+	})
+	var reports []string
+	obj, err := c.WaitAfterWrite(waitCtx(t), flagRef, "5", "7", phaseIs("go"), func(m string) { reports = append(reports, m) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.GetResourceVersion() != "8" {
+		t.Errorf("returned the object at %s, want 8 (6 precedes the write)", obj.GetResourceVersion())
+	}
+	if s.lists != 0 || strings.Join(s.watchRV, ",") != "5" {
+		t.Errorf("lists = %d, watches from %v; want no list and one watch from 5", s.lists, s.watchRV)
+	}
+	if strings.Join(reports, ",") != "phase wait,phase go" {
+		t.Errorf("reports = %q; states before the write are not reported", reports)
+	}
+}
+
+// A write that changed nothing leaves the resourceVersion of the read: no
+// event will come, so the object is listed.
+func TestWaitAfterWriteOfNothingLists(t *testing.T) {
+	var s fakeServer
+	c := s.clients(listOf("5", cmAt("go", "5")))
+	if _, err := c.WaitAfterWrite(waitCtx(t), flagRef, "5", "5", phaseIs("go"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if s.lists != 1 || len(s.watchRV) != 0 {
+		t.Errorf("lists = %d, watches = %d; want the list alone", s.lists, len(s.watchRV))
+	}
+}

@@ -125,6 +125,9 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	ns := namespace(env, cfg, c)
 
 	var applied []k8s.Ref
+	// The state each write returned: the wait for a workload starts from
+	// it (judged, then watched from its resourceVersion) instead of a list.
+	wrote := map[k8s.Ref]*unstructured.Unstructured{}
 	var crds []k8s.Ref
 	crdKinds := map[string]bool{} // group/kind of CRDs in this deploy
 	for _, m := range applyOrder(ms) {
@@ -171,6 +174,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		}
 		if !env.DryRun {
 			env.Remember(written(r, out, fields))
+			wrote[r] = out
 		}
 		applied = append(applied, r)
 		if isCRD(obj) {
@@ -186,7 +190,8 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		}
 	}
 
-	revision, err := waitWorkloads(ctx, env, c, applied, steps.Bool(cfg, "wait", true))
+	// An object applied twice in one deploy is awaited from its last write.
+	revision, err := waitWorkloads(ctx, env, c, applied, wrote, steps.Bool(cfg, "wait", true))
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -197,7 +202,10 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 // run) and returns the revision of the first Deployment. Without waiting it
 // still waits for the controller to observe the spec, which takes
 // milliseconds, so the revision is the new one and not the one before.
-func waitWorkloads(ctx context.Context, env *steps.Env, c *k8s.Clients, refs []k8s.Ref, wait bool) (string, error) {
+// wrote holds the objects as the writes returned them (nil for none): a
+// wait for one of them starts from that state and its resourceVersion, with
+// no list (kube.WaitFrom).
+func waitWorkloads(ctx context.Context, env *steps.Env, c *k8s.Clients, refs []k8s.Ref, wrote map[k8s.Ref]*unstructured.Unstructured, wait bool) (string, error) {
 	revision := ""
 	first := true
 	for _, r := range refs {
@@ -211,9 +219,9 @@ func waitWorkloads(ctx context.Context, env *steps.Env, c *k8s.Clients, refs []k
 		var obj *unstructured.Unstructured
 		var err error
 		if wait {
-			obj, err = c.WaitRollout(ctx, r, env.Report)
+			obj, err = c.WaitRolloutFrom(ctx, r, wrote[r], env.Report)
 		} else {
-			obj, err = c.WaitFor(ctx, r, observed, nil)
+			obj, err = c.WaitFrom(ctx, r, wrote[r], observed, nil)
 		}
 		if err != nil {
 			return "", classify(err)

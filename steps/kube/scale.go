@@ -82,7 +82,7 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		return cty.NilVal, fmt.Errorf("scale works on a Deployment, StatefulSet or ReplicaSet; %q is a %s", kind, r.Kind)
 	}
 	want := steps.Int(cfg, "replicas", 0)
-	prev, err := currentScale(ctx, c, r)
+	prev, read, err := readScale(ctx, c, r)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -101,7 +101,10 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	}
 	env.Report(fmt.Sprintf("%s: scaled from %d to %d replicas", r.Short(), prev, want))
 	if steps.Bool(cfg, "wait", true) && !env.DryRun {
-		if _, err := c.WaitFor(ctx, r, scaledTo(r, want), env.Report); err != nil {
+		// The scale subresource answers with a Scale, not the workload's
+		// status: the wait watches the workload from the read before the
+		// patch and judges its states from the patch's on, with no list.
+		if _, err := c.WaitAfterWrite(ctx, r, read, out.GetResourceVersion(), scaledTo(r, want), env.Report); err != nil {
 			return cty.NilVal, classify(err)
 		}
 	}
@@ -162,7 +165,7 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 		}
 		s := byRef[r]
 		want := s.first.Replicas
-		why, err := restoreScale(ctx, env, c, r, want, s.last.Want, s.written)
+		why, read, wrote, err := restoreScale(ctx, env, c, r, want, s.last.Want, s.written)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -173,7 +176,7 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 			drift = append(drift, msg)
 			continue
 		}
-		if _, err := c.WaitFor(ctx, r, scaledTo(r, want), env.Report); err != nil {
+		if _, err := c.WaitAfterWrite(ctx, r, read, wrote, scaledTo(r, want), env.Report); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -186,14 +189,17 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 // restoreScale sets the count back to want, unless it changed since the
 // run set it (returned as why, with nothing written). The write carries the
 // resourceVersion of the read it was decided on, so a change in between is
-// a conflict, and the read and the checks are done again.
-func restoreScale(ctx context.Context, env *steps.Env, c *k8s.Clients, r k8s.Ref, want int64, set *int64, w *k8s.Written) (why string, err error) {
+// a conflict, and the read and the checks are done again. read and wrote
+// are the resourceVersions of the last read and of the write (equal when
+// nothing was written), for the wait that follows (kube.WaitAfterWrite).
+func restoreScale(ctx context.Context, env *steps.Env, c *k8s.Clients, r k8s.Ref, want int64, set *int64, w *k8s.Written) (why, read, wrote string, err error) {
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		why = ""
+		why, read, wrote = "", "", ""
 		s, err := c.Resource(r).Get(ctx, r.Name, metav1.GetOptions{}, "scale")
 		if err != nil {
 			return classify(fmt.Errorf("reading the scale of %s: %w", r, err))
 		}
+		read, wrote = s.GetResourceVersion(), s.GetResourceVersion()
 		cur, _, _ := unstructured.NestedInt64(s.Object, "spec", "replicas")
 		if cur == want {
 			// Still at the recorded count (the scale was refused, or
@@ -215,22 +221,31 @@ func restoreScale(ctx context.Context, env *steps.Env, c *k8s.Clients, r k8s.Ref
 				return nil
 			}
 		}
-		if _, err := setScale(ctx, c, r, want, s.GetResourceVersion(), false); err != nil {
+		out, err := setScale(ctx, c, r, want, s.GetResourceVersion(), false)
+		if err != nil {
 			return err
 		}
+		wrote = out.GetResourceVersion()
 		env.Report(fmt.Sprintf("%s: replicas back to %d", r.Short(), want))
 		return nil
 	})
-	return why, err
+	return why, read, wrote, err
 }
 
 func currentScale(ctx context.Context, c *k8s.Clients, r k8s.Ref) (int64, error) {
+	n, _, err := readScale(ctx, c, r)
+	return n, err
+}
+
+// readScale returns the replica count and the resourceVersion it was read
+// at (the workload's: a scale subresource carries its parent's).
+func readScale(ctx context.Context, c *k8s.Clients, r k8s.Ref) (int64, string, error) {
 	s, err := c.Resource(r).Get(ctx, r.Name, metav1.GetOptions{}, "scale")
 	if err != nil {
-		return 0, classify(fmt.Errorf("reading the scale of %s: %w", r, err))
+		return 0, "", classify(fmt.Errorf("reading the scale of %s: %w", r, err))
 	}
 	n, _, _ := unstructured.NestedInt64(s.Object, "spec", "replicas")
-	return n, nil
+	return n, s.GetResourceVersion(), nil
 }
 
 // setScale patches the scale subresource to n replicas; with rv, only if

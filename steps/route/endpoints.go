@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -67,7 +68,10 @@ func endpointsOf(slices []*discoveryv1.EndpointSlice, matching map[string]bool) 
 // a pod matching sel and at least one is ready: then the switch has really
 // moved the traffic. Two informers (the Service's EndpointSlices and the
 // pods matching sel) wake the check on every change; there is no polling.
-func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, svc string, sel map[string]string) error {
+// pods (may be nil) is a complete list of the pods matching sel read
+// before (the switch's guard): the pod informer starts from it and watches
+// from its resourceVersion instead of listing again (firstList).
+func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, svc string, sel map[string]string, pods *corev1.PodList) error {
 	wake := make(chan struct{}, 1)
 	notify := func() {
 		select {
@@ -96,14 +100,15 @@ func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, sv
 		},
 	})
 	podSel := formatSelector(sel)
-	pods, podCtl := cache.NewInformerWithOptions(cache.InformerOptions{
+	listPods := firstList(pods, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		o.LabelSelector = podSel
+		return cl.Typed.CoreV1().Pods(ns).List(ctx, o)
+	})
+	podStore, podCtl := cache.NewInformerWithOptions(cache.InformerOptions{
 		ObjectType: &corev1.Pod{},
 		Handler:    h,
 		ListerWatcher: &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				o.LabelSelector = podSel
-				return cl.Typed.CoreV1().Pods(ns).List(ctx, o)
-			},
+			ListWithContextFunc: listPods,
 			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				o.LabelSelector = podSel
 				return cl.Typed.CoreV1().Pods(ns).Watch(ctx, o)
@@ -122,7 +127,7 @@ func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, sv
 	started := time.Now()
 	for {
 		matching := map[string]bool{}
-		for _, o := range pods.List() {
+		for _, o := range podStore.List() {
 			matching[o.(*corev1.Pod).Name] = true
 		}
 		var sl []*discoveryv1.EndpointSlice
@@ -143,5 +148,26 @@ func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, sv
 			return fmt.Errorf("service %q in namespace %q switched to %s, but its endpoints did not follow within %s: %s: %w",
 				svc, ns, formatLabels(sel), time.Since(started).Round(time.Millisecond), st, context.Cause(ctx))
 		}
+	}
+}
+
+// firstList answers an informer's first list with read, a complete list of
+// the pods the caller already holds, and every later one (a relist after the
+// server compacted past the watch's resourceVersion, or after a failed
+// watch) with list: the informer then watches from read's resourceVersion
+// without listing again. A nil read, one without a resourceVersion, or a
+// partial one (a continue token) is not used.
+func firstList(read *corev1.PodList, list func(context.Context, metav1.ListOptions) (runtime.Object, error)) func(context.Context, metav1.ListOptions) (runtime.Object, error) {
+	var mu sync.Mutex
+	usable := read != nil && read.ResourceVersion != "" && read.Continue == ""
+	return func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		mu.Lock()
+		first := usable
+		usable = false
+		mu.Unlock()
+		if first {
+			return read, nil
+		}
+		return list(ctx, o)
 	}
 }

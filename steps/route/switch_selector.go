@@ -114,6 +114,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 	type target struct {
 		svc        *corev1.Service
 		prev, next map[string]string
+		pods       *corev1.PodList // the guard's list of the pods next selects
 	}
 	targets := make([]target, 0, len(names))
 	for _, name := range names {
@@ -131,8 +132,10 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		if len(next) == 0 {
 			return cty.NilVal, fmt.Errorf("service %q in namespace %q: the merged selector would be empty (selector %s minus the removed keys); a Service without a selector gets no endpoints", name, ns, formatLabels(svc.Spec.Selector))
 		}
+		var pods *corev1.PodList
 		if !steps.Bool(cfg, "allow_empty", false) {
-			if err := guardReadyPods(ctx, cl, ns, name, next); err != nil {
+			pods, err = guardPods(ctx, cl, ns, name, next)
+			if err != nil {
 				// A dry run created no pods for earlier stages to
 				// select, so the guard can only warn there.
 				if !env.DryRun {
@@ -141,7 +144,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 				env.Report("dry run: " + err.Error())
 			}
 		}
-		targets = append(targets, target{svc: svc, prev: svc.Spec.Selector, next: next})
+		targets = append(targets, target{svc: svc, prev: svc.Spec.Selector, next: next, pods: pods})
 	}
 
 	rec := selectorRecord{Namespace: ns}
@@ -175,7 +178,8 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 	}
 	if steps.Bool(cfg, "wait_endpoints", true) && !env.DryRun {
 		for _, t := range targets {
-			if err := waitEndpoints(ctx, env, cl, ns, t.svc.Name, t.next); err != nil {
+			// The guard's list is where the wait's pod watch starts.
+			if err := waitEndpoints(ctx, env, cl, ns, t.svc.Name, t.next, t.pods); err != nil {
 				return cty.NilVal, err
 			}
 		}
@@ -212,9 +216,16 @@ func strMapVal(m map[string]string) cty.Value {
 // guardReadyPods refuses a switch to a selector no ready pod matches: the
 // classic blue/green outage. It runs before any write.
 func guardReadyPods(ctx context.Context, cl *kube.Clients, ns, svc string, sel map[string]string) error {
+	_, err := guardPods(ctx, cl, ns, svc, sel)
+	return err
+}
+
+// guardPods is guardReadyPods returning the pods it listed (nil when the
+// list failed), so the wait that follows the switch starts from them.
+func guardPods(ctx context.Context, cl *kube.Clients, ns, svc string, sel map[string]string) (*corev1.PodList, error) {
 	pods, err := cl.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: formatSelector(sel)})
 	if err != nil {
-		return apiErr(ctx, err, "listing the pods that selector %s would select in namespace %q", formatLabels(sel), ns)
+		return nil, apiErr(ctx, err, "listing the pods that selector %s would select in namespace %q", formatLabels(sel), ns)
 	}
 	ready := 0
 	for i := range pods.Items {
@@ -223,12 +234,12 @@ func guardReadyPods(ctx context.Context, cl *kube.Clients, ns, svc string, sel m
 		}
 	}
 	if ready > 0 {
-		return nil
+		return pods, nil
 	}
 	if len(pods.Items) == 0 {
-		return fmt.Errorf("service %q in namespace %q: the new selector %s matches no pod, so the switch would send traffic nowhere; nothing was changed (deploy the new version first, fix the selector, or set allow_empty = true)", svc, ns, formatLabels(sel))
+		return pods, fmt.Errorf("service %q in namespace %q: the new selector %s matches no pod, so the switch would send traffic nowhere; nothing was changed (deploy the new version first, fix the selector, or set allow_empty = true)", svc, ns, formatLabels(sel))
 	}
-	return fmt.Errorf("service %q in namespace %q: the new selector %s matches %d pod(s) (%s) but none is ready, so the switch would send traffic nowhere; nothing was changed (wait for the pods to become ready, or set allow_empty = true)", svc, ns, formatLabels(sel), len(pods.Items), podNames(pods.Items, 5))
+	return pods, fmt.Errorf("service %q in namespace %q: the new selector %s matches %d pod(s) (%s) but none is ready, so the switch would send traffic nowhere; nothing was changed (wait for the pods to become ready, or set allow_empty = true)", svc, ns, formatLabels(sel), len(pods.Items), podNames(pods.Items, 5))
 }
 
 func podNames(pods []corev1.Pod, max int) string {
