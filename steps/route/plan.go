@@ -2,16 +2,13 @@ package route
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -112,64 +109,6 @@ func (labelKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 		fmt.Fprintf(&b, "%s/%s %s: %s → %s\n", strings.ToLower(t.kind), t.name, where, formatLabels(t.labels), formatLabels(ch.apply(t.labels)))
 	}
 	return b.String(), nil
-}
-
-func (trafficKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	s, err := trafficSpecOf(cfg)
-	if err != nil {
-		return "", err
-	}
-	cl, err := clientsFor(env)
-	if err != nil {
-		return "", err
-	}
-	s.ns = namespaceOf(env, steps.Str(cfg, "namespace"), cl)
-	if s.router == routerNginx {
-		ing, err := cl.Typed.NetworkingV1().Ingresses(s.ns).Get(ctx, s.name, metav1.GetOptions{})
-		if notFound(err) {
-			return "", fmt.Errorf("canary ingress %q not found in namespace %q", s.name, s.ns)
-		}
-		if err != nil {
-			return "", apiErr(ctx, err, "reading ingress %q in namespace %q", s.name, s.ns)
-		}
-		return annotationsDiff("ingress/"+s.name, ing.Annotations, nginxAnnotations(s.weight, s.header, s.cookie)), nil
-	}
-	t := ruleTargets[s.router]
-	before, err := liveRules(ctx, cl, s, t)
-	if err != nil {
-		return "", err
-	}
-	after, err := rewriteFor(s, before)
-	if err != nil {
-		return "", fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.name, s.ns, err)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s spec.%s:\n", t.kind, s.name, t.field)
-	for _, r := range before {
-		j, _ := json.Marshal(r)
-		fmt.Fprintf(&b, "- %s\n", j)
-	}
-	for _, r := range after {
-		j, _ := json.Marshal(r)
-		fmt.Fprintf(&b, "+ %s\n", j)
-	}
-	return b.String(), nil
-}
-
-func liveRules(ctx context.Context, cl *kube.Clients, s trafficSpec, t rulesTarget) ([]any, error) {
-	m, err := kube.ResolveKind(cl.Mapper, t.resource)
-	if err != nil {
-		return nil, fmt.Errorf("router %q: %w; install %s", s.router, err, t.crd)
-	}
-	obj, err := cl.Dynamic.Resource(m.Resource).Namespace(s.ns).Get(ctx, s.name, metav1.GetOptions{})
-	if notFound(err) {
-		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.name, s.ns)
-	}
-	if err != nil {
-		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.name, s.ns)
-	}
-	rules, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
-	return rules, err
 }
 
 // annotationsDiff lists the annotations that would change.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -27,28 +26,36 @@ func init() { steps.Register(trafficKind{}) }
 //     that send to stable or canary, plus a header rule to canary only.
 //   - router = "istio": the destination weights of the VirtualService http
 //     routes that send to stable or canary, plus a header route first.
+//
+// Each router is a type implementing router in its own file, registered
+// there (traffic_router.go); the kind dispatches on the attribute alone.
 type trafficKind struct{}
 
 func (trafficKind) Name() string { return "traffic" }
 
-func (trafficKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"router":          &hcldec.AttrSpec{Name: "router", Type: cty.String, Required: true},
-		"namespace":       &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-		"weight":          &hcldec.AttrSpec{Name: "weight", Type: cty.Number},
-		"cookie":          &hcldec.AttrSpec{Name: "cookie", Type: cty.String},
-		"ingress":         &hcldec.AttrSpec{Name: "ingress", Type: cty.String},
-		"route":           &hcldec.AttrSpec{Name: "route", Type: cty.String},
-		"virtual_service": &hcldec.AttrSpec{Name: "virtual_service", Type: cty.String},
-		"host":            &hcldec.AttrSpec{Name: "host", Type: cty.String},
-		"stable":          &hcldec.AttrSpec{Name: "stable", Type: cty.String},
-		"canary":          &hcldec.AttrSpec{Name: "canary", Type: cty.String},
-		"subsets":         &hcldec.AttrSpec{Name: "subsets", Type: cty.Bool},
+// trafficCommonSpec are the attributes every router shares.
+func trafficCommonSpec() hcldec.ObjectSpec {
+	return hcldec.ObjectSpec{
+		"router":    &hcldec.AttrSpec{Name: "router", Type: cty.String, Required: true},
+		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
+		"weight":    &hcldec.AttrSpec{Name: "weight", Type: cty.Number},
 		"header": &hcldec.BlockSpec{TypeName: "header", Nested: &hcldec.ObjectSpec{
 			"name":  &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
 			"value": &hcldec.AttrSpec{Name: "value", Type: cty.String},
 		}},
 	}
+}
+
+// Spec is the shared attributes and those of every registered router: the
+// block is decoded before its router is known.
+func (trafficKind) Spec() hcldec.Spec {
+	out := trafficCommonSpec()
+	for _, r := range routerList() {
+		for name, spec := range r.Spec() {
+			out[name] = spec
+		}
+	}
+	return &out
 }
 
 func (trafficKind) Output() cty.Type {
@@ -58,19 +65,6 @@ func (trafficKind) Output() cty.Type {
 		"previous":      cty.DynamicPseudoType,
 		"previous_json": cty.String,
 	})
-}
-
-const (
-	routerNginx   = "ingress-nginx"
-	routerGateway = "gateway-api"
-	routerIstio   = "istio"
-)
-
-// required attributes per router.
-var routerAttrs = map[string][]string{
-	routerNginx:   {"ingress"},
-	routerGateway: {"route", "stable", "canary"},
-	routerIstio:   {"virtual_service", "stable", "canary"},
 }
 
 func (trafficKind) Check(cfg cty.Value) []steps.Problem {
@@ -84,35 +78,39 @@ func (trafficKind) Check(cfg cty.Value) []steps.Problem {
 	if !r.IsKnown() || r.IsNull() {
 		return out
 	}
-	router := r.AsString()
-	attrs, ok := routerAttrs[router]
+	rt, ok := routerNamed(r.AsString())
 	if !ok {
 		return append(out, steps.Problem{Path: []string{"router"}, Summary: "Unknown router",
-			Detail: fmt.Sprintf("router %q is not supported; use %q, %q or %q.", router, routerNginx, routerGateway, routerIstio)})
+			Detail: unknownRouter(r.AsString()).Error() + "."})
 	}
-	for _, a := range attrs {
+	for _, a := range append([]string{rt.Object()}, rt.Required()...) {
 		if v := steps.Attr(cfg, a); v.IsKnown() && v.IsNull() {
 			out = append(out, steps.Problem{Path: []string{a}, Summary: "Missing attribute",
-				Detail: fmt.Sprintf("router %q needs %s.", router, a)})
+				Detail: fmt.Sprintf("router %q needs %s.", rt.Name(), a)})
 		}
 	}
-	if router == routerIstio && steps.Bool(cfg, "subsets", true) {
-		if v := steps.Attr(cfg, "host"); v.IsKnown() && v.IsNull() {
-			out = append(out, steps.Problem{Path: []string{"host"}, Summary: "Missing attribute",
-				Detail: "With subsets (the default), stable and canary are subsets of host; set host to the destination host of the routes, or subsets = false to name hosts in stable and canary."})
-		}
+	return append(out, rt.Check(cfg)...)
+}
+
+// noCookie is the check of the routers that match by header only.
+func noCookie(router string, cfg cty.Value) []steps.Problem {
+	if c := steps.Attr(cfg, "cookie"); c.IsKnown() && !c.IsNull() {
+		return []steps.Problem{{Path: []string{"cookie"}, Summary: "Cookie match not supported",
+			Detail: fmt.Sprintf("cookie is an ingress-nginx canary feature; with router %q use a header block.", router)}}
 	}
-	if c := steps.Attr(cfg, "cookie"); router != routerNginx && c.IsKnown() && !c.IsNull() {
-		out = append(out, steps.Problem{Path: []string{"cookie"}, Summary: "Cookie match not supported",
-			Detail: fmt.Sprintf("cookie is an ingress-nginx canary feature; with router %q use a header block.", router)})
-	}
-	if h := steps.Attr(cfg, "header"); router != routerNginx && h.IsKnown() && !h.IsNull() {
+	return nil
+}
+
+// exactHeader is the check of the routers that match a header by its exact
+// value only (ingress-nginx alone has "any value").
+func exactHeader(router string, cfg cty.Value) []steps.Problem {
+	if h := steps.Attr(cfg, "header"); h.IsKnown() && !h.IsNull() {
 		if v := steps.Attr(h, "value"); v.IsKnown() && v.IsNull() {
-			out = append(out, steps.Problem{Path: []string{"header", "value"}, Summary: "Missing header value",
-				Detail: fmt.Sprintf("router %q matches a header by its exact value; set value.", router)})
+			return []steps.Problem{{Path: []string{"header", "value"}, Summary: "Missing header value",
+				Detail: fmt.Sprintf("router %q matches a header by its exact value; set value.", router)}}
 		}
 	}
-	return out
+	return nil
 }
 
 // weightOf reads a percentage 0..100.
@@ -132,7 +130,8 @@ func weightOf(v cty.Value) (int64, error) {
 // for ingress-nginx (its canary-by-header "always"/"never" convention).
 type header struct{ Name, Value string }
 
-// trafficSpec is the decoded block.
+// trafficSpec is the decoded block: the attributes the routers of the
+// package share, and cfg for a router's own.
 type trafficSpec struct {
 	router, ns, name string
 	weight           int64
@@ -141,12 +140,15 @@ type trafficSpec struct {
 	host             string
 	stable, canary   string
 	subsets          bool
+	cfg              cty.Value
+	rt               router // the router named by router
 }
 
 func trafficSpecOf(cfg cty.Value) (trafficSpec, error) {
 	s := trafficSpec{
 		router: steps.Str(cfg, "router"), cookie: steps.Str(cfg, "cookie"), host: steps.Str(cfg, "host"),
 		stable: steps.Str(cfg, "stable"), canary: steps.Str(cfg, "canary"), subsets: steps.Bool(cfg, "subsets", true),
+		cfg: cfg,
 	}
 	w, err := weightOf(steps.Attr(cfg, "weight"))
 	if err != nil {
@@ -156,39 +158,18 @@ func trafficSpecOf(cfg cty.Value) (trafficSpec, error) {
 	if h := steps.Attr(cfg, "header"); !h.IsNull() {
 		s.header = &header{Name: steps.Str(h, "name"), Value: steps.Str(h, "value")}
 	}
-	switch s.router {
-	case routerNginx:
-		s.name = steps.Str(cfg, "ingress")
-	case routerGateway:
-		s.name = steps.Str(cfg, "route")
-	case routerIstio:
-		s.name = steps.Str(cfg, "virtual_service")
-	default:
-		return s, fmt.Errorf("router %q is not supported; use %q, %q or %q", s.router, routerNginx, routerGateway, routerIstio)
+	rt, ok := routerNamed(s.router)
+	if !ok {
+		return s, unknownRouter(s.router)
 	}
-	for _, a := range routerAttrs[s.router] {
+	s.name = steps.Str(cfg, rt.Object())
+	for _, a := range append([]string{rt.Object()}, rt.Required()...) {
 		if steps.Str(cfg, a) == "" {
 			return s, fmt.Errorf("router %q needs %s", s.router, a)
 		}
 	}
+	s.rt = rt
 	return s, nil
-}
-
-// trafficRecord journals the routing before a write.
-type trafficRecord struct {
-	Router    string `json:"router"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	// Annotations (ingress-nginx): the previous value of every canary
-	// annotation the step touched or found; null where it was absent.
-	Annotations map[string]*string `json:"annotations,omitempty"`
-	// Resource and Rules (gateway-api, istio): where the rules live and
-	// what they were.
-	Resource *resourceRef `json:"resource,omitempty"`
-	Rules    []any        `json:"rules,omitempty"`
-	// Want is the digest of the routing the step is about to write, for an
-	// undo that lost the note written after it.
-	Want string `json:"want,omitempty"`
 }
 
 func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
@@ -201,18 +182,25 @@ func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.
 		return cty.NilVal, err
 	}
 	s.ns = namespaceOf(env, steps.Str(cfg, "namespace"), cl)
-	var prev any
-	switch s.router {
-	case routerNginx:
-		prev, err = runNginx(ctx, env, cl, s)
-	default:
-		prev, err = runRules(ctx, env, cl, s)
-	}
+	prev, err := s.rt.Run(ctx, env, cl, s)
 	if err != nil {
 		return cty.NilVal, err
 	}
 	js, _ := json.Marshal(prev)
 	return cty.ObjectVal(map[string]cty.Value{"previous": steps.FromGo(prev), "previous_json": cty.StringVal(string(js))}), nil
+}
+
+func (trafficKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	s, err := trafficSpecOf(cfg)
+	if err != nil {
+		return "", err
+	}
+	cl, err := clientsFor(env)
+	if err != nil {
+		return "", err
+	}
+	s.ns = namespaceOf(env, steps.Str(cfg, "namespace"), cl)
+	return s.rt.Plan(ctx, env, cl, s)
 }
 
 // Undo puts the routing of each object back as it was before the first
@@ -226,41 +214,45 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 	}
 	type key struct{ router, ns, name string }
 	own, written, at := splitWritten(records)
-	prev := map[key]trafficRecord{}
+	// byKey holds each object's records newest first; want is the newest
+	// record's digest, lastAt where the newest record is among own.
+	byKey := map[key][]json.RawMessage{}
 	want := map[key]string{}
 	lastAt := map[kube.Ref]int{}
 	var order []key
 	for i := len(own) - 1; i >= 0; i-- {
-		var rec trafficRecord
-		if err := json.Unmarshal(own[i], &rec); err != nil {
+		var h recordHead
+		if err := json.Unmarshal(own[i], &h); err != nil {
 			return fmt.Errorf("traffic undo: unreadable journal record %d: %w", i, err)
 		}
-		k := key{rec.Router, rec.Namespace, rec.Name}
-		if old, seen := prev[k]; !seen {
-			order = append(order, k)
-			want[k] = rec.Want
-			lastAt[rec.ref()] = i
-		} else if len(old.Annotations) > 0 {
-			if rec.Annotations == nil {
-				rec.Annotations = map[string]*string{}
-			}
-			for a, v := range old.Annotations {
-				if _, ok := rec.Annotations[a]; !ok {
-					rec.Annotations[a] = v
-				}
+		var ref kube.Ref
+		if rt, ok := routerNamed(h.Router); ok {
+			if ref, err = rt.Ref(own[i]); err != nil {
+				return fmt.Errorf("traffic undo: unreadable journal record %d: %w", i, err)
 			}
 		}
-		prev[k] = rec
+		k := key{h.Router, h.Namespace, h.Name}
+		if _, seen := byKey[k]; !seen {
+			order = append(order, k)
+			want[k] = h.Want
+			lastAt[ref] = i
+		}
+		byKey[k] = append(byKey[k], own[i])
 	}
 	last := lastWritten(written, at, func(r kube.Ref) (int, bool) {
 		n, ok := lastAt[r]
 		return n, ok
 	})
-	known := configured(env, "router", "ingress", "route", "virtual_service", "namespace")
+	// The stage's target is known when the router, the namespace and the
+	// attribute naming every router's object are.
+	attrs := []string{"router", "namespace"}
+	for _, rt := range routerList() {
+		attrs = append(attrs, rt.Object())
+	}
+	known := configured(env, attrs...)
 	var target key
 	if known {
-		s, err := trafficSpecOf(env.Config)
-		if err != nil {
+		if s, err := trafficSpecOf(env.Config); err != nil {
 			known = false
 		} else {
 			target = key{s.router, namespaceOf(env, steps.Str(env.Config, "namespace"), cl), s.name}
@@ -268,19 +260,25 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 	}
 	var ue undoErrs
 	for _, k := range order {
-		rec := prev[k]
+		recs := byKey[k]
 		what := fmt.Sprintf("%s %s in namespace %s", k.router, k.name, k.ns)
 		if known && k != target {
 			ue.refuse(what, fmt.Sprintf("the stage sets the %s routing of %s in namespace %s, not this", target.router, target.name, target.ns))
 			continue
 		}
-		g := undoGuard{env: env, known: known, written: last[rec.ref()], want: want[k]}
-		var why string
-		if rec.Router == routerNginx {
-			why, err = undoNginx(ctx, env, cl, rec, g)
-		} else {
-			why, err = undoRules(ctx, env, cl, rec, g)
+		rt, ok := routerNamed(k.router)
+		if !ok {
+			ue.add(fmt.Errorf("traffic undo: journal record for %q: %w", k.name, unknownRouter(k.router)))
+			continue
 		}
+		// The oldest record decides, so the Written to check is the one
+		// for the object it names.
+		var w *kube.Written
+		if ref, err := rt.Ref(recs[len(recs)-1]); err == nil {
+			w = last[ref]
+		}
+		g := undoGuard{env: env, known: known, written: w, want: want[k]}
+		why, err := rt.Undo(ctx, env, cl, recs, g)
 		if err != nil {
 			ue.add(err)
 		} else if why != "" {
@@ -288,20 +286,6 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 		}
 	}
 	return ue.err()
-}
-
-// ref is the object a record names, as Written facts name it.
-func (r trafficRecord) ref() kube.Ref {
-	if r.Router == routerNginx {
-		return ingressRef(r.Namespace, r.Name)
-	}
-	t := ruleTargets[r.Router]
-	ref := kube.Ref{Kind: t.kind, Namespace: r.Namespace, Name: r.Name}
-	if r.Resource != nil {
-		ref.APIVersion = schema.GroupVersion{Group: r.Resource.Group, Version: r.Resource.Version}.String()
-		ref.Resource = r.Resource.Resource
-	}
-	return ref
 }
 
 // undoGuard is what an undo of one router object checks before it

@@ -1,6 +1,37 @@
 package route
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// routerGateway is the router's name (rbac.go names it too).
+const routerGateway = "gateway-api"
+
+func init() {
+	registerRouter(rulesRouter{
+		name: routerGateway, object: "route", required: []string{"stable", "canary"},
+		attrs: map[string]hcldec.Spec{
+			"route":  &hcldec.AttrSpec{Name: "route", Type: cty.String},
+			"stable": &hcldec.AttrSpec{Name: "stable", Type: cty.String},
+			"canary": &hcldec.AttrSpec{Name: "canary", Type: cty.String},
+		},
+		check: func(cfg cty.Value) []steps.Problem {
+			return append(noCookie(routerGateway, cfg), exactHeader(routerGateway, cfg)...)
+		},
+		perm: rule("gateway.networking.k8s.io", "httproutes",
+			"rewrite the HTTPRoute's weights; undo patches the recorded rules back", "get", "update", "patch"),
+		resource: "httproutes.gateway.networking.k8s.io", kind: "httproute", field: "rules",
+		crd: "the Gateway API CRDs (gateway.networking.k8s.io)",
+		rewrite: func(s trafficSpec, rules []any) ([]any, error) {
+			return rewriteHTTPRoute(rules, s.stable, s.canary, s.weight, s.header)
+		},
+	})
+}
 
 // rewriteHTTPRoute sets the canary split of an HTTPRoute's rules (Gateway API
 // v1). Every rule with a backendRef to the stable or the canary Service gets

@@ -1,6 +1,51 @@
 package route
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// routerIstio is the router's name (rbac.go names it too).
+const routerIstio = "istio"
+
+func init() {
+	registerRouter(rulesRouter{
+		name: routerIstio, object: "virtual_service", required: []string{"stable", "canary"},
+		attrs: map[string]hcldec.Spec{
+			"virtual_service": &hcldec.AttrSpec{Name: "virtual_service", Type: cty.String},
+			"host":            &hcldec.AttrSpec{Name: "host", Type: cty.String},
+			"stable":          &hcldec.AttrSpec{Name: "stable", Type: cty.String},
+			"canary":          &hcldec.AttrSpec{Name: "canary", Type: cty.String},
+			"subsets":         &hcldec.AttrSpec{Name: "subsets", Type: cty.Bool},
+		},
+		check: checkIstio,
+		perm: rule("networking.istio.io", "virtualservices",
+			"rewrite the VirtualService's routes; undo patches the recorded routes back", "get", "update", "patch"),
+		resource: "virtualservices.networking.istio.io", kind: "virtualservice", field: "http",
+		crd: "Istio's CRDs (networking.istio.io)",
+		rewrite: func(s trafficSpec, http []any) ([]any, error) {
+			return rewriteVirtualService(http, s.host, s.stable, s.canary, s.subsets, s.weight, s.header)
+		},
+	})
+}
+
+// checkIstio: with subsets (the default) the destinations are subsets of
+// host, so host is needed too.
+func checkIstio(cfg cty.Value) []steps.Problem {
+	var out []steps.Problem
+	if steps.Bool(cfg, "subsets", true) {
+		if v := steps.Attr(cfg, "host"); v.IsKnown() && v.IsNull() {
+			out = append(out, steps.Problem{Path: []string{"host"}, Summary: "Missing attribute",
+				Detail: "With subsets (the default), stable and canary are subsets of host; set host to the destination host of the routes, or subsets = false to name hosts in stable and canary."})
+		}
+	}
+	out = append(out, noCookie(routerIstio, cfg)...)
+	return append(out, exactHeader(routerIstio, cfg)...)
+}
 
 // headerRoutePrefix names the http routes the step adds for a header match,
 // so the next traffic step (or a person reading the VirtualService) can tell

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -17,6 +19,54 @@ import (
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
+
+func init() { registerRouter(nginxRouter{}) }
+
+// nginxRouter sets the canary annotations of ingress-nginx on the canary
+// Ingress (the one next to the main Ingress, same host and path, pointing
+// at the canary Service).
+type nginxRouter struct{}
+
+// routerNginx is the router's name (rbac.go names it too).
+const routerNginx = "ingress-nginx"
+
+func (nginxRouter) Name() string { return routerNginx }
+
+func (nginxRouter) Spec() map[string]hcldec.Spec {
+	return map[string]hcldec.Spec{
+		"ingress": &hcldec.AttrSpec{Name: "ingress", Type: cty.String},
+		"cookie":  &hcldec.AttrSpec{Name: "cookie", Type: cty.String},
+	}
+}
+
+func (nginxRouter) Object() string { return "ingress" }
+
+func (nginxRouter) Required() []string { return nil }
+
+// Check: ingress-nginx takes a cookie, and a header without a value
+// (canary-by-header's "always"/"never").
+func (nginxRouter) Check(cty.Value) []steps.Problem { return nil }
+
+func (nginxRouter) Permissions() []steps.Permission {
+	return []steps.Permission{rule("networking.k8s.io", "ingresses",
+		"set the ingress-nginx canary annotations; undo sets them back", "get", "patch")}
+}
+
+// nginxRecord journals the canary annotations before a write.
+type nginxRecord struct {
+	recordHead
+	// Annotations: the previous value of every canary annotation the step
+	// touched or found; null where it was absent.
+	Annotations map[string]*string `json:"annotations,omitempty"`
+}
+
+func (nginxRouter) Ref(raw json.RawMessage) (kube.Ref, error) {
+	var rec nginxRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return kube.Ref{}, err
+	}
+	return ingressRef(rec.Namespace, rec.Name), nil
+}
 
 const nginxCanary = "nginx.ingress.kubernetes.io/canary"
 
@@ -110,7 +160,7 @@ func nginxDigest(ann map[string]string) string {
 	return stringsDigest(m)
 }
 
-func runNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
+func (nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
 	ings := cl.Typed.NetworkingV1().Ingresses(s.ns)
 	ing, err := ings.Get(ctx, s.name, metav1.GetOptions{})
 	if notFound(err) {
@@ -121,7 +171,7 @@ func runNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSp
 	}
 	before := canaryAnnotations(ing.Annotations)
 	want := nginxAnnotations(s.weight, s.header, s.cookie)
-	rec := trafficRecord{Router: routerNginx, Namespace: s.ns, Name: s.name, Annotations: map[string]*string{}}
+	rec := nginxRecord{recordHead: recordHead{Router: s.router, Namespace: s.ns, Name: s.name}, Annotations: map[string]*string{}}
 	for k := range want {
 		rec.Annotations[k] = nil
 	}
@@ -173,9 +223,40 @@ func describeMatches(s trafficSpec) string {
 	return ", " + strings.Join(parts, ", ")
 }
 
-// undoNginx puts back the recorded annotations, unless the guard says to
-// leave the Ingress alone (why). The patch carries the resourceVersion read.
-func undoNginx(ctx context.Context, env *steps.Env, cl *kube.Clients, rec trafficRecord, g undoGuard) (why string, err error) {
+func (nginxRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (string, error) {
+	ing, err := cl.Typed.NetworkingV1().Ingresses(s.ns).Get(ctx, s.name, metav1.GetOptions{})
+	if notFound(err) {
+		return "", fmt.Errorf("canary ingress %q not found in namespace %q", s.name, s.ns)
+	}
+	if err != nil {
+		return "", apiErr(ctx, err, "reading ingress %q in namespace %q", s.name, s.ns)
+	}
+	return annotationsDiff("ingress/"+s.name, ing.Annotations, nginxAnnotations(s.weight, s.header, s.cookie)), nil
+}
+
+// Undo puts back the recorded annotations, unless the guard says to leave
+// the Ingress alone (why). The oldest record decides each annotation; one
+// only a later attempt touched (a header match added then) comes from the
+// oldest record that has it. The patch carries the resourceVersion read.
+func (nginxRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g undoGuard) (why string, err error) {
+	var rec nginxRecord
+	for i, raw := range recs {
+		var r nginxRecord
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return "", fmt.Errorf("traffic undo: unreadable journal record: %w", err)
+		}
+		if i > 0 && len(rec.Annotations) > 0 {
+			if r.Annotations == nil {
+				r.Annotations = map[string]*string{}
+			}
+			for a, v := range rec.Annotations {
+				if _, ok := r.Annotations[a]; !ok {
+					r.Annotations[a] = v
+				}
+			}
+		}
+		rec = r
+	}
 	ings := cl.Typed.NetworkingV1().Ingresses(rec.Namespace)
 	what := fmt.Sprintf("ingress/%s in namespace %s", rec.Name, rec.Namespace)
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,29 +31,66 @@ func (r resourceRef) gvr() schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Resource}
 }
 
-// rulesTarget says where a router keeps the rules the step rewrites.
-type rulesTarget struct {
+// rulesRouter is a router that rewrites a list of rules in the spec of a
+// custom resource (the Gateway API's HTTPRoute, Istio's VirtualService):
+// it reads the object, rewrites the list with a pure function and updates
+// the object; the undo patches the recorded list back.
+type rulesRouter struct {
+	name     string
+	object   string   // the attribute naming the object
+	required []string // the other attributes it needs
+	attrs    map[string]hcldec.Spec
+	check    func(cfg cty.Value) []steps.Problem
+	perm     steps.Permission
+
 	resource string // resource.group for kube.ResolveKind
 	kind     string // for messages
 	field    string // the list under spec
 	crd      string // what to install when the cluster does not serve it
+	// rewrite returns the list with the split of s; rules is not modified.
+	rewrite func(s trafficSpec, rules []any) ([]any, error)
 }
 
-var ruleTargets = map[string]rulesTarget{
-	routerGateway: {"httproutes.gateway.networking.k8s.io", "httproute", "rules", "the Gateway API CRDs (gateway.networking.k8s.io)"},
-	routerIstio:   {"virtualservices.networking.istio.io", "virtualservice", "http", "Istio's CRDs (networking.istio.io)"},
-}
+func (t rulesRouter) Name() string                    { return t.name }
+func (t rulesRouter) Spec() map[string]hcldec.Spec    { return t.attrs }
+func (t rulesRouter) Object() string                  { return t.object }
+func (t rulesRouter) Required() []string              { return t.required }
+func (t rulesRouter) Permissions() []steps.Permission { return []steps.Permission{t.perm} }
 
-// rewriteFor applies the router's rewrite of the rule list.
-func rewriteFor(s trafficSpec, rules []any) ([]any, error) {
-	if s.router == routerGateway {
-		return rewriteHTTPRoute(rules, s.stable, s.canary, s.weight, s.header)
+func (t rulesRouter) Check(cfg cty.Value) []steps.Problem {
+	if t.check == nil {
+		return nil
 	}
-	return rewriteVirtualService(rules, s.host, s.stable, s.canary, s.subsets, s.weight, s.header)
+	return t.check(cfg)
 }
 
-func runRules(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
-	t := ruleTargets[s.router]
+// rulesRecord journals the rules before a write: where they live and what
+// they were.
+type rulesRecord struct {
+	recordHead
+	Resource *resourceRef `json:"resource,omitempty"`
+	Rules    []any        `json:"rules,omitempty"`
+}
+
+// Ref names the resource the record names, as the run's Written does.
+func (t rulesRouter) Ref(raw json.RawMessage) (kube.Ref, error) {
+	var rec rulesRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return kube.Ref{}, err
+	}
+	return t.ref(rec), nil
+}
+
+func (t rulesRouter) ref(rec rulesRecord) kube.Ref {
+	ref := kube.Ref{Kind: t.kind, Namespace: rec.Namespace, Name: rec.Name}
+	if rec.Resource != nil {
+		ref.APIVersion = schema.GroupVersion{Group: rec.Resource.Group, Version: rec.Resource.Version}.String()
+		ref.Resource = rec.Resource.Resource
+	}
+	return ref
+}
+
+func (t rulesRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
 	m, err := kube.ResolveKind(cl.Mapper, t.resource)
 	if err != nil {
 		return nil, fmt.Errorf("router %q: %w; install %s", s.router, err, t.crd)
@@ -67,12 +107,12 @@ func runRules(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSp
 	if err != nil {
 		return nil, fmt.Errorf("%s %q in namespace %q: spec.%s is not a list: %w", t.kind, s.name, s.ns, t.field, err)
 	}
-	next, err := rewriteFor(s, rules)
+	next, err := t.rewrite(s, rules)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.name, s.ns, err)
 	}
-	rec := trafficRecord{Router: s.router, Namespace: s.ns, Name: s.name,
-		Resource: &resourceRef{m.Resource.Group, m.Resource.Version, m.Resource.Resource}, Rules: rules, Want: kube.Digest(next)}
+	rec := rulesRecord{recordHead: recordHead{Router: s.router, Namespace: s.ns, Name: s.name, Want: kube.Digest(next)},
+		Resource: &resourceRef{m.Resource.Group, m.Resource.Version, m.Resource.Resource}, Rules: rules}
 	if !env.DryRun {
 		if err := env.Record(rec); err != nil {
 			return nil, fmt.Errorf("journaling the rules of %s %q before changing them: %w", t.kind, s.name, err)
@@ -97,7 +137,7 @@ func runRules(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSp
 		return nil, apiErr(ctx, err, "updating the rules of %s %q in namespace %q", t.kind, s.name, s.ns)
 	}
 	if !env.DryRun {
-		env.Remember(kube.Written{Wrote: rec.ref(), UID: string(out.GetUID()), Digest: rulesDigest(out, t.field)})
+		env.Remember(kube.Written{Wrote: t.ref(rec), UID: string(out.GetUID()), Digest: rulesDigest(out, t.field)})
 	}
 	env.Report(fmt.Sprintf("%s %s: %d%% to %s%s", t.kind, s.name, s.weight, s.canary, describeMatches(s)))
 	if rules == nil {
@@ -116,12 +156,54 @@ func rulesDigest(obj *unstructured.Unstructured, field string) string {
 	return kube.Digest(rules)
 }
 
-// undoRules writes the recorded list back in one merge patch, which
+func (t rulesRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (string, error) {
+	before, err := t.live(ctx, cl, s)
+	if err != nil {
+		return "", err
+	}
+	after, err := t.rewrite(s, before)
+	if err != nil {
+		return "", fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.name, s.ns, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s/%s spec.%s:\n", t.kind, s.name, t.field)
+	for _, r := range before {
+		j, _ := json.Marshal(r)
+		fmt.Fprintf(&b, "- %s\n", j)
+	}
+	for _, r := range after {
+		j, _ := json.Marshal(r)
+		fmt.Fprintf(&b, "+ %s\n", j)
+	}
+	return b.String(), nil
+}
+
+// live reads the rules of the object s names.
+func (t rulesRouter) live(ctx context.Context, cl *kube.Clients, s trafficSpec) ([]any, error) {
+	m, err := kube.ResolveKind(cl.Mapper, t.resource)
+	if err != nil {
+		return nil, fmt.Errorf("router %q: %w; install %s", s.router, err, t.crd)
+	}
+	obj, err := cl.Dynamic.Resource(m.Resource).Namespace(s.ns).Get(ctx, s.name, metav1.GetOptions{})
+	if notFound(err) {
+		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.name, s.ns)
+	}
+	if err != nil {
+		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.name, s.ns)
+	}
+	rules, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
+	return rules, err
+}
+
+// Undo writes the list of the oldest record back in one merge patch, which
 // replaces the whole list, unless the guard says to leave the object alone
 // (why). The patch carries the resourceVersion read.
-func undoRules(ctx context.Context, env *steps.Env, cl *kube.Clients, rec trafficRecord, g undoGuard) (why string, err error) {
-	t, ok := ruleTargets[rec.Router]
-	if !ok || rec.Resource == nil {
+func (t rulesRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g undoGuard) (why string, err error) {
+	var rec rulesRecord
+	if err := json.Unmarshal(recs[len(recs)-1], &rec); err != nil {
+		return "", fmt.Errorf("traffic undo: unreadable journal record: %w", err)
+	}
+	if rec.Resource == nil {
 		return "", fmt.Errorf("traffic undo: journal record for %q names no resource", rec.Name)
 	}
 	what := fmt.Sprintf("%s/%s in namespace %s", t.kind, rec.Name, rec.Namespace)

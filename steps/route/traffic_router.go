@@ -1,0 +1,135 @@
+package route
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// router is one traffic router of the traffic kind: everything that depends
+// on the value of the block's `router` attribute. The kind decodes the block,
+// journals through the router and applies the shared undo rules (newest
+// record first, the oldest record of an object decides, the stage's target
+// and the drift guard); the router only reads and writes its own object.
+//
+// A router lives in one file, traffic_<router>.go, that calls registerRouter
+// in its init; nothing else names it (docs/design.md, "A traffic router").
+type router interface {
+	// Name is the value of the block's router attribute.
+	Name() string
+	// Spec declares the attributes the router reads besides the ones every
+	// router shares (router, namespace, weight, header). Two routers may
+	// declare the same attribute only with the same spec.
+	Spec() map[string]hcldec.Spec
+	// Object is the attribute that names the object the router writes; it
+	// is required, and identifies the stage's target on undo.
+	Object() string
+	// Required are the other attributes the router cannot do without.
+	Required() []string
+	// Check returns load-time problems beyond missing attributes, for a
+	// block whose router is this one.
+	Check(cfg cty.Value) []steps.Problem
+	// Permissions are the API rules Run and Undo need.
+	Permissions() []steps.Permission
+
+	// Run journals the routing it is about to change (env.Record, a record
+	// embedding recordHead), writes s, notes the result (env.Remember) and
+	// returns the routing before, the step's `previous` output.
+	Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (previous any, err error)
+	// Plan says what Run would change, without writing.
+	Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (string, error)
+	// Ref is the object a record of the router names, as the Written
+	// facts noted after its writes name it.
+	Ref(rec json.RawMessage) (kube.Ref, error)
+	// Undo puts one object's routing back from its records, newest first
+	// (several when several attempts wrote), unless g says to leave it:
+	// why is then what changed, "" when it was restored or needed nothing.
+	Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g undoGuard) (why string, err error)
+}
+
+var (
+	routersMu sync.RWMutex
+	routers   = map[string]router{}
+)
+
+// registerRouter adds r; a name taken twice, or an attribute declared
+// twice with different specs, is a programming error.
+func registerRouter(r router) {
+	routersMu.Lock()
+	defer routersMu.Unlock()
+	if _, dup := routers[r.Name()]; dup {
+		panic(fmt.Sprintf("route: traffic router %q registered twice", r.Name()))
+	}
+	for name, spec := range r.Spec() {
+		if _, common := trafficCommonSpec()[name]; common {
+			panic(fmt.Sprintf("route: traffic router %q declares the shared attribute %q", r.Name(), name))
+		}
+		for _, o := range routers {
+			if os, ok := o.Spec()[name]; ok && !reflect.DeepEqual(os, spec) {
+				panic(fmt.Sprintf("route: traffic routers %q and %q declare attribute %q differently", o.Name(), r.Name(), name))
+			}
+		}
+	}
+	routers[r.Name()] = r
+}
+
+// routerNamed returns the registered router called name.
+func routerNamed(name string) (router, bool) {
+	routersMu.RLock()
+	defer routersMu.RUnlock()
+	r, ok := routers[name]
+	return r, ok
+}
+
+// routerList is every registered router, by name.
+func routerList() []router {
+	routersMu.RLock()
+	defer routersMu.RUnlock()
+	out := make([]router, 0, len(routers))
+	for _, r := range routers {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
+
+// routerNames lists the registered routers for a message: "a", "b" or "c".
+func routerNames() string {
+	rs := routerList()
+	q := make([]string, len(rs))
+	for i, r := range rs {
+		q[i] = fmt.Sprintf("%q", r.Name())
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// unknownRouter is the error for a router no file registered.
+func unknownRouter(name string) error {
+	return fmt.Errorf("router %q is not supported; use %s", name, routerNames())
+}
+
+// recordHead is the part of every traffic record the kind reads: which
+// router wrote it, for which object, and the digest of what it was about to
+// write. A router's record embeds it, so the JSON stays flat (as journals
+// written before routers had their own record types).
+type recordHead struct {
+	Router    string `json:"router"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Want is the digest of the routing the step is about to write, for an
+	// undo that lost the note written after it.
+	Want string `json:"want,omitempty"`
+}
