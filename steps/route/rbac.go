@@ -55,32 +55,19 @@ func (switchBackend) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permiss
 	}, nil
 }
 
-// trafficRules are what each router reads and writes.
-func trafficRules(router string) []steps.Permission {
-	switch router {
-	case routerNginx:
-		return []steps.Permission{rule("networking.k8s.io", "ingresses",
-			"set the ingress-nginx canary annotations; undo sets them back", "get", "patch")}
-	case routerGateway:
-		return []steps.Permission{rule("gateway.networking.k8s.io", "httproutes",
-			"rewrite the HTTPRoute's weights; undo patches the recorded rules back", "get", "update", "patch")}
-	case routerIstio:
-		return []steps.Permission{rule("networking.istio.io", "virtualservices",
-			"rewrite the VirtualService's routes; undo patches the recorded routes back", "get", "update", "patch")}
-	}
-	return nil
-}
-
-// Permissions of traffic: by router; while the router is not known, the
-// needs of every router (a Role then grants more than one run uses).
+// Permissions of traffic: the router's own; while the router is not known,
+// the needs of every router (a Role then grants more than one run uses).
 func (trafficKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
 	r := steps.Attr(cfg, "router")
 	if cfg.IsKnown() && r.IsKnown() && !r.IsNull() {
-		return trafficRules(r.AsString()), nil
+		if rt, ok := routerNamed(r.AsString()); ok {
+			return rt.Permissions(), nil
+		}
+		return nil, nil
 	}
 	var out []steps.Permission
-	for _, router := range []string{routerNginx, routerGateway, routerIstio} {
-		for _, p := range trafficRules(router) {
+	for _, rt := range routerList() {
+		for _, p := range rt.Permissions() {
 			p.Why += " (router not known without its variables)"
 			out = append(out, p)
 		}

