@@ -9,7 +9,7 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 )
 
-// routerGateway is the router's name (rbac.go names it too).
+// routerGateway is the router's name.
 const routerGateway = "gateway-api"
 
 func init() {

@@ -9,7 +9,7 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 )
 
-// routerIstio is the router's name (rbac.go names it too).
+// routerIstio is the router's name.
 const routerIstio = "istio"
 
 func init() {

@@ -27,7 +27,7 @@ func init() { registerRouter(nginxRouter{}) }
 // at the canary Service).
 type nginxRouter struct{}
 
-// routerNginx is the router's name (rbac.go names it too).
+// routerNginx is the router's name.
 const routerNginx = "ingress-nginx"
 
 func (nginxRouter) Name() string { return routerNginx }
