@@ -44,4 +44,11 @@
 // where last is the result of the last measurement that produced one.
 // Request headers and bodies may hold credentials: they never appear in an
 // output, a progress line or an error.
+//
+// Each provider is one providerDef (its block's schema, load-time check,
+// constructor, default verdict or condition example, and cluster
+// permissions), registered by registerProvider from its own file's init.
+// The schema of verify and analysis blocks, the diagnostics that list the
+// providers, Check, Run, Plan and Permissions all look providers up in that
+// table: a new provider is a new file.
 package analysis

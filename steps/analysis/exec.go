@@ -12,11 +12,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
+
+func init() {
+	registerProvider(&providerDef{
+		Name:  "exec",
+		Order: 40,
+		Attrs: hcldec.ObjectSpec{
+			"command": &hcldec.AttrSpec{Name: "command", Type: cty.List(cty.String), Required: true},
+			"env":     &hcldec.AttrSpec{Name: "env", Type: cty.Map(cty.String)},
+			"dir":     str("dir", false),
+			"timeout": str("timeout", false),
+		},
+		Check: checkExec,
+		New: func(b cty.Value, env *steps.Env) (provider, error) {
+			return newExec(b, env)
+		},
+		Verdict: execVerdict,
+	})
+}
 
 // execProvider runs a local command per measurement, from an argv list,
 // never through a shell string. result is
@@ -86,13 +105,12 @@ func (p *execProvider) describe() string {
 	return "exec " + strconv.Quote(p.argv[0])
 }
 
-func (p *execProvider) fallback() func(cty.Value) Phase {
-	return func(r cty.Value) Phase {
-		if steps.Int(r, "exit_code", -1) == 0 {
-			return Successful
-		}
-		return Failed
+// execVerdict: exit code 0 is Successful.
+func execVerdict(r cty.Value) Phase {
+	if steps.Int(r, "exit_code", -1) == 0 {
+		return Successful
 	}
+	return Failed
 }
 
 func (p *execProvider) measure(ctx context.Context) (cty.Value, string, error) {

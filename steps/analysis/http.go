@@ -11,11 +11,37 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
+
+func init() {
+	registerProvider(&providerDef{
+		Name:  "http",
+		Order: 10,
+		Attrs: httpAttrs(),
+		Check: checkHTTP,
+		New: func(b cty.Value, _ *steps.Env) (provider, error) {
+			return newHTTP(b)
+		},
+		Verdict: httpVerdict,
+	})
+}
+
+// httpAttrs is the schema of an http block (and the start of a probe's).
+func httpAttrs() hcldec.ObjectSpec {
+	return hcldec.ObjectSpec{
+		"url":      str("url", true),
+		"method":   str("method", false),
+		"headers":  &hcldec.AttrSpec{Name: "headers", Type: cty.Map(cty.String)},
+		"body":     str("body", false),
+		"timeout":  str("timeout", false),
+		"insecure": &hcldec.AttrSpec{Name: "insecure", Type: cty.Bool},
+	}
+}
 
 // httpProvider sends one request per measurement. result is
 //
@@ -78,13 +104,12 @@ func checkHTTP(b cty.Value, path []string) []steps.Problem {
 
 func (p *httpProvider) describe() string { return "http " + p.method + " " + callout.RedactURL(p.url) }
 
-func (p *httpProvider) fallback() func(cty.Value) Phase {
-	return func(r cty.Value) Phase {
-		if s := steps.Int(r, "status", 0); s >= 200 && s < 300 {
-			return Successful
-		}
-		return Failed
+// httpVerdict: a 2xx status is Successful.
+func httpVerdict(r cty.Value) Phase {
+	if s := steps.Int(r, "status", 0); s >= 200 && s < 300 {
+		return Successful
 	}
+	return Failed
 }
 
 // response is what one request gave.

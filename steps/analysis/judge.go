@@ -39,11 +39,12 @@ func withResult(parent *hcl.EvalContext, result cty.Value) *hcl.EvalContext {
 // newJudge finds where the conditions are written. Presence is read from the
 // syntax, not from values: a condition that evaluates to null is an error of
 // that measurement, not a missing condition.
-func newJudge(body hcl.Body, spec hcldec.Spec, ctx *hcl.EvalContext, provider string, fallback func(cty.Value) Phase) (*judge, error) {
+func newJudge(body hcl.Body, spec hcldec.Spec, ctx *hcl.EvalContext, def *providerDef) (*judge, error) {
 	if body == nil {
 		return nil, fmt.Errorf("the engine gave the verify step no body to evaluate its conditions in")
 	}
-	j := &judge{body: body, spec: spec, ctx: ctx, provider: provider, fallback: fallback}
+	provider := def.Name
+	j := &judge{body: body, spec: spec, ctx: ctx, provider: provider, fallback: def.Verdict}
 	names := []hcl.AttributeSchema{{Name: "condition"}, {Name: "failure_condition"}}
 	content, _, _ := body.PartialContent(&hcl.BodySchema{Attributes: names, Blocks: []hcl.BlockHeaderSchema{{Type: provider}}})
 	where := func(name string) string {
@@ -59,8 +60,8 @@ func newJudge(body hcl.Body, spec hcldec.Spec, ctx *hcl.EvalContext, provider st
 		return ""
 	}
 	j.success, j.failure = where("condition"), where("failure_condition")
-	if j.success == "" && j.failure == "" && fallback == nil {
-		return nil, fmt.Errorf("a %s analysis needs condition = <expression over result>, such as %s", provider, conditionExample[provider])
+	if j.success == "" && j.failure == "" && j.fallback == nil {
+		return nil, fmt.Errorf("a %s analysis needs condition = <expression over result>, such as %s", provider, def.ConditionExample)
 	}
 	return j, nil
 }

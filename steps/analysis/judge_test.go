@@ -34,7 +34,7 @@ func TestJudgeArgoSemantics(t *testing.T) {
 					src = tc.conds + "\nhttp {\n  url = \"http://app/healthz\"\n}"
 				}
 				env, _ := inline(t, src, nil)
-				j, err := newJudge(env.Body, verifySpec(), env.EvalContext, "http", nil)
+				j, err := newJudge(env.Body, verifySpec(), env.EvalContext, lookupProvider("http"))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -55,8 +55,7 @@ func TestJudgeArgoSemantics(t *testing.T) {
 
 func TestJudgeFallbackAndRequired(t *testing.T) {
 	env, _ := inline(t, `http { url = "http://app/healthz" }`, nil)
-	p, _ := newHTTP(cty.ObjectVal(map[string]cty.Value{"url": cty.StringVal("http://app/healthz")}))
-	j, err := newJudge(env.Body, verifySpec(), env.EvalContext, "http", p.fallback())
+	j, err := newJudge(env.Body, verifySpec(), env.EvalContext, lookupProvider("http"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +68,7 @@ func TestJudgeFallbackAndRequired(t *testing.T) {
   address = "http://prom:9090"
   query   = "up"
 }`, nil)
-	if _, err := newJudge(penv.Body, verifySpec(), penv.EvalContext, "prometheus", nil); err == nil || !strings.Contains(err.Error(), "condition") {
+	if _, err := newJudge(penv.Body, verifySpec(), penv.EvalContext, lookupProvider("prometheus")); err == nil || !strings.Contains(err.Error(), "condition") {
 		t.Errorf("prometheus without condition: err = %v", err)
 	}
 }

@@ -16,11 +16,32 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/restmapper"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
+	stepkube "github.com/cutoverhq/cutover/steps/kube"
 )
+
+func init() {
+	registerProvider(&providerDef{
+		Name:  "kubernetes",
+		Order: 30,
+		Attrs: hcldec.ObjectSpec{
+			"kind":        str("kind", true),
+			"name":        str("name", true),
+			"namespace":   str("namespace", false),
+			"api_version": str("api_version", false),
+		},
+		Check: checkKubernetes,
+		New: func(b cty.Value, env *steps.Env) (provider, error) {
+			return newKubernetes(b, env)
+		},
+		ConditionExample: "result.ready_pods >= 3",
+		Permissions:      kubernetesPermissions,
+	})
+}
 
 // kubernetesProvider reads one object per measurement. result is the object
 // itself (result.status.readyReplicas, result.metadata.generation, …) with
@@ -66,6 +87,36 @@ func checkKubernetes(b cty.Value, path []string) []steps.Problem {
 	return out
 }
 
+// kubernetesPermissions: the provider reads the object it measures (get)
+// and, for a workload, the pods its selector picks (list).
+func kubernetesPermissions(env *steps.Env, k cty.Value, analysis string) ([]steps.Permission, error) {
+	kind, note := "Deployment", " (kind not known without its variables: assumed Deployment)"
+	if v := steps.Attr(k, "kind"); k.IsKnown() && v.IsKnown() && !v.IsNull() {
+		kind, note = v.AsString(), ""
+		if av := steps.Attr(k, "api_version"); av.IsKnown() && !av.IsNull() {
+			gv, err := schema.ParseGroupVersion(av.AsString())
+			if err != nil {
+				return nil, fmt.Errorf("%s: api_version %q: %w", analysis, av.AsString(), err)
+			}
+			if gv.Group == "" {
+				kind = gv.Version + "/" + kind
+			} else {
+				kind = gv.Group + "/" + gv.Version + "/" + kind
+			}
+		}
+	}
+	r, err := stepkube.ResourceOf(env, kind)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", analysis, err)
+	}
+	why := strings.TrimSpace(fmt.Sprintf("%s measures %s %s", analysis, kind, steps.Str(k, "name"))) + note
+	out := []steps.Permission{{APIGroup: r.Group, Resource: r.Resource, Verbs: []string{"get"}, Why: why}}
+	if !(r.Group == "" && r.Resource == "pods") {
+		out = append(out, steps.Permission{Resource: "pods", Verbs: []string{"list"}, Why: why + ": its pods"})
+	}
+	return out, nil
+}
+
 func (p *kubernetesProvider) describe() string {
 	s := fmt.Sprintf("kubernetes %s %s", p.kind, p.name)
 	if p.namespace != "" {
@@ -73,8 +124,6 @@ func (p *kubernetesProvider) describe() string {
 	}
 	return s
 }
-
-func (p *kubernetesProvider) fallback() func(cty.Value) Phase { return nil }
 
 func (p *kubernetesProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	if p.env == nil || p.env.Cluster == nil {

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
@@ -39,13 +38,22 @@ type probeProvider struct {
 	versionField  string
 }
 
-func probeSpec() hcldec.Spec {
-	o := httpSpec().(hcldec.ObjectSpec)
+func init() {
+	o := httpAttrs()
 	o["rate"] = num("rate")
 	o["duration"] = str("duration", false)
 	o["version_header"] = str("version_header", false)
 	o["version_field"] = str("version_field", false)
-	return o
+	registerProvider(&providerDef{
+		Name:  "probe",
+		Order: 50,
+		Attrs: o,
+		Check: checkProbe,
+		New: func(b cty.Value, _ *steps.Env) (provider, error) {
+			return newProbe(b)
+		},
+		Verdict: probeVerdict,
+	})
 }
 
 // maxInFlight bounds the requests a probe has open at once: a service that
@@ -86,13 +94,12 @@ func (p *probeProvider) describe() string {
 	return fmt.Sprintf("probe %s %s at %g/s for %s", p.http.method, callout.RedactURL(p.http.url), p.rate, p.duration)
 }
 
-func (p *probeProvider) fallback() func(cty.Value) Phase {
-	return func(r cty.Value) Phase {
-		if steps.Int(r, "requests", 0) > 0 && steps.Float(r, "error_rate", 1) == 0 {
-			return Successful
-		}
-		return Failed
+// probeVerdict: a window of requests without an error is Successful.
+func probeVerdict(r cty.Value) Phase {
+	if steps.Int(r, "requests", 0) > 0 && steps.Float(r, "error_rate", 1) == 0 {
+		return Successful
 	}
+	return Failed
 }
 
 // probeTally accumulates one window's responses.

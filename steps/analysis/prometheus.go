@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
@@ -19,6 +20,26 @@ import (
 	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
+
+func init() {
+	registerProvider(&providerDef{
+		Name:  "prometheus",
+		Order: 20,
+		Attrs: hcldec.ObjectSpec{
+			"address": str("address", true),
+			"query":   str("query", true),
+			"timeout": str("timeout", false),
+			// headers carry credentials for a Prometheus behind a proxy
+			// (Authorization: Bearer …); they are sent, never shown.
+			"headers": &hcldec.AttrSpec{Name: "headers", Type: cty.Map(cty.String)},
+		},
+		Check: checkPrometheus,
+		New: func(b cty.Value, _ *steps.Env) (provider, error) {
+			return newPrometheus(b)
+		},
+		ConditionExample: "result.value < 0.01",
+	})
+}
 
 // prometheusProvider runs an instant query per measurement. result is
 //
@@ -85,8 +106,6 @@ func checkPrometheus(b cty.Value, path []string) []steps.Problem {
 func (p *prometheusProvider) describe() string {
 	return fmt.Sprintf("prometheus %s query %q", callout.Redact(p.address), p.query)
 }
-
-func (p *prometheusProvider) fallback() func(cty.Value) Phase { return nil }
 
 func (p *prometheusProvider) measure(ctx context.Context) (cty.Value, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
+	"sort"
+	"strings"
 
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/steps"
@@ -16,47 +18,152 @@ type provider interface {
 	// measure returns the result bound to `result`, a short form of it for
 	// the measurement's value, or an error (an Error measurement).
 	measure(ctx context.Context) (result cty.Value, value string, err error)
-	// fallback judges a result when no condition is written; nil when the
-	// provider has no natural verdict.
-	fallback() func(cty.Value) Phase
 	// describe names what is measured, without credentials.
 	describe() string
 }
 
-func newProvider(kind string, block cty.Value, env *steps.Env) (provider, error) {
-	switch kind {
-	case "http":
-		return newHTTP(block)
-	case "prometheus":
-		return newPrometheus(block)
-	case "kubernetes":
-		return newKubernetes(block, env)
-	case "exec":
-		return newExec(block, env)
-	case "probe":
-		return newProbe(block)
-	}
-	return nil, fmt.Errorf("no provider block; use one of %v", providerNames)
+// providerDef is all the package knows of one analysis provider. Each
+// provider's own file registers its definition in init; the schema of
+// verify and analysis blocks, the load-time checks, the constructor, the
+// default verdict and the permissions are all looked up here, so adding a
+// provider is adding one file.
+type providerDef struct {
+	// Name is the provider's block type: `http { … }`.
+	Name string
+	// Order places the provider in the lists people read (diagnostics);
+	// lower first, ties by name.
+	Order int
+	// Attrs is the schema of the provider's block. condition and
+	// failure_condition are added to every provider block and must not be
+	// in it.
+	Attrs hcldec.ObjectSpec
+	// Check reports invalid known values of a decoded block, with paths
+	// below path (the block's own). Unknown values are left for New. The
+	// block's timeout, if any, is checked for every provider. nil: the
+	// schema is check enough.
+	Check func(block cty.Value, path []string) []steps.Problem
+	// New builds the provider of one run from its decoded block.
+	New func(block cty.Value, env *steps.Env) (provider, error)
+	// Verdict judges a result when no condition is written. nil when the
+	// result has no natural verdict: an analysis of this provider then
+	// needs a condition, and ConditionExample shows one.
+	Verdict          func(result cty.Value) Phase
+	ConditionExample string
+	// Permissions are the cluster rules a block needs (steps.Permissioner);
+	// analysis names the analysis for the reasons ("analysis X", "inline
+	// analysis"). nil: the provider does not read the cluster.
+	Permissions func(env *steps.Env, block cty.Value, analysis string) ([]steps.Permission, error)
 }
 
-func checkProvider(kind string, block cty.Value, path []string) []steps.Problem {
+// providers are the registered definitions, in Order. Registration happens
+// in init only, so the table is read without a lock.
+var providers []*providerDef
+
+// registerProvider adds def to the table and declares the new schema of
+// top-level analysis blocks to the engine, so the schema holds every
+// provider whatever the order the files' init functions run in. A bad or
+// second definition of a name is a programming error.
+func registerProvider(def *providerDef) {
+	switch {
+	case def.Name == "":
+		panic("analysis: a provider needs a name")
+	case lookupProvider(def.Name) != nil:
+		panic(fmt.Sprintf("analysis: provider %q registered twice", def.Name))
+	case settingsAttrs()[def.Name] != nil || def.Name == "analysis":
+		panic(fmt.Sprintf("analysis: provider %q would shadow the analysis setting of that name", def.Name))
+	case def.New == nil:
+		panic(fmt.Sprintf("analysis: provider %q has no constructor", def.Name))
+	case def.Verdict == nil && def.ConditionExample == "":
+		panic(fmt.Sprintf("analysis: provider %q has no default verdict, so it needs a condition example", def.Name))
+	}
+	for _, c := range []string{"condition", "failure_condition"} {
+		if def.Attrs[c] != nil {
+			panic(fmt.Sprintf("analysis: provider %q declares %s itself; every provider block has it", def.Name, c))
+		}
+	}
+	providers = append(providers, def)
+	sort.SliceStable(providers, func(i, j int) bool {
+		if providers[i].Order != providers[j].Order {
+			return providers[i].Order < providers[j].Order
+		}
+		return providers[i].Name < providers[j].Name
+	})
+	steps.Default.SetAnalysisSpec(AnalysisSpec())
+}
+
+// lookupProvider returns the definition registered under name, or nil.
+func lookupProvider(name string) *providerDef {
+	for _, d := range providers {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// providerNames are the registered block types, in Order.
+func providerNames() []string {
+	out := make([]string, len(providers))
+	for i, d := range providers {
+		out[i] = d.Name
+	}
+	return out
+}
+
+// blockSpec is the schema of def's block: its attributes and the
+// conditions.
+func (def *providerDef) blockSpec() hcldec.Spec {
+	o := hcldec.ObjectSpec{}
+	for k, v := range def.Attrs {
+		o[k] = v
+	}
+	return conditionAttrs(o)
+}
+
+// check validates the known values of def's block at path.
+func (def *providerDef) check(block cty.Value, path []string) []steps.Problem {
 	if !block.IsKnown() {
 		return nil
 	}
 	out := steps.CheckDurations(block, path, "timeout")
-	switch kind {
-	case "http":
-		out = append(out, checkHTTP(block, path)...)
-	case "prometheus":
-		out = append(out, checkPrometheus(block, path)...)
-	case "kubernetes":
-		out = append(out, checkKubernetes(block, path)...)
-	case "exec":
-		out = append(out, checkExec(block, path)...)
-	case "probe":
-		out = append(out, checkProbe(block, path)...)
+	if def.Check != nil {
+		out = append(out, def.Check(block, path)...)
 	}
 	return out
+}
+
+// present returns the definitions whose block cfg (an analysis body
+// decoded with settingsSpec) holds, in Order.
+func present(cfg cty.Value) []*providerDef {
+	var out []*providerDef
+	for _, d := range providers {
+		if !steps.Attr(cfg, d.Name).IsNull() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// newProvider builds the provider of an analysis body that holds exactly
+// one provider block (checkSettings has said so).
+func newProvider(cfg cty.Value, env *steps.Env) (*providerDef, provider, error) {
+	defs := present(cfg)
+	if len(defs) == 0 {
+		return nil, nil, fmt.Errorf("no provider block; use one of %v", providerNames())
+	}
+	p, err := defs[0].New(steps.Attr(cfg, defs[0].Name), env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return defs[0], p, nil
+}
+
+// orList is names as a sentence: "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func problem(path []string, name, summary, detail string) steps.Problem {
@@ -67,31 +174,6 @@ func problem(path []string, name, summary, detail string) steps.Problem {
 // output: enough for any health document, small enough that a gate taking
 // hundreds of measurements stays small.
 const maxBody = 1 << 20
-
-// readCapped reads at most maxBody bytes of r and reports whether there was
-// more.
-func readCapped(r io.Reader) ([]byte, bool, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if len(b) > maxBody {
-		return b[:maxBody], true, err
-	}
-	return b, false, err
-}
-
-// capWriter keeps the first maxBody bytes written to it.
-type capWriter struct {
-	buf       bytes.Buffer
-	truncated bool
-}
-
-func (w *capWriter) Write(p []byte) (int, error) {
-	if room := maxBody - w.buf.Len(); room < len(p) {
-		w.truncated = true
-		w.buf.Write(p[:max(room, 0)])
-		return len(p), nil
-	}
-	return w.buf.Write(p)
-}
 
 // text returns b as a string with invalid UTF-8 replaced: cty strings must
 // be valid.

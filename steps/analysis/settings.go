@@ -60,23 +60,23 @@ func checkSettings(cfg cty.Value, prefix []string) []steps.Problem {
 		out = append(out, checkInt(cfg, n, 0, at(n))...)
 	}
 
-	var present []string
-	for _, p := range providerNames {
-		b := steps.Attr(cfg, p)
-		if !b.IsNull() {
-			present = append(present, p)
-			out = append(out, checkProvider(p, b, at(p))...)
-		}
+	defs := present(cfg)
+	for _, d := range defs {
+		out = append(out, d.check(steps.Attr(cfg, d.Name), at(d.Name))...)
 	}
 	switch {
-	case len(present) == 0:
+	case len(defs) == 0:
 		out = append(out, steps.Problem{Path: prefix, Summary: "No analysis provider",
-			Detail: "An analysis needs exactly one provider block: http, prometheus, kubernetes, exec or probe."})
-	case len(present) > 1:
-		out = append(out, steps.Problem{Path: at(present[1]), Summary: "More than one analysis provider",
-			Detail: fmt.Sprintf("An analysis holds exactly one provider block; this one has %v. Split them into separate analyses.", present)})
+			Detail: "An analysis needs exactly one provider block: " + orList(providerNames()) + "."})
+	case len(defs) > 1:
+		names := make([]string, len(defs))
+		for i, d := range defs {
+			names[i] = d.Name
+		}
+		out = append(out, steps.Problem{Path: at(names[1]), Summary: "More than one analysis provider",
+			Detail: fmt.Sprintf("An analysis holds exactly one provider block; this one has %v. Split them into separate analyses.", names)})
 	default:
-		out = append(out, checkConditions(cfg, present[0], prefix)...)
+		out = append(out, checkConditions(cfg, defs[0], prefix)...)
 	}
 	return out
 }
@@ -97,29 +97,24 @@ func checkInt(cfg cty.Value, name string, min int64, path []string) []steps.Prob
 
 // checkConditions reports conditions written twice, and providers whose
 // result has no default verdict written without any condition.
-func checkConditions(cfg cty.Value, provider string, prefix []string) []steps.Problem {
+func checkConditions(cfg cty.Value, def *providerDef, prefix []string) []steps.Problem {
 	var out []steps.Problem
-	block := steps.Attr(cfg, provider)
+	block := steps.Attr(cfg, def.Name)
 	for _, c := range []string{"condition", "failure_condition"} {
 		if !steps.Attr(cfg, c).IsNull() && !steps.Attr(block, c).IsNull() {
 			out = append(out, steps.Problem{Path: append(append([]string{}, prefix...), c),
 				Summary: "Condition given twice",
-				Detail:  fmt.Sprintf("%s is set both in the analysis body and in its %s block; keep one.", c, provider)})
+				Detail:  fmt.Sprintf("%s is set both in the analysis body and in its %s block; keep one.", c, def.Name)})
 		}
 	}
 	none := steps.Attr(cfg, "condition").IsNull() && steps.Attr(block, "condition").IsNull() &&
 		steps.Attr(cfg, "failure_condition").IsNull() && steps.Attr(block, "failure_condition").IsNull()
-	if none && (provider == "prometheus" || provider == "kubernetes") {
-		out = append(out, steps.Problem{Path: append(append([]string{}, prefix...), provider),
+	if none && def.Verdict == nil {
+		out = append(out, steps.Problem{Path: append(append([]string{}, prefix...), def.Name),
 			Summary: "Missing condition",
-			Detail:  fmt.Sprintf("A %s measurement has no natural verdict: add condition = <expression over result>, such as %s.", provider, conditionExample[provider])})
+			Detail:  fmt.Sprintf("A %s measurement has no natural verdict: add condition = <expression over result>, such as %s.", def.Name, def.ConditionExample)})
 	}
 	return out
-}
-
-var conditionExample = map[string]string{
-	"prometheus": "result.value < 0.01",
-	"kubernetes": "result.ready_pods >= 3",
 }
 
 func pathString(p []string) string {

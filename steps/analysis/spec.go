@@ -7,14 +7,12 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 )
 
+// The schema of top-level analysis blocks is declared by registerProvider,
+// each time a provider joins the table.
 func init() {
-	steps.Default.SetAnalysisSpec(AnalysisSpec())
 	steps.Default.SetAnalysisBinds("result")
 	steps.Register(verifyKind{})
 }
-
-// providerNames are the provider block types; an analysis holds exactly one.
-var providerNames = []string{"http", "prometheus", "kubernetes", "exec", "probe"}
 
 // conditionAttrs are accepted in the provider block and in the analysis body.
 // Both are bool; at load time they are unknown because `result` is.
@@ -32,49 +30,9 @@ func num(name string) hcldec.Spec {
 	return &hcldec.AttrSpec{Name: name, Type: cty.Number}
 }
 
-func httpSpec() hcldec.Spec {
-	return conditionAttrs(hcldec.ObjectSpec{
-		"url":      str("url", true),
-		"method":   str("method", false),
-		"headers":  &hcldec.AttrSpec{Name: "headers", Type: cty.Map(cty.String)},
-		"body":     str("body", false),
-		"timeout":  str("timeout", false),
-		"insecure": &hcldec.AttrSpec{Name: "insecure", Type: cty.Bool},
-	})
-}
-
-func prometheusSpec() hcldec.Spec {
-	return conditionAttrs(hcldec.ObjectSpec{
-		"address": str("address", true),
-		"query":   str("query", true),
-		"timeout": str("timeout", false),
-		// headers carry credentials for a Prometheus behind a proxy
-		// (Authorization: Bearer …); they are sent, never shown.
-		"headers": &hcldec.AttrSpec{Name: "headers", Type: cty.Map(cty.String)},
-	})
-}
-
-func kubernetesSpec() hcldec.Spec {
-	return conditionAttrs(hcldec.ObjectSpec{
-		"kind":        str("kind", true),
-		"name":        str("name", true),
-		"namespace":   str("namespace", false),
-		"api_version": str("api_version", false),
-	})
-}
-
-func execSpec() hcldec.Spec {
-	return conditionAttrs(hcldec.ObjectSpec{
-		"command": &hcldec.AttrSpec{Name: "command", Type: cty.List(cty.String), Required: true},
-		"env":     &hcldec.AttrSpec{Name: "env", Type: cty.Map(cty.String)},
-		"dir":     str("dir", false),
-		"timeout": str("timeout", false),
-	})
-}
-
-// settingsSpec is the body of an analysis, shared by the top-level block and
-// the inline form of verify.
-func settingsSpec() hcldec.ObjectSpec {
+// settingsAttrs are the attributes of an analysis body besides its provider
+// block: the schedule, the limits and the conditions.
+func settingsAttrs() hcldec.ObjectSpec {
 	return conditionAttrs(hcldec.ObjectSpec{
 		"interval":                str("interval", false),
 		"count":                   num("count"),
@@ -82,12 +40,18 @@ func settingsSpec() hcldec.ObjectSpec {
 		"failure_limit":           num("failure_limit"),
 		"inconclusive_limit":      num("inconclusive_limit"),
 		"consecutive_error_limit": num("consecutive_error_limit"),
-		"http":                    &hcldec.BlockSpec{TypeName: "http", Nested: httpSpec()},
-		"prometheus":              &hcldec.BlockSpec{TypeName: "prometheus", Nested: prometheusSpec()},
-		"kubernetes":              &hcldec.BlockSpec{TypeName: "kubernetes", Nested: kubernetesSpec()},
-		"exec":                    &hcldec.BlockSpec{TypeName: "exec", Nested: execSpec()},
-		"probe":                   &hcldec.BlockSpec{TypeName: "probe", Nested: probeSpec()},
 	})
+}
+
+// settingsSpec is the body of an analysis, shared by the top-level block and
+// the inline form of verify: the settings and one block per registered
+// provider.
+func settingsSpec() hcldec.ObjectSpec {
+	o := settingsAttrs()
+	for _, d := range providers {
+		o[d.Name] = &hcldec.BlockSpec{TypeName: d.Name, Nested: d.blockSpec()}
+	}
+	return o
 }
 
 // AnalysisSpec is the schema of a top-level `analysis "NAME" {}` block.

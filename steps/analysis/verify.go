@@ -30,8 +30,10 @@ func (verifyKind) Binds() []string { return []string{"result"} }
 
 // inlineNames are the verify attributes and blocks that form an inline
 // analysis; none may appear next to `analysis = analysis.X`.
-var inlineNames = append([]string{"interval", "count", "initial_delay", "failure_limit",
-	"inconclusive_limit", "consecutive_error_limit", "condition", "failure_condition"}, providerNames...)
+func inlineNames() []string {
+	return append([]string{"interval", "count", "initial_delay", "failure_limit",
+		"inconclusive_limit", "consecutive_error_limit", "condition", "failure_condition"}, providerNames()...)
+}
 
 func (verifyKind) Check(cfg cty.Value) []steps.Problem {
 	cfg, _ = cfg.UnmarkDeep()
@@ -40,7 +42,7 @@ func (verifyKind) Check(cfg cty.Value) []steps.Problem {
 		return checkSettings(cfg, nil)
 	}
 	var out []steps.Problem
-	for _, n := range inlineNames {
+	for _, n := range inlineNames() {
 		if !steps.Attr(cfg, n).IsNull() {
 			out = append(out, steps.Problem{Path: []string{n}, Summary: "Analysis settings given twice",
 				Detail: fmt.Sprintf("This verify refers to an analysis, so %s belongs in that analysis block; remove it here, or drop the analysis reference and write the analysis inline.", n)})
@@ -107,17 +109,12 @@ func prepare(env *steps.Env, cfg cty.Value) (*prepared, error) {
 		return nil, fmt.Errorf("analysis %s is invalid: %s", p.name, strings.Join(msgs, "; "))
 	}
 	p.settings, _ = readSettings(cfg)
-	kind := ""
-	for _, n := range providerNames {
-		if !steps.Attr(cfg, n).IsNull() {
-			kind = n
-		}
-	}
-	var err error
-	if p.provider, err = newProvider(kind, steps.Attr(cfg, kind), env); err != nil {
+	def, prov, err := newProvider(cfg, env)
+	if err != nil {
 		return nil, fmt.Errorf("analysis %s: %w", p.name, err)
 	}
-	if p.judge, err = newJudge(body, spec, ectx, kind, p.provider.fallback()); err != nil {
+	p.provider = prov
+	if p.judge, err = newJudge(body, spec, ectx, def); err != nil {
 		return nil, fmt.Errorf("analysis %s: %w", p.name, err)
 	}
 	return p, nil
