@@ -40,10 +40,7 @@ func (c *cli) answerPause(args []string, answer string) int {
 		c.errorf("%v", err)
 		return exitFailed
 	}
-	ns := o.namespace
-	if ns == "" {
-		ns = clients.Namespace
-	}
+	ns := namespaceOf(o.namespace, "", clients)
 	ctx := context.Background()
 	list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf(pos))
 	if err != nil {

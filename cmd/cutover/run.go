@@ -52,6 +52,12 @@ func cmdRun(c *cli, args []string) int {
 			return exitFailed
 		}
 	}
+	if st.namespace != "" {
+		// Every stage, the journal, the lock and the pause questions use
+		// this one namespace; the run's meta keeps it for approve, undo
+		// and status.
+		p.Namespace = st.namespace
+	}
 	runID, lockName := journal.NewRunID(), p.Lock
 	if prior != nil {
 		runID, lockName = prior.meta.RunID, prior.lockName(p)
@@ -252,10 +258,7 @@ func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster,
 	if err := clients.Reachable(ctx); err != nil {
 		return nil, err
 	}
-	ns := p.Namespace
-	if ns == "" {
-		ns = clients.Namespace
-	}
+	ns := namespaceOf(o.namespace, p.Namespace, clients)
 	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	if o.noJournal {
 		st.store = journal.NewMemoryStore()
@@ -290,4 +293,15 @@ func runStore(clients *kube.Clients, ns string, o *options) journal.Store {
 		panic(err)
 	}
 	return st
+}
+
+// namespaceOf is the one rule for where a command acts: --namespace, else
+// the pipeline's, else the kubeconfig context's, else "default".
+func namespaceOf(flag, pipeline string, clients *kube.Clients) string {
+	for _, ns := range []string{flag, pipeline, clients.Namespace} {
+		if ns != "" {
+			return ns
+		}
+	}
+	return "default"
 }

@@ -42,21 +42,17 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		c.printDiags(cfg, diags, o)
 		return nil, exitInvalid
 	}
-	ns := o.namespace
-	if ns == "" {
-		// The pipeline's namespace, when it does not depend on variables.
-		if p, d := engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ}); !d.HasErrors() {
-			ns = p.Namespace
-		}
+	// The pipeline's namespace, when it does not depend on variables.
+	var pipelineNS string
+	if p, d := engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ}); !d.HasErrors() {
+		pipelineNS = p.Namespace
 	}
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, exitFailed
 	}
-	if ns == "" {
-		ns = clients.Namespace
-	}
+	ns := namespaceOf(o.namespace, pipelineNS, clients)
 	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	j, err := st.store.Open(context.Background(), runID)
 	if err != nil {
@@ -248,10 +244,7 @@ func (c *cli) listRuns(o *options) ([]journal.Meta, int) {
 		c.errorf("%v", err)
 		return nil, exitFailed
 	}
-	ns := o.namespace
-	if ns == "" {
-		ns = clients.Namespace
-	}
+	ns := namespaceOf(o.namespace, "", clients)
 	metas, err := runStore(clients, ns, o).List(context.Background())
 	if err != nil {
 		c.errorf("listing runs in %s: %v", ns, err)
