@@ -15,7 +15,7 @@ import (
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
-	stepkube "github.com/cutoverhq/cutover/steps/kube"
+	"github.com/cutoverhq/cutover/steps/workloads"
 )
 
 // cmdRBAC prints the Role a pipeline's runs need (docs/rbac.md): the union
@@ -82,7 +82,7 @@ func cmdRBAC(c *cli, args []string) int {
 	}
 	spec := roleSpec{Pipeline: p.Name, Name: name, Namespace: p.Namespace, Notes: notes}
 	for _, r := range mergeRules(perms) {
-		if stepkube.ClusterScoped(r.Group, strings.Split(r.Resource, "/")[0]) {
+		if workloads.ClusterScoped(r.Group, strings.Split(r.Resource, "/")[0]) {
 			spec.Cluster = append(spec.Cluster, r)
 		} else {
 			spec.Rules = append(spec.Rules, r)

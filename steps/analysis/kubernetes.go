@@ -21,7 +21,7 @@ import (
 
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
-	stepkube "github.com/cutoverhq/cutover/steps/kube"
+	"github.com/cutoverhq/cutover/steps/workloads"
 )
 
 func init() {
@@ -105,7 +105,7 @@ func kubernetesPermissions(env *steps.Env, k cty.Value, analysis string) ([]step
 			}
 		}
 	}
-	r, err := stepkube.ResourceOf(env, kind)
+	r, err := workloads.ResourceOf(env, kind)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", analysis, err)
 	}

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -58,9 +58,9 @@ func (scaleKind) Check(cfg cty.Value) []steps.Problem {
 // count the scale is about to set (Want), which tells an undo that lost the
 // note written after the scale whether someone changed the count since.
 type scaleRecord struct {
-	Ref      k8s.Ref `json:"ref"`
-	Replicas int64   `json:"replicas"`
-	Want     *int64  `json:"want,omitempty"`
+	Ref      kube.Ref `json:"ref"`
+	Replicas int64    `json:"replicas"`
+	Want     *int64   `json:"want,omitempty"`
 }
 
 func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
@@ -97,7 +97,7 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	}
 	if !env.DryRun {
 		n, _, _ := unstructured.NestedInt64(out.Object, "spec", "replicas")
-		env.Remember(k8s.Written{Wrote: r, UID: string(out.GetUID()), Digest: k8s.Digest(n)})
+		env.Remember(kube.Written{Wrote: r, UID: string(out.GetUID()), Digest: kube.Digest(n)})
 	}
 	env.Report(fmt.Sprintf("%s: scaled from %d to %d replicas", r.Short(), prev, want))
 	if steps.Bool(cfg, "wait", true) && !env.DryRun {
@@ -127,12 +127,12 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	}
 	type scaled struct {
 		first, last scaleRecord
-		written     *k8s.Written
+		written     *kube.Written
 	}
-	var order []k8s.Ref
-	byRef := map[k8s.Ref]*scaled{}
+	var order []kube.Ref
+	byRef := map[kube.Ref]*scaled{}
 	for i, raw := range records {
-		if w, ok := k8s.WrittenOf(raw); ok {
+		if w, ok := kube.WrittenOf(raw); ok {
 			if s := byRef[w.Wrote]; s != nil {
 				w := w
 				s.written = &w
@@ -192,7 +192,7 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 // a conflict, and the read and the checks are done again. read and wrote
 // are the resourceVersions of the last read and of the write (equal when
 // nothing was written), for the wait that follows (kube.WaitAfterWrite).
-func restoreScale(ctx context.Context, env *steps.Env, c *k8s.Clients, r k8s.Ref, want int64, set *int64, w *k8s.Written) (why, read, wrote string, err error) {
+func restoreScale(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.Ref, want int64, set *int64, w *kube.Written) (why, read, wrote string, err error) {
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		why, read, wrote = "", "", ""
 		s, err := c.Resource(r).Get(ctx, r.Name, metav1.GetOptions{}, "scale")
@@ -212,7 +212,7 @@ func restoreScale(ctx context.Context, env *steps.Env, c *k8s.Clients, r k8s.Ref
 			switch {
 			case w != nil && w.UID != "" && string(s.GetUID()) != w.UID:
 				why = "deleted and re-created since this run scaled it"
-			case w != nil && k8s.Digest(cur) != w.Digest:
+			case w != nil && kube.Digest(cur) != w.Digest:
 				why = fmt.Sprintf("replicas changed since this run set them (now %d; an autoscaler?)", cur)
 			case w == nil && set != nil && cur != *set:
 				why = fmt.Sprintf("replicas changed since this run set them to %d (now %d; an autoscaler?)", *set, cur)
@@ -232,14 +232,14 @@ func restoreScale(ctx context.Context, env *steps.Env, c *k8s.Clients, r k8s.Ref
 	return why, read, wrote, err
 }
 
-func currentScale(ctx context.Context, c *k8s.Clients, r k8s.Ref) (int64, error) {
+func currentScale(ctx context.Context, c *kube.Clients, r kube.Ref) (int64, error) {
 	n, _, err := readScale(ctx, c, r)
 	return n, err
 }
 
 // readScale returns the replica count and the resourceVersion it was read
 // at (the workload's: a scale subresource carries its parent's).
-func readScale(ctx context.Context, c *k8s.Clients, r k8s.Ref) (int64, string, error) {
+func readScale(ctx context.Context, c *kube.Clients, r kube.Ref) (int64, string, error) {
 	s, err := c.Resource(r).Get(ctx, r.Name, metav1.GetOptions{}, "scale")
 	if err != nil {
 		return 0, "", classify(fmt.Errorf("reading the scale of %s: %w", r, err))
@@ -250,15 +250,15 @@ func readScale(ctx context.Context, c *k8s.Clients, r k8s.Ref) (int64, string, e
 
 // setScale patches the scale subresource to n replicas; with rv, only if
 // the object is still at that resourceVersion.
-func setScale(ctx context.Context, c *k8s.Clients, r k8s.Ref, n int64, rv string, dryRun bool) (*unstructured.Unstructured, error) {
+func setScale(ctx context.Context, c *kube.Clients, r kube.Ref, n int64, rv string, dryRun bool) (*unstructured.Unstructured, error) {
 	body := map[string]any{"spec": map[string]any{"replicas": n}}
 	if rv != "" {
 		body["metadata"] = map[string]any{"resourceVersion": rv}
 	}
 	patch, _ := json.Marshal(body)
-	opts := metav1.PatchOptions{FieldManager: k8s.FieldManager}
+	opts := metav1.PatchOptions{FieldManager: kube.FieldManager}
 	if dryRun {
-		opts.DryRun = k8s.DryRunAll
+		opts.DryRun = kube.DryRunAll
 	}
 	out, err := c.Resource(r).Patch(ctx, r.Name, types.MergePatchType, patch, opts, "scale")
 	if err != nil {
@@ -269,7 +269,7 @@ func setScale(ctx context.Context, c *k8s.Clients, r k8s.Ref, n int64, rv string
 
 // scaledTo is done when the controller has observed the new count, runs
 // exactly n pods (scaled-down ones have terminated) and all n are ready.
-func scaledTo(r k8s.Ref, n int64) k8s.Condition {
+func scaledTo(r kube.Ref, n int64) kube.Condition {
 	return func(obj *unstructured.Unstructured) (bool, string, error) {
 		if obj == nil {
 			return false, "", fmt.Errorf("%s was deleted while waiting for %d replicas", r, n)

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -21,11 +21,11 @@ import (
 
 // diffText is "~ ref" followed by the differences between the live object
 // and what the server would store, without server-owned fields.
-func diffText(r k8s.Ref, live, after *unstructured.Unstructured) string {
+func diffText(r kube.Ref, live, after *unstructured.Unstructured) string {
 	if live == nil {
 		return "+ create " + r.String()
 	}
-	d := cmp.Diff(k8s.Clean(live).Object, k8s.Clean(after).Object)
+	d := cmp.Diff(kube.Clean(live).Object, kube.Clean(after).Object)
 	if d == "" {
 		return "= unchanged " + r.String()
 	}
@@ -43,7 +43,7 @@ func planEnv(env *steps.Env) *steps.Env {
 }
 
 func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	ms, err := k8s.ParseManifests(steps.StrList(cfg, "manifests"))
+	ms, err := kube.ParseManifests(steps.StrList(cfg, "manifests"))
 	if err != nil {
 		return "", err
 	}
@@ -58,12 +58,12 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 	var out []string
 	for _, m := range applyOrder(ms) {
 		obj := m.Object
-		mapping, err := k8s.MappingFor(c.Mapper, obj.GroupVersionKind())
+		mapping, err := kube.MappingFor(c.Mapper, obj.GroupVersionKind())
 		if err != nil {
 			out = append(out, fmt.Sprintf("? %s %s: %v", obj.GetKind(), obj.GetName(), err))
 			continue
 		}
-		r := k8s.RefFor(mapping, objectNamespace(obj, ns), obj.GetName())
+		r := kube.RefFor(mapping, objectNamespace(obj, ns), obj.GetName())
 		obj.SetNamespace(r.Namespace)
 		live, err := c.Get(ctx, r)
 		if err != nil {
@@ -72,9 +72,9 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 		// The run's mark: a run would set its own; a plan has no run, and
 		// keeps the live one rather than show it removed.
 		if run := env.RunID; run != "" {
-			k8s.Mark(obj, run)
-		} else if run := k8s.MarkedBy(live); run != "" {
-			k8s.Mark(obj, run)
+			kube.Mark(obj, run)
+		} else if run := kube.MarkedBy(live); run != "" {
+			kube.Mark(obj, run)
 		}
 		after, err := c.Apply(ctx, r, obj, true)
 		if err != nil {
@@ -137,7 +137,7 @@ func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 		return "", fmt.Errorf("patch: %s does not exist", r)
 	}
 	after, err := c.Resource(r).Patch(ctx, r.Name, patchTypes[typ], body,
-		metav1.PatchOptions{FieldManager: k8s.FieldManager, DryRun: k8s.DryRunAll})
+		metav1.PatchOptions{FieldManager: kube.FieldManager, DryRun: kube.DryRunAll})
 	if err != nil {
 		return "", classify(fmt.Errorf("patching %s (%s patch, dry run): %w", r, typ, err))
 	}

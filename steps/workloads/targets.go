@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"fmt"
@@ -7,7 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -36,31 +36,31 @@ func configured(env *steps.Env, attrs ...string) bool {
 // servedAs refuses a record whose resource is not the one serving its kind.
 // Requests go to the resource, so a record saying "ConfigMap" with resource
 // "secrets" would otherwise pass a check on the kind and write a Secret.
-func servedAs(c *k8s.Clients, r k8s.Ref) error {
+func servedAs(c *kube.Clients, r kube.Ref) error {
 	if c.Mapper == nil {
 		return nil // unit tests' fake clients: no discovery to ask
 	}
-	m, err := k8s.MappingFor(c.Mapper, schema.FromAPIVersionAndKind(r.APIVersion, r.Kind))
+	m, err := kube.MappingFor(c.Mapper, schema.FromAPIVersionAndKind(r.APIVersion, r.Kind))
 	if err != nil {
-		if k8s.IsTransient(err) {
+		if kube.IsTransient(err) {
 			return classify(err)
 		}
 		return &steps.TargetError{Record: r.String(), Why: err.Error()}
 	}
-	if m.Resource.Resource != r.Resource || k8s.Namespaced(m) != (r.Namespace != "") {
+	if m.Resource.Resource != r.Resource || kube.Namespaced(m) != (r.Namespace != "") {
 		return &steps.TargetError{Record: r.String(), Why: fmt.Sprintf("the record names resource %q, which does not serve %s %s", r.Resource, r.APIVersion, r.Kind)}
 	}
 	return nil
 }
 
 // targetIn is the check of records against the objects a stage targets.
-func targetIn(c *k8s.Clients, want []k8s.Ref) func(k8s.Ref) error {
-	return func(r k8s.Ref) error {
+func targetIn(c *kube.Clients, want []kube.Ref) func(kube.Ref) error {
+	return func(r kube.Ref) error {
 		if err := servedAs(c, r); err != nil {
 			return err
 		}
 		for _, w := range want {
-			if k8s.SameTarget(r, w) {
+			if kube.SameTarget(r, w) {
 				return nil
 			}
 		}
@@ -78,8 +78,8 @@ func targetIn(c *k8s.Clients, want []k8s.Ref) func(k8s.Ref) error {
 
 // refuseAll refuses every record, for kinds that cannot check them without
 // their configuration.
-func refuseAll(why string) func(k8s.Ref) error {
-	return func(r k8s.Ref) error { return &steps.TargetError{Record: r.String(), Why: why} }
+func refuseAll(why string) func(kube.Ref) error {
+	return func(r kube.Ref) error { return &steps.TargetError{Record: r.String(), Why: why} }
 }
 
 // namedTarget is the policy of the one-object kinds (patch, delete, scale):
@@ -87,10 +87,10 @@ func refuseAll(why string) func(k8s.Ref) error {
 // resolve to. When those cannot be evaluated, marked says whether the
 // run's mark on the live object may stand in for them (the kind writes it);
 // otherwise every record is refused.
-func namedTarget(env *steps.Env, c *k8s.Clients, defKind string, marked bool) (undoPolicy, error) {
+func namedTarget(env *steps.Env, c *kube.Clients, defKind string, marked bool) (undoPolicy, error) {
 	if !configured(env, "kind", "name", "namespace") {
 		if marked {
-			return undoPolicy{requireMark: true, target: func(r k8s.Ref) error { return servedAs(c, r) }}, nil
+			return undoPolicy{requireMark: true, target: func(r kube.Ref) error { return servedAs(c, r) }}, nil
 		}
 		return undoPolicy{target: refuseAll("the stage's kind, name or namespace cannot be evaluated, so the record cannot be checked against it")}, nil
 	}
@@ -102,5 +102,5 @@ func namedTarget(env *steps.Env, c *k8s.Clients, defKind string, marked bool) (u
 	if err != nil {
 		return undoPolicy{}, err
 	}
-	return undoPolicy{target: targetIn(c, []k8s.Ref{want})}, nil
+	return undoPolicy{target: targetIn(c, []kube.Ref{want})}, nil
 }

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -52,7 +52,7 @@ func (waitKind) runResource(ctx context.Context, env *steps.Env, cfg cty.Value) 
 
 // waitCondition builds the Condition the step's attributes describe. A
 // missing object is always "keep waiting": it may be about to be created.
-func waitCondition(env *steps.Env, cfg cty.Value, r k8s.Ref) (k8s.Condition, error) {
+func waitCondition(env *steps.Env, cfg cty.Value, r kube.Ref) (kube.Condition, error) {
 	absent := func() (bool, string, error) {
 		return false, r.Short() + " does not exist yet; waiting for it to be created", nil
 	}
@@ -76,14 +76,14 @@ func waitCondition(env *steps.Env, cfg cty.Value, r k8s.Ref) (k8s.Condition, err
 			return false, fmt.Sprintf("%s: %s is %s%s (want %s)", r.Short(), typ, got, reason, status), nil
 		}, nil
 	case steps.Bool(cfg, "rollout", false):
-		if !k8s.HasRollout(r.APIVersion, r.Kind) {
+		if !kube.HasRollout(r.APIVersion, r.Kind) {
 			return nil, fmt.Errorf("rollout = true needs a Deployment, StatefulSet, DaemonSet or ReplicaSet; %s is a %s", r, r.Kind)
 		}
 		return func(obj *unstructured.Unstructured) (bool, string, error) {
 			if obj == nil {
 				return absent()
 			}
-			return k8s.RolloutStatus(obj)
+			return kube.RolloutStatus(obj)
 		}, nil
 	case !steps.Attr(cfg, "until").IsNull():
 		expr, err := untilExpr(env)
@@ -167,7 +167,7 @@ func untilExpr(env *steps.Env) (hcl.Expression, error) {
 // evaluated yet (it reads status.readyReplicas before the controller wrote
 // it) means "not yet", and the error is shown as the progress message so a
 // typo is visible while waiting.
-func evalUntil(env *steps.Env, expr hcl.Expression, r k8s.Ref, obj *unstructured.Unstructured) (bool, string, error) {
+func evalUntil(env *steps.Env, expr hcl.Expression, r kube.Ref, obj *unstructured.Unstructured) (bool, string, error) {
 	var ctx *hcl.EvalContext
 	if env.EvalContext != nil {
 		ctx = env.EvalContext.NewChild()

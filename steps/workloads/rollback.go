@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -58,7 +58,7 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 	}
 	ns := namespace(env, cfg, c)
 	name := steps.Str(cfg, "name")
-	r := k8s.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: ns, Name: name}
+	r := kube.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: ns, Name: name}
 	d, err := c.Typed.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return cty.NilVal, fmt.Errorf("rollback: %s does not exist", r)

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"encoding/json"
@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -27,7 +27,7 @@ func TestE2EDeployUndoLeavesARecreatedObject(t *testing.T) {
 	}
 	web := e.deployment("web")
 	ours := e.get(web)
-	if k8s.MarkedBy(ours) != "run-1" {
+	if kube.MarkedBy(ours) != "run-1" {
 		t.Fatalf("the created deployment carries no run mark: %v", ours.GetAnnotations())
 	}
 	bg := metav1.DeletePropagationBackground
@@ -37,7 +37,7 @@ func TestE2EDeployUndoLeavesARecreatedObject(t *testing.T) {
 	if err := e.c.WaitGone(e.ctx, web, nil); err != nil {
 		t.Fatal(err)
 	}
-	theirs := k8s.Clean(ours)
+	theirs := kube.Clean(ours)
 	theirs.SetAnnotations(nil)
 	if _, err := e.c.Resource(web).Create(e.ctx, theirs, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -69,8 +69,8 @@ func TestE2EDeployUndoRefusesForgedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Its own stage made billing; the stage being undone deploys web.
-	forged := func(r k8s.Ref) json.RawMessage {
-		raw, err := json.Marshal(k8s.Snapshot{Ref: r})
+	forged := func(r kube.Ref) json.RawMessage {
+		raw, err := json.Marshal(kube.Snapshot{Ref: r})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestE2EDeployUndoKeepsOthersFields(t *testing.T) {
 	if d.GetAnnotations()["team"] != "shop" || nested(d, "spec", "replicas") != int64(4) {
 		t.Errorf("undo clobbered fields the deploy did not set: annotations %v, replicas %v", d.GetAnnotations(), nested(d, "spec", "replicas"))
 	}
-	if k8s.MarkedBy(d) != "run-1" {
-		t.Errorf("mark after undo = %q, want the one from before the undone run", k8s.MarkedBy(d))
+	if kube.MarkedBy(d) != "run-1" {
+		t.Errorf("mark after undo = %q, want the one from before the undone run", kube.MarkedBy(d))
 	}
 }

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	dynfake "k8s.io/client-go/dynamic/fake"
 	clienttesting "k8s.io/client-go/testing"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -36,13 +36,13 @@ func withUID(u *unstructured.Unstructured, uid string) *unstructured.Unstructure
 	return u
 }
 
-func cmRef(name string) k8s.Ref {
-	return k8s.Ref{APIVersion: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: "shop", Name: name}
+func cmRef(name string) kube.Ref {
+	return kube.Ref{APIVersion: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: "shop", Name: name}
 }
 
-func snapshotJSON(t *testing.T, r k8s.Ref, live *unstructured.Unstructured) json.RawMessage {
+func snapshotJSON(t *testing.T, r kube.Ref, live *unstructured.Unstructured) json.RawMessage {
 	t.Helper()
-	s, err := k8s.SnapshotOf(r, live)
+	s, err := kube.SnapshotOf(r, live)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,14 +63,14 @@ func TestRestoreAllUsesStateBeforeFirstAttempt(t *testing.T) {
 	// What the run created carries its mark.
 	shop := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace",
 		"metadata": map[string]any{"name": "shop"}}}
-	k8s.Mark(shop, "run-1")
+	kube.Mark(shop, "run-1")
 	created := configMap("shop", "new", map[string]any{"v": "attempt-2"})
-	k8s.Mark(created, "run-1")
+	kube.Mark(created, "run-1")
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(scheme,
 		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList", nsGVR: "NamespaceList"},
 		shop, created,
 		withUID(configMap("shop", "old", map[string]any{"x": "2", "added": "by cutover"}), "uid-old"))
-	nsRef := k8s.Ref{APIVersion: "v1", Kind: "Namespace", Resource: "namespaces", Name: "shop"}
+	nsRef := kube.Ref{APIVersion: "v1", Kind: "Namespace", Resource: "namespaces", Name: "shop"}
 
 	withMeta := func(u *unstructured.Unstructured) *unstructured.Unstructured {
 		u.SetResourceVersion("41")
@@ -88,7 +88,7 @@ func TestRestoreAllUsesStateBeforeFirstAttempt(t *testing.T) {
 		snapshotJSON(t, cmRef("new"), configMap("shop", "new", map[string]any{"v": "attempt-1"})),
 		snapshotJSON(t, cmRef("old"), configMap("shop", "old", map[string]any{"x": "2"})),
 	}
-	c := &k8s.Clients{Dynamic: dyn}
+	c := &kube.Clients{Dynamic: dyn}
 	var reports []string
 	env := &steps.Env{RunID: "run-1", Progress: func(m string) { reports = append(reports, m) }}
 	if err := restoreAll(context.Background(), env, c, records, undoPolicy{}); err != nil {
@@ -148,7 +148,7 @@ func TestRestoreRecreatesDeletedObject(t *testing.T) {
 	prev := configMap("shop", "cfg", map[string]any{"k": "v"})
 	prev.SetUID("gone")
 	prev.SetResourceVersion("7")
-	c := &k8s.Clients{Dynamic: dyn}
+	c := &kube.Clients{Dynamic: dyn}
 	if err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), prev)}, undoPolicy{deleted: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestRestoreRecreatesDeletedObject(t *testing.T) {
 	if got.GetResourceVersion() == "7" || got.GetUID() == "gone" {
 		t.Error("re-created with the old resourceVersion or uid")
 	}
-	if k8s.MarkedBy(got) != "run-1" {
+	if kube.MarkedBy(got) != "run-1" {
 		t.Errorf("re-created without the run's mark: %v", got.GetAnnotations())
 	}
 }
@@ -175,7 +175,7 @@ func TestRestoreLeavesAnUnchangedObjectAlone(t *testing.T) {
 	live.SetUID("u1")
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList"}, live)
-	c := &k8s.Clients{Dynamic: dyn}
+	c := &kube.Clients{Dynamic: dyn}
 	if err := restoreAll(context.Background(), &steps.Env{}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), live)}, undoPolicy{}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Package kube holds the workload step kinds: deploy, wait, scale, rollback,
+// Package workloads holds the workload step kinds: deploy, wait, scale, rollback,
 // patch and delete. Each kind lives in a file of its own and registers itself
 // with steps.Default in init, so importing the package for its side effects
 // is enough for the engine to know them.
@@ -6,4 +6,4 @@
 // The Kubernetes plumbing they share (kind resolution, snapshots and
 // restores, server-side apply, rollout status, watch-driven waits) lives in
 // the top-level kube package so other step packages can reuse it.
-package kube
+package workloads

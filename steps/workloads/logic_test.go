@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"strings"
@@ -12,7 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -50,7 +50,7 @@ func TestDeployCheck(t *testing.T) {
 }
 
 func TestOverrideImagesNamesUnmatched(t *testing.T) {
-	ms, err := k8s.ParseManifests([]string{"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers: [{name: app, image: a:1}]\n"})
+	ms, err := kube.ParseManifests([]string{"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers: [{name: app, image: a:1}]\n"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestOverrideImagesNamesUnmatched(t *testing.T) {
 	if err := overrideImages(ms, map[string]string{"app": "a:2"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := k8s.ContainerNames(ms[0].Object); len(got) != 1 {
+	if got := kube.ContainerNames(ms[0].Object); len(got) != 1 {
 		t.Fatal(got)
 	}
 	c, _, _ := unstructured.NestedSlice(ms[0].Object.Object, "spec", "template", "spec", "containers")
@@ -71,7 +71,7 @@ func TestOverrideImagesNamesUnmatched(t *testing.T) {
 }
 
 func TestApplyOrder(t *testing.T) {
-	ms, err := k8s.ParseManifests([]string{`
+	ms, err := kube.ParseManifests([]string{`
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: a}
@@ -130,7 +130,7 @@ func deployWithConditions(conds ...any) *unstructured.Unstructured {
 	}}
 }
 
-var webRef = k8s.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: "shop", Name: "web"}
+var webRef = kube.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: "shop", Name: "web"}
 
 func TestWaitConditionMode(t *testing.T) {
 	cfg := cty.ObjectVal(map[string]cty.Value{"condition": cty.StringVal("Available")})

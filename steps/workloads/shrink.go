@@ -1,9 +1,9 @@
-package kube
+package workloads
 
 import (
 	"encoding/json"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 )
 
 // UndoShrinks implements steps.Shrinker: undoing a deploy that created an
@@ -11,10 +11,10 @@ import (
 // routing stages are undone (docs/design.md, "Undo").
 func (deployKind) UndoShrinks(records []json.RawMessage) bool {
 	for _, raw := range records {
-		if _, ok := k8s.WrittenOf(raw); ok {
+		if _, ok := kube.WrittenOf(raw); ok {
 			continue
 		}
-		var s k8s.Snapshot
+		var s kube.Snapshot
 		if json.Unmarshal(raw, &s) == nil && s.Name != "" && !s.Existed {
 			return true
 		}
@@ -27,7 +27,7 @@ func (deployKind) UndoShrinks(records []json.RawMessage) bool {
 // the routing that sends traffic back to it.)
 func (scaleKind) UndoShrinks(records []json.RawMessage) bool {
 	for _, raw := range records {
-		if _, ok := k8s.WrittenOf(raw); ok {
+		if _, ok := kube.WrittenOf(raw); ok {
 			continue
 		}
 		var r scaleRecord

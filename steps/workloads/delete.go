@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -103,7 +103,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	uid := live.GetUID()
 	opts := metav1.DeleteOptions{PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid}}
 	if env.DryRun {
-		opts.DryRun = k8s.DryRunAll
+		opts.DryRun = kube.DryRunAll
 	}
 	err = c.Resource(r).Delete(ctx, r.Name, opts)
 	if err != nil && !apierrors.IsNotFound(err) {
@@ -127,7 +127,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 			return cty.NilVal, classify(err)
 		}
 	}
-	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(k8s.Clean(live))}), nil
+	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(kube.Clean(live))}), nil
 }
 
 // Undo re-creates the object (or puts its recorded state back if the delete

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"fmt"
@@ -7,14 +7,14 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 // The API permissions of this package's kinds (steps.Permissioner), read off
 // what Run and Undo call:
 //
-//   - every read of one object is a get; every wait (kube.WaitFor) is a list
+//   - every read of one object is a get; a wait lists (kube.WaitFor), or, after a write, watches from the write's resourceVersion and lists only when that version is too old (410)
 //     and a watch of the resource, narrowed to the object by a field selector;
 //   - server-side apply is a patch, and a create as well when the object is
 //     new; kube.Restore puts an object back with update, re-creates it with
@@ -162,8 +162,8 @@ func offlineKind(kind string) (Resource, error) {
 // built-in table. It is what `cutover rbac` uses for every kind a step names.
 func ResourceOf(env *steps.Env, kind string) (Resource, error) {
 	if c := clusterClients(env); c != nil {
-		if m, err := k8s.ResolveKind(c.Mapper, kind); err == nil {
-			return Resource{Group: m.Resource.Group, Resource: m.Resource.Resource, Namespaced: k8s.Namespaced(m)}, nil
+		if m, err := kube.ResolveKind(c.Mapper, kind); err == nil {
+			return Resource{Group: m.Resource.Group, Resource: m.Resource.Resource, Namespaced: kube.Namespaced(m)}, nil
 		}
 	}
 	return offlineKind(kind)
@@ -172,14 +172,14 @@ func ResourceOf(env *steps.Env, kind string) (Resource, error) {
 // resourceOfGVK maps a manifest's apiVersion and kind.
 func resourceOfGVK(env *steps.Env, gvk schema.GroupVersionKind) Resource {
 	if c := clusterClients(env); c != nil {
-		if m, err := k8s.MappingFor(c.Mapper, gvk); err == nil {
-			return Resource{Group: m.Resource.Group, Resource: m.Resource.Resource, Namespaced: k8s.Namespaced(m)}
+		if m, err := kube.MappingFor(c.Mapper, gvk); err == nil {
+			return Resource{Group: m.Resource.Group, Resource: m.Resource.Resource, Namespaced: kube.Namespaced(m)}
 		}
 	}
 	return offlineGVK(gvk.GroupKind())
 }
 
-func clusterClients(env *steps.Env) *k8s.Clients {
+func clusterClients(env *steps.Env) *kube.Clients {
 	if env == nil || env.Cluster == nil {
 		return nil
 	}
@@ -252,7 +252,7 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 			}
 		}
 	}
-	ms, err := k8s.ParseManifests(texts)
+	ms, err := kube.ParseManifests(texts)
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
 	}

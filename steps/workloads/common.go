@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 // clients returns the cluster's clients, or an error saying the command has
 // no cluster.
-func clients(env *steps.Env, step string) (*k8s.Clients, error) {
+func clients(env *steps.Env, step string) (*kube.Clients, error) {
 	if env == nil || env.Cluster == nil {
 		return nil, fmt.Errorf("%s needs a Kubernetes cluster, and this command runs without one", step)
 	}
@@ -28,7 +28,7 @@ func clients(env *steps.Env, step string) (*k8s.Clients, error) {
 
 // namespace is the step's namespace: its own attribute, else the pipeline's,
 // else the kubeconfig's.
-func namespace(env *steps.Env, cfg cty.Value, c *k8s.Clients) string {
+func namespace(env *steps.Env, cfg cty.Value, c *kube.Clients) string {
 	if ns := steps.Str(cfg, "namespace"); ns != "" {
 		return ns
 	}
@@ -40,19 +40,19 @@ func namespace(env *steps.Env, cfg cty.Value, c *k8s.Clients) string {
 
 // classify marks transient API errors retryable; everything else is final.
 func classify(err error) error {
-	if err != nil && k8s.IsTransient(err) {
+	if err != nil && kube.IsTransient(err) {
 		return steps.Retryable(err)
 	}
 	return err
 }
 
 // ref resolves a kind as the user wrote it and names the object.
-func ref(c *k8s.Clients, kind, ns, name string) (k8s.Ref, error) {
-	m, err := k8s.ResolveKind(c.Mapper, kind)
+func ref(c *kube.Clients, kind, ns, name string) (kube.Ref, error) {
+	m, err := kube.ResolveKind(c.Mapper, kind)
 	if err != nil {
-		return k8s.Ref{}, classify(err)
+		return kube.Ref{}, classify(err)
 	}
-	return k8s.RefFor(m, ns, name), nil
+	return kube.RefFor(m, ns, name), nil
 }
 
 // objectVal is an object as a cty value (null for nil), for outputs and
@@ -66,8 +66,8 @@ func objectVal(u *unstructured.Unstructured) cty.Value {
 
 // objectUndo is what the records of a stage say about one object.
 type objectUndo struct {
-	first, last k8s.Snapshot
-	written     *k8s.Written
+	first, last kube.Snapshot
+	written     *kube.Written
 	fields      map[string]any
 }
 
@@ -78,18 +78,18 @@ type objectUndo struct {
 // before the first attempt (later ones record what earlier attempts wrote);
 // a Written counts only when it follows the newest snapshot, as the result
 // of the last write.
-func decodeRecords(records []json.RawMessage) ([]k8s.Ref, map[k8s.Ref]*objectUndo, error) {
-	byRef := map[k8s.Ref]*objectUndo{}
-	var order []k8s.Ref
+func decodeRecords(records []json.RawMessage) ([]kube.Ref, map[kube.Ref]*objectUndo, error) {
+	byRef := map[kube.Ref]*objectUndo{}
+	var order []kube.Ref
 	for i, raw := range records {
-		if w, ok := k8s.WrittenOf(raw); ok {
+		if w, ok := kube.WrittenOf(raw); ok {
 			if u := byRef[w.Wrote]; u != nil {
 				w := w
 				u.written = &w
 			}
 			continue
 		}
-		var s k8s.Snapshot
+		var s kube.Snapshot
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, nil, fmt.Errorf("undo record %d is not an object snapshot: %w", i+1, err)
 		}
@@ -101,7 +101,7 @@ func decodeRecords(records []json.RawMessage) ([]k8s.Ref, map[k8s.Ref]*objectUnd
 		}
 		u.last, u.written = s, nil
 		if s.Fields != nil {
-			u.fields = k8s.MergeFields(u.fields, s.Fields)
+			u.fields = kube.MergeFields(u.fields, s.Fields)
 		}
 	}
 	for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
@@ -118,7 +118,7 @@ type undoPolicy struct {
 	// (a *steps.TargetError); requireMark is set when the stage's targets
 	// cannot be evaluated and only objects marked by the run may be
 	// written.
-	target      func(k8s.Ref) error
+	target      func(kube.Ref) error
 	requireMark bool
 }
 
@@ -128,14 +128,14 @@ type undoPolicy struct {
 // changed, and reports them all: objects someone changed since are named
 // in one *steps.DriftError, records naming objects the stage does not
 // target are *steps.TargetErrors.
-func restoreAll(ctx context.Context, env *steps.Env, c *k8s.Clients, records []json.RawMessage, p undoPolicy) error {
+func restoreAll(ctx context.Context, env *steps.Env, c *kube.Clients, records []json.RawMessage, p undoPolicy) error {
 	order, byRef, err := decodeRecords(records)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	var drift []string
-	var restored []k8s.Ref
+	var restored []kube.Ref
 	for _, r := range order {
 		if p.target != nil {
 			if err := p.target(r); err != nil {
@@ -144,12 +144,12 @@ func restoreAll(ctx context.Context, env *steps.Env, c *k8s.Clients, records []j
 			}
 		}
 		u := byRef[r]
-		out, did, err := c.Revert(ctx, k8s.Revert{
+		out, did, err := c.Revert(ctx, kube.Revert{
 			First: u.first, Last: u.last, Written: u.written, Fields: u.fields,
 			Deleted: p.deleted, RunID: env.RunID, Force: env.Force, RequireMark: p.requireMark,
 		})
-		var d *k8s.Drift
-		var un *k8s.Untrusted
+		var d *kube.Drift
+		var un *kube.Untrusted
 		switch {
 		case errors.As(err, &d):
 			drift = append(drift, d.Error())
@@ -162,15 +162,15 @@ func restoreAll(ctx context.Context, env *steps.Env, c *k8s.Clients, records []j
 			errs = append(errs, err)
 			continue
 		}
-		if out != nil && k8s.HasRollout(r.APIVersion, r.Kind) {
+		if out != nil && kube.HasRollout(r.APIVersion, r.Kind) {
 			restored = append(restored, r)
 		}
 		switch did {
-		case k8s.Deleted:
+		case kube.Deleted:
 			env.Report("deleted " + r.String() + ", which did not exist before")
-		case k8s.Unchanged:
+		case kube.Unchanged:
 			env.Report(r.String() + " is as it was before")
-		case k8s.Gone:
+		case kube.Gone:
 			env.Report(r.String() + " did not exist before and is gone already")
 		default:
 			env.Report(did + " " + r.String())
@@ -193,12 +193,12 @@ func joinClassified(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	if len(errs) == 1 && !k8s.IsTransient(errs[0]) {
+	if len(errs) == 1 && !kube.IsTransient(errs[0]) {
 		return errs[0] // as is, so the engine sees a DriftError or TargetError
 	}
 	all := true
 	for _, e := range errs {
-		all = all && k8s.IsTransient(e)
+		all = all && kube.IsTransient(e)
 	}
 	err := errors.Join(errs...)
 	if all {

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -54,7 +54,7 @@ func (deployKind) Check(cfg cty.Value) []steps.Problem {
 		return nil
 	}
 	texts := steps.StrList(cfg, "manifests")
-	if _, err := k8s.ParseManifests(texts); err != nil {
+	if _, err := kube.ParseManifests(texts); err != nil {
 		return []steps.Problem{{Path: []string{"manifests"}, Summary: "Invalid manifests", Detail: err.Error()}}
 	}
 	return nil
@@ -62,7 +62,7 @@ func (deployKind) Check(cfg cty.Value) []steps.Problem {
 
 // applyOrder puts namespaces and CRDs first (what the rest lives in or is
 // made of), the others as given.
-func applyOrder(ms []k8s.Manifest) []k8s.Manifest {
+func applyOrder(ms []kube.Manifest) []kube.Manifest {
 	rank := func(u *unstructured.Unstructured) int {
 		switch u.GroupVersionKind().GroupKind().String() {
 		case "Namespace":
@@ -72,7 +72,7 @@ func applyOrder(ms []k8s.Manifest) []k8s.Manifest {
 		}
 		return 2
 	}
-	out := append([]k8s.Manifest(nil), ms...)
+	out := append([]kube.Manifest(nil), ms...)
 	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].Object) < rank(out[j].Object) })
 	return out
 }
@@ -80,21 +80,21 @@ func applyOrder(ms []k8s.Manifest) []k8s.Manifest {
 // overrideImages applies images to every workload and fails when a name
 // matched no container anywhere: a typo would otherwise ship the old image
 // while the pipeline reports success.
-func overrideImages(ms []k8s.Manifest, images map[string]string) error {
+func overrideImages(ms []kube.Manifest, images map[string]string) error {
 	if len(images) == 0 {
 		return nil
 	}
 	matched := map[string]bool{}
 	var containers []string
 	for _, m := range ms {
-		names, err := k8s.SetImages(m.Object, images)
+		names, err := kube.SetImages(m.Object, images)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.Source, err)
 		}
 		for _, n := range names {
 			matched[n] = true
 		}
-		containers = append(containers, k8s.ContainerNames(m.Object)...)
+		containers = append(containers, kube.ContainerNames(m.Object)...)
 	}
 	var missing []string
 	for n := range images {
@@ -111,7 +111,7 @@ func overrideImages(ms []k8s.Manifest, images map[string]string) error {
 }
 
 func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	ms, err := k8s.ParseManifests(steps.StrList(cfg, "manifests"))
+	ms, err := kube.ParseManifests(steps.StrList(cfg, "manifests"))
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -124,11 +124,11 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	}
 	ns := namespace(env, cfg, c)
 
-	var applied []k8s.Ref
+	var applied []kube.Ref
 	// The state each write returned: the wait for a workload starts from
 	// it (judged, then watched from its resourceVersion) instead of a list.
-	wrote := map[k8s.Ref]*unstructured.Unstructured{}
-	var crds []k8s.Ref
+	wrote := map[kube.Ref]*unstructured.Unstructured{}
+	var crds []kube.Ref
 	crdKinds := map[string]bool{} // group/kind of CRDs in this deploy
 	for _, m := range applyOrder(ms) {
 		obj := m.Object
@@ -139,7 +139,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 			}
 			crds = nil
 		}
-		mapping, err := k8s.MappingFor(c.Mapper, obj.GroupVersionKind())
+		mapping, err := kube.MappingFor(c.Mapper, obj.GroupVersionKind())
 		if err != nil {
 			if env.DryRun && meta.IsNoMatchError(err) && crdKinds[obj.GroupVersionKind().GroupKind().String()] {
 				env.Report(fmt.Sprintf("dry run: %s %s cannot be checked before its CRD exists", obj.GetKind(), obj.GetName()))
@@ -147,8 +147,8 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 			}
 			return cty.NilVal, classify(fmt.Errorf("%s: %w", m.Source, err))
 		}
-		r := k8s.RefFor(mapping, objectNamespace(obj, ns), obj.GetName())
-		if k8s.Namespaced(mapping) {
+		r := kube.RefFor(mapping, objectNamespace(obj, ns), obj.GetName())
+		if kube.Namespaced(mapping) {
 			obj.SetNamespace(r.Namespace)
 		} else {
 			obj.SetNamespace("")
@@ -156,8 +156,8 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		// The run's mark goes into the applied object: it costs nothing in
 		// an apply, and it is what lets an undo delete an object this run
 		// created without trusting the journal alone.
-		k8s.Mark(obj, env.RunID)
-		fields := k8s.FieldsOf(obj.Object)
+		kube.Mark(obj, env.RunID)
+		fields := kube.FieldsOf(obj.Object)
 		if !env.DryRun {
 			snap, _, err := c.Capture(ctx, r)
 			if err != nil {
@@ -205,11 +205,11 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 // wrote holds the objects as the writes returned them (nil for none): a
 // wait for one of them starts from that state and its resourceVersion, with
 // no list (kube.WaitFrom).
-func waitWorkloads(ctx context.Context, env *steps.Env, c *k8s.Clients, refs []k8s.Ref, wrote map[k8s.Ref]*unstructured.Unstructured, wait bool) (string, error) {
+func waitWorkloads(ctx context.Context, env *steps.Env, c *kube.Clients, refs []kube.Ref, wrote map[kube.Ref]*unstructured.Unstructured, wait bool) (string, error) {
 	revision := ""
 	first := true
 	for _, r := range refs {
-		if !k8s.HasRollout(r.APIVersion, r.Kind) {
+		if !kube.HasRollout(r.APIVersion, r.Kind) {
 			continue
 		}
 		isDeploy := r.Kind == "Deployment" && first
@@ -278,22 +278,22 @@ func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 // as the undo evaluates them (file() reads them again, relative to the
 // pipeline directory). When they cannot be evaluated, an object is written
 // only while it carries the run's mark, which every deploy applies.
-func deployPolicy(env *steps.Env, c *k8s.Clients) undoPolicy {
+func deployPolicy(env *steps.Env, c *kube.Clients) undoPolicy {
 	if !configured(env, "manifests", "namespace") {
-		return undoPolicy{requireMark: true, target: func(r k8s.Ref) error { return servedAs(c, r) }}
+		return undoPolicy{requireMark: true, target: func(r kube.Ref) error { return servedAs(c, r) }}
 	}
-	ms, err := k8s.ParseManifests(steps.StrList(env.Config, "manifests"))
+	ms, err := kube.ParseManifests(steps.StrList(env.Config, "manifests"))
 	if err != nil {
 		return undoPolicy{target: refuseAll("the stage's manifests no longer parse, so the record cannot be checked against them: " + err.Error())}
 	}
 	ns := namespace(env, env.Config, c)
-	want := make([]k8s.Ref, 0, len(ms))
+	want := make([]kube.Ref, 0, len(ms))
 	for _, m := range ms {
 		obj := m.Object
-		r := k8s.Ref{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: objectNamespace(obj, ns), Name: obj.GetName()}
+		r := kube.Ref{APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: objectNamespace(obj, ns), Name: obj.GetName()}
 		if c.Mapper != nil {
-			if mapping, err := k8s.MappingFor(c.Mapper, obj.GroupVersionKind()); err == nil {
-				r = k8s.RefFor(mapping, r.Namespace, r.Name)
+			if mapping, err := kube.MappingFor(c.Mapper, obj.GroupVersionKind()); err == nil {
+				r = kube.RefFor(mapping, r.Namespace, r.Name)
 			}
 		}
 		want = append(want, r)
@@ -304,8 +304,8 @@ func deployPolicy(env *steps.Env, c *k8s.Clients) undoPolicy {
 // written is the fact noted after a write: the object's UID and a digest of
 // the fields the step set, as the server stored them (from the response of
 // the write, so it costs no request).
-func written(r k8s.Ref, out *unstructured.Unstructured, fields map[string]any) k8s.Written {
-	w := k8s.Written{Wrote: r, Digest: k8s.FieldsDigest(out, fields)}
+func written(r kube.Ref, out *unstructured.Unstructured, fields map[string]any) kube.Written {
+	w := kube.Written{Wrote: r, Digest: kube.FieldsDigest(out, fields)}
 	if out != nil {
 		w.UID = string(out.GetUID())
 	}
@@ -324,7 +324,7 @@ func crdGroupKind(u *unstructured.Unstructured) (string, bool) {
 
 // waitEstablished waits until the CRDs are served, so custom resources that
 // follow them in the same deploy can be mapped and applied.
-func waitEstablished(ctx context.Context, env *steps.Env, c *k8s.Clients, crds []k8s.Ref) error {
+func waitEstablished(ctx context.Context, env *steps.Env, c *kube.Clients, crds []kube.Ref) error {
 	for _, r := range crds {
 		_, err := c.WaitFor(ctx, r, func(obj *unstructured.Unstructured) (bool, string, error) {
 			if obj == nil {
@@ -349,7 +349,7 @@ func objectNamespace(u *unstructured.Unstructured, def string) string {
 	return def
 }
 
-func refsVal(refs []k8s.Ref) cty.Value {
+func refsVal(refs []kube.Ref) cty.Value {
 	if len(refs) == 0 {
 		return cty.ListValEmpty(objectRefType)
 	}

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/cutoverhq/cutover/internal/testcluster"
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -54,8 +54,8 @@ func (j *journal) records() []json.RawMessage {
 type e2e struct {
 	t       testing.TB
 	ns      string
-	c       *k8s.Clients
-	cluster *k8s.Cluster
+	c       *kube.Clients
+	cluster *kube.Cluster
 	journal *journal
 	ctx     context.Context
 }
@@ -63,7 +63,7 @@ type e2e struct {
 func newE2E(t testing.TB) *e2e {
 	t.Helper()
 	ctx, ns, kc := testcluster.Namespace(t, "kube", 2*time.Minute)
-	cl := k8s.New(k8s.Options{Kubeconfig: kc})
+	cl := kube.New(kube.Options{Kubeconfig: kc})
 	c, err := cl.Clients()
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func (e *e2e) undoEnv(cfg cty.Value) *steps.Env {
 	return env
 }
 
-func (e *e2e) get(ref k8s.Ref) *unstructured.Unstructured {
+func (e *e2e) get(ref kube.Ref) *unstructured.Unstructured {
 	e.t.Helper()
 	obj, err := e.c.Get(e.ctx, ref)
 	if err != nil {
@@ -112,12 +112,12 @@ func (e *e2e) get(ref k8s.Ref) *unstructured.Unstructured {
 	return obj
 }
 
-func (e *e2e) deployment(name string) k8s.Ref {
-	return k8s.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: e.ns, Name: name}
+func (e *e2e) deployment(name string) kube.Ref {
+	return kube.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: e.ns, Name: name}
 }
 
-func (e *e2e) ref(kind, resource, name string) k8s.Ref {
-	return k8s.Ref{APIVersion: "v1", Kind: kind, Resource: resource, Namespace: e.ns, Name: name}
+func (e *e2e) ref(kind, resource, name string) kube.Ref {
+	return kube.Ref{APIVersion: "v1", Kind: kind, Resource: resource, Namespace: e.ns, Name: name}
 }
 
 // webYAML is a Deployment whose pods become Ready after readyDelay, so

@@ -1,10 +1,10 @@
-package kube
+package workloads
 
 import (
 	"encoding/json"
 	"testing"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 )
 
 func TestUndoShrinks(t *testing.T) {
@@ -15,10 +15,10 @@ func TestUndoShrinks(t *testing.T) {
 		}
 		return b
 	}
-	ref := k8s.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: "ns", Name: "green"}
-	created := raw(k8s.Snapshot{Ref: ref})
-	updated := raw(k8s.Snapshot{Ref: ref, Existed: true, Object: json.RawMessage(`{}`)})
-	note := raw(k8s.Written{Wrote: ref, UID: "u"})
+	ref := kube.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: "ns", Name: "green"}
+	created := raw(kube.Snapshot{Ref: ref})
+	updated := raw(kube.Snapshot{Ref: ref, Existed: true, Object: json.RawMessage(`{}`)})
+	note := raw(kube.Written{Wrote: ref, UID: "u"})
 	if !(deployKind{}).UndoShrinks([]json.RawMessage{updated, created, note}) {
 		t.Error("a deploy that created an object: its undo deletes it")
 	}

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -142,9 +142,9 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 			return cty.NilVal, err
 		}
 	}
-	opts := metav1.PatchOptions{FieldManager: k8s.FieldManager}
+	opts := metav1.PatchOptions{FieldManager: kube.FieldManager}
 	if env.DryRun {
-		opts.DryRun = k8s.DryRunAll
+		opts.DryRun = kube.DryRunAll
 	}
 	out, err := c.Resource(r).Patch(ctx, r.Name, pt, body, opts)
 	if err != nil {
@@ -154,7 +154,7 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		env.Remember(written(r, out, fields))
 	}
 	env.Report("patched " + r.String())
-	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(k8s.Clean(live))}), nil
+	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(kube.Clean(live))}), nil
 }
 
 // Undo puts the fields the patch set back as they were before the first
@@ -199,7 +199,7 @@ func markedPatch(body []byte, typ, run string) ([]byte, map[string]any, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return out, k8s.FieldsOf(m), nil
+	return out, kube.FieldsOf(m), nil
 }
 
 // markPatch sets the run's annotation in a merge patch body, unless the
@@ -228,7 +228,7 @@ func markPatch(m map[string]any, run string) {
 		md["annotations"] = ann
 	}
 	if ok {
-		ann[k8s.AnnotationRun] = run
+		ann[kube.AnnotationRun] = run
 	}
 }
 

@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"

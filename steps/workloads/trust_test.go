@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	dynfake "k8s.io/client-go/dynamic/fake"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -46,7 +46,7 @@ func writesOf(dyn *dynfake.FakeDynamicClient) []string {
 // (it has no mark) is refused; the object stays.
 func TestUndoRefusesToDeleteAnUnmarkedObject(t *testing.T) {
 	dyn := fakeDyn(withUID(configMap("shop", "payments", map[string]any{"k": "v"}), "u-pay"))
-	c := &k8s.Clients{Dynamic: dyn}
+	c := &kube.Clients{Dynamic: dyn}
 	err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c,
 		[]json.RawMessage{snapshotJSON(t, cmRef("payments"), nil)}, undoPolicy{})
 	var te *steps.TargetError
@@ -65,10 +65,10 @@ func TestUndoLeavesARecreatedObject(t *testing.T) {
 	for _, force := range []bool{false, true} {
 		live := withUID(configMap("shop", "cfg", map[string]any{"k": "theirs"}), "u-theirs")
 		dyn := fakeDyn(live)
-		c := &k8s.Clients{Dynamic: dyn}
+		c := &kube.Clients{Dynamic: dyn}
 		recs := []json.RawMessage{
 			snapshotJSON(t, cmRef("cfg"), nil),
-			rawJSON(t, k8s.Written{Wrote: cmRef("cfg"), UID: "u-ours", Digest: "x"}),
+			rawJSON(t, kube.Written{Wrote: cmRef("cfg"), UID: "u-ours", Digest: "x"}),
 		}
 		err := restoreAll(context.Background(), &steps.Env{RunID: "run-1", Force: force}, c, recs, undoPolicy{})
 		var de *steps.DriftError
@@ -86,13 +86,13 @@ func TestUndoLeavesARecreatedObject(t *testing.T) {
 // and the note written after the apply.
 func deployRecords(t *testing.T, stored *unstructured.Unstructured) []json.RawMessage {
 	prev := withUID(configMap("shop", "cfg", map[string]any{"k": "v1", "other": "x"}), "u1")
-	s, err := k8s.SnapshotOf(cmRef("cfg"), prev)
+	s, err := kube.SnapshotOf(cmRef("cfg"), prev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	manifest := configMap("shop", "cfg", map[string]any{"k": "v2"})
-	k8s.Mark(manifest, "run-1")
-	s.Fields = k8s.FieldsOf(manifest.Object)
+	kube.Mark(manifest, "run-1")
+	s.Fields = kube.FieldsOf(manifest.Object)
 	return []json.RawMessage{rawJSON(t, s), rawJSON(t, written(cmRef("cfg"), stored, s.Fields))}
 }
 
@@ -100,14 +100,14 @@ func deployRecords(t *testing.T, stored *unstructured.Unstructured) []json.RawMe
 // restores it. A field the run never set (data.other) is kept either way.
 func TestUndoDriftAndForce(t *testing.T) {
 	stored := withUID(configMap("shop", "cfg", map[string]any{"k": "v2", "other": "x"}), "u1")
-	k8s.Mark(stored, "run-1")
+	kube.Mark(stored, "run-1")
 	recs := deployRecords(t, stored)
 
 	fixed := stored.DeepCopy()
 	_ = unstructured.SetNestedField(fixed.Object, "hotfix", "data", "k")
 	_ = unstructured.SetNestedField(fixed.Object, "someone", "data", "other")
 	dyn := fakeDyn(fixed)
-	c := &k8s.Clients{Dynamic: dyn}
+	c := &kube.Clients{Dynamic: dyn}
 	err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c, recs, undoPolicy{})
 	var de *steps.DriftError
 	if !errors.As(err, &de) || !strings.Contains(de.Error(), "configmap/cfg in namespace shop: changed since this run wrote it") {
@@ -128,7 +128,7 @@ func TestUndoDriftAndForce(t *testing.T) {
 	if want := map[string]string{"k": "v1", "other": "someone"}; !reflect.DeepEqual(data, want) {
 		t.Errorf("data after a forced undo = %v, want %v (the run's field restored, the other kept)", data, want)
 	}
-	if k8s.MarkedBy(got) != "" {
+	if kube.MarkedBy(got) != "" {
 		t.Errorf("the run's mark survived the undo: %v", got.GetAnnotations())
 	}
 }
@@ -137,12 +137,12 @@ func TestUndoDriftAndForce(t *testing.T) {
 // never set: the run's fields are restored and the other change is kept.
 func TestUndoRestoresOnlyTheFieldsTheRunSet(t *testing.T) {
 	stored := withUID(configMap("shop", "cfg", map[string]any{"k": "v2", "other": "x"}), "u1")
-	k8s.Mark(stored, "run-1")
+	kube.Mark(stored, "run-1")
 	recs := deployRecords(t, stored)
 	live := stored.DeepCopy()
 	_ = unstructured.SetNestedField(live.Object, "by an operator", "data", "other")
 	dyn := fakeDyn(live)
-	if err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, &k8s.Clients{Dynamic: dyn}, recs, undoPolicy{}); err != nil {
+	if err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, &kube.Clients{Dynamic: dyn}, recs, undoPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 	if w := writesOf(dyn); !reflect.DeepEqual(w, []string{"patch"}) {
@@ -159,13 +159,13 @@ func TestUndoRestoresOnlyTheFieldsTheRunSet(t *testing.T) {
 // other records are still undone.
 func TestUndoChecksRecordsAgainstTheStage(t *testing.T) {
 	created := withUID(configMap("shop", "web-config", map[string]any{"k": "v"}), "u-web")
-	k8s.Mark(created, "run-1")
+	kube.Mark(created, "run-1")
 	other := withUID(configMap("shop", "payments", map[string]any{"k": "v"}), "u-pay")
-	k8s.Mark(other, "run-1") // even marked: the stage does not target it
+	kube.Mark(other, "run-1") // even marked: the stage does not target it
 	dyn := fakeDyn(created, other)
 	recs := []json.RawMessage{snapshotJSON(t, cmRef("web-config"), nil), snapshotJSON(t, cmRef("payments"), nil)}
-	c := &k8s.Clients{Dynamic: dyn}
-	err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c, recs, undoPolicy{target: targetIn(c, []k8s.Ref{cmRef("web-config")})})
+	c := &kube.Clients{Dynamic: dyn}
+	err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c, recs, undoPolicy{target: targetIn(c, []kube.Ref{cmRef("web-config")})})
 	var te *steps.TargetError
 	if !errors.As(err, &te) || !strings.Contains(te.Record, "configmap/payments") {
 		t.Fatalf("err = %v, want a TargetError for configmap/payments", err)
@@ -204,10 +204,10 @@ func TestMarkedPatch(t *testing.T) {
 	var got map[string]any
 	_ = json.Unmarshal(body, &got)
 	ann := got["metadata"].(map[string]any)["annotations"].(map[string]any)
-	if v, ok := ann["x"]; !ok || v != nil || ann[k8s.AnnotationRun] != "run-1" {
+	if v, ok := ann["x"]; !ok || v != nil || ann[kube.AnnotationRun] != "run-1" {
 		t.Errorf("annotations = %v, want x removed and the mark set", ann)
 	}
-	if _, ok := fields["metadata"].(map[string]any)["annotations"].(map[string]any)[k8s.AnnotationRun]; !ok {
+	if _, ok := fields["metadata"].(map[string]any)["annotations"].(map[string]any)[kube.AnnotationRun]; !ok {
 		t.Errorf("fields %v lack the mark", fields)
 	}
 	// Removing all annotations stays a removal.

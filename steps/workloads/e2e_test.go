@@ -1,4 +1,4 @@
-package kube
+package workloads
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	k8s "github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -79,7 +79,7 @@ func TestE2EDeployAndUndo(t *testing.T) {
 	if nested(after, "status", "updatedReplicas") != int64(3) || nested(after, "status", "availableReplicas") != int64(3) || nested(after, "status", "replicas") != int64(3) {
 		t.Errorf("undo returned before the rollout finished: status %v", after.Object["status"])
 	}
-	for _, r := range []k8s.Ref{e.ref("ConfigMap", "configmaps", "web-config"), e.ref("Service", "services", "web")} {
+	for _, r := range []kube.Ref{e.ref("ConfigMap", "configmaps", "web-config"), e.ref("Service", "services", "web")} {
 		if obj := e.get(r); obj != nil && obj.GetDeletionTimestamp() == nil {
 			t.Errorf("%s did not exist before the deploy and is still there", r)
 		}
@@ -91,7 +91,7 @@ func TestE2EDeployProgressDeadlineIsTerminal(t *testing.T) {
 	m := strings.Replace(webManifest("stuck", "app:v1", 1, map[string]string{"cutover.test/never-ready": "true"}),
 		"  replicas: 1\n", "  replicas: 1\n  progressDeadlineSeconds: 2\n", 1)
 	_, err := deployKind{}.Run(e.ctx, e.env(nil), deployCfg([]string{m}, nil, nil))
-	var rf *k8s.RolloutFailed
+	var rf *kube.RolloutFailed
 	if !errors.As(err, &rf) {
 		t.Fatalf("err = %v, want a RolloutFailed", err)
 	}
