@@ -61,15 +61,9 @@ func ResolveKind(m meta.ResettableRESTMapper, kind string) (*meta.RESTMapping, e
 
 func resolveOnce(m meta.RESTMapper, k string) (*meta.RESTMapping, error) {
 	// group/version/Kind or version/Kind: exact, as in a manifest.
-	if parts := strings.Split(k, "/"); len(parts) > 1 {
-		var gvk schema.GroupVersionKind
-		switch len(parts) {
-		case 2:
-			gvk = schema.FromAPIVersionAndKind(parts[0], parts[1])
-		case 3:
-			gvk = schema.GroupVersionKind{Group: parts[0], Version: parts[1], Kind: parts[2]}
-		default:
-			return nil, fmt.Errorf("%q has too many slashes; use group/version/Kind", k)
+	if gvk, exact, err := SplitKind(k); exact {
+		if err != nil {
+			return nil, err
 		}
 		if gvk.Kind == "" || gvk.Version == "" {
 			return nil, fmt.Errorf("%q is not group/version/Kind", k)
@@ -111,3 +105,19 @@ func Namespaced(m *meta.RESTMapping) bool {
 }
 
 func kindLower(k string) string { return strings.ToLower(k) }
+
+// SplitKind reads a kind written with its version, version/Kind or
+// group/version/Kind, as in a manifest; exact is false for the other forms
+// (Kind, resource, short name, resource.group).
+func SplitKind(k string) (gvk schema.GroupVersionKind, exact bool, err error) {
+	parts := strings.Split(k, "/")
+	switch len(parts) {
+	case 1:
+		return gvk, false, nil
+	case 2:
+		return schema.FromAPIVersionAndKind(parts[0], parts[1]), true, nil
+	case 3:
+		return schema.GroupVersionKind{Group: parts[0], Version: parts[1], Kind: parts[2]}, true, nil
+	}
+	return gvk, true, fmt.Errorf("%q has too many slashes; use group/version/Kind", k)
+}

@@ -183,3 +183,24 @@ func BindsOf(k Kind) []string {
 	}
 	return nil
 }
+
+// Configured reports, during Undo, whether Config is there and the
+// attributes named are known: only then can records be checked against the
+// stage's targets by name. A missing Config (an Env built without one)
+// counts as unknown; an undo then writes only to objects carrying the run's
+// mark.
+func (e *Env) Configured(attrs ...string) bool {
+	if e == nil {
+		return false
+	}
+	cfg := e.Config
+	if cfg.Type() == cty.NilType || cfg.IsNull() || !cfg.IsKnown() {
+		return false
+	}
+	for _, a := range attrs {
+		if !Attr(cfg, a).IsWhollyKnown() {
+			return false
+		}
+	}
+	return true
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/zclconf/go-cty/cty"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -89,26 +88,6 @@ func transient(err error) bool { return kube.IsTransient(err) }
 
 // notFound reports whether err says the object does not exist.
 func notFound(err error) bool { return apierrors.IsNotFound(err) }
-
-// configured reports whether env.Config, the step block as the undo
-// evaluates it, is there and the attributes are known. An Env built without
-// a Config counts as unknown: the undo then writes only to objects carrying
-// the run's mark.
-func configured(env *steps.Env, attrs ...string) bool {
-	if env == nil {
-		return false
-	}
-	cfg := env.Config
-	if cfg.Type() == cty.NilType || cfg.IsNull() || !cfg.IsKnown() {
-		return false
-	}
-	for _, a := range attrs {
-		if !steps.Attr(cfg, a).IsWhollyKnown() {
-			return false
-		}
-	}
-	return true
-}
 
 // runOf is the run id the undo acts for ("" without an Env).
 func runOf(env *steps.Env) string {

@@ -364,7 +364,7 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	// What the stage labels, as the undo evaluates it. byName is false
 	// when it chooses by selector (or cannot be evaluated): the objects it
 	// labelled are then known by the run's mark only.
-	known := configured(env, "kind", "name", "selector", "namespace")
+	known := env.Configured("kind", "name", "selector", "namespace")
 	var cfgNS, cfgKind, cfgName string
 	if known {
 		cfgNS = namespaceOf(env, steps.Str(env.Config, "namespace"), cl)

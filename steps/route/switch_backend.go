@@ -368,7 +368,7 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 		n, ok := lastAt[key{r.Namespace, r.Name}]
 		return n, ok && r.Kind == "Ingress"
 	})
-	known := configured(env, "ingress", "namespace")
+	known := env.Configured("ingress", "namespace")
 	var target key
 	if known {
 		target = key{namespaceOf(env, steps.Str(env.Config, "namespace"), cl), steps.Str(env.Config, "ingress")}

@@ -312,7 +312,7 @@ func (switchSelector) Undo(ctx context.Context, env *steps.Env, records []json.R
 
 	var ue undoErrs
 	// The stage's Services, when the undo can evaluate them.
-	known := configured(env, "service", "services", "namespace")
+	known := env.Configured("service", "services", "namespace")
 	targets := map[key]bool{}
 	if known {
 		ns := namespaceOf(env, steps.Str(env.Config, "namespace"), cl)

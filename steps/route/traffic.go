@@ -249,7 +249,7 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 	for _, rt := range routerList() {
 		attrs = append(attrs, rt.Object())
 	}
-	known := configured(env, attrs...)
+	known := env.Configured(attrs...)
 	var target key
 	if known {
 		if s, err := trafficSpecOf(env.Config); err != nil {

@@ -279,7 +279,7 @@ func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 // pipeline directory). When they cannot be evaluated, an object is written
 // only while it carries the run's mark, which every deploy applies.
 func deployPolicy(env *steps.Env, c *kube.Clients) undoPolicy {
-	if !configured(env, "manifests", "namespace") {
+	if !env.Configured("manifests", "namespace") {
 		return undoPolicy{requireMark: true, target: func(r kube.Ref) error { return servedAs(c, r) }}
 	}
 	ms, err := kube.ParseManifests(steps.StrList(env.Config, "manifests"))

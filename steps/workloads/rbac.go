@@ -129,15 +129,9 @@ func offlineGVK(gk schema.GroupKind) Resource {
 // group/version/Kind) by the built-in table.
 func offlineKind(kind string) (Resource, error) {
 	k := strings.TrimSpace(kind)
-	if parts := strings.Split(k, "/"); len(parts) > 1 {
-		var gvk schema.GroupVersionKind
-		switch len(parts) {
-		case 2:
-			gvk = schema.FromAPIVersionAndKind(parts[0], parts[1])
-		case 3:
-			gvk = schema.GroupVersionKind{Group: parts[0], Version: parts[1], Kind: parts[2]}
-		default:
-			return Resource{}, fmt.Errorf("kind %q has too many slashes; use group/version/Kind", kind)
+	if gvk, exact, err := kube.SplitKind(k); exact {
+		if err != nil {
+			return Resource{}, err
 		}
 		return offlineGVK(gvk.GroupKind()), nil
 	}

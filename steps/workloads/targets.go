@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/zclconf/go-cty/cty"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/cutoverhq/cutover/kube"
@@ -17,21 +16,6 @@ import (
 // stage targets, as the step block evaluated at undo time (env.Config)
 // names them; a record naming any other object is refused with a
 // *steps.TargetError and nothing is written for it.
-
-// configured reports whether env.Config is there and the attributes are
-// known. A missing Config (an Env built without one) counts as unknown.
-func configured(env *steps.Env, attrs ...string) bool {
-	cfg := env.Config
-	if cfg.Type() == cty.NilType || cfg.IsNull() || !cfg.IsKnown() {
-		return false
-	}
-	for _, a := range attrs {
-		if !steps.Attr(cfg, a).IsWhollyKnown() {
-			return false
-		}
-	}
-	return true
-}
 
 // servedAs refuses a record whose resource is not the one serving its kind.
 // Requests go to the resource, so a record saying "ConfigMap" with resource
@@ -88,7 +72,7 @@ func refuseAll(why string) func(kube.Ref) error {
 // run's mark on the live object may stand in for them (the kind writes it);
 // otherwise every record is refused.
 func namedTarget(env *steps.Env, c *kube.Clients, defKind string, marked bool) (undoPolicy, error) {
-	if !configured(env, "kind", "name", "namespace") {
+	if !env.Configured("kind", "name", "namespace") {
 		if marked {
 			return undoPolicy{requireMark: true, target: func(r kube.Ref) error { return servedAs(c, r) }}, nil
 		}
