@@ -279,57 +279,41 @@ func (l *labeler) do(ctx context.Context, kind, name string, template bool, body
 	get := metav1.GetOptions{}
 	switch kind {
 	case "Pod":
-		c := l.cl.Typed.CoreV1().Pods(l.ns)
-		var x *corev1.Pod
-		var err error
-		if body == nil {
-			x, err = c.Get(ctx, name, get)
-		} else {
-			x, err = c.Patch(ctx, name, types.MergePatchType, body, po)
-		}
+		x, err := getOrPatch(ctx, l.cl.Typed.CoreV1().Pods(l.ns), name, body, get, po)
 		if err != nil {
 			return labelState{}, err
 		}
 		return stateOf(x, nil, false), nil
 	case "ReplicaSet":
-		c := l.cl.Typed.AppsV1().ReplicaSets(l.ns)
-		var x *appsv1.ReplicaSet
-		var err error
-		if body == nil {
-			x, err = c.Get(ctx, name, get)
-		} else {
-			x, err = c.Patch(ctx, name, types.MergePatchType, body, po)
-		}
+		x, err := getOrPatch(ctx, l.cl.Typed.AppsV1().ReplicaSets(l.ns), name, body, get, po)
 		if err != nil {
 			return labelState{}, err
 		}
 		return stateOf(x, x.Spec.Template.Labels, template), nil
 	case "Deployment":
-		c := l.cl.Typed.AppsV1().Deployments(l.ns)
-		var x *appsv1.Deployment
-		var err error
-		if body == nil {
-			x, err = c.Get(ctx, name, get)
-		} else {
-			x, err = c.Patch(ctx, name, types.MergePatchType, body, po)
-		}
+		x, err := getOrPatch(ctx, l.cl.Typed.AppsV1().Deployments(l.ns), name, body, get, po)
 		if err != nil {
 			return labelState{}, err
 		}
 		return stateOf(x, x.Spec.Template.Labels, template), nil
 	case "StatefulSet":
-		c := l.cl.Typed.AppsV1().StatefulSets(l.ns)
-		var x *appsv1.StatefulSet
-		var err error
-		if body == nil {
-			x, err = c.Get(ctx, name, get)
-		} else {
-			x, err = c.Patch(ctx, name, types.MergePatchType, body, po)
-		}
+		x, err := getOrPatch(ctx, l.cl.Typed.AppsV1().StatefulSets(l.ns), name, body, get, po)
 		if err != nil {
 			return labelState{}, err
 		}
 		return stateOf(x, x.Spec.Template.Labels, template), nil
 	}
 	return labelState{}, fmt.Errorf("label: kind %q is not supported", kind)
+}
+
+// getOrPatch reads an object (body nil) or merge-patches it, for any typed
+// client: every kind label handles is one call.
+func getOrPatch[T any](ctx context.Context, c interface {
+	Get(context.Context, string, metav1.GetOptions) (T, error)
+	Patch(context.Context, string, types.PatchType, []byte, metav1.PatchOptions, ...string) (T, error)
+}, name string, body []byte, get metav1.GetOptions, po metav1.PatchOptions) (T, error) {
+	if body == nil {
+		return c.Get(ctx, name, get)
+	}
+	return c.Patch(ctx, name, types.MergePatchType, body, po)
 }
