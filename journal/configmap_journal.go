@@ -28,12 +28,40 @@ func (j *cmJournal) Append(ctx context.Context, entries ...Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	if err := noSecretData(entries); err != nil {
+		return err
+	}
 	return j.write(ctx, j, entries, nil)
+}
+
+// noSecretData refuses an undo record holding a Secret's previous content:
+// a ConfigMap is readable by the built-in view role, so the step must not
+// write (it cannot journal what it would overwrite) rather than copy a
+// Secret where more people can read it.
+func noSecretData(entries []Entry) error {
+	for _, e := range entries {
+		if e.Kind != KindRecord {
+			continue
+		}
+		var r struct {
+			Kind    string          `json:"kind"`
+			Name    string          `json:"name"`
+			Object  json.RawMessage `json:"object"`
+			Existed bool            `json:"existed"`
+		}
+		if json.Unmarshal(e.Data, &r) == nil && r.Kind == "Secret" && r.Existed && len(r.Object) > 0 {
+			return fmt.Errorf("stage %s would overwrite secret/%s, and this run keeps its state in ConfigMaps (--state configmap), which must not hold a Secret's data: use the default --state secret", e.Stage, r.Name)
+		}
+	}
+	return nil
 }
 
 // SetStatus is one patch when the journal has a single part: the entries,
 // the status label and the meta annotation together.
 func (j *cmJournal) SetStatus(ctx context.Context, status string, entries ...Entry) error {
+	if err := noSecretData(entries); err != nil {
+		return err
+	}
 	return j.write(ctx, j, entries, &status)
 }
 

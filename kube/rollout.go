@@ -83,13 +83,18 @@ func deploymentStatus(name, ns string, d *appsv1.Deployment) (bool, string, erro
 	}
 	want := deref(d.Spec.Replicas, 1)
 	st := d.Status
-	paused := ""
-	if d.Spec.Paused {
-		paused = " (the deployment is paused)"
+	if d.Spec.Paused && st.UpdatedReplicas < want {
+		// A paused rollout never progresses: waiting for it would hang
+		// until the stage's timeout. Say why at once.
+		obj := name
+		if ns != "" {
+			obj += " in namespace " + ns
+		}
+		return false, "", &RolloutFailed{Object: obj, Reason: fmt.Sprintf("the deployment is paused (spec.paused) with %d of %d replicas updated, so its rollout cannot progress: an earlier run may have left it paused (see cutover status, and undo that run), or resume it (kubectl rollout resume)", st.UpdatedReplicas, want)}
 	}
 	switch {
 	case st.UpdatedReplicas < want:
-		return false, fmt.Sprintf("%s: %d of %d replicas updated%s", name, st.UpdatedReplicas, want, paused), nil
+		return false, fmt.Sprintf("%s: %d of %d replicas updated", name, st.UpdatedReplicas, want), nil
 	case st.Replicas > st.UpdatedReplicas:
 		return false, fmt.Sprintf("%s: %d old replicas pending termination", name, st.Replicas-st.UpdatedReplicas), nil
 	case st.AvailableReplicas < st.UpdatedReplicas:

@@ -74,6 +74,15 @@ func Digest(v any) string {
 // and status, which no write sets, are left out.
 func FieldsOf(obj map[string]any) map[string]any {
 	out := fieldsOf(obj)
+	if obj["kind"] == "Secret" && obj["apiVersion"] == "v1" {
+		// stringData is write-only: the API server stores its keys under
+		// data, which is what a restore must put back and a digest read.
+		if sd, ok := out["stringData"].(map[string]any); ok {
+			data, _ := out["data"].(map[string]any)
+			out["data"] = MergeFields(data, sd)
+			delete(out, "stringData")
+		}
+	}
 	delete(out, "apiVersion")
 	delete(out, "kind")
 	delete(out, "status")

@@ -93,3 +93,14 @@ func TestWrittenOfTellsRecordsApart(t *testing.T) {
 		t.Error("a selector record was taken for a Written record")
 	}
 }
+
+// A Secret's stringData is stored under data: that is what a restore puts
+// back and a digest reads.
+func TestFieldsOfSecretStringData(t *testing.T) {
+	got := FieldsOf(map[string]any{"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db"},
+		"stringData": map[string]any{"password": "x"}, "data": map[string]any{"user": "eA=="}})
+	want := map[string]any{"data": map[string]any{"password": true, "user": true}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("FieldsOf = %v, want %v", got, want)
+	}
+}

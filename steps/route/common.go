@@ -98,14 +98,23 @@ func runOf(env *steps.Env) string {
 }
 
 // markAnnotations is the metadata of a merge patch that marks the object
-// with the run; nil without a run id. The route steps write the mark with
-// every patch or update (one more key costs nothing), so an undo whose
-// targets cannot be evaluated can still tell objects this run wrote.
-func markAnnotations(env *steps.Env) map[string]any {
-	if runOf(env) == "" {
+// with the run; nil without a run id, or when live (the object's
+// annotations as read before the write) carries a mark already. The route
+// steps mark what they write (one more key costs nothing), so an undo whose
+// targets cannot be evaluated can still tell objects this run wrote; but an
+// object created by an earlier run keeps that run's mark, or undoing the
+// earlier run would find its creation "changed since" and leave it.
+func markAnnotations(env *steps.Env, live map[string]string) map[string]any {
+	if runOf(env) == "" || !shouldMark(env, live) {
 		return nil
 	}
 	return map[string]any{kube.AnnotationRun: env.RunID}
+}
+
+// shouldMark says whether a write of this run puts its mark on an object
+// with annotations live: only on one no run has marked yet.
+func shouldMark(env *steps.Env, live map[string]string) bool {
+	return runOf(env) != "" && live[kube.AnnotationRun] == ""
 }
 
 // markedBy reports whether annotations carry the mark of the run.

@@ -257,7 +257,7 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	// Templates first: pods a ReplicaSet creates while we relabel its
 	// current pods already carry the new labels.
 	var md map[string]any
-	if m := markAnnotations(env); m != nil {
+	if m := markAnnotations(env, nil); m != nil {
 		md = map[string]any{"annotations": m}
 	}
 	body := labelsPatch(ch.patch(), false, md)

@@ -213,7 +213,7 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 			return cty.NilVal, fmt.Errorf("journaling the backends of ingress %q before the switch: %w", name, err)
 		}
 	}
-	if runOf(env) != "" {
+	if shouldMark(env, ing.Annotations) {
 		if ing.Annotations == nil {
 			ing.Annotations = map[string]string{}
 		}

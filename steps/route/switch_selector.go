@@ -161,7 +161,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		// as we read it, so the journaled selector is exactly what we
 		// replaced; a concurrent writer turns into a retryable conflict.
 		md := map[string]any{"resourceVersion": t.svc.ResourceVersion}
-		if m := markAnnotations(env); m != nil {
+		if m := markAnnotations(env, t.svc.Annotations); m != nil {
 			md["annotations"] = m
 		}
 		body, _ := json.Marshal(map[string]any{

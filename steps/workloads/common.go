@@ -162,7 +162,7 @@ func restoreAll(ctx context.Context, env *steps.Env, c *kube.Clients, records []
 			errs = append(errs, err)
 			continue
 		}
-		if out != nil && kube.HasRollout(r.APIVersion, r.Kind) {
+		if out != nil && kube.HasRollout(r.APIVersion, r.Kind) && rollsOut(u.fields) {
 			restored = append(restored, r)
 		}
 		switch did {
@@ -185,6 +185,21 @@ func restoreAll(ctx context.Context, env *steps.Env, c *kube.Clients, records []
 		errs = append(errs, &steps.DriftError{Changed: drift})
 	}
 	return joinClassified(errs)
+}
+
+// rollsOut says whether restoring these fields starts a rollout worth
+// waiting for: the pod template, or the whole object (no field list). An
+// undo that only unpauses a Deployment (kubectl rollout pause's undo) must
+// not wait for the template it finds to roll out everywhere: that template
+// is the release being undone, and the deploy's own undo, next, puts the
+// old one back.
+func rollsOut(fields map[string]any) bool {
+	if fields == nil {
+		return true
+	}
+	spec, _ := fields["spec"].(map[string]any)
+	_, template := spec["template"]
+	return template
 }
 
 // joinClassified joins errors; the result is retryable only when every one

@@ -212,19 +212,19 @@ replicas = 1`, map[string]cty.Value{"k": cty.UnknownVal(cty.String)})
 
 func TestOfflineKindForms(t *testing.T) {
 	for in, want := range map[string]string{
-		"Deployment":                            "apps/deployments",
-		"deploy":                                "apps/deployments",
-		"deployments":                           "apps/deployments",
-		"deployments.apps":                      "apps/deployments",
-		"apps/v1/Deployment":                    "apps/deployments",
-		"v1/Service":                            "/services",
-		"svc":                                   "/services",
-		"ing":                                   "networking.k8s.io/ingresses",
+		"Deployment":                           "apps/deployments",
+		"deploy":                               "apps/deployments",
+		"deployments":                          "apps/deployments",
+		"deployments.apps":                     "apps/deployments",
+		"apps/v1/Deployment":                   "apps/deployments",
+		"v1/Service":                           "/services",
+		"svc":                                  "/services",
+		"ing":                                  "networking.k8s.io/ingresses",
 		"httproutes.gateway.networking.k8s.io": "gateway.networking.k8s.io/httproutes",
-		"Gateway.networking.istio.io":           "networking.istio.io/gateways",
-		"rollouts.argoproj.io":                  "argoproj.io/rollouts",
-		"argoproj.io/v1alpha1/Rollout":          "argoproj.io/rollouts",
-		"example.com/v1/Policy":                 "example.com/policies",
+		"Gateway.networking.istio.io":          "networking.istio.io/gateways",
+		"rollouts.argoproj.io":                 "argoproj.io/rollouts",
+		"argoproj.io/v1alpha1/Rollout":         "argoproj.io/rollouts",
+		"example.com/v1/Policy":                "example.com/policies",
 	} {
 		r, err := offlineKind(in)
 		if err != nil {
