@@ -88,7 +88,7 @@ type Outcome struct {
 // the command knows which one it got).
 func (o *Outcome) ExitCode() int {
 	switch o.Result {
-	case events.Succeeded:
+	case events.Succeeded, events.Undone:
 		return 0
 	case events.UndoIncomplete, events.LockLost:
 		return 3

@@ -213,11 +213,12 @@ func (p *Program) Undo(ctx context.Context, opts Options, entries []journal.Entr
 			sr.finished = r.seq
 		}
 	}
-	out := &Outcome{Stages: r.stages, Err: fmt.Errorf("undo requested")}
+	out := &Outcome{Stages: r.stages}
 	out.UndoPending = r.undoAll(ctx)
-	out.Result = events.FailedUndone
+	out.Result = events.Undone
 	if len(out.UndoPending) > 0 {
 		out.Result = events.UndoIncomplete
+		out.Err = fmt.Errorf("undo incomplete")
 	}
 	r.finish(out)
 	return out, nil

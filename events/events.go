@@ -35,6 +35,7 @@ type Result string
 const (
 	Succeeded      Result = "succeeded"
 	FailedUndone   Result = "failed, undone"
+	Undone         Result = "undone" // `cutover undo RUN` put everything back
 	FailedStopped  Result = "failed" // on_failure = "stop": nothing undone
 	UndoIncomplete Result = "failed, undo incomplete"
 	Interrupted    Result = "interrupted"

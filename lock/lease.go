@@ -283,11 +283,14 @@ func (a *acquirer) contend(ctx context.Context) (Lock, error) {
 				wake = bound
 			}
 		} else if a.w == nil {
-			// About to watch for the first time: say why we block.
-			if a.possiblyDead(now) {
-				a.tellProbe(expiry.Sub(now))
-			} else if a.opts.Wait > 0 {
+			// About to watch for the first time: say why we block, even
+			// when the holder looks alive (a process killed a moment ago
+			// looks just like one), since the watch may last a lease
+			// duration.
+			if a.opts.Wait > 0 && !a.possiblyDead(now) {
 				a.tellWaiting(now)
+			} else {
+				a.tellProbe(expiry.Sub(now))
 			}
 		}
 		deleted, err := a.next(ctx, wake.Sub(now))

@@ -373,9 +373,11 @@ func TestSkewedAheadHolderThatStoppedIsTakenOver(t *testing.T) {
 	if got.Spec.LeaseTransitions == nil || *got.Spec.LeaseTransitions != 1 || !got.Spec.AcquireTime.Time.Equal(epoch.Add(15*time.Second)) {
 		t.Errorf("spec after take-over = %+v", got.Spec)
 	}
-	// Its renewTime was not stale by its clock: nothing to say.
-	if msgs := m.all(); len(msgs) != 0 {
-		t.Errorf("OnWait told %q, want nothing", msgs)
+	// A holder that looks alive (its renewTime is fresh by its clock) may
+	// be a process killed a moment ago: the watch may last a lease
+	// duration, so the caller is told why it blocks, once.
+	if msgs := m.all(); len(msgs) != 1 || !strings.Contains(msgs[0], "waiting up to 15s to see whether it still renews") {
+		t.Errorf("OnWait told %q, want one message about the watch", msgs)
 	}
 }
 

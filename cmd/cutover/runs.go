@@ -163,7 +163,7 @@ func (c *cli) undoAllowed(ctx context.Context, r *priorRun, o *options) int {
 // undone says whether a run with this status left nothing changed.
 func undone(status string) bool {
 	switch events.Result(status) {
-	case events.FailedUndone, events.Interrupted:
+	case events.FailedUndone, events.Interrupted, events.Undone:
 		return true
 	}
 	return false
