@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -59,6 +60,10 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		c.errorf("run %s in namespace %s: %v", runID, ns, err)
 		return nil, exitInvalid
 	}
+	if m := j.Meta(); cfg.Pipeline != nil && m.Pipeline != cfg.Pipeline.Name {
+		c.errorf("run %s is a run of pipeline %q, not of %q at %s: give that pipeline's directory", runID, m.Pipeline, cfg.Pipeline.Name, path)
+		return nil, exitInvalid
+	}
 	// The values the run was started with, as values; a journal written
 	// before they were kept as such has them as -var text.
 	var saved []string
@@ -76,10 +81,6 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		return nil, exitInvalid
 	}
 	c.applyNamespace(p, o)
-	if m := j.Meta(); m.Pipeline != p.Name {
-		c.errorf("run %s is a run of pipeline %q, not of %q at %s", runID, m.Pipeline, p.Name, path)
-		return nil, exitInvalid
-	}
 	entries, err := j.Entries(context.Background())
 	if err != nil {
 		c.errorf("reading the journal of run %s: %v", runID, err)
@@ -100,6 +101,9 @@ func cmdUndo(c *cli, args []string) int {
 	path := "."
 	if len(pos) == 2 {
 		path = pos[1]
+	} else if m, _ := filepath.Glob("*.hcl"); len(m) == 0 {
+		c.errorf("usage: cutover undo RUN PATH: give the directory of the run's pipeline (the current directory holds no .hcl files)")
+		return exitInvalid
 	}
 	prior, code := c.loadForRun(path, pos[0], o)
 	if prior == nil {
