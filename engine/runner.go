@@ -156,7 +156,10 @@ func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 		}
 	})
 	for _, name := range notStarted {
+		// Every stage ends with an event, so a report never shows one
+		// still pending after the run.
 		r.stages[name].Status = StatusNotRun
+		r.emit(events.Event{Type: events.StageSkipped, Stage: name, Message: r.whyNotRun(name, runCtx)})
 	}
 
 	out := &Outcome{Stages: r.stages}
@@ -199,6 +202,25 @@ func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 	r.finish(out)
 	return out, nil
+}
+
+// whyNotRun says why a stage never started: the first dependency that did
+// not succeed, else why the run stopped.
+func (r *runner) whyNotRun(name string, runCtx context.Context) string {
+	for _, d := range r.p.Stages[name].Deps {
+		switch r.stages[d].Status {
+		case StatusFailed:
+			return "dependency " + d + " failed"
+		case StatusCancelled:
+			return "dependency " + d + " was cancelled"
+		case StatusNotRun:
+			return "dependency " + d + " did not run"
+		}
+	}
+	if cause := context.Cause(runCtx); cause != nil {
+		return "not run: " + cause.Error()
+	}
+	return "not run"
 }
 
 // loseLock records that the lock is gone; from then on the runner writes

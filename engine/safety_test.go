@@ -318,3 +318,39 @@ func TestLockSetting(t *testing.T) {
 		t.Fatalf("empty lock name: %v", diags)
 	}
 }
+
+// A stage that never started gets a terminal event saying why, so no
+// report leaves it pending.
+func TestStagesNeverStartedAreReportedSkipped(t *testing.T) {
+	out, _, sink := run(t, `
+pipeline "p" {}
+stage "boom" {
+  safe {
+    target = "x"
+    fail   = true
+  }
+}
+stage "after" {
+  depends_on = [stage.boom]
+  plain {}
+}
+stage "later" {
+  depends_on = [stage.after]
+  plain {}
+}
+`, Inputs{})
+	if out.Stages["later"].Status != StatusNotRun {
+		t.Fatalf("later: %s", out.Stages["later"].Status)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	got := map[string]string{}
+	for _, e := range sink.ev {
+		if e.Type == events.StageSkipped {
+			got[e.Stage] = e.Message
+		}
+	}
+	if got["after"] != "dependency boom failed" || got["later"] != "dependency after did not run" {
+		t.Fatalf("skipped events %v", got)
+	}
+}

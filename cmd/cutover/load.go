@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
@@ -70,7 +71,7 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 	if o.output == "json" {
 		enc := json.NewEncoder(c.stdout)
 		for _, d := range diags {
-			_ = enc.Encode(events.Event{Type: events.DiagnosticEvent, Diagnostic: toEventDiag(d)})
+			_ = enc.Encode(events.Event{Type: events.DiagnosticEvent, Time: time.Now(), Diagnostic: toEventDiag(d)})
 		}
 		return
 	}
@@ -97,7 +98,7 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 		// Annotations point at the line in the pull request's diff.
 		sink := c.sink(o, nil)
 		for _, d := range diags {
-			sink.Emit(events.Event{Type: events.DiagnosticEvent, Diagnostic: toEventDiag(d)})
+			sink.Emit(events.Event{Type: events.DiagnosticEvent, Time: time.Now(), Diagnostic: toEventDiag(d)})
 		}
 		c.closeSink(sink)
 	}

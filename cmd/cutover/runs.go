@@ -248,6 +248,12 @@ func (c *cli) listRuns(o *options) ([]journal.Meta, int) {
 		c.errorf("%v", err)
 		return nil, exitFailed
 	}
+	// An unreachable cluster is said at once, not after the journal's
+	// retries for passing blips have run out.
+	if err := clients.Reachable(context.Background()); err != nil {
+		c.errorf("%v", err)
+		return nil, exitFailed
+	}
 	ns := namespaceOf(o.namespace, "", clients)
 	metas, err := runStore(clients, ns, o).List(context.Background())
 	if err != nil {
