@@ -5,7 +5,7 @@ BIN := bin/cutover
 .PHONY: build test unit bench vet demo clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/cutover
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/cutover
 
 # Everything: unit tests, then the end-to-end scenarios on the local control
 # plane (its binaries are built on first use into ~/.cache/cutover/cluster,

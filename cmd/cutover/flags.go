@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/zclconf/go-cty/cty"
 	"io"
+	"os"
 	"strings"
 	"time"
 )
@@ -130,7 +131,10 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 func (c *cli) parse(name string, args []string) (*options, []string, bool) {
 	o := &options{}
 	pos, err := parseInterleaved(newFlagSet(name, o, c.stderr), args)
-	return o, pos, err == nil
+	if err != nil {
+		return o, pos, false
+	}
+	return o, pos, c.checkOptions(o)
 }
 
 // parsePath is parse for the commands that take one PATH (default ".").
@@ -141,4 +145,30 @@ func (c *cli) parsePath(name string, args []string) (*options, string, bool) {
 	}
 	path, ok := c.pathArg(pos)
 	return o, path, ok
+}
+
+// checkOptions refuses, before anything runs, flag values that would only
+// fail later: an output format nobody renders, a report file that cannot be
+// written (found out after the release, the run's report would be lost).
+func (c *cli) checkOptions(o *options) bool {
+	if o.output != "text" && o.output != "json" {
+		c.errorf("--output is text or json, not %q", o.output)
+		return false
+	}
+	for _, f := range []struct{ flag, path string }{{"--junit", o.junit}, {"--summary", o.summary}} {
+		if f.path == "" {
+			continue
+		}
+		_, statErr := os.Stat(f.path)
+		fh, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			c.errorf("%s %s: cannot write the report there: %v", f.flag, f.path, err)
+			return false
+		}
+		fh.Close()
+		if os.IsNotExist(statErr) {
+			os.Remove(f.path) // only the check created it
+		}
+	}
+	return true
 }

@@ -72,6 +72,9 @@ func (c *cli) main(args []string) int {
 		}
 		return exitOK
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "-v" {
+		return cmdVersion(c, nil)
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(c.stderr, "cutover: unknown command %q\n\n", args[0])
