@@ -21,7 +21,21 @@ func cmdPlan(c *cli, args []string) int {
 	c.applyNamespace(p, o)
 	opts := engine.Options{DryRun: o.dryRun == "server"}
 	if opts.DryRun {
+		// A server-side plan asks the cluster: without one, or with one
+		// that does not answer, there is no plan to show, only an error.
+		if !c.hasKubeconfig(o) {
+			c.errorf("plan --dry-run=server needs a Kubernetes cluster, and no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config)")
+			return exitFailed
+		}
 		opts.Cluster = c.cluster(o)
+		clients, err := opts.Cluster.Clients()
+		if err == nil {
+			err = clients.Reachable(context.Background())
+		}
+		if err != nil {
+			c.errorf("%v", err)
+			return exitFailed
+		}
 	}
 	stages := p.Plan(context.Background(), opts)
 	if o.output == "json" {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cutoverhq/cutover/steps"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
 	"os"
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,6 +48,13 @@ func cmdRun(c *cli, args []string) int {
 		return exitInvalid
 	}
 	c.applyNamespace(p, o)
+	if need := clusterStages(p); len(need) > 0 && !c.hasKubeconfig(o) {
+		// Found before anything runs: otherwise the stages before the
+		// first Kubernetes one (commands, webhooks) would act, unlocked
+		// and unjournaled, and the run fail half-way.
+		c.errorf("stages %s need a Kubernetes cluster, and no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config, or in-cluster): nothing was run", strings.Join(need, ", "))
+		return exitInvalid
+	}
 	cl := c.cluster(o)
 	opts.Cluster = cl
 	if st == nil {
@@ -304,4 +315,36 @@ func namespaceOf(flag, pipeline string, clients *kube.Clients) string {
 		}
 	}
 	return "default"
+}
+
+// clusterStages names the stages whose kind reaches the cluster (it asks for
+// permissions there, as `cutover rbac` shows), "name (kind)".
+func clusterStages(p *engine.Program) []string {
+	var out []string
+	for _, name := range p.Order {
+		st := p.Stages[name]
+		pm, ok := st.Kind.(steps.Permissioner)
+		if !ok {
+			continue
+		}
+		cfg := unknownsOf(hcldec.ImpliedType(st.Kind.Spec()))
+		perms, err := pm.Permissions(&steps.Env{Pipeline: p.Name, Stage: name, Dir: p.Config.Dir, Namespace: p.Namespace}, cfg)
+		if err == nil && len(perms) > 0 {
+			out = append(out, fmt.Sprintf("%s (%s)", name, st.Kind.Name()))
+		}
+	}
+	return out
+}
+
+// unknownsOf is a value of type ty whose attributes are all unknown: what a
+// kind sees of a block before any variable is read.
+func unknownsOf(ty cty.Type) cty.Value {
+	if !ty.IsObjectType() {
+		return cty.UnknownVal(ty)
+	}
+	attrs := map[string]cty.Value{}
+	for name, at := range ty.AttributeTypes() {
+		attrs[name] = cty.UnknownVal(at)
+	}
+	return cty.ObjectVal(attrs)
 }
