@@ -141,10 +141,22 @@ func exitError(name string, res *callout.Result, took time.Duration) error {
 		how = "was killed by " + res.Signal
 	}
 	msg := fmt.Sprintf("exec %s: %s after %s", name, how, took)
-	if last := res.Stderr.LastLines(10); last != "" {
-		msg += "; last lines of stderr:\n" + last
-	} else {
-		msg += " (stderr was empty)"
+	// Test runners and linters report failures on stdout: both streams'
+	// last lines, each named.
+	stderr, stdout := res.Stderr.LastLines(10), res.Stdout.LastLines(10)
+	if stdout != "" {
+		msg += "; last lines of stdout:\n" + stdout
+	}
+	switch {
+	case stderr != "":
+		if stdout != "" {
+			msg += "\n"
+		} else {
+			msg += ";"
+		}
+		msg += " last lines of stderr:\n" + stderr
+	case stdout == "":
+		msg += " (stdout and stderr were empty)"
 	}
 	return errors.New(msg)
 }

@@ -67,6 +67,21 @@ func TestExecFailureIsRetryable(t *testing.T) {
 	}
 }
 
+// A test runner reports its failures on stdout: the error shows both
+// streams' last lines, each named.
+func TestExecFailureShowsStdoutToo(t *testing.T) {
+	_, err := run(t, context.Background(), execKind{}, t.TempDir(),
+		`command = ["sh", "-c", "echo 'FAIL: TestCheckout (0.01s)'; echo 'exit status 1' >&2; exit 1"]`)
+	if err == nil {
+		t.Fatal("want an error for exit code 1")
+	}
+	for _, want := range []string{"last lines of stdout:\nFAIL: TestCheckout (0.01s)", "last lines of stderr:\nexit status 1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+}
+
 func TestExecNotFoundIsFinal(t *testing.T) {
 	_, err := run(t, context.Background(), execKind{}, t.TempDir(), `command = ["cutover-no-such-program"]`)
 	if err == nil || steps.IsRetryable(err) {
