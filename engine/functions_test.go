@@ -37,6 +37,9 @@ func TestListFunctions(t *testing.T) {
 		{`alltrue([null])`, cty.NilVal, "null"},
 		{`alltrue(["x"])`, cty.NilVal, "bool"},
 		{`sum([1, 2, 3.5])`, cty.NumberFloatVal(6.5), ""},
+		{`length("héllo")`, cty.NumberIntVal(5), ""},
+		{`length([1, 2])`, cty.NumberIntVal(2), ""},
+		{`length({a = 1})`, cty.NumberIntVal(1), ""},
 		{`sum([])`, cty.Zero, ""},
 		{`sum(["a"])`, cty.NilVal, "number"},
 	} {
