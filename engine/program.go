@@ -38,6 +38,9 @@ type Program struct {
 	Timeout   time.Duration
 
 	Vars   map[string]cty.Value // sensitive ones carry the Sensitive mark
+	// Missing names the required variables given no value, when
+	// Inputs.AllowMissing let them be unknown.
+	Missing []string
 	Locals map[string]cty.Value
 	Stages map[string]*Stage
 	Graph  *dag.Graph
@@ -64,8 +67,8 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	}
 	// A variable without a valid value is unknown from here on, so the
 	// rest of the pipeline is still checked in the same pass.
-	vars, diags := resolveVariables(cfg, in, p.funcs)
-	p.Vars = vars
+	vars, missing, diags := resolveVariables(cfg, in, p.funcs)
+	p.Vars, p.Missing = vars, missing
 	diags = append(diags, p.evalLocals()...)
 	diags = append(diags, p.evalPipeline()...)
 	p.Graph = cfg.Graph()
@@ -272,9 +275,12 @@ func (p *Program) evalLock(e hcl.Expression, ctx *hcl.EvalContext) hcl.Diagnosti
 	}
 	v, _ = v.Unmark()
 	switch {
-	case v.IsNull() || !v.IsKnown():
+	case !v.IsKnown():
+		// Only when a variable was let be unknown (validate, graph): the
+		// name is known once the variables are.
+	case v.IsNull():
 		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid lock",
-			Detail: "lock is a name, true or false, known before the run.", Subject: e.Range().Ptr()})
+			Detail: "lock is a name, true or false, not null.", Subject: e.Range().Ptr()})
 	case v.Type() == cty.Bool:
 		if v.False() {
 			p.Lock = ""

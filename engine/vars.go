@@ -22,6 +22,10 @@ type Inputs struct {
 	Vars     []string // "name=value"
 	VarFiles []string
 	Env      []string // os.Environ() form; nil means none
+	// AllowMissing treats a required variable given no value as unknown
+	// instead of an error (validate, graph, rbac: what is checked or drawn
+	// does not need it); Program.Missing names them.
+	AllowMissing bool
 	// Saved are the values a run was started with, read back from its
 	// journal for --resume and undo: they override variable files and the
 	// environment, and -var given now overrides them.
@@ -37,8 +41,9 @@ type rawValue struct {
 
 // resolveVariables returns every variable's value, converted, validated and
 // marked when sensitive.
-func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]cty.Value, hcl.Diagnostics) {
+func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]cty.Value, []string, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
+	var missing []string
 	given := map[string]rawValue{}
 	const prefix = "CUTOVER_VAR_"
 	for _, kv := range in.Env {
@@ -126,6 +131,14 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 			}
 		case v.HasDefault:
 			val = v.Default
+		case in.AllowMissing:
+			unknown := cty.UnknownVal(v.Type)
+			if v.Sensitive {
+				unknown = unknown.Mark(Sensitive)
+			}
+			vals[name] = unknown
+			missing = append(missing, name)
+			continue
 		default:
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError, Summary: "No value for required variable",
@@ -150,12 +163,12 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 		vals[name] = conv
 	}
 	if diags.HasErrors() {
-		return vals, diags
+		return vals, missing, diags
 	}
 	for _, name := range cfg.VariableOrder {
 		diags = append(diags, validateVariable(cfg.Variables[name], vals[name], fns)...)
 	}
-	return vals, diags
+	return vals, missing, diags
 }
 
 // subjectOf prefers a real source range (a var file) over a synthetic one.
@@ -210,13 +223,13 @@ func validateVariable(v *config.Variable, val cty.Value, fns ctxFuncs) hcl.Diagn
 			continue
 		}
 		ok, _ = ok.Unmark()
-		if ok.IsNull() || ok.Type() != cty.Bool {
+		if ok.IsKnown() && (ok.IsNull() || ok.Type() != cty.Bool) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid validation condition",
 				Detail: "The condition must be true or false.", Subject: rule.Condition.Range().Ptr()})
 			continue
 		}
-		if ok.True() {
-			continue
+		if !ok.IsKnown() || ok.True() {
+			continue // unknown: a value not given (validate); checked when it is
 		}
 		msg, d := rule.ErrorMessage.Value(ctx)
 		detail := "The value failed validation."

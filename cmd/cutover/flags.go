@@ -72,7 +72,10 @@ type options struct {
 	state                          string
 	historyMax                     int
 	// saved: the values an existing run was started with (not a flag).
-	saved     map[string]cty.Value
+	saved map[string]cty.Value
+	// lenient: a required variable given no value is unknown, not an
+	// error (validate, graph, rbac; not a flag).
+	lenient   bool
 	resume    string
 	format    string
 	check     bool

@@ -12,6 +12,7 @@ func cmdGraph(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
+	o.lenient = true // the graph does not depend on values
 	p, ok := c.load(path, o)
 	if !ok {
 		return exitInvalid

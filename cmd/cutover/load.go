@@ -25,7 +25,7 @@ func (c *cli) load(path string, o *options) (*engine.Program, bool) {
 		// step attributes are reported in the same pass; a problem already
 		// reported at the same place is not repeated.
 		var d hcl.Diagnostics
-		p, d = engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ, Saved: o.saved})
+		p, d = engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ, Saved: o.saved, AllowMissing: o.lenient})
 		diags = appendNew(diags, d)
 		// A diagnostic can quote a value (a function's error names its
 		// argument): sensitive values are hidden as in every other output.

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 
 	"github.com/cutoverhq/cutover/engine"
@@ -103,29 +102,19 @@ func (c *cli) loadLenient(path string, o *options) (*engine.Program, bool) {
 		}
 		return nil, false
 	}
-	p, d := engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ})
-	var keep hcl.Diagnostics
-	var missing []string
-	for _, x := range d {
-		if x.Severity == hcl.DiagError && x.Summary == "No value for required variable" {
-			missing = append(missing, strings.TrimPrefix(x.Detail, "Variable "))
-			continue
-		}
-		keep = append(keep, x)
-	}
+	p, d := engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ, AllowMissing: true})
 	red := p.Redactor()
-	for _, x := range keep {
+	for _, x := range d {
 		x.Summary, x.Detail = red.String(x.Summary), red.String(x.Detail)
 	}
-	if len(keep) > 0 {
-		c.printDiags(cfg, keep, o)
+	if len(d) > 0 {
+		c.printDiags(cfg, d, o)
 	}
-	if keep.HasErrors() {
+	if d.HasErrors() {
 		return nil, false
 	}
-	for _, m := range missing {
-		name, _, _ := strings.Cut(m, " has no default")
-		fmt.Fprintf(c.stderr, "cutover: rbac: variable %s not given: what depends on it is covered as far as it can be known (see the comments)\n", name)
+	for _, name := range p.Missing {
+		fmt.Fprintf(c.stderr, "cutover: rbac: variable %q not given: what depends on it is covered as far as it can be known (see the comments)\n", name)
 	}
 	return p, true
 }

@@ -1,18 +1,27 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 func cmdValidate(c *cli, args []string) int {
 	o, path, ok := c.parsePath("validate", args)
 	if !ok {
 		return exitInvalid
 	}
+	// As terraform validate: a required variable without a value is
+	// checked as unknown, so a pipeline validates without its inputs.
+	o.lenient = true
 	p, ok := c.load(path, o)
 	if !ok {
 		return exitInvalid
 	}
 	if o.output != "json" {
 		fmt.Fprintf(c.stdout, "pipeline %q is valid: %d stages, %d variables.\n", p.Name, len(p.Order), len(p.Vars))
+		if len(p.Missing) > 0 {
+			fmt.Fprintf(c.stdout, "Checked without a value (required for plan and run): %s.\n", strings.Join(p.Missing, ", "))
+		}
 	}
 	return exitOK
 }
