@@ -37,13 +37,13 @@ type Program struct {
 	OnFailure string // "undo" | "stop"
 	Timeout   time.Duration
 
-	Vars   map[string]cty.Value // sensitive ones carry the Sensitive mark
+	Vars map[string]cty.Value // sensitive ones carry the Sensitive mark
 	// Missing names the required variables given no value, when
 	// Inputs.AllowMissing let them be unknown.
 	Missing []string
-	Locals map[string]cty.Value
-	Stages map[string]*Stage
-	Graph  *dag.Graph
+	Locals  map[string]cty.Value
+	Stages  map[string]*Stage
+	Graph   *dag.Graph
 	// Order is a topological order of the stages, declaration order first.
 	Order []string
 
