@@ -84,7 +84,14 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 		color = term.IsTerminal(int(f.Fd()))
 	}
 	w := hcl.NewDiagnosticTextWriter(c.stderr, files, 100, color)
-	_ = w.WriteDiagnostics(diags)
+	for _, d := range diags {
+		// file:line:col first, as compilers print it: editors and CI log
+		// viewers turn it into a link; hcl's block with the source follows.
+		if d.Subject != nil {
+			fmt.Fprintf(c.stderr, "%s:%d:%d: ", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		_ = w.WriteDiagnostic(d)
+	}
 	errs := 0
 	for _, d := range diags {
 		if d.Severity == hcl.DiagError {
