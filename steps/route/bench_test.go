@@ -9,7 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// BenchmarkUndoSwitchSelector measures DESIGN §7's undo target on the local
+// BenchmarkUndoSwitchSelector measures the undo target (docs/design.md, "Targets") on the local
 // control plane: from a failed gate (simulated: Undo right after Run) to the
 // Service selector restored. Only Undo is timed; p50-ms and p99-ms are the
 // latencies of one Undo (target: p99 < 250 ms).

@@ -18,7 +18,7 @@ import (
 // is established (it has judged the current state "false"), then the object
 // is changed to satisfy it. The time runs from just before the write is sent
 // to Run returning, so it is an upper bound that includes the write's round
-// trip. Target (DESIGN §7): p50 < 20ms, p99 < 100ms.
+// trip. Target (docs/design.md, "Targets"): p50 < 20ms, p99 < 100ms.
 func BenchmarkWaitReaction(b *testing.B) {
 	e := newE2E(b)
 	cms := e.c.Typed.CoreV1().ConfigMaps(e.ns)
