@@ -23,21 +23,15 @@ import (
 func cmdRBAC(c *cli, args []string) int {
 	o := &options{}
 	fs := newFlagSet("rbac", o, c.stderr)
-	var name, state string
+	var name string
 	fs.StringVar(&name, "name", "", "name of the Role (default: cutover-PIPELINE)")
 	// --state is the run's flag (where the journal is kept); rbac also
 	// takes "none", for runs with --no-journal (no journal, no lock).
-	shared := fs.Lookup("state")
-	if shared == nil {
-		fs.StringVar(&state, "state", "secret", "where runs keep their journal: secret, configmap, or none (--no-journal)")
-	}
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitInvalid
 	}
-	if shared != nil {
-		state = shared.Value.String()
-	}
+	state := o.state
 	path, ok := c.pathArg(pos)
 	if !ok {
 		return exitInvalid
@@ -46,9 +40,16 @@ func cmdRBAC(c *cli, args []string) int {
 		c.errorf("--state is secret, configmap or none, not %q", state)
 		return exitInvalid
 	}
-	p, ok := c.loadLenient(path, o)
+	// A required variable without a value is unknown rather than an
+	// error: what the Role needs rarely depends on it, and the kinds say
+	// what they cannot know.
+	o.lenient = true
+	p, ok := c.load(path, o)
 	if !ok {
 		return exitInvalid
+	}
+	for _, name := range p.Missing {
+		fmt.Fprintf(c.stderr, "cutover: rbac: variable %q not given: what depends on it is covered as far as it can be known (see the comments)\n", name)
 	}
 	c.applyNamespace(p, o)
 
@@ -89,34 +90,6 @@ func cmdRBAC(c *cli, args []string) int {
 	}
 	writeRole(c.stdout, spec)
 	return exitOK
-}
-
-// loadLenient is load for rbac: a required variable without a value is
-// unknown rather than an error, since what the Role needs rarely depends on
-// it; the kinds say what they cannot know. Other problems fail as in load.
-func (c *cli) loadLenient(path string, o *options) (*engine.Program, bool) {
-	cfg, diags := config.Load(path, nil)
-	if cfg == nil || cfg.Pipeline == nil || diags.HasErrors() {
-		if len(diags) > 0 {
-			c.printDiags(cfg, diags, o)
-		}
-		return nil, false
-	}
-	p, d := engine.Prepare(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ, AllowMissing: true})
-	red := p.Redactor()
-	for _, x := range d {
-		x.Summary, x.Detail = red.String(x.Summary), red.String(x.Detail)
-	}
-	if len(d) > 0 {
-		c.printDiags(cfg, d, o)
-	}
-	if d.HasErrors() {
-		return nil, false
-	}
-	for _, name := range p.Missing {
-		fmt.Fprintf(c.stderr, "cutover: rbac: variable %q not given: what depends on it is covered as far as it can be known (see the comments)\n", name)
-	}
-	return p, true
 }
 
 // stagePermissions asks every stage's step (and its undo block) what it
