@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/zclconf/go-cty/cty"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -64,22 +65,24 @@ func objectVal(u *unstructured.Unstructured) cty.Value {
 	return steps.FromGo(u.Object)
 }
 
-// objectUndo is what the records of a stage say about one object.
-type objectUndo struct {
-	first, last kube.Snapshot
+// undone is what the records of a stage say about one object: its first
+// record (the state before the first attempt; later ones record what earlier
+// attempts wrote), its last, and the Written noted after the last write
+// (nil when the process died before it was journaled).
+type undone[R any] struct {
+	first, last R
 	written     *kube.Written
-	fields      map[string]any
 }
 
-// decodeRecords reads journaled kube.Snapshot records and the Written facts
-// noted after the writes, grouped per object, newest object first (the order
-// in which undoing them is safe: an object created late, inside a namespace
-// created early, goes first). Per object, the oldest snapshot is the state
-// before the first attempt (later ones record what earlier attempts wrote);
-// a Written counts only when it follows the newest snapshot, as the result
-// of the last write.
-func decodeRecords(records []json.RawMessage) ([]kube.Ref, map[kube.Ref]*objectUndo, error) {
-	byRef := map[kube.Ref]*objectUndo{}
+// groupRecords reads a stage's journaled records of type R and the Written
+// facts noted after the writes, grouped per object, newest object first
+// (the order in which undoing them is safe: an object created late, inside
+// a namespace created early, goes first). A Written counts only when it
+// follows the newest record of its object, as the result of the last write.
+// each, when set, sees every record in order. badf formats a record that
+// does not decode (with its 1-based index and the error).
+func groupRecords[R any](records []json.RawMessage, refOf func(R) kube.Ref, each func(R), badf string) ([]kube.Ref, map[kube.Ref]*undone[R], error) {
+	byRef := map[kube.Ref]*undone[R]{}
 	var order []kube.Ref
 	for i, raw := range records {
 		if w, ok := kube.WrittenOf(raw); ok {
@@ -89,23 +92,47 @@ func decodeRecords(records []json.RawMessage) ([]kube.Ref, map[kube.Ref]*objectU
 			}
 			continue
 		}
-		var s kube.Snapshot
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, nil, fmt.Errorf("undo record %d is not an object snapshot: %w", i+1, err)
+		var rec R
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return nil, nil, fmt.Errorf(badf, i+1, err)
 		}
-		u := byRef[s.Ref]
+		r := refOf(rec)
+		u := byRef[r]
 		if u == nil {
-			u = &objectUndo{first: s}
-			byRef[s.Ref] = u
-			order = append(order, s.Ref)
+			u = &undone[R]{first: rec}
+			byRef[r] = u
+			order = append(order, r)
 		}
-		u.last, u.written = s, nil
-		if s.Fields != nil {
-			u.fields = kube.MergeFields(u.fields, s.Fields)
+		u.last, u.written = rec, nil
+		if each != nil {
+			each(rec)
 		}
 	}
-	for i, j := 0, len(order)-1; i < j; i, j = i+1, j-1 {
-		order[i], order[j] = order[j], order[i]
+	slices.Reverse(order)
+	return order, byRef, nil
+}
+
+// objectUndo is what the snapshots of a stage say about one object, with
+// the fields its writes set (every attempt's).
+type objectUndo struct {
+	undone[kube.Snapshot]
+	fields map[string]any
+}
+
+// decodeRecords groups journaled kube.Snapshot records (groupRecords).
+func decodeRecords(records []json.RawMessage) ([]kube.Ref, map[kube.Ref]*objectUndo, error) {
+	fields := map[kube.Ref]map[string]any{}
+	order, groups, err := groupRecords(records, func(s kube.Snapshot) kube.Ref { return s.Ref }, func(s kube.Snapshot) {
+		if s.Fields != nil {
+			fields[s.Ref] = kube.MergeFields(fields[s.Ref], s.Fields)
+		}
+	}, "undo record %d is not an object snapshot: %w")
+	if err != nil {
+		return nil, nil, err
+	}
+	byRef := make(map[kube.Ref]*objectUndo, len(groups))
+	for r, g := range groups {
+		byRef[r] = &objectUndo{undone: *g, fields: fields[r]}
 	}
 	return order, byRef, nil
 }

@@ -125,31 +125,9 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	if err != nil {
 		return err
 	}
-	type scaled struct {
-		first, last scaleRecord
-		written     *kube.Written
-	}
-	var order []kube.Ref
-	byRef := map[kube.Ref]*scaled{}
-	for i, raw := range records {
-		if w, ok := kube.WrittenOf(raw); ok {
-			if s := byRef[w.Wrote]; s != nil {
-				w := w
-				s.written = &w
-			}
-			continue
-		}
-		var rec scaleRecord
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			return fmt.Errorf("scale undo record %d: %w", i+1, err)
-		}
-		s := byRef[rec.Ref]
-		if s == nil {
-			s = &scaled{first: rec}
-			byRef[rec.Ref] = s
-			order = append(order, rec.Ref)
-		}
-		s.last, s.written = rec, nil
+	order, byRef, err := groupRecords(records, func(r scaleRecord) kube.Ref { return r.Ref }, nil, "scale undo record %d: %w")
+	if err != nil {
+		return err
 	}
 	p, err := namedTarget(env, c, "Deployment", false)
 	if err != nil {
@@ -157,8 +135,7 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	}
 	var errs []error
 	var drift []string
-	for i := len(order) - 1; i >= 0; i-- {
-		r := order[i]
+	for _, r := range order {
 		if err := p.target(r); err != nil {
 			errs = append(errs, err)
 			continue
