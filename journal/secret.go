@@ -220,12 +220,7 @@ func (s *secretStore) Create(ctx context.Context, m Meta) (Journal, error) {
 		return nil, fmt.Errorf("the journal of run %s: %w", m.RunID, err)
 	}
 	obj := s.object(nil, &p, data)
-	var got *corev1.Secret
-	err = transient(ctx, func(ctx context.Context) error {
-		var err error
-		got, err = s.client.CoreV1().Secrets(s.ns).Create(ctx, obj, metav1.CreateOptions{FieldManager: "cutover"})
-		return err
-	})
+	got, err := s.create(ctx, obj)
 	if apierrors.IsAlreadyExists(err) {
 		// A try whose reply was lost may have landed: that is ours only if
 		// it holds exactly this meta and nothing else yet.
@@ -240,6 +235,17 @@ func (s *secretStore) Create(ctx context.Context, m Meta) (Journal, error) {
 	}
 	first := &secretPart{obj: got, p: p}
 	return &secretJournal{writer: writer{meta: m, entryCap: s.entryCap}, store: s, run: m.RunID, first: first, last: first}, nil
+}
+
+// create stores a new part, retrying what a blip of the API server causes.
+func (s *secretStore) create(ctx context.Context, obj *corev1.Secret) (*corev1.Secret, error) {
+	var got *corev1.Secret
+	err := transient(ctx, func(ctx context.Context) error {
+		var err error
+		got, err = s.client.CoreV1().Secrets(s.ns).Create(ctx, obj, metav1.CreateOptions{FieldManager: "cutover"})
+		return err
+	})
+	return got, err
 }
 
 // completeMeta fills in what Create does not require of its caller.
@@ -448,12 +454,7 @@ func (j *secretJournal) put(ctx context.Context, es []Entry, meta *Meta) (int, b
 			return 0, false, j.tooBig(es[0], raws[0], err)
 		}
 		obj := s.object(nil, &p, data)
-		var got *corev1.Secret
-		err = transient(ctx, func(ctx context.Context) error {
-			var err error
-			got, err = s.client.CoreV1().Secrets(s.ns).Create(ctx, obj, metav1.CreateOptions{FieldManager: "cutover"})
-			return err
-		})
+		got, err := s.create(ctx, obj)
 		if err != nil {
 			return 0, false, fmt.Errorf("writing the journal of run %s to %s: %w", j.run, s.where(obj.Name), err)
 		}
