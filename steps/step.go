@@ -204,3 +204,19 @@ func (e *Env) Configured(attrs ...string) bool {
 	}
 	return true
 }
+
+// NamespaceFor is the one rule for where a step acts: its own namespace
+// attribute (own), else the run's (the command resolved it: --namespace,
+// the pipeline's, the kubeconfig's), else the clients' context, else
+// "default".
+func (e *Env) NamespaceFor(own string, c *kube.Clients) string {
+	switch {
+	case own != "":
+		return own
+	case e != nil && e.Namespace != "":
+		return e.Namespace
+	case c != nil && c.Namespace != "":
+		return c.Namespace
+	}
+	return "default"
+}

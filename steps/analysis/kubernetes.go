@@ -133,13 +133,7 @@ func (p *kubernetesProvider) measure(ctx context.Context) (cty.Value, string, er
 	if err != nil {
 		return cty.NilVal, "", err
 	}
-	ns := p.namespace
-	if ns == "" {
-		ns = p.env.Namespace
-	}
-	if ns == "" {
-		ns = c.Namespace
-	}
+	ns := p.env.NamespaceFor(p.namespace, c)
 	m, err := p.mapping(c)
 	if err != nil {
 		return cty.NilVal, "", err

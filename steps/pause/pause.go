@@ -113,13 +113,7 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	if err != nil {
 		return cty.NilVal, err
 	}
-	ns := steps.Str(cfg, "namespace")
-	if ns == "" {
-		ns = env.Namespace
-	}
-	if ns == "" {
-		ns = cs.Namespace
-	}
+	ns := env.NamespaceFor(steps.Str(cfg, "namespace"), cs)
 	name := Name(env.RunID, env.Stage)
 	cms := cs.Typed.CoreV1().ConfigMaps(ns)
 	cm := &corev1.ConfigMap{

@@ -32,18 +32,10 @@ func clientsFor(env *steps.Env) (*kube.Clients, error) {
 	return env.Cluster.Clients()
 }
 
-// namespaceOf is the step's `namespace` attribute, else the pipeline's,
-// else the kubeconfig's.
+// namespaceOf is where a route step acts (steps.Env.NamespaceFor): its
+// `namespace` attribute, else the run's, else the kubeconfig's.
 func namespaceOf(env *steps.Env, ns string, cl *kube.Clients) string {
-	switch {
-	case ns != "":
-		return ns
-	case env != nil && env.Namespace != "":
-		return env.Namespace
-	case cl != nil && cl.Namespace != "":
-		return cl.Namespace
-	}
-	return "default"
+	return env.NamespaceFor(ns, cl)
 }
 
 // dryRun is the DryRun option of every write: a server-side dry run when the

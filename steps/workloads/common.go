@@ -27,16 +27,9 @@ func clients(env *steps.Env, step string) (*kube.Clients, error) {
 	return c, nil
 }
 
-// namespace is the step's namespace: its own attribute, else the pipeline's,
-// else the kubeconfig's.
+// namespace is the step's namespace (steps.Env.NamespaceFor).
 func namespace(env *steps.Env, cfg cty.Value, c *kube.Clients) string {
-	if ns := steps.Str(cfg, "namespace"); ns != "" {
-		return ns
-	}
-	if env != nil && env.Namespace != "" {
-		return env.Namespace
-	}
-	return c.Namespace
+	return env.NamespaceFor(steps.Str(cfg, "namespace"), c)
 }
 
 // classify marks transient API errors retryable; everything else is final.
