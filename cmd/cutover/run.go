@@ -48,12 +48,15 @@ func cmdRun(c *cli, args []string) int {
 		return exitInvalid
 	}
 	c.applyNamespace(p, o)
-	if need := clusterStages(p); len(need) > 0 && !c.hasKubeconfig(o) {
-		// Found before anything runs: otherwise the stages before the
-		// first Kubernetes one (commands, webhooks) would act, unlocked
-		// and unjournaled, and the run fail half-way.
-		c.errorf("stages %s need a Kubernetes cluster, and no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config, or in-cluster): nothing was run", strings.Join(need, ", "))
-		return exitInvalid
+	if !c.hasKubeconfig(o) {
+		// Found before anything runs, and only without a cluster (it reads
+		// the stages' manifests): otherwise the stages before the first
+		// Kubernetes one (commands, webhooks) would act, unlocked and
+		// unjournaled, and the run fail half-way.
+		if need := clusterStages(p); len(need) > 0 {
+			c.errorf("stages %s need a Kubernetes cluster, and no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config, or in-cluster): nothing was run", strings.Join(need, ", "))
+			return exitInvalid
+		}
 	}
 	cl := c.cluster(o)
 	opts.Cluster = cl
