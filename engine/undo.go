@@ -46,25 +46,22 @@ func (r *runner) undoAll(ctx context.Context) (pending []string) {
 }
 
 // undoOrder sorts what to undo: newest first, except that compensations
-// that take capacity away (steps.Shrinker) go last, and among the rest those
-// that move traffic back (steps.RoutesTraffic) go before the others of the
-// same age class. A cancelled CI job has seconds (GitHub: 10 s to SIGKILL):
-// clients must be back on the old version before the new one is deleted,
-// whatever order the pipeline's stages ran in. A scale-up of the old
-// version stays ahead of the selector that routes to it when it was
-// newer, which newest-first already ensures.
+// that take capacity away (steps.Shrinker) go last. A cancelled CI job has
+// seconds (GitHub: 10 s to SIGKILL): clients must be back on the old version
+// (selectors, weights, backends) before the new one is deleted, whatever
+// order the pipeline's stages ran in. Traffic does not jump ahead of the
+// rest: a scale-up of the old version that is newer than the switch to it
+// must come first, which newest-first ensures.
 func (r *runner) undoOrder(todo []*StageRun) {
-	class := func(sr *StageRun) int {
+	shrinks := make(map[*StageRun]bool, len(todo)) // decoded once, not per comparison
+	for _, sr := range todo {
 		st := r.p.Stages[sr.Name]
-		if sh, ok := st.Kind.(steps.Shrinker); ok && (st.Undo == nil || sr.Status != StatusSucceeded) && sh.UndoShrinks(sr.records) {
-			return 1
-		}
-		return 0
+		sh, ok := st.Kind.(steps.Shrinker)
+		shrinks[sr] = ok && (st.Undo == nil || sr.Status != StatusSucceeded) && sh.UndoShrinks(sr.records)
 	}
 	sort.SliceStable(todo, func(i, j int) bool {
-		ci, cj := class(todo[i]), class(todo[j])
-		if ci != cj {
-			return ci < cj
+		if si, sj := shrinks[todo[i]], shrinks[todo[j]]; si != sj {
+			return sj
 		}
 		return todo[i].finished > todo[j].finished
 	})

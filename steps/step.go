@@ -132,14 +132,6 @@ func (e *Env) Record(record any) error {
 	return e.Capture(record)
 }
 
-// RoutesTraffic is implemented by kinds whose writes move live traffic
-// (selectors, weights, backends). Undo restores these first, before deletes
-// and scale-downs, so a cancelled CI job with seconds left puts clients back
-// on the old version before anything else (docs/design.md, "Undo order").
-type RoutesTraffic interface {
-	RoutesTraffic()
-}
-
 // Permissioner is implemented by kinds that touch the cluster: the API
 // permissions a stage with cfg needs to run and to be undone. `cutover rbac`
 // unions them into the Role a pipeline's service account needs. cfg may hold

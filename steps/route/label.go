@@ -438,11 +438,6 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	return ue.err()
 }
 
-// RoutesTraffic: the step exists to move pods in and out of the Services
-// that select the labels it sets (red/black), so its undo moves traffic
-// back and goes first with the other routing kinds.
-func (labelKind) RoutesTraffic() {}
-
 // labelGuard is what the undo of one labelled object checks before it
 // writes.
 type labelGuard struct {

@@ -427,7 +427,3 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 	}
 	return ue.err()
 }
-
-// RoutesTraffic: the backends decide which Service gets the Ingress's
-// traffic.
-func (switchBackend) RoutesTraffic() {}

@@ -405,6 +405,3 @@ func restoreSelector(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, 
 	}
 	return why, apiErr(ctx, err, "restoring the selector %s of service %q in namespace %q", formatLabels(sel), name, ns)
 }
-
-// RoutesTraffic: a selector decides which pods get the Service's traffic.
-func (switchSelector) RoutesTraffic() {}

@@ -317,6 +317,3 @@ func (g undoGuard) check(what string, uid string, ann map[string]string, cur str
 	}
 	return "", nil
 }
-
-// RoutesTraffic: weights and matches decide which version gets the traffic.
-func (trafficKind) RoutesTraffic() {}
