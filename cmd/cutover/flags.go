@@ -79,6 +79,8 @@ type options struct {
 	resume    string
 	format    string
 	check     bool
+	diff      bool
+	recursive bool
 	noJournal bool
 }
 
@@ -103,7 +105,9 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.historyMax, "history-max", 10, "runs kept per pipeline; older finished ones are deleted (0: keep all)")
 	fs.StringVar(&o.resume, "resume", "", "resume the run with this id")
 	fs.StringVar(&o.format, "format", "dot", "graph format: dot or mermaid")
-	fs.BoolVar(&o.check, "check", false, "fmt: report files that are not formatted, change nothing")
+	fs.BoolVar(&o.check, "check", false, "fmt: report files that are not formatted, change nothing (exit 5 when some are)")
+	fs.BoolVar(&o.diff, "diff", false, "fmt: print each change as a unified diff")
+	fs.BoolVar(&o.recursive, "recursive", true, "fmt: format the subdirectories of a directory too (-recursive=false: only its own files)")
 	fs.BoolVar(&o.noJournal, "no-journal", false, "do not journal the run in the cluster (no resume, no undo RUN)")
 	return fs
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,8 +11,16 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
+// cmdFmt formats .hcl files in place; -check only names those that are not
+// formatted (exit exitFindings), -diff shows the change as a unified diff.
+// A directory is walked into its subdirectories (a repository keeps one
+// pipeline per directory under pipelines/) unless -recursive=false.
 func cmdFmt(c *cli, args []string) int {
 	o, pos, ok := c.parse("fmt", args)
 	if !ok {
@@ -20,53 +29,112 @@ func cmdFmt(c *cli, args []string) int {
 	if len(pos) == 0 {
 		pos = []string{"."}
 	}
-	var files []string
-	for _, p := range pos {
-		st, err := os.Stat(p)
-		if err != nil {
-			c.errorf("%v", err)
-			return exitInvalid
-		}
-		if !st.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		m, _ := filepath.Glob(filepath.Join(p, "*.hcl"))
-		files = append(files, m...)
+	return c.format(pos, o)
+}
+
+func (c *cli) format(paths []string, o *options) int {
+	files, code := hclFiles(c, paths, o.recursive)
+	if code != exitOK {
+		return code
 	}
-	sort.Strings(files)
-	unformatted := 0
+	unformatted, invalid := 0, false
 	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			c.errorf("%v", err)
-			return exitInvalid
+		src, bad := config.ReadSource(f)
+		if bad == nil {
+			bad = config.CheckSource(src, f, config.ConfigSource)
+		}
+		if bad != nil {
+			c.printDiags(nil, hcl.Diagnostics{bad}, o)
+			invalid = true
+			continue
 		}
 		// Refuse to "format" what does not parse: hclwrite would keep the
 		// broken tokens and the user would learn nothing.
 		if _, diags := hclwrite.ParseConfig(src, f, hcl.InitialPos); diags.HasErrors() {
-			w := hcl.NewDiagnosticTextWriter(c.stderr, nil, 100, false)
-			_ = w.WriteDiagnostics(diags)
-			return exitInvalid
+			c.printDiags(nil, diags, o)
+			invalid = true
+			continue
 		}
 		out := hclwrite.Format(src)
 		if bytes.Equal(src, out) {
 			continue
 		}
 		unformatted++
-		if o.check {
+		if o.diff {
+			fmt.Fprint(c.stdout, unifiedDiff(f, src, out)) // its header names the file
+		} else {
 			fmt.Fprintln(c.stdout, f)
+		}
+		if o.check {
 			continue
 		}
 		if err := os.WriteFile(f, out, 0o644); err != nil {
 			c.errorf("%v", err)
 			return exitInvalid
 		}
-		fmt.Fprintln(c.stdout, f)
+	}
+	if invalid {
+		return exitInvalid
 	}
 	if o.check && unformatted > 0 {
-		fmt.Fprintf(c.stderr, "%d file(s) need formatting: run cutover fmt %s\n", unformatted, strings.Join(pos, " "))
-		return exitFailed
+		fmt.Fprintf(c.stderr, "%s not formatted: run cutover fmt %s\n", words.Count(unformatted, "file"), strings.Join(paths, " "))
+		return exitFindings
 	}
 	return exitOK
+}
+
+// hclFiles lists the .hcl files named or found in the directories named,
+// in their subdirectories too when recursive; hidden directories (.git,
+// .terraform) are not entered.
+func hclFiles(c *cli, paths []string, recursive bool) ([]string, int) {
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			c.errorf("%v", err)
+			return nil, exitInvalid
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && path != p && (!recursive || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && strings.HasSuffix(path, ".hcl") {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			c.errorf("%v", err)
+			return nil, exitInvalid
+		}
+	}
+	sort.Strings(files)
+	return files, exitOK
+}
+
+// unifiedDiff is the change from src to out as `diff -u` prints it.
+func unifiedDiff(name string, src, out []byte) string {
+	d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: lines(src), B: lines(out),
+		FromFile: name, ToFile: name + " (formatted)", Context: 3,
+	})
+	return d
+}
+
+// lines splits text after each new line; a last line without one gets it,
+// so that the diff does not show a change of the file's ending alone.
+func lines(text []byte) []string {
+	out := strings.SplitAfter(string(text), "\n")
+	if out[len(out)-1] == "" {
+		return out[:len(out)-1]
+	}
+	out[len(out)-1] += "\n"
+	return out
 }

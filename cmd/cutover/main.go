@@ -21,6 +21,7 @@ const (
 	exitInvalid     = 2
 	exitIncomplete  = 3
 	exitLockHeld    = 4
+	exitFindings    = 5   // fmt -check: files not formatted; lint: an error finding
 	exitInterrupted = 130 // SIGINT; SIGTERM is 143
 )
 
@@ -34,7 +35,7 @@ var commands = map[string]command{
 	"plan":     {"show what a run would do, stage by stage", cmdPlan},
 	"run":      {"run a pipeline", cmdRun},
 	"graph":    {"print the stage graph (--format dot|mermaid)", cmdGraph},
-	"fmt":      {"format .hcl files in place (-check: only report)", cmdFmt},
+	"fmt":      {"format .hcl files in place, subdirectories too (-check: only report, -diff: show)", cmdFmt},
 	"lint":     {"zero-downtime findings on Kubernetes manifests", cmdLint},
 	"status":   {"show runs in progress and the last run of each pipeline", cmdStatus},
 	"history":  {"list past runs", cmdHistory},
@@ -96,7 +97,7 @@ func (c *cli) usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nFlags may come before or after PATH, with one dash or two. 'cutover COMMAND -h' lists them.")
-	fmt.Fprintln(w, "Exit codes: 0 success, 1 failed and undone, 2 invalid input, 3 undo incomplete, 4 lock held, 130/143 interrupted.")
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 failed and undone, 2 invalid input, 3 undo incomplete, 4 lock held, 5 fmt -check/lint findings, 130/143 interrupted.")
 }
 
 func (c *cli) errorf(format string, args ...any) {

@@ -1,0 +1,39 @@
+package words
+
+import "testing"
+
+func TestCount(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		noun string
+		want string
+	}{
+		{0, "stage", "0 stages"},
+		{1, "stage", "1 stage"},
+		{2, "stage", "2 stages"},
+		{1, "variable", "1 variable"},
+		{3, "diagnostic", "3 diagnostics"},
+		{2, "pass", "2 passes"},
+		{2, "dependency", "2 dependencies"},
+		{2, "day", "2 days"},
+	} {
+		if got := Count(c.n, c.noun); got != c.want {
+			t.Errorf("Count(%d, %q) = %q, want %q", c.n, c.noun, got, c.want)
+		}
+	}
+}
+
+func TestA(t *testing.T) {
+	for word, want := range map[string]string{
+		"object":         "an object",
+		"number":         "a number",
+		`"exec"`:         `an "exec"`,
+		`"deploy"`:       `a "deploy"`,
+		"list of string": "a list of string",
+		"":               "a ",
+	} {
+		if got := A(word); got != want {
+			t.Errorf("A(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
