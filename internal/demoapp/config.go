@@ -37,13 +37,13 @@ type Config struct {
 
 // Environment variables of the demo server.
 const (
-	EnvVersion           = "VERSION"       // default: the tag of IMAGE
-	EnvImage             = "IMAGE"         // the container image; its tag is the default version
-	EnvHost              = "LISTEN_HOST"   // default 127.0.0.1
-	EnvPorts             = "PORTS"         // comma-separated; default 8080
-	EnvPod               = "POD_NAME"      // default: hostname-like "demo"
-	EnvApp               = "APP_NAME"      // default "demo"
-	EnvRegistry          = "REGISTRY_URL"  // registry space URL (http://HOST:PORT/NAMESPACE)
+	EnvVersion           = "VERSION"      // default: the tag of IMAGE
+	EnvImage             = "IMAGE"        // the container image; its tag is the default version
+	EnvHost              = "LISTEN_HOST"  // default 127.0.0.1
+	EnvPorts             = "PORTS"        // comma-separated; default 8080
+	EnvPod               = "POD_NAME"     // default: hostname-like "demo"
+	EnvApp               = "APP_NAME"     // default "demo"
+	EnvRegistry          = "REGISTRY_URL" // registry space URL (http://HOST:PORT/NAMESPACE)
 	EnvHeartbeat         = "REGISTRY_HEARTBEAT"
 	EnvIgnoreSIGTERM     = "IGNORE_SIGTERM"
 	EnvStartDelay        = "START_DELAY"
