@@ -66,7 +66,13 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 			diags = append(diags, bad)
 			continue
 		}
-		file, d := cfg.Parser.ParseHCL(src, f)
+		// A .json file is Terraform's JSON variable file: one object whose
+		// properties are the values (what a CI script writes with jq).
+		parse := cfg.Parser.ParseHCL
+		if strings.HasSuffix(f, ".json") {
+			parse = cfg.Parser.ParseJSON
+		}
+		file, d := parse(src, f)
 		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue

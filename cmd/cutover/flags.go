@@ -92,7 +92,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.namespace, "namespace", "", "namespace (overrides the pipeline's and the context's)")
 	fs.StringVar(&o.namespace, "n", "", "shorthand for --namespace")
 	fs.Var(&o.vars, "var", "set a variable: -var name=value (repeatable)")
-	fs.Var(&o.varFiles, "var-file", "read variables from an .hcl file (repeatable)")
+	fs.Var(&o.varFiles, "var-file", "read variables from an .hcl file, or a .json one holding an object (repeatable)")
 	fs.StringVar(&o.output, "output", "text", "output format: text or json")
 	fs.StringVar(&o.output, "o", "text", "shorthand for --output")
 	fs.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
