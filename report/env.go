@@ -18,12 +18,12 @@ import (
 //   - stdout a terminal, CI unset, TERM not "dumb": the live view;
 //   - otherwise plain text lines.
 //
-// Colors only on a terminal with NO_COLOR unset. opts.JUnit and
+// Colors only on a terminal with NO_COLOR unset and TERM not "dumb". opts.JUnit and
 // opts.Summary add those files. Call Close on the result when the command
 // ends.
 func ForEnvironment(stdout io.Writer, env func(string) string, opts Options) events.Sink {
 	tty := isTerminal(stdout)
-	opts.Color = tty && env("NO_COLOR") == ""
+	opts.Color = tty && Colors(env)
 	github := env("GITHUB_ACTIONS") == "true"
 	gitlab := env("GITLAB_CI") == "true"
 	var sinks events.Multi
@@ -55,6 +55,13 @@ func ForEnvironment(stdout io.Writer, env func(string) string, opts Options) eve
 		return sinks[0]
 	}
 	return sinks
+}
+
+// Colors says whether the environment lets a terminal be painted: NO_COLOR
+// unset (no-color.org) and TERM not "dumb", which moves no cursor and shows
+// escape sequences as text.
+func Colors(env func(string) string) bool {
+	return env("NO_COLOR") == "" && env("TERM") != "dumb"
 }
 
 func isTerminal(w io.Writer) bool {

@@ -179,3 +179,26 @@ func typeName(v any) string {
 	}
 	return "other"
 }
+
+// A terminal that says it cannot move the cursor or paint (TERM=dumb: Emacs
+// shells, some CI log viewers) gets plain lines, without any escape.
+func TestDumbTerminalGetsNoEscapes(t *testing.T) {
+	term := openTerminal(t)
+	sink := ForEnvironment(term.tty, func(k string) string { return map[string]string{"TERM": "dumb"}[k] }, Options{Now: func() time.Time { return at(20) }})
+	if _, ok := sink.(*Text); !ok {
+		t.Fatalf("ForEnvironment with TERM=dumb chose %T, want *Text", sink)
+	}
+	play(sink, []events.Event{
+		{Type: events.RunStarted, Time: at(0), RunID: "r-1", Pipeline: "checkout", Stages: []events.Stage{{Name: "deploy", Kind: "deploy"}}},
+		{Type: events.StageStarted, Time: at(0.5), Stage: "deploy", Attempt: 1},
+		{Type: events.StageFailed, Time: at(2), Stage: "deploy", Attempt: 1, Error: "boom"},
+		{Type: events.RunFinished, Time: at(3), Result: events.FailedUndone},
+	})
+	if err := Close(sink); err != nil {
+		t.Fatal(err)
+	}
+	screen := term.waitFor(t, "Result: failed, undone in 3.0s")
+	if strings.Contains(screen, "\x1b") {
+		t.Errorf("TERM=dumb output has escape sequences: %q", screen)
+	}
+}

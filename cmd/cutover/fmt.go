@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,7 +34,7 @@ func cmdFmt(c *cli, args []string) int {
 }
 
 func (c *cli) format(paths []string, o *options) int {
-	files, code := hclFiles(c, paths, o.recursive)
+	files, code := filesIn(c, paths, o.recursive, ".hcl")
 	if code != exitOK {
 		return code
 	}
@@ -83,10 +84,10 @@ func (c *cli) format(paths []string, o *options) int {
 	return exitOK
 }
 
-// hclFiles lists the .hcl files named or found in the directories named,
-// in their subdirectories too when recursive; hidden directories (.git,
-// .terraform) are not entered.
-func hclFiles(c *cli, paths []string, recursive bool) ([]string, int) {
+// filesIn lists the files named, and those ending in one of exts in the
+// directories named, in their subdirectories too when recursive; hidden
+// directories (.git, .terraform) are not entered.
+func filesIn(c *cli, paths []string, recursive bool, exts ...string) ([]string, int) {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -98,6 +99,7 @@ func hclFiles(c *cli, paths []string, recursive bool) ([]string, int) {
 			files = append(files, p)
 			continue
 		}
+		var found []string
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -105,8 +107,8 @@ func hclFiles(c *cli, paths []string, recursive bool) ([]string, int) {
 			if d.IsDir() && path != p && (!recursive || strings.HasPrefix(d.Name(), ".")) {
 				return filepath.SkipDir
 			}
-			if !d.IsDir() && strings.HasSuffix(path, ".hcl") {
-				files = append(files, path)
+			if !d.IsDir() && slices.Contains(exts, filepath.Ext(path)) {
+				found = append(found, path)
 			}
 			return nil
 		})
@@ -114,8 +116,9 @@ func hclFiles(c *cli, paths []string, recursive bool) ([]string, int) {
 			c.errorf("%v", err)
 			return nil, exitInvalid
 		}
+		sort.Strings(found)
+		files = append(files, found...)
 	}
-	sort.Strings(files)
 	return files, exitOK
 }
 

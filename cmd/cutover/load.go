@@ -13,6 +13,7 @@ import (
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/report"
 )
 
 // load parses and prepares the pipeline at path with the command's
@@ -80,7 +81,7 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 		files = cfg.Parser.Files()
 	}
 	color := false
-	if f, ok := c.stderr.(interface{ Fd() uintptr }); ok && c.getenv("NO_COLOR") == "" {
+	if f, ok := c.stderr.(interface{ Fd() uintptr }); ok && report.Colors(c.getenv) {
 		color = term.IsTerminal(int(f.Fd()))
 	}
 	w := hcl.NewDiagnosticTextWriter(c.stderr, files, 100, color)

@@ -36,7 +36,7 @@ var commands = map[string]command{
 	"run":      {"run a pipeline", cmdRun},
 	"graph":    {"print the stage graph (--format dot|mermaid)", cmdGraph},
 	"fmt":      {"format .hcl files in place, subdirectories too (-check: only report, -diff: show)", cmdFmt},
-	"lint":     {"zero-downtime findings on Kubernetes manifests", cmdLint},
+	"lint":     {"zero-downtime findings on Kubernetes manifests: files, directories, - for stdin", cmdLint},
 	"status":   {"show runs in progress and the last run of each pipeline", cmdStatus},
 	"history":  {"list past runs", cmdHistory},
 	"undo":     {"undo a run from its journal: undo RUN [PATH]", cmdUndo},
@@ -49,6 +49,7 @@ var commands = map[string]command{
 // cli carries the process's streams and environment, so tests and
 // testscript drive the same code as the binary.
 type cli struct {
+	stdin          io.Reader // lint -
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	environ        []string
@@ -61,7 +62,7 @@ func main() {
 	if os.Getenv("CUTOVER_KLOG") == "" {
 		klog.SetLogger(logr.Discard())
 	}
-	c := &cli{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ()}
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, environ: os.Environ()}
 	os.Exit(c.main(os.Args[1:]))
 }
 

@@ -4,7 +4,7 @@
 // replica at once, and Service selectors that span both colours of a
 // blue/green pair.
 //
-// It backs the `cutover lint MANIFEST…` command (Files, Sources, Format) and
+// It backs the `cutover lint MANIFEST|DIR|-…` command (Read, Lint, Format) and
 // the `lint` step kind. Findings point at the YAML node at fault (the
 // container, the field, or the object's `kind:` line when a field is
 // missing), so they read like compiler diagnostics.
@@ -14,8 +14,11 @@
 //
 //	parse                   error    a document is not valid YAML
 //	readiness-probe         error    a container of a workload a Service selects has no readinessProbe
-//	                        warning  same, for a workload no Service in the manifests selects;
-//	                                 a port-less sidecar is exempt when another container has one
+//	                        warning  same, for a workload no Service in the manifests selects
+//	                                 but whose containers declare a port (its Service may be
+//	                                 elsewhere); none for one that neither (a worker, a load
+//	                                 generator); a port-less sidecar is exempt when another
+//	                                 container has a probe
 //	prestop-hook            warning  a pod template a Service selects has no preStop hook
 //	grace-period            error    terminationGracePeriodSeconds (default 30) is not above the
 //	                                 preStop sleep ("sleep N" in an exec command, or sleep.seconds)

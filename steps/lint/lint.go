@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sort"
 )
@@ -65,15 +66,34 @@ type Options struct {
 // matched against workloads in another). Only reading a file fails;
 // problems in its content are findings.
 func Files(paths []string) ([]Finding, error) {
+	srcs, err := Read(paths, nil)
+	if err != nil {
+		return nil, err
+	}
+	return Lint(srcs, Options{}), nil
+}
+
+// Stdin is the name a path of "-" reads, and findings in it show.
+const Stdin = "<stdin>"
+
+// Read reads the files at paths; a path of "-" reads stdin (once).
+func Read(paths []string, stdin io.Reader) ([]Source, error) {
 	srcs := make([]Source, 0, len(paths))
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		var b []byte
+		var err error
+		if p == "-" && stdin != nil {
+			b, err = io.ReadAll(stdin)
+			p, stdin = Stdin, nil
+		} else {
+			b, err = os.ReadFile(p)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("lint: %w", err)
 		}
 		srcs = append(srcs, Source{Name: p, Data: b})
 	}
-	return Lint(srcs, Options{}), nil
+	return srcs, nil
 }
 
 // Sources lints manifest texts keyed by the file name findings should show,

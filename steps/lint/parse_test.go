@@ -42,6 +42,7 @@ items:
         spec: &podspec
           containers:
             - name: web
+              ports: [{containerPort: 80}]
   - kind: Deployment
     metadata: {name: b}
     spec:

@@ -11,13 +11,18 @@ import (
 // moment it starts, so a Service routes requests to it while the app is
 // still initialising, and a rollout moves on before the new pods work.
 // The first hurts traffic (error when a Service selects the pods); the
-// second only the rollout's judgement (warning otherwise).
+// second only the rollout's judgement (warning when no Service in the
+// manifests selects them but a container declares a port: its Service may
+// live elsewhere). A pod that neither a Service selects nor declares a port
+// serves nothing (a worker, a load generator): readiness means nothing to it.
 func checkReadiness(s *set) []Finding {
 	var out []Finding
 	for _, w := range s.workloads() {
 		sev, why := SevWarning, "a rollout counts its pods as ready as soon as they start"
 		if svcs := s.selectedBy[w]; len(svcs) > 0 {
 			sev, why = SevError, fmt.Sprintf("Service %q sends it requests as soon as it starts, before the app can serve them", svcs[0].name)
+		} else if !declaresPort(w.template) {
+			continue
 		}
 		probed := false
 		for _, c := range w.template.containers {
@@ -40,6 +45,17 @@ func checkReadiness(s *set) []Finding {
 		}
 	}
 	return out
+}
+
+// declaresPort says whether a container of the pod lists ports: a sign the
+// pod serves, though a Service need not name them.
+func declaresPort(t *podTemplate) bool {
+	for _, c := range t.containers {
+		if len(items(path(c, "ports"))) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // checkPreStop: when a pod is deleted, its removal from the Service's

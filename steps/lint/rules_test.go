@@ -80,13 +80,31 @@ func TestRuleReadinessProbe(t *testing.T) {
 			"          readinessProbe: {tcpSocket: {port: 80}}",
 			"        - name: logs",
 		}, svc), nil},
-		{"bare Pod", []string{
+		{"bare Pod with a port", []string{
 			"apiVersion: v1",
 			"kind: Pod",
 			"metadata: {name: p, labels: {app: web}}",
 			"spec:",
-			"  containers: [{name: p, image: x}]", // the container node is the flow mapping at col 16
+			"  containers: [{name: p, image: x, ports: [{containerPort: 80}]}]", // the container node is the flow mapping at col 16
 		}, []at{{SevWarning, 5, 16, "Pod/p"}}},
+		{"no Service, no port: it serves nothing (a load generator)", []string{
+			"kind: Deployment",
+			"metadata: {name: loadgenerator}",
+			"spec:",
+			"  template:",
+			"    metadata: {labels: {app: loadgenerator}}",
+			"    spec:",
+			"      containers: [{name: main, image: loadgen}]",
+		}, nil},
+		{"a Service selects it, no port declared: still an error", with([]string{
+			"kind: Deployment",
+			"metadata: {name: web}",
+			"spec:",
+			"  template:",
+			"    metadata: {labels: {app: web}}",
+			"    spec:",
+			"      containers: [{name: main, image: web}]",
+		}, svc), []at{{SevError, 7, 20, "Deployment/web"}}},
 		{"Jobs are not checked", []string{
 			"kind: Job",
 			"metadata: {name: j}",
