@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -178,11 +179,11 @@ func cmdHistory(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	metas, code := c.listRuns(o)
-	if metas == nil && code != exitOK {
+	runs, code := c.listRuns(o)
+	if code != exitOK {
 		return code
 	}
-	c.printRuns(metas)
+	c.printRuns(runs, o)
 	return exitOK
 }
 
@@ -191,58 +192,114 @@ func cmdStatus(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	metas, code := c.listRuns(o)
+	if len(pos) > 1 {
+		c.errorf("usage: cutover status [RUN]")
+		return exitInvalid
+	}
+	runs, code := c.listRuns(o)
 	if code != exitOK {
 		return code
 	}
 	if len(pos) == 0 {
 		// Runs in progress, and the latest run of every pipeline.
 		seen := map[string]bool{}
-		var show []journal.Meta
-		for _, m := range metas {
-			if strings.HasPrefix(m.Status, "running") || strings.HasPrefix(m.Status, "abandoned") || !seen[m.Pipeline] {
-				show = append(show, m)
+		var show []runView
+		for _, r := range runs {
+			if r.Status == "running" || !seen[r.Pipeline] {
+				show = append(show, r)
 			}
-			seen[m.Pipeline] = true
+			seen[r.Pipeline] = true
 		}
-		c.printRuns(show)
+		c.printRuns(show, o)
 		return exitOK
 	}
-	clients, err := c.cluster(o).Clients()
-	if err != nil {
-		c.errorf("%v", err)
-		return exitFailed
-	}
-	for _, m := range metas {
-		if m.RunID != pos[0] {
-			continue
+	for _, r := range runs {
+		if r.RunID == pos[0] {
+			return c.printRun(r, o)
 		}
-		j, err := runStore(clients, m.Namespace, o).Open(context.Background(), m.RunID)
-		if err != nil {
-			c.errorf("%v", err)
-			return exitFailed
-		}
-		entries, err := j.Entries(context.Background())
-		if err != nil {
-			c.errorf("%v", err)
-			return exitFailed
-		}
-		fmt.Fprintf(c.stdout, "run %s of pipeline %q: %s (started %s by %s)\n", m.RunID, m.Pipeline, m.Status, m.Started.Format(time.RFC3339), m.Holder)
-		tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
-		for _, e := range entries {
-			if e.Kind == journal.KindRecord {
-				continue
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format("15:04:05"), orDash(e.Stage), e.Kind+" "+e.Status, e.Message)
-		}
-		tw.Flush()
-		return exitOK
 	}
 	c.errorf("no run %s", pos[0])
 	return exitInvalid
 }
 
-func (c *cli) listRuns(o *options) ([]journal.Meta, int) {
+// runView is a run as status and history show it; its JSON form is
+// documented in docs/events.md ("status and history").
+type runView struct {
+	RunID     string `json:"run"`
+	Pipeline  string `json:"pipeline"`
+	Namespace string `json:"namespace,omitempty"`
+	// Status is as journaled: "running", or the run's result.
+	Status string `json:"status"`
+	// State is as judged now: the result, or for a running journal
+	// "running?", "abandoned?" or "abandoned", with Detail saying why.
+	State   string    `json:"state"`
+	Detail  string    `json:"detail,omitempty"`
+	Started time.Time `json:"started"`
+	By      string    `json:"by,omitempty"`
+	Lock    string    `json:"lock,omitempty"`
+}
+
+// shown is the STATUS column: the state and why.
+func (r runView) shown() string {
+	if r.Detail == "" {
+		return r.State
+	}
+	return r.State + " (" + r.Detail + ")"
+}
+
+// entryView is one line of a run's journal in status RUN -o json: undo
+// records (snapshots of objects) are not shown.
+type entryView struct {
+	Time    time.Time `json:"time"`
+	Stage   string    `json:"stage,omitempty"`
+	Kind    string    `json:"kind"`
+	Status  string    `json:"status,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
+	Message string    `json:"message,omitempty"`
+}
+
+func (c *cli) printRun(r runView, o *options) int {
+	clients, err := c.cluster(o).Clients()
+	if err != nil {
+		c.errorf("%v", err)
+		return exitFailed
+	}
+	j, err := runStore(clients, r.Namespace, o).Open(context.Background(), r.RunID)
+	if err != nil {
+		c.errorf("%v", err)
+		return exitFailed
+	}
+	entries, err := j.Entries(context.Background())
+	if err != nil {
+		c.errorf("%v", err)
+		return exitFailed
+	}
+	var view []entryView
+	for _, e := range entries {
+		if e.Kind != journal.KindRecord {
+			view = append(view, entryView{e.Time, e.Stage, e.Kind, e.Status, e.Attempt, e.Message})
+		}
+	}
+	if o.output == "json" {
+		if view == nil {
+			view = []entryView{}
+		}
+		_ = json.NewEncoder(c.stdout).Encode(struct {
+			Run     runView     `json:"run"`
+			Entries []entryView `json:"entries"`
+		}{r, view})
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "run %s of pipeline %q: %s (started %s by %s)\n", r.RunID, r.Pipeline, r.shown(), r.Started.Format(time.RFC3339), r.By)
+	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
+	for _, e := range view {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format("15:04:05"), orDash(e.Stage), e.Kind+" "+e.Status, e.Message)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func (c *cli) listRuns(o *options) ([]runView, int) {
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
@@ -261,47 +318,69 @@ func (c *cli) listRuns(o *options) ([]journal.Meta, int) {
 		return nil, exitFailed
 	}
 	locker := lock.NewLeaseLocker(clients, ns)
-	for i := range metas {
-		if metas[i].Status == "running" {
-			metas[i].Status = liveness(locker, metas[i])
+	runs := make([]runView, len(metas))
+	for i, m := range metas {
+		runs[i] = runView{RunID: m.RunID, Pipeline: m.Pipeline, Namespace: m.Namespace, Status: m.Status,
+			State: m.Status, Started: m.Started, By: m.Holder, Lock: m.Lock}
+		if runs[i].Namespace == "" {
+			runs[i].Namespace = ns
+		}
+		if m.Status == "running" {
+			runs[i].State, runs[i].Detail = liveness(locker, m, time.Now())
 		}
 	}
-	return metas, exitOK
+	return runs, exitOK
 }
 
-// liveness tells a run in progress from one whose process is gone: a
-// "running" journal whose lock is released or held by another run was
-// abandoned (killed before it could write its end). One look cannot prove
-// a holder alive; a lease its holder has not renewed for three durations
-// by its own clock is shown as probably abandoned, and `undo` or
-// `--resume` will know for sure by watching it.
-func liveness(l *lock.LeaseLocker, m journal.Meta) string {
+// liveness judges a "running" journal by its lock. One look cannot tell a
+// live holder from one killed a moment ago (that takes watching the lease
+// for a duration, as undo and --resume do): a lock its run holds is
+// "running?", with when it was last renewed (on the holder's clock); one
+// not renewed for three lease durations is "abandoned?"; a lock released
+// or held by another run means the run is gone: "abandoned".
+func liveness(l *lock.LeaseLocker, m journal.Meta, now time.Time) (state, detail string) {
 	if m.Lock == "" {
-		return m.Status
+		return "running?", "it takes no lock (lock = false): nothing shows whether its process is alive"
 	}
 	s, err := l.Look(context.Background(), m.Lock)
 	switch {
 	case err != nil:
-		return m.Status
+		return "running?", fmt.Sprintf("its lock %q cannot be read: %v", m.Lock, err)
 	case !s.Found:
-		return "abandoned (its lock is released)"
+		return "abandoned", "its lock is released"
 	case s.Holder.RunID != m.RunID:
-		return "abandoned (its lock is held by " + s.Holder.String() + ")"
-	case s.Duration > 0 && !s.Renewed.IsZero() && time.Since(s.Renewed) > 3*s.Duration:
-		return "abandoned? (lock not renewed since " + s.Renewed.Format(time.RFC3339) + ")"
+		return "abandoned", "its lock is held by " + s.Holder.String()
+	case s.Renewed.IsZero():
+		return "running?", "lock held by " + s.Holder.String()
 	}
-	return m.Status
+	ago := now.Sub(s.Renewed).Round(time.Second)
+	if ago < 0 {
+		ago = 0 // the holder's clock is ahead of ours
+	}
+	if s.Duration > 0 && ago > 3*s.Duration {
+		return "abandoned?", fmt.Sprintf("lock held by %s, not renewed since %s", s.Holder, s.Renewed.Format(time.RFC3339))
+	}
+	return "running?", fmt.Sprintf("lock held by %s, last renewed %s ago", s.Holder, ago)
 }
 
-func (c *cli) printRuns(metas []journal.Meta) {
-	if len(metas) == 0 {
+func (c *cli) printRuns(runs []runView, o *options) {
+	if o.output == "json" {
+		if runs == nil {
+			runs = []runView{}
+		}
+		_ = json.NewEncoder(c.stdout).Encode(struct {
+			Runs []runView `json:"runs"`
+		}{runs})
+		return
+	}
+	if len(runs) == 0 {
 		fmt.Fprintln(c.stdout, "no runs")
 		return
 	}
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tPIPELINE\tSTATUS\tSTARTED\tBY")
-	for _, m := range metas {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.RunID, m.Pipeline, m.Status, m.Started.Format(time.RFC3339), m.Holder)
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.RunID, r.Pipeline, r.shown(), r.Started.Format(time.RFC3339), r.By)
 	}
 	tw.Flush()
 }
