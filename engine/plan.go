@@ -85,7 +85,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 }
 
 func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, evalCtx *hcl.EvalContext, opts Options) string {
-	cfg, diags := hcldec.Decode(st.Step.Body, st.Kind.Spec(), evalCtx)
+	cfg, diags := hcldec.Decode(st.Step.Body, st.Step.Spec, evalCtx)
 	if diags.HasErrors() {
 		return ""
 	}

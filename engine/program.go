@@ -74,8 +74,9 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	p.Graph = cfg.Graph()
 	p.Order = p.Graph.Order()
 	planCtx := p.EvalContext(nil) // built once: it holds every stage
+	static := p.staticContext()
 	for _, name := range cfg.StageOrder {
-		st, d := p.prepareStage(cfg.Stages[name], planCtx)
+		st, d := p.prepareStage(cfg.Stages[name], static, planCtx)
 		diags = append(diags, d...)
 		p.Stages[name] = st
 	}
@@ -150,12 +151,11 @@ func (p *Program) evalPipeline() hcl.Diagnostics {
 	return diags
 }
 
-func (p *Program) prepareStage(cs *config.Stage, planCtx *hcl.EvalContext) (*Stage, hcl.Diagnostics) {
+func (p *Program) prepareStage(cs *config.Stage, ctx, planCtx *hcl.EvalContext) (*Stage, hcl.Diagnostics) {
 	st := &Stage{Stage: cs}
 	if cs.Step != nil {
 		st.Kind = cs.Step.Kind
 	}
-	ctx := p.staticContext()
 	diags := evalDuration(cs.Timeout, ctx, &st.Timeout)
 	rp, d := evalRetry(cs.Retry, ctx)
 	diags = append(diags, d...)
@@ -189,7 +189,7 @@ func undoStep(cs *config.Stage) *config.Step {
 // checkStep decodes a step block with unknown stage outputs: types,
 // required and unsupported attributes are checked, then the kind's Checker.
 func checkStep(step *config.Step, ctx *hcl.EvalContext) hcl.Diagnostics {
-	cfg, diags := hcldec.Decode(step.Body, step.Kind.Spec(), ctx)
+	cfg, diags := hcldec.Decode(step.Body, step.Spec, ctx)
 	if diags.HasErrors() {
 		return diags
 	}

@@ -315,7 +315,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			return nil
 		}
 	}
-	cfg, diags := hcldec.Decode(st.Step.Body, st.Kind.Spec(), evalCtx)
+	cfg, diags := hcldec.Decode(st.Step.Body, st.Step.Spec, evalCtx)
 	if diags.HasErrors() {
 		return r.fail(ctx, sr, errors.New(diagText(diags)))
 	}

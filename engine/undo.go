@@ -116,7 +116,7 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 // check that every record names an object the stage targets; unknown where
 // it cannot be evaluated (a variable not given again, an output lost).
 func undoConfig(st *Stage, ctx *hcl.EvalContext) cty.Value {
-	spec := st.Kind.Spec()
+	spec := st.Step.Spec
 	cfg, diags := hcldec.Decode(st.Step.Body, spec, ctx)
 	if diags.HasErrors() {
 		return cty.UnknownVal(hcldec.ImpliedType(spec))
@@ -139,7 +139,7 @@ func (r *runner) undoContext(sr *StageRun) *hcl.EvalContext {
 func (r *runner) runUndoBlock(ctx context.Context, sr *StageRun) error {
 	u := r.p.Stages[sr.Name].Undo.Step
 	evalCtx := r.undoContext(sr)
-	cfg, diags := hcldec.Decode(u.Body, u.Kind.Spec(), evalCtx)
+	cfg, diags := hcldec.Decode(u.Body, u.Spec, evalCtx)
 	if diags.HasErrors() {
 		return fmt.Errorf("evaluating the undo block: %s", diagText(diags))
 	}

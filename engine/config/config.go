@@ -41,6 +41,8 @@ type Config struct {
 	OutputOrder   []string
 
 	Registry *steps.Registry
+
+	schemas *stageSchemas
 }
 
 var rootSchema = &hcl.BodySchema{
@@ -73,14 +75,11 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 		// absurdly nested file gets one diagnostic and never reaches the
 		// parser (see CheckSource).
 		src, d := ReadSource(f)
-		if d == nil {
-			d = CheckSource(src, f, ConfigSource)
-		}
 		if d != nil {
 			diags = append(diags, d)
 			continue
 		}
-		file, pd := p.ParseHCL(src, f)
+		file, pd := parseFile(p, src, f)
 		diags = append(diags, pd...)
 		if file != nil {
 			bodies = append(bodies, file)
@@ -90,6 +89,7 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 		Dir: dir, Parser: p, Files: files, Registry: reg,
 		Variables: map[string]*Variable{}, Locals: map[string]*Local{},
 		Analyses: map[string]*Analysis{}, Stages: map[string]*Stage{}, Outputs: map[string]*Output{},
+		schemas: newStageSchemas(reg),
 	}
 	for _, f := range bodies {
 		diags = append(diags, cfg.addFile(f)...)
@@ -174,7 +174,7 @@ func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
 			}
 			c.Analyses[a.Name] = a
 		case "stage":
-			s, d := decodeStageBlock(b, c.Registry)
+			s, d := decodeStageBlock(b, c.schemas)
 			diags = append(diags, d...)
 			if s == nil {
 				continue

@@ -95,12 +95,12 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 	}
 	if s.Step != nil && s.Step.Kind != nil {
 		k := s.Step.Kind
-		trs = append(trs, hcldec.Variables(s.Step.Body, k.Spec())...)
+		trs = append(trs, hcldec.Variables(s.Step.Body, s.Step.Spec)...)
 		diags = append(diags, c.checkTraversals(trs, scope{stages: true, binds: steps.BindsOf(k), kind: k.Name()}, dep)...)
 	}
 	if s.Undo != nil && s.Undo.Step != nil && s.Undo.Step.Kind != nil {
 		k := s.Undo.Step.Kind
-		u := hcldec.Variables(s.Undo.Step.Body, k.Spec())
+		u := hcldec.Variables(s.Undo.Step.Body, s.Undo.Step.Spec)
 		diags = append(diags, c.checkTraversals(u, scope{stages: true, self: s.Name, binds: steps.BindsOf(k), kind: k.Name()}, dep)...)
 	}
 	return diags

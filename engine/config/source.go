@@ -133,6 +133,10 @@ type nestScanner struct {
 	stack              []frame
 	depth, complexity  int
 	overAt, overReason int
+	// cuts are offsets of new lines between top-level items, at least
+	// cutEvery bytes apart (0: none kept); see parseFile.
+	cuts     []int
+	cutEvery int
 }
 
 const (
@@ -141,7 +145,14 @@ const (
 )
 
 func checkNesting(src []byte, filename string, kind SourceKind) *hcl.Diagnostic {
-	s := &nestScanner{src: src}
+	d, _ := scanNesting(src, filename, kind, 0)
+	return d
+}
+
+// scanNesting is checkNesting that also returns where a file of blocks may
+// be cut into pieces of about cutEvery bytes (see parseFile).
+func scanNesting(src []byte, filename string, kind SourceKind, cutEvery int) (*hcl.Diagnostic, []int) {
+	s := &nestScanner{src: src, cutEvery: cutEvery}
 	root := frame{kind: 'r'}
 	if kind == TemplateSource {
 		root.kind = 't'
@@ -153,7 +164,7 @@ func checkNesting(src []byte, filename string, kind SourceKind) *hcl.Diagnostic 
 	}
 	at := s.scan(start)
 	if at < 0 {
-		return nil
+		return nil, s.cuts
 	}
 	pos := posAt(src, at)
 	d := &hcl.Diagnostic{Severity: hcl.DiagError, Subject: &hcl.Range{Filename: filename, Start: pos, End: pos}}
@@ -166,7 +177,14 @@ func checkNesting(src []byte, filename string, kind SourceKind) *hcl.Diagnostic 
 		d.Detail = fmt.Sprintf("More than %d operators and nested brackets build up here without a comma or a new line; cutover stops reading %s at this point. Split the expression up, with locals.",
 			maxComplexity, filename)
 	}
-	return d
+	return d, nil
+}
+
+func (s *nestScanner) lastCut() int {
+	if len(s.cuts) == 0 {
+		return 0
+	}
+	return s.cuts[len(s.cuts)-1]
 }
 
 func (s *nestScanner) top() *frame { return &s.stack[len(s.stack)-1] }
@@ -263,6 +281,9 @@ func (s *nestScanner) code(i int) (int, bool) {
 	case c == '\n':
 		if k := s.top().kind; k == 'r' || k == '{' {
 			s.separate()
+		}
+		if len(s.stack) == 1 && s.cutEvery > 0 && i+1-s.lastCut() >= s.cutEvery {
+			s.cuts = append(s.cuts, i+1)
 		}
 		return i + 1, true
 	case c == '#' || c == '/' && next == '/':

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/cutoverhq/cutover/steps"
@@ -29,7 +30,10 @@ type Stage struct {
 
 // Step is the one step block of a stage (or of an undo block).
 type Step struct {
-	Kind      steps.Kind
+	Kind steps.Kind
+	// Spec is Kind.Spec(), asked once per kind and Load: building a spec
+	// can cost more than decoding a small block with it.
+	Spec      hcldec.Spec
 	Body      hcl.Body
 	DeclRange hcl.Range
 }
@@ -56,27 +60,31 @@ var retrySchema = &hcl.BodySchema{
 	},
 }
 
-func stageSchema(reg *steps.Registry) *hcl.BodySchema {
-	s := &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "when"}, {Name: "timeout"}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "retry"}, {Type: "undo"}},
-	}
-	s.Blocks = append(s.Blocks, stepHeaders(reg)...)
-	return s
+// stageSchemas are the schemas of a stage block and of an undo block: one
+// block type per registered step kind, built once per Load.
+type stageSchemas struct {
+	reg         *steps.Registry
+	stage, undo *indexedSchema
+	specs       map[string]hcldec.Spec
 }
 
-func stepHeaders(reg *steps.Registry) []hcl.BlockHeaderSchema {
-	var out []hcl.BlockHeaderSchema
+func newStageSchemas(reg *steps.Registry) *stageSchemas {
+	var kinds []hcl.BlockHeaderSchema
 	for _, n := range reg.Names() {
-		out = append(out, hcl.BlockHeaderSchema{Type: n})
+		kinds = append(kinds, hcl.BlockHeaderSchema{Type: n})
 	}
-	return out
+	stage := &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "when"}, {Name: "timeout"}},
+		Blocks:     append([]hcl.BlockHeaderSchema{{Type: "retry"}, {Type: "undo"}}, kinds...),
+	}
+	return &stageSchemas{reg: reg, stage: indexSchema(stage), undo: indexSchema(&hcl.BodySchema{Blocks: kinds}), specs: map[string]hcldec.Spec{}}
 }
 
-func decodeStageBlock(b *hcl.Block, reg *steps.Registry) (*Stage, hcl.Diagnostics) {
+func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) {
+	reg := sc.reg
 	s := &Stage{Name: b.Labels[0], DeclRange: b.DefRange}
 	diags := validName("stage", s.Name, b.LabelRanges[0])
-	content, d := b.Body.Content(stageSchema(reg))
+	content, d := sc.stage.content(b.Body)
 	diags = append(diags, unknownStepHint(d, reg)...)
 	s.When = attrExpr(content, "when")
 	s.Timeout = attrExpr(content, "timeout")
@@ -105,7 +113,7 @@ func decodeStageBlock(b *hcl.Block, reg *steps.Registry) (*Stage, hcl.Diagnostic
 				diags = append(diags, duplicate("undo block", "", s.Undo.DeclRange, blk.DefRange))
 				continue
 			}
-			u, d := decodeUndoBlock(blk, reg)
+			u, d := decodeUndoBlock(blk, sc)
 			diags = append(diags, d...)
 			s.Undo = u
 		default:
@@ -132,24 +140,32 @@ func decodeStageBlock(b *hcl.Block, reg *steps.Registry) (*Stage, hcl.Diagnostic
 		})
 	}
 	if len(stepBlocks) > 0 {
-		s.Step = newStep(stepBlocks[0], reg)
+		s.Step = sc.newStep(stepBlocks[0])
 	}
 	return s, diags
 }
 
-func newStep(b *hcl.Block, reg *steps.Registry) *Step {
-	k, _ := reg.Lookup(b.Type)
-	return &Step{Kind: k, Body: b.Body, DeclRange: b.DefRange}
+func (sc *stageSchemas) newStep(b *hcl.Block) *Step {
+	k, ok := sc.reg.Lookup(b.Type)
+	st := &Step{Kind: k, Body: b.Body, DeclRange: b.DefRange}
+	if ok {
+		if st.Spec, ok = sc.specs[b.Type]; !ok {
+			st.Spec = k.Spec()
+			sc.specs[b.Type] = st.Spec
+		}
+	}
+	return st
 }
 
-func decodeUndoBlock(b *hcl.Block, reg *steps.Registry) (*Undo, hcl.Diagnostics) {
+func decodeUndoBlock(b *hcl.Block, sc *stageSchemas) (*Undo, hcl.Diagnostics) {
+	reg := sc.reg
 	u := &Undo{DeclRange: b.DefRange}
-	content, diags := b.Body.Content(&hcl.BodySchema{Blocks: stepHeaders(reg)})
+	content, diags := sc.undo.content(b.Body)
 	diags = unknownStepHint(diags, reg)
 	switch len(content.Blocks) {
 	case 0:
 	case 1:
-		u.Step = newStep(content.Blocks[0], reg)
+		u.Step = sc.newStep(content.Blocks[0])
 	default:
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
