@@ -44,15 +44,22 @@ func dot(p *engine.Program) string {
 	return b.String()
 }
 
+// mermaid draws the graph as a mermaid flowchart. Node ids are positional
+// (s0, s1…, as the run summary's graph): a stage named after a mermaid
+// keyword (end, graph, subgraph, class…) used as an id breaks the chart.
+// The name is the label, quoted.
 func mermaid(p *engine.Program) string {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
-	for _, n := range p.Order {
-		fmt.Fprintf(&b, "  %s[\"%s<br/><small>%s</small>\"]\n", n, n, p.Stages[n].Kind.Name())
+	id := map[string]string{}
+	for i, n := range p.Order {
+		id[n] = fmt.Sprintf("s%d", i)
+		label := n + "<br/><small>" + p.Stages[n].Kind.Name() + "</small>"
+		fmt.Fprintf(&b, "  %s[\"%s\"]\n", id[n], strings.ReplaceAll(label, `"`, "#quot;"))
 	}
 	for _, n := range p.Order {
 		for _, d := range p.Stages[n].Deps {
-			fmt.Fprintf(&b, "  %s --> %s\n", d, n)
+			fmt.Fprintf(&b, "  %s --> %s\n", id[d], id[n])
 		}
 	}
 	return b.String()
