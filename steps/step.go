@@ -176,12 +176,12 @@ func BindsOf(k Kind) []string {
 	return nil
 }
 
-// Configured reports, during Undo, whether Config is there and the
-// attributes named are known: only then can records be checked against the
-// stage's targets by name. A missing Config (an Env built without one)
-// counts as unknown; an undo then writes only to objects carrying the run's
-// mark.
-func (e *Env) Configured(attrs ...string) bool {
+// Configured decodes Config, during Undo, into dst (a kind's block struct)
+// and reports whether it is there and the attributes named are known: only
+// then can records be checked against the stage's targets by name. A
+// missing Config (an Env built without one) counts as unknown; an undo then
+// writes only to objects carrying the run's mark.
+func (e *Env) Configured(dst any, attrs ...string) bool {
 	if e == nil {
 		return false
 	}
@@ -189,12 +189,8 @@ func (e *Env) Configured(attrs ...string) bool {
 	if cfg.Type() == cty.NilType || cfg.IsNull() || !cfg.IsKnown() {
 		return false
 	}
-	for _, a := range attrs {
-		if !Attr(cfg, a).IsWhollyKnown() {
-			return false
-		}
-	}
-	return true
+	u, err := Decode(cfg, dst)
+	return err == nil && !u.Has(attrs...)
 }
 
 // NamespaceFor is the one rule for where a step acts: its own namespace

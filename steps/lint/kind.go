@@ -25,17 +25,20 @@ func (kind) Name() string { return "lint" }
 // ReadOnly: it only looks.
 func (kind) ReadOnly() {}
 
-func (kind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		// Contents, as deploy takes them (file(), templatefile()).
-		"manifests": &hcldec.AttrSpec{Name: "manifests", Type: cty.List(cty.String)},
-		// Paths relative to the pipeline directory; findings then carry the
-		// real file name and line.
-		"files":   &hcldec.AttrSpec{Name: "files", Type: cty.List(cty.String)},
-		"fail_on": &hcldec.AttrSpec{Name: "fail_on", Type: cty.String},
-		"ignore":  &hcldec.AttrSpec{Name: "ignore", Type: cty.List(cty.String)},
-	}
+// config is the lint block.
+type config struct {
+	// Contents, as deploy takes them (file(), templatefile()).
+	Manifests []string `hcl:"manifests"`
+	// Paths relative to the pipeline directory; findings then carry the
+	// real file name and line.
+	Files  []string `hcl:"files"`
+	FailOn string   `hcl:"fail_on"`
+	Ignore []string `hcl:"ignore"`
 }
+
+var spec = steps.SpecFor[config]()
+
+func (kind) Spec() hcldec.Spec { return spec }
 
 // findingType is one element of the `findings` output.
 var findingType = cty.Object(map[string]cty.Type{
@@ -55,46 +58,50 @@ func (kind) Output() cty.Type {
 var failOns = []string{SevError, SevWarning, "never"}
 
 func (kind) Check(cfg cty.Value) []steps.Problem {
+	c := config{FailOn: SevError}
+	u, _ := steps.Decode(cfg, &c)
+	return c.check(u)
+}
+
+func (c *config) check(u steps.Unknown) []steps.Problem {
 	var out []steps.Problem
-	if v := steps.Attr(cfg, "fail_on"); v.IsKnown() && !v.IsNull() {
-		if fo := v.AsString(); !contains(failOns, fo) {
-			out = append(out, steps.Problem{Path: []string{"fail_on"}, Summary: "Invalid fail_on",
-				Detail: fmt.Sprintf("fail_on is %q; use \"error\" (the default: fail on errors), \"warning\" (fail on any finding) or \"never\" (report only)", fo)})
-		}
+	if !u.Has("fail_on") && !contains(failOns, c.FailOn) {
+		out = append(out, steps.Problem{Path: []string{"fail_on"}, Summary: "Invalid fail_on",
+			Detail: fmt.Sprintf("fail_on is %q; use \"error\" (the default: fail on errors), \"warning\" (fail on any finding) or \"never\" (report only)", c.FailOn)})
 	}
-	if v := steps.Attr(cfg, "ignore"); v.IsWhollyKnown() {
-		for _, id := range steps.StrList(cfg, "ignore") {
+	if !u.Has("ignore") {
+		for _, id := range c.Ignore {
 			if !KnownRule(id) {
 				out = append(out, steps.Problem{Path: []string{"ignore"}, Summary: "Unknown lint rule",
 					Detail: fmt.Sprintf("ignore names %q, which is no rule; rules are %s", id, strings.Join(ruleIDs(), ", "))})
 			}
 		}
 	}
-	m, f := steps.Attr(cfg, "manifests"), steps.Attr(cfg, "files")
-	if m.IsKnown() && m.IsNull() && f.IsKnown() && f.IsNull() {
+	if !u.Has("manifests", "files") && c.Manifests == nil && c.Files == nil {
 		out = append(out, steps.Problem{Path: []string{"manifests"}, Summary: "Nothing to lint",
 			Detail: "set manifests (contents, e.g. [file(\"app.yaml\")]) or files (paths relative to the pipeline directory)"})
 	}
 	return out
 }
 
-func (k kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	if ps := k.Check(cfg); len(ps) > 0 {
+func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	c := config{FailOn: SevError}
+	u, err := steps.Decode(cfg, &c)
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("lint: %w", err)
+	}
+	if ps := c.check(u); len(ps) > 0 {
 		return cty.NilVal, fmt.Errorf("lint: %s", ps[0].Detail)
 	}
-	srcs, err := sources(env, cfg)
+	srcs, err := sources(env, c)
 	if err != nil {
 		return cty.NilVal, err
 	}
-	findings := Lint(srcs, Options{Ignore: steps.StrList(cfg, "ignore")})
+	findings := Lint(srcs, Options{Ignore: c.Ignore})
 	out := output(findings)
-	failOn := steps.Str(cfg, "fail_on")
-	if failOn == "" {
-		failOn = SevError
-	}
-	if bad := AtLeast(findings, failOn); len(bad) > 0 {
+	if bad := AtLeast(findings, c.FailOn); len(bad) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "lint: %s (fail_on = %q):", Summary(findings), failOn)
+		fmt.Fprintf(&b, "lint: %s (fail_on = %q):", Summary(findings), c.FailOn)
 		for _, f := range bad {
 			b.WriteString("\n  " + f.String())
 		}
@@ -107,10 +114,10 @@ func (k kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value
 // manifest content after the file it equals, so `file("app.yaml")` listed
 // in both is linted once under its real name; any other content is named
 // manifests[i], and its lines are those of the rendered text.
-func sources(env *steps.Env, cfg cty.Value) ([]Source, error) {
+func sources(env *steps.Env, c config) ([]Source, error) {
 	var out []Source
 	byContent := map[string]bool{}
-	for _, p := range steps.StrList(cfg, "files") {
+	for _, p := range c.Files {
 		full := p
 		if !filepath.IsAbs(p) && env != nil {
 			full = filepath.Join(env.Dir, p)
@@ -122,7 +129,7 @@ func sources(env *steps.Env, cfg cty.Value) ([]Source, error) {
 		out = append(out, Source{Name: p, Data: b})
 		byContent[string(b)] = true
 	}
-	for i, m := range steps.StrList(cfg, "manifests") {
+	for i, m := range c.Manifests {
 		if byContent[m] {
 			continue
 		}

@@ -79,11 +79,18 @@ func TestKindFailOn(t *testing.T) {
 			if !out.Type().Equals(kind{}.Output()) {
 				t.Fatalf("output type %#v does not match Output() %#v", out.Type(), kind{}.Output())
 			}
-			if e := steps.Int(out, "errors", -1); e != tc.errors {
-				t.Errorf("errors: want %d, got %d", tc.errors, e)
+			counts := struct {
+				Errors   int64 `hcl:"errors"`
+				Warnings int64 `hcl:"warnings"`
+			}{-1, -1}
+			if _, err := steps.Decode(out, &counts); err != nil {
+				t.Fatal(err)
 			}
-			if w := steps.Int(out, "warnings", -1); w != tc.warnings {
-				t.Errorf("warnings: want %d, got %d", tc.warnings, w)
+			if counts.Errors != tc.errors {
+				t.Errorf("errors: want %d, got %d", tc.errors, counts.Errors)
+			}
+			if counts.Warnings != tc.warnings {
+				t.Errorf("warnings: want %d, got %d", tc.warnings, counts.Warnings)
 			}
 			if n := out.GetAttr("findings").LengthInt(); int64(n) != tc.errors+tc.warnings {
 				t.Errorf("findings: want %d, got %d", tc.errors+tc.warnings, n)
@@ -111,8 +118,16 @@ ignore = ["readiness-probe"]
 	if fs.LengthInt() != 1 {
 		t.Fatalf("want the one single-replica finding once, got %#v", fs)
 	}
-	f := fs.Index(cty.NumberIntVal(0))
-	if steps.Str(f, "file") != "app.yaml" || steps.Int(f, "line", 0) != 3 || steps.Str(f, "rule") != "single-replica" || steps.Str(f, "object") != "Deployment/web" {
+	var f struct {
+		File   string `hcl:"file"`
+		Line   int    `hcl:"line"`
+		Rule   string `hcl:"rule"`
+		Object string `hcl:"object"`
+	}
+	if _, err := steps.Decode(fs.Index(cty.NumberIntVal(0)), &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.File != "app.yaml" || f.Line != 3 || f.Rule != "single-replica" || f.Object != "Deployment/web" {
 		t.Fatalf("want app.yaml:3 single-replica on Deployment/web, got %#v", f)
 	}
 

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"time"
+
+	"github.com/cutoverhq/cutover/internal/defaults"
 )
 
 // defaultGrace is the pod's terminationGracePeriodSeconds when unset.
-const defaultGrace = 30
+const defaultGrace = int64(defaults.TerminationGrace / time.Second)
 
 // checkGracePeriod: the grace period counts from the start of the preStop
 // hook, not from its end. When the hook sleeps as long as the grace period

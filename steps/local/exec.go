@@ -15,38 +15,33 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 func init() { steps.Register(execKind{}) }
-
-// killGrace is how long a cancelled command gets between SIGTERM and
-// SIGKILL: long enough to flush and exit, short enough to keep an undo
-// within the run's grace period.
-const killGrace = 5 * time.Second
 
 // maxOutput caps what a step keeps of a command's stream or a response body:
 // enough for any JSON a pipeline reads back, small enough that a chatty
 // command cannot exhaust memory.
 const maxOutput = 1 << 20
 
-// pipeGrace bounds how long Run waits for stdout/stderr to close after the
-// command exited, when a background child it left behind still holds them.
-const pipeGrace = 2 * time.Second
-
 // execKind runs a local command from an argv list, never through a shell.
 type execKind struct{}
 
 func (execKind) Name() string { return "exec" }
 
-func (execKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"command": &hcldec.AttrSpec{Name: "command", Type: cty.List(cty.String), Required: true},
-		"env":     &hcldec.AttrSpec{Name: "env", Type: cty.Map(cty.String)},
-		"dir":     &hcldec.AttrSpec{Name: "dir", Type: cty.String},
-		"stdin":   &hcldec.AttrSpec{Name: "stdin", Type: cty.String},
-	}
+// execConfig is the exec block.
+type execConfig struct {
+	Command []string          `hcl:"command,required"`
+	Env     map[string]string `hcl:"env"`
+	Dir     string            `hcl:"dir"`
+	Stdin   *string           `hcl:"stdin"`
 }
+
+var execSpec = steps.SpecFor[execConfig]()
+
+func (execKind) Spec() hcldec.Spec { return execSpec }
 
 var execOutput = cty.Object(map[string]cty.Type{
 	"exit_code": cty.Number,
@@ -58,7 +53,7 @@ var execOutput = cty.Object(map[string]cty.Type{
 func (execKind) Output() cty.Type { return execOutput }
 
 func (execKind) Check(cfg cty.Value) []steps.Problem {
-	cmd := steps.Attr(cfg, "command")
+	cmd := cfg.GetAttr("command")
 	if !cmd.IsKnown() || cmd.IsNull() {
 		return nil
 	}
@@ -77,11 +72,19 @@ func (execKind) Check(cfg cty.Value) []steps.Problem {
 // Plan says what would run; a command cannot be dry-run, so neither plan nor
 // a dry run executes it.
 func (execKind) Plan(_ context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	return "would run " + quoteArgv(steps.StrList(cfg, "command")) + " in " + workDir(env, cfg), nil
+	var c execConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return "", err
+	}
+	return "would run " + quoteArgv(c.Command) + " in " + workDir(env, c.Dir), nil
 }
 
 func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	argv := steps.StrList(cfg, "command")
+	var cf execConfig
+	if _, err := steps.Decode(cfg, &cf); err != nil {
+		return cty.NilVal, err
+	}
+	argv := cf.Command
 	if len(argv) == 0 || argv[0] == "" {
 		return cty.NilVal, errors.New("exec: command is empty; give the program and its arguments as a list")
 	}
@@ -89,8 +92,8 @@ func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		env.Report("dry run: not running " + argv[0])
 		return execResult(cty.NullVal(cty.Number), nil, nil), nil
 	}
-	environ := mergeEnv(os.Environ(), steps.StrMap(cfg, "env"))
-	dir := workDir(env, cfg)
+	environ := mergeEnv(os.Environ(), cf.Env)
+	dir := workDir(env, cf.Dir)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return cty.NilVal, fmt.Errorf("exec %s: working directory %q does not exist or is not a directory", argv[0], dir)
 	}
@@ -100,9 +103,9 @@ func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	}
 
 	c := callout.Command{Path: path, Name: argv[0], Args: argv[1:], Dir: dir, Env: environ,
-		Limit: maxOutput, KillGrace: killGrace, PipeGrace: pipeGrace}
-	if in, ok := optString(cfg, "stdin"); ok {
-		c.Stdin = strings.NewReader(in)
+		Limit: maxOutput, KillGrace: defaults.ExecKillGrace, PipeGrace: defaults.ExecPipeGrace}
+	if cf.Stdin != nil {
+		c.Stdin = strings.NewReader(*cf.Stdin)
 	}
 
 	env.Report("running " + argv[0])
@@ -188,8 +191,7 @@ func baseDir(env *steps.Env) string {
 	return "."
 }
 
-func workDir(env *steps.Env, cfg cty.Value) string {
-	d := steps.Str(cfg, "dir")
+func workDir(env *steps.Env, d string) string {
 	if filepath.IsAbs(d) {
 		return filepath.Clean(d)
 	}
@@ -215,14 +217,6 @@ func mergeEnv(base []string, extra map[string]string) []string {
 		out = append(out, k+"="+extra[k])
 	}
 	return out
-}
-
-func optString(cfg cty.Value, name string) (string, bool) {
-	a := steps.Attr(cfg, name)
-	if a.IsNull() || !a.IsKnown() || a.Type() != cty.String {
-		return "", false
-	}
-	return a.AsString(), true
 }
 
 func quoteArgv(argv []string) string {

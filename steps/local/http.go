@@ -15,12 +15,11 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 func init() { steps.Register(httpKind{}) }
-
-const defaultHTTPTimeout = 30 * time.Second
 
 // httpKind sends one request: a webhook, an instance marked DOWN in a
 // registry, a /pause endpoint.
@@ -28,18 +27,25 @@ type httpKind struct{}
 
 func (httpKind) Name() string { return "http" }
 
-func (httpKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"url":     &hcldec.AttrSpec{Name: "url", Type: cty.String, Required: true},
-		"method":  &hcldec.AttrSpec{Name: "method", Type: cty.String},
-		"headers": &hcldec.AttrSpec{Name: "headers", Type: cty.Map(cty.String)},
-		"body":    &hcldec.AttrSpec{Name: "body", Type: cty.String},
-		// A number or a list of numbers; checked by Check.
-		"expect_status": &hcldec.AttrSpec{Name: "expect_status", Type: cty.DynamicPseudoType},
-		"timeout":       &hcldec.AttrSpec{Name: "timeout", Type: cty.String},
-		"insecure":      &hcldec.AttrSpec{Name: "insecure", Type: cty.Bool},
-	}
+// httpConfig is the http block.
+type httpConfig struct {
+	URL     string            `hcl:"url,required"`
+	Method  string            `hcl:"method"`
+	Headers map[string]string `hcl:"headers"`
+	Body    *string           `hcl:"body"`
+	// A number or a list of numbers; checked by Check.
+	ExpectStatus cty.Value     `hcl:"expect_status"`
+	Timeout      time.Duration `hcl:"timeout"`
+	Insecure     bool          `hcl:"insecure"`
 }
+
+func newHTTPConfig() httpConfig {
+	return httpConfig{Method: http.MethodGet, Timeout: defaults.HTTPTimeout}
+}
+
+var httpSpec = steps.SpecFor[httpConfig]()
+
+func (httpKind) Spec() hcldec.Spec { return httpSpec }
 
 var httpOutput = cty.Object(map[string]cty.Type{
 	"status":  cty.Number,
@@ -52,20 +58,26 @@ func (httpKind) Output() cty.Type { return httpOutput }
 
 // Plan says what would be sent, without sending it.
 func (httpKind) Plan(_ context.Context, _ *steps.Env, cfg cty.Value) (string, error) {
-	return fmt.Sprintf("would send %s %s", method(cfg), callout.Redact(steps.Str(cfg, "url"))), nil
+	c := newHTTPConfig()
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("would send %s %s", c.Method, callout.Redact(c.URL)), nil
 }
 
 func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	m, rawURL := method(cfg), steps.Str(cfg, "url")
+	c := newHTTPConfig()
+	_, decodeErr := steps.Decode(cfg, &c)
+	m, rawURL := c.Method, c.URL
 	shown := callout.Redact(rawURL)
-	expect, err := expectedStatuses(steps.Attr(cfg, "expect_status"))
+	if decodeErr != nil {
+		return cty.NilVal, fmt.Errorf("http %s %s: %w", m, shown, decodeErr)
+	}
+	expect, err := expectedStatuses(c.ExpectStatus)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("http %s %s: %w", m, shown, err)
 	}
-	timeout, err := steps.Duration(cfg, "timeout", defaultHTTPTimeout)
-	if err != nil {
-		return cty.NilVal, fmt.Errorf("http %s %s: timeout: %w", m, shown, err)
-	}
+	timeout := c.Timeout
 	if env != nil && env.DryRun && !safeMethod(m) {
 		// An HTTP request cannot be a server-side dry run; only requests
 		// that by definition change nothing are sent.
@@ -77,14 +89,14 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	}
 
 	var body io.Reader
-	if b, ok := optString(cfg, "body"); ok {
-		body = strings.NewReader(b)
+	if c.Body != nil {
+		body = strings.NewReader(*c.Body)
 	}
 	req, err := http.NewRequestWithContext(ctx, m, rawURL, body)
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("http %s %s: invalid request: %s", m, shown, callout.ErrorText(err, rawURL))
 	}
-	headers := steps.StrMap(cfg, "headers")
+	headers := c.Headers
 	names := make([]string, 0, len(headers))
 	for k, v := range headers {
 		names = append(names, k)
@@ -100,7 +112,7 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 
 	env.Report(fmt.Sprintf("%s %s", m, shown))
 	client := callout.NewClient(callout.ClientOptions{Timeout: timeout,
-		Insecure: steps.Bool(cfg, "insecure", false), Secret: names})
+		Insecure: c.Insecure, Secret: names})
 	resp, err := client.Do(req)
 	if err != nil {
 		return cty.NilVal, requestError(ctx, m, shown, rawURL, timeout, err)
@@ -125,16 +137,9 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 		"headers": responseHeaders(resp.Header),
 	})
 	if !expect(resp.StatusCode) {
-		return out, statusError(m, shown, resp.StatusCode, buf.Bytes(), steps.Attr(cfg, "expect_status"))
+		return out, statusError(m, shown, resp.StatusCode, buf.Bytes(), c.ExpectStatus)
 	}
 	return out, nil
-}
-
-func method(cfg cty.Value) string {
-	if m := steps.Str(cfg, "method"); m != "" {
-		return m
-	}
-	return http.MethodGet
 }
 
 func safeMethod(m string) bool {

@@ -12,18 +12,20 @@ import (
 )
 
 func (httpKind) Check(cfg cty.Value) []steps.Problem {
-	out := steps.CheckDurations(cfg, nil, "timeout")
-	if m := steps.Attr(cfg, "method"); m.IsKnown() && !m.IsNull() {
-		if detail := checkMethod(m.AsString()); detail != "" {
+	c := newHTTPConfig()
+	u, err := steps.Decode(cfg, &c)
+	out := steps.ProblemsOf(err)
+	if !u.Has("method") {
+		if detail := checkMethod(c.Method); detail != "" {
 			out = append(out, steps.Problem{Path: []string{"method"}, Summary: "Invalid HTTP method", Detail: detail})
 		}
 	}
-	if u := steps.Attr(cfg, "url"); u.IsKnown() && !u.IsNull() {
-		if detail := checkURL(u.AsString()); detail != "" {
+	if !u.Has("url") {
+		if detail := checkURL(c.URL); detail != "" {
 			out = append(out, steps.Problem{Path: []string{"url"}, Summary: "Invalid URL", Detail: detail})
 		}
 	}
-	if es := steps.Attr(cfg, "expect_status"); es.IsKnown() && !es.IsNull() {
+	if es := c.ExpectStatus; es.IsKnown() && !es.IsNull() {
 		if _, err := statusCodes(es); err != nil {
 			out = append(out, steps.Problem{Path: []string{"expect_status"}, Summary: "Invalid expect_status", Detail: err.Error()})
 		}

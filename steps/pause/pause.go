@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -70,39 +71,41 @@ func init() { steps.Register(kind{}) }
 
 func (kind) Name() string { return "pause" }
 
-func (kind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"message":    &hcldec.AttrSpec{Name: "message", Type: cty.String},
-		"timeout":    &hcldec.AttrSpec{Name: "timeout", Type: cty.String},
-		"on_timeout": &hcldec.AttrSpec{Name: "on_timeout", Type: cty.String},
-		"namespace":  &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-	}
+// config is the pause block.
+type config struct {
+	Message   string        `hcl:"message"`
+	Timeout   time.Duration `hcl:"timeout"`
+	OnTimeout string        `hcl:"on_timeout"`
+	Namespace string        `hcl:"namespace"`
 }
+
+func newConfig() config { return config{Timeout: defaults.PauseTimeout, OnTimeout: Abort} }
+
+var spec = steps.SpecFor[config]()
+
+func (kind) Spec() hcldec.Spec { return spec }
 
 var outputType = cty.Object(map[string]cty.Type{"answer": cty.String, "answered_by": cty.String})
 
 func (kind) Output() cty.Type { return outputType }
 
 func (kind) Check(cfg cty.Value) []steps.Problem {
-	out := steps.CheckDurations(cfg, nil, "timeout")
-	if v := steps.Attr(cfg, "on_timeout"); v.IsKnown() && !v.IsNull() {
-		if s := v.AsString(); s != Approve && s != Abort {
-			out = append(out, steps.Problem{Path: []string{"on_timeout"}, Summary: "Invalid on_timeout",
-				Detail: fmt.Sprintf("on_timeout is %q or %q, not %q.", Approve, Abort, s)})
-		}
+	c := newConfig()
+	u, err := steps.Decode(cfg, &c)
+	out := steps.ProblemsOf(err)
+	if !u.Has("on_timeout") && c.OnTimeout != Approve && c.OnTimeout != Abort {
+		out = append(out, steps.Problem{Path: []string{"on_timeout"}, Summary: "Invalid on_timeout",
+			Detail: fmt.Sprintf("on_timeout is %q or %q, not %q.", Approve, Abort, c.OnTimeout)})
 	}
 	return out
 }
 
 func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	timeout, err := steps.Duration(cfg, "timeout", time.Hour)
-	if err != nil {
+	c := newConfig()
+	if _, err := steps.Decode(cfg, &c); err != nil {
 		return cty.NilVal, err
 	}
-	onTimeout := steps.Str(cfg, "on_timeout")
-	if onTimeout == "" {
-		onTimeout = Abort
-	}
+	timeout, onTimeout := c.Timeout, c.OnTimeout
 	if env.DryRun {
 		return cty.ObjectVal(map[string]cty.Value{"answer": cty.StringVal(Approve), "answered_by": cty.StringVal("dry run")}), nil
 	}
@@ -113,14 +116,14 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	if err != nil {
 		return cty.NilVal, err
 	}
-	ns := env.NamespaceFor(steps.Str(cfg, "namespace"), cs)
+	ns := env.NamespaceFor(c.Namespace, cs)
 	name := Name(env.RunID, env.Stage)
 	cms := cs.Typed.CoreV1().ConfigMaps(ns)
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
 			"app.kubernetes.io/managed-by": "cutover", RunLabel: env.RunID, StageLabel: sanitize(env.Stage),
 		}},
-		Data: map[string]string{"message": steps.Str(cfg, "message"), "pipeline": env.Pipeline, "stage": env.Stage},
+		Data: map[string]string{"message": c.Message, "pipeline": env.Pipeline, "stage": env.Stage},
 	}
 	if _, err := cms.Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return cty.NilVal, steps.Retryable(fmt.Errorf("creating the pause question %s/%s: %w", ns, name, err))
@@ -131,8 +134,8 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	// The namespace is spelt out: the person answering may have another
 	// default namespace than the pipeline's.
 	msg := fmt.Sprintf("waiting for approval: cutover approve %s -n %s (or abort), %s left", env.RunID, ns, timeout)
-	if m := steps.Str(cfg, "message"); m != "" {
-		msg = m + " — " + msg
+	if c.Message != "" {
+		msg = c.Message + " — " + msg
 	}
 	env.Report(msg)
 	wctx, cancel := context.WithTimeout(ctx, timeout)

@@ -1,0 +1,62 @@
+// Package defaults holds every timing default of cutover in one place: how
+// long things wait, how often they look, how much grace they get. The step
+// kinds, the analysis providers, the lock and the commands read them from
+// here, and docs/design.md ("Defaults") lists them; the language reference
+// (docs/language.md) shows the ones a pipeline can override. It imports
+// nothing, so any package may use it.
+package defaults
+
+import "time"
+
+// The command line.
+const (
+	// Grace is --grace: the time allowed to undo after SIGINT/SIGTERM.
+	Grace = 60 * time.Second
+	// WaitLock is --wait-lock given alone: how long a run waits for a lock
+	// a live run holds.
+	WaitLock = 10 * time.Minute
+)
+
+// The lock: client-go's leader-election values, so a lock behaves like the
+// controllers' leases an operator already knows (docs/design.md, "The lock").
+const (
+	LeaseDuration = 15 * time.Second
+	RenewDeadline = 10 * time.Second
+	RetryPeriod   = 2 * time.Second
+)
+
+// Step kinds.
+const (
+	// PauseTimeout is how long a pause waits for an answer.
+	PauseTimeout = time.Hour
+	// HTTPTimeout bounds one request of the http step.
+	HTTPTimeout = 30 * time.Second
+	// ExecKillGrace is how long a command of the exec step has between
+	// SIGTERM and SIGKILL when its stage ends; ExecPipeGrace how long its
+	// output is read after it exits (a child holding the pipe open).
+	ExecKillGrace = 5 * time.Second
+	ExecPipeGrace = 2 * time.Second
+	// TerminationGrace is Kubernetes's terminationGracePeriodSeconds when a
+	// pod spec does not set it (the lint's capacity rules).
+	TerminationGrace = 30 * time.Second
+)
+
+// Analyses (verify and the analysis providers).
+const (
+	// AnalysisInterval is the time between measurements, AnalysisCount
+	// how many are taken, AnalysisConsecutiveErrorLimit how many errors in
+	// a row end an analysis.
+	AnalysisInterval              = 10 * time.Second
+	AnalysisCount                 = 1
+	AnalysisConsecutiveErrorLimit = 4
+	// The timeouts of one measurement, per provider.
+	HTTPMeasureTimeout       = 10 * time.Second
+	PrometheusMeasureTimeout = 30 * time.Second
+	ExecMeasureTimeout       = time.Minute
+	// ProbeDuration is how long one probe measurement sends requests.
+	ProbeDuration = 5 * time.Second
+	// A measurement's command gets less grace than the exec step's: a
+	// gate measures often and should not hang on one.
+	MeasureKillGrace = time.Second
+	MeasurePipeGrace = time.Second
+)
