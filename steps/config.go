@@ -30,7 +30,8 @@ import (
 // map[string]string, *Analysis, a pointer to one of those (nil when the
 // attribute is null), cty.Value (kept as decoded, known or not; type=
 // string|bool|number|dynamic, dynamic when not given), and with the block
-// option a struct or a pointer to one (one nested block).
+// option a struct or a pointer to one (one nested block). An embedded
+// struct without a tag adds its attributes to the block.
 //
 // Defaults are the struct's values before Decode: a null attribute leaves
 // its field alone, so `c := cfg{Timeout: steps.WaitTimeout}` is the default.
@@ -123,7 +124,7 @@ type schema struct {
 }
 
 type field struct {
-	index    int
+	index    []int
 	name     string
 	required bool
 	ty       cty.Type // the attribute's type; NilType for a block
@@ -150,11 +151,23 @@ func schemaOf(t reflect.Type) *schema {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		tag, ok := sf.Tag.Lookup("hcl")
+		if !ok && sf.Anonymous && sf.Type.Kind() == reflect.Struct {
+			// An embedded struct shares its attributes (a target's kind,
+			// name and namespace) with the block.
+			for _, f := range schemaOf(sf.Type).fields {
+				f.index = append([]int{i}, f.index...)
+				s.fields = append(s.fields, f)
+			}
+			for p := range schemaOf(sf.Type).paths {
+				s.paths[p] = true
+			}
+			continue
+		}
 		if !ok {
 			continue
 		}
 		opts := strings.Split(tag, ",")
-		f := field{index: i, name: opts[0]}
+		f := field{index: []int{i}, name: opts[0]}
 		block, tyName := false, ""
 		for _, o := range opts[1:] {
 			switch {
@@ -264,7 +277,7 @@ func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []strin
 	for _, f := range s.fields {
 		p := append(append([]string{}, path...), f.name)
 		a := Attr(v, f.name)
-		out := dst.Field(f.index)
+		out := dst.FieldByIndex(f.index)
 		if out.Type() == valueType {
 			out.Set(reflect.ValueOf(a))
 			if !a.IsWhollyKnown() {
@@ -277,6 +290,11 @@ func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []strin
 		}
 		if !a.IsKnown() || (f.nested == nil && !a.IsWhollyKnown()) {
 			d.u.set[strings.Join(p, ".")] = true
+			if a.IsKnown() && out.Kind() == reflect.Slice {
+				// A list of which some elements are known keeps those:
+				// `cutover rbac` names what it can.
+				out.Set(reflect.ValueOf(knownStrings(a)))
+			}
 			continue
 		}
 		if f.optional {
@@ -322,4 +340,15 @@ func set(a cty.Value, out reflect.Value, name string) (string, string) {
 		return "Invalid " + name, fmt.Sprintf("%s: %s", name, err)
 	}
 	return "", ""
+}
+
+// knownStrings are the known, non-null elements of a list of strings.
+func knownStrings(a cty.Value) []string {
+	var out []string
+	for it := a.ElementIterator(); it.Next(); {
+		if _, e := it.Element(); e.IsKnown() && !e.IsNull() {
+			out = append(out, e.AsString())
+		}
+	}
+	return out
 }

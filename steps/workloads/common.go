@@ -27,9 +27,11 @@ func clients(env *steps.Env, step string) (*kube.Clients, error) {
 	return c, nil
 }
 
-// namespace is the step's namespace (steps.Env.NamespaceFor).
-func namespace(env *steps.Env, cfg cty.Value, c *kube.Clients) string {
-	return env.NamespaceFor(steps.Str(cfg, "namespace"), c)
+// named is the object a one-object kind acts on: its name, and its
+// namespace when not the run's (steps.Env.NamespaceFor).
+type named struct {
+	Name      string `hcl:"name,required"`
+	Namespace string `hcl:"namespace"`
 }
 
 // classify marks transient API errors retryable; everything else is final.

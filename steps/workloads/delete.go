@@ -31,15 +31,19 @@ type deleteKind struct{}
 
 func (deleteKind) Name() string { return "delete" }
 
-func (deleteKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"kind":        &hcldec.AttrSpec{Name: "kind", Type: cty.String, Required: true},
-		"name":        &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
-		"namespace":   &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-		"propagation": &hcldec.AttrSpec{Name: "propagation", Type: cty.String},
-		"wait":        &hcldec.AttrSpec{Name: "wait", Type: cty.Bool},
-	}
+// deleteConfig is the delete block.
+type deleteConfig struct {
+	Kind string `hcl:"kind,required"`
+	named
+	Propagation string `hcl:"propagation"`
+	Wait        bool   `hcl:"wait"`
 }
+
+func newDeleteConfig() deleteConfig { return deleteConfig{Propagation: "background", Wait: true} }
+
+var deleteSpec = steps.SpecFor[deleteConfig]()
+
+func (deleteKind) Spec() hcldec.Spec { return deleteSpec }
 
 func (deleteKind) Output() cty.Type {
 	return cty.Object(map[string]cty.Type{"previous": cty.DynamicPseudoType})
@@ -52,22 +56,23 @@ var propagations = map[string]metav1.DeletionPropagation{
 }
 
 func (deleteKind) Check(cfg cty.Value) []steps.Problem {
-	p := steps.Attr(cfg, "propagation")
-	if p.IsNull() || !p.IsKnown() {
+	dc := newDeleteConfig()
+	if u, _ := steps.Decode(cfg, &dc); u.Has("propagation") {
 		return nil
 	}
-	if _, ok := propagations[p.AsString()]; !ok {
+	if _, ok := propagations[dc.Propagation]; !ok {
 		return []steps.Problem{{Path: []string{"propagation"}, Summary: "Invalid propagation",
-			Detail: fmt.Sprintf("propagation must be \"background\", \"foreground\" or \"orphan\", not %q", p.AsString())}}
+			Detail: fmt.Sprintf("propagation must be \"background\", \"foreground\" or \"orphan\", not %q", dc.Propagation)}}
 	}
 	return nil
 }
 
 func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	prop := steps.Str(cfg, "propagation")
-	if prop == "" {
-		prop = "background"
+	dc := newDeleteConfig()
+	if _, err := steps.Decode(cfg, &dc); err != nil {
+		return cty.NilVal, err
 	}
+	prop := dc.Propagation
 	policy, ok := propagations[prop]
 	if !ok {
 		return cty.NilVal, fmt.Errorf("propagation must be \"background\", \"foreground\" or \"orphan\", not %q", prop)
@@ -76,7 +81,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	if err != nil {
 		return cty.NilVal, err
 	}
-	r, err := ref(c, steps.Str(cfg, "kind"), namespace(env, cfg, c), steps.Str(cfg, "name"))
+	r, err := ref(c, dc.Kind, env.NamespaceFor(dc.Namespace, c), dc.Name)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -110,7 +115,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		return cty.NilVal, classify(fmt.Errorf("deleting %s: %w", r, err))
 	}
 	env.Report(fmt.Sprintf("deleting %s (%s propagation)", r, prop))
-	if steps.Bool(cfg, "wait", true) && !env.DryRun {
+	if dc.Wait && !env.DryRun {
 		// Gone, or replaced by a new object of the same name (a controller
 		// re-creating what it owns): either way the deleted one is gone.
 		_, err := c.WaitFor(ctx, r, func(obj *unstructured.Unstructured) (bool, string, error) {

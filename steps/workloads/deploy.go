@@ -29,14 +29,19 @@ type deployKind struct{}
 
 func (deployKind) Name() string { return "deploy" }
 
-func (deployKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"manifests": &hcldec.AttrSpec{Name: "manifests", Type: cty.List(cty.String), Required: true},
-		"images":    &hcldec.AttrSpec{Name: "images", Type: cty.Map(cty.String)},
-		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-		"wait":      &hcldec.AttrSpec{Name: "wait", Type: cty.Bool},
-	}
+// deployConfig is the deploy block.
+type deployConfig struct {
+	Manifests []string          `hcl:"manifests,required"`
+	Images    map[string]string `hcl:"images"`
+	Namespace string            `hcl:"namespace"`
+	Wait      bool              `hcl:"wait"`
 }
+
+func newDeployConfig() deployConfig { return deployConfig{Wait: true} }
+
+var deploySpec = steps.SpecFor[deployConfig]()
+
+func (deployKind) Spec() hcldec.Spec { return deploySpec }
 
 var objectRefType = cty.Object(map[string]cty.Type{
 	"api_version": cty.String, "kind": cty.String, "namespace": cty.String, "name": cty.String,
@@ -49,12 +54,11 @@ func (deployKind) Output() cty.Type {
 // Check parses manifests known at load time, so a YAML error or a missing
 // kind is a diagnostic before anything is written.
 func (deployKind) Check(cfg cty.Value) []steps.Problem {
-	m := steps.Attr(cfg, "manifests")
-	if m.IsNull() || !m.IsWhollyKnown() {
+	c := newDeployConfig()
+	if u, _ := steps.Decode(cfg, &c); u.Has("manifests") || c.Manifests == nil {
 		return nil
 	}
-	texts := steps.StrList(cfg, "manifests")
-	if _, err := kube.ParseManifests(texts); err != nil {
+	if _, err := kube.ParseManifests(c.Manifests); err != nil {
 		return []steps.Problem{{Path: []string{"manifests"}, Summary: "Invalid manifests", Detail: err.Error()}}
 	}
 	return nil
@@ -111,18 +115,22 @@ func overrideImages(ms []kube.Manifest, images map[string]string) error {
 }
 
 func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	ms, err := kube.ParseManifests(steps.StrList(cfg, "manifests"))
+	dc := newDeployConfig()
+	if _, err := steps.Decode(cfg, &dc); err != nil {
+		return cty.NilVal, err
+	}
+	ms, err := kube.ParseManifests(dc.Manifests)
 	if err != nil {
 		return cty.NilVal, err
 	}
-	if err := overrideImages(ms, steps.StrMap(cfg, "images")); err != nil {
+	if err := overrideImages(ms, dc.Images); err != nil {
 		return cty.NilVal, err
 	}
 	c, err := clients(env, "deploy")
 	if err != nil {
 		return cty.NilVal, err
 	}
-	ns := namespace(env, cfg, c)
+	ns := env.NamespaceFor(dc.Namespace, c)
 
 	var applied []kube.Ref
 	// The state each write returned: the wait for a workload starts from
@@ -191,7 +199,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	}
 
 	// An object applied twice in one deploy is awaited from its last write.
-	revision, err := waitWorkloads(ctx, env, c, applied, wrote, steps.Bool(cfg, "wait", true))
+	revision, err := waitWorkloads(ctx, env, c, applied, wrote, dc.Wait)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -279,14 +287,15 @@ func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 // pipeline directory). When they cannot be evaluated, an object is written
 // only while it carries the run's mark, which every deploy applies.
 func deployPolicy(env *steps.Env, c *kube.Clients) undoPolicy {
-	if !env.Configured("manifests", "namespace") {
+	dc := newDeployConfig()
+	if !env.Configured(&dc, "manifests", "namespace") {
 		return undoPolicy{requireMark: true, target: func(r kube.Ref) error { return servedAs(c, r) }}
 	}
-	ms, err := kube.ParseManifests(steps.StrList(env.Config, "manifests"))
+	ms, err := kube.ParseManifests(dc.Manifests)
 	if err != nil {
 		return undoPolicy{target: refuseAll("the stage's manifests no longer parse, so the record cannot be checked against them: " + err.Error())}
 	}
-	ns := namespace(env, env.Config, c)
+	ns := env.NamespaceFor(dc.Namespace, c)
 	want := make([]kube.Ref, 0, len(ms))
 	for _, m := range ms {
 		obj := m.Object

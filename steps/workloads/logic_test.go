@@ -134,7 +134,7 @@ var webRef = kube.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "depl
 
 func TestWaitConditionMode(t *testing.T) {
 	cfg := cty.ObjectVal(map[string]cty.Value{"condition": cty.StringVal("Available")})
-	cond, err := waitCondition(&steps.Env{}, cfg, webRef)
+	cond, err := waitCondition(&steps.Env{}, decodeWait(t, cfg), webRef)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestWaitConditionMode(t *testing.T) {
 		t.Error("True: not done")
 	}
 	cfg = cty.ObjectVal(map[string]cty.Value{"condition": cty.StringVal("Available=False")})
-	cond, _ = waitCondition(&steps.Env{}, cfg, webRef)
+	cond, _ = waitCondition(&steps.Env{}, decodeWait(t, cfg), webRef)
 	if done, _, _ := cond(notYet); !done {
 		t.Error("Available=False: not done on a False condition")
 	}
@@ -175,7 +175,7 @@ until = try(object.status.readyReplicas, 0) >= var.want && upper(object.metadata
 	}
 	env := &steps.Env{Body: f.Body, EvalContext: ectx}
 	cfg := cty.ObjectVal(map[string]cty.Value{"until": cty.UnknownVal(cty.Bool)})
-	cond, err := waitCondition(env, cfg, webRef)
+	cond, err := waitCondition(env, decodeWait(t, cfg), webRef)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestWaitUntilErrors(t *testing.T) {
 			t.Fatal(diags)
 		}
 		env := &steps.Env{Body: f.Body}
-		cond, err := waitCondition(env, cty.ObjectVal(map[string]cty.Value{"until": cty.UnknownVal(cty.Bool)}), webRef)
+		cond, err := waitCondition(env, decodeWait(t, cty.ObjectVal(map[string]cty.Value{"until": cty.UnknownVal(cty.Bool)})), webRef)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,4 +291,14 @@ func TestChecksOfEnums(t *testing.T) {
 	if p := (waitKind{}).Check(unknownUntil); len(p) != 0 {
 		t.Errorf("wait until unknown at load: %+v", p)
 	}
+}
+
+// decodeWait reads a wait block's value as the kind does.
+func decodeWait(t *testing.T, cfg cty.Value) waitConfig {
+	t.Helper()
+	var c waitConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

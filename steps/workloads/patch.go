@@ -29,16 +29,20 @@ type patchKind struct{}
 
 func (patchKind) Name() string { return "patch" }
 
-func (patchKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"kind":      &hcldec.AttrSpec{Name: "kind", Type: cty.String, Required: true},
-		"name":      &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
-		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-		"type":      &hcldec.AttrSpec{Name: "type", Type: cty.String},
-		// A JSON string, or an HCL object (merge, strategic) or tuple (json).
-		"patch": &hcldec.AttrSpec{Name: "patch", Type: cty.DynamicPseudoType, Required: true},
-	}
+// patchConfig is the patch block.
+type patchConfig struct {
+	Kind string `hcl:"kind,required"`
+	named
+	Type string `hcl:"type"`
+	// A JSON string, or an HCL object (merge, strategic) or tuple (json).
+	Patch cty.Value `hcl:"patch,required"`
 }
+
+func newPatchConfig() patchConfig { return patchConfig{Type: "merge"} }
+
+var patchSpec = steps.SpecFor[patchConfig]()
+
+func (patchKind) Spec() hcldec.Spec { return patchSpec }
 
 func (patchKind) Output() cty.Type {
 	return cty.Object(map[string]cty.Type{"previous": cty.DynamicPseudoType})
@@ -52,19 +56,20 @@ var patchTypes = map[string]types.PatchType{
 
 func (patchKind) Check(cfg cty.Value) []steps.Problem {
 	var out []steps.Problem
-	t := steps.Attr(cfg, "type")
-	if !t.IsNull() && t.IsKnown() {
-		if _, ok := patchTypes[t.AsString()]; !ok {
+	pc := newPatchConfig()
+	u, _ := steps.Decode(cfg, &pc)
+	if !u.Has("type") {
+		if _, ok := patchTypes[pc.Type]; !ok {
 			out = append(out, steps.Problem{Path: []string{"type"}, Summary: "Invalid patch type",
-				Detail: fmt.Sprintf("type must be \"merge\", \"strategic\" or \"json\", not %q", t.AsString())})
+				Detail: fmt.Sprintf("type must be \"merge\", \"strategic\" or \"json\", not %q", pc.Type)})
 		}
 	}
-	if p := steps.Attr(cfg, "patch"); p.IsWhollyKnown() && !p.IsNull() {
-		typ := "merge"
-		if !t.IsNull() && t.IsKnown() {
-			typ = t.AsString()
+	if !u.Has("patch") && !pc.Patch.IsNull() {
+		typ := pc.Type
+		if u.Has("type") {
+			typ = "merge"
 		}
-		if _, err := patchBytes(p, typ); err != nil {
+		if _, err := patchBytes(pc.Patch, typ); err != nil {
 			out = append(out, steps.Problem{Path: []string{"patch"}, Summary: "Invalid patch", Detail: err.Error()})
 		}
 	}
@@ -105,15 +110,16 @@ func patchBytes(v cty.Value, typ string) ([]byte, error) {
 }
 
 func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	typ := steps.Str(cfg, "type")
-	if typ == "" {
-		typ = "merge"
+	pc := newPatchConfig()
+	if _, err := steps.Decode(cfg, &pc); err != nil {
+		return cty.NilVal, err
 	}
+	typ := pc.Type
 	pt, ok := patchTypes[typ]
 	if !ok {
 		return cty.NilVal, fmt.Errorf("type must be \"merge\", \"strategic\" or \"json\", not %q", typ)
 	}
-	body, err := patchBytes(steps.Attr(cfg, "patch"), typ)
+	body, err := patchBytes(pc.Patch, typ)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -121,7 +127,7 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if err != nil {
 		return cty.NilVal, err
 	}
-	r, err := ref(c, steps.Str(cfg, "kind"), namespace(env, cfg, c), steps.Str(cfg, "name"))
+	r, err := ref(c, pc.Kind, env.NamespaceFor(pc.Namespace, c), pc.Name)
 	if err != nil {
 		return cty.NilVal, err
 	}

@@ -43,18 +43,22 @@ func planEnv(env *steps.Env) *steps.Env {
 }
 
 func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	ms, err := kube.ParseManifests(steps.StrList(cfg, "manifests"))
+	dc := newDeployConfig()
+	if _, err := steps.Decode(cfg, &dc); err != nil {
+		return "", err
+	}
+	ms, err := kube.ParseManifests(dc.Manifests)
 	if err != nil {
 		return "", err
 	}
-	if err := overrideImages(ms, steps.StrMap(cfg, "images")); err != nil {
+	if err := overrideImages(ms, dc.Images); err != nil {
 		return "", err
 	}
 	c, err := clients(env, "deploy")
 	if err != nil {
 		return "", err
 	}
-	ns := namespace(env, cfg, c)
+	ns := env.NamespaceFor(dc.Namespace, c)
 	var out []string
 	for _, m := range applyOrder(ms) {
 		obj := m.Object
@@ -86,15 +90,15 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 }
 
 func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
+	sc := newScaleConfig()
+	if _, err := steps.Decode(cfg, &sc); err != nil {
+		return "", err
+	}
 	c, err := clients(env, "scale")
 	if err != nil {
 		return "", err
 	}
-	kind := steps.Str(cfg, "kind")
-	if kind == "" {
-		kind = "Deployment"
-	}
-	r, err := ref(c, kind, namespace(env, cfg, c), steps.Str(cfg, "name"))
+	r, err := ref(c, sc.Kind, env.NamespaceFor(sc.Namespace, c), sc.Name)
 	if err != nil {
 		return "", err
 	}
@@ -102,7 +106,7 @@ func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	if err != nil {
 		return "", err
 	}
-	want := steps.Int(cfg, "replicas", 0)
+	want := sc.Replicas
 	if _, err := setScale(ctx, c, r, want, "", true); err != nil {
 		return "", err
 	}
@@ -113,11 +117,12 @@ func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 }
 
 func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	typ := steps.Str(cfg, "type")
-	if typ == "" {
-		typ = "merge"
+	pc := newPatchConfig()
+	if _, err := steps.Decode(cfg, &pc); err != nil {
+		return "", err
 	}
-	body, err := patchBytes(steps.Attr(cfg, "patch"), typ)
+	typ := pc.Type
+	body, err := patchBytes(pc.Patch, typ)
 	if err != nil {
 		return "", err
 	}
@@ -125,7 +130,7 @@ func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	if err != nil {
 		return "", err
 	}
-	r, err := ref(c, steps.Str(cfg, "kind"), namespace(env, cfg, c), steps.Str(cfg, "name"))
+	r, err := ref(c, pc.Kind, env.NamespaceFor(pc.Namespace, c), pc.Name)
 	if err != nil {
 		return "", err
 	}
@@ -149,11 +154,15 @@ func (deleteKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 	if _, err := (deleteKind{}).Run(ctx, planEnv(env), cfg); err != nil {
 		return "", err
 	}
+	dc := newDeleteConfig()
+	if _, err := steps.Decode(cfg, &dc); err != nil {
+		return "", err
+	}
 	c, err := clients(env, "delete")
 	if err != nil {
 		return "", err
 	}
-	r, err := ref(c, steps.Str(cfg, "kind"), namespace(env, cfg, c), steps.Str(cfg, "name"))
+	r, err := ref(c, dc.Kind, env.NamespaceFor(dc.Namespace, c), dc.Name)
 	if err != nil {
 		return "", err
 	}

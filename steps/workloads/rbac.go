@@ -210,43 +210,16 @@ func hasRolloutKind(r Resource) bool {
 	return false
 }
 
-// kindOr is a step's kind attribute, def when unset; ok is false while the
-// kind is not known (a variable not given).
-func kindOr(cfg cty.Value, name, def string) (string, bool) {
-	if !cfg.IsKnown() {
-		return "", false
-	}
-	v := steps.Attr(cfg, name)
-	if !v.IsKnown() {
-		return "", false
-	}
-	if v.IsNull() || v.AsString() == "" {
-		return def, true
-	}
-	return v.AsString(), true
-}
-
 // Permissions of deploy: for each object of the manifests, what apply and
 // undo need (get to record it, patch and create to apply it, update, create
 // and delete to put it back); list and watch where the step waits for a
 // rollout; the CRDs' establishment wait.
 func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
 	var out []steps.Permission
-	m := steps.Attr(cfg, "manifests")
-	var texts []string
-	unknown := !m.IsKnown()
-	if m.IsKnown() && !m.IsNull() {
-		for it := m.ElementIterator(); it.Next(); {
-			_, e := it.Element()
-			switch {
-			case !e.IsKnown():
-				unknown = true
-			case !e.IsNull():
-				texts = append(texts, e.AsString())
-			}
-		}
-	}
-	ms, err := kube.ParseManifests(texts)
+	dc := newDeployConfig()
+	u, _ := steps.Decode(cfg, &dc)
+	unknown := u.Has("manifests")
+	ms, err := kube.ParseManifests(dc.Manifests)
 	if err != nil {
 		return nil, fmt.Errorf("deploy: %w", err)
 	}
@@ -278,11 +251,10 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 	return out, nil
 }
 
-// kindResource resolves the kind attribute of a step (default def); when it
-// is not known yet, Deployments stand in and why says so.
-func kindResource(env *steps.Env, cfg cty.Value, attr, def string) (Resource, string, error) {
-	kind, ok := kindOr(cfg, attr, def)
-	if !ok {
+// kindResource resolves the kind attribute of a step; when it is not known
+// yet, Deployments stand in and why says so.
+func kindResource(env *steps.Env, kind string, known bool) (Resource, string, error) {
+	if !known {
 		return Resource{Group: "apps", Resource: "deployments", Namespaced: true}, " (kind not known without its variables: assumed Deployment)", nil
 	}
 	r, err := ResourceOf(env, kind)
@@ -292,7 +264,9 @@ func kindResource(env *steps.Env, cfg cty.Value, attr, def string) (Resource, st
 // Permissions of scale: the scale subresource read and patched (by the run
 // and by the undo), and a watch of the workload until its pods follow.
 func (scaleKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
-	r, note, err := kindResource(env, cfg, "kind", "Deployment")
+	sc := newScaleConfig()
+	u, _ := steps.Decode(cfg, &sc)
+	r, note, err := kindResource(env, sc.Kind, !u.Has("kind"))
 	if err != nil {
 		return nil, fmt.Errorf("scale: %w", err)
 	}
@@ -305,7 +279,9 @@ func (scaleKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission,
 // Permissions of patch: read and patch the object; undo replaces it whole
 // with what was recorded and waits for a workload's rollout.
 func (patchKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
-	r, note, err := kindResource(env, cfg, "kind", "")
+	pc := newPatchConfig()
+	u, _ := steps.Decode(cfg, &pc)
+	r, note, err := kindResource(env, pc.Kind, !u.Has("kind"))
 	if err != nil {
 		return nil, fmt.Errorf("patch: %w", err)
 	}
@@ -319,13 +295,14 @@ func (patchKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission,
 // Permissions of delete: read, delete and (unless wait = false) watch the
 // object go; undo re-creates it.
 func (deleteKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
-	r, note, err := kindResource(env, cfg, "kind", "")
+	dc := newDeleteConfig()
+	u, _ := steps.Decode(cfg, &dc)
+	r, note, err := kindResource(env, dc.Kind, !u.Has("kind"))
 	if err != nil {
 		return nil, fmt.Errorf("delete: %w", err)
 	}
 	out := []steps.Permission{perm(r, "record and delete the object; undo re-creates it"+note, "get", "delete", "create", "update")}
-	wait := steps.Attr(cfg, "wait")
-	if hasRolloutKind(r) || wait.IsNull() || !wait.IsKnown() || wait.True() {
+	if hasRolloutKind(r) || u.Has("wait") || dc.Wait {
 		out = append(out, perm(r, "wait for the deletion (and, on undo, the rollout)"+note, "list", "watch"))
 	}
 	return out, nil
@@ -344,11 +321,16 @@ func (rollbackKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permissi
 // Permissions of wait: a resource wait lists and watches the object (a dry
 // run reads it once); a duration needs nothing.
 func (waitKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
-	res := steps.Attr(cfg, "resource")
-	if res.IsKnown() && res.IsNull() {
+	var c waitConfig
+	u, _ := steps.Decode(cfg, &c)
+	if c.Resource == nil && !u.Has("resource") {
 		return nil, nil
 	}
-	r, note, err := kindResource(env, res, "kind", "")
+	kind := ""
+	if c.Resource != nil {
+		kind = c.Resource.Kind
+	}
+	r, note, err := kindResource(env, kind, !u.Has("resource.kind"))
 	if err != nil {
 		return nil, fmt.Errorf("wait: %w", err)
 	}

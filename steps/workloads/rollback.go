@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"fmt"
+	"math/big"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -26,13 +27,26 @@ type rollbackKind struct{}
 
 func (rollbackKind) Name() string { return "rollback" }
 
-func (rollbackKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"name":        &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
-		"to_revision": &hcldec.AttrSpec{Name: "to_revision", Type: cty.Number},
-		"namespace":   &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-		"wait":        &hcldec.AttrSpec{Name: "wait", Type: cty.Bool},
+// rollbackConfig is the rollback block; to_revision 0 is the previous one.
+type rollbackConfig struct {
+	named
+	ToRevision cty.Value `hcl:"to_revision,type=number"`
+	Wait       bool      `hcl:"wait"`
+}
+
+var rollbackSpec = steps.SpecFor[rollbackConfig]()
+
+func (rollbackKind) Spec() hcldec.Spec { return rollbackSpec }
+
+// revision is to_revision as a whole number ≥ 0 (0 when null), or false.
+func (c rollbackConfig) revision() (int64, bool) {
+	v := c.ToRevision
+	if v.IsNull() || !v.IsKnown() {
+		return 0, true
 	}
+	bf := v.AsBigFloat()
+	n, acc := bf.Int64()
+	return n, bf.IsInt() && acc == big.Exact && n >= 0
 }
 
 func (rollbackKind) Output() cty.Type {
@@ -40,11 +54,9 @@ func (rollbackKind) Output() cty.Type {
 }
 
 func (rollbackKind) Check(cfg cty.Value) []steps.Problem {
-	v := steps.Attr(cfg, "to_revision")
-	if v.IsNull() || !v.IsKnown() {
-		return nil
-	}
-	if bf := v.AsBigFloat(); !bf.IsInt() || bf.Sign() < 0 {
+	var rc rollbackConfig
+	steps.Decode(cfg, &rc)
+	if _, ok := rc.revision(); !ok {
 		return []steps.Problem{{Path: []string{"to_revision"}, Summary: "Invalid revision",
 			Detail: "to_revision must be a whole revision number (see `kubectl rollout history`), or 0 for the previous one."}}
 	}
@@ -52,12 +64,20 @@ func (rollbackKind) Check(cfg cty.Value) []steps.Problem {
 }
 
 func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	rc := rollbackConfig{Wait: true}
+	if _, err := steps.Decode(cfg, &rc); err != nil {
+		return cty.NilVal, err
+	}
+	to, ok := rc.revision()
+	if !ok {
+		return cty.NilVal, fmt.Errorf("to_revision must be a whole revision number, or 0 for the previous one")
+	}
 	c, err := clients(env, "rollback")
 	if err != nil {
 		return cty.NilVal, err
 	}
-	ns := namespace(env, cfg, c)
-	name := steps.Str(cfg, "name")
+	ns := env.NamespaceFor(rc.Namespace, c)
+	name := rc.Name
 	r := kube.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: ns, Name: name}
 	d, err := c.Typed.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -66,7 +86,6 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 	if err != nil {
 		return cty.NilVal, classify(fmt.Errorf("rollback: reading %s: %w", r, err))
 	}
-	to := steps.Int(cfg, "to_revision", 0)
 	skipped, err := rollbackTo(ctx, c.Typed, d, to, env.DryRun)
 	if err != nil {
 		return cty.NilVal, classify(fmt.Errorf("rollback of %s: %w", r, err))
@@ -84,7 +103,7 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 		return cty.ObjectVal(map[string]cty.Value{"revision": cty.StringVal(d.Annotations[revisionAnnotation])}), nil
 	}
 	var obj *unstructured.Unstructured
-	if steps.Bool(cfg, "wait", true) {
+	if rc.Wait {
 		obj, err = c.WaitRollout(ctx, r, env.Report)
 	} else {
 		// The controller gives the restored template a new revision number

@@ -27,29 +27,33 @@ type scaleKind struct{}
 
 func (scaleKind) Name() string { return "scale" }
 
-func (scaleKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"kind":      &hcldec.AttrSpec{Name: "kind", Type: cty.String},
-		"name":      &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
-		"replicas":  &hcldec.AttrSpec{Name: "replicas", Type: cty.Number, Required: true},
-		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-		"wait":      &hcldec.AttrSpec{Name: "wait", Type: cty.Bool},
-	}
+// scaleConfig is the scale block.
+type scaleConfig struct {
+	Kind string `hcl:"kind"`
+	named
+	Replicas int64 `hcl:"replicas,required"`
+	Wait     bool  `hcl:"wait"`
 }
+
+func newScaleConfig() scaleConfig { return scaleConfig{Kind: "Deployment", Wait: true} }
+
+var scaleSpec = steps.SpecFor[scaleConfig]()
+
+func (scaleKind) Spec() hcldec.Spec { return scaleSpec }
 
 func (scaleKind) Output() cty.Type {
 	return cty.Object(map[string]cty.Type{"previous": cty.Number, "replicas": cty.Number})
 }
 
 func (scaleKind) Check(cfg cty.Value) []steps.Problem {
-	r := steps.Attr(cfg, "replicas")
-	if r.IsNull() || !r.IsKnown() {
-		return nil
+	sc := newScaleConfig()
+	u, err := steps.Decode(cfg, &sc)
+	if ps := steps.ProblemsOf(err); ps != nil || u.Has("replicas") {
+		return ps
 	}
-	bf := r.AsBigFloat()
-	if !bf.IsInt() || bf.Sign() < 0 {
+	if sc.Replicas < 0 {
 		return []steps.Problem{{Path: []string{"replicas"}, Summary: "Invalid replicas",
-			Detail: fmt.Sprintf("replicas must be a whole number, zero or more; got %s", bf.Text('g', -1))}}
+			Detail: fmt.Sprintf("replicas must be a whole number, zero or more; got %d", sc.Replicas)}}
 	}
 	return nil
 }
@@ -64,15 +68,16 @@ type scaleRecord struct {
 }
 
 func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	sc := newScaleConfig()
+	if _, err := steps.Decode(cfg, &sc); err != nil {
+		return cty.NilVal, err
+	}
 	c, err := clients(env, "scale")
 	if err != nil {
 		return cty.NilVal, err
 	}
-	kind := steps.Str(cfg, "kind")
-	if kind == "" {
-		kind = "Deployment"
-	}
-	r, err := ref(c, kind, namespace(env, cfg, c), steps.Str(cfg, "name"))
+	kind := sc.Kind
+	r, err := ref(c, kind, env.NamespaceFor(sc.Namespace, c), sc.Name)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -81,7 +86,7 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	default:
 		return cty.NilVal, fmt.Errorf("scale works on a Deployment, StatefulSet or ReplicaSet; %q is a %s", kind, r.Kind)
 	}
-	want := steps.Int(cfg, "replicas", 0)
+	want := sc.Replicas
 	prev, read, err := readScale(ctx, c, r)
 	if err != nil {
 		return cty.NilVal, err
@@ -100,7 +105,7 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		env.Remember(kube.Written{Wrote: r, UID: string(out.GetUID()), Digest: kube.Digest(n)})
 	}
 	env.Report(fmt.Sprintf("%s: scaled from %d to %d replicas", r.Short(), prev, want))
-	if steps.Bool(cfg, "wait", true) && !env.DryRun {
+	if sc.Wait && !env.DryRun {
 		// The scale subresource answers with a Scale, not the workload's
 		// status: the wait watches the workload from the read before the
 		// patch and judges its states from the patch's on, with no list.

@@ -72,17 +72,17 @@ func refuseAll(why string) func(kube.Ref) error {
 // run's mark on the live object may stand in for them (the kind writes it);
 // otherwise every record is refused.
 func namedTarget(env *steps.Env, c *kube.Clients, defKind string, marked bool) (undoPolicy, error) {
-	if !env.Configured("kind", "name", "namespace") {
+	t := struct {
+		Kind string `hcl:"kind"`
+		named
+	}{Kind: defKind}
+	if !env.Configured(&t, "kind", "name", "namespace") {
 		if marked {
 			return undoPolicy{requireMark: true, target: func(r kube.Ref) error { return servedAs(c, r) }}, nil
 		}
 		return undoPolicy{target: refuseAll("the stage's kind, name or namespace cannot be evaluated, so the record cannot be checked against it")}, nil
 	}
-	kind := steps.Str(env.Config, "kind")
-	if kind == "" {
-		kind = defKind
-	}
-	want, err := ref(c, kind, namespace(env, env.Config, c), steps.Str(env.Config, "name"))
+	want, err := ref(c, t.Kind, env.NamespaceFor(t.Namespace, c), t.Name)
 	if err != nil {
 		return undoPolicy{}, err
 	}

@@ -32,21 +32,26 @@ func (waitKind) ReadOnly() {}
 // Binds: `until` is evaluated for every version of the watched object.
 func (waitKind) Binds() []string { return []string{"object"} }
 
-func (waitKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"duration": &hcldec.AttrSpec{Name: "duration", Type: cty.String},
-		"resource": &hcldec.BlockSpec{TypeName: "resource", Nested: &hcldec.ObjectSpec{
-			"kind":      &hcldec.AttrSpec{Name: "kind", Type: cty.String, Required: true},
-			"name":      &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
-			"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-		}},
-		"condition": &hcldec.AttrSpec{Name: "condition", Type: cty.String},
-		"rollout":   &hcldec.AttrSpec{Name: "rollout", Type: cty.Bool},
-		// until is re-evaluated against each new state of the object; the
-		// decoded value (unknown while `object` is) only says it is set.
-		"until": &hcldec.AttrSpec{Name: "until", Type: cty.Bool},
-	}
+// waitConfig is the wait block.
+type waitConfig struct {
+	Duration  *time.Duration `hcl:"duration"`
+	Resource  *waitResource  `hcl:"resource,block"`
+	Condition *string        `hcl:"condition"`
+	Rollout   *bool          `hcl:"rollout"`
+	// until is re-evaluated against each new state of the object; the
+	// decoded value (unknown while `object` is) only says it is set.
+	Until cty.Value `hcl:"until,type=bool"`
 }
+
+// waitResource is the object a resource wait watches.
+type waitResource struct {
+	Kind string `hcl:"kind,required"`
+	named
+}
+
+var waitSpec = steps.SpecFor[waitConfig]()
+
+func (waitKind) Spec() hcldec.Spec { return waitSpec }
 
 // Output is the object waited for (null in duration mode).
 func (waitKind) Output() cty.Type {
@@ -54,38 +59,46 @@ func (waitKind) Output() cty.Type {
 }
 
 func (waitKind) Check(cfg cty.Value) []steps.Problem {
-	out := steps.CheckDurations(cfg, nil, "duration")
-	dur := steps.Attr(cfg, "duration")
-	res := steps.Attr(cfg, "resource")
+	var c waitConfig
+	u, err := steps.Decode(cfg, &c)
+	out := steps.ProblemsOf(err)
+	// An unknown value is set: only null is not.
+	hasDur := c.Duration != nil || u.Has("duration")
+	hasRes := c.Resource != nil || u.Has("resource")
 	modes := 0
 	var set []string
-	for _, n := range []string{"condition", "rollout", "until"} {
-		a := steps.Attr(cfg, n)
-		if a.IsNull() || (n == "rollout" && a.IsKnown() && a.False()) {
-			continue
+	for _, m := range []struct {
+		name string
+		set  bool
+	}{
+		{"condition", c.Condition != nil || u.Has("condition")},
+		{"rollout", (c.Rollout != nil && *c.Rollout) || u.Has("rollout")},
+		{"until", !c.Until.IsNull()},
+	} {
+		if m.set {
+			modes++
+			set = append(set, m.name)
 		}
-		modes++
-		set = append(set, n)
 	}
 	switch {
-	case !dur.IsNull() && !res.IsNull():
+	case hasDur && hasRes:
 		out = append(out, steps.Problem{Path: []string{"duration"}, Summary: "Two things to wait for",
 			Detail: "A wait step takes either duration or a resource block, not both."})
-	case dur.IsNull() && res.IsNull():
+	case !hasDur && !hasRes:
 		out = append(out, steps.Problem{Path: []string{"duration"}, Summary: "Nothing to wait for",
 			Detail: `A wait step needs duration = "30s", or a resource block with condition, rollout = true or until.`})
-	case !res.IsNull() && modes != 1:
+	case hasRes && modes != 1:
 		detail := `A resource wait needs exactly one of condition = "Available", rollout = true or until = <expression over object>`
 		if modes > 1 {
 			detail += fmt.Sprintf("; this one sets %v", set)
 		}
 		out = append(out, steps.Problem{Path: []string{"resource"}, Summary: "What to wait for is ambiguous", Detail: detail + "."})
-	case res.IsNull() && modes > 0:
+	case !hasRes && modes > 0:
 		out = append(out, steps.Problem{Path: []string{set[0]}, Summary: "No resource to wait for",
 			Detail: set[0] + " needs a resource { kind = ..., name = ... } block."})
 	}
-	if c := steps.Attr(cfg, "condition"); !c.IsNull() && c.IsKnown() {
-		if _, _, err := parseCondition(c.AsString()); err != nil {
+	if c.Condition != nil {
+		if _, _, err := parseCondition(*c.Condition); err != nil {
 			out = append(out, steps.Problem{Path: []string{"condition"}, Summary: "Invalid condition", Detail: err.Error()})
 		}
 	}
@@ -93,12 +106,16 @@ func (waitKind) Check(cfg cty.Value) []steps.Problem {
 }
 
 func (w waitKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	if !steps.Attr(cfg, "resource").IsNull() {
-		return w.runResource(ctx, env, cfg)
-	}
-	d, err := steps.Duration(cfg, "duration", 0)
-	if err != nil {
+	var c waitConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
 		return cty.NilVal, err
+	}
+	if c.Resource != nil {
+		return w.runResource(ctx, env, c)
+	}
+	var d time.Duration
+	if c.Duration != nil {
+		d = *c.Duration
 	}
 	if err := sleep(ctx, env, d); err != nil {
 		return cty.NilVal, err

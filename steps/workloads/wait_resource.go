@@ -16,21 +16,17 @@ import (
 
 // runResource waits, watch-driven, for an object to satisfy the step's
 // condition, rollout or until expression, and returns it.
-func (waitKind) runResource(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+func (waitKind) runResource(ctx context.Context, env *steps.Env, wc waitConfig) (cty.Value, error) {
 	c, err := clients(env, "wait")
 	if err != nil {
 		return cty.NilVal, err
 	}
-	res := steps.Attr(cfg, "resource")
-	ns := steps.Str(res, "namespace")
-	if ns == "" {
-		ns = namespace(env, cfg, c)
-	}
-	r, err := ref(c, steps.Str(res, "kind"), ns, steps.Str(res, "name"))
+	res := wc.Resource
+	r, err := ref(c, res.Kind, env.NamespaceFor(res.Namespace, c), res.Name)
 	if err != nil {
 		return cty.NilVal, err
 	}
-	cond, err := waitCondition(env, cfg, r)
+	cond, err := waitCondition(env, wc, r)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -52,13 +48,13 @@ func (waitKind) runResource(ctx context.Context, env *steps.Env, cfg cty.Value) 
 
 // waitCondition builds the Condition the step's attributes describe. A
 // missing object is always "keep waiting": it may be about to be created.
-func waitCondition(env *steps.Env, cfg cty.Value, r kube.Ref) (kube.Condition, error) {
+func waitCondition(env *steps.Env, wc waitConfig, r kube.Ref) (kube.Condition, error) {
 	absent := func() (bool, string, error) {
 		return false, r.Short() + " does not exist yet; waiting for it to be created", nil
 	}
 	switch {
-	case steps.Str(cfg, "condition") != "":
-		typ, status, err := parseCondition(steps.Str(cfg, "condition"))
+	case wc.Condition != nil && *wc.Condition != "":
+		typ, status, err := parseCondition(*wc.Condition)
 		if err != nil {
 			return nil, err
 		}
@@ -75,7 +71,7 @@ func waitCondition(env *steps.Env, cfg cty.Value, r kube.Ref) (kube.Condition, e
 			}
 			return false, fmt.Sprintf("%s: %s is %s%s (want %s)", r.Short(), typ, got, reason, status), nil
 		}, nil
-	case steps.Bool(cfg, "rollout", false):
+	case wc.Rollout != nil && *wc.Rollout:
 		if !kube.HasRollout(r.APIVersion, r.Kind) {
 			return nil, fmt.Errorf("rollout = true needs a Deployment, StatefulSet, DaemonSet or ReplicaSet; %s is a %s", r, r.Kind)
 		}
@@ -85,7 +81,7 @@ func waitCondition(env *steps.Env, cfg cty.Value, r kube.Ref) (kube.Condition, e
 			}
 			return kube.RolloutStatus(obj)
 		}, nil
-	case !steps.Attr(cfg, "until").IsNull():
+	case !wc.Until.IsNull():
 		expr, err := untilExpr(env)
 		if err != nil {
 			return nil, err
