@@ -57,6 +57,14 @@ type Cluster struct {
 // New returns a lazy Cluster for opts.
 func New(opts Options) *Cluster { return &Cluster{opts: opts} }
 
+// Of returns a Cluster that hands out c, built already (a fake clientset
+// in unit tests): no kubeconfig is read.
+func Of(c *Clients) *Cluster {
+	cl := &Cluster{clients: c}
+	cl.once.Do(func() {})
+	return cl
+}
+
 // Options returns what the cluster was selected with.
 func (c *Cluster) Options() Options { return c.opts }
 

@@ -27,7 +27,8 @@ import (
 //	Resource *resourceBlock    `hcl:"resource,block"`   // a nested block
 //
 // Field types: string, bool, int, int64, float64, time.Duration, []string,
-// map[string]string, *Analysis, a pointer to one of those (nil when the
+// map[string]string, map[string]*string (a null value is nil: "remove this
+// key"), *Analysis, a pointer to one of those (nil when the
 // attribute is null), cty.Value (kept as decoded, known or not; type=
 // string|bool|number|dynamic, dynamic when not given), and with the block
 // option a struct or a pointer to one (one nested block). An embedded
@@ -236,7 +237,8 @@ func ctyTypeOf(ft reflect.Type, tyName string, owner reflect.Type, name string) 
 			return cty.List(cty.String)
 		}
 	case reflect.Map:
-		if ft.Key().Kind() == reflect.String && ft.Elem().Kind() == reflect.String {
+		if ft.Key().Kind() == reflect.String && (ft.Elem().Kind() == reflect.String ||
+			ft.Elem().Kind() == reflect.Pointer && ft.Elem().Elem().Kind() == reflect.String) {
 			return cty.Map(cty.String)
 		}
 	}
@@ -290,10 +292,10 @@ func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []strin
 		}
 		if !a.IsKnown() || (f.nested == nil && !a.IsWhollyKnown()) {
 			d.u.set[strings.Join(p, ".")] = true
-			if a.IsKnown() && out.Kind() == reflect.Slice {
-				// A list of which some elements are known keeps those:
-				// `cutover rbac` names what it can.
-				out.Set(reflect.ValueOf(knownStrings(a)))
+			if a.IsKnown() && (out.Kind() == reflect.Slice || out.Kind() == reflect.Map) {
+				// A collection of which some elements are known keeps
+				// those: `cutover rbac` and the checks use what they can.
+				set(knownPart(a), out, f.name)
 			}
 			continue
 		}
@@ -342,13 +344,29 @@ func set(a cty.Value, out reflect.Value, name string) (string, string) {
 	return "", ""
 }
 
-// knownStrings are the known, non-null elements of a list of strings.
-func knownStrings(a cty.Value) []string {
-	var out []string
+// knownPart is a list or map without its unknown elements.
+func knownPart(a cty.Value) cty.Value {
+	var l []cty.Value
+	m := map[string]cty.Value{}
 	for it := a.ElementIterator(); it.Next(); {
-		if _, e := it.Element(); e.IsKnown() && !e.IsNull() {
-			out = append(out, e.AsString())
+		k, e := it.Element()
+		if !e.IsKnown() {
+			continue
+		}
+		if a.Type().IsMapType() {
+			m[k.AsString()] = e
+		} else {
+			l = append(l, e)
 		}
 	}
-	return out
+	et := a.Type().ElementType()
+	switch {
+	case a.Type().IsMapType() && len(m) == 0:
+		return cty.MapValEmpty(et)
+	case a.Type().IsMapType():
+		return cty.MapVal(m)
+	case len(l) == 0:
+		return cty.ListValEmpty(et)
+	}
+	return cty.ListVal(l)
 }

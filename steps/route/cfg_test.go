@@ -42,14 +42,18 @@ header {
   name  = "x-canary"
   value = "yes"
 }`)
-	s, err := trafficSpecOf(v)
-	if err != nil || s.header == nil || s.header.Value != "yes" || s.weight != 10 || s.name != "web" {
+	s, err := trafficOf(v)
+	if err != nil || s.Header == nil || s.Header.Value != "yes" || s.Weight != 10 || s.Name != "web" {
 		t.Fatalf("spec = %+v, %v", s, err)
 	}
 	v = cfgOf(t, switchSelector{}, `
 service  = "web"
 selector = { version = "v2", track = null }`)
-	ch := selectorChange(v, "selector")
+	c := newSelectorConfig()
+	if _, err := steps.Decode(v, &c); err != nil {
+		t.Fatal(err)
+	}
+	ch := selectorChange(c.Selector)
 	if ch.set["version"] != "v2" || len(ch.del) != 1 || ch.del[0] != "track" {
 		t.Fatalf("selector change = %+v", ch)
 	}
@@ -57,7 +61,7 @@ selector = { version = "v2", track = null }`)
 ingress = "web"
 service = "green"
 port    = "http"`)
-	if p, err := portOf(steps.Attr(v, "port")); err != nil || p.Name != "http" {
+	if p, err := portOf(v.GetAttr("port")); err != nil || p.Name != "http" {
 		t.Fatalf("port = %+v, %v", p, err)
 	}
 	cfgOf(t, labelKind{}, `

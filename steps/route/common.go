@@ -16,26 +16,13 @@ import (
 // fieldManager names cutover as the writer in managedFields.
 const fieldManager = "cutover"
 
-// testClients, when set by a unit test, replaces the cluster's clients with
-// fakes: kube.Cluster builds its clients from a kubeconfig only.
-var testClients *kube.Clients
-
 // clientsFor returns the cluster clients, or says why a step that needs a
 // cluster cannot run.
 func clientsFor(env *steps.Env) (*kube.Clients, error) {
-	if testClients != nil {
-		return testClients, nil
-	}
 	if env == nil || env.Cluster == nil {
 		return nil, errors.New("this step needs a Kubernetes cluster, but the command runs without one; give a kubeconfig (plan needs --dry-run=server)")
 	}
 	return env.Cluster.Clients()
-}
-
-// namespaceOf is where a route step acts (steps.Env.NamespaceFor): its
-// `namespace` attribute, else the run's, else the kubeconfig's.
-func namespaceOf(env *steps.Env, ns string, cl *kube.Clients) string {
-	return env.NamespaceFor(ns, cl)
 }
 
 // dryRun is the DryRun option of every write: a server-side dry run when the

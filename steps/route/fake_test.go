@@ -22,9 +22,7 @@ import (
 func fakeEnv(t *testing.T, recs *[]json.RawMessage, objs ...runtime.Object) (*steps.Env, *fake.Clientset) {
 	t.Helper()
 	cs := fake.NewSimpleClientset(objs...)
-	testClients = &kube.Clients{Typed: cs, Namespace: "default"}
-	t.Cleanup(func() { testClients = nil })
-	env := &steps.Env{Namespace: "shop", RunID: "run-1", Capture: func(r any) error {
+	env := &steps.Env{Namespace: "shop", RunID: "run-1", Cluster: kube.Of(&kube.Clients{Typed: cs, Namespace: "default"}), Capture: func(r any) error {
 		b, err := json.Marshal(r)
 		*recs = append(*recs, b)
 		return err

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,15 +41,26 @@ type labelKind struct{}
 
 func (labelKind) Name() string { return "label" }
 
-func (labelKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"kind":      &hcldec.AttrSpec{Name: "kind", Type: cty.String},
-		"name":      &hcldec.AttrSpec{Name: "name", Type: cty.String},
-		"selector":  &hcldec.AttrSpec{Name: "selector", Type: cty.Map(cty.String)},
-		"add":       &hcldec.AttrSpec{Name: "add", Type: cty.Map(cty.String)},
-		"remove":    &hcldec.AttrSpec{Name: "remove", Type: cty.List(cty.String)},
-		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
+// labelConfig is the label block.
+type labelConfig struct {
+	Kind      string            `hcl:"kind"`
+	Name      *string           `hcl:"name"`
+	Selector  map[string]string `hcl:"selector"`
+	Add       map[string]string `hcl:"add"`
+	Remove    []string          `hcl:"remove"`
+	Namespace string            `hcl:"namespace"`
+}
+
+var labelSpec = steps.SpecFor[labelConfig]()
+
+func (labelKind) Spec() hcldec.Spec { return labelSpec }
+
+// name is the object chosen by name ("" when chosen by selector).
+func (c labelConfig) name() string {
+	if c.Name == nil {
+		return ""
 	}
+	return *c.Name
 }
 
 var labelsByName = cty.Map(cty.Map(cty.String))
@@ -68,8 +81,7 @@ var labelKinds = map[string]string{
 	"pod": "Pod", "pods": "Pod", "po": "Pod",
 }
 
-func labelKindOf(cfg cty.Value) (string, error) {
-	k := steps.Str(cfg, "kind")
+func labelKindOf(k string) (string, error) {
 	if k == "" {
 		return "ReplicaSet", nil
 	}
@@ -79,8 +91,8 @@ func labelKindOf(cfg cty.Value) (string, error) {
 	return "", fmt.Errorf("kind %q cannot be labelled by this step; use ReplicaSet (default), Deployment, StatefulSet or Pod", k)
 }
 
-func labelChangeOf(cfg cty.Value) labelChange {
-	ch := labelChange{set: steps.StrMap(cfg, "add"), del: steps.StrList(cfg, "remove")}
+func (c labelConfig) change() labelChange {
+	ch := labelChange{set: maps.Clone(c.Add), del: slices.Clone(c.Remove)}
 	if ch.set == nil {
 		ch.set = map[string]string{}
 	}
@@ -90,30 +102,30 @@ func labelChangeOf(cfg cty.Value) labelChange {
 
 func (labelKind) Check(cfg cty.Value) []steps.Problem {
 	var out []steps.Problem
-	if a := steps.Attr(cfg, "kind"); a.IsKnown() && !a.IsNull() {
-		if _, err := labelKindOf(cfg); err != nil {
+	var c labelConfig
+	u, _ := steps.Decode(cfg, &c)
+	if !u.Has("kind") {
+		if _, err := labelKindOf(c.Kind); err != nil {
 			out = append(out, steps.Problem{Path: []string{"kind"}, Summary: "Unsupported kind", Detail: err.Error()})
 		}
 	}
-	name, sel := steps.Attr(cfg, "name"), steps.Attr(cfg, "selector")
-	if name.IsKnown() && sel.IsKnown() {
+	if !u.Has("name", "selector") {
 		switch {
-		case name.IsNull() && sel.IsNull():
+		case c.Name == nil && c.Selector == nil:
 			out = append(out, steps.Problem{Path: []string{"name"}, Summary: "Nothing to label",
 				Detail: `Set name = "OBJECT" or selector = { app = "web" } to choose what to label.`})
-		case !name.IsNull() && !sel.IsNull():
+		case c.Name != nil && c.Selector != nil:
 			out = append(out, steps.Problem{Path: []string{"selector"}, Summary: "Both name and selector are set",
 				Detail: "Choose the objects by name or by selector, not both."})
-		case !sel.IsNull() && sel.LengthInt() == 0:
+		case c.Selector != nil && len(c.Selector) == 0:
 			out = append(out, steps.Problem{Path: []string{"selector"}, Summary: "Empty selector",
 				Detail: "An empty selector would label every object of the kind in the namespace; give at least one label."})
 		}
 	}
-	add, rm := steps.Attr(cfg, "add"), steps.Attr(cfg, "remove")
-	if !add.IsKnown() || !rm.IsKnown() {
+	if u.Has("add", "remove") {
 		return out
 	}
-	ch := labelChangeOf(cfg)
+	ch := c.change()
 	if len(ch.set) == 0 && len(ch.del) == 0 {
 		out = append(out, steps.Problem{Path: []string{"add"}, Summary: "No label change",
 			Detail: `Give labels to add = { createBy = "v2" } and/or keys to remove = ["createBy"].`})
@@ -221,7 +233,11 @@ func labelRef(ns, kind, name string) kube.Ref {
 }
 
 func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	kind, err := labelKindOf(cfg)
+	var c labelConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return cty.NilVal, err
+	}
+	kind, err := labelKindOf(c.Kind)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -229,13 +245,13 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if err != nil {
 		return cty.NilVal, err
 	}
-	ns := namespaceOf(env, steps.Str(cfg, "namespace"), cl)
-	ch := labelChangeOf(cfg)
+	ns := env.NamespaceFor(c.Namespace, cl)
+	ch := c.change()
 	if len(ch.set) == 0 && len(ch.del) == 0 {
 		return cty.NilVal, errors.New("label: nothing to change; give add and/or remove")
 	}
 	lt := &labeler{cl: cl, env: env, ns: ns, kind: kind, ch: ch}
-	targets, err := lt.find(ctx, steps.Str(cfg, "name"), steps.StrMap(cfg, "selector"))
+	targets, err := lt.find(ctx, c.name(), c.Selector)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -364,12 +380,13 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	// What the stage labels, as the undo evaluates it. byName is false
 	// when it chooses by selector (or cannot be evaluated): the objects it
 	// labelled are then known by the run's mark only.
-	known := env.Configured("kind", "name", "selector", "namespace")
+	var c labelConfig
+	known := env.Configured(&c, "kind", "name", "selector", "namespace")
 	var cfgNS, cfgKind, cfgName string
 	if known {
-		cfgNS = namespaceOf(env, steps.Str(env.Config, "namespace"), cl)
-		cfgName = steps.Str(env.Config, "name")
-		if cfgKind, err = labelKindOf(env.Config); err != nil {
+		cfgNS = env.NamespaceFor(c.Namespace, cl)
+		cfgName = c.name()
+		if cfgKind, err = labelKindOf(c.Kind); err != nil {
 			known = false
 		}
 	}

@@ -21,10 +21,14 @@ func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (
 	if err != nil {
 		return "", err
 	}
-	ns := namespaceOf(env, steps.Str(cfg, "namespace"), cl)
-	ch := selectorChange(cfg, "selector")
+	c := newSelectorConfig()
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return "", err
+	}
+	ns := env.NamespaceFor(c.Namespace, cl)
+	ch := selectorChange(c.Selector)
 	var b strings.Builder
-	for _, name := range serviceNames(cfg) {
+	for _, name := range c.serviceNames() {
 		svc, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 		if notFound(err) {
 			return "", fmt.Errorf("service %q not found in namespace %q", name, ns)
@@ -38,7 +42,7 @@ func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (
 		}
 		next := ch.apply(svc.Spec.Selector)
 		fmt.Fprintf(&b, "service/%s: selector %s → %s\n", name, formatLabels(svc.Spec.Selector), formatLabels(next))
-		if !steps.Bool(cfg, "allow_empty", false) {
+		if !c.AllowEmpty {
 			if err := guardReadyPods(ctx, cl, ns, name, next); err != nil {
 				fmt.Fprintf(&b, "  would be refused: %v\n", err)
 			}
@@ -52,9 +56,13 @@ func (switchBackend) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (s
 	if err != nil {
 		return "", err
 	}
-	ns := namespaceOf(env, steps.Str(cfg, "namespace"), cl)
-	name, to := steps.Str(cfg, "ingress"), steps.Str(cfg, "service")
-	port, err := portOf(steps.Attr(cfg, "port"))
+	var c backendConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return "", err
+	}
+	ns := env.NamespaceFor(c.Namespace, cl)
+	name, to := c.Ingress, c.Service
+	port, err := portOf(c.Port)
 	if err != nil {
 		return "", err
 	}
@@ -66,7 +74,7 @@ func (switchBackend) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (s
 		return "", apiErr(ctx, err, "reading ingress %q in namespace %q", name, ns)
 	}
 	spec := ing.Spec.DeepCopy()
-	sw := rewriteBackends(spec, to, port, steps.Str(cfg, "host"), steps.Str(cfg, "path"), steps.Str(cfg, "from"))
+	sw := rewriteBackends(spec, to, port, c.Host, c.Path, c.From)
 	if len(sw) == 0 {
 		return fmt.Sprintf("ingress/%s: no backend to switch; %s\n", name, describeBackends(ing.Spec)), nil
 	}
@@ -86,7 +94,11 @@ func (switchBackend) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (s
 }
 
 func (labelKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	kind, err := labelKindOf(cfg)
+	var c labelConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return "", err
+	}
+	kind, err := labelKindOf(c.Kind)
 	if err != nil {
 		return "", err
 	}
@@ -94,9 +106,9 @@ func (labelKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	if err != nil {
 		return "", err
 	}
-	ch := labelChangeOf(cfg)
-	lt := &labeler{cl: cl, env: env, ns: namespaceOf(env, steps.Str(cfg, "namespace"), cl), kind: kind, ch: ch}
-	targets, err := lt.find(ctx, steps.Str(cfg, "name"), steps.StrMap(cfg, "selector"))
+	ch := c.change()
+	lt := &labeler{cl: cl, env: env, ns: env.NamespaceFor(c.Namespace, cl), kind: kind, ch: ch}
+	targets, err := lt.find(ctx, c.name(), c.Selector)
 	if err != nil {
 		return "", err
 	}

@@ -14,31 +14,18 @@ func rule(group, resource, why string, verbs ...string) steps.Permission {
 	return steps.Permission{APIGroup: group, Resource: resource, Verbs: verbs, Why: why}
 }
 
-// boolAttr reads a bool attribute: known says whether its value is known
-// before the run (it may come from a variable not given).
-func boolAttr(cfg cty.Value, name string, def bool) (val, known bool) {
-	if !cfg.IsKnown() {
-		return def, false
-	}
-	v := steps.Attr(cfg, name)
-	if !v.IsKnown() {
-		return def, false
-	}
-	return steps.Bool(cfg, name, def), true
-}
-
 // Permissions of switch_selector: the Services read and patched (run and
 // undo); the pods the new selector picks listed first (unless allow_empty);
 // the Services' EndpointSlices and those pods watched until the endpoints
 // follow (unless wait_endpoints = false).
 func (switchSelector) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
 	out := []steps.Permission{rule("", "services", "switch the Service selector; undo switches it back", "get", "patch")}
-	allowEmpty, known := boolAttr(cfg, "allow_empty", false)
-	if !allowEmpty || !known {
+	c := newSelectorConfig()
+	u, _ := steps.Decode(cfg, &c)
+	if !c.AllowEmpty || u.Has("allow_empty") {
 		out = append(out, rule("", "pods", "check the new selector matches ready pods before switching", "list"))
 	}
-	wait, known := boolAttr(cfg, "wait_endpoints", true)
-	if wait || !known {
+	if c.WaitEndpoints || u.Has("wait_endpoints") {
 		out = append(out,
 			rule("", "pods", "wait until the Service's endpoints are the new pods", "list", "watch"),
 			rule("discovery.k8s.io", "endpointslices", "wait until the Service's endpoints are the new pods", "list", "watch"))
@@ -90,8 +77,10 @@ var labelResources = map[string][2]string{
 func (labelKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
 	kinds := []string{"ReplicaSet", "Deployment", "StatefulSet", "Pod"}
 	note := " (kind not known without its variables)"
-	if k := steps.Attr(cfg, "kind"); cfg.IsKnown() && k.IsKnown() {
-		kind, err := labelKindOf(cfg)
+	var c labelConfig
+	u, _ := steps.Decode(cfg, &c)
+	if !u.Has("kind") {
+		kind, err := labelKindOf(c.Kind)
 		if err != nil {
 			return nil, err
 		}
@@ -100,11 +89,8 @@ func (labelKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission,
 	// Undo reads every object it relabels before writing (get), so get is
 	// needed whether the run found them by name or by selector.
 	find := []string{"get", "list"}
-	if cfg.IsKnown() {
-		name, sel := steps.Attr(cfg, "name"), steps.Attr(cfg, "selector")
-		if name.IsKnown() && !name.IsNull() && sel.IsKnown() && sel.IsNull() {
-			find = []string{"get"}
-		}
+	if !u.Has("name", "selector") && c.Name != nil && c.Selector == nil {
+		find = []string{"get"}
 	}
 	var out []steps.Permission
 	for _, kind := range kinds {

@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/zclconf/go-cty/cty"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/cutoverhq/cutover/steps"
@@ -18,27 +17,17 @@ type labelChange struct {
 	del []string
 }
 
-// selectorChange reads a map(string) attribute where a null value means
-// "remove this key" (JSON merge-patch semantics). An empty string is a valid
-// label value in Kubernetes, so "" is kept as a value, not a removal.
-func selectorChange(cfg cty.Value, name string) labelChange {
+// selectorChange reads a selector where a null value means "remove this
+// key" (JSON merge-patch semantics). An empty string is a valid label value
+// in Kubernetes, so "" is kept as a value, not a removal.
+func selectorChange(sel map[string]*string) labelChange {
 	ch := labelChange{set: map[string]string{}}
-	a := steps.Attr(cfg, name)
-	if a.IsNull() || !a.IsKnown() || !a.CanIterateElements() {
-		return ch
-	}
-	for it := a.ElementIterator(); it.Next(); {
-		k, v := it.Element()
-		if !v.IsKnown() {
+	for k, v := range sel {
+		if v == nil {
+			ch.del = append(ch.del, k)
 			continue
 		}
-		if v.IsNull() {
-			ch.del = append(ch.del, k.AsString())
-			continue
-		}
-		if v.Type() == cty.String {
-			ch.set[k.AsString()] = v.AsString()
-		}
+		ch.set[k] = *v
 	}
 	sort.Strings(ch.del)
 	return ch

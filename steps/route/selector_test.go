@@ -19,7 +19,11 @@ func TestSelectorChangeNullRemovesEmptyStringKeeps(t *testing.T) {
 			"tier":    cty.StringVal(""),
 		}),
 	})
-	ch := selectorChange(cfg, "selector")
+	c := newSelectorConfig()
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		t.Fatal(err)
+	}
+	ch := selectorChange(c.Selector)
 	got := ch.apply(map[string]string{"app": "web", "version": "v1", "track": "blue"})
 	want := map[string]string{"app": "web", "version": "v2", "tier": ""}
 	if !reflect.DeepEqual(got, want) {

@@ -31,17 +31,20 @@ type switchBackend struct{}
 
 func (switchBackend) Name() string { return "switch_backend" }
 
-func (switchBackend) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"ingress":   &hcldec.AttrSpec{Name: "ingress", Type: cty.String, Required: true},
-		"service":   &hcldec.AttrSpec{Name: "service", Type: cty.String, Required: true},
-		"port":      &hcldec.AttrSpec{Name: "port", Type: cty.DynamicPseudoType},
-		"host":      &hcldec.AttrSpec{Name: "host", Type: cty.String},
-		"path":      &hcldec.AttrSpec{Name: "path", Type: cty.String},
-		"from":      &hcldec.AttrSpec{Name: "from", Type: cty.String},
-		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-	}
+// backendConfig is the switch_backend block; port is a number or a name.
+type backendConfig struct {
+	Ingress   string    `hcl:"ingress,required"`
+	Service   string    `hcl:"service,required"`
+	Port      cty.Value `hcl:"port"`
+	Host      string    `hcl:"host"`
+	Path      string    `hcl:"path"`
+	From      string    `hcl:"from"`
+	Namespace string    `hcl:"namespace"`
 }
+
+var backendSpec = steps.SpecFor[backendConfig]()
+
+func (switchBackend) Spec() hcldec.Spec { return backendSpec }
 
 var backendType = cty.Object(map[string]cty.Type{
 	"host": cty.String, "path": cty.String, "service": cty.String, "port": cty.String,
@@ -55,7 +58,9 @@ func (switchBackend) Output() cty.Type {
 }
 
 func (switchBackend) Check(cfg cty.Value) []steps.Problem {
-	p := steps.Attr(cfg, "port")
+	var c backendConfig
+	steps.Decode(cfg, &c)
+	p := c.Port
 	if !p.IsKnown() || p.IsNull() {
 		return nil
 	}
@@ -183,10 +188,14 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	if err != nil {
 		return cty.NilVal, err
 	}
-	ns := namespaceOf(env, steps.Str(cfg, "namespace"), cl)
-	name, to := steps.Str(cfg, "ingress"), steps.Str(cfg, "service")
-	host, path, from := steps.Str(cfg, "host"), steps.Str(cfg, "path"), steps.Str(cfg, "from")
-	port, err := portOf(steps.Attr(cfg, "port"))
+	var c backendConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return cty.NilVal, err
+	}
+	ns := env.NamespaceFor(c.Namespace, cl)
+	name, to := c.Ingress, c.Service
+	host, path, from := c.Host, c.Path, c.From
+	port, err := portOf(c.Port)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -368,10 +377,11 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 		n, ok := lastAt[key{r.Namespace, r.Name}]
 		return n, ok && r.Kind == "Ingress"
 	})
-	known := env.Configured("ingress", "namespace")
+	var c backendConfig
+	known := env.Configured(&c, "ingress", "namespace")
 	var target key
 	if known {
-		target = key{namespaceOf(env, steps.Str(env.Config, "namespace"), cl), steps.Str(env.Config, "ingress")}
+		target = key{env.NamespaceFor(c.Namespace, cl), c.Ingress}
 	}
 	var ue undoErrs
 	for _, k := range order {

@@ -33,16 +33,22 @@ type switchSelector struct{}
 
 func (switchSelector) Name() string { return "switch_selector" }
 
-func (switchSelector) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"service":        &hcldec.AttrSpec{Name: "service", Type: cty.String},
-		"services":       &hcldec.AttrSpec{Name: "services", Type: cty.List(cty.String)},
-		"selector":       &hcldec.AttrSpec{Name: "selector", Type: cty.Map(cty.String), Required: true},
-		"wait_endpoints": &hcldec.AttrSpec{Name: "wait_endpoints", Type: cty.Bool},
-		"allow_empty":    &hcldec.AttrSpec{Name: "allow_empty", Type: cty.Bool},
-		"namespace":      &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-	}
+// selectorConfig is the switch_selector block. A null value in selector
+// removes that key.
+type selectorConfig struct {
+	Service       *string            `hcl:"service"`
+	Services      []string           `hcl:"services"`
+	Selector      map[string]*string `hcl:"selector,required"`
+	WaitEndpoints bool               `hcl:"wait_endpoints"`
+	AllowEmpty    bool               `hcl:"allow_empty"`
+	Namespace     string             `hcl:"namespace"`
 }
+
+func newSelectorConfig() selectorConfig { return selectorConfig{WaitEndpoints: true} }
+
+var selectorSpec = steps.SpecFor[selectorConfig]()
+
+func (switchSelector) Spec() hcldec.Spec { return selectorSpec }
 
 var selectorOutput = cty.Object(map[string]cty.Type{
 	"previous":     cty.Map(cty.String),
@@ -53,25 +59,26 @@ func (switchSelector) Output() cty.Type { return selectorOutput }
 
 func (switchSelector) Check(cfg cty.Value) []steps.Problem {
 	var out []steps.Problem
-	one, many := steps.Attr(cfg, "service"), steps.Attr(cfg, "services")
-	if one.IsKnown() && many.IsKnown() {
+	c := newSelectorConfig()
+	u, _ := steps.Decode(cfg, &c)
+	if !u.Has("service", "services") {
 		switch {
-		case one.IsNull() && many.IsNull():
+		case c.Service == nil && c.Services == nil:
 			out = append(out, steps.Problem{Path: []string{"service"}, Summary: "No Service to switch",
 				Detail: `Set service = "NAME" or services = ["A", "B"].`})
-		case !one.IsNull() && !many.IsNull():
+		case c.Service != nil && c.Services != nil:
 			out = append(out, steps.Problem{Path: []string{"services"}, Summary: "Both service and services are set",
 				Detail: "Use service for one Service or services for several, not both."})
-		case !many.IsNull() && many.LengthInt() == 0:
+		case c.Services != nil && len(c.Services) == 0:
 			out = append(out, steps.Problem{Path: []string{"services"}, Summary: "Empty services list",
 				Detail: "services must name at least one Service."})
 		}
 	}
-	if sel := steps.Attr(cfg, "selector"); sel.IsKnown() && !sel.IsNull() && sel.LengthInt() == 0 {
+	if !u.Has("selector") && c.Selector != nil && len(c.Selector) == 0 {
 		out = append(out, steps.Problem{Path: []string{"selector"}, Summary: "Empty selector",
 			Detail: `selector must give at least one label, such as { version = "v2" }.`})
 	}
-	return append(out, checkLabels("selector", selectorChange(cfg, "selector"))...)
+	return append(out, checkLabels("selector", selectorChange(c.Selector))...)
 }
 
 // selectorRecord is the undo journal entry: each Service's whole selector
@@ -90,24 +97,28 @@ type serviceSelector struct {
 	Next map[string]string `json:"next,omitempty"`
 }
 
-func serviceNames(cfg cty.Value) []string {
-	if s := steps.Str(cfg, "service"); s != "" {
-		return []string{s}
+func (c selectorConfig) serviceNames() []string {
+	if c.Service != nil && *c.Service != "" {
+		return []string{*c.Service}
 	}
-	return steps.StrList(cfg, "services")
+	return c.Services
 }
 
 func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	c := newSelectorConfig()
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return cty.NilVal, err
+	}
 	cl, err := clientsFor(env)
 	if err != nil {
 		return cty.NilVal, err
 	}
-	ns := namespaceOf(env, steps.Str(cfg, "namespace"), cl)
-	names := serviceNames(cfg)
+	ns := env.NamespaceFor(c.Namespace, cl)
+	names := c.serviceNames()
 	if len(names) == 0 {
 		return cty.NilVal, errors.New(`switch_selector: no Service given; set service = "NAME" or services = [...]`)
 	}
-	ch := selectorChange(cfg, "selector")
+	ch := selectorChange(c.Selector)
 
 	// Read everything and run the guard before the first write, so a bad
 	// selector changes nothing.
@@ -133,7 +144,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 			return cty.NilVal, fmt.Errorf("service %q in namespace %q: the merged selector would be empty (selector %s minus the removed keys); a Service without a selector gets no endpoints", name, ns, formatLabels(svc.Spec.Selector))
 		}
 		var pods *corev1.PodList
-		if !steps.Bool(cfg, "allow_empty", false) {
+		if !c.AllowEmpty {
 			pods, err = guardPods(ctx, cl, ns, name, next)
 			if err != nil {
 				// A dry run created no pods for earlier stages to
@@ -176,7 +187,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 			env.Remember(kube.Written{Wrote: serviceRef(ns, out.Name), UID: string(out.UID), Digest: stringsDigest(out.Spec.Selector)})
 		}
 	}
-	if steps.Bool(cfg, "wait_endpoints", true) && !env.DryRun {
+	if c.WaitEndpoints && !env.DryRun {
 		for _, t := range targets {
 			// The guard's list is where the wait's pod watch starts.
 			if err := waitEndpoints(ctx, env, cl, ns, t.svc.Name, t.next, t.pods); err != nil {
@@ -312,11 +323,12 @@ func (switchSelector) Undo(ctx context.Context, env *steps.Env, records []json.R
 
 	var ue undoErrs
 	// The stage's Services, when the undo can evaluate them.
-	known := env.Configured("service", "services", "namespace")
+	c := newSelectorConfig()
+	known := env.Configured(&c, "service", "services", "namespace")
 	targets := map[key]bool{}
 	if known {
-		ns := namespaceOf(env, steps.Str(env.Config, "namespace"), cl)
-		for _, n := range serviceNames(env.Config) {
+		ns := env.NamespaceFor(c.Namespace, cl)
+		for _, n := range c.serviceNames() {
 			targets[key{ns, n}] = true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"sort"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -33,29 +34,55 @@ type trafficKind struct{}
 
 func (trafficKind) Name() string { return "traffic" }
 
-// trafficCommonSpec are the attributes every router shares.
-func trafficCommonSpec() hcldec.ObjectSpec {
-	return hcldec.ObjectSpec{
-		"router":    &hcldec.AttrSpec{Name: "router", Type: cty.String, Required: true},
-		"namespace": &hcldec.AttrSpec{Name: "namespace", Type: cty.String},
-		"weight":    &hcldec.AttrSpec{Name: "weight", Type: cty.Number},
-		"header": &hcldec.BlockSpec{TypeName: "header", Nested: &hcldec.ObjectSpec{
-			"name":  &hcldec.AttrSpec{Name: "name", Type: cty.String, Required: true},
-			"value": &hcldec.AttrSpec{Name: "value", Type: cty.String},
-		}},
-	}
+// trafficCommon are the attributes every router shares.
+type trafficCommon struct {
+	Router    string    `hcl:"router,required"`
+	Namespace string    `hcl:"namespace"`
+	Weight    cty.Value `hcl:"weight,type=number"`
+	Header    *Header   `hcl:"header,block"`
 }
 
+// Header is a `header { name, value }` match; value "" means "any value"
+// for ingress-nginx (its canary-by-header "always"/"never" convention).
+type Header struct {
+	Name  string `hcl:"name,required"`
+	Value string `hcl:"value"`
+}
+
+var trafficCommonSpec = steps.SpecFor[trafficCommon]()
+
 // Spec is the shared attributes and those of every registered router: the
-// block is decoded before its router is known.
+// block is decoded before its router is known, so a router's required
+// attributes are optional here and checked once the router is (Check,
+// trafficOf).
 func (trafficKind) Spec() hcldec.Spec {
-	out := trafficCommonSpec()
+	out := hcldec.ObjectSpec{}
+	for name, spec := range trafficCommonSpec {
+		out[name] = spec
+	}
 	for _, r := range routerList() {
 		for name, spec := range r.Spec() {
+			if a, ok := spec.(*hcldec.AttrSpec); ok && a.Required {
+				opt := *a
+				opt.Required = false
+				spec = &opt
+			}
 			out[name] = spec
 		}
 	}
-	return &out
+	return out
+}
+
+// requiredOf are the attributes router rt cannot do without, sorted.
+func requiredOf(rt Router) []string {
+	var out []string
+	for name, spec := range rt.Spec() {
+		if a, ok := spec.(*hcldec.AttrSpec); ok && a.Required {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (trafficKind) Output() cty.Type {
@@ -69,22 +96,24 @@ func (trafficKind) Output() cty.Type {
 
 func (trafficKind) Check(cfg cty.Value) []steps.Problem {
 	var out []steps.Problem
-	if w := steps.Attr(cfg, "weight"); w.IsKnown() && !w.IsNull() {
+	var c trafficCommon
+	u, _ := steps.Decode(cfg, &c)
+	if w := c.Weight; w.IsKnown() && !w.IsNull() {
 		if _, err := weightOf(w); err != nil {
 			out = append(out, steps.Problem{Path: []string{"weight"}, Summary: "Invalid weight", Detail: err.Error()})
 		}
 	}
-	r := steps.Attr(cfg, "router")
-	if !r.IsKnown() || r.IsNull() {
+	if u.Has("router") {
 		return out
 	}
-	rt, ok := routerNamed(r.AsString())
+	rt, ok := routerNamed(c.Router)
 	if !ok {
 		return append(out, steps.Problem{Path: []string{"router"}, Summary: "Unknown router",
-			Detail: unknownRouter(r.AsString()).Error() + "."})
+			Detail: unknownRouter(c.Router).Error() + "."})
 	}
-	for _, a := range append([]string{rt.Object()}, rt.Required()...) {
-		if v := steps.Attr(cfg, a); v.IsKnown() && v.IsNull() {
+	// The names come from the router's spec: nothing here spells one.
+	for _, a := range requiredOf(rt) {
+		if v := cfg.GetAttr(a); v.IsKnown() && v.IsNull() {
 			out = append(out, steps.Problem{Path: []string{a}, Summary: "Missing attribute",
 				Detail: fmt.Sprintf("router %q needs %s.", rt.Name(), a)})
 		}
@@ -94,7 +123,10 @@ func (trafficKind) Check(cfg cty.Value) []steps.Problem {
 
 // noCookie is the check of the routers that match by header only.
 func noCookie(router string, cfg cty.Value) []steps.Problem {
-	if c := steps.Attr(cfg, "cookie"); c.IsKnown() && !c.IsNull() {
+	if !cfg.Type().HasAttribute("cookie") {
+		return nil
+	}
+	if c := cfg.GetAttr("cookie"); c.IsKnown() && !c.IsNull() {
 		return []steps.Problem{{Path: []string{"cookie"}, Summary: "Cookie match not supported",
 			Detail: fmt.Sprintf("cookie is an ingress-nginx canary feature; with router %q use a header block.", router)}}
 	}
@@ -104,8 +136,9 @@ func noCookie(router string, cfg cty.Value) []steps.Problem {
 // exactHeader is the check of the routers that match a header by its exact
 // value only (ingress-nginx alone has "any value").
 func exactHeader(router string, cfg cty.Value) []steps.Problem {
-	if h := steps.Attr(cfg, "header"); h.IsKnown() && !h.IsNull() {
-		if v := steps.Attr(h, "value"); v.IsKnown() && v.IsNull() {
+	var c trafficCommon
+	if u, _ := steps.Decode(cfg, &c); c.Header != nil && !u.Has("header.value") {
+		if v := cfg.GetAttr("header").GetAttr("value"); v.IsNull() {
 			return []steps.Problem{{Path: []string{"header", "value"}, Summary: "Missing header value",
 				Detail: fmt.Sprintf("router %q matches a header by its exact value; set value.", router)}}
 		}
@@ -126,54 +159,49 @@ func weightOf(v cty.Value) (int64, error) {
 	return n, nil
 }
 
-// header is a `header { name, value }` match; value "" means "any value"
-// for ingress-nginx (its canary-by-header "always"/"never" convention).
-type header struct{ Name, Value string }
-
-// trafficSpec is the decoded block: the attributes the routers of the
-// package share, and cfg for a router's own.
-type trafficSpec struct {
-	router, ns, name string
-	weight           int64
-	header           *header
-	cookie           string
-	host             string
-	stable, canary   string
-	subsets          bool
-	cfg              cty.Value
-	rt               router // the router named by router
+// Traffic is a decoded traffic block, what a Router acts on: the
+// attributes every router shares, resolved, and Config, the block itself,
+// from which a router decodes its own attributes (steps.Decode into its
+// struct).
+type Traffic struct {
+	Router    string
+	Namespace string // resolved (steps.Env.NamespaceFor)
+	Name      string // the value of the router's Object attribute
+	Weight    int64
+	Header    *Header
+	Config    cty.Value
+	rt        Router // the router named by Router
 }
 
-func trafficSpecOf(cfg cty.Value) (trafficSpec, error) {
-	s := trafficSpec{
-		router: steps.Str(cfg, "router"), cookie: steps.Str(cfg, "cookie"), host: steps.Str(cfg, "host"),
-		stable: steps.Str(cfg, "stable"), canary: steps.Str(cfg, "canary"), subsets: steps.Bool(cfg, "subsets", true),
-		cfg: cfg,
+func trafficOf(cfg cty.Value) (Traffic, error) {
+	var c trafficCommon
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return Traffic{}, err
 	}
-	w, err := weightOf(steps.Attr(cfg, "weight"))
+	s := Traffic{Router: c.Router, Namespace: c.Namespace, Header: c.Header, Config: cfg}
+	w, err := weightOf(c.Weight)
 	if err != nil {
 		return s, err
 	}
-	s.weight = w
-	if h := steps.Attr(cfg, "header"); !h.IsNull() {
-		s.header = &header{Name: steps.Str(h, "name"), Value: steps.Str(h, "value")}
-	}
-	rt, ok := routerNamed(s.router)
+	s.Weight = w
+	rt, ok := routerNamed(s.Router)
 	if !ok {
-		return s, unknownRouter(s.router)
+		return s, unknownRouter(s.Router)
 	}
-	s.name = steps.Str(cfg, rt.Object())
-	for _, a := range append([]string{rt.Object()}, rt.Required()...) {
-		if steps.Str(cfg, a) == "" {
-			return s, fmt.Errorf("router %q needs %s", s.router, a)
+	for _, a := range requiredOf(rt) {
+		if v := cfg.GetAttr(a); v.IsNull() || !v.IsKnown() || v.Type() == cty.String && v.AsString() == "" {
+			return s, fmt.Errorf("router %q needs %s", s.Router, a)
 		}
+	}
+	if v := cfg.GetAttr(rt.Object()); v.Type() == cty.String {
+		s.Name = v.AsString()
 	}
 	s.rt = rt
 	return s, nil
 }
 
 func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	s, err := trafficSpecOf(cfg)
+	s, err := trafficOf(cfg)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -181,7 +209,7 @@ func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.
 	if err != nil {
 		return cty.NilVal, err
 	}
-	s.ns = namespaceOf(env, steps.Str(cfg, "namespace"), cl)
+	s.Namespace = env.NamespaceFor(s.Namespace, cl)
 	prev, err := s.rt.Run(ctx, env, cl, s)
 	if err != nil {
 		return cty.NilVal, err
@@ -191,7 +219,7 @@ func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.
 }
 
 func (trafficKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	s, err := trafficSpecOf(cfg)
+	s, err := trafficOf(cfg)
 	if err != nil {
 		return "", err
 	}
@@ -199,7 +227,7 @@ func (trafficKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (str
 	if err != nil {
 		return "", err
 	}
-	s.ns = namespaceOf(env, steps.Str(cfg, "namespace"), cl)
+	s.Namespace = env.NamespaceFor(s.Namespace, cl)
 	return s.rt.Plan(ctx, env, cl, s)
 }
 
@@ -221,7 +249,7 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 	lastAt := map[kube.Ref]int{}
 	var order []key
 	for i := len(own) - 1; i >= 0; i-- {
-		var h recordHead
+		var h RecordHead
 		if err := json.Unmarshal(own[i], &h); err != nil {
 			return fmt.Errorf("traffic undo: unreadable journal record %d: %w", i, err)
 		}
@@ -245,17 +273,17 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 	})
 	// The stage's target is known when the router, the namespace and the
 	// attribute naming every router's object are.
-	attrs := []string{"router", "namespace"}
+	var c trafficCommon
+	known := env.Configured(&c, "router", "namespace")
 	for _, rt := range routerList() {
-		attrs = append(attrs, rt.Object())
+		known = known && env.Config.GetAttr(rt.Object()).IsKnown()
 	}
-	known := env.Configured(attrs...)
 	var target key
 	if known {
-		if s, err := trafficSpecOf(env.Config); err != nil {
+		if s, err := trafficOf(env.Config); err != nil {
 			known = false
 		} else {
-			target = key{s.router, namespaceOf(env, steps.Str(env.Config, "namespace"), cl), s.name}
+			target = key{s.Router, env.NamespaceFor(s.Namespace, cl), s.Name}
 		}
 	}
 	var ue undoErrs
@@ -277,7 +305,7 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 		if ref, err := rt.Ref(recs[len(recs)-1]); err == nil {
 			w = last[ref]
 		}
-		g := undoGuard{env: env, known: known, written: w, want: want[k]}
+		g := UndoGuard{env: env, known: known, written: w, want: want[k]}
 		why, err := rt.Undo(ctx, env, cl, recs, g)
 		if err != nil {
 			ue.add(err)
@@ -288,20 +316,21 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 	return ue.err()
 }
 
-// undoGuard is what an undo of one router object checks before it
+// UndoGuard is what an undo of one router object checks before it
 // writes: the run's mark when the stage's target is unknown, and whether
 // the routing changed since the run set it.
-type undoGuard struct {
+type UndoGuard struct {
 	env     *steps.Env
 	known   bool
 	written *kube.Written
 	want    string
 }
 
-// check returns a *steps.TargetError for an object the undo may not write,
-// or why it is left alone ("" to go on). cur is the digest of the routing
-// now.
-func (g undoGuard) check(what string, uid string, ann map[string]string, cur string) (string, error) {
+// Check returns a *steps.TargetError for an object the undo may not write,
+// or why it is left alone ("" to go on). what names the object for
+// messages; uid and ann are the live object's; cur is the digest of its
+// routing now, computed as the router computed RecordHead.Want.
+func (g UndoGuard) Check(what string, uid string, ann map[string]string, cur string) (string, error) {
 	if !g.known && !markedBy(g.env, ann) {
 		return "", &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage's router object cannot be evaluated, and this one does not carry the %s mark of run %s", kube.AnnotationRun, runOf(g.env))}
 	}

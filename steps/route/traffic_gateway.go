@@ -3,7 +3,6 @@ package route
 import (
 	"fmt"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/steps"
@@ -13,13 +12,8 @@ import (
 const routerGateway = "gateway-api"
 
 func init() {
-	registerRouter(rulesRouter{
-		name: routerGateway, object: "route", required: []string{"stable", "canary"},
-		attrs: map[string]hcldec.Spec{
-			"route":  &hcldec.AttrSpec{Name: "route", Type: cty.String},
-			"stable": &hcldec.AttrSpec{Name: "stable", Type: cty.String},
-			"canary": &hcldec.AttrSpec{Name: "canary", Type: cty.String},
-		},
+	RegisterRouter(rulesRouter{
+		name: routerGateway, object: "route", attrs: steps.SpecFor[gatewayAttrs](),
 		check: func(cfg cty.Value) []steps.Problem {
 			return append(noCookie(routerGateway, cfg), exactHeader(routerGateway, cfg)...)
 		},
@@ -27,10 +21,21 @@ func init() {
 			"rewrite the HTTPRoute's weights; undo patches the recorded rules back", "get", "update", "patch"),
 		resource: "httproutes.gateway.networking.k8s.io", kind: "httproute", field: "rules",
 		crd: "the Gateway API CRDs (gateway.networking.k8s.io)",
-		rewrite: func(s trafficSpec, rules []any) ([]any, error) {
-			return rewriteHTTPRoute(rules, s.stable, s.canary, s.weight, s.header)
+		rewrite: func(s Traffic, rules []any) ([]any, error) {
+			var a gatewayAttrs
+			if _, err := steps.Decode(s.Config, &a); err != nil {
+				return nil, err
+			}
+			return rewriteHTTPRoute(rules, a.Stable, a.Canary, s.Weight, s.Header)
 		},
 	})
+}
+
+// gatewayAttrs are the router's own attributes: the HTTPRoute and the
+// Services.
+type gatewayAttrs struct {
+	Route string `hcl:"route,required"`
+	split
 }
 
 // rewriteHTTPRoute sets the canary split of an HTTPRoute's rules (Gateway API
@@ -44,7 +49,7 @@ func init() {
 // Rules that send only to the canary and match a header are taken as header
 // rules of an earlier traffic step and removed first, so each step states
 // the whole split. rules is not modified.
-func rewriteHTTPRoute(rules []any, stable, canary string, weight int64, h *header) ([]any, error) {
+func rewriteHTTPRoute(rules []any, stable, canary string, weight int64, h *Header) ([]any, error) {
 	var out []any
 	matched := 0
 	for _, r := range rules {
@@ -127,7 +132,7 @@ func isGatewayHeaderRule(rule map[string]any, canary string) bool {
 
 // gatewayHeaderRule is a copy of rule that also requires the header and
 // sends to the canary only.
-func gatewayHeaderRule(rule, canaryRef map[string]any, h *header) map[string]any {
+func gatewayHeaderRule(rule, canaryRef map[string]any, h *Header) map[string]any {
 	c := deepCopy(rule)
 	delete(c, "name") // rule names must be unique within a route
 	matches := list(c["matches"])

@@ -3,7 +3,6 @@ package route
 import (
 	"fmt"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/steps"
@@ -13,32 +12,47 @@ import (
 const routerIstio = "istio"
 
 func init() {
-	registerRouter(rulesRouter{
-		name: routerIstio, object: "virtual_service", required: []string{"stable", "canary"},
-		attrs: map[string]hcldec.Spec{
-			"virtual_service": &hcldec.AttrSpec{Name: "virtual_service", Type: cty.String},
-			"host":            &hcldec.AttrSpec{Name: "host", Type: cty.String},
-			"stable":          &hcldec.AttrSpec{Name: "stable", Type: cty.String},
-			"canary":          &hcldec.AttrSpec{Name: "canary", Type: cty.String},
-			"subsets":         &hcldec.AttrSpec{Name: "subsets", Type: cty.Bool},
-		},
+	RegisterRouter(rulesRouter{
+		name: routerIstio, object: "virtual_service", attrs: steps.SpecFor[istioAttrs](),
 		check: checkIstio,
 		perm: rule("networking.istio.io", "virtualservices",
 			"rewrite the VirtualService's routes; undo patches the recorded routes back", "get", "update", "patch"),
 		resource: "virtualservices.networking.istio.io", kind: "virtualservice", field: "http",
 		crd: "Istio's CRDs (networking.istio.io)",
-		rewrite: func(s trafficSpec, http []any) ([]any, error) {
-			return rewriteVirtualService(http, s.host, s.stable, s.canary, s.subsets, s.weight, s.header)
+		rewrite: func(s Traffic, http []any) ([]any, error) {
+			a := istioAttrs{Subsets: true}
+			if _, err := steps.Decode(s.Config, &a); err != nil {
+				return nil, err
+			}
+			return rewriteVirtualService(http, a.host(), a.Stable, a.Canary, a.Subsets, s.Weight, s.Header)
 		},
 	})
+}
+
+// istioAttrs are the router's own attributes: with subsets (the default)
+// stable and canary are subsets of host, else hosts.
+type istioAttrs struct {
+	VirtualService string  `hcl:"virtual_service,required"`
+	Host           *string `hcl:"host"`
+	split
+	Subsets bool `hcl:"subsets"`
+}
+
+func (a istioAttrs) host() string {
+	if a.Host == nil {
+		return ""
+	}
+	return *a.Host
 }
 
 // checkIstio: with subsets (the default) the destinations are subsets of
 // host, so host is needed too.
 func checkIstio(cfg cty.Value) []steps.Problem {
 	var out []steps.Problem
-	if steps.Bool(cfg, "subsets", true) {
-		if v := steps.Attr(cfg, "host"); v.IsKnown() && v.IsNull() {
+	a := istioAttrs{Subsets: true}
+	u, _ := steps.Decode(cfg, &a)
+	if a.Subsets || u.Has("subsets") {
+		if a.Host == nil && !u.Has("host") {
 			out = append(out, steps.Problem{Path: []string{"host"}, Summary: "Missing attribute",
 				Detail: "With subsets (the default), stable and canary are subsets of host; set host to the destination host of the routes, or subsets = false to name hosts in stable and canary."})
 		}
@@ -60,7 +74,7 @@ const headerRoutePrefix = "cutover-canary-header"
 // cutover-canary-header-N, that also matches the header and sends to the
 // canary only: Istio takes the first matching route. Header routes of an
 // earlier step are removed first. http is not modified.
-func rewriteVirtualService(http []any, host, stable, canary string, subsets bool, weight int64, h *header) ([]any, error) {
+func rewriteVirtualService(http []any, host, stable, canary string, subsets bool, weight int64, h *Header) ([]any, error) {
 	which := func(d map[string]any) string {
 		dest := obj(d["destination"])
 		if dest == nil {
@@ -142,7 +156,7 @@ func rewriteVirtualService(http []any, host, stable, canary string, subsets bool
 	return out, nil
 }
 
-func istioHeaderRoute(route, canaryDest map[string]any, h *header, n int) map[string]any {
+func istioHeaderRoute(route, canaryDest map[string]any, h *Header, n int) map[string]any {
 	c := deepCopy(route)
 	c["name"] = fmt.Sprintf("%s-%d", headerRoutePrefix, n)
 	matches := list(c["match"])

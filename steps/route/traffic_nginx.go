@@ -20,7 +20,7 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 )
 
-func init() { registerRouter(nginxRouter{}) }
+func init() { RegisterRouter(nginxRouter{}) }
 
 // nginxRouter sets the canary annotations of ingress-nginx on the canary
 // Ingress (the one next to the main Ingress, same host and path, pointing
@@ -32,16 +32,24 @@ const routerNginx = "ingress-nginx"
 
 func (nginxRouter) Name() string { return routerNginx }
 
-func (nginxRouter) Spec() map[string]hcldec.Spec {
-	return map[string]hcldec.Spec{
-		"ingress": &hcldec.AttrSpec{Name: "ingress", Type: cty.String},
-		"cookie":  &hcldec.AttrSpec{Name: "cookie", Type: cty.String},
-	}
+// nginxAttrs are the router's own attributes.
+type nginxAttrs struct {
+	Ingress string `hcl:"ingress,required"`
+	Cookie  string `hcl:"cookie"`
 }
+
+var nginxSpec = steps.SpecFor[nginxAttrs]()
+
+func (nginxRouter) Spec() hcldec.ObjectSpec { return nginxSpec }
 
 func (nginxRouter) Object() string { return "ingress" }
 
-func (nginxRouter) Required() []string { return nil }
+// cookie is the block's cookie ("" when none).
+func (nginxRouter) cookie(s Traffic) string {
+	var a nginxAttrs
+	steps.Decode(s.Config, &a)
+	return a.Cookie
+}
 
 // Check: ingress-nginx takes a cookie, and a header without a value
 // (canary-by-header's "always"/"never").
@@ -54,7 +62,7 @@ func (nginxRouter) Permissions() []steps.Permission {
 
 // nginxRecord journals the canary annotations before a write.
 type nginxRecord struct {
-	recordHead
+	RecordHead
 	// Annotations: the previous value of every canary annotation the step
 	// touched or found; null where it was absent.
 	Annotations map[string]*string `json:"annotations,omitempty"`
@@ -86,7 +94,7 @@ var nginxManaged = []string{
 // nginxAnnotations is the desired state of the managed annotations: a value
 // to set, or nil to remove. weight is a percentage, so canary-weight-total
 // is removed (it defaults to 100).
-func nginxAnnotations(weight int64, h *header, cookie string) map[string]*string {
+func nginxAnnotations(weight int64, h *Header, cookie string) map[string]*string {
 	str := func(s string) *string { return &s }
 	out := map[string]*string{}
 	for _, k := range nginxManaged {
@@ -160,18 +168,18 @@ func nginxDigest(ann map[string]string) string {
 	return stringsDigest(m)
 }
 
-func (nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
-	ings := cl.Typed.NetworkingV1().Ingresses(s.ns)
-	ing, err := ings.Get(ctx, s.name, metav1.GetOptions{})
+func (n nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (any, error) {
+	ings := cl.Typed.NetworkingV1().Ingresses(s.Namespace)
+	ing, err := ings.Get(ctx, s.Name, metav1.GetOptions{})
 	if notFound(err) {
-		return nil, fmt.Errorf("canary ingress %q not found in namespace %q; create it (for example in a deploy stage) with the same host and path as the main Ingress, pointing at the canary Service", s.name, s.ns)
+		return nil, fmt.Errorf("canary ingress %q not found in namespace %q; create it (for example in a deploy stage) with the same host and path as the main Ingress, pointing at the canary Service", s.Name, s.Namespace)
 	}
 	if err != nil {
-		return nil, apiErr(ctx, err, "reading ingress %q in namespace %q", s.name, s.ns)
+		return nil, apiErr(ctx, err, "reading ingress %q in namespace %q", s.Name, s.Namespace)
 	}
 	before := canaryAnnotations(ing.Annotations)
-	want := nginxAnnotations(s.weight, s.header, s.cookie)
-	rec := nginxRecord{recordHead: recordHead{Router: s.router, Namespace: s.ns, Name: s.name}, Annotations: map[string]*string{}}
+	want := nginxAnnotations(s.Weight, s.Header, n.cookie(s))
+	rec := nginxRecord{RecordHead: RecordHead{Router: s.Router, Namespace: s.Namespace, Name: s.Name}, Annotations: map[string]*string{}}
 	for k := range want {
 		rec.Annotations[k] = nil
 	}
@@ -189,7 +197,7 @@ func (nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s 
 	rec.Want = nginxDigest(setOnly(want))
 	if !env.DryRun {
 		if err := env.Record(rec); err != nil {
-			return nil, fmt.Errorf("journaling the canary annotations of ingress %q before changing them: %w", s.name, err)
+			return nil, fmt.Errorf("journaling the canary annotations of ingress %q before changing them: %w", s.Name, err)
 		}
 	}
 	patch := want
@@ -197,24 +205,24 @@ func (nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s 
 		patch = maps.Clone(want)
 		patch[kube.AnnotationRun] = &env.RunID
 	}
-	out, err := ings.Patch(ctx, s.name, types.MergePatchType, annotationsPatch(patch, ""), patchOpts(env))
+	out, err := ings.Patch(ctx, s.Name, types.MergePatchType, annotationsPatch(patch, ""), patchOpts(env))
 	if err != nil {
-		return nil, apiErr(ctx, err, "setting the canary annotations of ingress %q in namespace %q", s.name, s.ns)
+		return nil, apiErr(ctx, err, "setting the canary annotations of ingress %q in namespace %q", s.Name, s.Namespace)
 	}
 	if !env.DryRun {
-		env.Remember(kube.Written{Wrote: ingressRef(s.ns, s.name), UID: string(out.UID), Digest: nginxDigest(out.Annotations)})
+		env.Remember(kube.Written{Wrote: ingressRef(s.Namespace, s.Name), UID: string(out.UID), Digest: nginxDigest(out.Annotations)})
 	}
-	env.Report(fmt.Sprintf("ingress %s: canary weight %d%%%s", s.name, s.weight, describeMatches(s)))
+	env.Report(fmt.Sprintf("ingress %s: canary weight %d%%%s", s.Name, s.Weight, describeMatches(s, n.cookie(s))))
 	return before, nil
 }
 
-func describeMatches(s trafficSpec) string {
+func describeMatches(s Traffic, cookie string) string {
 	var parts []string
-	if s.header != nil {
-		parts = append(parts, fmt.Sprintf("header %s=%s", s.header.Name, s.header.Value))
+	if s.Header != nil {
+		parts = append(parts, fmt.Sprintf("header %s=%s", s.Header.Name, s.Header.Value))
 	}
-	if s.cookie != "" {
-		parts = append(parts, "cookie "+s.cookie)
+	if cookie != "" {
+		parts = append(parts, "cookie "+cookie)
 	}
 	if len(parts) == 0 {
 		return ""
@@ -223,22 +231,22 @@ func describeMatches(s trafficSpec) string {
 	return ", " + strings.Join(parts, ", ")
 }
 
-func (nginxRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (string, error) {
-	ing, err := cl.Typed.NetworkingV1().Ingresses(s.ns).Get(ctx, s.name, metav1.GetOptions{})
+func (n nginxRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (string, error) {
+	ing, err := cl.Typed.NetworkingV1().Ingresses(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
 	if notFound(err) {
-		return "", fmt.Errorf("canary ingress %q not found in namespace %q", s.name, s.ns)
+		return "", fmt.Errorf("canary ingress %q not found in namespace %q", s.Name, s.Namespace)
 	}
 	if err != nil {
-		return "", apiErr(ctx, err, "reading ingress %q in namespace %q", s.name, s.ns)
+		return "", apiErr(ctx, err, "reading ingress %q in namespace %q", s.Name, s.Namespace)
 	}
-	return annotationsDiff("ingress/"+s.name, ing.Annotations, nginxAnnotations(s.weight, s.header, s.cookie)), nil
+	return annotationsDiff("ingress/"+s.Name, ing.Annotations, nginxAnnotations(s.Weight, s.Header, n.cookie(s))), nil
 }
 
 // Undo puts back the recorded annotations, unless the guard says to leave
 // the Ingress alone (why). The oldest record decides each annotation; one
 // only a later attempt touched (a header match added then) comes from the
 // oldest record that has it. The patch carries the resourceVersion read.
-func (nginxRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g undoGuard) (why string, err error) {
+func (nginxRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g UndoGuard) (why string, err error) {
 	var rec nginxRecord
 	for i, raw := range recs {
 		var r nginxRecord
@@ -276,7 +284,7 @@ func (nginxRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, r
 			env.Report(what + " already has its previous canary annotations")
 			return nil
 		}
-		if why, err = g.check(what, string(ing.UID), ing.Annotations, nginxDigest(ing.Annotations)); why != "" || err != nil {
+		if why, err = g.Check(what, string(ing.UID), ing.Annotations, nginxDigest(ing.Annotations)); why != "" || err != nil {
 			return err
 		}
 		_, err = ings.Patch(ctx, rec.Name, types.MergePatchType, annotationsPatch(rec.Annotations, ing.ResourceVersion), patchOpts(env))

@@ -16,62 +16,76 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 )
 
-// router is one traffic router of the traffic kind: everything that depends
-// on the value of the block's `router` attribute. The kind decodes the block,
-// journals through the router and applies the shared undo rules (newest
-// record first, the oldest record of an object decides, the stage's target
-// and the drift guard); the router only reads and writes its own object.
+// Router is one traffic router of the traffic kind: everything that depends
+// on the value of the block's `router` attribute. The kind decodes the
+// block, journals through the router and applies the shared undo rules
+// (newest record first, the oldest record of an object decides, the stage's
+// target and the drift guard); the router only reads and writes its own
+// object.
 //
-// A router lives in one file, traffic_<router>.go, that calls registerRouter
-// in its init; nothing else names it (docs/design.md, "A traffic router").
-type router interface {
+// A router lives in one file, traffic_<router>.go here or any package that
+// imports this one, and calls RegisterRouter in its init; nothing else
+// names it (docs/design.md, "A traffic router").
+type Router interface {
 	// Name is the value of the block's router attribute.
 	Name() string
 	// Spec declares the attributes the router reads besides the ones every
-	// router shares (router, namespace, weight, header). Two routers may
-	// declare the same attribute only with the same spec.
-	Spec() map[string]hcldec.Spec
-	// Object is the attribute that names the object the router writes; it
-	// is required, and identifies the stage's target on undo.
+	// router shares (router, namespace, weight, header): derive it from the
+	// router's struct with steps.SpecFor, and read them in Run, Plan and
+	// Check with steps.Decode of Traffic.Config. An attribute marked
+	// required is required when this router is chosen (it is optional in
+	// the block, which every router shares). Two routers may declare the
+	// same attribute only with the same spec.
+	Spec() hcldec.ObjectSpec
+	// Object is the required attribute that names the object the router
+	// writes; it identifies the stage's target on undo.
 	Object() string
-	// Required are the other attributes the router cannot do without.
-	Required() []string
 	// Check returns load-time problems beyond missing attributes, for a
-	// block whose router is this one.
+	// block whose router is this one. Values not known at load time are
+	// unknown and must be skipped.
 	Check(cfg cty.Value) []steps.Problem
-	// Permissions are the API rules Run and Undo need.
+	// Permissions are the API rules Run and Undo need (`cutover rbac`).
 	Permissions() []steps.Permission
 
-	// Run journals the routing it is about to change (env.Record, a record
-	// embedding recordHead), writes s, notes the result (env.Remember) and
-	// returns the routing before, the step's `previous` output.
-	Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (previous any, err error)
+	// Run journals the routing it is about to change (env.Record of a
+	// record embedding RecordHead, before any write), writes the split s
+	// describes, notes the result (env.Remember of a kube.Written naming
+	// the object as Ref does) and returns the routing before, the step's
+	// `previous` output. s.Namespace is resolved.
+	Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (previous any, err error)
 	// Plan says what Run would change, without writing.
-	Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (string, error)
+	Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (string, error)
 	// Ref is the object a record of the router names, as the Written
 	// facts noted after its writes name it.
 	Ref(rec json.RawMessage) (kube.Ref, error)
 	// Undo puts one object's routing back from its records, newest first
-	// (several when several attempts wrote), unless g says to leave it:
-	// why is then what changed, "" when it was restored or needed nothing.
-	Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g undoGuard) (why string, err error)
+	// (several when several attempts wrote). Before writing it calls
+	// g.Check with the live object: a TargetError refuses the write, a
+	// reason leaves the object as is (returned as why); "" when it was
+	// restored or needed nothing.
+	Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g UndoGuard) (why string, err error)
 }
 
 var (
 	routersMu sync.RWMutex
-	routers   = map[string]router{}
+	routers   = map[string]Router{}
 )
 
-// registerRouter adds r; a name taken twice, or an attribute declared
-// twice with different specs, is a programming error.
-func registerRouter(r router) {
+// RegisterRouter adds r to the traffic kind, from an init function. A name
+// taken twice, a shared attribute redeclared, an attribute declared twice
+// with different specs, or an Object that is not a required attribute of
+// the router's spec is a programming error and panics.
+func RegisterRouter(r Router) {
 	routersMu.Lock()
 	defer routersMu.Unlock()
 	if _, dup := routers[r.Name()]; dup {
 		panic(fmt.Sprintf("route: traffic router %q registered twice", r.Name()))
 	}
+	if a, ok := r.Spec()[r.Object()].(*hcldec.AttrSpec); !ok || !a.Required {
+		panic(fmt.Sprintf("route: traffic router %q: its object attribute %q must be a required attribute of its spec", r.Name(), r.Object()))
+	}
 	for name, spec := range r.Spec() {
-		if _, common := trafficCommonSpec()[name]; common {
+		if _, common := trafficCommonSpec[name]; common {
 			panic(fmt.Sprintf("route: traffic router %q declares the shared attribute %q", r.Name(), name))
 		}
 		for _, o := range routers {
@@ -84,7 +98,7 @@ func registerRouter(r router) {
 }
 
 // routerNamed returns the registered router called name.
-func routerNamed(name string) (router, bool) {
+func routerNamed(name string) (Router, bool) {
 	routersMu.RLock()
 	defer routersMu.RUnlock()
 	r, ok := routers[name]
@@ -92,10 +106,10 @@ func routerNamed(name string) (router, bool) {
 }
 
 // routerList is every registered router, by name.
-func routerList() []router {
+func routerList() []Router {
 	routersMu.RLock()
 	defer routersMu.RUnlock()
-	out := make([]router, 0, len(routers))
+	out := make([]Router, 0, len(routers))
 	for _, r := range routers {
 		out = append(out, r)
 	}
@@ -121,11 +135,13 @@ func unknownRouter(name string) error {
 	return fmt.Errorf("router %q is not supported; use %s", name, routerNames())
 }
 
-// recordHead is the part of every traffic record the kind reads: which
+// RecordHead is the part of every traffic record the kind reads: which
 // router wrote it, for which object, and the digest of what it was about to
 // write. A router's record embeds it, so the JSON stays flat (as journals
-// written before routers had their own record types).
-type recordHead struct {
+// written before routers had their own record types). Want is the digest
+// (kube.Digest) of the routing as the router's Undo computes it for
+// UndoGuard.Check.
+type RecordHead struct {
 	Router    string `json:"router"`
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`

@@ -29,15 +29,16 @@ type fakeRouter struct{}
 
 func (fakeRouter) Name() string { return "fake-lb" }
 
-func (fakeRouter) Spec() map[string]hcldec.Spec {
-	return map[string]hcldec.Spec{"pool": &hcldec.AttrSpec{Name: "pool", Type: cty.String}}
+func (fakeRouter) Spec() hcldec.ObjectSpec {
+	return steps.SpecFor[struct {
+		Pool string `hcl:"pool,required"`
+	}]()
 }
 
-func (fakeRouter) Object() string     { return "pool" }
-func (fakeRouter) Required() []string { return nil }
+func (fakeRouter) Object() string { return "pool" }
 
 func (fakeRouter) Check(cfg cty.Value) []steps.Problem {
-	if h := steps.Attr(cfg, "header"); h.IsKnown() && !h.IsNull() {
+	if h := cfg.GetAttr("header"); h.IsKnown() && !h.IsNull() {
 		return []steps.Problem{{Path: []string{"header"}, Summary: "No header match", Detail: "fake-lb splits by weight only."}}
 	}
 	return nil
@@ -48,7 +49,7 @@ func (fakeRouter) Permissions() []steps.Permission {
 }
 
 type fakeRecord struct {
-	recordHead
+	RecordHead
 	Weight *string `json:"weight"`
 }
 
@@ -58,14 +59,14 @@ func (fakeRouter) Ref(raw json.RawMessage) (kube.Ref, error) {
 	return kube.Ref{APIVersion: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespace: rec.Namespace, Name: rec.Name}, err
 }
 
-func (r fakeRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
-	cms := cl.Typed.CoreV1().ConfigMaps(s.ns)
-	cm, err := cms.Get(ctx, s.name, metav1.GetOptions{})
+func (r fakeRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (any, error) {
+	cms := cl.Typed.CoreV1().ConfigMaps(s.Namespace)
+	cm, err := cms.Get(ctx, s.Name, metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
-	w := strconv.FormatInt(s.weight, 10)
-	rec := fakeRecord{recordHead: recordHead{Router: s.router, Namespace: s.ns, Name: s.name, Want: w}}
+	w := strconv.FormatInt(s.Weight, 10)
+	rec := fakeRecord{RecordHead: RecordHead{Router: s.Router, Namespace: s.Namespace, Name: s.Name, Want: w}}
 	if v, ok := cm.Data["weight"]; ok {
 		rec.Weight = &v
 	}
@@ -85,11 +86,11 @@ func (r fakeRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s
 	return rec.Weight, nil
 }
 
-func (fakeRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (string, error) {
-	return fmt.Sprintf("configmap/%s: weight %d\n", s.name, s.weight), nil
+func (fakeRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (string, error) {
+	return fmt.Sprintf("configmap/%s: weight %d\n", s.Name, s.Weight), nil
 }
 
-func (fakeRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g undoGuard) (string, error) {
+func (fakeRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g UndoGuard) (string, error) {
 	var rec fakeRecord
 	if err := json.Unmarshal(recs[len(recs)-1], &rec); err != nil {
 		return "", err
@@ -99,7 +100,7 @@ func (fakeRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, re
 	if err != nil {
 		return "", err
 	}
-	if why, err := g.check("configmap/"+rec.Name, string(cm.UID), cm.Annotations, cm.Data["weight"]); why != "" || err != nil {
+	if why, err := g.Check("configmap/"+rec.Name, string(cm.UID), cm.Annotations, cm.Data["weight"]); why != "" || err != nil {
 		return why, err
 	}
 	if rec.Weight == nil {
@@ -122,7 +123,7 @@ func mustJSON(v any) json.RawMessage {
 // withFakeRouter registers fakeRouter for one test.
 func withFakeRouter(t *testing.T) {
 	t.Helper()
-	registerRouter(fakeRouter{})
+	RegisterRouter(fakeRouter{})
 	t.Cleanup(func() {
 		routersMu.Lock()
 		delete(routers, fakeRouter{}.Name())
@@ -262,7 +263,7 @@ func TestRegisterRouterTwicePanics(t *testing.T) {
 			t.Fatal("a second router named ingress-nginx must panic")
 		}
 	}()
-	registerRouter(nginxRouter{})
+	RegisterRouter(nginxRouter{})
 }
 
 func parseBody(t *testing.T, src string) hcl.Body {

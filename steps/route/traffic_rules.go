@@ -36,25 +36,30 @@ func (r resourceRef) gvr() schema.GroupVersionResource {
 // it reads the object, rewrites the list with a pure function and updates
 // the object; the undo patches the recorded list back.
 type rulesRouter struct {
-	name     string
-	object   string   // the attribute naming the object
-	required []string // the other attributes it needs
-	attrs    map[string]hcldec.Spec
-	check    func(cfg cty.Value) []steps.Problem
-	perm     steps.Permission
+	name   string
+	object string // the attribute naming the object
+	attrs  hcldec.ObjectSpec
+	check  func(cfg cty.Value) []steps.Problem
+	perm   steps.Permission
 
 	resource string // resource.group for kube.ResolveKind
 	kind     string // for messages
 	field    string // the list under spec
 	crd      string // what to install when the cluster does not serve it
 	// rewrite returns the list with the split of s; rules is not modified.
-	rewrite func(s trafficSpec, rules []any) ([]any, error)
+	rewrite func(s Traffic, rules []any) ([]any, error)
+}
+
+// split are the attributes of every rules router: the Services (or
+// subsets) the weights go to.
+type split struct {
+	Stable string `hcl:"stable,required"`
+	Canary string `hcl:"canary,required"`
 }
 
 func (t rulesRouter) Name() string                    { return t.name }
-func (t rulesRouter) Spec() map[string]hcldec.Spec    { return t.attrs }
+func (t rulesRouter) Spec() hcldec.ObjectSpec         { return t.attrs }
 func (t rulesRouter) Object() string                  { return t.object }
-func (t rulesRouter) Required() []string              { return t.required }
 func (t rulesRouter) Permissions() []steps.Permission { return []steps.Permission{t.perm} }
 
 func (t rulesRouter) Check(cfg cty.Value) []steps.Problem {
@@ -67,7 +72,7 @@ func (t rulesRouter) Check(cfg cty.Value) []steps.Problem {
 // rulesRecord journals the rules before a write: where they live and what
 // they were.
 type rulesRecord struct {
-	recordHead
+	RecordHead
 	Resource *resourceRef `json:"resource,omitempty"`
 	Rules    []any        `json:"rules,omitempty"`
 }
@@ -90,32 +95,32 @@ func (t rulesRouter) ref(rec rulesRecord) kube.Ref {
 	return ref
 }
 
-func (t rulesRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (any, error) {
+func (t rulesRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (any, error) {
 	m, err := kube.ResolveKind(cl.Mapper, t.resource)
 	if err != nil {
-		return nil, fmt.Errorf("router %q: %w; install %s", s.router, err, t.crd)
+		return nil, fmt.Errorf("router %q: %w; install %s", s.Router, err, t.crd)
 	}
-	ri := cl.Dynamic.Resource(m.Resource).Namespace(s.ns)
-	obj, err := ri.Get(ctx, s.name, metav1.GetOptions{})
+	ri := cl.Dynamic.Resource(m.Resource).Namespace(s.Namespace)
+	obj, err := ri.Get(ctx, s.Name, metav1.GetOptions{})
 	if notFound(err) {
-		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.name, s.ns)
+		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	if err != nil {
-		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.name, s.ns)
+		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	rules, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
 	if err != nil {
-		return nil, fmt.Errorf("%s %q in namespace %q: spec.%s is not a list: %w", t.kind, s.name, s.ns, t.field, err)
+		return nil, fmt.Errorf("%s %q in namespace %q: spec.%s is not a list: %w", t.kind, s.Name, s.Namespace, t.field, err)
 	}
 	next, err := t.rewrite(s, rules)
 	if err != nil {
-		return nil, fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.name, s.ns, err)
+		return nil, fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.Name, s.Namespace, err)
 	}
-	rec := rulesRecord{recordHead: recordHead{Router: s.router, Namespace: s.ns, Name: s.name, Want: kube.Digest(next)},
+	rec := rulesRecord{RecordHead: RecordHead{Router: s.Router, Namespace: s.Namespace, Name: s.Name, Want: kube.Digest(next)},
 		Resource: &resourceRef{m.Resource.Group, m.Resource.Version, m.Resource.Resource}, Rules: rules}
 	if !env.DryRun {
 		if err := env.Record(rec); err != nil {
-			return nil, fmt.Errorf("journaling the rules of %s %q before changing them: %w", t.kind, s.name, err)
+			return nil, fmt.Errorf("journaling the rules of %s %q before changing them: %w", t.kind, s.Name, err)
 		}
 	}
 	if err := unstructured.SetNestedSlice(obj.Object, next, "spec", t.field); err != nil {
@@ -134,12 +139,14 @@ func (t rulesRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, 
 	}
 	out, err := ri.Update(ctx, obj, updateOpts(env))
 	if err != nil {
-		return nil, apiErr(ctx, err, "updating the rules of %s %q in namespace %q", t.kind, s.name, s.ns)
+		return nil, apiErr(ctx, err, "updating the rules of %s %q in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	if !env.DryRun {
 		env.Remember(kube.Written{Wrote: t.ref(rec), UID: string(out.GetUID()), Digest: rulesDigest(out, t.field)})
 	}
-	env.Report(fmt.Sprintf("%s %s: %d%% to %s%s", t.kind, s.name, s.weight, s.canary, describeMatches(s)))
+	var sp split
+	steps.Decode(s.Config, &sp)
+	env.Report(fmt.Sprintf("%s %s: %d%% to %s%s", t.kind, s.Name, s.Weight, sp.Canary, describeMatches(s, "")))
 	if rules == nil {
 		return []any{}, nil
 	}
@@ -156,17 +163,17 @@ func rulesDigest(obj *unstructured.Unstructured, field string) string {
 	return kube.Digest(rules)
 }
 
-func (t rulesRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s trafficSpec) (string, error) {
+func (t rulesRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (string, error) {
 	before, err := t.live(ctx, cl, s)
 	if err != nil {
 		return "", err
 	}
 	after, err := t.rewrite(s, before)
 	if err != nil {
-		return "", fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.name, s.ns, err)
+		return "", fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.Name, s.Namespace, err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s spec.%s:\n", t.kind, s.name, t.field)
+	fmt.Fprintf(&b, "%s/%s spec.%s:\n", t.kind, s.Name, t.field)
 	for _, r := range before {
 		j, _ := json.Marshal(r)
 		fmt.Fprintf(&b, "- %s\n", j)
@@ -179,17 +186,17 @@ func (t rulesRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients,
 }
 
 // live reads the rules of the object s names.
-func (t rulesRouter) live(ctx context.Context, cl *kube.Clients, s trafficSpec) ([]any, error) {
+func (t rulesRouter) live(ctx context.Context, cl *kube.Clients, s Traffic) ([]any, error) {
 	m, err := kube.ResolveKind(cl.Mapper, t.resource)
 	if err != nil {
-		return nil, fmt.Errorf("router %q: %w; install %s", s.router, err, t.crd)
+		return nil, fmt.Errorf("router %q: %w; install %s", s.Router, err, t.crd)
 	}
-	obj, err := cl.Dynamic.Resource(m.Resource).Namespace(s.ns).Get(ctx, s.name, metav1.GetOptions{})
+	obj, err := cl.Dynamic.Resource(m.Resource).Namespace(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
 	if notFound(err) {
-		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.name, s.ns)
+		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	if err != nil {
-		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.name, s.ns)
+		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	rules, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
 	return rules, err
@@ -198,7 +205,7 @@ func (t rulesRouter) live(ctx context.Context, cl *kube.Clients, s trafficSpec) 
 // Undo writes the list of the oldest record back in one merge patch, which
 // replaces the whole list, unless the guard says to leave the object alone
 // (why). The patch carries the resourceVersion read.
-func (t rulesRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g undoGuard) (why string, err error) {
+func (t rulesRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, recs []json.RawMessage, g UndoGuard) (why string, err error) {
 	var rec rulesRecord
 	if err := json.Unmarshal(recs[len(recs)-1], &rec); err != nil {
 		return "", fmt.Errorf("traffic undo: unreadable journal record: %w", err)
@@ -228,7 +235,7 @@ func (t rulesRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients,
 			env.Report(what + " already has its previous rules")
 			return nil
 		}
-		if why, err = g.check(what, string(obj.GetUID()), obj.GetAnnotations(), cur); why != "" || err != nil {
+		if why, err = g.Check(what, string(obj.GetUID()), obj.GetAnnotations(), cur); why != "" || err != nil {
 			return err
 		}
 		var rules any = rec.Rules

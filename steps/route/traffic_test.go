@@ -81,7 +81,7 @@ func TestRewriteHTTPRouteWeights(t *testing.T) {
 
 func TestRewriteHTTPRouteHeader(t *testing.T) {
 	rules := decode(t, `[{"name":"api","matches":[{"path":{"type":"PathPrefix","value":"/"}}],"backendRefs":[{"name":"s","port":80},{"name":"c","port":80}]}]`)
-	got, err := rewriteHTTPRoute(rules, "s", "c", 0, &header{Name: "x-canary", Value: "yes"})
+	got, err := rewriteHTTPRoute(rules, "s", "c", 0, &Header{Name: "x-canary", Value: "yes"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestRewriteHTTPRouteHeader(t *testing.T) {
 	if err != nil || len(plain) != 1 || str(obj(plain[0])["name"]) != "api" {
 		t.Fatalf("without header: %s, %v", js(t, plain), err)
 	}
-	again, err := rewriteHTTPRoute(got, "s", "c", 10, &header{Name: "x-canary", Value: "no"})
+	again, err := rewriteHTTPRoute(got, "s", "c", 10, &Header{Name: "x-canary", Value: "no"})
 	if err != nil || len(again) != 2 || !strings.Contains(js(t, again[0]), `"value":"no"`) {
 		t.Fatalf("header replaced: %s, %v", js(t, again), err)
 	}
@@ -114,7 +114,7 @@ func TestRewriteHTTPRouteNoMatch(t *testing.T) {
 
 func TestRewriteVirtualService(t *testing.T) {
 	http := decode(t, `[{"name":"main","match":[{"uri":{"prefix":"/"}}],"route":[{"destination":{"host":"web","subset":"stable"}}]}]`)
-	got, err := rewriteVirtualService(http, "web", "stable", "canary", true, 30, &header{Name: "x-user", Value: "beta"})
+	got, err := rewriteVirtualService(http, "web", "stable", "canary", true, 30, &Header{Name: "x-user", Value: "beta"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestRewriteVirtualService(t *testing.T) {
 }
 
 func TestNginxAnnotations(t *testing.T) {
-	got := nginxAnnotations(25, &header{Name: "x-canary", Value: "always"}, "")
+	got := nginxAnnotations(25, &Header{Name: "x-canary", Value: "always"}, "")
 	want := map[string]string{
 		nginxCanary: "true", nginxCanary + "-weight": "25",
 		nginxCanary + "-by-header": "x-canary", nginxCanary + "-by-header-value": "always",
@@ -196,7 +196,7 @@ func TestTrafficCheck(t *testing.T) {
 
 func TestAnnotationsDiff(t *testing.T) {
 	live := map[string]string{nginxCanary: "true", nginxCanary + "-weight": "10", nginxCanary + "-by-cookie": "c"}
-	got := annotationsDiff("ingress/web", live, nginxAnnotations(30, &header{Name: "x"}, ""))
+	got := annotationsDiff("ingress/web", live, nginxAnnotations(30, &Header{Name: "x"}, ""))
 	want := "ingress/web: - " + nginxCanary + `-by-cookie="c"` + "\n" +
 		"ingress/web: + " + nginxCanary + `-by-header="x"` + "\n" +
 		"ingress/web: ~ " + nginxCanary + `-weight="10" → "30"` + "\n"

@@ -1,6 +1,8 @@
 package route
 
 import (
+	"github.com/zclconf/go-cty/cty"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,7 +116,7 @@ func TestFakeSwitchSelectorRefusesOtherServices(t *testing.T) {
 
 	// Without a config to check against, only marked Services are written.
 	env.Config = cfgOf(t, k, "service = \"web\"\nselector = { version = \"v2\" }")
-	env.Config = steps.Attr(env.Config, "nope") // null: cannot be evaluated
+	env.Config = cty.NullVal(env.Config.Type()) // null: cannot be evaluated
 	if err := k.Undo(ctx, env, []json.RawMessage{forged}); !errors.As(err, &te) || !strings.Contains(te.Why, "mark") {
 		t.Fatalf("err = %v, want a TargetError about the mark", err)
 	}
