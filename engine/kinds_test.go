@@ -45,7 +45,10 @@ func (k testKind) Spec() hcldec.Spec {
 		"fail":      &hcldec.AttrSpec{Name: "fail", Type: cty.Number},    // fail this many attempts
 		"retryable": &hcldec.AttrSpec{Name: "retryable", Type: cty.Bool}, // mark failures retryable
 		"block":     &hcldec.AttrSpec{Name: "block", Type: cty.Bool},     // wait until cancelled
-		"sleep":     &hcldec.AttrSpec{Name: "sleep", Type: cty.String},
+		// block_retryable: wait until cancelled, then fail as a network
+		// call cut short does (a retryable error)
+		"block_retryable": &hcldec.AttrSpec{Name: "block_retryable", Type: cty.Bool},
+		"sleep":           &hcldec.AttrSpec{Name: "sleep", Type: cty.String},
 	}
 }
 
@@ -85,6 +88,10 @@ func (k testKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	if steps.Bool(cfg, "block", false) {
 		<-ctx.Done()
 		return cty.NilVal, ctx.Err()
+	}
+	if steps.Bool(cfg, "block_retryable", false) {
+		<-ctx.Done()
+		return cty.NilVal, steps.Retryable(fmt.Errorf("GET http://x: %w", ctx.Err()))
 	}
 	if int64(attempt) <= steps.Int(cfg, "fail", 0) {
 		err := fmt.Errorf("%s failed on attempt %d", env.Stage, attempt)

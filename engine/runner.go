@@ -325,6 +325,11 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 	var lastErr error
 	policy := st.Retry.backoff()
 	b := retry.BackoffFunc(func() (time.Duration, bool) {
+		if ctx.Err() != nil {
+			// The run is stopping (a sibling failed, a signal): the
+			// stage is cancelled, not retrying.
+			return 0, true
+		}
 		d, stop := policy.Next()
 		if !stop {
 			r.emit(events.Event{Type: events.StageRetrying, Stage: name, Attempt: sr.Attempts, Error: lastErr.Error(), Delay: d, Elapsed: time.Since(sr.Started)})
@@ -359,7 +364,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			err = steps.Retryable(fmt.Errorf("%w (%v)", context.Cause(actx), err))
 		}
 		lastErr = err
-		if steps.IsRetryable(err) {
+		if steps.IsRetryable(err) && ctx.Err() == nil {
 			return retry.RetryableError(err)
 		}
 		return err

@@ -229,6 +229,38 @@ stage "never" {
 	}
 }
 
+// A sibling's failure cancels a stage in flight whose step then fails with
+// a retryable error (a network call cut short): it is cancelled, and never
+// said to be retrying first.
+func TestCancelledSiblingIsNotReportedRetrying(t *testing.T) {
+	out, _, sink := run(t, `
+pipeline "p" {}
+stage "call" {
+  retry { attempts = 5 }
+  step { block_retryable = true }
+}
+stage "boom" {
+  step {
+    sleep = "30ms"
+    fail  = 1
+  }
+}
+`, Inputs{})
+	if out.Result != events.FailedUndone {
+		t.Fatalf("result %s", out.Result)
+	}
+	types := sink.types("call")
+	want := []events.Type{events.StageStarted, events.StageCancelled}
+	if len(types) < 2 || !reflect.DeepEqual(types[:2], want) {
+		t.Fatalf("call events %v, want %v first", types, want)
+	}
+	for _, typ := range types {
+		if typ == events.StageRetrying {
+			t.Fatalf("call events %v: a cancelled stage is not retrying", types)
+		}
+	}
+}
+
 func TestWhenFalseSkipsAndDependantsSeeNull(t *testing.T) {
 	out, l, sink := run(t, `
 pipeline "p" {}
