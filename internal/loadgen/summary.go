@@ -91,10 +91,11 @@ func copyMap(m map[string]int) map[string]int {
 // Summary is what the clients of a run saw. Times are seconds since the
 // run started.
 type Summary struct {
-	URL      string  `json:"url"`
-	Host     string  `json:"host,omitempty"`
-	Rate     float64 `json:"rate"`
-	Duration float64 `json:"durationSeconds"`
+	URL      string    `json:"url"`
+	Host     string    `json:"host,omitempty"`
+	Rate     float64   `json:"rate"`
+	Started  time.Time `json:"started"`
+	Duration float64   `json:"durationSeconds"`
 	// Requests counts the requests answered or failed; OK those answered
 	// with a status below 400.
 	Requests int            `json:"requests"`
@@ -141,7 +142,7 @@ func (a *aggregate) summary() *Summary {
 		end = time.Now()
 	}
 	s := &Summary{
-		Duration: round3(end.Sub(a.started).Seconds()), Requests: a.sent, Versions: copyMap(a.versions),
+		Started: a.started, Duration: round3(end.Sub(a.started).Seconds()), Requests: a.sent, Versions: copyMap(a.versions),
 		ErrorKinds: copyMap(a.kinds), ErrorSamples: map[string][]string{},
 		FirstSeen: map[string]float64{}, LastSeen: map[string]float64{},
 	}

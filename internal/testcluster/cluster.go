@@ -46,6 +46,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
+
+	"github.com/cutoverhq/cutover/internal/testcluster/dataplane"
 )
 
 // Annotations understood by the pod Stage files (testdata/cluster/stages).
@@ -78,6 +80,10 @@ type Options struct {
 	Nodes int
 	// Logf receives progress lines (nil: silent).
 	Logf func(format string, args ...any)
+	// DataPlane starts the service proxies and the router in this process
+	// (see dataplane.go); PropagationDelay is theirs (0: the default).
+	DataPlane        bool
+	PropagationDelay time.Duration
 }
 
 // Cluster is a running control plane.
@@ -97,6 +103,8 @@ type Cluster struct {
 	EtcdPort, APIServerPort int
 	// StartDuration is the time Start took once the binaries were present.
 	StartDuration time.Duration
+
+	dataPlane *dataplane.DataPlane
 
 	mu      sync.Mutex
 	procs   []*proc
@@ -321,6 +329,11 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 	tNodes := time.Since(begin)
 	if err := c.smoke(ctx); err != nil {
 		return nil, err
+	}
+	if opts.DataPlane {
+		if err := c.startDataPlane(ctx, opts.PropagationDelay); err != nil {
+			return nil, err
+		}
 	}
 	c.StartDuration = time.Since(begin)
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
@@ -749,6 +762,7 @@ func (c *Cluster) stop(removeFiles bool) {
 		return
 	}
 	c.stopped = true
+	c.stopDataPlane()
 	procs := append([]*proc(nil), c.procs...)
 	c.mu.Unlock()
 	for i := len(procs) - 1; i >= 0; i-- {

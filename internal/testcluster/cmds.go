@@ -140,6 +140,7 @@ func cmdCluster(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(envDirectKubeconfig, kubeconfig)
 	ts.Setenv("KUBECONFIG", kubeconfig)
 	ts.Setenv("NAMESPACE", ns)
+	setDataPlaneEnv(ts, c)
 	ts.Logf("namespace %s on %s", ns, c.Server())
 }
 

@@ -34,6 +34,9 @@ func Get() (*Cluster, error) {
 			fmt.Fprintf(os.Stderr, format+"\n", args...)
 		}})
 		if sharedErr == nil {
+			sharedErr = startSharedDataPlane(ctx, shared)
+		}
+		if sharedErr == nil {
 			sharedPtr.Store(shared)
 		}
 	})

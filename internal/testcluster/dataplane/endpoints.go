@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/cutoverhq/cutover/internal/testcluster/podnet"
 )
 
 // endpoint is one address a Service port sends to.
@@ -17,7 +19,11 @@ type endpoint struct {
 	Pod  string // targetRef name, when it is a Pod
 }
 
-func (e endpoint) addr() string { return net.JoinHostPort(e.IP, strconv.Itoa(int(e.Port))) }
+// addr is where to dial it: a process pod's loopback address for its pod
+// IP (package podnet).
+func (e endpoint) addr() string {
+	return net.JoinHostPort(podnet.Local(e.IP), strconv.Itoa(int(e.Port)))
+}
 
 // serviceEndpoints are a Service's endpoints by port name, as the proxies
 // see them (after the propagation delay).

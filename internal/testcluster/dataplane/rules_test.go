@@ -21,16 +21,16 @@ func TestEndpointsOfKeepsOnlyReadyNotTerminating(t *testing.T) {
 		AddressType: discoveryv1.AddressTypeIPv4,
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("http"), Port: ptr.To[int32](8080)}},
 		Endpoints: []discoveryv1.Endpoint{
-			ep("127.2.0.1", ptr.To(true), ptr.To(true), ptr.To(false)),
-			ep("127.2.0.2", nil, nil, nil), // unset: ready
-			ep("127.2.0.3", ptr.To(false), ptr.To(true), ptr.To(false)),
-			ep("127.2.0.4", ptr.To(false), ptr.To(true), ptr.To(true)), // terminating, still serving
+			ep("10.2.0.1", ptr.To(true), ptr.To(true), ptr.To(false)),
+			ep("10.2.0.2", nil, nil, nil), // unset: ready
+			ep("10.2.0.3", ptr.To(false), ptr.To(true), ptr.To(false)),
+			ep("10.2.0.4", ptr.To(false), ptr.To(true), ptr.To(true)), // terminating, still serving
 		},
 	}
 	dup := s.DeepCopy() // a second slice with the same addresses counts once
 	got := endpointsOf([]*discoveryv1.EndpointSlice{s, dup})["http"]
 	if len(got) != 2 || got[0].addr() != "127.2.0.1:8080" || got[1].addr() != "127.2.0.2:8080" {
-		t.Fatalf("endpoints = %v, want 127.2.0.1:8080 and 127.2.0.2:8080", got)
+		t.Fatalf("endpoints = %v, want 127.2.0.1:8080 and 127.2.0.2:8080 (dialled for 10.2.0.1 and .2)", got)
 	}
 }
 
