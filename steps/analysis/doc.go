@@ -45,9 +45,9 @@
 // Request headers and bodies may hold credentials: they never appear in an
 // output, a progress line or an error.
 //
-// Each provider is one providerDef (its block's schema, load-time check,
+// Each provider is one Provider (its block's schema, load-time check,
 // constructor, default verdict or condition example, and cluster
-// permissions), registered by registerProvider from its own file's init.
+// permissions), registered by RegisterProvider from its own file's init.
 // The schema of verify and analysis blocks, the diagnostics that list the
 // providers, Check, Run, Plan and Permissions all look providers up in that
 // table: a new provider is a new file.

@@ -12,25 +12,20 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 func init() {
-	registerProvider(&providerDef{
+	RegisterProvider(&Provider{
 		Name:  "exec",
 		Order: 40,
-		Attrs: hcldec.ObjectSpec{
-			"command": &hcldec.AttrSpec{Name: "command", Type: cty.List(cty.String), Required: true},
-			"env":     &hcldec.AttrSpec{Name: "env", Type: cty.Map(cty.String)},
-			"dir":     str("dir", false),
-			"timeout": str("timeout", false),
-		},
+		Attrs: steps.SpecFor[execConfig](),
 		Check: checkExec,
-		New: func(b cty.Value, env *steps.Env) (provider, error) {
+		New: func(b cty.Value, env *steps.Env) (Measurer, error) {
 			return newExec(b, env)
 		},
 		Verdict: execVerdict,
@@ -53,19 +48,24 @@ type execProvider struct {
 	timeout time.Duration
 }
 
-// killGrace is how long a timed-out check's process group has between
-// SIGTERM and SIGKILL: enough to clean up, short enough not to hold the gate
-// (a measurement that outlived its timeout is an Error already).
-const killGrace = time.Second
+// execConfig is an exec block.
+type execConfig struct {
+	Command []string          `hcl:"command,required"`
+	Env     map[string]string `hcl:"env"`
+	Dir     string            `hcl:"dir"`
+	Timeout time.Duration     `hcl:"timeout"`
+}
+
+func newExecConfig() execConfig { return execConfig{Timeout: defaults.ExecMeasureTimeout} }
 
 func newExec(b cty.Value, env *steps.Env) (*execProvider, error) {
-	p := &execProvider{argv: steps.StrList(b, "command"), dir: steps.Str(b, "dir")}
+	c := newExecConfig()
+	if _, err := steps.Decode(b, &c); err != nil {
+		return nil, fmt.Errorf("exec: %w", err)
+	}
+	p := &execProvider{argv: c.Command, dir: c.Dir, timeout: c.Timeout}
 	if len(p.argv) == 0 || p.argv[0] == "" {
 		return nil, errors.New(`exec: command must name a program, such as ["./check.sh", "--fast"]`)
-	}
-	var err error
-	if p.timeout, err = steps.Duration(b, "timeout", time.Minute); err != nil {
-		return nil, fmt.Errorf("exec timeout: %w", err)
 	}
 	base := ""
 	if env != nil {
@@ -76,7 +76,7 @@ func newExec(b cty.Value, env *steps.Env) (*execProvider, error) {
 	} else if !filepath.IsAbs(p.dir) && base != "" {
 		p.dir = filepath.Join(base, p.dir)
 	}
-	extra := steps.StrMap(b, "env")
+	extra := c.Env
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
 		keys = append(keys, k)
@@ -90,34 +90,35 @@ func newExec(b cty.Value, env *steps.Env) (*execProvider, error) {
 }
 
 func checkExec(b cty.Value, path []string) []steps.Problem {
-	c := steps.Attr(b, "command")
-	if !c.IsKnown() || c.IsNull() {
-		return nil
+	c := newExecConfig()
+	u, out := decodeAt(b, &c, path)
+	if !u.Has("command") && len(c.Command) == 0 {
+		out = append(out, problem(path, "command", "Empty command",
+			`command is an argv list and needs at least the program, such as ["curl", "-fsS", "http://app/healthz"].`))
 	}
-	if c.LengthInt() == 0 {
-		return []steps.Problem{problem(path, "command", "Empty command",
-			`command is an argv list and needs at least the program, such as ["curl", "-fsS", "http://app/healthz"].`)}
-	}
-	return nil
+	return out
 }
 
-func (p *execProvider) describe() string {
+func (p *execProvider) Describe() string {
 	return "exec " + strconv.Quote(p.argv[0])
 }
 
 // execVerdict: exit code 0 is Successful.
 func execVerdict(r cty.Value) Phase {
-	if steps.Int(r, "exit_code", -1) == 0 {
+	res := struct {
+		ExitCode int `hcl:"exit_code"`
+	}{-1}
+	if _, err := steps.Decode(r, &res); err == nil && res.ExitCode == 0 {
 		return Successful
 	}
 	return Failed
 }
 
-func (p *execProvider) measure(ctx context.Context) (cty.Value, string, error) {
+func (p *execProvider) Measure(ctx context.Context) (cty.Value, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	res, err := callout.Command{Path: p.argv[0], Args: p.argv[1:], Dir: p.dir, Env: p.env,
-		Limit: maxBody, KillGrace: killGrace, PipeGrace: time.Second}.Run(ctx)
+		Limit: maxBody, KillGrace: defaults.MeasureKillGrace, PipeGrace: defaults.MeasurePipeGrace}.Run(ctx)
 	if res == nil {
 		return cty.NilVal, "", fmt.Errorf("command %q: %w", p.argv[0], err)
 	}

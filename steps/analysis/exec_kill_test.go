@@ -31,7 +31,7 @@ func TestExecCancelKillsProcessGroup(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, _, err := p.measure(ctx)
+		_, _, err := p.Measure(ctx)
 		done <- err
 	}()
 	pid := callouttest.ReadPid(t, filepath.Join(dir, "pid"))

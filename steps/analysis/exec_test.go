@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/steps"
+	"github.com/cutoverhq/cutover/steps/stepstest"
 )
 
 func TestExecVerdicts(t *testing.T) {
@@ -37,7 +38,7 @@ func TestExecVerdicts(t *testing.T) {
 			env, cfg := inline(t, "exec {\n"+tc.block+"\n}", nil)
 			env.Dir = dir
 			out, _, err := runFake(t, env, cfg)
-			if got := steps.Str(out, "phase"); got != string(tc.want) {
+			if got := stepstest.Str(out, "phase"); got != string(tc.want) {
 				t.Fatalf("phase = %q, want %s (err %v)", got, tc.want, err)
 			}
 			var v *Verdict
@@ -45,7 +46,7 @@ func TestExecVerdicts(t *testing.T) {
 				t.Errorf("err = %v", err)
 			}
 			m := out.GetAttr("measurements").Index(cty.NumberIntVal(0))
-			if got := steps.Str(m, "value"); got != tc.lastValue {
+			if got := stepstest.Str(m, "value"); got != tc.lastValue {
 				t.Errorf("value = %q, want %q", got, tc.lastValue)
 			}
 		})
@@ -79,11 +80,11 @@ func TestExecResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _, err := p.measure(t.Context())
+	r, _, err := p.Measure(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := fmt.Sprintf("%d|%s|%s|%d", steps.Int(r, "exit_code", -1), steps.Str(r, "stdout"), steps.Str(r, "stderr"), r.GetAttr("json").LengthInt())
+	got := fmt.Sprintf("%d|%s|%s|%d", stepstest.Int(r, "exit_code", -1), stepstest.Str(r, "stdout"), stepstest.Str(r, "stderr"), r.GetAttr("json").LengthInt())
 	if got != "0|[1,2]|warn\n|2" {
 		t.Errorf("result = %s", got)
 	}

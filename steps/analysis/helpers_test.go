@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 
 	"github.com/cutoverhq/cutover/steps"
+	"github.com/cutoverhq/cutover/steps/stepstest"
 )
 
 // parseBody parses HCL source as a block body.
@@ -138,7 +139,7 @@ func runFake(t *testing.T, env *steps.Env, cfg cty.Value) (cty.Value, *progress,
 
 func num64(t *testing.T, v cty.Value, name string) int64 {
 	t.Helper()
-	return steps.Int(v, name, -1)
+	return stepstest.Int(v, name, -1)
 }
 
 func decodeWith(t *testing.T, body hcl.Body, env *steps.Env) (cty.Value, *steps.Env) {

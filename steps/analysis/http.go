@@ -15,33 +15,36 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 func init() {
-	registerProvider(&providerDef{
+	RegisterProvider(&Provider{
 		Name:  "http",
 		Order: 10,
 		Attrs: httpAttrs(),
 		Check: checkHTTP,
-		New: func(b cty.Value, _ *steps.Env) (provider, error) {
+		New: func(b cty.Value, _ *steps.Env) (Measurer, error) {
 			return newHTTP(b)
 		},
 		Verdict: httpVerdict,
 	})
 }
 
-// httpAttrs is the schema of an http block (and the start of a probe's).
-func httpAttrs() hcldec.ObjectSpec {
-	return hcldec.ObjectSpec{
-		"url":      str("url", true),
-		"method":   str("method", false),
-		"headers":  &hcldec.AttrSpec{Name: "headers", Type: cty.Map(cty.String)},
-		"body":     str("body", false),
-		"timeout":  str("timeout", false),
-		"insecure": &hcldec.AttrSpec{Name: "insecure", Type: cty.Bool},
-	}
+// httpConfig is an http block (and the start of a probe's).
+type httpConfig struct {
+	URL      string            `hcl:"url,required"`
+	Method   *string           `hcl:"method"`
+	Headers  map[string]string `hcl:"headers"`
+	Body     string            `hcl:"body"`
+	Timeout  time.Duration     `hcl:"timeout"`
+	Insecure bool              `hcl:"insecure"`
 }
+
+func newHTTPConfig() httpConfig { return httpConfig{Timeout: defaults.HTTPMeasureTimeout} }
+
+func httpAttrs() hcldec.ObjectSpec { return steps.SpecFor[httpConfig]() }
 
 // httpProvider sends one request per measurement. result is
 //
@@ -61,20 +64,20 @@ type httpProvider struct {
 }
 
 func newHTTP(b cty.Value) (*httpProvider, error) {
-	u, err := parseURL(steps.Str(b, "url"))
+	c := newHTTPConfig()
+	if _, err := steps.Decode(b, &c); err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	u, err := parseURL(c.URL)
 	if err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
-	p := &httpProvider{url: u, method: strings.ToUpper(steps.Str(b, "method")),
-		headers: steps.StrMap(b, "headers"), body: steps.Str(b, "body")}
-	if p.method == "" {
-		p.method = http.MethodGet
-	}
-	if p.timeout, err = steps.Duration(b, "timeout", 10*time.Second); err != nil {
-		return nil, fmt.Errorf("http timeout: %w", err)
+	p := &httpProvider{url: u, method: http.MethodGet, headers: c.Headers, body: c.Body, timeout: c.Timeout}
+	if c.Method != nil && *c.Method != "" {
+		p.method = strings.ToUpper(*c.Method)
 	}
 	// A gate measures the service, not a redirect target it cannot name.
-	p.client = callout.NewClient(callout.ClientOptions{Insecure: steps.Bool(b, "insecure", false), NoRedirects: true})
+	p.client = callout.NewClient(callout.ClientOptions{Insecure: c.Insecure, NoRedirects: true})
 	return p, nil
 }
 
@@ -87,14 +90,15 @@ func parseURL(s string) (*url.URL, error) {
 }
 
 func checkHTTP(b cty.Value, path []string) []steps.Problem {
-	var out []steps.Problem
-	if u := steps.Attr(b, "url"); u.IsKnown() && !u.IsNull() {
-		if _, err := parseURL(u.AsString()); err != nil {
+	c := newHTTPConfig()
+	u, out := decodeAt(b, &c, path)
+	if !u.Has("url") {
+		if _, err := parseURL(c.URL); err != nil {
 			out = append(out, problem(path, "url", "Invalid URL", err.Error()))
 		}
 	}
-	if m := steps.Attr(b, "method"); m.IsKnown() && !m.IsNull() {
-		if s := m.AsString(); s == "" || strings.ContainsAny(s, " \t\r\n()<>@,;:\\\"/[]?={}") {
+	if c.Method != nil {
+		if s := *c.Method; s == "" || strings.ContainsAny(s, " \t\r\n()<>@,;:\\\"/[]?={}") {
 			out = append(out, problem(path, "method", "Invalid method",
 				fmt.Sprintf("%q is not an HTTP method; use GET, POST, HEAD…", s)))
 		}
@@ -102,11 +106,14 @@ func checkHTTP(b cty.Value, path []string) []steps.Problem {
 	return out
 }
 
-func (p *httpProvider) describe() string { return "http " + p.method + " " + callout.RedactURL(p.url) }
+func (p *httpProvider) Describe() string { return "http " + p.method + " " + callout.RedactURL(p.url) }
 
 // httpVerdict: a 2xx status is Successful.
 func httpVerdict(r cty.Value) Phase {
-	if s := steps.Int(r, "status", 0); s >= 200 && s < 300 {
+	var res struct {
+		Status int `hcl:"status"`
+	}
+	if _, err := steps.Decode(r, &res); err == nil && res.Status >= 200 && res.Status < 300 {
 		return Successful
 	}
 	return Failed
@@ -165,7 +172,7 @@ func (p *httpProvider) do(ctx context.Context) (*response, error) {
 	return &response{status: resp.StatusCode, header: resp.Header, body: buf.Bytes(), truncated: buf.Truncated(), latency: time.Since(start)}, nil
 }
 
-func (p *httpProvider) measure(ctx context.Context) (cty.Value, string, error) {
+func (p *httpProvider) Measure(ctx context.Context) (cty.Value, string, error) {
 	resp, err := p.do(ctx)
 	if err != nil {
 		return cty.NilVal, "", err

@@ -13,6 +13,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/steps"
+	"github.com/cutoverhq/cutover/steps/stepstest"
 )
 
 // statusServer answers with the given statuses in order, then the last one
@@ -59,7 +60,7 @@ func TestHTTPVerdicts(t *testing.T) {
 			src := fmt.Sprintf("%s\nhttp {\n url = \"%s/healthz\"\n headers = { Authorization = \"Bearer ${var.token}\" }\n %s\n}", tc.settings, srv.URL, tc.cond)
 			env, cfg := inline(t, src, map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"token": cty.StringVal("t0ps3cret")})})
 			out, prog, err := runFake(t, env, cfg)
-			if got := steps.Str(out, "phase"); got != string(tc.want) {
+			if got := stepstest.Str(out, "phase"); got != string(tc.want) {
 				t.Fatalf("phase = %q, want %s (err %v)", got, tc.want, err)
 			}
 			var v *Verdict
@@ -84,10 +85,10 @@ func TestHTTPVerdicts(t *testing.T) {
 				}
 			}
 			last := out.GetAttr("last")
-			if st := steps.Int(last, "status", 0); st != int64(tc.statuses[tc.taken-1]) {
+			if st := stepstest.Int(last, "status", 0); st != int64(tc.statuses[tc.taken-1]) {
 				t.Errorf("last.status = %d", st)
 			}
-			if m := out.GetAttr("measurements").Index(cty.NumberIntVal(0)); steps.Str(m, "value") != fmt.Sprint(tc.statuses[0]) || steps.Str(m, "time") == "" {
+			if m := out.GetAttr("measurements").Index(cty.NumberIntVal(0)); stepstest.Str(m, "value") != fmt.Sprint(tc.statuses[0]) || stepstest.Str(m, "time") == "" {
 				t.Errorf("first measurement = %#v", m)
 			}
 		})
@@ -100,7 +101,7 @@ func TestHTTPResultShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, value, err := p.measure(t.Context())
+	r, value, err := p.Measure(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,14 +111,14 @@ func TestHTTPResultShape(t *testing.T) {
 	if got := r.GetAttr("json").GetAttr("status"); !got.RawEquals(cty.NumberIntVal(200)) {
 		t.Errorf("json.status = %#v", got)
 	}
-	if got := steps.StrMap(r, "headers"); got["content-type"] != "application/json" || got["set-cookie"] != "" {
+	if got := stepstest.StrMap(r, "headers"); got["content-type"] != "application/json" || got["set-cookie"] != "" {
 		t.Errorf("headers = %v", got)
 	}
-	if l := steps.Float(r, "latency", -1); l <= 0 {
+	if l := stepstest.Float(r, "latency", -1); l <= 0 {
 		t.Errorf("latency = %v, want seconds > 0", l)
 	}
-	if !strings.Contains(steps.Str(r, "body"), `"ok": true`) {
-		t.Errorf("body = %q", steps.Str(r, "body"))
+	if !strings.Contains(stepstest.Str(r, "body"), `"ok": true`) {
+		t.Errorf("body = %q", stepstest.Str(r, "body"))
 	}
 }
 
@@ -144,7 +145,7 @@ func TestHTTPConnectionErrors(t *testing.T) {
 			t.Errorf("%q leaked:\n%s", secret, all)
 		}
 	}
-	if m := out.GetAttr("measurements").Index(cty.NumberIntVal(0)); steps.Str(m, "phase") != "Error" || steps.Str(m, "error") == "" {
+	if m := out.GetAttr("measurements").Index(cty.NumberIntVal(0)); stepstest.Str(m, "phase") != "Error" || stepstest.Str(m, "error") == "" {
 		t.Errorf("measurement = %#v", m)
 	}
 }
@@ -175,8 +176,8 @@ func TestReferencedAnalysis(t *testing.T) {
 	if !errors.As(err, &v) || v.Analysis != "healthy" || v.Phase != Failed {
 		t.Fatalf("err = %v", err)
 	}
-	if steps.Str(out, "name") != "healthy" || !strings.Contains(prog.all(), "analysis healthy: 1/2 successful, 1 failed") {
-		t.Errorf("name %q, progress:\n%s", steps.Str(out, "name"), prog.all())
+	if stepstest.Str(out, "name") != "healthy" || !strings.Contains(prog.all(), "analysis healthy: 1/2 successful, 1 failed") {
+		t.Errorf("name %q, progress:\n%s", stepstest.Str(out, "name"), prog.all())
 	}
 	if !strings.Contains(err.Error(), `last failed value "500"`) {
 		t.Errorf("err = %q", err)
@@ -188,8 +189,8 @@ func TestDryRunMeasuresNothing(t *testing.T) {
 	env, cfg := inline(t, fmt.Sprintf("http {\n url = %q\n}", srv.URL), nil)
 	env.DryRun = true
 	out, prog, err := runFake(t, env, cfg)
-	if err != nil || steps.Str(out, "phase") != "Skipped" || len(*auth) != 0 {
-		t.Fatalf("phase %q, err %v, %d requests", steps.Str(out, "phase"), err, len(*auth))
+	if err != nil || stepstest.Str(out, "phase") != "Skipped" || len(*auth) != 0 {
+		t.Fatalf("phase %q, err %v, %d requests", stepstest.Str(out, "phase"), err, len(*auth))
 	}
 	if !strings.Contains(prog.all(), "dry run") {
 		t.Errorf("progress: %s", prog.all())
@@ -204,8 +205,8 @@ func TestSensitiveMarks(t *testing.T) {
 	src := fmt.Sprintf("http {\n url = %q\n headers = { Authorization = \"Bearer ${var.token}\" }\n condition = result.status == 200 && var.token != \"\"\n}", srv.URL)
 	env, cfg := inline(t, src, map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{"token": token})})
 	out, prog, err := runFake(t, env, cfg)
-	if err != nil || steps.Str(out, "phase") != "Successful" {
-		t.Fatalf("phase %q, err %v", steps.Str(out, "phase"), err)
+	if err != nil || stepstest.Str(out, "phase") != "Successful" {
+		t.Fatalf("phase %q, err %v", stepstest.Str(out, "phase"), err)
 	}
 	if (*auth)[0] != "Bearer t0ps3cret" {
 		t.Errorf("server saw %q", (*auth)[0])

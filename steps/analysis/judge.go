@@ -39,7 +39,7 @@ func withResult(parent *hcl.EvalContext, result cty.Value) *hcl.EvalContext {
 // newJudge finds where the conditions are written. Presence is read from the
 // syntax, not from values: a condition that evaluates to null is an error of
 // that measurement, not a missing condition.
-func newJudge(body hcl.Body, spec hcldec.Spec, ctx *hcl.EvalContext, def *providerDef) (*judge, error) {
+func newJudge(body hcl.Body, spec hcldec.Spec, ctx *hcl.EvalContext, def *Provider) (*judge, error) {
 	if body == nil {
 		return nil, fmt.Errorf("the engine gave the verify step no body to evaluate its conditions in")
 	}

@@ -16,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/restmapper"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/kube"
@@ -25,17 +24,12 @@ import (
 )
 
 func init() {
-	registerProvider(&providerDef{
+	RegisterProvider(&Provider{
 		Name:  "kubernetes",
 		Order: 30,
-		Attrs: hcldec.ObjectSpec{
-			"kind":        str("kind", true),
-			"name":        str("name", true),
-			"namespace":   str("namespace", false),
-			"api_version": str("api_version", false),
-		},
+		Attrs: steps.SpecFor[kubernetesConfig](),
 		Check: checkKubernetes,
-		New: func(b cty.Value, env *steps.Env) (provider, error) {
+		New: func(b cty.Value, env *steps.Env) (Measurer, error) {
 			return newKubernetes(b, env)
 		},
 		ConditionExample: "result.ready_pods >= 3",
@@ -62,9 +56,27 @@ type kubernetesProvider struct {
 	env                               *steps.Env
 }
 
+// kubernetesConfig is a kubernetes block.
+type kubernetesConfig struct {
+	Kind       string  `hcl:"kind,required"`
+	Name       string  `hcl:"name,required"`
+	Namespace  string  `hcl:"namespace"`
+	APIVersion *string `hcl:"api_version"`
+}
+
+func (c kubernetesConfig) apiVersion() string {
+	if c.APIVersion == nil {
+		return ""
+	}
+	return *c.APIVersion
+}
+
 func newKubernetes(b cty.Value, env *steps.Env) (*kubernetesProvider, error) {
-	p := &kubernetesProvider{kind: steps.Str(b, "kind"), name: steps.Str(b, "name"),
-		namespace: steps.Str(b, "namespace"), apiVersion: steps.Str(b, "api_version"), env: env}
+	var c kubernetesConfig
+	if _, err := steps.Decode(b, &c); err != nil {
+		return nil, fmt.Errorf("kubernetes: %w", err)
+	}
+	p := &kubernetesProvider{kind: c.Kind, name: c.Name, namespace: c.Namespace, apiVersion: c.apiVersion(), env: env}
 	if p.kind == "" || p.name == "" {
 		return nil, errors.New("kubernetes: kind and name must not be empty")
 	}
@@ -72,16 +84,17 @@ func newKubernetes(b cty.Value, env *steps.Env) (*kubernetesProvider, error) {
 }
 
 func checkKubernetes(b cty.Value, path []string) []steps.Problem {
-	var out []steps.Problem
-	for _, n := range []string{"kind", "name"} {
-		if v := steps.Attr(b, n); v.IsKnown() && !v.IsNull() && v.AsString() == "" {
-			out = append(out, problem(path, n, "Empty "+n, n+" must not be empty."))
+	var c kubernetesConfig
+	u, out := decodeAt(b, &c, path)
+	for _, n := range []struct{ name, val string }{{"kind", c.Kind}, {"name", c.Name}} {
+		if !u.Has(n.name) && n.val == "" {
+			out = append(out, problem(path, n.name, "Empty "+n.name, n.name+" must not be empty."))
 		}
 	}
-	if v := steps.Attr(b, "api_version"); v.IsKnown() && !v.IsNull() {
-		if _, err := schema.ParseGroupVersion(v.AsString()); err != nil {
+	if c.APIVersion != nil {
+		if _, err := schema.ParseGroupVersion(*c.APIVersion); err != nil {
 			out = append(out, problem(path, "api_version", "Invalid api_version",
-				fmt.Sprintf("%q is not a group/version such as \"apps/v1\".", v.AsString())))
+				fmt.Sprintf("%q is not a group/version such as \"apps/v1\".", *c.APIVersion)))
 		}
 	}
 	return out
@@ -91,12 +104,14 @@ func checkKubernetes(b cty.Value, path []string) []steps.Problem {
 // and, for a workload, the pods its selector picks (list).
 func kubernetesPermissions(env *steps.Env, k cty.Value, analysis string) ([]steps.Permission, error) {
 	kind, note := "Deployment", " (kind not known without its variables: assumed Deployment)"
-	if v := steps.Attr(k, "kind"); k.IsKnown() && v.IsKnown() && !v.IsNull() {
-		kind, note = v.AsString(), ""
-		if av := steps.Attr(k, "api_version"); av.IsKnown() && !av.IsNull() {
-			gv, err := schema.ParseGroupVersion(av.AsString())
+	var c kubernetesConfig
+	u, _ := steps.Decode(k, &c)
+	if !u.Has("kind") && k.IsKnown() && !k.IsNull() && !k.GetAttr("kind").IsNull() {
+		kind, note = c.Kind, ""
+		if !u.Has("api_version") && c.APIVersion != nil {
+			gv, err := schema.ParseGroupVersion(*c.APIVersion)
 			if err != nil {
-				return nil, fmt.Errorf("%s: api_version %q: %w", analysis, av.AsString(), err)
+				return nil, fmt.Errorf("%s: api_version %q: %w", analysis, *c.APIVersion, err)
 			}
 			if gv.Group == "" {
 				kind = gv.Version + "/" + kind
@@ -109,7 +124,7 @@ func kubernetesPermissions(env *steps.Env, k cty.Value, analysis string) ([]step
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", analysis, err)
 	}
-	why := strings.TrimSpace(fmt.Sprintf("%s measures %s %s", analysis, kind, steps.Str(k, "name"))) + note
+	why := strings.TrimSpace(fmt.Sprintf("%s measures %s %s", analysis, kind, c.Name)) + note
 	out := []steps.Permission{{APIGroup: r.Group, Resource: r.Resource, Verbs: []string{"get"}, Why: why}}
 	if !(r.Group == "" && r.Resource == "pods") {
 		out = append(out, steps.Permission{Resource: "pods", Verbs: []string{"list"}, Why: why + ": its pods"})
@@ -117,7 +132,7 @@ func kubernetesPermissions(env *steps.Env, k cty.Value, analysis string) ([]step
 	return out, nil
 }
 
-func (p *kubernetesProvider) describe() string {
+func (p *kubernetesProvider) Describe() string {
 	s := fmt.Sprintf("kubernetes %s %s", p.kind, p.name)
 	if p.namespace != "" {
 		s += " in namespace " + p.namespace
@@ -125,7 +140,7 @@ func (p *kubernetesProvider) describe() string {
 	return s
 }
 
-func (p *kubernetesProvider) measure(ctx context.Context) (cty.Value, string, error) {
+func (p *kubernetesProvider) Measure(ctx context.Context) (cty.Value, string, error) {
 	if p.env == nil || p.env.Cluster == nil {
 		return cty.NilVal, "", errors.New("the kubernetes provider needs a cluster, and this command has none")
 	}

@@ -22,7 +22,7 @@ import (
 
 	"github.com/cutoverhq/cutover/internal/testcluster"
 	"github.com/cutoverhq/cutover/kube"
-	"github.com/cutoverhq/cutover/steps"
+	"github.com/cutoverhq/cutover/steps/stepstest"
 )
 
 // e2e gives a test a namespace of its own on the shared control plane and
@@ -83,11 +83,11 @@ func TestKubernetesReadyPods(t *testing.T) {
 				t.Fatal(err)
 			}
 			last := out.GetAttr("last")
-			if steps.Int(last, "pods", -1) != 2 || steps.Str(last, "kind") != "Deployment" || steps.Str(last.GetAttr("object").GetAttr("metadata"), "namespace") != ns {
-				t.Errorf("last = pods %d, kind %q", steps.Int(last, "pods", -1), steps.Str(last, "kind"))
+			if stepstest.Int(last, "pods", -1) != 2 || stepstest.Str(last, "kind") != "Deployment" || stepstest.Str(last.GetAttr("object").GetAttr("metadata"), "namespace") != ns {
+				t.Errorf("last = pods %d, kind %q", stepstest.Int(last, "pods", -1), stepstest.Str(last, "kind"))
 			}
 			m := out.GetAttr("measurements").Index(cty.NumberIntVal(0))
-			if got := steps.Str(m, "value"); got != "ready 2/2 pods, 0 restarts" {
+			if got := stepstest.Str(m, "value"); got != "ready 2/2 pods, 0 restarts" {
 				t.Errorf("value = %q", got)
 			}
 		})
@@ -124,7 +124,7 @@ func TestKubernetesRestartsFailTheGate(t *testing.T) {
 	if !errors.As(err, &v) || v.Phase != Failed {
 		t.Fatalf("err = %v, want a Failed verdict", err)
 	}
-	if r := steps.Int(out.GetAttr("last"), "restarts", 0); r < 1 {
+	if r := stepstest.Int(out.GetAttr("last"), "restarts", 0); r < 1 {
 		t.Errorf("restarts = %d", r)
 	}
 	if !strings.Contains(err.Error(), "ready 0/1 pods") {

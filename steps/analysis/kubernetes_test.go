@@ -7,7 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/cutoverhq/cutover/steps"
+	"github.com/cutoverhq/cutover/steps/stepstest"
 )
 
 func TestSelectorOf(t *testing.T) {
@@ -58,13 +58,13 @@ func TestKubeResult(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if steps.Int(r, "ready_pods", -1) != 1 || steps.Int(r, "pods", -1) != 3 || steps.Int(r, "restarts", -1) != 4 {
+	if stepstest.Int(r, "ready_pods", -1) != 1 || stepstest.Int(r, "pods", -1) != 3 || stepstest.Int(r, "restarts", -1) != 4 {
 		t.Errorf("result = %#v", r)
 	}
 	if short != "ready 1/3 pods, 4 restarts" {
 		t.Errorf("short = %q", short)
 	}
-	if steps.Int(r.GetAttr("status"), "readyReplicas", -1) != 1 || steps.Str(r.GetAttr("object"), "kind") != "Deployment" {
+	if stepstest.Int(r.GetAttr("status"), "readyReplicas", -1) != 1 || stepstest.Str(r.GetAttr("object"), "kind") != "Deployment" {
 		t.Errorf("object fields missing: %#v", r)
 	}
 	r, short, _ = kubeResult(obj, nil)

@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -38,18 +39,27 @@ type probeProvider struct {
 	versionField  string
 }
 
+// probeConfig is a probe block: an http block and the window's shape.
+type probeConfig struct {
+	httpConfig
+	Rate          float64       `hcl:"rate"`
+	Duration      time.Duration `hcl:"duration"`
+	VersionHeader string        `hcl:"version_header"`
+	VersionField  string        `hcl:"version_field"`
+}
+
+func newProbeConfig() probeConfig {
+	return probeConfig{httpConfig: newHTTPConfig(), Rate: 10, Duration: defaults.ProbeDuration}
+}
+
 func init() {
-	o := httpAttrs()
-	o["rate"] = num("rate")
-	o["duration"] = str("duration", false)
-	o["version_header"] = str("version_header", false)
-	o["version_field"] = str("version_field", false)
-	registerProvider(&providerDef{
+	o := steps.SpecFor[probeConfig]()
+	RegisterProvider(&Provider{
 		Name:  "probe",
 		Order: 50,
 		Attrs: o,
 		Check: checkProbe,
-		New: func(b cty.Value, _ *steps.Env) (provider, error) {
+		New: func(b cty.Value, _ *steps.Env) (Measurer, error) {
 			return newProbe(b)
 		},
 		Verdict: probeVerdict,
@@ -65,38 +75,50 @@ func newProbe(b cty.Value) (*probeProvider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
-	p := &probeProvider{http: h, rate: steps.Float(b, "rate", 10),
-		versionHeader: steps.Str(b, "version_header"), versionField: steps.Str(b, "version_field")}
+	c := newProbeConfig()
+	if _, err := steps.Decode(b, &c); err != nil {
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+	p := &probeProvider{http: h, rate: c.Rate, duration: c.Duration,
+		versionHeader: c.VersionHeader, versionField: c.VersionField}
 	if p.rate <= 0 || p.rate > 1000 {
 		return nil, fmt.Errorf("probe rate must be between 0 and 1000 requests per second; got %g", p.rate)
-	}
-	if p.duration, err = steps.Duration(b, "duration", 5*time.Second); err != nil {
-		return nil, fmt.Errorf("probe duration: %w", err)
 	}
 	return p, nil
 }
 
 func checkProbe(b cty.Value, path []string) []steps.Problem {
-	out := append(checkHTTP(b, path), steps.CheckDurations(b, path, "duration")...)
-	if r := steps.Attr(b, "rate"); r.IsKnown() && !r.IsNull() {
-		if f, _ := r.AsBigFloat().Float64(); f <= 0 || f > 1000 {
-			out = append(out, problem(path, "rate", "Invalid rate",
-				fmt.Sprintf("rate is requests per second, more than 0 and at most 1000; got %g.", f)))
+	// checkHTTP reports the http attributes' problems; the probe's own
+	// are those of the rest of its block.
+	out := checkHTTP(b, path)
+	c := newProbeConfig()
+	u, ps := decodeAt(b, &c, path)
+	for _, p := range ps {
+		if n := p.Path[len(p.Path)-1]; n == "rate" || n == "duration" {
+			out = append(out, p)
 		}
 	}
-	if d, err := steps.Duration(b, "duration", time.Second); err == nil && d == 0 {
+	if f := c.Rate; !u.Has("rate") && (f <= 0 || f > 1000) {
+		out = append(out, problem(path, "rate", "Invalid rate",
+			fmt.Sprintf("rate is requests per second, more than 0 and at most 1000; got %g.", f)))
+	}
+	if !u.Has("duration") && c.Duration == 0 && len(ps) == 0 {
 		out = append(out, problem(path, "duration", "Invalid duration", `duration is the window each measurement probes for, such as "10s"; it must be more than zero.`))
 	}
 	return out
 }
 
-func (p *probeProvider) describe() string {
+func (p *probeProvider) Describe() string {
 	return fmt.Sprintf("probe %s %s at %g/s for %s", p.http.method, callout.RedactURL(p.http.url), p.rate, p.duration)
 }
 
 // probeVerdict: a window of requests without an error is Successful.
 func probeVerdict(r cty.Value) Phase {
-	if steps.Int(r, "requests", 0) > 0 && steps.Float(r, "error_rate", 1) == 0 {
+	res := struct {
+		Requests  int     `hcl:"requests"`
+		ErrorRate float64 `hcl:"error_rate"`
+	}{0, 1}
+	if _, err := steps.Decode(r, &res); err == nil && res.Requests > 0 && res.ErrorRate == 0 {
 		return Successful
 	}
 	return Failed
@@ -111,7 +133,7 @@ type probeTally struct {
 	lastErr            string
 }
 
-func (p *probeProvider) measure(ctx context.Context) (cty.Value, string, error) {
+func (p *probeProvider) Measure(ctx context.Context) (cty.Value, string, error) {
 	t := &probeTally{statuses: map[string]int{}, versions: map[string]int{}}
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, maxInFlight)

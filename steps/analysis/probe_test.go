@@ -10,7 +10,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/cutoverhq/cutover/steps"
+	"github.com/cutoverhq/cutover/steps/stepstest"
 )
 
 // rollingServer answers like a service in the middle of a switch: odd
@@ -44,7 +44,7 @@ func TestProbeCountsErrorsAndVersions(t *testing.T) {
 			env, cfg := inline(t, src, nil)
 			out, _, err := runFake(t, env, cfg)
 			r := out.GetAttr("last")
-			requests, errs := steps.Int(r, "requests", -1), steps.Int(r, "errors", -1)
+			requests, errs := stepstest.Int(r, "requests", -1), stepstest.Int(r, "errors", -1)
 			if requests != served.Load() || errs != failed.Load() {
 				t.Fatalf("probe saw %d requests, %d errors; server served %d, failed %d", requests, errs, served.Load(), failed.Load())
 			}
@@ -64,7 +64,7 @@ func TestProbeCountsErrorsAndVersions(t *testing.T) {
 			if sum != requests-errs || versions["v1"].IsNull() || versions["v2"].IsNull() {
 				t.Errorf("versions = %#v, want v1 and v2 adding up to %d", versions, requests-errs)
 			}
-			if got, want := steps.Float(r, "error_rate", -1), float64(errs)/float64(requests); got != want {
+			if got, want := stepstest.Float(r, "error_rate", -1), float64(errs)/float64(requests); got != want {
 				t.Errorf("error_rate = %v, want %v", got, want)
 			}
 		})
@@ -75,8 +75,8 @@ func TestProbeHealthy(t *testing.T) {
 	srv, _, _ := rollingServer(t, 0)
 	env, cfg := inline(t, fmt.Sprintf("probe {\n url = %q\n rate = 50\n duration = \"60ms\"\n}", srv.URL), nil)
 	out, _, err := runFake(t, env, cfg)
-	if err != nil || steps.Str(out, "phase") != "Successful" {
-		t.Fatalf("phase %q, err %v", steps.Str(out, "phase"), err)
+	if err != nil || stepstest.Str(out, "phase") != "Successful" {
+		t.Fatalf("phase %q, err %v", stepstest.Str(out, "phase"), err)
 	}
 	// Without a version setting every response is "unknown".
 	if u := out.GetAttr("last").GetAttr("versions").Index(cty.StringVal("unknown")); u.IsNull() {

@@ -11,30 +11,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/callout"
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 func init() {
-	registerProvider(&providerDef{
+	RegisterProvider(&Provider{
 		Name:  "prometheus",
 		Order: 20,
-		Attrs: hcldec.ObjectSpec{
-			"address": str("address", true),
-			"query":   str("query", true),
-			"timeout": str("timeout", false),
-			// headers carry credentials for a Prometheus behind a proxy
-			// (Authorization: Bearer …); they are sent, never shown.
-			"headers": &hcldec.AttrSpec{Name: "headers", Type: cty.Map(cty.String)},
-		},
+		Attrs: steps.SpecFor[prometheusConfig](),
 		Check: checkPrometheus,
-		New: func(b cty.Value, _ *steps.Env) (provider, error) {
+		New: func(b cty.Value, _ *steps.Env) (Measurer, error) {
 			return newPrometheus(b)
 		},
 		ConditionExample: "result.value < 0.01",
@@ -61,22 +54,36 @@ type prometheusProvider struct {
 	api     promv1.API
 }
 
+// prometheusConfig is a prometheus block.
+type prometheusConfig struct {
+	Address string        `hcl:"address,required"`
+	Query   string        `hcl:"query,required"`
+	Timeout time.Duration `hcl:"timeout"`
+	// headers carry credentials for a Prometheus behind a proxy
+	// (Authorization: Bearer …); they are sent, never shown.
+	Headers map[string]string `hcl:"headers"`
+}
+
+func newPrometheusConfig() prometheusConfig {
+	return prometheusConfig{Timeout: defaults.PrometheusMeasureTimeout}
+}
+
 func newPrometheus(b cty.Value) (*prometheusProvider, error) {
-	p := &prometheusProvider{address: steps.Str(b, "address"), query: steps.Str(b, "query")}
+	c := newPrometheusConfig()
+	if _, err := steps.Decode(b, &c); err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	p := &prometheusProvider{address: c.Address, query: c.Query, timeout: c.Timeout}
 	if _, err := parseURL(p.address); err != nil {
 		return nil, fmt.Errorf("prometheus address: %w", err)
 	}
-	var err error
-	if p.timeout, err = steps.Duration(b, "timeout", 30*time.Second); err != nil {
-		return nil, fmt.Errorf("prometheus timeout: %w", err)
-	}
 	base, _ := url.Parse(p.address)
-	client := promHTTPClient(base, steps.StrMap(b, "headers"), nil)
-	c, err := api.NewClient(api.Config{Address: p.address, Client: client})
+	client := promHTTPClient(base, c.Headers, nil)
+	ac, err := api.NewClient(api.Config{Address: p.address, Client: client})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %s: %w", callout.Redact(p.address), err)
 	}
-	p.api = promv1.NewAPI(c)
+	p.api = promv1.NewAPI(ac)
 	return p, nil
 }
 
@@ -90,24 +97,25 @@ func promHTTPClient(base *url.URL, headers map[string]string, tr *http.Transport
 }
 
 func checkPrometheus(b cty.Value, path []string) []steps.Problem {
-	var out []steps.Problem
-	if a := steps.Attr(b, "address"); a.IsKnown() && !a.IsNull() {
-		if _, err := parseURL(a.AsString()); err != nil {
+	c := newPrometheusConfig()
+	u, out := decodeAt(b, &c, path)
+	if !u.Has("address") {
+		if _, err := parseURL(c.Address); err != nil {
 			out = append(out, problem(path, "address", "Invalid Prometheus address",
 				"address must be the server's base URL, such as \"http://prometheus.monitoring:9090\"."))
 		}
 	}
-	if q := steps.Attr(b, "query"); q.IsKnown() && !q.IsNull() && strings.TrimSpace(q.AsString()) == "" {
+	if !u.Has("query") && strings.TrimSpace(c.Query) == "" {
 		out = append(out, problem(path, "query", "Empty query", "query must be a PromQL expression."))
 	}
 	return out
 }
 
-func (p *prometheusProvider) describe() string {
+func (p *prometheusProvider) Describe() string {
 	return fmt.Sprintf("prometheus %s query %q", callout.Redact(p.address), p.query)
 }
 
-func (p *prometheusProvider) measure(ctx context.Context) (cty.Value, string, error) {
+func (p *prometheusProvider) Measure(ctx context.Context) (cty.Value, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	v, _, _, err := p.api.Query(ctx, p.query, time.Now(), promv1.WithTimeout(p.timeout))

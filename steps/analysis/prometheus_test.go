@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/steps"
+	"github.com/cutoverhq/cutover/steps/stepstest"
 )
 
 // waitScraped polls the query until Prometheus has scraped the value the
@@ -27,7 +28,7 @@ func waitScraped(t *testing.T, addr, query, want string) {
 	defer tick.Stop()
 	last := ""
 	for range tick.C {
-		_, v, err := p.measure(t.Context())
+		_, v, err := p.Measure(t.Context())
 		if err == nil && v == want {
 			return
 		}
@@ -54,7 +55,7 @@ func TestPrometheusGateFollowsMetric(t *testing.T) {
 	if !errors.As(err, &v) || v.Phase != Failed || steps.IsRetryable(err) {
 		t.Fatalf("with 5 in flight: err = %v, want a non-retryable Failed verdict", err)
 	}
-	if !strings.Contains(err.Error(), `last failed value "5"`) || steps.Float(out.GetAttr("last"), "value", -1) != 5 {
+	if !strings.Contains(err.Error(), `last failed value "5"`) || stepstest.Float(out.GetAttr("last"), "value", -1) != 5 {
 		t.Errorf("err = %q, last = %#v", err, out.GetAttr("last"))
 	}
 
@@ -62,8 +63,8 @@ func TestPrometheusGateFollowsMetric(t *testing.T) {
 	waitScraped(t, addr, query, "0")
 	env, cfg = inline(t, "count = 3\ninterval = \"300ms\"\n"+src, nil)
 	out, err = verifyKind{}.Run(t.Context(), env, cfg)
-	if err != nil || steps.Str(out, "phase") != "Successful" || steps.Int(out, "successful", 0) != 3 {
-		t.Fatalf("with 0 in flight: phase %q, err %v", steps.Str(out, "phase"), err)
+	if err != nil || stepstest.Str(out, "phase") != "Successful" || stepstest.Int(out, "successful", 0) != 3 {
+		t.Fatalf("with 0 in flight: phase %q, err %v", stepstest.Str(out, "phase"), err)
 	}
 }
 
@@ -76,16 +77,16 @@ func TestPrometheusVector(t *testing.T) {
 	src := fmt.Sprintf("prometheus {\n address = %q\n query = \"http_requests_in_flight\"\n condition = length([for s in result.vector : s if s.value > 0]) == 0\n}", addr)
 	env, cfg := inline(t, src, nil)
 	out, _, err := runFake(t, env, cfg)
-	if steps.Str(out, "phase") != "Failed" {
-		t.Fatalf("phase %q, err %v", steps.Str(out, "phase"), err)
+	if stepstest.Str(out, "phase") != "Failed" {
+		t.Fatalf("phase %q, err %v", stepstest.Str(out, "phase"), err)
 	}
 	last := out.GetAttr("last")
-	if !last.GetAttr("value").IsNull() || last.GetAttr("vector").LengthInt() != 2 || steps.Str(last, "type") != "vector" {
+	if !last.GetAttr("value").IsNull() || last.GetAttr("vector").LengthInt() != 2 || stepstest.Str(last, "type") != "vector" {
 		t.Errorf("last = %#v, want two series and no single value", last)
 	}
 	apps := map[string]float64{}
 	for _, s := range last.GetAttr("vector").AsValueSlice() {
-		apps[steps.StrMap(s, "labels")["app"]] = steps.Float(s, "value", -1)
+		apps[stepstest.StrMap(s, "labels")["app"]] = stepstest.Float(s, "value", -1)
 	}
 	if apps["cart"] != 2 || apps["checkout"] != 0 {
 		t.Errorf("series = %v", apps)

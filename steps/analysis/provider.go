@@ -13,37 +13,42 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 )
 
-// provider takes measurements for one analysis.
-type provider interface {
-	// measure returns the result bound to `result`, a short form of it for
+// Measurer takes measurements for one analysis: what a Provider's New
+// builds for one run of a verify.
+type Measurer interface {
+	// Measure returns the result bound to `result`, a short form of it for
 	// the measurement's value, or an error (an Error measurement).
-	measure(ctx context.Context) (result cty.Value, value string, err error)
-	// describe names what is measured, without credentials.
-	describe() string
+	Measure(ctx context.Context) (result cty.Value, value string, err error)
+	// Describe names what is measured, without credentials.
+	Describe() string
 }
 
-// providerDef is all the package knows of one analysis provider. Each
-// provider's own file registers its definition in init; the schema of
+// Provider is all the package knows of one analysis provider. Each
+// provider's own file (here, or in any package importing this one)
+// registers its definition in init with RegisterProvider; the schema of
 // verify and analysis blocks, the load-time checks, the constructor, the
 // default verdict and the permissions are all looked up here, so adding a
-// provider is adding one file.
-type providerDef struct {
+// provider is adding one file (docs/design.md, "An analysis provider").
+type Provider struct {
 	// Name is the provider's block type: `http { … }`.
 	Name string
 	// Order places the provider in the lists people read (diagnostics);
 	// lower first, ties by name.
 	Order int
-	// Attrs is the schema of the provider's block. condition and
+	// Attrs is the schema of the provider's block, derived from the
+	// provider's struct with steps.SpecFor. condition and
 	// failure_condition are added to every provider block and must not be
 	// in it.
 	Attrs hcldec.ObjectSpec
 	// Check reports invalid known values of a decoded block, with paths
-	// below path (the block's own). Unknown values are left for New. The
-	// block's timeout, if any, is checked for every provider. nil: the
-	// schema is check enough.
+	// below path (the block's own): what steps.Decode of the provider's
+	// struct reports (decodeAt), and checks beyond types. Values not known
+	// at load time are unknown and left for New. nil: the schema is check
+	// enough.
 	Check func(block cty.Value, path []string) []steps.Problem
-	// New builds the provider of one run from its decoded block.
-	New func(block cty.Value, env *steps.Env) (provider, error)
+	// New builds the measurer of one run from its decoded block (known,
+	// except conditions); it decodes the block with steps.Decode.
+	New func(block cty.Value, env *steps.Env) (Measurer, error)
 	// Verdict judges a result when no condition is written. nil when the
 	// result has no natural verdict: an analysis of this provider then
 	// needs a condition, and ConditionExample shows one.
@@ -57,13 +62,15 @@ type providerDef struct {
 
 // providers are the registered definitions, in Order. Registration happens
 // in init only, so the table is read without a lock.
-var providers []*providerDef
+var providers []*Provider
 
-// registerProvider adds def to the table and declares the new schema of
-// top-level analysis blocks to the engine, so the schema holds every
-// provider whatever the order the files' init functions run in. A bad or
-// second definition of a name is a programming error.
-func registerProvider(def *providerDef) {
+// RegisterProvider adds def to the table, from an init function, and
+// declares the new schema of top-level analysis blocks to the engine, so
+// the schema holds every provider whatever the order the init functions run
+// in. A definition without a name or constructor, without a verdict or a
+// condition example, declaring a condition itself, or a name taken (by a
+// provider or an analysis setting) is a programming error and panics.
+func RegisterProvider(def *Provider) {
 	switch {
 	case def.Name == "":
 		panic("analysis: a provider needs a name")
@@ -92,7 +99,7 @@ func registerProvider(def *providerDef) {
 }
 
 // lookupProvider returns the definition registered under name, or nil.
-func lookupProvider(name string) *providerDef {
+func lookupProvider(name string) *Provider {
 	for _, d := range providers {
 		if d.Name == name {
 			return d
@@ -112,7 +119,7 @@ func providerNames() []string {
 
 // blockSpec is the schema of def's block: its attributes and the
 // conditions.
-func (def *providerDef) blockSpec() hcldec.Spec {
+func (def *Provider) blockSpec() hcldec.Spec {
 	o := hcldec.ObjectSpec{}
 	for k, v := range def.Attrs {
 		o[k] = v
@@ -121,37 +128,53 @@ func (def *providerDef) blockSpec() hcldec.Spec {
 }
 
 // check validates the known values of def's block at path.
-func (def *providerDef) check(block cty.Value, path []string) []steps.Problem {
-	if !block.IsKnown() {
+func (def *Provider) check(block cty.Value, path []string) []steps.Problem {
+	if !block.IsKnown() || def.Check == nil {
 		return nil
 	}
-	out := steps.CheckDurations(block, path, "timeout")
-	if def.Check != nil {
-		out = append(out, def.Check(block, path)...)
+	return def.Check(block, path)
+}
+
+// decodeAt decodes a provider's block into dst (steps.Decode) and returns
+// what it found wrong with paths below path.
+func decodeAt(block cty.Value, dst any, path []string) (steps.Unknown, []steps.Problem) {
+	u, err := steps.Decode(block, dst)
+	ps := steps.ProblemsOf(err)
+	for i := range ps {
+		ps[i].Path = append(append([]string{}, path...), ps[i].Path...)
 	}
-	return out
+	return u, ps
 }
 
 // present returns the definitions whose block cfg (an analysis body
 // decoded with settingsSpec) holds, in Order.
-func present(cfg cty.Value) []*providerDef {
-	var out []*providerDef
+func present(cfg cty.Value) []*Provider {
+	var out []*Provider
 	for _, d := range providers {
-		if !steps.Attr(cfg, d.Name).IsNull() {
+		if !blockOf(cfg, d).IsNull() {
 			out = append(out, d)
 		}
 	}
 	return out
 }
 
+// blockOf is def's block in an analysis body decoded with settingsSpec
+// (null when absent).
+func blockOf(cfg cty.Value, def *Provider) cty.Value {
+	if cfg.IsNull() || !cfg.IsKnown() || !cfg.Type().HasAttribute(def.Name) {
+		return cty.NullVal(cty.DynamicPseudoType)
+	}
+	return cfg.GetAttr(def.Name)
+}
+
 // newProvider builds the provider of an analysis body that holds exactly
 // one provider block (checkSettings has said so).
-func newProvider(cfg cty.Value, env *steps.Env) (*providerDef, provider, error) {
+func newProvider(cfg cty.Value, env *steps.Env) (*Provider, Measurer, error) {
 	defs := present(cfg)
 	if len(defs) == 0 {
 		return nil, nil, fmt.Errorf("no provider block; use one of %v", providerNames())
 	}
-	p, err := defs[0].New(steps.Attr(cfg, defs[0].Name), env)
+	p, err := defs[0].New(blockOf(cfg, defs[0]), env)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/steps"
+	"github.com/cutoverhq/cutover/steps/stepstest"
 )
 
 // Two providers that exist only in the tests, registered the way the real
@@ -19,21 +21,17 @@ import (
 // fake_gauge has none, so it needs a condition, and it declares a
 // permission.
 func init() {
-	attrs := hcldec.ObjectSpec{
-		"readings": &hcldec.AttrSpec{Name: "readings", Type: cty.List(cty.Number), Required: true},
-		"timeout":  str("timeout", false),
-		"broken":   &hcldec.AttrSpec{Name: "broken", Type: cty.Bool},
-	}
-	registerProvider(&providerDef{
+	attrs := steps.SpecFor[fakeConfig]()
+	RegisterProvider(&Provider{
 		Name: "fake", Order: 1000, Attrs: attrs, Check: checkFake, New: newFake,
 		Verdict: func(r cty.Value) Phase {
-			if steps.Int(r, "value", -1) == 0 {
+			if stepstest.Int(r, "value", -1) == 0 {
 				return Successful
 			}
 			return Failed
 		},
 	})
-	registerProvider(&providerDef{
+	RegisterProvider(&Provider{
 		Name: "fake_gauge", Order: 1001, Attrs: attrs, Check: checkFake, New: newFake,
 		ConditionExample: "result.value < 5",
 		Permissions: func(_ *steps.Env, b cty.Value, analysis string) ([]steps.Permission, error) {
@@ -43,11 +41,20 @@ func init() {
 	})
 }
 
+// fakeConfig is the block of both fakes.
+type fakeConfig struct {
+	Readings cty.Value     `hcl:"readings,required,type=dynamic"`
+	Timeout  time.Duration `hcl:"timeout"`
+	Broken   bool          `hcl:"broken"`
+}
+
 func checkFake(b cty.Value, path []string) []steps.Problem {
-	if r := steps.Attr(b, "readings"); r.IsKnown() && !r.IsNull() && r.LengthInt() == 0 {
-		return []steps.Problem{problem(path, "readings", "Empty readings", "readings needs at least one number.")}
+	var c fakeConfig
+	u, out := decodeAt(b, &c, path)
+	if r := c.Readings; !u.Has("readings") && !r.IsNull() && r.LengthInt() == 0 {
+		out = append(out, problem(path, "readings", "Empty readings", "readings needs at least one number."))
 	}
-	return nil
+	return out
 }
 
 // fakeProvider gives its readings in turn, one per measurement; a negative
@@ -57,8 +64,12 @@ type fakeProvider struct {
 	taken    int
 }
 
-func newFake(b cty.Value, _ *steps.Env) (provider, error) {
-	if steps.Bool(b, "broken", false) {
+func newFake(b cty.Value, _ *steps.Env) (Measurer, error) {
+	var c fakeConfig
+	if _, err := steps.Decode(b, &c); err != nil {
+		return nil, err
+	}
+	if c.Broken {
 		return nil, errors.New("fake: broken on purpose")
 	}
 	p := &fakeProvider{}
@@ -69,9 +80,9 @@ func newFake(b cty.Value, _ *steps.Env) (provider, error) {
 	return p, nil
 }
 
-func (p *fakeProvider) describe() string { return fmt.Sprintf("fake %v", p.readings) }
+func (p *fakeProvider) Describe() string { return fmt.Sprintf("fake %v", p.readings) }
 
-func (p *fakeProvider) measure(context.Context) (cty.Value, string, error) {
+func (p *fakeProvider) Measure(context.Context) (cty.Value, string, error) {
 	n := p.readings[p.taken%len(p.readings)]
 	p.taken++
 	if n < 0 {
@@ -204,18 +215,18 @@ func TestRegisteredProviderRun(t *testing.T) {
 }
 
 func TestRegisterProviderRefusesBadDefinitions(t *testing.T) {
-	newNothing := func(cty.Value, *steps.Env) (provider, error) { return nil, errors.New("unused") }
+	newNothing := func(cty.Value, *steps.Env) (Measurer, error) { return nil, errors.New("unused") }
 	for _, tc := range []struct {
 		name string
-		def  providerDef
+		def  Provider
 		want string
 	}{
-		{"twice", providerDef{Name: "http", New: newNothing, ConditionExample: "true"}, "registered twice"},
-		{"a setting's name", providerDef{Name: "count", New: newNothing, ConditionExample: "true"}, "shadow"},
-		{"no constructor", providerDef{Name: "x", ConditionExample: "true"}, "no constructor"},
-		{"neither verdict nor example", providerDef{Name: "x", New: newNothing}, "condition example"},
-		{"its own condition", providerDef{Name: "x", New: newNothing, ConditionExample: "true",
-			Attrs: hcldec.ObjectSpec{"condition": str("condition", false)}}, "declares condition"},
+		{"twice", Provider{Name: "http", New: newNothing, ConditionExample: "true"}, "registered twice"},
+		{"a setting's name", Provider{Name: "count", New: newNothing, ConditionExample: "true"}, "shadow"},
+		{"no constructor", Provider{Name: "x", ConditionExample: "true"}, "no constructor"},
+		{"neither verdict nor example", Provider{Name: "x", New: newNothing}, "condition example"},
+		{"its own condition", Provider{Name: "x", New: newNothing, ConditionExample: "true",
+			Attrs: hcldec.ObjectSpec{"condition": &hcldec.AttrSpec{Name: "condition", Type: cty.String}}}, "declares condition"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := providerNames()
@@ -228,7 +239,7 @@ func TestRegisterProviderRefusesBadDefinitions(t *testing.T) {
 					t.Errorf("providers changed: %v → %v", before, after)
 				}
 			}()
-			registerProvider(&tc.def)
+			RegisterProvider(&tc.def)
 		})
 	}
 }

@@ -10,16 +10,16 @@ import (
 )
 
 // Permissions of verify (steps.Permissioner): those its provider declares
-// (providerDef.Permissions). Of the built-in providers only kubernetes reads
+// (Provider.Permissions). Of the built-in providers only kubernetes reads
 // the cluster; the others speak HTTP or run a command, and need no rule.
 func (verifyKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
 	cfg, _ = cfg.UnmarkDeep()
 	name := "inline analysis"
-	if ref := steps.Attr(cfg, "analysis"); !ref.IsNull() {
-		a := steps.AnalysisOf(ref)
-		if a == nil {
-			return nil, nil // not known before the run
-		}
+	var ref verifyRef
+	if u, _ := steps.Decode(cfg, &ref); u.Has("analysis") {
+		return nil, nil // not known before the run
+	}
+	if a := ref.Analysis; a != nil {
 		ectx := withResult(nil, cty.DynamicVal)
 		if env != nil && env.EvalContext != nil {
 			ectx = withResult(env.EvalContext, cty.DynamicVal)
@@ -36,7 +36,7 @@ func (verifyKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 		if d.Permissions == nil {
 			continue
 		}
-		ps, err := d.Permissions(env, steps.Attr(cfg, d.Name), name)
+		ps, err := d.Permissions(env, blockOf(cfg, d), name)
 		if err != nil {
 			return nil, err
 		}

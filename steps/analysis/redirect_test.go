@@ -75,7 +75,7 @@ func TestPrometheusRedirectToAnotherOrigin(t *testing.T) {
 	other := newFakeProm(t)
 	first := httptest.NewServer(redirectTo(other.URL))
 	defer first.Close()
-	_, short, err := promWithHeaders(t, first.URL).measure(context.Background())
+	_, short, err := promWithHeaders(t, first.URL).Measure(context.Background())
 	if err != nil || short != "1" {
 		t.Fatalf("measure = %q, %v; the redirect was not followed", short, err)
 	}
@@ -99,7 +99,7 @@ func TestPrometheusRedirectOnSameOrigin(t *testing.T) {
 		mux.Handle("/", api)
 		return mux
 	})
-	_, short, err := promWithHeaders(t, srv.URL+"/old").measure(context.Background())
+	_, short, err := promWithHeaders(t, srv.URL+"/old").Measure(context.Background())
 	if err != nil || short != "1" {
 		t.Fatalf("measure = %q, %v", short, err)
 	}
@@ -154,7 +154,7 @@ func TestPrometheusBodyCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = p.measure(context.Background())
+	_, _, err = p.Measure(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "larger than 10 MiB") {
 		t.Fatalf("err = %v; want the body bound named", err)
 	}

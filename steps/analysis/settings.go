@@ -2,11 +2,11 @@ package analysis
 
 import (
 	"fmt"
-	"math/big"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -20,10 +20,21 @@ type settings struct {
 	consecutiveErrorLimit int
 }
 
-const (
-	defaultInterval              = 10 * time.Second
-	defaultConsecutiveErrorLimit = 4
-)
+// settingsConfig is an analysis body besides its provider block.
+type settingsConfig struct {
+	Interval              time.Duration `hcl:"interval"`
+	Count                 int           `hcl:"count"`
+	InitialDelay          time.Duration `hcl:"initial_delay"`
+	FailureLimit          int           `hcl:"failure_limit"`
+	InconclusiveLimit     int           `hcl:"inconclusive_limit"`
+	ConsecutiveErrorLimit int           `hcl:"consecutive_error_limit"`
+	conditions
+}
+
+func newSettingsConfig() settingsConfig {
+	return settingsConfig{Interval: defaults.AnalysisInterval, Count: defaults.AnalysisCount,
+		ConsecutiveErrorLimit: defaults.AnalysisConsecutiveErrorLimit}
+}
 
 // readSettings reads an analysis body decoded with settingsSpec. It reports
 // the first invalid value; Check reports them all at load time, so this only
@@ -32,15 +43,11 @@ func readSettings(cfg cty.Value) (settings, error) {
 	if ps := checkSettings(cfg, nil); len(ps) > 0 {
 		return settings{}, fmt.Errorf("%s: %s", pathString(ps[0].Path), ps[0].Detail)
 	}
-	s := settings{
-		count:                 int(steps.Int(cfg, "count", 1)),
-		failureLimit:          int(steps.Int(cfg, "failure_limit", 0)),
-		inconclusiveLimit:     int(steps.Int(cfg, "inconclusive_limit", 0)),
-		consecutiveErrorLimit: int(steps.Int(cfg, "consecutive_error_limit", defaultConsecutiveErrorLimit)),
-	}
-	s.interval, _ = steps.Duration(cfg, "interval", defaultInterval)
-	s.initialDelay, _ = steps.Duration(cfg, "initial_delay", 0)
-	return s, nil
+	c := newSettingsConfig()
+	steps.Decode(cfg, &c)
+	return settings{interval: c.Interval, count: c.Count, initialDelay: c.InitialDelay,
+		failureLimit: c.FailureLimit, inconclusiveLimit: c.InconclusiveLimit,
+		consecutiveErrorLimit: c.ConsecutiveErrorLimit}, nil
 }
 
 // checkSettings validates the known values of an analysis body. prefix is
@@ -50,19 +57,26 @@ func checkSettings(cfg cty.Value, prefix []string) []steps.Problem {
 		return nil
 	}
 	at := func(p ...string) []string { return append(append([]string{}, prefix...), p...) }
-	out := steps.CheckDurations(cfg, prefix, "interval", "initial_delay")
-	if d, err := steps.Duration(cfg, "interval", defaultInterval); err == nil && d == 0 && steps.Int(cfg, "count", 1) > 1 {
+	c := newSettingsConfig()
+	u, out := decodeAt(cfg, &c, prefix)
+	if !u.Has("interval", "count") && c.Interval == 0 && c.Count > 1 {
 		out = append(out, steps.Problem{Path: at("interval"), Summary: "Invalid interval",
 			Detail: `interval must be more than zero when count is more than 1, such as "10s".`})
 	}
-	out = append(out, checkInt(cfg, "count", 1, at("count"))...)
-	for _, n := range []string{"failure_limit", "inconclusive_limit", "consecutive_error_limit"} {
-		out = append(out, checkInt(cfg, n, 0, at(n))...)
+	for _, n := range []struct {
+		name     string
+		val, min int
+	}{{"count", c.Count, 1}, {"failure_limit", c.FailureLimit, 0}, {"inconclusive_limit", c.InconclusiveLimit, 0},
+		{"consecutive_error_limit", c.ConsecutiveErrorLimit, 0}} {
+		if !u.Has(n.name) && n.val < n.min {
+			out = append(out, steps.Problem{Path: at(n.name), Summary: "Invalid " + n.name,
+				Detail: fmt.Sprintf("%s must be a whole number of at least %d; got %d.", n.name, n.min, n.val)})
+		}
 	}
 
 	defs := present(cfg)
 	for _, d := range defs {
-		out = append(out, d.check(steps.Attr(cfg, d.Name), at(d.Name))...)
+		out = append(out, d.check(blockOf(cfg, d), at(d.Name))...)
 	}
 	switch {
 	case len(defs) == 0:
@@ -81,34 +95,25 @@ func checkSettings(cfg cty.Value, prefix []string) []steps.Problem {
 	return out
 }
 
-// checkInt reports a known number that is not a whole number ≥ min.
-func checkInt(cfg cty.Value, name string, min int64, path []string) []steps.Problem {
-	v := steps.Attr(cfg, name)
-	if v.IsNull() || !v.IsKnown() || v.Type() != cty.Number {
-		return nil
-	}
-	f := v.AsBigFloat()
-	if !f.IsInt() || f.Cmp(new(big.Float).SetInt64(min)) < 0 {
-		return []steps.Problem{{Path: path, Summary: "Invalid " + name,
-			Detail: fmt.Sprintf("%s must be a whole number of at least %d; got %s.", name, min, f.Text('g', -1))}}
-	}
-	return nil
-}
-
 // checkConditions reports conditions written twice, and providers whose
 // result has no default verdict written without any condition.
-func checkConditions(cfg cty.Value, def *providerDef, prefix []string) []steps.Problem {
+func checkConditions(cfg cty.Value, def *Provider, prefix []string) []steps.Problem {
 	var out []steps.Problem
-	block := steps.Attr(cfg, def.Name)
-	for _, c := range []string{"condition", "failure_condition"} {
-		if !steps.Attr(cfg, c).IsNull() && !steps.Attr(block, c).IsNull() {
-			out = append(out, steps.Problem{Path: append(append([]string{}, prefix...), c),
+	var body, block conditions
+	steps.Decode(cfg, &body)
+	steps.Decode(blockOf(cfg, def), &block)
+	for _, c := range []struct {
+		name        string
+		body, block cty.Value
+	}{{"condition", body.Condition, block.Condition}, {"failure_condition", body.FailureCondition, block.FailureCondition}} {
+		if !c.body.IsNull() && !c.block.IsNull() {
+			out = append(out, steps.Problem{Path: append(append([]string{}, prefix...), c.name),
 				Summary: "Condition given twice",
-				Detail:  fmt.Sprintf("%s is set both in the analysis body and in its %s block; keep one.", c, def.Name)})
+				Detail:  fmt.Sprintf("%s is set both in the analysis body and in its %s block; keep one.", c.name, def.Name)})
 		}
 	}
-	none := steps.Attr(cfg, "condition").IsNull() && steps.Attr(block, "condition").IsNull() &&
-		steps.Attr(cfg, "failure_condition").IsNull() && steps.Attr(block, "failure_condition").IsNull()
+	none := body.Condition.IsNull() && block.Condition.IsNull() &&
+		body.FailureCondition.IsNull() && block.FailureCondition.IsNull()
 	if none && def.Verdict == nil {
 		out = append(out, steps.Problem{Path: append(append([]string{}, prefix...), def.Name),
 			Summary: "Missing condition",

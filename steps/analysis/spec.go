@@ -7,41 +7,42 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 )
 
-// The schema of top-level analysis blocks is declared by registerProvider,
+// The schema of top-level analysis blocks is declared by RegisterProvider,
 // each time a provider joins the table.
 func init() {
 	steps.Default.SetAnalysisBinds("result")
 	steps.Register(verifyKind{})
 }
 
-// conditionAttrs are accepted in the provider block and in the analysis body.
-// Both are bool; at load time they are unknown because `result` is.
+// conditions are accepted in the provider block and in the analysis body.
+// Both are bool; they are re-evaluated per measurement (judge.go), so the
+// decoded values (unknown while `result` is) only say they are set.
+type conditions struct {
+	Condition        cty.Value `hcl:"condition,type=bool"`
+	FailureCondition cty.Value `hcl:"failure_condition,type=bool"`
+}
+
+var conditionSpec = steps.SpecFor[conditions]()
+
+// conditionAttrs adds the conditions to o.
 func conditionAttrs(o hcldec.ObjectSpec) hcldec.ObjectSpec {
-	o["condition"] = &hcldec.AttrSpec{Name: "condition", Type: cty.Bool}
-	o["failure_condition"] = &hcldec.AttrSpec{Name: "failure_condition", Type: cty.Bool}
+	for k, v := range conditionSpec {
+		o[k] = v
+	}
 	return o
 }
 
-func str(name string, required bool) hcldec.Spec {
-	return &hcldec.AttrSpec{Name: name, Type: cty.String, Required: required}
-}
-
-func num(name string) hcldec.Spec {
-	return &hcldec.AttrSpec{Name: name, Type: cty.Number}
-}
-
 // settingsAttrs are the attributes of an analysis body besides its provider
-// block: the schedule, the limits and the conditions.
+// block: the schedule, the limits and the conditions (settingsConfig).
 func settingsAttrs() hcldec.ObjectSpec {
-	return conditionAttrs(hcldec.ObjectSpec{
-		"interval":                str("interval", false),
-		"count":                   num("count"),
-		"initial_delay":           str("initial_delay", false),
-		"failure_limit":           num("failure_limit"),
-		"inconclusive_limit":      num("inconclusive_limit"),
-		"consecutive_error_limit": num("consecutive_error_limit"),
-	})
+	o := hcldec.ObjectSpec{}
+	for k, v := range settingsSpec0 {
+		o[k] = v
+	}
+	return o
 }
+
+var settingsSpec0 = steps.SpecFor[settingsConfig]()
 
 // settingsSpec is the body of an analysis, shared by the top-level block and
 // the inline form of verify: the settings and one block per registered
@@ -61,9 +62,19 @@ func AnalysisSpec() hcldec.Spec { return settingsSpec() }
 // analysis settings inline.
 func verifySpec() hcldec.Spec {
 	o := settingsSpec()
-	o["analysis"] = &hcldec.AttrSpec{Name: "analysis", Type: steps.AnalysisType}
+	for k, v := range verifyRefSpec {
+		o[k] = v
+	}
 	return o
 }
+
+// verifyRef is what a verify holds besides an inline analysis: a reference
+// to a top-level one.
+type verifyRef struct {
+	Analysis *steps.Analysis `hcl:"analysis"`
+}
+
+var verifyRefSpec = steps.SpecFor[verifyRef]()
 
 // outputType is what verify returns; last is dynamic because each provider
 // shapes its result differently.

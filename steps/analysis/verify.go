@@ -3,6 +3,8 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,26 +31,26 @@ func (verifyKind) ReadOnly() {}
 func (verifyKind) Binds() []string { return []string{"result"} }
 
 // inlineNames are the verify attributes and blocks that form an inline
-// analysis; none may appear next to `analysis = analysis.X`.
+// analysis (the settings and the providers); none may appear next to
+// `analysis = analysis.X`.
 func inlineNames() []string {
-	return append([]string{"interval", "count", "initial_delay", "failure_limit",
-		"inconclusive_limit", "consecutive_error_limit", "condition", "failure_condition"}, providerNames()...)
+	return slices.Sorted(maps.Keys(settingsSpec()))
 }
 
 func (verifyKind) Check(cfg cty.Value) []steps.Problem {
 	cfg, _ = cfg.UnmarkDeep()
-	ref := steps.Attr(cfg, "analysis")
-	if ref.IsNull() {
+	var ref verifyRef
+	if u, _ := steps.Decode(cfg, &ref); ref.Analysis == nil && !u.Has("analysis") {
 		return checkSettings(cfg, nil)
 	}
 	var out []steps.Problem
 	for _, n := range inlineNames() {
-		if !steps.Attr(cfg, n).IsNull() {
+		if !cfg.GetAttr(n).IsNull() {
 			out = append(out, steps.Problem{Path: []string{n}, Summary: "Analysis settings given twice",
 				Detail: fmt.Sprintf("This verify refers to an analysis, so %s belongs in that analysis block; remove it here, or drop the analysis reference and write the analysis inline.", n)})
 		}
 	}
-	if a := steps.AnalysisOf(ref); a != nil {
+	if a := ref.Analysis; a != nil {
 		out = append(out, checkReferenced(a)...)
 	}
 	return out
@@ -79,7 +81,7 @@ func checkReferenced(a *steps.Analysis) []steps.Problem {
 type prepared struct {
 	name     string
 	settings settings
-	provider provider
+	provider Measurer
 	judge    *judge
 }
 
@@ -88,7 +90,9 @@ type prepared struct {
 func prepare(env *steps.Env, cfg cty.Value) (*prepared, error) {
 	p := &prepared{}
 	body, spec, ectx := env.Body, verifySpec(), env.EvalContext
-	if a := steps.AnalysisOf(steps.Attr(cfg, "analysis")); a != nil {
+	var ref verifyRef
+	steps.Decode(cfg, &ref)
+	if a := ref.Analysis; a != nil {
 		p.name, body, spec = a.Name, a.Body, AnalysisSpec()
 		v, diags := hcldec.Decode(body, spec, withResult(ectx, cty.DynamicVal))
 		if diags.HasErrors() {
@@ -151,7 +155,7 @@ func run(ctx context.Context, env *steps.Env, cfg cty.Value, clk clock) (cty.Val
 
 // measure takes and judges one measurement.
 func (p *prepared) measure(ctx context.Context) measurement {
-	result, value, err := p.provider.measure(ctx)
+	result, value, err := p.provider.Measure(ctx)
 	m := measurement{at: time.Now(), value: value, result: result}
 	if err != nil {
 		m.phase, m.err = Error, err.Error()
@@ -166,7 +170,7 @@ func (p *prepared) measure(ctx context.Context) measurement {
 
 // describe says what the gate will do, for progress and plan.
 func (p *prepared) describe() string {
-	s := p.provider.describe()
+	s := p.provider.Describe()
 	if p.settings.count > 1 {
 		s += fmt.Sprintf(", %d measurements every %s", p.settings.count, p.settings.interval)
 	}
