@@ -11,6 +11,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/cutoverhq/cutover/internal/loadgen/loadtest"
 	"github.com/cutoverhq/cutover/internal/testcluster"
 )
 
@@ -30,6 +31,9 @@ func TestScript(t *testing.T) {
 		"httpserve": cmdHTTPServe,
 	}
 	for k, v := range clusterCmds {
+		p.Cmds[k] = v
+	}
+	for k, v := range loadtest.Cmds() {
 		p.Cmds[k] = v
 	}
 	pipelines, err := filepath.Abs("../../pipelines")
