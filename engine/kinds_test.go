@@ -39,28 +39,35 @@ func newLog() *eventLog {
 
 func (k testKind) Name() string { return k.name }
 
-func (k testKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"value":     &hcldec.AttrSpec{Name: "value", Type: cty.String},
-		"fail":      &hcldec.AttrSpec{Name: "fail", Type: cty.Number},    // fail this many attempts
-		"retryable": &hcldec.AttrSpec{Name: "retryable", Type: cty.Bool}, // mark failures retryable
-		"block":     &hcldec.AttrSpec{Name: "block", Type: cty.Bool},     // wait until cancelled
-		// block_retryable: wait until cancelled, then fail as a network
-		// call cut short does (a retryable error)
-		"block_retryable": &hcldec.AttrSpec{Name: "block_retryable", Type: cty.Bool},
-		"sleep":           &hcldec.AttrSpec{Name: "sleep", Type: cty.String},
-	}
+// testConfig is the block of a testKind.
+type testConfig struct {
+	Value     string `hcl:"value"`
+	Fail      int64  `hcl:"fail"`      // fail this many attempts
+	Retryable bool   `hcl:"retryable"` // mark failures retryable
+	Block     bool   `hcl:"block"`     // wait until cancelled
+	// BlockRetryable: wait until cancelled, then fail as a network call
+	// cut short does (a retryable error)
+	BlockRetryable bool          `hcl:"block_retryable"`
+	Sleep          time.Duration `hcl:"sleep"`
 }
+
+func (k testKind) Spec() hcldec.Spec { return steps.SpecFor[testConfig]() }
 
 func (k testKind) Output() cty.Type {
 	return cty.Object(map[string]cty.Type{"value": cty.String, "attempt": cty.Number})
 }
 
 func (k testKind) Check(cfg cty.Value) []steps.Problem {
-	return steps.CheckDurations(cfg, nil, "sleep")
+	var c testConfig
+	_, err := steps.Decode(cfg, &c)
+	return steps.ProblemsOf(err)
 }
 
 func (k testKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
+	var c testConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return cty.NilVal, err
+	}
 	l := k.log
 	n := l.inFlight.Add(1)
 	defer l.inFlight.Add(-1)
@@ -78,24 +85,24 @@ func (k testKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	if err := env.Record(map[string]any{"stage": env.Stage, "attempt": attempt}); err != nil {
 		return cty.NilVal, err
 	}
-	if d, _ := steps.Duration(cfg, "sleep", 0); d > 0 {
+	if d := c.Sleep; d > 0 {
 		select {
 		case <-time.After(d):
 		case <-ctx.Done():
 			return cty.NilVal, ctx.Err()
 		}
 	}
-	if steps.Bool(cfg, "block", false) {
+	if c.Block {
 		<-ctx.Done()
 		return cty.NilVal, ctx.Err()
 	}
-	if steps.Bool(cfg, "block_retryable", false) {
+	if c.BlockRetryable {
 		<-ctx.Done()
 		return cty.NilVal, steps.Retryable(fmt.Errorf("GET http://x: %w", ctx.Err()))
 	}
-	if int64(attempt) <= steps.Int(cfg, "fail", 0) {
+	if int64(attempt) <= c.Fail {
 		err := fmt.Errorf("%s failed on attempt %d", env.Stage, attempt)
-		if steps.Bool(cfg, "retryable", false) {
+		if c.Retryable {
 			return cty.NilVal, steps.Retryable(err)
 		}
 		return cty.NilVal, err
@@ -103,7 +110,7 @@ func (k testKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	l.mu.Lock()
 	l.ran = append(l.ran, env.Stage)
 	l.mu.Unlock()
-	return cty.ObjectVal(map[string]cty.Value{"value": cty.StringVal(steps.Str(cfg, "value")), "attempt": cty.NumberIntVal(int64(attempt))}), nil
+	return cty.ObjectVal(map[string]cty.Value{"value": cty.StringVal(c.Value), "attempt": cty.NumberIntVal(int64(attempt))}), nil
 }
 
 func (k testKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
@@ -143,12 +150,19 @@ var lookGates sync.Map // name → chan struct{}
 
 func (lookKind) Name() string { return "look" }
 func (lookKind) ReadOnly()    {}
-func (lookKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{"until": &hcldec.AttrSpec{Name: "until", Type: cty.String}}
+// lookConfig is the block of a lookKind.
+type lookConfig struct {
+	Until string `hcl:"until"`
 }
-func (lookKind) Output() cty.Type { return cty.EmptyObject }
+
+func (lookKind) Spec() hcldec.Spec { return steps.SpecFor[lookConfig]() }
+func (lookKind) Output() cty.Type  { return cty.EmptyObject }
 func (lookKind) Run(ctx context.Context, _ *steps.Env, cfg cty.Value) (cty.Value, error) {
-	if name := steps.Str(cfg, "until"); name != "" {
+	var c lookConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return cty.NilVal, err
+	}
+	if name := c.Until; name != "" {
 		ch, _ := lookGates.Load(name)
 		select {
 		case <-ch.(chan struct{}):

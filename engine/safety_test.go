@@ -23,26 +23,31 @@ import (
 type safeKind struct{ log *eventLog }
 
 func (safeKind) Name() string { return "safe" }
-func (safeKind) Spec() hcldec.Spec {
-	return &hcldec.ObjectSpec{
-		"target": &hcldec.AttrSpec{Name: "target", Type: cty.String},
-		"shrink": &hcldec.AttrSpec{Name: "shrink", Type: cty.Bool},
-		"drift":  &hcldec.AttrSpec{Name: "drift", Type: cty.Bool},
-		"fail":   &hcldec.AttrSpec{Name: "fail", Type: cty.Bool},
-		"output": &hcldec.AttrSpec{Name: "output", Type: cty.String},
-	}
+// safeConfig is the block of a safeKind.
+type safeConfig struct {
+	Target string `hcl:"target"`
+	Shrink bool   `hcl:"shrink"`
+	Drift  bool   `hcl:"drift"`
+	Fail   bool   `hcl:"fail"`
+	Output string `hcl:"output"`
 }
+
+func (safeKind) Spec() hcldec.Spec { return steps.SpecFor[safeConfig]() }
 func (safeKind) Output() cty.Type { return cty.Object(map[string]cty.Type{"output": cty.String}) }
 
 func (k safeKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	if err := env.Record(map[string]any{"target": steps.Str(cfg, "target"), "shrink": steps.Bool(cfg, "shrink", false)}); err != nil {
+	var c safeConfig
+	if _, err := steps.Decode(cfg, &c); err != nil {
 		return cty.NilVal, err
 	}
-	env.Remember(map[string]any{"wrote": steps.Str(cfg, "target")})
-	if steps.Bool(cfg, "fail", false) {
+	if err := env.Record(map[string]any{"target": c.Target, "shrink": c.Shrink}); err != nil {
+		return cty.NilVal, err
+	}
+	env.Remember(map[string]any{"wrote": c.Target})
+	if c.Fail {
 		return cty.NilVal, errors.New("gate failed")
 	}
-	return cty.ObjectVal(map[string]cty.Value{"output": cty.StringVal(steps.Str(cfg, "output"))}), nil
+	return cty.ObjectVal(map[string]cty.Value{"output": cty.StringVal(c.Output)}), nil
 }
 
 func (k safeKind) UndoShrinks(records []json.RawMessage) bool {
@@ -54,13 +59,15 @@ func (k safeKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	if len(records) != 2 || !strings.Contains(string(records[1]), "wrote") {
 		return errors.New("undo did not get the remembered record: " + string(json.RawMessage(strings.Join(rawStrings(records), ","))))
 	}
-	if want := steps.Str(env.Config, "target"); !strings.Contains(string(records[0]), `"`+want+`"`) {
+	var c safeConfig
+	env.Configured(&c)
+	if want := c.Target; !strings.Contains(string(records[0]), `"`+want+`"`) {
 		return &steps.TargetError{Record: string(records[0]), Why: "not the stage's target " + want}
 	}
 	k.log.mu.Lock()
 	k.log.undone = append(k.log.undone, env.Stage)
 	k.log.mu.Unlock()
-	if steps.Bool(env.Config, "drift", false) && !env.Force {
+	if c.Drift && !env.Force {
 		return &steps.DriftError{Changed: []string{"service/" + env.Stage + ": selector changed since this run set it"}}
 	}
 	return nil

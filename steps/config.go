@@ -278,7 +278,7 @@ func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []strin
 	}
 	for _, f := range s.fields {
 		p := append(append([]string{}, path...), f.name)
-		a := Attr(v, f.name)
+		a := attr(v, f.name)
 		out := dst.FieldByIndex(f.index)
 		if out.Type() == valueType {
 			out.Set(reflect.ValueOf(a))

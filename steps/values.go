@@ -14,10 +14,10 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
-// Attr returns attribute name of an object value, or a null of dynamic type
+// attr returns attribute name of an object value, or a null of dynamic type
 // when v is null or has no such attribute. Nested attributes of optional
 // blocks therefore read as null rather than panicking.
-func Attr(v cty.Value, name string) cty.Value {
+func attr(v cty.Value, name string) cty.Value {
 	if v.IsNull() || !v.IsKnown() || !(v.Type().IsObjectType() || v.Type().IsMapType()) {
 		return cty.NullVal(cty.DynamicPseudoType)
 	}
@@ -33,85 +33,6 @@ func Attr(v cty.Value, name string) cty.Value {
 	return v.Index(cty.StringVal(name))
 }
 
-// Str returns a string attribute, "" when null.
-func Str(v cty.Value, name string) string {
-	a := Attr(v, name)
-	if a.IsNull() || !a.IsKnown() || a.Type() != cty.String {
-		return ""
-	}
-	return a.AsString()
-}
-
-// Int returns a number attribute as int64, def when null.
-func Int(v cty.Value, name string, def int64) int64 {
-	a := Attr(v, name)
-	if a.IsNull() || !a.IsKnown() || a.Type() != cty.Number {
-		return def
-	}
-	i, _ := a.AsBigFloat().Int64()
-	return i
-}
-
-// Float returns a number attribute as float64, def when null.
-func Float(v cty.Value, name string, def float64) float64 {
-	a := Attr(v, name)
-	if a.IsNull() || !a.IsKnown() || a.Type() != cty.Number {
-		return def
-	}
-	f, _ := a.AsBigFloat().Float64()
-	return f
-}
-
-// Bool returns a bool attribute, def when null.
-func Bool(v cty.Value, name string, def bool) bool {
-	a := Attr(v, name)
-	if a.IsNull() || !a.IsKnown() || a.Type() != cty.Bool {
-		return def
-	}
-	return a.True()
-}
-
-// StrMap returns a map(string) attribute; nil when null.
-func StrMap(v cty.Value, name string) map[string]string {
-	a := Attr(v, name)
-	if a.IsNull() || !a.IsKnown() || !a.CanIterateElements() {
-		return nil
-	}
-	out := map[string]string{}
-	for it := a.ElementIterator(); it.Next(); {
-		k, e := it.Element()
-		if k.Type() == cty.String && !e.IsNull() && e.Type() == cty.String {
-			out[k.AsString()] = e.AsString()
-		}
-	}
-	return out
-}
-
-// StrList returns a list(string) attribute; nil when null.
-func StrList(v cty.Value, name string) []string {
-	a := Attr(v, name)
-	if a.IsNull() || !a.IsKnown() || !a.CanIterateElements() {
-		return nil
-	}
-	var out []string
-	for it := a.ElementIterator(); it.Next(); {
-		_, e := it.Element()
-		if !e.IsNull() && e.Type() == cty.String {
-			out = append(out, e.AsString())
-		}
-	}
-	return out
-}
-
-// Duration parses a duration attribute ("30s", "1m30s"); def when null.
-func Duration(v cty.Value, name string, def time.Duration) (time.Duration, error) {
-	s := Str(v, name)
-	if s == "" {
-		return def, nil
-	}
-	return ParseDuration(s)
-}
-
 // ParseDuration is time.ParseDuration that refuses negative values and says
 // what a valid one looks like.
 func ParseDuration(s string) (time.Duration, error) {
@@ -123,18 +44,6 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is negative; a duration must be zero or more", s)
 	}
 	return d, nil
-}
-
-// CheckDurations is a Checker helper: a Problem for every named attribute of
-// cfg that holds a known, invalid duration.
-func CheckDurations(cfg cty.Value, path []string, names ...string) []Problem {
-	var out []Problem
-	for _, n := range names {
-		if _, err := Duration(cfg, n, 0); err != nil {
-			out = append(out, Problem{Path: append(append([]string{}, path...), n), Summary: "Invalid duration", Detail: err.Error()})
-		}
-	}
-	return out
 }
 
 // FromGo converts plain Go values (what encoding/json produces, plus

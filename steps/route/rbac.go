@@ -45,9 +45,9 @@ func (switchBackend) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permiss
 // Permissions of traffic: the router's own; while the router is not known,
 // the needs of every router (a Role then grants more than one run uses).
 func (trafficKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
-	r := steps.Attr(cfg, "router")
-	if cfg.IsKnown() && r.IsKnown() && !r.IsNull() {
-		if rt, ok := routerNamed(r.AsString()); ok {
+	var c trafficCommon
+	if u, _ := steps.Decode(cfg, &c); !u.Has("router") && c.Router != "" {
+		if rt, ok := routerNamed(c.Router); ok {
 			return rt.Permissions(), nil
 		}
 		return nil, nil
