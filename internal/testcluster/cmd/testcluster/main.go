@@ -5,7 +5,10 @@
 //	testcluster up       start the cluster (if it is not running); print the kubeconfig
 //	testcluster down     stop it by pid
 //	testcluster status   show pids, ports and readiness; exit 1 if it is not running
-//	testcluster env      print "export KUBECONFIG=..."
+//	testcluster env      print "export KUBECONFIG=..." and the data plane's addresses
+//	testcluster addr svc/NAMESPACE/NAME[:PORT] | router
+//	                     print the host:port of a Service's proxy or of the router
+//	testcluster dataplane   (started by up) the service proxies and the router
 //
 // State (pids, ports, kubeconfig, logs, etcd data) lives in
 // $CUTOVER_DEV_CLUSTER_DIR, by default ~/.cache/cutover/dev-cluster.
@@ -69,6 +72,9 @@ func (s *state) running() (alive, total int) {
 }
 
 func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "addr" || os.Args[1] == "dataplane") {
+		os.Exit(dataPlaneMain(os.Args[1], os.Args[2:]))
+	}
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: testcluster bin|up|down|status|env")
 		os.Exit(2)
@@ -137,6 +143,12 @@ func cmdUp(ctx context.Context) error {
 	s := state{
 		Dir: dir, Kubeconfig: c.Kubeconfig(), Server: c.Server(), EtcdPort: c.EtcdPort, APIServerPort: c.APIServerPort,
 		BinDir: c.Binaries().Dir, Started: time.Now(), StartSeconds: c.StartDuration.Seconds(), Processes: c.Processes(),
+	}
+	if p, err := spawnDataPlane(ctx, dir, c.Kubeconfig()); err != nil {
+		testcluster.StopProcesses(s.Processes, 10*time.Second)
+		return err
+	} else if p != nil {
+		s.Processes = append(s.Processes, *p)
 	}
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
@@ -230,5 +242,6 @@ func cmdEnv() error {
 		return errors.New("not running (make cluster-up)")
 	}
 	fmt.Printf("export KUBECONFIG=%s\n", s.Kubeconfig)
+	printDataPlaneEnv(dir)
 	return nil
 }
