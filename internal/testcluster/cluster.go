@@ -78,6 +78,9 @@ type Options struct {
 	Detached bool
 	// Nodes is the number of fake nodes (default 2).
 	Nodes int
+	// ProcessNodes is the number of process nodes, whose pods run as local
+	// processes (agent.go); 0: none.
+	ProcessNodes int
 	// Logf receives progress lines (nil: silent).
 	Logf func(format string, args ...any)
 	// DataPlane starts the service proxies and the router in this process
@@ -110,6 +113,9 @@ type Cluster struct {
 	procs   []*proc
 	stopped bool
 	nsDir   string
+
+	registryAddr string // of the process pods' registry (agent.go)
+	agentStop    func() // stops an agent running in this process
 }
 
 type proc struct {
@@ -326,6 +332,9 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 	if err := c.createNodes(ctx, opts.Nodes); err != nil {
 		return nil, err
 	}
+	if err := c.startProcessNodes(ctx, opts); err != nil {
+		return nil, err
+	}
 	tNodes := time.Since(begin)
 	if err := c.smoke(ctx); err != nil {
 		return nil, err
@@ -344,13 +353,17 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 
 // spawn starts one component with its output in logs/NAME.log.
 func (c *Cluster) spawn(name string, detached bool, args ...string) error {
+	return c.spawnExe(name, c.bins.Path(name), detached, args...)
+}
+
+func (c *Cluster) spawnExe(name, exe string, detached bool, args ...string) error {
 	logPath := filepath.Join(c.dir, "logs", name+".log")
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	cmd := exec.Command(c.bins.Path(name), args...)
+	cmd := exec.Command(exe, args...)
 	cmd.Dir = c.dir
 	cmd.Stdout = f
 	cmd.Stderr = f
@@ -765,6 +778,9 @@ func (c *Cluster) stop(removeFiles bool) {
 	c.stopDataPlane()
 	procs := append([]*proc(nil), c.procs...)
 	c.mu.Unlock()
+	if c.agentStop != nil {
+		c.agentStop()
+	}
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
 		if p.exited() {

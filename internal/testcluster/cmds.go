@@ -59,8 +59,9 @@ const FieldManager = "testcluster"
 //
 //	cluster [PREFIX]
 //	    ensure the shared control plane, create a fresh namespace, set
-//	    KUBECONFIG (context namespace = the new one), NAMESPACE and
-//	    TESTCLUSTER_KUBECONFIG.
+//	    KUBECONFIG (context namespace = the new one), NAMESPACE,
+//	    TESTCLUSTER_KUBECONFIG and REGISTRY_URL (the namespace's space in
+//	    the process pods' registry, see agent.go).
 //	[!] kapply FILE...
 //	    server-side apply (field manager "testcluster", force) of multi-doc
 //	    YAML/JSON; namespaced objects without a namespace go to $NAMESPACE,
@@ -141,6 +142,7 @@ func cmdCluster(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("KUBECONFIG", kubeconfig)
 	ts.Setenv("NAMESPACE", ns)
 	setDataPlaneEnv(ts, c)
+	ts.Setenv("REGISTRY_URL", c.RegistryURL(ns))
 	ts.Logf("namespace %s on %s", ns, c.Server())
 }
 

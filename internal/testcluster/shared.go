@@ -30,7 +30,7 @@ func Get() (*Cluster, error) {
 		// Generous: the first use on a fresh machine includes a cold build.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		defer cancel()
-		shared, sharedErr = Start(ctx, Options{Logf: func(format string, args ...any) {
+		shared, sharedErr = Start(ctx, Options{ProcessNodes: 2, Logf: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, format+"\n", args...)
 		}})
 		if sharedErr == nil {

@@ -5,10 +5,11 @@
 //	testcluster up       start the cluster (if it is not running); print the kubeconfig
 //	testcluster down     stop it by pid
 //	testcluster status   show pids, ports and readiness; exit 1 if it is not running
-//	testcluster env      print "export KUBECONFIG=..." and the data plane's addresses
+//	testcluster env      print "export KUBECONFIG=...", the data plane's and the registry's addresses
 //	testcluster addr svc/NAMESPACE/NAME[:PORT] | router
 //	                     print the host:port of a Service's proxy or of the router
 //	testcluster dataplane   (started by up) the service proxies and the router
+//	testcluster agent    (started by up) the agent of the process nodes
 //
 // State (pids, ports, kubeconfig, logs, etcd data) lives in
 // $CUTOVER_DEV_CLUSTER_DIR, by default ~/.cache/cutover/dev-cluster.
@@ -18,10 +19,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -39,6 +42,7 @@ type state struct {
 	BinDir        string                `json:"binDir"`
 	Started       time.Time             `json:"started"`
 	StartSeconds  float64               `json:"startSeconds"`
+	Registry      string                `json:"registry,omitempty"`
 	Processes     []testcluster.Process `json:"processes"`
 }
 
@@ -75,7 +79,7 @@ func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "addr" || os.Args[1] == "dataplane") {
 		os.Exit(dataPlaneMain(os.Args[1], os.Args[2:]))
 	}
-	if len(os.Args) != 2 {
+	if len(os.Args) < 2 || len(os.Args) > 2 && os.Args[1] != "agent" {
 		fmt.Fprintln(os.Stderr, "usage: testcluster bin|up|down|status|env")
 		os.Exit(2)
 	}
@@ -83,6 +87,8 @@ func main() {
 	defer stop()
 	var err error
 	switch os.Args[1] {
+	case "agent":
+		err = cmdAgent(ctx, os.Args[2:])
 	case "bin":
 		err = cmdBin(ctx)
 	case "up":
@@ -136,13 +142,14 @@ func cmdUp(ctx context.Context) error {
 	if _, err := testcluster.EnsureBinaries(ctx, logf); err != nil {
 		return err
 	}
-	c, err := testcluster.Start(ctx, testcluster.Options{Dir: dir, Detached: true, Logf: logf})
+	c, err := testcluster.Start(ctx, testcluster.Options{Dir: dir, Detached: true, ProcessNodes: 2, Logf: logf})
 	if err != nil {
 		return err
 	}
 	s := state{
 		Dir: dir, Kubeconfig: c.Kubeconfig(), Server: c.Server(), EtcdPort: c.EtcdPort, APIServerPort: c.APIServerPort,
 		BinDir: c.Binaries().Dir, Started: time.Now(), StartSeconds: c.StartDuration.Seconds(), Processes: c.Processes(),
+		Registry: c.RegistryAddr(),
 	}
 	if p, err := spawnDataPlane(ctx, dir, c.Kubeconfig()); err != nil {
 		testcluster.StopProcesses(s.Processes, 10*time.Second)
@@ -206,6 +213,9 @@ func cmdStatus(ctx context.Context) error {
 	fmt.Printf("server      %s (etcd on 127.0.0.1:%d)\n", s.Server, s.EtcdPort)
 	fmt.Printf("kubeconfig  %s\n", s.Kubeconfig)
 	fmt.Printf("logs        %s\n", filepath.Join(s.Dir, "logs"))
+	if s.Registry != "" {
+		fmt.Printf("registry    http://%s/NAMESPACE (process pods' logs in %s)\n", s.Registry, filepath.Join(s.Dir, "pods"))
+	}
 	fmt.Printf("started     %s (ready in %.1fs)\n", s.Started.Format(time.RFC3339), s.StartSeconds)
 	if alive, total := s.running(); alive != total {
 		return fmt.Errorf("%d of %d components are gone (make cluster-down cluster-up)", total-alive, total)
@@ -243,5 +253,38 @@ func cmdEnv() error {
 	}
 	fmt.Printf("export KUBECONFIG=%s\n", s.Kubeconfig)
 	printDataPlaneEnv(dir)
+	if s.Registry != "" {
+		// The process pods of namespace NS register at $CUTOVER_REGISTRY/NS.
+		fmt.Printf("export CUTOVER_REGISTRY=http://%s\n", s.Registry)
+	}
 	return nil
+}
+
+// cmdAgent runs the process nodes' agent of a detached cluster until
+// SIGTERM (testcluster.Start spawns it).
+func cmdAgent(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	kubeconfig := fs.String("kubeconfig", "", "admin kubeconfig")
+	dir := fs.String("dir", "", "the cluster's directory")
+	nodes := fs.String("nodes", "", "comma-separated process node names")
+	registry := fs.String("registry", "", "host:port the registry listens on")
+	demo := fs.String("demoapp", "", "the demo server's binary")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	return testcluster.RunAgent(ctx, testcluster.AgentConfig{
+		Client: cs, Nodes: strings.Split(*nodes, ","), Dir: *dir, Registry: *registry,
+		Logf: func(format string, args ...any) {
+			logf("%s %s", time.Now().UTC().Format("15:04:05.000000"), fmt.Sprintf(format, args...))
+		},
+		DemoApp: func(context.Context) (string, error) { return *demo, nil },
+	}, nil)
 }
