@@ -216,3 +216,9 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 }
 
 func (b *cappedBody) Close() error { return b.rc.Close() }
+
+// RetryableStatus says whether a response status means "try again later"
+// (5xx, 429, 408); any other status will not change by retrying.
+func RetryableStatus(status int) bool {
+	return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
+}

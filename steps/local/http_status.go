@@ -68,9 +68,8 @@ func statusCodes(v cty.Value) ([]int, error) {
 	return out, nil
 }
 
-// statusError reports an unexpected status. 5xx, 429 and 408 say "try
-// again later"; anything else (a 404, a 401, a 200 where 404 was expected)
-// will not change by retrying.
+// statusError reports an unexpected status, retryable when the status says
+// "try again later" (callout.RetryableStatus).
 func statusError(m, shown string, status int, body []byte, expect cty.Value) error {
 	want := "a 2xx status"
 	if !expect.IsNull() {
@@ -79,7 +78,7 @@ func statusError(m, shown string, status int, body []byte, expect cty.Value) err
 	}
 	err := fmt.Errorf("http %s %s: got status %d %s, expected %s; body: %s",
 		m, shown, status, http.StatusText(status), want, excerpt(body, 200))
-	if status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout {
+	if callout.RetryableStatus(status) {
 		return steps.Retryable(err)
 	}
 	return err

@@ -10,6 +10,7 @@ package pause
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -133,9 +134,9 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 
 	// The namespace is spelt out: the person answering may have another
 	// default namespace than the pipeline's.
-	msg := fmt.Sprintf("waiting for approval: cutover approve %s -n %s (or abort), %s left", env.RunID, ns, timeout)
+	msg := fmt.Sprintf(waitingPrefix+"%s -n %s (or abort), %s left", env.RunID, ns, timeout)
 	if c.Message != "" {
-		msg = c.Message + " — " + msg
+		msg = c.Message + messageSep + msg
 	}
 	env.Report(msg)
 	wctx, cancel := context.WithTimeout(ctx, timeout)
@@ -176,6 +177,28 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 		return cty.NilVal, fmt.Errorf("aborted by %s", orUnknown(by))
 	}
 	return cty.ObjectVal(map[string]cty.Value{"answer": cty.StringVal(answer), "answered_by": cty.StringVal(orUnknown(by))}), nil
+}
+
+// The progress message of a stage waiting for its answer is
+// [MESSAGE — ]waiting for approval: cutover approve RUN -n NAMESPACE …;
+// Waiting reads it back for those who relay the question (notifications).
+const (
+	waitingPrefix = "waiting for approval: cutover approve "
+	messageSep    = " — "
+)
+
+// Waiting says whether msg is a pause stage's question, and returns the
+// pipeline's message for it and the namespace the question lives in.
+func Waiting(msg string) (message, namespace string, ok bool) {
+	before, after, ok := strings.Cut(msg, waitingPrefix)
+	if !ok {
+		return "", "", false
+	}
+	f := strings.Fields(after)
+	if len(f) < 3 || f[1] != "-n" {
+		return "", "", false
+	}
+	return strings.TrimSuffix(before, messageSep), f[2], true
 }
 
 func orUnknown(s string) string {
