@@ -18,6 +18,7 @@ import (
 
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/engine/dag"
+	"github.com/cutoverhq/cutover/notify"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -44,6 +45,8 @@ type Program struct {
 	Locals  map[string]cty.Value
 	Stages  map[string]*Stage
 	Graph   *dag.Graph
+	// Notify are the evaluated notify blocks, for package notify.
+	Notify []notify.Target
 	// Order is a topological order of the stages, declaration order first.
 	Order []string
 
@@ -71,6 +74,7 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	p.Vars, p.Missing = vars, missing
 	diags = append(diags, p.evalLocals()...)
 	diags = append(diags, p.evalPipeline()...)
+	diags = append(diags, p.evalNotify()...)
 	p.Graph = cfg.Graph()
 	p.Order = p.Graph.Order()
 	planCtx := p.EvalContext(nil) // built once: it holds every stage

@@ -43,6 +43,8 @@ type Clients struct {
 	// Namespace is the namespace of the selected context (or --namespace),
 	// "default" when neither says.
 	Namespace string
+	// Context is the kubeconfig context in use ("" in-cluster).
+	Context string
 }
 
 // Cluster builds Clients lazily: commands that never touch the cluster never
@@ -112,6 +114,10 @@ func build(o Options) (*Clients, error) {
 		return nil, err
 	}
 	disc := memory.NewMemCacheClient(typed.Discovery())
+	context := o.Context
+	if raw, err := cc.RawConfig(); err == nil && context == "" {
+		context = raw.CurrentContext
+	}
 	return &Clients{
 		Config:    cfg,
 		Typed:     typed,
@@ -119,6 +125,7 @@ func build(o Options) (*Clients, error) {
 		Discovery: disc,
 		Mapper:    restmapper.NewDeferredDiscoveryRESTMapper(disc),
 		Namespace: ns,
+		Context:   context,
 	}, nil
 }
 

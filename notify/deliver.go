@@ -144,7 +144,11 @@ func (s *sender) deliver(q queued) {
 		s.warn(q.m, fmt.Sprintf("not sent: its %s passed while earlier notifications were being delivered", s.target.Timeout))
 		return
 	}
-	s.warn(q.m, fmt.Sprintf("%v (%d attempts in %s)", last, attempts, time.Since(start).Round(10*time.Millisecond)))
+	tries := "1 attempt"
+	if attempts > 1 {
+		tries = fmt.Sprintf("%d attempts", attempts)
+	}
+	s.warn(q.m, fmt.Sprintf("%v (%s in %s)", last, tries, time.Since(start).Round(10*time.Millisecond)))
 }
 
 func (s *sender) warn(m Message, why string) {

@@ -248,7 +248,7 @@ func TestConnectionRefusedIsRetriedThenWarned(t *testing.T) {
 		t.Fatalf("warnings %q", warnings)
 	}
 	// 300 ms of attempts 20, 40, 80, 160 ms apart: more than one.
-	if strings.Contains(warnings[0], "(1 attempts") {
+	if strings.Contains(warnings[0], "(1 attempt ") {
 		t.Errorf("not retried: %q", warnings[0])
 	}
 }

@@ -68,3 +68,17 @@ func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// CIJob names the CI provider and the address of the job's page, when
+// cutover runs in GitHub Actions, GitLab CI or Jenkins.
+func CIJob(env func(string) string) (provider, url string, ok bool) {
+	switch {
+	case env("GITHUB_RUN_ID") != "":
+		return "github", env("GITHUB_SERVER_URL") + "/" + env("GITHUB_REPOSITORY") + "/actions/runs/" + env("GITHUB_RUN_ID"), true
+	case env("CI_JOB_URL") != "":
+		return "gitlab", env("CI_JOB_URL"), true
+	case env("BUILD_URL") != "":
+		return "jenkins", env("BUILD_URL"), true
+	}
+	return "", "", false
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
+	"github.com/cutoverhq/cutover/report"
 )
 
 func cmdRun(c *cli, args []string) int {
@@ -107,10 +108,10 @@ func cmdRun(c *cli, args []string) int {
 	opts.Journal = j
 
 	red := p.Redactor()
-	sink := c.sink(o, p.Secrets())
+	sink, closeSink := c.runSink(o, p, p.Namespace, cl)
 	opts.Sink = sink
 	out, err := p.Run(ctx, opts)
-	c.closeSink(sink)
+	closeSink()
 	if err != nil {
 		c.errorf("%v", red.String(err.Error()))
 		return exitFailed
@@ -282,13 +283,8 @@ func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster,
 
 // holder names who runs: the CI job when there is one, else user@host.
 func (c *cli) holder() string {
-	switch {
-	case c.getenv("GITHUB_RUN_ID") != "":
-		return fmt.Sprintf("%s/%s/actions/runs/%s", c.getenv("GITHUB_SERVER_URL"), c.getenv("GITHUB_REPOSITORY"), c.getenv("GITHUB_RUN_ID"))
-	case c.getenv("CI_JOB_URL") != "":
-		return c.getenv("CI_JOB_URL")
-	case c.getenv("BUILD_URL") != "":
-		return c.getenv("BUILD_URL")
+	if _, url, ok := report.CIJob(c.getenv); ok {
+		return url
 	}
 	name := "unknown"
 	if u, err := user.Current(); err == nil {

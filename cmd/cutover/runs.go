@@ -125,10 +125,10 @@ func cmdUndo(c *cli, args []string) int {
 		defer held.Release(context.WithoutCancel(ctx))
 		opts.Lock = held
 	}
-	sink := c.sink(o, prior.p.Secrets())
+	sink, closeSink := c.runSink(o, prior.p, prior.state.namespace, opts.Cluster)
 	opts.Sink = sink
 	out, err := prior.p.Undo(ctx, opts, prior.entries)
-	c.closeSink(sink)
+	closeSink()
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed

@@ -2,9 +2,14 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +34,7 @@ func TestScript(t *testing.T) {
 	clusterCmds := p.Cmds
 	p.Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"httpserve": cmdHTTPServe,
+		"webhook":   cmdWebhook,
 	}
 	for k, v := range clusterCmds {
 		p.Cmds[k] = v
@@ -60,14 +66,7 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: httpserve NAME STATUS[,STATUS…] BODY")
 	}
-	var statuses []int
-	for _, s := range strings.Split(args[1], ",") {
-		var n int
-		for _, ch := range s {
-			n = n*10 + int(ch-'0')
-		}
-		statuses = append(statuses, n)
-	}
+	statuses := parseStatuses(args[1])
 	body := []byte(args[2])
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
@@ -87,4 +86,75 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 	go srv.Serve(l)
 	ts.Defer(func() { srv.Close() })
 	ts.Setenv(args[0]+"_URL", "http://"+l.Addr().String())
+}
+
+func parseStatuses(list string) []int {
+	var statuses []int
+	for _, s := range strings.Split(list, ",") {
+		var n int
+		for _, ch := range s {
+			n = n*10 + int(ch-'0')
+		}
+		statuses = append(statuses, n)
+	}
+	return statuses
+}
+
+// webhook NAME STATUS[,STATUS…] | hang: a notification receiver on a free
+// loopback port for the rest of the script; $NAME_URL is its address. Each
+// request is answered with the next status of the list (the last repeats)
+// and logged as "N STATUS PATH" in $WORK/NAME.log, its body as one line of
+// $WORK/NAME.bodies when the status is 2xx (what the receiver kept), of
+// $WORK/NAME.refused otherwise. "hang" accepts requests and never answers:
+// a dead receiver.
+func cmdWebhook(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: webhook NAME STATUS[,STATUS…]|hang")
+	}
+	name, hang := args[0], args[1] == "hang"
+	var statuses []int
+	if !hang {
+		statuses = parseStatuses(args[1])
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	stop := make(chan struct{})
+	var mu sync.Mutex
+	hits := 0
+	appendTo := func(file, line string) {
+		f, err := os.OpenFile(ts.MkAbs(file), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintln(f, line)
+			f.Close()
+		}
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if hang {
+			select {
+			case <-stop:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		st := statuses[min(hits, len(statuses)-1)]
+		hits++
+		appendTo(name+".log", fmt.Sprintf("%d %d %s", hits, st, r.URL.Path))
+		var compact bytes.Buffer
+		if json.Compact(&compact, b) != nil {
+			compact.Reset()
+			compact.WriteString("(not JSON) " + strconv.Quote(string(b)))
+		}
+		if st >= 200 && st <= 299 {
+			appendTo(name+".bodies", compact.String())
+		} else {
+			appendTo(name+".refused", compact.String())
+		}
+		w.WriteHeader(st)
+	})}
+	go srv.Serve(l)
+	ts.Defer(func() { close(stop); srv.Close() })
+	ts.Setenv(name+"_URL", "http://"+l.Addr().String())
 }

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/callout"
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/notify"
 	"github.com/cutoverhq/cutover/report"
 )
 
@@ -22,5 +26,33 @@ func (c *cli) sink(o *options, secrets []string) events.Sink {
 func (c *cli) closeSink(s events.Sink) {
 	if err := report.Close(s); err != nil {
 		c.errorf("writing reports: %v", err)
+	}
+}
+
+// runSink is the sink of a run or an undo in namespace ns: the renderers, and the
+// pipeline's notify blocks when it has some. The returned func ends both:
+// the reports are flushed, then the notifications still being delivered
+// are waited for, each within its timeout (docs/notifications.md).
+func (c *cli) runSink(o *options, p *engine.Program, ns string, cl *kube.Cluster) (events.Sink, func()) {
+	sink := c.sink(o, p.Secrets())
+	if len(p.Notify) == 0 {
+		return sink, func() { c.closeSink(sink) }
+	}
+	no := notify.Options{
+		Namespace: ns, Secrets: p.Secrets(),
+		Warn: func(msg string) { c.errorf("warning: %s", msg) },
+	}
+	if provider, url, ok := report.CIJob(c.getenv); ok {
+		no.CI = &notify.CI{Provider: provider, URL: url}
+	}
+	if c.hasKubeconfig(o) {
+		if cs, err := cl.Clients(); err == nil {
+			no.Cluster, no.Context = callout.Redact(cs.Config.Host), cs.Context
+		}
+	}
+	n := notify.New(p.Notify, no)
+	return events.Multi{sink, n}, func() {
+		c.closeSink(sink)
+		n.Close()
 	}
 }

@@ -33,6 +33,7 @@ type Config struct {
 	Analyses  map[string]*Analysis
 	Stages    map[string]*Stage
 	Outputs   map[string]*Output
+	Notify    []*Notify // in declaration order
 
 	// StageOrder, VariableOrder and OutputOrder keep declaration order, for
 	// stable output.
@@ -53,6 +54,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "analysis", LabelNames: []string{"name"}},
 		{Type: "stage", LabelNames: []string{"name"}},
 		{Type: "output", LabelNames: []string{"name"}},
+		{Type: "notify", LabelNames: []string{"name"}},
 	},
 }
 
@@ -194,6 +196,8 @@ func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
 			}
 			c.Outputs[o.Name] = o
 			c.OutputOrder = append(c.OutputOrder, o.Name)
+		case "notify":
+			diags = append(diags, c.addNotify(b)...)
 		}
 	}
 	return diags

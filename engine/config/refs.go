@@ -48,6 +48,10 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 	for _, name := range c.OutputOrder {
 		diags = append(diags, c.checkTraversals(exprVars(c.Outputs[name].Value), scope{stages: true}, nil)...)
 	}
+	for _, n := range c.Notify {
+		// Known before the first stage: variables and locals only.
+		diags = append(diags, c.checkTraversals(append(exprVars(n.URL), exprVars(n.Headers)...), scope{}, nil)...)
+	}
 	return append(diags, c.cycles()...)
 }
 
