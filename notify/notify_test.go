@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/goldenfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -120,22 +119,10 @@ func TestFormatsGolden(t *testing.T) {
 	}
 }
 
+// golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./notify -update writes it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test ./notify -update rewrites it)\n--- got ---\n%s", name, got)
-	}
+	goldenfile.Check(t, "notify", name, got, *update)
 }
 
 func TestWebhookMessageFields(t *testing.T) {
