@@ -1,7 +1,7 @@
 // Package loadtest gives testscript scenarios the load generator:
 //
 //	load start NAME TARGET [rate=200] [duration=D] [count=N] [timeout=D]
-//	     [host=H] [header=K:V]... [cookie=K=V]... [keepalive]
+//	     [host=H] [header=K:V]... [cookie=K=V]... [keepalive] [refresh=D]
 //	    send GETs to TARGET at a fixed rate in the background, until the
 //	    bound (duration or count; neither: until stopped, at most 10m).
 //	load wait NAME      wait for the bound, then as stop
@@ -23,7 +23,10 @@
 //
 // TARGET is a URL; svc/NAME[.NAMESPACE][:PORT][/PATH] (the Service's proxy,
 // $NAMESPACE by default, its first port by default); or router[/PATH] (the
-// ingress and mesh router; give host=). Addresses come from the data plane
+// ingress and mesh router; give host=); or registry/APP[/PATH] for load start
+// (each request to an UP instance of APP in the registry space $REGISTRY_URL,
+// http://HOST:PORT/NAMESPACE, as a Eureka client: its copy of the list is
+// refreshed every refresh=D, default 2s). Addresses come from the data plane
 // of the cluster command (see docs/design.md, "Test cluster data plane").
 package loadtest
 
@@ -92,11 +95,14 @@ func start(ts *testscript.TestScript, args []string) {
 		ts.Fatalf("usage: load start NAME TARGET [rate=N] [duration=D] [count=N] [host=H] [header=K:V]... [cookie=K=V]... [timeout=D] [keepalive]")
 	}
 	name := args[0]
-	opts := loadgen.Options{URL: resolve(ts, args[1]), Header: http.Header{}}
+	opts := loadgen.Options{Header: http.Header{}}
+	var refresh time.Duration
 	for _, a := range args[2:] {
 		k, v, _ := strings.Cut(a, "=")
 		var err error
 		switch k {
+		case "refresh":
+			refresh, err = time.ParseDuration(v)
 		case "rate":
 			opts.Rate, err = strconv.ParseFloat(v, 64)
 		case "duration":
@@ -127,6 +133,17 @@ func start(ts *testscript.TestScript, args []string) {
 		if err != nil {
 			ts.Fatalf("load start: %s: %v", a, err)
 		}
+	}
+	if app, ok := strings.CutPrefix(args[1], "registry/"); ok {
+		app, path, _ := strings.Cut(app, "/")
+		space := ts.Getenv("REGISTRY_URL")
+		if space == "" {
+			ts.Fatalf("load start: %s: $REGISTRY_URL is not set (the registry space, http://HOST:PORT/NAMESPACE)", args[1])
+		}
+		opts.Targets = loadgen.NewRegistryTargets(space, app, "/"+path, refresh)
+		opts.URL = space + " app " + app
+	} else {
+		opts.URL = resolve(ts, args[1])
 	}
 	mu.Lock()
 	defer mu.Unlock()
