@@ -1,16 +1,16 @@
 package loadgen
 
 import (
-	"fmt"
-
 	"context"
-	"github.com/cutoverhq/cutover/internal/demoapp/registry"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cutoverhq/cutover/internal/demoapp/registry"
 )
 
 func TestCountsVersionsErrorsAndSeconds(t *testing.T) {
