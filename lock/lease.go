@@ -21,15 +21,16 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/kube"
 )
 
 // The defaults are client-go's leader-election ones, so that a lock behaves
-// like the controllers' leases an operator already knows.
+// like the controllers' leases an operator already knows (internal/defaults).
 const (
-	DefaultLeaseDuration = 15 * time.Second
-	DefaultRenewDeadline = 10 * time.Second
-	DefaultRetryPeriod   = 2 * time.Second
+	DefaultLeaseDuration = defaults.LeaseDuration
+	DefaultRenewDeadline = defaults.RenewDeadline
+	DefaultRetryPeriod   = defaults.RetryPeriod
 )
 
 // LeaseLocker implements Locker with coordination.k8s.io/v1 Leases named

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/cutoverhq/cutover/internal/defaults"
 )
 
 // listFlag collects a repeatable flag (-var a=1 -var b=2).
@@ -38,7 +40,7 @@ func (d *dryRunFlag) Set(v string) error {
 // CI job hang every later release until the job's own timeout.
 type waitFlag time.Duration
 
-const defaultWaitLock = 10 * time.Minute
+const defaultWaitLock = defaults.WaitLock
 
 func (w *waitFlag) String() string   { return time.Duration(*w).String() }
 func (w *waitFlag) IsBoolFlag() bool { return true }
@@ -98,7 +100,7 @@ func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
 	fs.StringVar(&o.summary, "summary", "", "write a markdown report to this file")
 	fs.Var(&o.dryRun, "dry-run", "server: every write is a server-side dry run")
-	fs.DurationVar(&o.grace, "grace", 60*time.Second, "time allowed to undo after SIGINT/SIGTERM")
+	fs.DurationVar(&o.grace, "grace", defaults.Grace, "time allowed to undo after SIGINT/SIGTERM")
 	fs.Var(&o.waitLock, "wait-lock", "wait up to this long for the pipeline's lock instead of exiting 4 (alone: 10m)")
 	fs.BoolVar(&o.force, "force", false, "undo: restore objects changed since the run wrote them, and undo a succeeded run that is not the latest")
 	fs.StringVar(&o.state, "state", "secret", "where run state is kept: secret, or configmap (readable by the view role: no secrets in stages)")
