@@ -149,6 +149,10 @@ type Permission struct {
 	Resource string
 	Verbs    []string
 	Why      string
+	// Assumed: what the step acts on depends on a value not known yet (a
+	// variable not given to `cutover rbac`): this is a stand-in, which the
+	// command says, not what a run will need.
+	Assumed bool
 }
 
 // Shrinker is implemented by kinds whose undo may take capacity away: delete

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 	"github.com/cutoverhq/cutover/steps/workloads"
@@ -68,13 +70,21 @@ func cmdRBAC(c *cli, args []string) int {
 		}
 	}
 
-	perms, notes, errs := stagePermissions(p, cl)
+	perms, notes, assumed, errs := stagePermissions(p, cl)
 	for _, e := range errs {
 		c.errorf("%v", e)
 	}
 	if len(errs) > 0 {
 		c.errorf("no Role printed: it would miss what those stages need")
 		return exitInvalid
+	}
+	if len(assumed) > 0 {
+		// Said where it is read (the Role) and where it is seen at once
+		// (the terminal): these rules are a guess, not what runs need.
+		msg := fmt.Sprintf("the rules of %s %s are assumed, not known: what they act on depends on %s not given (%s); each such rule says \"not known without its variables\". Give every variable for an exact Role.",
+			words.Noun(len(assumed), "stage"), strings.Join(assumed, ", "), words.Noun(len(p.Missing), "variable"), strings.Join(p.Missing, ", "))
+		fmt.Fprintf(c.stderr, "cutover: rbac: %s\n", msg)
+		notes = append([]string{"ASSUMED: " + msg}, notes...)
 	}
 	perms = append(perms, statePermissions(state, p.Lock)...)
 	if name == "" {
@@ -95,7 +105,7 @@ func cmdRBAC(c *cli, args []string) int {
 // stagePermissions asks every stage's step (and its undo block) what it
 // needs, each Why prefixed with the stage. Every stage counts, whatever its
 // `when`: the Role serves every run of the pipeline, not one.
-func stagePermissions(p *engine.Program, cl *kube.Cluster) (perms []steps.Permission, notes []string, errs []error) {
+func stagePermissions(p *engine.Program, cl *kube.Cluster) (perms []steps.Permission, notes, assumed []string, errs []error) {
 	evalCtx := p.EvalContext(nil)
 	for _, name := range p.Order {
 		st := p.Stages[name]
@@ -135,10 +145,13 @@ func stagePermissions(p *engine.Program, cl *kube.Cluster) (perms []steps.Permis
 			for _, x := range ps {
 				x.Why = b.label + ": " + x.Why
 				perms = append(perms, x)
+				if x.Assumed && !slices.Contains(assumed, name) {
+					assumed = append(assumed, name)
+				}
 			}
 		}
 	}
-	return perms, notes, errs
+	return perms, notes, assumed, errs
 }
 
 // statePermissions are cutover's own objects: the run's journal and the

@@ -135,6 +135,15 @@ func TestRBACWithoutRequiredVariable(t *testing.T) {
 	if !strings.Contains(out, "manifests not known without their variables") {
 		t.Errorf("the fallback is not explained:\n%s", out)
 	}
+	// The guess is said at once, naming the stages and the variable, on
+	// the terminal and at the top of the Role.
+	const said = "the rules of stages service, deploy_green are assumed, not known: what they act on depends on variable not given (version)"
+	if !strings.Contains(stderr, "cutover: rbac: "+said) {
+		t.Errorf("stderr does not say the rules are assumed: %s", stderr)
+	}
+	if !strings.Contains(out, "# note: ASSUMED: the rules of stages service, deploy_green are assumed, not known") {
+		t.Errorf("the Role does not say its rules are assumed:\n%s", out)
+	}
 }
 
 func TestRBACNotesKindsWithoutPermissions(t *testing.T) {

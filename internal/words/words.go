@@ -16,6 +16,14 @@ func Count(n int, noun string) string {
 	return strconv.Itoa(n) + " " + Plural(noun)
 }
 
+// Noun is noun as n of it take: "stage" for 1, "stages" otherwise.
+func Noun(n int, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return Plural(noun)
+}
+
 // Plural is noun's regular English plural.
 func Plural(noun string) string {
 	switch {

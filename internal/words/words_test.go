@@ -37,3 +37,12 @@ func TestA(t *testing.T) {
 		}
 	}
 }
+
+func TestNoun(t *testing.T) {
+	if got := Noun(1, "stage"); got != "stage" {
+		t.Errorf("Noun(1) = %q", got)
+	}
+	if got := Noun(2, "variable"); got != "variables" {
+		t.Errorf("Noun(2) = %q", got)
+	}
+}

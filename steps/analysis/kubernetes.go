@@ -125,9 +125,10 @@ func kubernetesPermissions(env *steps.Env, k cty.Value, analysis string) ([]step
 		return nil, fmt.Errorf("%s: %w", analysis, err)
 	}
 	why := strings.TrimSpace(fmt.Sprintf("%s measures %s %s", analysis, kind, c.Name)) + note
-	out := []steps.Permission{{APIGroup: r.Group, Resource: r.Resource, Verbs: []string{"get"}, Why: why}}
+	assumed := note != ""
+	out := []steps.Permission{{APIGroup: r.Group, Resource: r.Resource, Verbs: []string{"get"}, Why: why, Assumed: assumed}}
 	if !(r.Group == "" && r.Resource == "pods") {
-		out = append(out, steps.Permission{Resource: "pods", Verbs: []string{"list"}, Why: why + ": its pods"})
+		out = append(out, steps.Permission{Resource: "pods", Verbs: []string{"list"}, Why: why + ": its pods", Assumed: assumed})
 	}
 	return out, nil
 }

@@ -56,6 +56,7 @@ func (trafficKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permissio
 	for _, rt := range routerList() {
 		for _, p := range rt.Permissions() {
 			p.Why += " (router not known without its variables)"
+			p.Assumed = true
 			out = append(out, p)
 		}
 	}
@@ -101,6 +102,9 @@ func (labelKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission,
 			out = append(out, rule("", "pods", "relabel the ReplicaSet's pods; undo relabels them back"+note, "get", "list", "patch"))
 		}
 		out = append(out, rule(gr[0], gr[1], "change the "+kind+"'s labels; undo changes them back"+note, verbs...))
+	}
+	for i := range out {
+		out[i].Assumed = note != ""
 	}
 	return out, nil
 }

@@ -32,6 +32,9 @@ type Resource struct {
 	// English plural rules, neither the cluster nor the built-in table
 	// knowing it.
 	Guessed bool
+	// Assumed is set when the kind itself is not known before the run (a
+	// variable not given): the resource is a stand-in.
+	Assumed bool
 }
 
 // builtin are the kinds cutover maps without a cluster, by group.
@@ -189,7 +192,7 @@ func perm(r Resource, why string, verbs ...string) steps.Permission {
 	if r.Guessed {
 		why += " (resource name guessed from the kind; check `kubectl api-resources`)"
 	}
-	return steps.Permission{APIGroup: r.Group, Resource: r.Resource, Verbs: verbs, Why: why}
+	return steps.Permission{APIGroup: r.Group, Resource: r.Resource, Verbs: verbs, Why: why, Assumed: r.Assumed}
 }
 
 // sub is r's subresource (deployments/scale).
@@ -244,9 +247,9 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 		// workload, its Service and its configuration.
 		why := "manifests not known without their variables: assumed a Deployment, a Service and a ConfigMap; give the variables for an exact Role"
 		out = append(out,
-			perm(Resource{Group: "apps", Resource: "deployments"}, why, "get", "create", "patch", "update", "delete", "list", "watch"),
-			perm(Resource{Resource: "services"}, why, "get", "create", "patch", "update", "delete"),
-			perm(Resource{Resource: "configmaps"}, why, "get", "create", "patch", "update", "delete"))
+			perm(Resource{Group: "apps", Resource: "deployments", Assumed: true}, why, "get", "create", "patch", "update", "delete", "list", "watch"),
+			perm(Resource{Resource: "services", Assumed: true}, why, "get", "create", "patch", "update", "delete"),
+			perm(Resource{Resource: "configmaps", Assumed: true}, why, "get", "create", "patch", "update", "delete"))
 	}
 	return out, nil
 }
@@ -255,7 +258,7 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 // yet, Deployments stand in and why says so.
 func kindResource(env *steps.Env, kind string, known bool) (Resource, string, error) {
 	if !known {
-		return Resource{Group: "apps", Resource: "deployments", Namespaced: true}, " (kind not known without its variables: assumed Deployment)", nil
+		return Resource{Group: "apps", Resource: "deployments", Namespaced: true, Assumed: true}, " (kind not known without its variables: assumed Deployment)", nil
 	}
 	r, err := ResourceOf(env, kind)
 	return r, "", err
