@@ -4,28 +4,33 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/cutoverhq/cutover/internal/words"
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/lock"
 	"github.com/cutoverhq/cutover/steps/pause"
 )
 
 func cmdApprove(c *cli, args []string) int { return c.answerPause(args, pause.Approve) }
 func cmdAbort(c *cli, args []string) int   { return c.answerPause(args, pause.Abort) }
 
-// questionsOf selects the pause questions of a run, or of one of its stages.
-func questionsOf(pos []string) metav1.ListOptions {
-	sel := pause.RunLabel + "=" + pos[0] + "," + pause.StageLabel
-	if len(pos) == 2 {
-		sel = pause.RunLabel + "=" + pos[0] + "," + pause.StageLabel + "=" + pause.StageValue(pos[1])
-	}
-	return metav1.ListOptions{LabelSelector: sel}
+// questionsOf selects the pause questions of a run.
+func questionsOf(runID string) metav1.ListOptions {
+	return metav1.ListOptions{LabelSelector: pause.RunLabel + "=" + runID + "," + pause.StageLabel}
 }
 
 // answerPause writes the answer into the question of a run's pause stage:
-// the one named, or the only one waiting.
+// the one named, or the only one waiting. Anything that cannot be answered
+// (a stage that does not wait, a run that is over, a question already
+// answered) is exit 2 and says why: nothing is written.
 func (c *cli) answerPause(args []string, answer string) int {
 	o, pos, ok := c.parse(answer, args)
 	if !ok {
@@ -35,6 +40,12 @@ func (c *cli) answerPause(args []string, answer string) int {
 		c.errorf("usage: cutover %s RUN [STAGE]", answer)
 		return exitInvalid
 	}
+	runID := pos[0]
+	if len(pos) == 2 && len(validation.IsValidLabelValue(pause.StageValue(pos[1]))) > 0 {
+		// No question can carry it: a List by it would be refused.
+		c.errorf("run %s has no pause stage %q: that is not a stage name cutover can wait on", runID, pos[1])
+		return exitInvalid
+	}
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
@@ -42,7 +53,7 @@ func (c *cli) answerPause(args []string, answer string) int {
 	}
 	ns := namespaceOf(o.namespace, "", clients)
 	ctx := context.Background()
-	list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf(pos))
+	list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf(runID))
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed
@@ -50,28 +61,88 @@ func (c *cli) answerPause(args []string, answer string) int {
 	if len(list.Items) == 0 && o.namespace == "" {
 		// The question lives in the pipeline's namespace, which need not
 		// be the kubeconfig's: look everywhere the credentials may.
-		if all, err := clients.Typed.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, questionsOf(pos)); err == nil {
+		if all, err := clients.Typed.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, questionsOf(runID)); err == nil {
 			list = all
 		}
 	}
-	var q *corev1.ConfigMap
-	switch len(list.Items) {
-	case 0:
-		c.errorf("run %s has no pause stage waiting in namespace %s (the run prints its namespace: cutover %s %s -n NAMESPACE)", pos[0], ns, answer, pos[0])
+	if len(list.Items) > 0 {
+		ns = list.Items[0].Namespace
+	}
+	// A question outlives a run killed while it waited: answering it
+	// would tell nobody. The run's journal says whether it is over.
+	if why := c.runOver(clients, ns, runID, o); why != "" {
+		c.errorf("run %s %s: nothing waits for an answer; nothing was written", runID, why)
 		return exitInvalid
-	case 1:
+	}
+	var waiting []string
+	var q *corev1.ConfigMap
+	for i := range list.Items {
+		item := &list.Items[i]
+		stage := item.Data["stage"]
+		waiting = append(waiting, stage)
+		if len(pos) == 2 && item.Labels[pause.StageLabel] == pause.StageValue(pos[1]) {
+			q = item
+		}
+	}
+	switch {
+	case len(waiting) == 0:
+		c.errorf("run %s has no pause stage waiting in namespace %s (the run prints its namespace: cutover %s %s -n NAMESPACE)", runID, ns, answer, runID)
+		return exitInvalid
+	case len(pos) == 2 && q == nil:
+		c.errorf("run %s has no pause stage %q waiting; %s: cutover %s %s %s", runID, pos[1],
+			words.Count(len(waiting), "stage")+" "+waitVerb(len(waiting))+" ("+strings.Join(waiting, ", ")+")", answer, runID, waiting[0])
+		return exitInvalid
+	case q == nil && len(waiting) > 1:
+		c.errorf("run %s has %d pause stages waiting (%s); name one: cutover %s %s STAGE", runID, len(waiting), strings.Join(waiting, ", "), answer, runID)
+		return exitInvalid
+	case q == nil:
 		q = &list.Items[0]
-	default:
-		c.errorf("run %s has %d pause stages waiting; name one: cutover %s %s STAGE", pos[0], len(list.Items), answer, pos[0])
+	}
+	if prev := q.Data[pause.AnswerKey]; prev != "" {
+		c.errorf("stage %s of run %s was already answered %q by %s; nothing was written", q.Data["stage"], runID, prev, q.Data[pause.ByKey])
 		return exitInvalid
 	}
 	cms := clients.Typed.CoreV1().ConfigMaps(q.Namespace)
-	ns, name := q.Namespace, q.Name
-	patch, _ := json.Marshal(map[string]any{"data": map[string]string{pause.AnswerKey: answer, pause.ByKey: c.holder()}})
-	if _, err := cms.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		c.errorf("answering %s/%s: %v", ns, name, err)
+	patch, _ := json.Marshal(map[string]any{
+		// The resourceVersion makes the write conditional: two people
+		// answering at once, the second is refused rather than overwriting.
+		"metadata": map[string]any{"resourceVersion": q.ResourceVersion},
+		"data":     map[string]string{pause.AnswerKey: answer, pause.ByKey: c.holder()},
+	})
+	if _, err := cms.Patch(ctx, q.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			c.errorf("stage %s of run %s was answered, or stopped waiting, while this answer was on its way: nothing was written (cutover status %s)", q.Data["stage"], runID, runID)
+			return exitInvalid
+		}
+		c.errorf("answering %s/%s: %v", q.Namespace, q.Name, err)
 		return exitFailed
 	}
-	fmt.Fprintf(c.stdout, "%s: %s\n", name, answer)
+	fmt.Fprintf(c.stdout, "%s: %s\n", q.Name, answer)
 	return exitOK
+}
+
+func waitVerb(n int) string {
+	if n == 1 {
+		return "waits"
+	}
+	return "wait"
+}
+
+// runOver says why a run can no longer take an answer ("is over
+// (undone)", "was abandoned (its lock is released)"), or "" when it may be
+// waiting. A run whose journal cannot be read is given the benefit of the
+// doubt: its question is the only evidence there is.
+func (c *cli) runOver(clients *kube.Clients, ns, runID string, o *options) string {
+	j, err := runStore(clients, ns, o).Open(context.Background(), runID)
+	if err != nil {
+		return ""
+	}
+	m := j.Meta()
+	if m.Status != "running" {
+		return "is over (" + m.Status + ")"
+	}
+	if state, detail := liveness(lock.NewLeaseLocker(clients, ns), m, time.Now()); state == "abandoned" {
+		return "was abandoned (" + detail + "; cutover run --resume " + runID + " to go on)"
+	}
+	return ""
 }
