@@ -25,7 +25,9 @@ const VersionHeader = "X-Version"
 // Defaults of Options.
 const (
 	DefaultRate    = 200
-	DefaultTimeout = 2 * time.Second
+	// DefaultTimeout is generous: on a busy test machine a healthy answer
+	// can take seconds, and a dead pod is refused at once, not timed out.
+	DefaultTimeout = 5 * time.Second
 	// MaxDuration bounds a run that has neither Duration nor Count.
 	MaxDuration = 10 * time.Minute
 )

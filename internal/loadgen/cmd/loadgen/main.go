@@ -38,7 +38,7 @@ func main() {
 	flag.DurationVar(&opts.Duration, "duration", 0, "how long (0: until interrupted, at most 10m)")
 	flag.IntVar(&opts.Count, "count", 0, "how many requests (0: no bound)")
 	flag.StringVar(&opts.Host, "host", "", "Host header")
-	flag.DurationVar(&opts.Timeout, "timeout", 0, "per request (default 2s)")
+	flag.DurationVar(&opts.Timeout, "timeout", 0, "per request (default 5s)")
 	flag.BoolVar(&opts.KeepAlive, "keepalive", false, "reuse connections")
 	flag.Var(headers(opts.Header), "H", "header 'Name: value' (repeatable)")
 	flag.Parse()
