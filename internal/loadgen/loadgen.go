@@ -24,7 +24,7 @@ const VersionHeader = "X-Version"
 
 // Defaults of Options.
 const (
-	DefaultRate    = 200
+	DefaultRate = 200
 	// DefaultTimeout is generous: on a busy test machine a healthy answer
 	// can take seconds, and a dead pod is refused at once, not timed out.
 	DefaultTimeout = 5 * time.Second
