@@ -18,8 +18,9 @@ import (
 type Kind interface {
 	// Name is the block type that selects the kind inside a stage, e.g. "deploy".
 	Name() string
-	// Spec is the schema of the step block. The engine decodes the block with
-	// it, so type errors and unknown attributes are caught at load time.
+	// Spec is the schema of the step block, derived from the kind's config
+	// struct with SpecFor. The engine decodes the block with it, so type
+	// errors and unknown attributes are caught at load time.
 	Spec() hcldec.Spec
 	// Output is the type of the value Run returns. An object type lets the
 	// engine reject references to attributes the step does not produce;
@@ -27,8 +28,9 @@ type Kind interface {
 	Output() cty.Type
 	// Run does the work. cfg conforms to Spec and is known, except for
 	// attributes that refer to `result` or `object`: those are unknown until
-	// the kind re-evaluates them from Env.Body with the value bound. Errors
-	// are final unless wrapped with Retryable.
+	// the kind re-evaluates them from Env.Body with the value bound. A kind
+	// reads cfg once, with Decode into its config struct. Errors are final
+	// unless wrapped with Retryable.
 	Run(ctx context.Context, env *Env, cfg cty.Value) (cty.Value, error)
 }
 
