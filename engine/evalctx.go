@@ -26,19 +26,24 @@ type StageState struct {
 // a stage can only refer to its dependencies, and building every stage's
 // value for every stage would make a large pipeline quadratic.
 func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
-	stages := make(map[string]cty.Value, len(done))
+	n := len(done)
 	if done == nil {
-		for name, cs := range p.Config.Stages {
-			stages[name] = cty.ObjectVal(map[string]cty.Value{"output": cty.UnknownVal(outputType(cs)), "status": cty.UnknownVal(cty.String)})
+		n = len(p.Stages)
+	}
+	states := make(map[string]cty.Value, n)
+	if done == nil {
+		for addr, st := range p.Stages {
+			states[addr] = cty.ObjectVal(map[string]cty.Value{"output": cty.UnknownVal(outputType(st.Stage)), "status": cty.UnknownVal(cty.String)})
 		}
 	}
-	for name, s := range done {
+	for addr, s := range done {
 		out := s.Output
 		if out == cty.NilVal || out.IsNull() {
-			out = cty.NullVal(outputType(p.Config.Stages[name]))
+			out = cty.NullVal(outputType(p.Stages[addr].Stage))
 		}
-		stages[name] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(s.Status)})
+		states[addr] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(s.Status)})
 	}
+	stages := p.stageValues(states)
 	analyses := make(map[string]cty.Value, len(p.Config.Analyses))
 	for name, a := range p.Config.Analyses {
 		analyses[name] = cty.CapsuleVal(steps.AnalysisType, &steps.Analysis{Name: name, Body: a.Body, Range: a.DeclRange})

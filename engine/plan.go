@@ -43,12 +43,19 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 	var out []PlanStage
 	for _, name := range p.Order {
 		st := p.Stages[name]
+		evalCtx := st.Context(evalCtx)
 		ps := PlanStage{Name: name, Kind: st.Kind.Name(), After: st.Deps}
+		if st.isInstance() {
+			ps.Settings = append(ps.Settings, "each.key = "+renderValue(cty.StringVal(st.Key)))
+			if st.Sequential {
+				ps.Settings = append(ps.Settings, "sequential: after the instance before")
+			}
+		}
 		if st.When != nil {
 			ps.Settings = append(ps.Settings, "when = "+p.renderExpr(st.When, evalCtx))
 		}
 		if st.Timeout > 0 {
-			ps.Settings = append(ps.Settings, fmt.Sprintf("timeout = %s per attempt", st.Timeout))
+			ps.Settings = append(ps.Settings, fmt.Sprintf("timeout = %s per attempt", st.Timeout)+st.fromDefaults("timeout"))
 		}
 		if st.Retry.Attempts > 1 {
 			r := st.Retry
@@ -56,7 +63,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 			if r.MaxDelay > 0 {
 				s += fmt.Sprintf(" up to %s", r.MaxDelay)
 			}
-			ps.Settings = append(ps.Settings, s)
+			ps.Settings = append(ps.Settings, s+st.fromDefaults("retry"))
 		}
 		switch {
 		case st.Undo != nil && st.Undo.Step == nil:
@@ -231,4 +238,12 @@ func knownFalse(e hcl.Expression, ctx *hcl.EvalContext) bool {
 	}
 	v, _ = v.UnmarkDeep()
 	return v.IsKnown() && !v.IsNull() && v.Type() == cty.Bool && v.False()
+}
+
+// fromDefaults marks a setting plan shows that the defaults block gave.
+func (st *Stage) fromDefaults(setting string) string {
+	if slices.Contains(st.FromDefaults, setting) {
+		return " (from defaults)"
+	}
+	return ""
 }

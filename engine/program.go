@@ -51,14 +51,39 @@ type Program struct {
 	Order []string
 
 	funcs ctxFuncs
+	// stageOrder is every address in declaration order; instances maps a
+	// stage with for_each to its instances' addresses, in for_each order.
+	stageOrder []string
+	instances  map[string][]string
+	defaults   stageDefaults
+}
+
+// stageDefaults is the defaults block, evaluated once.
+type stageDefaults struct {
+	timeout    time.Duration
+	retry      RetryPolicy
+	hasTimeout bool
+	hasRetry   bool
 }
 
 // Stage is a stage with its settings evaluated.
 type Stage struct {
 	*config.Stage
+	// Name is the stage's address: its name, or NAME["KEY"] for an
+	// instance of a stage with for_each (Address).
+	Name string
+	// Key is an instance's key (each.key); "" for a stage without for_each.
+	Key string
+	// Deps are the addresses this stage waits for (config.Stage.Deps
+	// names stages; a stage with for_each is its instances here).
+	Deps    []string
 	Kind    steps.Kind
 	Timeout time.Duration // 0: none
 	Retry   RetryPolicy
+	// FromDefaults names the settings taken from the defaults block.
+	FromDefaults []string
+
+	each cty.Value // each.key and each.value; cty.NilVal without for_each
 }
 
 // Prepare loads nothing: it evaluates a loaded Config with the given
@@ -75,14 +100,24 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	diags = append(diags, p.evalLocals()...)
 	diags = append(diags, p.evalPipeline()...)
 	diags = append(diags, p.evalNotify()...)
-	p.Graph = cfg.Graph()
-	p.Order = p.Graph.Order()
-	planCtx := p.EvalContext(nil) // built once: it holds every stage
 	static := p.staticContext()
-	for _, name := range cfg.StageOrder {
-		st, d := p.prepareStage(cfg.Stages[name], static, planCtx)
-		diags = append(diags, d...)
-		p.Stages[name] = st
+	diags = append(diags, p.evalDefaults(static)...)
+	diags = append(diags, p.expand(static)...)
+	diags = append(diags, p.link()...)
+	planCtx := p.EvalContext(nil) // built once: it holds every stage
+	seen := map[string]bool{} // what one instance said, its siblings need not repeat
+	for _, name := range p.stageOrder {
+		st := p.Stages[name]
+		for _, d := range p.prepareStage(st, static, planCtx) {
+			if st.isInstance() {
+				key := fmt.Sprint(d.Subject, d.Summary, d.Detail)
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+			}
+			diags = append(diags, d)
+		}
 	}
 	for _, name := range sortedNames(cfg.Analyses) {
 		a := cfg.Analyses[name]
@@ -155,15 +190,39 @@ func (p *Program) evalPipeline() hcl.Diagnostics {
 	return diags
 }
 
-func (p *Program) prepareStage(cs *config.Stage, ctx, planCtx *hcl.EvalContext) (*Stage, hcl.Diagnostics) {
-	st := &Stage{Stage: cs}
-	if cs.Step != nil {
-		st.Kind = cs.Step.Kind
+// evalDefaults evaluates the defaults block once, for every stage that
+// does not set its own.
+func (p *Program) evalDefaults(ctx *hcl.EvalContext) hcl.Diagnostics {
+	d := p.Config.Defaults
+	if d == nil {
+		return nil
 	}
-	diags := evalDuration(cs.Timeout, ctx, &st.Timeout)
-	rp, d := evalRetry(cs.Retry, ctx)
-	diags = append(diags, d...)
-	st.Retry = rp
+	diags := evalDuration(d.Timeout, ctx, &p.defaults.timeout)
+	p.defaults.hasTimeout = d.Timeout != nil
+	rp, rd := evalRetry(d.Retry, ctx)
+	p.defaults.retry, p.defaults.hasRetry = rp, d.Retry != nil
+	return append(diags, rd...)
+}
+
+func (p *Program) prepareStage(st *Stage, static, planCtx *hcl.EvalContext) hcl.Diagnostics {
+	cs := st.Stage
+	var diags hcl.Diagnostics
+	ctx := st.Context(static)
+	if cs.Timeout == nil && p.defaults.hasTimeout {
+		st.Timeout = p.defaults.timeout
+		st.FromDefaults = append(st.FromDefaults, "timeout")
+	} else {
+		diags = append(diags, evalDuration(cs.Timeout, ctx, &st.Timeout)...)
+	}
+	if cs.Retry == nil && p.defaults.hasRetry {
+		st.Retry = p.defaults.retry
+		st.FromDefaults = append(st.FromDefaults, "retry")
+	} else {
+		rp, d := evalRetry(cs.Retry, ctx)
+		diags = append(diags, d...)
+		st.Retry = rp
+	}
+	planCtx = st.Context(planCtx)
 	if cs.When != nil {
 		v, d := cs.When.Value(planCtx)
 		diags = append(diags, d...)
@@ -180,7 +239,7 @@ func (p *Program) prepareStage(cs *config.Stage, ctx, planCtx *hcl.EvalContext) 
 		}
 		diags = append(diags, checkStep(step, planCtx)...)
 	}
-	return st, diags
+	return diags
 }
 
 func undoStep(cs *config.Stage) *config.Step {

@@ -249,7 +249,7 @@ func (p *Program) newRunner(opts Options) *runner {
 		sink = events.SinkFunc(func(events.Event) {})
 	}
 	r := &runner{p: p, opts: opts, sink: events.Redact(p.Secrets(), sink), red: red, start: time.Now(), stages: map[string]*StageRun{}}
-	for _, n := range p.Config.StageOrder {
+	for _, n := range p.stageOrder {
 		r.stages[n] = &StageRun{Name: n, Status: StatusPending}
 	}
 	return r
@@ -298,7 +298,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 		return nil
 	}
 	sr.Started = time.Now()
-	evalCtx := r.p.EvalContext(r.doneStates(st.Deps))
+	evalCtx := st.Context(r.p.EvalContext(r.doneStates(st.Deps)))
 	if st.When != nil {
 		v, diags := st.When.Value(evalCtx)
 		if diags.HasErrors() {
@@ -456,7 +456,7 @@ func (r *runner) doneStates(names []string) map[string]StageState {
 }
 
 func (r *runner) allDone() map[string]StageState {
-	return r.doneStates(r.p.Config.StageOrder)
+	return r.doneStates(r.p.stageOrder)
 }
 
 // outputs evaluates the pipeline's output blocks after a successful run.

@@ -130,8 +130,8 @@ func undoConfig(st *Stage, ctx *hcl.EvalContext) cty.Value {
 // use nothing else; building every stage's value for every undone stage
 // would make undoing a large pipeline quadratic.
 func (r *runner) undoContext(sr *StageRun) *hcl.EvalContext {
-	deps := r.p.Stages[sr.Name].Deps
-	return r.p.EvalContext(r.doneStates(append(slices.Clip(deps), sr.Name)))
+	st := r.p.Stages[sr.Name]
+	return st.Context(r.p.EvalContext(r.doneStates(append(slices.Clip(st.Deps), sr.Name))))
 }
 
 // runUndoBlock runs a stage's `undo { <step> }`, evaluated with its

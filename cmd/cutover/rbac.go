@@ -106,9 +106,10 @@ func cmdRBAC(c *cli, args []string) int {
 // needs, each Why prefixed with the stage. Every stage counts, whatever its
 // `when`: the Role serves every run of the pipeline, not one.
 func stagePermissions(p *engine.Program, cl *kube.Cluster) (perms []steps.Permission, notes, assumed []string, errs []error) {
-	evalCtx := p.EvalContext(nil)
+	planCtx := p.EvalContext(nil)
 	for _, name := range p.Order {
 		st := p.Stages[name]
+		evalCtx := st.Context(planCtx) // each.key and each.value for an instance
 		blocks := []struct {
 			step  *config.Step
 			label string

@@ -28,6 +28,7 @@ type Config struct {
 	Files  []string
 
 	Pipeline  *Pipeline
+	Defaults  *Defaults // nil: no defaults block
 	Variables map[string]*Variable
 	Locals    map[string]*Local
 	Analyses  map[string]*Analysis
@@ -51,6 +52,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "pipeline", LabelNames: []string{"name"}},
 		{Type: "variable", LabelNames: []string{"name"}},
 		{Type: "locals"},
+		{Type: "defaults"},
 		{Type: "analysis", LabelNames: []string{"name"}},
 		{Type: "stage", LabelNames: []string{"name"}},
 		{Type: "output", LabelNames: []string{"name"}},
@@ -157,6 +159,14 @@ func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
 			}
 			c.Variables[v.Name] = v
 			c.VariableOrder = append(c.VariableOrder, v.Name)
+		case "defaults":
+			d, dd := decodeDefaultsBlock(b)
+			diags = append(diags, dd...)
+			if c.Defaults != nil {
+				diags = append(diags, duplicate("defaults block", "", c.Defaults.DeclRange, b.DefRange))
+				continue
+			}
+			c.Defaults = d
 		case "locals":
 			ls, d := decodeLocalsBlock(b)
 			diags = append(diags, d...)

@@ -20,7 +20,15 @@ type scope struct {
 	self   string   // the stage whose own output an undo block may use
 	binds  []string // names the block's kind binds at run time (result, object)
 	kind   string   // the kind binding them, for messages
+	each   bool     // each.key, each.value: inside a stage with for_each
+	// forEach: the expression is a for_each, which must be known before
+	// any stage runs (Terraform's rule: the instances are in the plan).
+	forEach bool
 }
+
+// depFunc is told about every stage an expression refers to; key is the
+// instance named, nil for the whole stage.
+type depFunc func(name string, key *InstanceRef)
 
 // checkReferences validates every traversal of every expression against the
 // declared names, records each stage's dependencies and reports cycles.
@@ -42,6 +50,7 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 			diags = append(diags, c.checkTraversals(hcldec.Variables(a.Body, a.Spec), scope{binds: c.analysisBinds(), kind: "an analysis"}, nil)...)
 		}
 	}
+	diags = append(diags, c.defaultsReferences()...)
 	for _, name := range c.StageOrder {
 		diags = append(diags, c.stageReferences(c.Stages[name])...)
 	}
@@ -57,19 +66,30 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 
 func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	seen := map[string]bool{}
-	dep := func(name string) {
-		if !seen[name] && name != s.Name {
-			seen[name] = true
-			s.Deps = append(s.Deps, name)
+	whole := map[string]bool{}
+	keyed := map[string][]InstanceRef{}
+	dep := func(name string, key *InstanceRef) {
+		if name == s.Name {
+			return
+		}
+		if _, known := whole[name]; !known {
+			if _, known = keyed[name]; !known {
+				s.Deps = append(s.Deps, name)
+			}
+		}
+		if key == nil {
+			whole[name] = true
+		} else {
+			keyed[name] = append(keyed[name], *key)
 		}
 	}
 	for _, tr := range s.DependsOn {
-		name, ok := attrAt(tr, 1) // decodeDependsOn kept only stage.NAME
+		name, ok := attrAt(tr, 1) // decodeDependsOn kept only stage.NAME and stage.NAME[KEY]
 		if !ok {
 			continue
 		}
-		if _, ok := c.Stages[name]; !ok {
+		target, ok := c.Stages[name]
+		if !ok {
 			diags = append(diags, c.unknownStage(name, tr.SourceRange()))
 			continue
 		}
@@ -80,39 +100,77 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 			})
 			continue
 		}
-		dep(name)
+		if len(tr) == 3 {
+			key, _ := instanceKey(tr[2])
+			if target.ForEach == nil {
+				diags = append(diags, noInstances(target, tr.SourceRange()))
+				continue
+			}
+			dep(name, &InstanceRef{Key: key, Range: tr.SourceRange()})
+			continue
+		}
+		dep(name, nil)
 	}
+	if s.ForEach != nil {
+		diags = append(diags, c.checkTraversals(exprVars(s.ForEach), scope{forEach: true}, nil)...)
+	}
+	each := s.ForEach != nil
 	// when is evaluated before the step runs: stage outputs, nothing bound.
-	diags = append(diags, c.checkTraversals(exprVars(s.When), scope{stages: true}, dep)...)
-	var trs []hcl.Traversal
+	diags = append(diags, c.checkTraversals(exprVars(s.When), scope{stages: true, each: each}, dep)...)
 	if s.Timeout != nil || s.Retry != nil {
 		// Settings of the stage itself are evaluated before it runs, from
 		// variables and locals only.
-		var settings []hcl.Traversal
-		settings = append(settings, exprVars(s.Timeout)...)
-		if r := s.Retry; r != nil {
-			for _, e := range []hcl.Expression{r.Attempts, r.Backoff, r.Delay, r.MaxDelay, r.Jitter} {
-				settings = append(settings, exprVars(e)...)
-			}
+		settings := exprVars(s.Timeout)
+		for _, e := range s.Retry.settings() {
+			settings = append(settings, exprVars(e)...)
 		}
-		diags = append(diags, c.checkTraversals(settings, scope{}, nil)...)
+		diags = append(diags, c.checkTraversals(settings, scope{each: each}, nil)...)
 	}
 	if s.Step != nil && s.Step.Kind != nil {
 		k := s.Step.Kind
-		trs = append(trs, hcldec.Variables(s.Step.Body, s.Step.Spec)...)
-		diags = append(diags, c.checkTraversals(trs, scope{stages: true, binds: steps.BindsOf(k), kind: k.Name()}, dep)...)
+		trs := hcldec.Variables(s.Step.Body, s.Step.Spec)
+		diags = append(diags, c.checkTraversals(trs, scope{stages: true, binds: steps.BindsOf(k), kind: k.Name(), each: each}, dep)...)
 	}
 	if s.Undo != nil && s.Undo.Step != nil && s.Undo.Step.Kind != nil {
 		k := s.Undo.Step.Kind
 		u := hcldec.Variables(s.Undo.Step.Body, s.Undo.Step.Spec)
-		diags = append(diags, c.checkTraversals(u, scope{stages: true, self: s.Name, binds: steps.BindsOf(k), kind: k.Name()}, dep)...)
+		diags = append(diags, c.checkTraversals(u, scope{stages: true, self: s.Name, binds: steps.BindsOf(k), kind: k.Name(), each: each}, dep)...)
+	}
+	for name, refs := range keyed {
+		if !whole[name] {
+			if s.Keyed == nil {
+				s.Keyed = map[string][]InstanceRef{}
+			}
+			s.Keyed[name] = refs
+		}
 	}
 	return diags
 }
 
+// defaultsReferences checks the defaults block: variables and locals only.
+func (c *Config) defaultsReferences() hcl.Diagnostics {
+	d := c.Defaults
+	if d == nil {
+		return nil
+	}
+	trs := exprVars(d.Timeout)
+	for _, e := range d.Retry.settings() {
+		trs = append(trs, exprVars(e)...)
+	}
+	return c.checkTraversals(trs, scope{}, nil)
+}
+
+func noInstances(st *Stage, rng hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError, Summary: "Stage has no instances",
+		Detail:  fmt.Sprintf("Stage %q has no for_each, so it has no instance keys: write stage.%s.", st.Name, st.Name),
+		Subject: rng.Ptr(),
+	}
+}
+
 // checkTraversals reports references to undeclared things; dep (when not
 // nil) is told about every stage referred to.
-func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep func(string)) hcl.Diagnostics {
+func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep depFunc) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, tr := range trs {
 		root := tr.RootName()
@@ -138,6 +196,14 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep func(string)
 				diags = append(diags, undeclared("analysis", "analysis", name, sortedKeys(c.Analyses), rng))
 			}
 		case "stage":
+			if sc.forEach {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError, Summary: "Invalid for_each argument",
+					Detail:  "for_each must be known before any stage runs, so that plan and validate show every instance: it can use variables and locals, not what a stage produced.",
+					Subject: rng.Ptr(),
+				})
+				continue
+			}
 			if !sc.stages {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError, Summary: "Stage output not allowed here",
@@ -155,12 +221,27 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep func(string)
 				diags = append(diags, c.unknownStage(name, rng))
 				continue
 			}
-			diags = append(diags, checkStageAttr(st, tr)...)
-			if name == sc.self {
+			key, d := checkStageAttr(st, tr)
+			diags = append(diags, d...)
+			if name == sc.self || d.HasErrors() {
 				continue // an undo block reading its own stage's output
 			}
 			if dep != nil {
-				dep(name)
+				dep(name, key)
+			}
+		case "each":
+			if !sc.each {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError, Summary: "each not allowed here",
+					Detail:  "each.key and each.value are known only in a stage with for_each (not in its for_each itself, nor in depends_on).",
+					Subject: rng.Ptr(),
+				})
+			} else if name, ok := attrAt(tr, 1); !ok || name != "key" && name != "value" {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError, Summary: "Invalid each reference",
+					Detail:  "each has two attributes: each.key and each.value.",
+					Subject: rng.Ptr(),
+				})
 			}
 		default:
 			if slices.Contains(sc.binds, root) {
@@ -184,43 +265,70 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep func(string)
 	return diags
 }
 
-// checkStageAttr checks stage.NAME.ATTR… against what the stage's step
-// produces.
-func checkStageAttr(st *Stage, tr hcl.Traversal) hcl.Diagnostics {
-	attr, ok := attrAt(tr, 2)
+// checkStageAttr checks stage.NAME.ATTR… (stage.NAME[KEY].ATTR… for a
+// stage with for_each) against what the stage's step produces. It returns
+// the instance named, if one is.
+func checkStageAttr(st *Stage, tr hcl.Traversal) (*InstanceRef, hcl.Diagnostics) {
+	at := 2
+	var key *InstanceRef
+	if st.ForEach != nil && len(tr) > 2 {
+		k, ok := instanceKey(tr[2])
+		if !isIndex(tr[2]) {
+			return nil, hcl.Diagnostics{{
+				Severity: hcl.DiagError, Summary: "Missing stage instance key",
+				Detail: fmt.Sprintf("Stage %q has for_each: refer to one instance, as stage.%s[KEY].output, or to all of them, as in [for k, s in stage.%s : s.output].",
+					st.Name, st.Name, st.Name),
+				Subject: tr.SourceRange().Ptr(),
+			}}
+		}
+		if ok {
+			key = &InstanceRef{Key: k, Range: tr.SourceRange()}
+		}
+		at = 3
+	} else if st.ForEach == nil && len(tr) > 2 && isIndex(tr[2]) {
+		if _, named := attrAt(tr, 2); !named {
+			return nil, hcl.Diagnostics{noInstances(st, tr.SourceRange())}
+		}
+	}
+	attr, ok := attrAt(tr, at)
 	if !ok {
-		return nil // the whole stage object
+		return key, nil // the whole stage object
 	}
 	switch attr {
 	case "status":
-		return nil
+		return key, nil
 	case "output":
 	default:
-		return hcl.Diagnostics{{
+		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Unsupported stage attribute",
 			Detail:  fmt.Sprintf("A stage has \"output\" and \"status\"; did you mean stage.%s.output.%s?", st.Name, attr),
 			Subject: tr.SourceRange().Ptr(),
 		}}
 	}
-	out, ok := attrAt(tr, 3)
+	out, ok := attrAt(tr, at+1)
 	if !ok || st.Step == nil || st.Step.Kind == nil {
-		return nil
+		return key, nil
 	}
 	ty := st.Step.Kind.Output()
 	if !ty.IsObjectType() || ty.HasAttribute(out) {
-		return nil
+		return key, nil
 	}
 	var names []string
 	for n := range ty.AttributeTypes() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return hcl.Diagnostics{{
+	return nil, hcl.Diagnostics{{
 		Severity: hcl.DiagError, Summary: "Unsupported stage output",
 		Detail: fmt.Sprintf("Stage %q runs a %q step, whose output has no attribute %q. It has: %s.",
 			st.Name, st.Step.Kind.Name(), out, strings.Join(names, ", ")),
 		Subject: tr.SourceRange().Ptr(),
 	}}
+}
+
+func isIndex(t hcl.Traverser) bool {
+	_, ok := t.(hcl.TraverseIndex)
+	return ok
 }
 
 func (c *Config) unknownStage(name string, rng hcl.Range) *hcl.Diagnostic {

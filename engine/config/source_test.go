@@ -218,9 +218,9 @@ func TestLoadHostileFiles(t *testing.T) {
 func TestDependsOnIndex(t *testing.T) {
 	for _, tc := range []struct{ dep, want string }{
 		{`stage["a"]`, "Write stage.a."},
-		{`stage[0]`, "written as stage.NAME."},
-		{`stage["not a name"]`, "written as stage.NAME."},
-		{`stage.a.output`, "written as stage.NAME."},
+		{`stage[0]`, "written as stage.NAME,"},
+		{`stage["not a name"]`, "written as stage.NAME,"},
+		{`stage.a.output`, "written as stage.NAME,"},
 	} {
 		src := "pipeline \"p\" {}\nstage \"a\" {\n  exec { command = [\"true\"] }\n}\nstage \"b\" {\n  depends_on = [" + tc.dep + "]\n  exec { command = [\"true\"] }\n}\n"
 		dir := writePipeline(t, map[string]string{"p.hcl": src})

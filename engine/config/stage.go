@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -15,17 +17,32 @@ import (
 type Stage struct {
 	Name      string
 	DependsOn []hcl.Traversal
-	When      hcl.Expression // nil: always
-	Timeout   hcl.Expression // nil: no limit per attempt
-	Retry     *Retry         // nil: one attempt
-	Step      *Step
-	Undo      *Undo // nil: the step's built-in undo
-	DeclRange hcl.Range
+	// ForEach makes the stage one instance per element (nil: one stage);
+	// Sequential chains the instances in the collection's order.
+	ForEach    hcl.Expression
+	Sequential bool
+	When       hcl.Expression // nil: always
+	Timeout    hcl.Expression // nil: the defaults block's, else no limit per attempt
+	Retry      *Retry         // nil: the defaults block's, else one attempt
+	Step       *Step
+	Undo       *Undo // nil: the step's built-in undo
+	DeclRange  hcl.Range
 
 	// Deps are the stages this one waits for: depends_on plus every stage
 	// its expressions refer to, in source order, without duplicates. Filled
 	// by checkReferences.
 	Deps []string
+	// Keyed holds, for a dependency on a stage with for_each that this one
+	// names only by instance (stage.NAME["KEY"]), the keys it names: it
+	// waits for those instances only. A dependency absent from Keyed is on
+	// every instance.
+	Keyed map[string][]InstanceRef
+}
+
+// InstanceRef is a reference to one instance of a stage with for_each.
+type InstanceRef struct {
+	Key   string
+	Range hcl.Range
 }
 
 // Step is the one step block of a stage (or of an undo block).
@@ -74,7 +91,7 @@ func newStageSchemas(reg *steps.Registry) *stageSchemas {
 		kinds = append(kinds, hcl.BlockHeaderSchema{Type: n})
 	}
 	stage := &hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "when"}, {Name: "timeout"}},
+		Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "for_each"}, {Name: "sequential"}, {Name: "when"}, {Name: "timeout"}},
 		Blocks:     append([]hcl.BlockHeaderSchema{{Type: "retry"}, {Type: "undo"}}, kinds...),
 	}
 	return &stageSchemas{reg: reg, stage: indexSchema(stage), undo: indexSchema(&hcl.BodySchema{Blocks: kinds}), specs: map[string]hcldec.Spec{}}
@@ -88,6 +105,17 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 	diags = append(diags, unknownStepHint(d, reg)...)
 	s.When = attrExpr(content, "when")
 	s.Timeout = attrExpr(content, "timeout")
+	s.ForEach = attrExpr(content, "for_each")
+	if a, ok := content.Attributes["sequential"]; ok {
+		diags = append(diags, decodeLiteral(a, cty.Bool, func(v cty.Value) { s.Sequential = v.True() })...)
+		if s.ForEach == nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "sequential without for_each",
+				Detail:  "sequential chains the instances of a stage with for_each; this stage has no for_each.",
+				Subject: a.Range.Ptr(),
+			})
+		}
+	}
 	if a, ok := content.Attributes["depends_on"]; ok {
 		trs, d := decodeDependsOn(a)
 		diags = append(diags, d...)
@@ -101,13 +129,9 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 				diags = append(diags, duplicate("retry block", "", s.Retry.DeclRange, blk.DefRange))
 				continue
 			}
-			rc, d := blk.Body.Content(retrySchema)
+			r, d := decodeRetryBlock(blk)
 			diags = append(diags, d...)
-			s.Retry = &Retry{
-				Attempts: attrExpr(rc, "attempts"), Backoff: attrExpr(rc, "backoff"),
-				Delay: attrExpr(rc, "delay"), MaxDelay: attrExpr(rc, "max_delay"),
-				Jitter: attrExpr(rc, "jitter"), DeclRange: blk.DefRange,
-			}
+			s.Retry = r
 		case "undo":
 			if s.Undo != nil {
 				diags = append(diags, duplicate("undo block", "", s.Undo.DeclRange, blk.DefRange))
@@ -143,6 +167,15 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 		s.Step = sc.newStep(stepBlocks[0])
 	}
 	return s, diags
+}
+
+func decodeRetryBlock(b *hcl.Block) (*Retry, hcl.Diagnostics) {
+	rc, diags := b.Body.Content(retrySchema)
+	return &Retry{
+		Attempts: attrExpr(rc, "attempts"), Backoff: attrExpr(rc, "backoff"),
+		Delay: attrExpr(rc, "delay"), MaxDelay: attrExpr(rc, "max_delay"),
+		Jitter: attrExpr(rc, "jitter"), DeclRange: b.DefRange,
+	}, diags
 }
 
 func (sc *stageSchemas) newStep(b *hcl.Block) *Step {
@@ -189,13 +222,15 @@ func unknownStepHint(diags hcl.Diagnostics, reg *steps.Registry) hcl.Diagnostics
 	return diags
 }
 
+// decodeDependsOn keeps stage.NAME and stage.NAME[KEY] (one instance of a
+// stage with for_each; KEY a literal string or number).
 func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
 	exprs, diags := hcl.ExprList(a.Expr)
 	var out []hcl.Traversal
 	for _, e := range exprs {
 		tr, d := hcl.AbsTraversalForExpr(e)
-		detail := "depends_on is a list of stages, written as stage.NAME."
-		ok := !d.HasErrors() && tr.RootName() == "stage" && len(tr) == 2
+		detail := "depends_on is a list of stages, written as stage.NAME, or stage.NAME[KEY] for one instance of a stage with for_each."
+		ok := !d.HasErrors() && tr.RootName() == "stage" && (len(tr) == 2 || len(tr) == 3)
 		if ok {
 			// stage["x"] and stage[0] are traversals too, but a
 			// dependency is named, not computed.
@@ -205,6 +240,9 @@ func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
 					detail += fmt.Sprintf(" Write stage.%s.", name)
 				}
 			}
+		}
+		if ok && len(tr) == 3 {
+			_, ok = instanceKey(tr[2])
 		}
 		if !ok {
 			diags = append(diags, &hcl.Diagnostic{
@@ -218,4 +256,19 @@ func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
 		out = append(out, tr)
 	}
 	return out, diags
+}
+
+// instanceKey reads [KEY] after stage.NAME: a known string, or a number,
+// which names the instance of its text (stage.weight[25] is
+// stage.weight["25"], as for_each over [5, 25] keys its instances).
+func instanceKey(t hcl.Traverser) (string, bool) {
+	ix, ok := t.(hcl.TraverseIndex)
+	if !ok || !ix.Key.IsKnown() || ix.Key.IsNull() {
+		return "", false
+	}
+	k, err := convert.Convert(ix.Key, cty.String)
+	if err != nil || ix.Key.Type() == cty.Bool {
+		return "", false
+	}
+	return k.AsString(), true
 }
