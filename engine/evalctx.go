@@ -93,12 +93,11 @@ func evalInt(e hcl.Expression, ctx *hcl.EvalContext, dst *int64) hcl.Diagnostics
 }
 
 func evalDuration(e hcl.Expression, ctx *hcl.EvalContext, dst *time.Duration) hcl.Diagnostics {
-	var s string
-	diags := evalString(e, ctx, &s)
-	if diags.HasErrors() || e == nil {
-		return diags
+	v, diags := evalAs(e, ctx, cty.String)
+	if v == cty.NilVal {
+		return diags // absent, null (none) or invalid
 	}
-	d, err := steps.ParseDuration(s)
+	d, err := steps.ParseDuration(v.AsString())
 	if err != nil {
 		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid duration",
 			Detail: err.Error() + ".", Subject: e.Range().Ptr()})

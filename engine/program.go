@@ -105,7 +105,7 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	diags = append(diags, p.expand(static)...)
 	diags = append(diags, p.link()...)
 	planCtx := p.EvalContext(nil) // built once: it holds every stage
-	seen := map[string]bool{} // what one instance said, its siblings need not repeat
+	seen := map[string]bool{}     // what one instance said, its siblings need not repeat
 	for _, name := range p.stageOrder {
 		st := p.Stages[name]
 		for _, d := range p.prepareStage(st, static, planCtx) {

@@ -33,7 +33,8 @@ func dot(p *engine.Program) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n", p.Name)
 	for _, n := range p.Order {
-		fmt.Fprintf(&b, "  %q [label=\"%s\\n(%s)\"];\n", n, n, p.Stages[n].Kind.Name())
+		// Quoted with escapes: an instance's address holds quotes.
+		fmt.Fprintf(&b, "  %q [label=%q];\n", n, n+"\n("+p.Stages[n].Kind.Name()+")")
 	}
 	for _, n := range p.Order {
 		for _, d := range p.Stages[n].Deps {
