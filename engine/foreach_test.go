@@ -281,3 +281,46 @@ func TestForEachDiagnostics(t *testing.T) {
 		})
 	}
 }
+
+// TestForEachGatedSteps: the canary's steps as two stages over the same
+// weights, each gate waiting for its weight by each.key: with the weights
+// sequential, the next weight waits for the previous gate.
+func TestForEachGatedSteps(t *testing.T) {
+	src := `
+pipeline "p" { parallelism = 4 }
+variable "weights" { default = [5, 25, 50] }
+stage "weight" {
+  for_each   = var.weights
+  sequential = true
+  step { value = each.key }
+}
+stage "verify" {
+  for_each   = var.weights
+  depends_on = [stage.weight[each.key]]
+  step { value = "checked ${each.key}" }
+}
+stage "promote" {
+  depends_on = [stage.verify]
+  step {}
+}
+`
+	out, l, _ := run(t, src, Inputs{})
+	if out.Result != events.Succeeded {
+		t.Fatalf("result %s: %v", out.Result, out.Err)
+	}
+	w := func(s, k string) string { return Address(s, k) }
+	want := []string{w("weight", "5"), w("verify", "5"), w("weight", "25"), w("verify", "25"), w("weight", "50"), w("verify", "50"), "promote"}
+	if !reflect.DeepEqual(l.ran, want) {
+		t.Fatalf("ran %q; want %q", l.ran, want)
+	}
+	p, _ := load(t, newLog(), map[string]string{"p.hcl": src}, Inputs{})
+	if got := p.Stages[w("weight", "25")].Deps; !reflect.DeepEqual(got, []string{w("weight", "5"), w("verify", "5")}) {
+		t.Errorf("weight[25] waits for %q", got)
+	}
+
+	// A gate that also waits for the last weight closes a loop.
+	_, diags := load(t, newLog(), map[string]string{"p.hcl": strings.Replace(src, "[stage.weight[each.key]]", `[stage.weight[each.key], stage.weight["50"]]`, 1)}, Inputs{})
+	if !diags.HasErrors() || !strings.Contains(dump(diags), "instances depend on each other in a cycle") {
+		t.Errorf("got %s", dump(diags))
+	}
+}

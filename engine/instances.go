@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -146,15 +148,14 @@ func (p *Program) addresses(name string) []string {
 
 // link fills every stage's Deps with addresses and builds the graph: a
 // dependency on a stage with for_each is on each of its instances, unless
-// only some were named (stage.NAME["KEY"]); instances of a sequential
-// stage wait for the one before.
+// only some were named (stage.NAME["KEY"], or stage.NAME[each.key]: the
+// instance of the same key). An instance of a sequential stage waits for
+// the instance before it and for that instance's followers: the
+// instances that wait for it by each.key (its gate, say), and theirs — so
+// a canary's next weight waits for the previous weight's verification.
 func (p *Program) link() hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	g := dag.New()
-	for _, n := range p.stageOrder {
-		g.Add(n)
-	}
-	prev := map[string]string{} // config stage → its last instance so far
+	followers := map[string][]string{} // address → instances waiting for it by each.key
 	for _, n := range p.stageOrder {
 		st := p.Stages[n]
 		for _, d := range st.Stage.Deps {
@@ -165,29 +166,76 @@ func (p *Program) link() hcl.Diagnostics {
 				continue
 			}
 			for _, ref := range refs {
-				a := Address(d, ref.Key)
+				key := ref.Key
+				if ref.Each {
+					if !st.isInstance() {
+						continue // each unknown (validate): the whole stage is one vertex
+					}
+					key = st.Key
+				}
+				a := Address(d, key)
 				if _, ok := p.Stages[a]; !ok {
 					diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Reference to undeclared stage instance",
-						Detail:  fmt.Sprintf("Stage %q has no instance %q: its for_each has %s.", d, ref.Key, keysOf(p.instances[d])),
+						Detail:  fmt.Sprintf("Stage %q has no instance %q: its for_each has %s.", d, key, keysOf(p.instances[d])),
 						Subject: ref.Range.Ptr()})
 					continue
 				}
 				st.Deps = appendNew(st.Deps, a)
+				if ref.Each {
+					followers[a] = append(followers[a], n)
+				}
 			}
 		}
-		if st.Sequential && st.isInstance() {
-			if before, ok := prev[st.Stage.Name]; ok {
-				st.Deps = appendNew(st.Deps, before)
-			}
-			prev[st.Stage.Name] = n
+	}
+	prev := map[string]string{} // sequential stage → its last instance so far
+	for _, n := range p.stageOrder {
+		st := p.Stages[n]
+		if !st.Sequential || !st.isInstance() {
+			continue
 		}
-		for _, d := range st.Deps {
+		if before, ok := prev[st.Stage.Name]; ok {
+			for _, a := range withFollowers(before, followers) {
+				st.Deps = appendNew(st.Deps, a)
+			}
+		}
+		prev[st.Stage.Name] = n
+	}
+	g := dag.New()
+	for _, n := range p.stageOrder {
+		g.Add(n)
+	}
+	for _, n := range p.stageOrder {
+		for _, d := range p.Stages[n].Deps {
 			g.Connect(n, d)
+		}
+	}
+	if len(followers) > 0 {
+		// Stages are acyclic (config checked); followers of a sequential
+		// stage can still close a loop between instances.
+		for _, cyc := range g.Cycles() {
+			first := p.Stages[cyc[0]]
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Stage instances depend on each other in a cycle",
+				Detail:  fmt.Sprintf("These instances wait for one another, so none of them could start: %s. A stage that waits for a sequential stage's instance by each.key must not also wait for a later instance.", strings.Join(append(cyc, cyc[0]), " → ")),
+				Subject: first.DeclRange.Ptr()})
 		}
 	}
 	p.Graph = g
 	p.Order = g.Order()
 	return diags
+}
+
+// withFollowers is addr and every instance that waits for it by each.key,
+// transitively.
+func withFollowers(addr string, followers map[string][]string) []string {
+	out := []string{addr}
+	for i := 0; i < len(out); i++ {
+		for _, f := range followers[out[i]] {
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
 
 func appendNew(list []string, s string) []string {
@@ -203,14 +251,7 @@ func keysOf(addrs []string) string {
 	if len(addrs) == 0 {
 		return "no elements"
 	}
-	s := ""
-	for i, a := range addrs {
-		if i > 0 {
-			s += ", "
-		}
-		s += a
-	}
-	return s
+	return strings.Join(addrs, ", ")
 }
 
 // isInstance: the stage is one instance of a stage with for_each.

@@ -111,6 +111,28 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 		}
 		dep(name, nil)
 	}
+	for _, de := range s.DependsOnEach {
+		target, ok := c.Stages[de.Name]
+		switch {
+		case !ok:
+			diags = append(diags, c.unknownStage(de.Name, de.Range))
+		case s.ForEach == nil:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "each not allowed here",
+				Detail:  fmt.Sprintf("stage.%s[each.key] names the instance of this stage's key; this stage has no for_each.", de.Name),
+				Subject: de.Range.Ptr(),
+			})
+		case target.ForEach == nil:
+			diags = append(diags, noInstances(target, de.Range))
+		case de.Name == s.Name:
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "Stage depends on itself",
+				Detail: fmt.Sprintf("Stage %q lists its own instance in depends_on; sequential = true chains instances.", s.Name), Subject: de.Range.Ptr(),
+			})
+		default:
+			dep(de.Name, &InstanceRef{Each: true, Range: de.Range})
+		}
+	}
 	if s.ForEach != nil {
 		diags = append(diags, c.checkTraversals(exprVars(s.ForEach), scope{forEach: true}, nil)...)
 	}

@@ -17,6 +17,8 @@ import (
 type Stage struct {
 	Name      string
 	DependsOn []hcl.Traversal
+	// DependsOnEach are depends_on's stage.NAME[each.key], by stage name.
+	DependsOnEach []DependsOnEach
 	// ForEach makes the stage one instance per element (nil: one stage);
 	// Sequential chains the instances in the collection's order.
 	ForEach    hcl.Expression
@@ -39,9 +41,18 @@ type Stage struct {
 	Keyed map[string][]InstanceRef
 }
 
+// DependsOnEach is stage.NAME[each.key] in depends_on.
+type DependsOnEach struct {
+	Name  string
+	Range hcl.Range
+}
+
 // InstanceRef is a reference to one instance of a stage with for_each.
 type InstanceRef struct {
-	Key   string
+	Key string
+	// Each: the reference is stage.NAME[each.key], in a stage with
+	// for_each: each instance waits for the instance of the same key.
+	Each  bool
 	Range hcl.Range
 }
 
@@ -117,9 +128,9 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 		}
 	}
 	if a, ok := content.Attributes["depends_on"]; ok {
-		trs, d := decodeDependsOn(a)
+		trs, each, d := decodeDependsOn(a)
 		diags = append(diags, d...)
-		s.DependsOn = trs
+		s.DependsOn, s.DependsOnEach = trs, each
 	}
 	var stepBlocks []*hcl.Block
 	for _, blk := range content.Blocks {
@@ -224,12 +235,17 @@ func unknownStepHint(diags hcl.Diagnostics, reg *steps.Registry) hcl.Diagnostics
 
 // decodeDependsOn keeps stage.NAME and stage.NAME[KEY] (one instance of a
 // stage with for_each; KEY a literal string or number).
-func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
+func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, []DependsOnEach, hcl.Diagnostics) {
 	exprs, diags := hcl.ExprList(a.Expr)
 	var out []hcl.Traversal
+	var each []DependsOnEach
 	for _, e := range exprs {
+		if name, ok := eachIndexed(e); ok {
+			each = append(each, DependsOnEach{Name: name, Range: e.Range()})
+			continue
+		}
 		tr, d := hcl.AbsTraversalForExpr(e)
-		detail := "depends_on is a list of stages, written as stage.NAME, or stage.NAME[KEY] for one instance of a stage with for_each."
+		detail := "depends_on is a list of stages, written as stage.NAME, or stage.NAME[KEY] for one instance of a stage with for_each (stage.NAME[each.key]: the instance of the same key)."
 		ok := !d.HasErrors() && tr.RootName() == "stage" && (len(tr) == 2 || len(tr) == 3)
 		if ok {
 			// stage["x"] and stage[0] are traversals too, but a
@@ -255,7 +271,24 @@ func decodeDependsOn(a *hcl.Attribute) ([]hcl.Traversal, hcl.Diagnostics) {
 		}
 		out = append(out, tr)
 	}
-	return out, diags
+	return out, each, diags
+}
+
+// eachIndexed matches stage.NAME[each.key].
+func eachIndexed(e hcl.Expression) (string, bool) {
+	ix, ok := e.(*hclsyntax.IndexExpr)
+	if !ok {
+		return "", false
+	}
+	coll, ok1 := ix.Collection.(*hclsyntax.ScopeTraversalExpr)
+	key, ok2 := ix.Key.(*hclsyntax.ScopeTraversalExpr)
+	if !ok1 || !ok2 || coll.Traversal.RootName() != "stage" || len(coll.Traversal) != 2 || key.Traversal.RootName() != "each" || len(key.Traversal) != 2 {
+		return "", false
+	}
+	name, ok1 := attrAt(coll.Traversal, 1)
+	k, ok2 := attrAt(key.Traversal, 1)
+	_, isAttr := coll.Traversal[1].(hcl.TraverseAttr)
+	return name, ok1 && ok2 && isAttr && k == "key"
 }
 
 // instanceKey reads [KEY] after stage.NAME: a known string, or a number,
