@@ -1,78 +1,31 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"github.com/zclconf/go-cty/cty"
-	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/defaults"
 )
 
-// listFlag collects a repeatable flag (-var a=1 -var b=2).
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// dryRunFlag is --dry-run (meaning server) or --dry-run=server|none.
-type dryRunFlag string
-
-func (d *dryRunFlag) String() string   { return string(*d) }
-func (d *dryRunFlag) IsBoolFlag() bool { return true }
-func (d *dryRunFlag) Set(v string) error {
-	switch v {
-	case "true", "server":
-		*d = "server"
-	case "false", "none", "":
-		*d = ""
-	default:
-		return fmt.Errorf("--dry-run is \"server\" or \"none\", not %q", v)
-	}
-	return nil
-}
-
-// waitFlag is --wait-lock (10 minutes) or --wait-lock=DURATION: how long to
-// wait for a lock someone else holds. Unbounded waiting would let a stuck
-// CI job hang every later release until the job's own timeout.
-type waitFlag time.Duration
-
-const defaultWaitLock = defaults.WaitLock
-
-func (w *waitFlag) String() string   { return time.Duration(*w).String() }
-func (w *waitFlag) IsBoolFlag() bool { return true }
-func (w *waitFlag) Set(v string) error {
-	switch v {
-	case "true", "":
-		*w = waitFlag(defaultWaitLock)
-	case "false":
-		*w = 0
-	default:
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return fmt.Errorf("--wait-lock takes a duration such as 5m, not %q", v)
-		}
-		*w = waitFlag(d)
-	}
-	return nil
-}
-
-// options are the flags every command accepts; a command reads
-// those it needs.
+// options are the values of every flag; a command registers the flags it
+// takes (command.flags) and reads those.
 type options struct {
 	kubeconfig, context, namespace string
 	vars, varFiles                 listFlag
 	output                         string
 	junit, summary                 string
 	dryRun                         dryRunFlag
-	grace                          time.Duration
+	grace                          durationFlag
 	waitLock                       waitFlag
 	force                          bool
 	state                          string
-	historyMax                     int
+	historyMax                     intFlag
 	// saved: the values an existing run was started with (not a flag).
 	saved map[string]cty.Value
 	// lenient: a required variable given no value is unknown, not an
@@ -84,66 +37,213 @@ type options struct {
 	diff      bool
 	recursive bool
 	noJournal bool
+	// rbac
+	roleName string
+	// init
+	template string
+	list     bool
 }
 
-func newFlagSet(name string, o *options, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("cutover "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
-	fs.StringVar(&o.context, "context", "", "kubeconfig context to use")
-	fs.StringVar(&o.namespace, "namespace", "", "namespace (overrides the pipeline's and the context's)")
-	fs.StringVar(&o.namespace, "n", "", "shorthand for --namespace")
-	fs.Var(&o.vars, "var", "set a variable: -var name=value (repeatable)")
-	fs.Var(&o.varFiles, "var-file", "read variables from an .hcl file, or a .json one holding an object (repeatable)")
-	fs.StringVar(&o.output, "output", "text", "output format: text or json")
-	fs.StringVar(&o.output, "o", "text", "shorthand for --output")
-	fs.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
-	fs.StringVar(&o.summary, "summary", "", "write a markdown report to this file")
-	fs.Var(&o.dryRun, "dry-run", "server: every write is a server-side dry run")
-	fs.DurationVar(&o.grace, "grace", defaults.Grace, "time allowed to undo after SIGINT/SIGTERM")
-	fs.Var(&o.waitLock, "wait-lock", "wait up to this long for the pipeline's lock instead of exiting 4 (alone: 10m)")
-	fs.BoolVar(&o.force, "force", false, "undo: restore objects changed since the run wrote them, and undo a succeeded run that is not the latest")
-	fs.StringVar(&o.state, "state", "secret", "where run state is kept: secret, or configmap (readable by the view role: no secrets in stages)")
-	fs.IntVar(&o.historyMax, "history-max", 10, "runs kept per pipeline; older finished ones are deleted (0: keep all)")
-	fs.StringVar(&o.resume, "resume", "", "resume the run with this id")
-	fs.StringVar(&o.format, "format", "dot", "graph format: dot or mermaid")
-	fs.BoolVar(&o.check, "check", false, "fmt: report files that are not formatted, change nothing (exit 5 when some are)")
-	fs.BoolVar(&o.diff, "diff", false, "fmt: print each change as a unified diff")
-	fs.BoolVar(&o.recursive, "recursive", true, "fmt: format the subdirectories of a directory too (-recursive=false: only its own files)")
-	fs.BoolVar(&o.noJournal, "no-journal", false, "do not journal the run in the cluster (no resume, no undo RUN)")
-	return fs
+// newOptions are the defaults, also for the flags a command does not take.
+func newOptions() *options {
+	return &options{output: "text", grace: durationFlag(defaults.Grace), state: "secret", historyMax: 10, format: "dot", recursive: true}
 }
 
-// parseInterleaved lets flags stand before or after positional arguments,
-// as kubectl allows; Go's flag package stops at the first positional one.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		// flag.Parse consumed a "--" terminator if the remainder follows it.
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+// flagDefs is every flag, by name; commands pick theirs. The usage text
+// puts the value's name in backquotes (pflag's convention) for the help.
+var flagDefs = map[string]func(fs *pflag.FlagSet, o *options){
+	"kubeconfig": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.kubeconfig, "kubeconfig", "", "the kubeconfig `FILE` (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+	},
+	"context": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.context, "context", "", "the kubeconfig context `NAME` to use")
+	},
+	"namespace": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVarP(&o.namespace, "namespace", "n", "", "the `NAMESPACE` to act in (overrides the pipeline's and the context's)")
+	},
+	"var": func(fs *pflag.FlagSet, o *options) {
+		fs.Var(&o.vars, "var", "set a variable: `NAME=VALUE` (repeatable; lists, maps and objects in HCL syntax)")
+	},
+	"var-file": func(fs *pflag.FlagSet, o *options) {
+		fs.Var(&o.varFiles, "var-file", "read variables from an .hcl `FILE`, or a .json one holding an object (repeatable)")
+	},
+	"output": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVarP(&o.output, "output", "o", "text", "`text|json`: json writes one JSON document or event per line")
+	},
+	"junit": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.junit, "junit", "", "write a JUnit XML report to `FILE` (one testcase per stage)")
+	},
+	"summary": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.summary, "summary", "", "write a markdown report to `FILE`")
+	},
+	"dry-run": func(fs *pflag.FlagSet, o *options) {
+		fs.Var(&o.dryRun, "dry-run", "`server|none`: server (alone: --dry-run) makes every write a server-side dry run, nothing changes; none is a real run")
+		fs.Lookup("dry-run").NoOptDefVal = "server"
+	},
+	"grace": func(fs *pflag.FlagSet, o *options) {
+		fs.Var(&o.grace, "grace", "the `DURATION` allowed to undo after SIGINT/SIGTERM, with its unit (90s, 2m)")
+	},
+	"wait-lock": func(fs *pflag.FlagSet, o *options) {
+		fs.Var(&o.waitLock, "wait-lock", "wait up to `DURATION` for the pipeline's lock instead of exiting 4 (alone: 10m)")
+		fs.Lookup("wait-lock").NoOptDefVal = defaultWaitLock.String()
+	},
+	"force": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.force, "force", false, "restore objects changed since the run wrote them, and undo a succeeded run that is not the latest")
+	},
+	"state": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.state, "state", "secret", "keep run state in a `secret|configmap` (a ConfigMap is readable by the view role: no secrets in stages)")
+	},
+	"history-max": func(fs *pflag.FlagSet, o *options) {
+		fs.Var(&o.historyMax, "history-max", "keep the last `N` runs per pipeline, delete older finished ones (0: keep all)")
+	},
+	"resume": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.resume, "resume", "", "finish the run `RUN` whose job died (undone if a stage fails)")
+	},
+	"format": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.format, "format", "dot", "`dot|mermaid`")
+	},
+	"check": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.check, "check", false, "report files that are not formatted (exit 5), change nothing")
+	},
+	"recursive-lint": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.recursive, "recursive", true, "lint the subdirectories of a directory too (--recursive=false: only its own files)")
+	},
+	"diff": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.diff, "diff", false, "print each change as a unified diff")
+	},
+	"recursive": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.recursive, "recursive", true, "format the subdirectories of a directory too (--recursive=false: only its own files)")
+	},
+	"template": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVarP(&o.template, "template", "t", defaultTemplate, "start from the ready pipeline `NAME` (init --list shows them)")
+	},
+	"list": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.list, "list", false, "list the ready pipelines, with what each does")
+	},
+	"force-init": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.force, "force", false, "overwrite files that exist")
+	},
+	"role-name": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.roleName, "name", "", "the Role's `NAME` (default: cutover-PIPELINE)")
+	},
+	"rbac-state": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.state, "state", "secret", "where the runs keep their state: `secret|configmap|none` (none: runs with --no-journal and lock = false)")
+	},
+	"no-journal": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.noJournal, "no-journal", false, "do not journal the run in the cluster (no resume, no undo RUN; the lock is still taken)")
+	},
+}
+
+// The flags the commands that load a pipeline, reach a cluster or write
+// reports share.
+var (
+	varFlags     = []string{"var", "var-file"}
+	clusterFlags = []string{"kubeconfig", "context", "namespace"}
+	reportFlags  = []string{"output", "junit", "summary"}
+)
+
+func flagsOf(groups ...[]string) []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g...)
 	}
+	return out
 }
 
-// parse reads a command's flags and positional arguments; false means exit 2
-// (the flag package has said why).
-func (c *cli) parse(name string, args []string) (*options, []string, bool) {
-	o := &options{}
-	pos, err := parseInterleaved(newFlagSet(name, o, c.stderr), args)
+// listFlag collects a repeatable flag (-var a=1 -var b=2) without
+// splitting on commas: a value may hold them (-var 'l=["a","b"]').
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+func (l *listFlag) Type() string       { return "list" }
+
+// dryRunFlag is --dry-run (meaning server) or --dry-run=server|none.
+type dryRunFlag string
+
+func (d *dryRunFlag) String() string { return string(*d) }
+func (d *dryRunFlag) Type() string   { return "mode" }
+func (d *dryRunFlag) Set(v string) error {
+	switch v {
+	case "true", "server":
+		*d = "server"
+	case "false", "none", "":
+		*d = ""
+	default:
+		return fmt.Errorf("it is server or none (--dry-run alone means server)")
+	}
+	return nil
+}
+
+// durationFlag is a duration that says what it wants when given a bare
+// number: "--grace 10" is seconds to some and minutes to others.
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+func (d *durationFlag) Type() string   { return "duration" }
+func (d *durationFlag) Set(v string) error {
+	p, err := parseDuration(v)
 	if err != nil {
-		return o, pos, false
+		return err
 	}
-	return o, pos, c.checkOptions(o)
+	*d = durationFlag(p)
+	return nil
+}
+
+func parseDuration(v string) (time.Duration, error) {
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return 0, fmt.Errorf("a duration needs its unit: %ss for seconds, %sm for minutes (units: ms, s, m, h)", v, v)
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("not a duration: write it with its unit, as 90s, 2m or 1m30s")
+	}
+	return d, nil
+}
+
+// waitFlag is --wait-lock (10 minutes) or --wait-lock=DURATION: how long to
+// wait for a lock someone else holds. Unbounded waiting would let a stuck
+// CI job hang every later release until the job's own timeout.
+type waitFlag time.Duration
+
+const defaultWaitLock = defaults.WaitLock
+
+func (w *waitFlag) String() string { return time.Duration(*w).String() }
+func (w *waitFlag) Type() string   { return "duration" }
+func (w *waitFlag) Set(v string) error {
+	switch v {
+	case "true", "":
+		*w = waitFlag(defaultWaitLock)
+	case "false":
+		*w = 0
+	default:
+		d, err := parseDuration(v)
+		if err != nil {
+			return err
+		}
+		*w = waitFlag(d)
+	}
+	return nil
+}
+
+// intFlag is a count that says what it wants, not strconv's "invalid syntax".
+type intFlag int
+
+func (n *intFlag) String() string { return strconv.Itoa(int(*n)) }
+func (n *intFlag) Type() string   { return "int" }
+func (n *intFlag) Set(v string) error {
+	i, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("a whole number, such as 10")
+	}
+	*n = intFlag(i)
+	return nil
+}
+
+// parse returns the options cobra parsed for the running command, once
+// they pass checkOptions; false means exit 2 (it has said why).
+func (c *cli) parse(_ string, args []string) (*options, []string, bool) {
+	return c.opts, args, c.checkOptions(c.opts)
 }
 
 // parsePath is parse for the commands that take one PATH (default ".").
@@ -158,7 +258,8 @@ func (c *cli) parsePath(name string, args []string) (*options, string, bool) {
 
 // checkOptions refuses, before anything runs, flag values that would only
 // fail later: an output format nobody renders, a report file that cannot be
-// written (found out after the release, the run's report would be lost).
+// written (found out after the release, the run's report would be lost), a
+// kubeconfig that does not parse.
 func (c *cli) checkOptions(o *options) bool {
 	if o.output != "text" && o.output != "json" {
 		c.errorf("--output is text or json, not %q", o.output)
@@ -179,5 +280,5 @@ func (c *cli) checkOptions(o *options) bool {
 			os.Remove(f.path) // only the check created it
 		}
 	}
-	return true
+	return c.checkKubeconfig(o)
 }

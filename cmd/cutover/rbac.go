@@ -23,21 +23,14 @@ import (
 // of what its stages declare (steps.Permissioner) and cutover's own run
 // state and lock, with a RoleBinding template.
 func cmdRBAC(c *cli, args []string) int {
-	o := &options{}
-	fs := newFlagSet("rbac", o, c.stderr)
-	var name string
-	fs.StringVar(&name, "name", "", "name of the Role (default: cutover-PIPELINE)")
 	// --state is the run's flag (where the journal is kept); rbac also
 	// takes "none", for runs with --no-journal (no journal, no lock).
-	pos, err := parseInterleaved(fs, args)
-	if err != nil {
-		return exitInvalid
-	}
-	state := o.state
-	path, ok := c.pathArg(pos)
+	o, path, ok := c.parsePath("rbac", args)
 	if !ok {
 		return exitInvalid
 	}
+	name := o.roleName
+	state := o.state
 	if state != "secret" && state != "configmap" && state != "none" {
 		c.errorf("--state is secret, configmap or none, not %q", state)
 		return exitInvalid

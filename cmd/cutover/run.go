@@ -31,7 +31,7 @@ func cmdRun(c *cli, args []string) int {
 		return exitInvalid
 	}
 	ctx, sig := c.signalContext()
-	opts := engine.Options{DryRun: o.dryRun == "server", Grace: o.grace}
+	opts := engine.Options{DryRun: o.dryRun == "server", Grace: time.Duration(o.grace)}
 	var (
 		p     *engine.Program
 		prior *priorRun
@@ -121,7 +121,7 @@ func cmdRun(c *cli, args []string) int {
 	}
 	if s := sig(); s != nil {
 		if s == syscall.SIGTERM {
-			return 143
+			return exitTerminated
 		}
 		return exitInterrupted
 	}
@@ -156,7 +156,7 @@ func (c *cli) prune(st *state, pipeline string, o *options) {
 	if o.historyMax <= 0 {
 		return
 	}
-	if _, err := st.store.Prune(context.Background(), pipeline, o.historyMax); err != nil {
+	if _, err := st.store.Prune(context.Background(), pipeline, int(o.historyMax)); err != nil {
 		c.errorf("warning: removing old runs of %s: %v", pipeline, err)
 	}
 }
@@ -201,7 +201,7 @@ func (c *cli) signalContext() (context.Context, func() os.Signal) {
 		for s := range ch {
 			if interactive {
 				if s == syscall.SIGTERM {
-					os.Exit(143)
+					os.Exit(exitTerminated)
 				}
 				os.Exit(exitInterrupted)
 			}

@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,6 +37,7 @@ func TestScript(t *testing.T) {
 	p.Cmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"httpserve": cmdHTTPServe,
 		"webhook":   cmdWebhook,
+		"exits":     cmdExits,
 	}
 	for k, v := range clusterCmds {
 		p.Cmds[k] = v
@@ -157,4 +160,25 @@ func cmdWebhook(ts *testscript.TestScript, neg bool, args []string) {
 	go srv.Serve(l)
 	ts.Defer(func() { close(stop); srv.Close() })
 	ts.Setenv(name+"_URL", "http://"+l.Addr().String())
+}
+
+// exits CODE PROG [ARGS…]: runs PROG as exec does and fails unless it exits
+// with CODE; its stdout and stderr are there for the checks that follow.
+// Exit codes are part of the command line's contract (exitcodes.go).
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS…]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	var ee *exec.ExitError
+	if err := ts.Exec(args[1], args[2:]...); errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("%s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
 }

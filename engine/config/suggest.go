@@ -13,3 +13,6 @@ func suggest(name string, known []string) string {
 	}
 	return best
 }
+
+// Suggest is suggest for the commands (a misspelt template name).
+func Suggest(name string, known []string) string { return suggest(name, known) }

@@ -1,0 +1,138 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// command is one subcommand: what its help says, the flags it takes (by
+// name in flagDefs), how its arguments complete, and its body, which
+// returns the exit code.
+type command struct {
+	name, args, short, long, example string
+	flags                            []string
+	run                              func(c *cli, args []string) int
+	// complete completes positional arguments (nil: files).
+	complete func(c *cli, o *options, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective)
+}
+
+// commands in the order `cutover --help` lists them: the life of a release.
+var commands = []command{
+	{
+		name: "init", args: "[DIR]",
+		short: "write a starting pipeline from a ready one (--list shows them)",
+		long: "Writes the files of a ready pipeline (pipelines/ in the repository, embedded in the binary)\n" +
+			"into DIR (default: the current directory). Existing files are left alone unless --force.",
+		example: "  cutover init --list\n  cutover init --template canary-replicas deploy/\n  cutover validate deploy/",
+		flags:   []string{"template", "list", "force-init", "output"},
+		run:     cmdInit,
+	},
+	{
+		name: "validate", args: "[PATH]",
+		short: "report every problem in a pipeline; exit 2 when invalid",
+		long: "Checks the pipeline at PATH (a directory of .hcl files, or one file; default: the current\n" +
+			"directory) without running anything: syntax, references, types, variables and each step's\n" +
+			"settings, every problem at once with file:line:col. Required variables without a value are\n" +
+			"checked as unknown, as terraform validate does.",
+		example: "  cutover validate pipelines/blue-green-service\n  cutover validate . -var version=v2 -o json",
+		flags:   flagsOf(varFlags, reportFlags),
+		run:     cmdValidate,
+	},
+	{
+		name: "plan", args: "[PATH]",
+		short: "show what a run would do, stage by stage",
+		long: "Shows the stages in the order they would run with their settings evaluated; values only a stage\n" +
+			"can produce are shown as (known after STAGE). --dry-run=server asks the cluster and shows the\n" +
+			"diff of every object a stage would write.",
+		example: "  cutover plan pipelines/blue-green-service -var version=v2\n  cutover plan . -var version=v2 --dry-run=server",
+		flags:   flagsOf(varFlags, reportFlags, clusterFlags, []string{"dry-run"}),
+		run:     cmdPlan,
+	},
+	{
+		name: "run", args: "[PATH]",
+		short: "run a pipeline",
+		long: "Runs the pipeline's stages as a DAG against the cluster, journaling what each write replaces;\n" +
+			"a failed stage undoes what the run changed, newest first. --resume RUN finishes a run whose\n" +
+			"job died. One run per pipeline at a time: the pipeline's lock is a Lease.",
+		example: "  cutover run pipelines/blue-green-service -var version=v2\n" +
+			"  cutover run . -var-file prod.hcl --junit report.xml --wait-lock=5m\n" +
+			"  cutover run . --resume RUN",
+		flags: flagsOf(varFlags, reportFlags, clusterFlags,
+			[]string{"dry-run", "grace", "wait-lock", "state", "history-max", "resume", "no-journal"}),
+		run: cmdRun,
+	},
+	{
+		name: "graph", args: "[PATH]",
+		short: "print the stage graph (--format dot|mermaid)",
+		example: "  cutover graph pipelines/canary-replicas --format mermaid\n" +
+			"  cutover graph . | dot -Tsvg > graph.svg",
+		flags: flagsOf(varFlags, []string{"format"}),
+		run:   cmdGraph,
+	},
+	{
+		name: "fmt", args: "[PATH...]",
+		short:   "format .hcl files in place, subdirectories too (--check: only report, --diff: show)",
+		example: "  cutover fmt\n  cutover fmt --check --diff pipelines/",
+		flags:   []string{"check", "diff", "recursive"},
+		run:     cmdFmt,
+	},
+	{
+		name: "lint", args: "MANIFEST|DIR|-...",
+		short:   "zero-downtime findings on Kubernetes manifests",
+		long:    "Reports what would make a release drop requests: missing readiness probes, no preStop,\na grace period shorter than the drain, surge settings that remove capacity.",
+		example: "  cutover lint k8s/deployment.yaml\n  cutover lint k8s/ -o json\n  helm template chart/ | cutover lint -",
+		flags:   []string{"output", "recursive-lint"},
+		run:     cmdLint,
+	},
+	{
+		name: "status", args: "[RUN]",
+		short:    "show runs in progress and the last run of each pipeline; with RUN, its stages",
+		example:  "  cutover status\n  cutover status RUN -n shop",
+		flags:    flagsOf(clusterFlags, []string{"output"}),
+		run:      cmdStatus,
+		complete: completeRunArg(1),
+	},
+	{
+		name: "history", args: "",
+		short:   "list past runs",
+		example: "  cutover history -n shop",
+		flags:   flagsOf(clusterFlags, []string{"output"}),
+		run:     cmdHistory,
+	},
+	{
+		name: "undo", args: "RUN [PATH]",
+		short: "undo a run from its journal",
+		long: "Undoes what run RUN changed, from its journal in the cluster, newest first: for a run whose job\n" +
+			"died, or to take back a release. PATH is the run's pipeline (default: the current directory);\n" +
+			"the run's variables come from the journal, sensitive ones must be given again.",
+		example: "  cutover undo RUN pipelines/blue-green-service\n  cutover undo RUN . --force",
+		flags:   flagsOf(varFlags, reportFlags, clusterFlags, []string{"force", "wait-lock", "state"}),
+		run:     cmdUndo, complete: completeRunArg(2),
+	},
+	{
+		name: "approve", args: "RUN [STAGE]",
+		short:   "answer a pause stage of a run: go on",
+		example: "  cutover approve RUN\n  cutover approve RUN promote -n shop",
+		flags:   flagsOf(clusterFlags, []string{"output"}),
+		run:     cmdApprove, complete: completePauseArgs,
+	},
+	{
+		name: "abort", args: "RUN [STAGE]",
+		short:   "answer a pause stage of a run: stop and undo",
+		example: "  cutover abort RUN",
+		flags:   flagsOf(clusterFlags, []string{"output"}),
+		run:     cmdAbort, complete: completePauseArgs,
+	},
+	{
+		name: "rbac", args: "[PATH]",
+		short: "print the Role a pipeline's runs need (namespaced, least privilege)",
+		example: "  cutover rbac pipelines/blue-green-service -n shop | kubectl apply -f -\n" +
+			"  cutover rbac . --state none --name deployer",
+		flags: flagsOf(varFlags, clusterFlags, []string{"rbac-state", "role-name"}),
+		run:   cmdRBAC,
+	},
+	{
+		name: "version", args: "",
+		short:   "print the version, its commit and build time",
+		example: "  cutover version\n  cutover version -o json",
+		flags:   []string{"output"},
+		run:     cmdVersion,
+	},
+}

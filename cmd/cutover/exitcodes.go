@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Exit codes (docs/design.md, "Exit codes"). Each code has one meaning
+// whatever the command, so a CI script can branch on it without knowing
+// which command ran: the checks (fmt --check, lint) have a code of their
+// own instead of reusing "a stage failed".
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitInvalid     = 2
+	exitIncomplete  = 3
+	exitLockHeld    = 4
+	exitFindings    = 5   // fmt --check: files not formatted; lint: an error finding
+	exitInterrupted = 130 // SIGINT
+	exitTerminated  = 143 // SIGTERM
+)
+
+// exitCode is one row of the table the help text, the reference docs and
+// the README's table are rendered from.
+type exitCode struct {
+	code    int
+	meaning string
+	// commands that can exit with it; nil: every command.
+	commands []string
+}
+
+var exitCodes = []exitCode{
+	{exitOK, "success (fmt --check: every file formatted; lint: no error finding)", nil},
+	{exitFailed, "failed, nothing left changed: a stage failed and everything was undone, or the cluster could not be reached or refused a request", []string{"run", "plan", "undo", "status", "history", "approve", "abort"}},
+	{exitInvalid, "invalid input (HCL, variables, flags, files, kubeconfig); nothing ran", nil},
+	{exitIncomplete, "failed, and the undo is incomplete: the output says what is left (objects someone changed since the run wrote them are left as is and named), or the run lost its lock and stopped without undoing", []string{"run", "undo"}},
+	{exitLockHeld, "the pipeline's lock is held by another run (named), or `undo`/`--resume` of a run whose process is still alive", []string{"run", "undo"}},
+	{exitFindings, "a check found problems: `fmt --check`, a file is not formatted (each is named; `--diff` shows the change); `lint`, an error finding (warnings alone exit 0)", []string{"fmt", "lint"}},
+	{exitInterrupted, "interrupted by SIGINT; what the run changed was undone within `--grace`", []string{"run"}},
+	{exitTerminated, "interrupted by SIGTERM; what the run changed was undone within `--grace`", []string{"run"}},
+}
+
+// exitCodesOf are the rows that apply to command name.
+func exitCodesOf(name string) []exitCode {
+	var out []exitCode
+	for _, e := range exitCodes {
+		if name == "" || e.commands == nil || slices.Contains(e.commands, name) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// exitCodesText is the help's "Exit codes" section for a command; for ""
+// (cutover --help) every code, with the commands it concerns.
+func exitCodesText(name string) string {
+	var b strings.Builder
+	for _, e := range exitCodesOf(name) {
+		line := strings.ReplaceAll(e.meaning, "`", "")
+		if name == "" && e.commands != nil {
+			line += " [" + strings.Join(e.commands, ", ") + "]"
+		}
+		fmt.Fprintf(&b, "  %-4d %s\n", e.code, wrap(line, 7))
+	}
+	return b.String()
+}
+
+// exitCodesMarkdown is the table in README.md and docs/reference/cli.md.
+func exitCodesMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| exit | meaning | commands |\n|---|---|---|\n")
+	for _, e := range exitCodes {
+		cmds := "all"
+		if e.commands != nil {
+			cmds = "`" + strings.Join(e.commands, "`, `") + "`"
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s |\n", e.code, e.meaning, cmds)
+	}
+	return b.String()
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// The command line is built on cobra, kubectl's framework: per-command
+// flags and help, shell completion for four shells, and the conventions a
+// Kubernetes user already knows (-n, -o, --kubeconfig, --context).
+// Terraform's single-dash long flags (-var x=y) are rewritten to two dashes
+// before cobra parses (normalizeArgs): pflag alone reads -var as -v -a -r.
+
+// usageError is bad usage found by cobra or pflag (unknown command or
+// flag, a flag value that does not parse): exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+
+func init() {
+	// `cutover --help` lists the commands in the life of a release
+	// (the commands table's order), not alphabetically.
+	cobra.EnableCommandSorting = false
+}
+
+// newRoot builds the command tree; the commands write their exit code into
+// c.code.
+func (c *cli) newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cutover",
+		Short: "release applications to Kubernetes with declarative HCL pipelines",
+		Long: "cutover runs release pipelines (HCL stages in a DAG: deploy, verify, switch, scale, wait, …)\n" +
+			"with retries, analysis gates and automatic undo.",
+		Version:               versionLine(),
+		SilenceErrors:         true,
+		SilenceUsage:          true,
+		DisableFlagsInUseLine: true,
+		// Bare `cutover` is a usage mistake: help on stderr, exit 2.
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprint(c.stderr, helpText(cmd))
+			c.code = exitInvalid
+		},
+	}
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.SetVersionTemplate("cutover {{.Version}}\n")
+	root.SetHelpFunc(func(cmd *cobra.Command, _ []string) { fmt.Fprint(cmd.OutOrStdout(), helpText(cmd)) })
+	root.SetUsageFunc(func(cmd *cobra.Command) error { _, err := fmt.Fprint(cmd.ErrOrStderr(), helpText(cmd)); return err })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	for _, def := range commands {
+		root.AddCommand(c.newCommand(def))
+	}
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	root.InitDefaultHelpFlag()
+	root.InitDefaultVersionFlag()
+	root.Flags().Lookup("version").Usage = "print the version, its commit and build time"
+	root.Flags().Lookup("help").Usage = "show this help"
+	return root
+}
+
+func (c *cli) newCommand(def command) *cobra.Command {
+	o := newOptions()
+	cmd := &cobra.Command{
+		Use:     strings.TrimSpace(def.name + " " + def.args),
+		Short:   def.short,
+		Long:    def.long,
+		Example: def.example,
+		Args:    cobra.ArbitraryArgs, // each body checks its own, precisely
+		Run: func(_ *cobra.Command, args []string) {
+			c.opts = o
+			c.code = def.run(c, args)
+		},
+		DisableFlagsInUseLine: true,
+	}
+	for _, f := range def.flags {
+		add, ok := flagDefs[f]
+		if !ok {
+			panic("cutover: command " + def.name + " names an unknown flag " + f)
+		}
+		add(cmd.Flags(), o)
+	}
+	// The value's name moves from the usage's backquotes (pflag's
+	// convention) to an annotation: completion shows the usage as is.
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if name, usage := pflag.UnquoteUsage(f); usage != f.Usage {
+			f.Usage = usage
+			_ = cmd.Flags().SetAnnotation(f.Name, valueAnnotation, []string{name})
+		}
+	})
+	cmd.InitDefaultHelpFlag()
+	c.addCompletions(cmd, def, o)
+	return cmd
+}
+
+// execute runs the command line and returns the exit code.
+func (c *cli) execute(args []string) int {
+	root := c.newRoot()
+	root.SetArgs(normalizeArgs(root, args))
+	c.code = exitOK
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return c.code
+	}
+	// Everything cobra itself refuses is usage: an unknown command or
+	// flag, a flag value that does not parse, a wrong number of arguments.
+	var ue usageError
+	if !errors.As(err, &ue) {
+		ue = usageError{err}
+	}
+	c.errorf("%v", ue)
+	if cmd != nil {
+		fmt.Fprintf(c.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return exitInvalid
+}
+
+// normalizeArgs rewrites the long flags written with one dash (-var,
+// -kubeconfig=x, -dry-run) to two, using the flags of the command the
+// arguments select; shorthands (-n ns, -ojson) are left as they are. An
+// argument that is the value of a flag before it is never touched, nor is
+// anything after "--". For shell completion (__complete …) the word being
+// completed is left as typed.
+func normalizeArgs(root *cobra.Command, args []string) []string {
+	out := append([]string(nil), args...)
+	rest := out
+	if len(rest) > 0 && (rest[0] == cobra.ShellCompRequestCmd || rest[0] == cobra.ShellCompNoDescRequestCmd) {
+		if len(rest) < 2 {
+			return out
+		}
+		rest = rest[1 : len(rest)-1]
+	}
+	// The command: the leading words that name subcommands.
+	cmd := root
+	i := 0
+	for ; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" || a == "-" {
+			break
+		}
+		if strings.HasPrefix(a, "-") {
+			normalizeFlag(cmd, rest, i)
+			continue
+		}
+		sub := findSub(cmd, a)
+		if sub == nil {
+			break
+		}
+		cmd = sub
+	}
+	for ; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") || len(a) < 2 {
+			continue
+		}
+		if f := normalizeFlag(cmd, rest, i); f != nil && f.NoOptDefVal == "" && !strings.Contains(rest[i], "=") {
+			i++ // its value, whatever it looks like
+		}
+	}
+	return out
+}
+
+// normalizeFlag rewrites args[i] to its two-dash form when it is a long
+// flag of cmd written with one dash, and returns the flag it names (nil
+// when it names none).
+func normalizeFlag(cmd *cobra.Command, args []string, i int) *pflag.Flag {
+	a := args[i]
+	if len(a) < 2 {
+		return nil // "-": stdin, an argument
+	}
+	if strings.HasPrefix(a, "--") {
+		name, _, _ := strings.Cut(a[2:], "=")
+		return lookupFlag(cmd, name)
+	}
+	name, _, _ := strings.Cut(a[1:], "=")
+	if f := lookupFlag(cmd, name); f != nil && len(name) > 1 || name == "help" || name == "version" && cmd.Parent() == nil {
+		args[i] = "-" + a
+		return f
+	}
+	// A shorthand, alone or with its value stuck to it (-n ns, -ojson).
+	if f := cmd.Flags().ShorthandLookup(a[1:2]); f != nil {
+		if len(a) > 2 {
+			return nil // the value is in this argument
+		}
+		return f
+	}
+	if f := cmd.InheritedFlags().ShorthandLookup(a[1:2]); f != nil && len(a) == 2 {
+		return f
+	}
+	if len(a) > 2 && a[1] != '-' && (a[1] < '0' || a[1] > '9') {
+		// Not a shorthand either: say "unknown flag: --word", not
+		// "unknown shorthand flag: 'w' in -word".
+		args[i] = "-" + a
+	}
+	return nil
+}
+
+func lookupFlag(cmd *cobra.Command, name string) *pflag.Flag {
+	if f := cmd.Flags().Lookup(name); f != nil {
+		return f
+	}
+	return cmd.InheritedFlags().Lookup(name)
+}
+
+func findSub(cmd *cobra.Command, name string) *cobra.Command {
+	for _, s := range cmd.Commands() {
+		if s.Name() == name || s.HasAlias(name) {
+			return s
+		}
+	}
+	return nil
+}
