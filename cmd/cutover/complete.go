@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps/pause"
 )
 
@@ -112,9 +113,10 @@ func pathOf(args []string) string {
 	return "."
 }
 
-// runIDs are the runs in the namespace the flags select, newest first,
-// each described by its pipeline, status and start.
-func (c *cli) runIDs(o *options) []cobra.Completion {
+// withCluster calls f with the clients and the namespace the flags select,
+// bounded by completionTimeout; nothing when no cluster is configured or
+// its clients cannot be built.
+func (c *cli) withCluster(o *options, f func(ctx context.Context, clients *kube.Clients, ns string) ([]cobra.Completion, error)) []cobra.Completion {
 	if !c.hasKubeconfig(o) {
 		return nil
 	}
@@ -124,64 +126,57 @@ func (c *cli) runIDs(o *options) []cobra.Completion {
 	if err != nil {
 		return nil
 	}
-	ns := namespaceOf(o.namespace, "", clients)
-	metas, err := runStore(clients, ns, o).List(ctx)
+	out, err := f(ctx, clients, namespaceOf(o.namespace, "", clients))
 	if err != nil {
 		return nil
 	}
-	var out []cobra.Completion
-	for _, m := range metas {
-		out = append(out, cobra.CompletionWithDesc(m.RunID, m.Pipeline+" "+m.Status+" "+m.Started.Format(time.RFC3339)))
-	}
 	return out
+}
+
+// runIDs are the runs in the namespace the flags select, newest first,
+// each described by its pipeline, status and start.
+func (c *cli) runIDs(o *options) []cobra.Completion {
+	return c.withCluster(o, func(ctx context.Context, clients *kube.Clients, ns string) ([]cobra.Completion, error) {
+		metas, err := runStore(clients, ns, o).List(ctx)
+		var out []cobra.Completion
+		for _, m := range metas {
+			out = append(out, cobra.CompletionWithDesc(m.RunID, m.Pipeline+" "+m.Status+" "+m.Started.Format(time.RFC3339)))
+		}
+		return out, err
+	})
 }
 
 // waitingStages are the pause stages of run that wait for an answer.
 func (c *cli) waitingStages(o *options, run string) []cobra.Completion {
-	if !c.hasKubeconfig(o) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
-	defer cancel()
-	clients, err := c.cluster(o).Clients()
-	if err != nil {
-		return nil
-	}
-	ns := namespaceOf(o.namespace, "", clients)
-	list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf([]string{run}))
-	if err != nil {
-		return nil
-	}
-	var out []cobra.Completion
-	for _, q := range list.Items {
-		if s := q.Labels[pause.StageLabel]; s != "" && q.Data[pause.AnswerKey] == "" {
-			out = append(out, s)
+	return c.withCluster(o, func(ctx context.Context, clients *kube.Clients, ns string) ([]cobra.Completion, error) {
+		list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf([]string{run}))
+		if err != nil {
+			return nil, err
 		}
-	}
-	sort.Strings(out)
-	return out
+		var out []cobra.Completion
+		for _, q := range list.Items {
+			if s := q.Labels[pause.StageLabel]; s != "" && q.Data[pause.AnswerKey] == "" {
+				out = append(out, s)
+			}
+		}
+		sort.Strings(out)
+		return out, nil
+	})
 }
 
-// namespaces are the cluster's namespaces, when it answers in time.
+// namespaces are the cluster's namespaces.
 func (c *cli) namespaces(o *options) []cobra.Completion {
-	if !c.hasKubeconfig(o) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), completionTimeout)
-	defer cancel()
-	clients, err := c.cluster(o).Clients()
-	if err != nil {
-		return nil
-	}
-	list, err := clients.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil
-	}
-	var out []cobra.Completion
-	for _, n := range list.Items {
-		out = append(out, n.Name)
-	}
-	return out
+	return c.withCluster(o, func(ctx context.Context, clients *kube.Clients, _ string) ([]cobra.Completion, error) {
+		list, err := clients.Typed.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var out []cobra.Completion
+		for _, n := range list.Items {
+			out = append(out, n.Name)
+		}
+		return out, nil
+	})
 }
 
 // contexts are the kubeconfig's contexts (read locally, no cluster).
