@@ -149,7 +149,7 @@ func (c *cli) runIDs(o *options) []cobra.Completion {
 // waitingStages are the pause stages of run that wait for an answer.
 func (c *cli) waitingStages(o *options, run string) []cobra.Completion {
 	return c.withCluster(o, func(ctx context.Context, clients *kube.Clients, ns string) ([]cobra.Completion, error) {
-		list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf([]string{run}))
+		list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf(run))
 		if err != nil {
 			return nil, err
 		}
