@@ -3,6 +3,7 @@ package testcluster
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,7 +38,7 @@ func (c *Cluster) RegistryAddr() string { return c.registryAddr }
 
 // startProcessNodes creates the process nodes and starts their agent: in
 // this process, or as a component of a detached cluster (the testcluster
-// command's "agent"), and waits until the nodes are Ready.
+// command's "agent", Options.AgentExe), and waits until the nodes are Ready.
 func (c *Cluster) startProcessNodes(ctx context.Context, opts Options) error {
 	if opts.ProcessNodes <= 0 {
 		return nil
@@ -76,11 +77,10 @@ func (c *Cluster) startProcessNodes(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		self, err := buildTool(ctx, "./internal/testcluster/cmd/testcluster", "testcluster")
-		if err != nil {
-			return err
+		if opts.AgentExe == "" {
+			return errors.New("testcluster: a detached cluster with process nodes needs Options.AgentExe")
 		}
-		if err := c.spawnExe("pod-agent", self, true, "agent", "-kubeconfig", c.kubeconfig, "-dir", c.dir,
+		if err := c.spawnExe("pod-agent", opts.AgentExe, true, "agent", "-kubeconfig", c.kubeconfig, "-dir", c.dir,
 			"-nodes", strings.Join(names, ","), "-registry", c.registryAddr, "-demoapp", demo); err != nil {
 			return err
 		}

@@ -81,6 +81,9 @@ type Options struct {
 	// ProcessNodes is the number of process nodes, whose pods run as local
 	// processes (agent.go); 0: none.
 	ProcessNodes int
+	// AgentExe runs the process nodes' agent of a Detached cluster as
+	// "AgentExe agent ..." (the testcluster command passes itself).
+	AgentExe string
 	// Logf receives progress lines (nil: silent).
 	Logf func(format string, args ...any)
 	// DataPlane starts the service proxies and the router in this process

@@ -142,7 +142,11 @@ func cmdUp(ctx context.Context) error {
 	if _, err := testcluster.EnsureBinaries(ctx, logf); err != nil {
 		return err
 	}
-	c, err := testcluster.Start(ctx, testcluster.Options{Dir: dir, Detached: true, ProcessNodes: 2, Logf: logf})
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	c, err := testcluster.Start(ctx, testcluster.Options{Dir: dir, Detached: true, ProcessNodes: 2, AgentExe: self, Logf: logf})
 	if err != nil {
 		return err
 	}
