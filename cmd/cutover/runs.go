@@ -13,6 +13,7 @@ import (
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/lock"
 )
@@ -77,6 +78,15 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		c.errorf("run %s: %v", runID, err)
 		return nil, exitInvalid
 	}
+	if need := sensitiveMissing(cfg, engine.Inputs{Vars: o.vars, VarFiles: o.varFiles, Env: c.environ, Saved: o.saved}); len(need) > 0 {
+		var how []string
+		for _, n := range need {
+			how = append(how, fmt.Sprintf("-var %s=VALUE or CUTOVER_VAR_%s", n, n))
+		}
+		c.errorf("run %s was started with the sensitive %s %s, and sensitive values are never stored: give %s again, as when the run started (%s); nothing was done",
+			runID, words.Noun(len(need), "variable"), strings.Join(need, ", "), map[bool]string{true: "it", false: "them"}[len(need) == 1], strings.Join(how, "; "))
+		return nil, exitInvalid
+	}
 	p, ok := c.load(path, o)
 	if !ok {
 		return nil, exitInvalid
@@ -88,6 +98,24 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		return nil, exitFailed
 	}
 	return &priorRun{p: p, journal: j, meta: j.Meta(), entries: entries, state: st}, exitOK
+}
+
+// sensitiveMissing names the sensitive variables without a default that in
+// does not give: a run's journal never stores them, so undo and --resume
+// must be given them again.
+func sensitiveMissing(cfg *config.Config, in engine.Inputs) []string {
+	in.AllowMissing = true
+	p, diags := engine.Prepare(cfg, in)
+	if diags.HasErrors() {
+		return nil // reported, with everything else, by the load that follows
+	}
+	var out []string
+	for _, n := range p.Missing {
+		if v := cfg.Variables[n]; v != nil && v.Sensitive {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func cmdUndo(c *cli, args []string) int {
