@@ -36,7 +36,7 @@ func NewClusterStore(c *kube.Clients, namespace, backend string) (Store, error) 
 	}
 	return &clusterStore{
 		backend: backend,
-		secrets: newSecretStore(c.Typed, namespace),
+		secrets: secretStoreFor(c, namespace),
 		cms:     newConfigMapStore(c.Typed, namespace),
 	}, nil
 }

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 
 	"github.com/cutoverhq/cutover/kube"
 )
@@ -49,7 +50,21 @@ const (
 // response, so it is one request and never overwrites another writer's
 // entries (see writer.write). It is the default store.
 func NewSecretStore(c *kube.Clients, namespace string) Store {
-	return newSecretStore(c.Typed, namespace)
+	return secretStoreFor(c, namespace)
+}
+
+// secretStoreFor is the Secret store of c. Listing runs (status, history,
+// prune) needs their labels and annotations only: with a metadata-only
+// list, the payload of a Secret, the namespace's other Secrets included, is
+// never read.
+func secretStoreFor(c *kube.Clients, namespace string) *secretStore {
+	s := newSecretStore(c.Typed, namespace)
+	if c.Config != nil {
+		if mc, err := metadata.NewForConfig(c.Config); err == nil {
+			s.meta = mc
+		}
+	}
+	return s
 }
 
 func newSecretStore(client kubernetes.Interface, namespace string) *secretStore {
@@ -58,6 +73,7 @@ func newSecretStore(client kubernetes.Interface, namespace string) *secretStore 
 
 type secretStore struct {
 	client     kubernetes.Interface
+	meta       metadata.Interface // lists runs without their data; nil: client lists them whole
 	ns         string
 	limit      int // compressed bytes per Secret
 	maxDecoded int // bytes of a part once decompressed
@@ -291,21 +307,13 @@ func (s *secretStore) Prune(ctx context.Context, pipeline string, keep int) ([]s
 // runs lists the runs (and orphaned parts) of the namespace in one read.
 // Objects that are not valid journals are left out.
 func (s *secretStore) runs(ctx context.Context) ([]storedRun, error) {
-	var list *corev1.SecretList
-	err := transient(ctx, func(ctx context.Context) error {
-		var err error
-		list, err = s.client.CoreV1().Secrets(s.ns).List(ctx, metav1.ListOptions{LabelSelector: LabelManagedBy + "=cutover," + LabelKind + " in (run,part)"})
-		return err
-	})
+	objMetas, err := s.listMeta(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing the run journals (Secrets) in namespace %s: %w", s.ns, err)
 	}
 	var objs []kobj
-	for i := range list.Items {
-		o := &list.Items[i]
-		if o.Type != SecretType {
-			continue
-		}
+	for i := range objMetas {
+		o := &objMetas[i]
 		k := kobj{name: o.Name, uid: o.UID, rv: o.ResourceVersion, run: o.Labels[LabelRun], part: o.Labels[LabelKind] == "part"}
 		if !k.part {
 			if err := json.Unmarshal([]byte(o.Annotations[AnnotationMeta]), &k.meta); err != nil || k.meta.RunID != k.run {
@@ -317,6 +325,41 @@ func (s *secretStore) runs(ctx context.Context) ([]storedRun, error) {
 	return group(objs, func(ctx context.Context, name string, pre metav1.Preconditions) error {
 		return s.client.CoreV1().Secrets(s.ns).Delete(ctx, name, metav1.DeleteOptions{Preconditions: &pre})
 	}), nil
+}
+
+// listMeta lists the metadata of the namespace's journal Secrets (of the
+// journal's type: the field selector is the server's, so a Secret of
+// another type is never sent), without their data when s.meta is set.
+func (s *secretStore) listMeta(ctx context.Context) ([]metav1.ObjectMeta, error) {
+	opts := metav1.ListOptions{
+		LabelSelector: LabelManagedBy + "=cutover," + LabelKind + " in (run,part)",
+		FieldSelector: "type=" + string(SecretType),
+	}
+	var out []metav1.ObjectMeta
+	err := transient(ctx, func(ctx context.Context) error {
+		out = out[:0]
+		if s.meta != nil {
+			list, err := s.meta.Resource(corev1.SchemeGroupVersion.WithResource("secrets")).Namespace(s.ns).List(ctx, opts)
+			if err != nil {
+				return err
+			}
+			for _, it := range list.Items {
+				out = append(out, it.ObjectMeta)
+			}
+			return nil
+		}
+		list, err := s.client.CoreV1().Secrets(s.ns).List(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for _, it := range list.Items {
+			if it.Type == SecretType { // a fake clientset ignores field selectors
+				out = append(out, it.ObjectMeta)
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // secretJournal keeps the run's first and last parts as last seen: the

@@ -1,8 +1,10 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -595,6 +597,74 @@ func TestOversizedOutputOnTheCluster(t *testing.T) {
 		_ = json.Unmarshal(es[0].Data, &marker)
 		if j2.Meta().Status != "succeeded" || len(es) != 2 || !marker.Truncated || marker.Bytes != len(big) || es[1].Kind != KindResult {
 			t.Errorf("%s: status %q, %d entries, first data %.80s", backend, j2.Meta().Status, len(es), es[0].Data)
+		}
+	}
+}
+
+// Listing runs (status, history, prune) reads metadata only: every list
+// of Secrets is answered with PartialObjectMetadata, which carries no data.
+func TestListingRunsReadsNoSecretData(t *testing.T) {
+	ctx, ns, clients := e2e(t)
+	cl := clients()
+	w, err := NewClusterStore(cl, ns, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		j, err := w.Create(ctx, Meta{Pipeline: "p", Started: time.Now().Add(time.Duration(-i) * time.Minute), Status: "running"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := j.SetStatus(ctx, "succeeded", Entry{Kind: KindStage, Stage: "s", Status: "succeeded", Message: "payload-7Hk2"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var mu sync.Mutex
+	var lists []string // the bodies of every list of Secrets
+	cfg := rest.CopyConfig(cl.Config)
+	wrap := cfg.WrapTransport
+	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return wrap(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := rt.RoundTrip(r)
+			if err != nil || r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/secrets") {
+				return resp, err
+			}
+			body, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			if rerr != nil {
+				return nil, rerr
+			}
+			mu.Lock()
+			lists = append(lists, string(body))
+			mu.Unlock()
+			return resp, nil
+		}))
+	}
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewClusterStore(&kube.Clients{Config: cfg, Typed: typed}, ns, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metas, err := s.List(ctx)
+	if err != nil || len(metas) != 3 {
+		t.Fatalf("List: %d runs, %v; want 3", len(metas), err)
+	}
+	deleted, err := s.Prune(ctx, "p", 1)
+	if err != nil || len(deleted) != 2 {
+		t.Fatalf("Prune deleted %v, %v; want 2 runs", deleted, err)
+	}
+	if len(lists) == 0 {
+		t.Fatal("no list of Secrets seen")
+	}
+	for _, body := range lists {
+		// JSON or protobuf, the kind is spelt out in the answer.
+		if !strings.Contains(body, "PartialObjectMetadataList") || strings.Contains(body, "SecretList") {
+			t.Errorf("a list of Secrets is not metadata-only: %q", body[:min(len(body), 200)])
 		}
 	}
 }
