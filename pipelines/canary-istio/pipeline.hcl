@@ -48,6 +48,16 @@ analysis "canary_healthy" {
   }
 }
 
+# Every stage retries what the API or a command reports as transient (a
+# failed gate is a verdict and is never retried).
+defaults {
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+}
+
 stage "lint" {
   lint {
     # What the release ends with: the stable track on the new version.
@@ -61,11 +71,6 @@ stage "lint" {
 # install on an empty namespace.
 stage "stable" {
   depends_on = [stage.lint]
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   deploy {
     manifests = [local.stable, local.route]
   }
@@ -75,11 +80,6 @@ stage "deploy_canary" {
   depends_on = [stage.stable]
   when       = local.canary
   timeout    = "10m"
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   deploy {
     manifests = [local.canary_workload]
   }
@@ -104,11 +104,6 @@ stage "canary_ready" {
 stage "ab" {
   depends_on = [stage.canary_ready]
   when       = local.ab
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   traffic {
     router          = "istio"
     virtual_service = var.app
@@ -131,78 +126,27 @@ stage "verify_ab" {
   }
 }
 
-stage "weight_1" {
+# The steps of weight, one instance per element of var.weights
+# (weight["10"], weight["30"], …), in order: each waits for the gate of the
+# one before it (verify["10"] waits for weight["10"] by each.key).
+stage "weight" {
+  for_each   = var.weights
+  sequential = true
   depends_on = [stage.verify_ab, stage.canary_ready]
   when       = local.canary
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   traffic {
     router          = "istio"
     virtual_service = var.app
     stable          = var.app
     canary          = "${var.app}-canary"
     subsets         = false # stable and canary are Services (hosts), not subsets
-    weight          = var.weights[0]
+    weight          = each.value
   }
 }
 
-stage "verify_1" {
-  depends_on = [stage.weight_1]
-  when       = local.canary && var.canary_url != ""
-  verify {
-    analysis = analysis.canary_healthy
-  }
-}
-
-stage "weight_2" {
-  depends_on = [stage.verify_1, stage.weight_1]
-  when       = local.canary
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
-  traffic {
-    router          = "istio"
-    virtual_service = var.app
-    stable          = var.app
-    canary          = "${var.app}-canary"
-    subsets         = false # stable and canary are Services (hosts), not subsets
-    weight          = var.weights[1]
-  }
-}
-
-stage "verify_2" {
-  depends_on = [stage.weight_2]
-  when       = local.canary && var.canary_url != ""
-  verify {
-    analysis = analysis.canary_healthy
-  }
-}
-
-stage "weight_3" {
-  depends_on = [stage.verify_2, stage.weight_2]
-  when       = local.canary
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
-  traffic {
-    router          = "istio"
-    virtual_service = var.app
-    stable          = var.app
-    canary          = "${var.app}-canary"
-    subsets         = false # stable and canary are Services (hosts), not subsets
-    weight          = var.weights[2]
-  }
-}
-
-stage "verify_3" {
-  depends_on = [stage.weight_3]
+stage "verify" {
+  for_each   = var.weights
+  depends_on = [stage.weight[each.key]]
   when       = local.canary && var.canary_url != ""
   verify {
     analysis = analysis.canary_healthy
@@ -212,14 +156,9 @@ stage "verify_3" {
 # The stable track now runs the new version (a rolling update while the
 # canary still takes its share).
 stage "promote" {
-  depends_on = [stage.verify_3, stage.weight_3]
+  depends_on = [stage.verify, stage.weight]
   when       = local.canary
   timeout    = "15m"
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   deploy {
     manifests = [local.promoted]
   }
@@ -228,11 +167,6 @@ stage "promote" {
 stage "route_stable" {
   depends_on = [stage.promote]
   when       = local.canary
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   traffic {
     router          = "istio"
     virtual_service = var.app
@@ -246,11 +180,6 @@ stage "route_stable" {
 stage "retire_canary" {
   depends_on = [stage.route_stable]
   when       = local.canary
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   scale {
     name     = "${var.app}-canary"
     replicas = 0

@@ -61,10 +61,10 @@ variable "canary_replicas" {
 variable "weights" {
   type        = list(number)
   default     = [10, 30, 60]
-  description = "The three steps of canary weight (percent of requests), each followed by the canary gate"
+  description = "The steps of canary weight (percent of requests), in order, each followed by the canary gate"
   validation {
-    condition     = length(var.weights) == 3 && length([for w in var.weights : w if w < 0 || w > 100 || floor(w) != w]) == 0
-    error_message = "weights must be three whole percentages between 0 and 100, e.g. [10, 30, 60]"
+    condition     = length(var.weights) >= 1 && length(distinct(var.weights)) == length(var.weights) && length([for w in var.weights : w if w < 0 || w > 100 || floor(w) != w]) == 0
+    error_message = "weights must be distinct whole percentages between 0 and 100, at least one, e.g. [10, 30, 60] or [5, 25, 50, 100]"
   }
 }
 
