@@ -47,6 +47,16 @@ analysis "live_healthy" {
   }
 }
 
+# Every stage retries what the API or a command reports as transient (a
+# failed gate is a verdict and is never retried).
+defaults {
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+}
+
 stage "lint" {
   lint {
     manifests = [local.deployment, local.service]
@@ -59,11 +69,6 @@ stage "lint" {
 stage "service" {
   depends_on = [stage.lint]
   when       = var.initial
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   deploy {
     manifests = [local.service]
   }
@@ -72,11 +77,6 @@ stage "service" {
 stage "deploy_canary" {
   depends_on = [stage.lint, stage.service]
   timeout    = "10m"
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   deploy {
     manifests = [local.deployment]
   }
@@ -107,11 +107,6 @@ stage "verify_canary" {
 stage "scale_up" {
   depends_on = [stage.verify_canary]
   timeout    = "10m"
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   scale {
     name     = local.new
     replicas = var.replicas
@@ -130,11 +125,6 @@ stage "verify_full" {
 stage "delete_old" {
   depends_on = [stage.verify_full]
   when       = var.previous_version != ""
-  retry {
-    attempts = 3
-    backoff  = "exponential"
-    delay    = "1s"
-  }
   delete {
     kind = "Deployment"
     name = local.old
