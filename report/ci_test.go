@@ -243,3 +243,22 @@ func TestGitLabDotenvOneLinePerValue(t *testing.T) {
 		t.Errorf("dotenv = %q", got)
 	}
 }
+
+func TestCIJobLinks(t *testing.T) {
+	for _, tc := range []struct {
+		env            map[string]string
+		provider, link string
+	}{
+		{map[string]string{"GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/shop", "GITHUB_RUN_ID": "7"}, "github", "https://github.com/acme/shop/actions/runs/7"},
+		{map[string]string{"CI_JOB_URL": "https://gitlab.example/acme/shop/-/jobs/9"}, "gitlab", "https://gitlab.example/acme/shop/-/jobs/9"},
+		{map[string]string{"BUILD_URL": "https://jenkins.example/job/shop/3/"}, "jenkins", "https://jenkins.example/job/shop/3/"},
+	} {
+		p, u, ok := CIJob(func(k string) string { return tc.env[k] })
+		if !ok || p != tc.provider || u != tc.link {
+			t.Errorf("CIJob(%v) = %q, %q, %v", tc.env, p, u, ok)
+		}
+	}
+	if _, _, ok := CIJob(func(string) string { return "" }); ok {
+		t.Error("CIJob found a job outside CI")
+	}
+}
