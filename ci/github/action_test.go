@@ -115,6 +115,8 @@ type actionOpts struct {
 	// runner): p is the step's top process, exited is closed once the step
 	// has exited. The step's result is read after during has returned.
 	during func(p *os.Process, exited <-chan struct{})
+	ref       string // github.action_ref: "" is a checkout (uses: ./)
+	stopAfter string // the id of the last step to run; "" runs them all
 }
 
 func runActionOpts(t *testing.T, inputs map[string]string, dir string, o actionOpts) run {
@@ -161,7 +163,7 @@ func runActionOpts(t *testing.T, inputs map[string]string, dir string, o actionO
 				}
 				return in.Default
 			case e == "github.action_ref":
-				return "" // used from a checkout: uses: ./
+				return o.ref
 			case strings.HasPrefix(e, "steps."):
 				p := strings.Split(e, ".")
 				if len(p) != 4 || p[2] != "outputs" {
@@ -223,6 +225,9 @@ func runActionOpts(t *testing.T, inputs map[string]string, dir string, o actionO
 				t.Fatal(err)
 			}
 			r.code = ee.ExitCode() // -1: ended by a signal
+			break
+		}
+		if st.ID != "" && st.ID == o.stopAfter {
 			break
 		}
 	}

@@ -36,26 +36,97 @@ install() {
 	if command -v cutover >/dev/null; then
 		local have
 		have=$(cutover version 2>/dev/null | awk '{print $2}') || have=
-		if [[ -z $want || $have == "$want" || $have == "v$want" ]]; then
+		if [[ -z $want || ${have#v} == "${want#v}" ]]; then
 			echo "Using $(command -v cutover): cutover $have"
 			return
 		fi
 	fi
-	command -v go >/dev/null || die "cutover is not on PATH and Go is missing: add actions/setup-go before this action, or install cutover and set version: path"
+	[[ -z $want || $want =~ ^[A-Za-z0-9._/+-]+$ ]] || die "version '$want' is not a version or git ref"
 	local bin=${RUNNER_TEMP:-/tmp}/cutover-bin
 	mkdir -p "$bin"
-	if [[ -z $want ]]; then
-		# The action was used from a checkout (uses: ./): build that source.
-		echo "Building cutover from $GITHUB_ACTION_PATH"
-		(cd "$GITHUB_ACTION_PATH" && go build -o "$bin/cutover" ./cmd/cutover)
-	else
-		[[ $want =~ ^[A-Za-z0-9._/+-]+$ ]] || die "version '$want' is not a version or git ref"
-		echo "Installing github.com/cutoverhq/cutover/cmd/cutover@$want"
-		GOBIN=$bin go install "github.com/cutoverhq/cutover/cmd/cutover@$want"
+	if ! install_release "$want" "$bin"; then
+		command -v go >/dev/null || die "no cutover release $want for $(platform) and Go is missing to build it: use a released version, add actions/setup-go before this action, or install cutover and set version: path"
+		if [[ -z $want || $want == "${CUTOVER_ACTION_REF:-}" ]]; then
+			# The action's own checkout is the source of that ref (or of
+			# uses: ./ when there is no ref).
+			echo "Building cutover from $GITHUB_ACTION_PATH"
+			(cd "$GITHUB_ACTION_PATH" && go build -o "$bin/cutover" ./cmd/cutover)
+		else
+			echo "Installing github.com/cutoverhq/cutover/cmd/cutover@$want"
+			GOBIN=$bin go install "github.com/cutoverhq/cutover/cmd/cutover@$want"
+		fi
 	fi
 	# Later steps of this job find it too.
 	[[ -n ${GITHUB_PATH:-} ]] && echo "$bin" >>"$GITHUB_PATH"
 	"$bin/cutover" version
+}
+
+# platform prints the runner's GOOS_GOARCH, as the release archives name it
+# (.goreleaser.yaml).
+platform() {
+	local os arch
+	case ${RUNNER_OS:-$(uname -s)} in
+	Linux | linux) os=linux ;;
+	macOS | Darwin) os=darwin ;;
+	Windows | MINGW* | MSYS* | CYGWIN*) os=windows ;;
+	*) os=unknown ;;
+	esac
+	case ${RUNNER_ARCH:-$(uname -m)} in
+	X64 | x86_64 | amd64) arch=amd64 ;;
+	ARM64 | aarch64 | arm64) arch=arm64 ;;
+	*) arch=unknown ;;
+	esac
+	echo "${os}_$arch"
+}
+
+sha256() {
+	if command -v sha256sum >/dev/null; then
+		sha256sum "$1" | awk '{print $1}'
+	else
+		shasum -a 256 "$1" | awk '{print $1}'
+	fi
+}
+
+# install_release VERSION DIR: put the released binary for this runner in
+# DIR after checking the archive against the release's checksums file.
+# Returns 1 when there is no such release (not a version, or nothing
+# published for this platform): the caller builds instead. A checksum that
+# does not match is fatal, never a reason to fall back.
+# CUTOVER_RELEASE_URL replaces the GitHub releases base (a mirror, or a
+# local directory as file:///… in tests).
+install_release() {
+	local want=$1 dir=$2
+	[[ $want =~ ^v?[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$ ]] || return 1
+	local ver=${want#v} plat ext=tar.gz exe=cutover
+	plat=$(platform)
+	[[ $plat == *unknown* ]] && return 1
+	if [[ $plat == windows_* ]]; then ext=zip exe=cutover.exe; fi
+	local base=${CUTOVER_RELEASE_URL:-https://github.com/cutoverhq/cutover/releases/download}/v$ver
+	local archive=cutover_${ver}_$plat.$ext sums=cutover_${ver}_checksums.txt
+	local tmp
+	tmp=$(mktemp -d "${RUNNER_TEMP:-/tmp}/cutover-release.XXXXXX")
+	if ! curl -fsSL --retry 3 -o "$tmp/$sums" "$base/$sums" 2>/dev/null ||
+		! curl -fsSL --retry 3 -o "$tmp/$archive" "$base/$archive" 2>/dev/null; then
+		echo "No cutover release v$ver for $plat at $base"
+		rm -rf "$tmp"
+		return 1
+	fi
+	local expected got
+	expected=$(awk -v f="$archive" '$2 == f || $2 == "*" f {print $1}' "$tmp/$sums")
+	[[ -n $expected ]] || die "$sums of release v$ver has no line for $archive"
+	got=$(sha256 "$tmp/$archive")
+	[[ $got == "$expected" ]] || die "checksum mismatch for $archive: $sums says $expected, the download is $got; not installed"
+	# set -e does not hold in a function called as a condition: each step
+	# checks its own failure.
+	mkdir "$tmp/x" || die "cannot create $tmp/x"
+	if [[ $ext == zip ]]; then
+		unzip -q -o "$tmp/$archive" "$exe" -d "$tmp/x" || die "cannot unpack $archive"
+	else
+		tar -xzf "$tmp/$archive" -C "$tmp/x" "$exe" || die "cannot unpack $archive"
+	fi
+	mv -f "$tmp/x/$exe" "$dir/$exe" && chmod +x "$dir/$exe" || die "cannot install $exe into $dir"
+	rm -rf "$tmp"
+	echo "Installed cutover v$ver ($plat) from $base, sha256 $got verified"
 }
 
 run() {
