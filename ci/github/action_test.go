@@ -114,7 +114,7 @@ type actionOpts struct {
 	// process group of its own (so a test can end the whole tree like a
 	// runner): p is the step's top process, exited is closed once the step
 	// has exited. The step's result is read after during has returned.
-	during func(p *os.Process, exited <-chan struct{})
+	during    func(p *os.Process, exited <-chan struct{})
 	ref       string // github.action_ref: "" is a checkout (uses: ./)
 	stopAfter string // the id of the last step to run; "" runs them all
 }

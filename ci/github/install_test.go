@@ -204,9 +204,19 @@ func installAction(t *testing.T, version, ref, dir string) run {
 	if err := os.MkdirAll(filepath.Join(ws, "ws"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The step's HOME is a fresh directory: a build that falls back to Go
+	// uses this machine's caches, and never the network.
+	extra := []string{"CUTOVER_RELEASE_URL=file://" + dir, "GOPROXY=off", "GOFLAGS=" + os.Getenv("GOFLAGS")}
+	for _, v := range []string{"GOCACHE", "GOMODCACHE"} {
+		out, err := exec.Command("go", "env", v).Output()
+		if err != nil {
+			t.Fatalf("go env %s: %v", v, err)
+		}
+		extra = append(extra, v+"="+strings.TrimSpace(string(out)))
+	}
 	return runActionOpts(t, map[string]string{"version": version}, ws, actionOpts{
 		bin:       t.TempDir(),
-		extra:     []string{"CUTOVER_RELEASE_URL=file://" + dir},
+		extra:     extra,
 		ref:       ref,
 		stopAfter: "install",
 	})
