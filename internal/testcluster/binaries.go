@@ -75,20 +75,36 @@ func CacheRoot() (string, error) {
 	return filepath.Join(home, ".cache", "cutover", "cluster"), nil
 }
 
-// Versions are the pins read from testdata/cluster/go.mod.
+// ModFile is the pins file the control plane is built from: go.mod in
+// testdata/cluster (the newest Kubernetes), or $CUTOVER_CLUSTER_MODFILE, a
+// file beside it (compat.mod: the oldest minor still supported upstream,
+// `make test-compat`) given to go build as -modfile. Its go.sum is the
+// file of the same name ending in .sum, as the go command has it.
+func ModFile(modDir string) (mod, sum string) {
+	name := os.Getenv("CUTOVER_CLUSTER_MODFILE")
+	if name == "" {
+		name = "go.mod"
+	}
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(modDir, name)
+	}
+	return name, strings.TrimSuffix(name, ".mod") + ".sum"
+}
+
+// Versions are the pins read from the pins file (ModFile).
 type Versions struct {
 	Kubernetes string // k8s.io/kubernetes
 	Etcd       string // go.etcd.io/etcd/server/v3
 	Kwok       string // sigs.k8s.io/kwok
 }
 
-func readVersions(modDir string) (Versions, []byte, error) {
+func readVersions(modFile string) (Versions, []byte, error) {
 	var v Versions
-	data, err := os.ReadFile(filepath.Join(modDir, "go.mod"))
+	data, err := os.ReadFile(modFile)
 	if err != nil {
 		return v, nil, err
 	}
-	f, err := modfile.ParseLax("go.mod", data, nil)
+	f, err := modfile.ParseLax(modFile, data, nil)
 	if err != nil {
 		return v, nil, err
 	}
@@ -103,7 +119,7 @@ func readVersions(modDir string) (Versions, []byte, error) {
 		}
 	}
 	if v.Kubernetes == "" || v.Etcd == "" || v.Kwok == "" {
-		return v, nil, fmt.Errorf("testcluster: %s/go.mod does not pin k8s.io/kubernetes, etcd and kwok", modDir)
+		return v, nil, fmt.Errorf("testcluster: %s does not pin k8s.io/kubernetes, etcd and kwok", modFile)
 	}
 	return v, data, nil
 }
@@ -131,6 +147,7 @@ type BinarySet struct {
 	Key      string // the version string: part of Dir
 	Dir      string // holds etcd, kube-apiserver, ... ; may not exist yet
 	ModDir   string // testdata/cluster
+	ModFile  string // its go.mod, or the file named by $CUTOVER_CLUSTER_MODFILE
 	LDFlags  string
 }
 
@@ -147,21 +164,23 @@ func (b *BinarySet) Present() bool {
 	return true
 }
 
-// Binaries describes the binaries for the checkout's testdata/cluster module.
+// Binaries describes the binaries for the checkout's testdata/cluster module
+// and pins file (ModFile).
 // $CUTOVER_CLUSTER_BIN, when set, names a directory of prebuilt binaries.
 func Binaries() (*BinarySet, error) {
 	modDir, err := ModuleDir()
 	if err != nil {
 		return nil, err
 	}
-	v, gomod, err := readVersions(modDir)
+	modFile, sumFile := ModFile(modDir)
+	v, gomod, err := readVersions(modFile)
 	if err != nil {
 		return nil, err
 	}
 	h := sha256.New()
 	h.Write(gomod)
-	for _, f := range []string{"go.sum", "cmd/etcd/main.go"} {
-		data, err := os.ReadFile(filepath.Join(modDir, f))
+	for _, f := range []string{sumFile, filepath.Join(modDir, "cmd", "etcd", "main.go")} {
+		data, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
@@ -171,7 +190,7 @@ func Binaries() (*BinarySet, error) {
 	h.Write([]byte(ld))
 	h.Write([]byte(strings.Join(buildPackages, " ")))
 	key := fmt.Sprintf("k8s-%s_etcd-%s_kwok-%s_%s", v.Kubernetes, v.Etcd, v.Kwok, hex.EncodeToString(h.Sum(nil))[:10])
-	b := &BinarySet{Versions: v, Key: key, ModDir: modDir, LDFlags: ld}
+	b := &BinarySet{Versions: v, Key: key, ModDir: modDir, ModFile: modFile, LDFlags: ld}
 	if d := os.Getenv("CUTOVER_CLUSTER_BIN"); d != "" {
 		b.Dir = d
 		return b, nil
@@ -225,7 +244,7 @@ func EnsureBinaries(ctx context.Context, log func(format string, args ...any)) (
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go") //nolint:staticcheck // fallback only
 	}
-	args := append([]string{"build", "-trimpath", "-ldflags", b.LDFlags, "-o", tmp + string(filepath.Separator)}, buildPackages...)
+	args := append([]string{"build", "-modfile", b.ModFile, "-trimpath", "-ldflags", b.LDFlags, "-o", tmp + string(filepath.Separator)}, buildPackages...)
 	cmd := exec.CommandContext(ctx, gobin, args...)
 	cmd.Dir = b.ModDir
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
