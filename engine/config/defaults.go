@@ -24,13 +24,7 @@ func decodeDefaultsBlock(b *hcl.Block) (*Defaults, hcl.Diagnostics) {
 	content, diags := b.Body.Content(defaultsSchema)
 	d.Timeout = attrExpr(content, "timeout")
 	for _, blk := range content.Blocks {
-		if d.Retry != nil {
-			diags = append(diags, duplicate("retry block", "", d.Retry.DeclRange, blk.DefRange))
-			continue
-		}
-		r, rd := decodeRetryBlock(blk)
-		diags = append(diags, rd...)
-		d.Retry = r
+		diags = append(diags, decodeRetryInto(&d.Retry, blk)...)
 	}
 	return d, diags
 }

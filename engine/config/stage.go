@@ -136,13 +136,7 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 	for _, blk := range content.Blocks {
 		switch blk.Type {
 		case "retry":
-			if s.Retry != nil {
-				diags = append(diags, duplicate("retry block", "", s.Retry.DeclRange, blk.DefRange))
-				continue
-			}
-			r, d := decodeRetryBlock(blk)
-			diags = append(diags, d...)
-			s.Retry = r
+			diags = append(diags, decodeRetryInto(&s.Retry, blk)...)
 		case "undo":
 			if s.Undo != nil {
 				diags = append(diags, duplicate("undo block", "", s.Undo.DeclRange, blk.DefRange))
@@ -180,13 +174,19 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 	return s, diags
 }
 
-func decodeRetryBlock(b *hcl.Block) (*Retry, hcl.Diagnostics) {
+// decodeRetryInto decodes a retry block (of a stage or of defaults) into
+// *dst; a second one is a duplicate.
+func decodeRetryInto(dst **Retry, b *hcl.Block) hcl.Diagnostics {
+	if *dst != nil {
+		return hcl.Diagnostics{duplicate("retry block", "", (*dst).DeclRange, b.DefRange)}
+	}
 	rc, diags := b.Body.Content(retrySchema)
-	return &Retry{
+	*dst = &Retry{
 		Attempts: attrExpr(rc, "attempts"), Backoff: attrExpr(rc, "backoff"),
 		Delay: attrExpr(rc, "delay"), MaxDelay: attrExpr(rc, "max_delay"),
 		Jitter: attrExpr(rc, "jitter"), DeclRange: b.DefRange,
-	}, diags
+	}
+	return diags
 }
 
 func (sc *stageSchemas) newStep(b *hcl.Block) *Step {
