@@ -150,6 +150,7 @@ var lookGates sync.Map // name → chan struct{}
 
 func (lookKind) Name() string { return "look" }
 func (lookKind) ReadOnly()    {}
+
 // lookConfig is the block of a lookKind.
 type lookConfig struct {
 	Until string `hcl:"until"`

@@ -23,6 +23,7 @@ import (
 type safeKind struct{ log *eventLog }
 
 func (safeKind) Name() string { return "safe" }
+
 // safeConfig is the block of a safeKind.
 type safeConfig struct {
 	Target string `hcl:"target"`
@@ -33,7 +34,7 @@ type safeConfig struct {
 }
 
 func (safeKind) Spec() hcldec.Spec { return steps.SpecFor[safeConfig]() }
-func (safeKind) Output() cty.Type { return cty.Object(map[string]cty.Type{"output": cty.String}) }
+func (safeKind) Output() cty.Type  { return cty.Object(map[string]cty.Type{"output": cty.String}) }
 
 func (k safeKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
 	var c safeConfig
