@@ -106,7 +106,45 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 		})
 	}
 	diags = append(diags, cfg.checkReferences()...)
-	return cfg, diags
+	return cfg, capPerFile(diags, MaxDiagnosticsPerFile)
+}
+
+// MaxDiagnosticsPerFile bounds the errors reported for one file. A file
+// that is not pipeline source at all (random text, another language) makes
+// the parser report dozens, each quoting a line of it; the first few say
+// everything a person can act on.
+const MaxDiagnosticsPerFile = 10
+
+// capPerFile keeps the first max errors of each file, in the order found,
+// and says how many more there were; warnings and diagnostics without a
+// file are kept.
+func capPerFile(diags hcl.Diagnostics, max int) hcl.Diagnostics {
+	seen := map[string]int{}
+	var out hcl.Diagnostics
+	var over []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError || d.Subject == nil {
+			out = append(out, d)
+			continue
+		}
+		f := d.Subject.Filename
+		seen[f]++
+		switch {
+		case seen[f] <= max:
+			out = append(out, d)
+		case seen[f] == max+1:
+			over = append(over, f)
+		}
+	}
+	for _, f := range over {
+		n := seen[f] - max
+		out = append(out, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Too many errors",
+			Detail: fmt.Sprintf("%s has %d more errors, not shown; the first %d are above. Is it pipeline source?", f, n, max),
+			Subject: &hcl.Range{Filename: f, Start: hcl.InitialPos, End: hcl.InitialPos},
+		})
+	}
+	return out
 }
 
 func pipelineFiles(path string) (files []string, dir string, err error) {

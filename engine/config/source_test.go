@@ -252,3 +252,21 @@ func TestCheckedSourcesParse(t *testing.T) {
 		t.Fatalf("got %#v, %v", v, diags)
 	}
 }
+
+func TestDiagnosticsAreCappedPerFile(t *testing.T) {
+	var diags hcl.Diagnostics
+	for i := 0; i < 25; i++ {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "bad", Subject: &hcl.Range{Filename: "junk.hcl"}})
+	}
+	diags = append(diags,
+		&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "other", Subject: &hcl.Range{Filename: "ok.hcl"}},
+		&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "no file"})
+	got := capPerFile(diags, 10)
+	if len(got) != 13 {
+		t.Fatalf("%d diagnostics, want 10 of junk.hcl, ok.hcl's, the one without a file and one summary: %v", len(got), got)
+	}
+	last := got[len(got)-1]
+	if last.Summary != "Too many errors" || !strings.Contains(last.Detail, "junk.hcl has 15 more errors") {
+		t.Errorf("summary: %s: %s", last.Summary, last.Detail)
+	}
+}
