@@ -129,6 +129,12 @@ var commands = []command{
 		run:   cmdRBAC,
 	},
 	{
+		name: "schema", args: "",
+		short:   "print the JSON schema of the pipeline language (for editors and tools)",
+		example: "  cutover schema > cutover.schema.json",
+		run:     cmdSchema,
+	},
+	{
 		name: "version", args: "",
 		short:   "print the version, its commit and build time",
 		example: "  cutover version\n  cutover version -o json",

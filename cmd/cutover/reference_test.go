@@ -8,13 +8,17 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/cutoverhq/cutover/internal/reference"
+	"github.com/cutoverhq/cutover/steps"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated documents (go generate ./cmd/cutover)")
 
 // TestReference fails when a generated document is stale: the command-line
 // reference and README's exit-code table are rendered from the commands
-// table, the flags and the exit codes.
+// table, the flags and the exit codes; the JSON schema and the step and
+// provider pages from the step registry.
 func TestReference(t *testing.T) {
 	root := filepath.Join("..", "..")
 	readme := filepath.Join(root, "README.md")
@@ -25,6 +29,29 @@ func TestReference(t *testing.T) {
 	files := map[string]string{
 		filepath.Join(root, "docs", "reference", "cli.md"): cliReference(),
 		readme: replaceBetween(t, string(src), "<!-- exit-codes", "<!-- end exit-codes -->", exitCodesMarkdown()),
+	}
+	// The JSON schema and a page per step kind and analysis provider,
+	// from the registry this binary decodes with.
+	ref, err := reference.Files(steps.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range ref {
+		files[filepath.Join(root, "docs", "reference", filepath.FromSlash(name))] = text
+	}
+	// A page of a kind or provider that no longer exists is stale too.
+	for _, dir := range []string{"steps", "analysis"} {
+		old, _ := filepath.Glob(filepath.Join(root, "docs", "reference", dir, "*.md"))
+		for _, path := range old {
+			if _, ok := files[path]; ok {
+				continue
+			}
+			if *update {
+				os.Remove(path)
+			} else {
+				t.Errorf("%s documents nothing this binary has: run go generate ./cmd/cutover", path)
+			}
+		}
 	}
 	for path, want := range files {
 		if *update {
