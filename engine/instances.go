@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/engine/dag"
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
 // A stage with for_each is one stage per element of its collection, each
@@ -95,7 +96,7 @@ func friendly(v cty.Value) string {
 	if v.IsNull() {
 		return "null"
 	}
-	return "a " + v.Type().FriendlyName()
+	return words.A(v.Type().FriendlyName())
 }
 
 // expand makes the program's stages from the config's: one per stage

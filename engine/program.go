@@ -18,6 +18,7 @@ import (
 
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/engine/dag"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/notify"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -356,7 +357,7 @@ func (p *Program) evalLock(e hcl.Expression, ctx *hcl.EvalContext) hcl.Diagnosti
 		p.Lock = v.AsString()
 	default:
 		return append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid lock",
-			Detail: fmt.Sprintf("lock is a name, true or false, not a %s.", v.Type().FriendlyName()), Subject: e.Range().Ptr()})
+			Detail: fmt.Sprintf("lock is a name, true or false, not %s.", words.A(v.Type().FriendlyName())), Subject: e.Range().Ptr()})
 	}
 	return diags
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
 // Sensitive marks values derived from a sensitive variable.
@@ -158,7 +159,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError, Summary: "Invalid value for variable",
-				Detail:  fmt.Sprintf("The value given for %q is not a %s: %s.", name, v.Type.FriendlyName(), err),
+				Detail:  fmt.Sprintf("The value given for %q is not %s: %s.", name, words.A(v.Type.FriendlyName()), err),
 				Subject: subjectOf(raw.rng, v.DeclRange),
 			})
 			continue
@@ -211,8 +212,8 @@ func parseText(text string, ty cty.Type, rng hcl.Range, sensitive bool) (cty.Val
 	}
 	return cty.NilVal, hcl.Diagnostics{{
 		Severity: hcl.DiagError, Summary: "Invalid value for variable",
-		Detail: fmt.Sprintf("%s: %s is not a %s. Values of non-string variables are written as HCL: 3, true, [\"a\", \"b\"], {k = \"v\"}.",
-			rng.Filename, shown, ty.FriendlyName()),
+		Detail: fmt.Sprintf("%s: %s is not %s. Values of non-string variables are written as HCL: 3, true, [\"a\", \"b\"], {k = \"v\"}.",
+			rng.Filename, shown, words.A(ty.FriendlyName())),
 	}}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
 // lines turns events into the aligned one-line-per-transition text that the
@@ -57,7 +58,7 @@ func (l *lines) format(e events.Event) []line {
 		for _, s := range e.Stages {
 			l.width = max(l.width, len(s.Name))
 		}
-		what := fmt.Sprintf("pipeline %s: run %s started, %d stages", orDash(e.Pipeline), orDash(e.RunID), len(e.Stages))
+		what := fmt.Sprintf("pipeline %s: run %s started, %s", orDash(e.Pipeline), orDash(e.RunID), words.Count(len(e.Stages), "stage"))
 		return []line{{"", fmt.Sprintf("%7s  %s", dur(at), paint(l.opts.Color, ansiBold, what))}}
 	case events.DiagnosticEvent:
 		return diagLines(e.Diagnostic, l.opts.Color)

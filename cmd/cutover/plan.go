@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cutoverhq/cutover/engine"
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
 func cmdPlan(c *cli, args []string) int {
@@ -46,7 +47,7 @@ func cmdPlan(c *cli, args []string) int {
 	// The pipeline's settings are evaluated unmarked: one built from a
 	// sensitive variable is hidden here like every stage setting.
 	red := p.Redactor()
-	fmt.Fprintf(c.stdout, "Plan for pipeline %q: %d stages, at most %d at a time", p.Name, len(stages), p.Parallelism)
+	fmt.Fprintf(c.stdout, "Plan for pipeline %q: %s, at most %d at a time", p.Name, words.Count(len(stages), "stage"), p.Parallelism)
 	if p.Lock != "" {
 		fmt.Fprintf(c.stdout, ", lock %q", red.String(p.Lock))
 	}

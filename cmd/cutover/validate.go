@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
 func cmdValidate(c *cli, args []string) int {
@@ -18,7 +20,7 @@ func cmdValidate(c *cli, args []string) int {
 		return exitInvalid
 	}
 	if o.output != "json" {
-		fmt.Fprintf(c.stdout, "pipeline %q is valid: %d stages, %d variables.\n", p.Name, len(p.Order), len(p.Vars))
+		fmt.Fprintf(c.stdout, "pipeline %q is valid: %s, %s.\n", p.Name, words.Count(len(p.Order), "stage"), words.Count(len(p.Vars), "variable"))
 		if len(p.Missing) > 0 {
 			fmt.Fprintf(c.stdout, "Checked without a value (required for plan and run): %s.\n", strings.Join(p.Missing, ", "))
 		}

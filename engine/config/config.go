@@ -140,7 +140,7 @@ func capPerFile(diags hcl.Diagnostics, max int) hcl.Diagnostics {
 		n := seen[f] - max
 		out = append(out, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Too many errors",
-			Detail: fmt.Sprintf("%s has %d more errors, not shown; the first %d are above. Is it pipeline source?", f, n, max),
+			Detail:  fmt.Sprintf("%s has %d more errors, not shown; the first %d are above. Is it pipeline source?", f, n, max),
 			Subject: &hcl.Range{Filename: f, Start: hcl.InitialPos, End: hcl.InitialPos},
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/engine/dag"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -342,8 +343,8 @@ func checkStageAttr(st *Stage, tr hcl.Traversal) (*InstanceRef, hcl.Diagnostics)
 	sort.Strings(names)
 	return nil, hcl.Diagnostics{{
 		Severity: hcl.DiagError, Summary: "Unsupported stage output",
-		Detail: fmt.Sprintf("Stage %q runs a %q step, whose output has no attribute %q. It has: %s.",
-			st.Name, st.Step.Kind.Name(), out, strings.Join(names, ", ")),
+		Detail: fmt.Sprintf("Stage %q runs %s step, whose output has no attribute %q. It has: %s.",
+			st.Name, words.A(fmt.Sprintf("%q", st.Step.Kind.Name())), out, strings.Join(names, ", ")),
 		Subject: tr.SourceRange().Ptr(),
 	}}
 }

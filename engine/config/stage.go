@@ -10,6 +10,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -164,7 +165,7 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Stage has more than one step",
-			Detail:   fmt.Sprintf("Stage %q holds a %q block already; a stage does exactly one thing. Split the work into stages and connect them with depends_on.", s.Name, stepBlocks[0].Type),
+			Detail:   fmt.Sprintf("Stage %q holds %s block already; a stage does exactly one thing. Split the work into stages and connect them with depends_on.", s.Name, words.A(fmt.Sprintf("%q", stepBlocks[0].Type))),
 			Subject:  stepBlocks[1].DefRange.Ptr(),
 		})
 	}
