@@ -1,4 +1,4 @@
-# Blue/green by Ingress (seed 002): each colour has its own Deployment and
+# Blue/green by Ingress: each colour has its own Deployment and
 # Service; green is deployed and checked through its own Service, then the
 # Ingress backend moves from blue's Service to green's in one write. Blue is
 # scaled to zero but kept, so going back is one backend change.

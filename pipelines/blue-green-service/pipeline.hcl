@@ -1,4 +1,4 @@
-# Blue/green by Service (seeds 001 and 002): green runs next to blue, is
+# Blue/green by Service: green runs next to blue, is
 # checked, then the Service's version selector moves to it in one write;
 # blue is scaled to zero but kept, so going back is one selector change.
 pipeline "blue-green-service" {
@@ -43,7 +43,7 @@ analysis "live_healthy" {
   }
 }
 
-# "while sleep 0.1; do curl …; done" during the switch (seed 002), as a
+# "while sleep 0.1; do curl …; done" during the switch, as a
 # gate: requests at a steady rate through the switch and the live check,
 # counting errors and which version answered.
 analysis "watch" {

@@ -1,4 +1,4 @@
-# Canary by weight with the Gateway API (seeds 000, 002): the new version
+# Canary by weight with the Gateway API: the new version
 # runs as a canary track next to the stable one; the HTTPRoute sends it
 # first the requests that carry a header (A/B), then growing shares of all
 # requests (backendRef weights), each step checked by a gate. Then the

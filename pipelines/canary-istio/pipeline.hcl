@@ -1,4 +1,4 @@
-# Canary by weight with Istio (seeds 000, 002): the new version runs as a
+# Canary by weight with Istio: the new version runs as a
 # canary track next to the stable one; the VirtualService sends it first
 # the requests that carry a header (A/B, a route ahead of the others), then
 # growing shares of all requests (destination weights), each step checked by

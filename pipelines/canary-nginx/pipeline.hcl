@@ -1,4 +1,4 @@
-# Canary by weight with ingress-nginx (seeds 000, 002): the new version runs
+# Canary by weight with ingress-nginx: the new version runs
 # as a canary track next to the stable one; a canary Ingress gets first the
 # requests that carry a header or cookie (A/B), then growing shares of all
 # requests, each step checked by a gate. Then the stable track is updated to

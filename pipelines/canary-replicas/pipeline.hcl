@@ -1,4 +1,4 @@
-# Canary by replicas (seed 002): the new version starts with one replica
+# Canary by replicas: the new version starts with one replica
 # behind the same Service as the old version's ten, so it gets a share of
 # the real traffic in proportion; once checked it is scaled to full size and
 # the old Deployment is deleted. Undo: the old Deployment comes back (it is

@@ -1,4 +1,4 @@
-# Graceful offline (seeds 000 and 003): an instance group is taken out of
+# Graceful offline: an instance group is taken out of
 # rotation first — its "mark me DOWN" endpoint is called (Eureka's
 # /actuator/service-registry?status=DOWN, /actuator/pause) while it keeps
 # serving — and only once Prometheus shows that its traffic has reached

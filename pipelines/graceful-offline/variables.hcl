@@ -35,7 +35,7 @@ variable "replicas" {
 
 variable "offline_url" {
   type        = string
-  description = "The application's \"mark me DOWN\" endpoint, e.g. http://demo-v1:8000/actuator/service-registry?status=DOWN (Eureka) or http://demo-v1:8000/actuator/pause (seed 000)"
+  description = "The application's \"mark me DOWN\" endpoint, e.g. http://demo-v1:8000/actuator/service-registry?status=DOWN (Eureka) or http://demo-v1:8000/actuator/pause"
 }
 
 variable "online_url" {
@@ -64,7 +64,7 @@ variable "inflight_query" {
 variable "drain_delay" {
   type        = string
   default     = "90s"
-  description = "Time between the DOWN call and the first traffic reading: how long clients may keep the instance in their cache (Eureka's default is up to 90s, seed 000)"
+  description = "Time between the DOWN call and the first traffic reading: how long clients may keep the instance in their cache (Eureka's default is up to 90s)"
 }
 
 variable "analysis_interval" {

@@ -1,4 +1,4 @@
-# Recreate (seed 002): apply the new version with strategy Recreate and wait
+# Recreate: apply the new version with strategy Recreate and wait
 # until it is rolled out; a failed rollout or gate brings the previous
 # Deployment spec back (the built-in undo of deploy) and waits for it.
 pipeline "recreate" {

@@ -1,4 +1,4 @@
-# Red/black on ReplicaSets, as CODING CD does it (seed 001): the Service
+# Red/black on ReplicaSets, as CODING CD does it: the Service
 # selects a label (createBy = APP-service) that no template carries. The new
 # ReplicaSet is created, checked, and then its pods get the label — from
 # that moment they take traffic next to the old ones. After the live gate

@@ -1,4 +1,4 @@
-# Rolling update with a manual gate (seeds 002, 003): the new template is
+# Rolling update with a manual gate: the new template is
 # applied without waiting, the rollout is paused as soon as the first new pod
 # exists (kubectl rollout pause), a person looks at the first new pod serving
 # next to the old ones and answers `cutover approve RUN` (kubectl rollout
