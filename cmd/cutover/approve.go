@@ -117,6 +117,10 @@ func (c *cli) answerPause(args []string, answer string) int {
 		c.errorf("answering %s/%s: %v", q.Namespace, q.Name, err)
 		return exitFailed
 	}
+	if o.output == "json" {
+		c.printJSON(answered(q.Namespace, q.Name, q.Data["stage"], answer))
+		return exitOK
+	}
 	fmt.Fprintf(c.stdout, "%s: %s\n", q.Name, answer)
 	return exitOK
 }

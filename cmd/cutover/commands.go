@@ -63,7 +63,7 @@ var commands = []command{
 		short: "print the stage graph (--format dot|mermaid)",
 		example: "  cutover graph pipelines/canary-replicas --format mermaid\n" +
 			"  cutover graph . | dot -Tsvg > graph.svg",
-		flags: flagsOf(varFlags, []string{"format"}),
+		flags: flagsOf(varFlags, []string{"format", "output"}),
 		run:   cmdGraph,
 	},
 	{

@@ -17,6 +17,10 @@ func cmdGraph(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
+	if o.output == "json" {
+		c.printJSON(graphJSON(p))
+		return exitOK
+	}
 	switch o.format {
 	case "dot":
 		fmt.Fprint(c.stdout, dot(p))

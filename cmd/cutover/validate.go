@@ -19,7 +19,9 @@ func cmdValidate(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	if o.output != "json" {
+	if o.output == "json" {
+		c.printJSON(validated(p))
+	} else {
 		fmt.Fprintf(c.stdout, "pipeline %q is valid: %s, %s.\n", p.Name, words.Count(len(p.Order), "stage"), words.Count(len(p.Vars), "variable"))
 		if len(p.Missing) > 0 {
 			fmt.Fprintf(c.stdout, "Checked without a value (required for plan and run): %s.\n", strings.Join(p.Missing, ", "))

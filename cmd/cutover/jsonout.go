@@ -1,0 +1,44 @@
+package main
+
+import (
+	"encoding/json"
+
+	"github.com/cutoverhq/cutover/engine"
+)
+
+// The -o json documents of the commands whose text output is data
+// (status and history have theirs in runs.go; plan, lint, version and
+// init --list beside their text).
+
+// printJSON writes v as one line of JSON.
+func (c *cli) printJSON(v any) { _ = json.NewEncoder(c.stdout).Encode(v) }
+
+// validated is validate's document (after any warning's diagnostic event).
+func validated(p *engine.Program) map[string]any {
+	missing := p.Missing
+	if missing == nil {
+		missing = []string{}
+	}
+	return map[string]any{"valid": true, "pipeline": p.Name, "stages": len(p.Order), "variables": len(p.Vars), "missing": missing}
+}
+
+type graphStage struct {
+	Name      string   `json:"name"`
+	Kind      string   `json:"kind"`
+	DependsOn []string `json:"depends_on"`
+}
+
+// graphJSON is graph -o json: the stages in order with what each waits for.
+func graphJSON(p *engine.Program) map[string]any {
+	stages := []graphStage{}
+	for _, n := range p.Order {
+		deps := append([]string{}, p.Stages[n].Deps...)
+		stages = append(stages, graphStage{Name: n, Kind: p.Stages[n].Kind.Name(), DependsOn: deps})
+	}
+	return map[string]any{"pipeline": p.Name, "stages": stages}
+}
+
+// answered is approve/abort -o json.
+func answered(namespace, question, stage, answer string) map[string]any {
+	return map[string]any{"namespace": namespace, "question": question, "stage": stage, "answer": answer}
+}
