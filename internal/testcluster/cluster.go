@@ -297,7 +297,7 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 
 	if err := c.spawn("kube-controller-manager", opts.Detached,
 		"--kubeconfig="+componentKubeconfig["kube-controller-manager"],
-		"--controllers=*,-node-lifecycle-controller,-node-ipam-controller,-cloud-node-lifecycle-controller",
+		"--controllers=*,-node-lifecycle-controller,-node-ipam-controller",
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--use-service-account-credentials=false",
