@@ -142,7 +142,7 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
-	lw := &cache.ListWatch{
+	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = sel
 			return cms.List(wctx, o)
@@ -151,7 +151,7 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 			o.FieldSelector = sel
 			return cms.Watch(wctx, o)
 		},
-	}
+	}, cs.Typed)
 	var answer, by string
 	_, err = watchtools.UntilWithSync(wctx, lw, &corev1.ConfigMap{}, nil, func(e watch.Event) (bool, error) {
 		if e.Type == watch.Deleted {

@@ -88,7 +88,7 @@ func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, sv
 	slices, sliceCtl := cache.NewInformerWithOptions(cache.InformerOptions{
 		ObjectType: &discoveryv1.EndpointSlice{},
 		Handler:    h,
-		ListerWatcher: &cache.ListWatch{
+		ListerWatcher: cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 			ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				o.LabelSelector = sliceSel
 				return cl.Typed.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
@@ -97,7 +97,7 @@ func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, sv
 				o.LabelSelector = sliceSel
 				return cl.Typed.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
 			},
-		},
+		}, cl.Typed),
 	})
 	podSel := formatSelector(sel)
 	listPods := firstList(pods, func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
@@ -107,13 +107,13 @@ func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, sv
 	podStore, podCtl := cache.NewInformerWithOptions(cache.InformerOptions{
 		ObjectType: &corev1.Pod{},
 		Handler:    h,
-		ListerWatcher: &cache.ListWatch{
+		ListerWatcher: listThenWatch{&cache.ListWatch{
 			ListWithContextFunc: listPods,
 			WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				o.LabelSelector = podSel
 				return cl.Typed.CoreV1().Pods(ns).Watch(ctx, o)
 			},
-		},
+		}},
 	})
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -150,6 +150,15 @@ func waitEndpoints(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, sv
 		}
 	}
 }
+
+// listThenWatch makes the reflector list, then watch from the list's
+// resourceVersion, instead of one streaming watch that sends the initial
+// state (client-go's WatchList, on by default since 1.35): the pod informer
+// has its first list already (firstList), so it needs no initial events,
+// and a fake clientset cannot stream them.
+type listThenWatch struct{ *cache.ListWatch }
+
+func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 // firstList answers an informer's first list with read, a complete list of
 // the pods the caller already holds, and every later one (a relist after the

@@ -7,9 +7,11 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -79,16 +81,27 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 	ns := env.NamespaceFor(rc.Namespace, c)
 	name := rc.Name
 	r := kube.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: ns, Name: name}
-	d, err := c.Typed.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return cty.NilVal, fmt.Errorf("rollback: %s does not exist", r)
-	}
+	var d *appsv1.Deployment
+	var skipped bool
+	// The deployment controller writes status while the previous rollout
+	// settles (terminating replicas, conditions): re-read and recompute on
+	// a conflict rather than fail the stage.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var err error
+		d, err = c.Typed.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("rollback: %s does not exist", r)
+		}
+		if err != nil {
+			return classify(fmt.Errorf("rollback: reading %s: %w", r, err))
+		}
+		if skipped, err = rollbackTo(ctx, c.Typed, d, to, env.DryRun); err != nil {
+			return classify(fmt.Errorf("rollback of %s: %w", r, err))
+		}
+		return nil
+	})
 	if err != nil {
-		return cty.NilVal, classify(fmt.Errorf("rollback: reading %s: %w", r, err))
-	}
-	skipped, err := rollbackTo(ctx, c.Typed, d, to, env.DryRun)
-	if err != nil {
-		return cty.NilVal, classify(fmt.Errorf("rollback of %s: %w", r, err))
+		return cty.NilVal, err
 	}
 	target := "the previous revision"
 	if to > 0 {

@@ -80,10 +80,13 @@ func rollbackTo(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployme
 			annotations[k] = v
 		}
 	}
-	// The test on resourceVersion makes a concurrent change a conflict
-	// rather than a rollback applied on top of something unseen.
+	// The resourceVersion makes a concurrent change (the controller's own
+	// status updates included) a 409 Conflict the caller re-reads on, rather
+	// than a rollback applied on top of something unseen. A JSON patch
+	// "test" op would fail as 422 Invalid, which no one can tell from a bad
+	// template.
 	patch, err := json.Marshal([]map[string]any{
-		{"op": "test", "path": "/metadata/resourceVersion", "value": d.ResourceVersion},
+		{"op": "replace", "path": "/metadata/resourceVersion", "value": d.ResourceVersion},
 		{"op": "replace", "path": "/spec/template", "value": tmpl},
 		{"op": "replace", "path": "/metadata/annotations", "value": annotations},
 	})
