@@ -33,22 +33,27 @@ func TestCheck(t *testing.T) {
 		{"bad api_version", "kubernetes {\n kind = \"Rollout\"\n name = \"x\"\n api_version = \"a/b/c\"\n condition = true\n}", "group/version"},
 		{"unknown values are skipped", "count = var.n\nhttp {\n url = var.url\n}", ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, cfg := inline(t, tc.src, map[string]cty.Value{"var": cty.DynamicVal})
-			ps := verifyKind{}.Check(cfg)
-			if tc.want == "" {
-				if len(ps) > 0 {
-					t.Fatalf("problems: %+v", ps)
-				}
-				return
-			}
-			if len(ps) != 1 {
-				t.Fatalf("want one problem mentioning %q, got %+v", tc.want, ps)
-			}
-			if !strings.Contains(ps[0].Detail, tc.want) {
-				t.Errorf("detail = %q, want it to mention %q", ps[0].Detail, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkOne(t, tc.src, tc.want) })
+	}
+}
+
+// checkOne checks an inline verify body src, with var unknown: want is a
+// fragment of the only problem's detail, "" for none.
+func checkOne(t *testing.T, src, want string) {
+	t.Helper()
+	_, cfg := inline(t, src, map[string]cty.Value{"var": cty.DynamicVal})
+	ps := verifyKind{}.Check(cfg)
+	if want == "" {
+		if len(ps) > 0 {
+			t.Fatalf("problems: %+v", ps)
+		}
+		return
+	}
+	if len(ps) != 1 {
+		t.Fatalf("want one problem mentioning %q, got %+v", want, ps)
+	}
+	if !strings.Contains(ps[0].Detail, want) {
+		t.Errorf("detail = %q, want it to mention %q", ps[0].Detail, want)
 	}
 }
 

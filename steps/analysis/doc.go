@@ -6,8 +6,9 @@
 // An analysis takes `count` measurements (default 1), `interval` apart
 // (default "10s", measured from the start of one measurement to the start of
 // the next), after `initial_delay`. A measurement asks exactly one provider
-// (http, prometheus, kubernetes, exec, or probe: requests at a fixed rate
-// through a window, counting errors and versions) for a result, binds it as `result`
+// (http, prometheus, slo: burn rates of an error budget, kubernetes, exec,
+// or probe: requests at a fixed rate through a window, counting errors and
+// versions) for a result, binds it as `result`
 // and evaluates the `condition` (success) and optional `failure_condition`
 // expressions against it. The conditions may stand in the provider block (as
 // in the design's example) or directly in the analysis body, not both.
@@ -24,7 +25,8 @@
 //
 // With only a failure_condition, a measurement is Successful when it is
 // false. Without any condition, http is Successful on a 2xx status, exec
-// on exit code 0 and probe on an error rate of 0; prometheus and kubernetes
+// on exit code 0, probe on an error rate of 0 and slo when no pair of windows
+// burns its budget too fast (slo.go); prometheus and kubernetes
 // need a condition. Each provider's file documents the shape of its result.
 //
 // The gate stops as soon as failed > failure_limit (phase Failed),

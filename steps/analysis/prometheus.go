@@ -56,16 +56,23 @@ type prometheusProvider struct {
 
 // prometheusConfig is a prometheus block.
 type prometheusConfig struct {
+	promServer
+	Query string `hcl:"query,required"`
+}
+
+// promServer is the server a block asks (prometheus, slo).
+type promServer struct {
 	Address string        `hcl:"address,required"`
-	Query   string        `hcl:"query,required"`
 	Timeout time.Duration `hcl:"timeout"`
 	// headers carry credentials for a Prometheus behind a proxy
 	// (Authorization: Bearer …); they are sent, never shown.
 	Headers map[string]string `hcl:"headers"`
 }
 
+func newPromServer() promServer { return promServer{Timeout: defaults.PrometheusMeasureTimeout} }
+
 func newPrometheusConfig() prometheusConfig {
-	return prometheusConfig{Timeout: defaults.PrometheusMeasureTimeout}
+	return prometheusConfig{promServer: newPromServer()}
 }
 
 func newPrometheus(b cty.Value) (*prometheusProvider, error) {
@@ -73,18 +80,37 @@ func newPrometheus(b cty.Value) (*prometheusProvider, error) {
 	if _, err := steps.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	p := &prometheusProvider{address: c.Address, query: c.Query, timeout: c.Timeout}
-	if _, err := parseURL(p.address); err != nil {
+	a, err := c.api()
+	if err != nil {
+		return nil, err
+	}
+	return &prometheusProvider{address: c.Address, query: c.Query, timeout: c.Timeout, api: a}, nil
+}
+
+// api is the Prometheus API client of the server s names.
+func (s promServer) api() (promv1.API, error) {
+	if _, err := parseURL(s.Address); err != nil {
 		return nil, fmt.Errorf("prometheus address: %w", err)
 	}
-	base, _ := url.Parse(p.address)
-	client := promHTTPClient(base, c.Headers, nil)
-	ac, err := api.NewClient(api.Config{Address: p.address, Client: client})
+	base, _ := url.Parse(s.Address)
+	client := promHTTPClient(base, s.Headers, nil)
+	ac, err := api.NewClient(api.Config{Address: s.Address, Client: client})
 	if err != nil {
-		return nil, fmt.Errorf("prometheus client for %s: %w", callout.Redact(p.address), err)
+		return nil, fmt.Errorf("prometheus client for %s: %w", callout.Redact(s.Address), err)
 	}
-	p.api = promv1.NewAPI(ac)
-	return p, nil
+	return promv1.NewAPI(ac), nil
+}
+
+// checkAddress is the load-time check of a block's address.
+func checkAddress(u steps.Unknown, s promServer, path []string) []steps.Problem {
+	if u.Has("address") {
+		return nil
+	}
+	if _, err := parseURL(s.Address); err != nil {
+		return []steps.Problem{problem(path, "address", "Invalid Prometheus address",
+			"address must be the server's base URL, such as \"http://prometheus.monitoring:9090\".")}
+	}
+	return nil
 }
 
 // promHTTPClient is the client the Prometheus API client drives: headers
@@ -99,12 +125,7 @@ func promHTTPClient(base *url.URL, headers map[string]string, tr *http.Transport
 func checkPrometheus(b cty.Value, path []string) []steps.Problem {
 	c := newPrometheusConfig()
 	u, out := decodeAt(b, &c, path)
-	if !u.Has("address") {
-		if _, err := parseURL(c.Address); err != nil {
-			out = append(out, problem(path, "address", "Invalid Prometheus address",
-				"address must be the server's base URL, such as \"http://prometheus.monitoring:9090\"."))
-		}
-	}
+	out = append(out, checkAddress(u, c.promServer, path)...)
 	if !u.Has("query") && strings.TrimSpace(c.Query) == "" {
 		out = append(out, problem(path, "query", "Empty query", "query must be a PromQL expression."))
 	}

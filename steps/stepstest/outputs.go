@@ -68,3 +68,18 @@ func StrMap(v cty.Value, name string) map[string]string {
 	}
 	return out
 }
+
+// StrList is a list (or tuple) of strings attribute, nil when null.
+func StrList(v cty.Value, name string) []string {
+	a := attr(v, name)
+	if a.IsNull() || !a.IsKnown() || !a.CanIterateElements() {
+		return nil
+	}
+	var out []string
+	for _, e := range a.AsValueSlice() {
+		if !e.IsNull() && e.Type() == cty.String {
+			out = append(out, e.AsString())
+		}
+	}
+	return out
+}
