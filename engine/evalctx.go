@@ -60,6 +60,10 @@ func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
 	for _, n := range p.bound() {
 		vars[n] = cty.DynamicVal
 	}
+	if len(p.Targets) > 0 {
+		// Known per target while a share runs (runner.evalContext).
+		vars["target"] = cty.UnknownVal(targetType)
+	}
 	return &hcl.EvalContext{Variables: vars, Functions: p.funcs}
 }
 

@@ -119,7 +119,11 @@ func (k testKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	}
 	k.log.mu.Lock()
 	defer k.log.mu.Unlock()
-	k.log.undone = append(k.log.undone, env.Stage)
+	name := env.Stage
+	if env.Namespace != "" {
+		name = env.Namespace + "/" + name // a target's share (fleet_test.go)
+	}
+	k.log.undone = append(k.log.undone, name)
 	return nil
 }
 

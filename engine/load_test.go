@@ -85,6 +85,32 @@ func TestDiagnostics(t *testing.T) {
 				{summary: "undeclared variable", file: "a.hcl", line: 3, col: 18},
 				{summary: "undeclared stage", file: "a.hcl", line: 6, col: 17},
 			}},
+		// Targets and waves (fleet_test.go runs them).
+		{"wave names an undeclared target", map[string]string{"a.hcl": head + "target \"eu-1\" {}\nwave \"w\" { targets = [\"eu-2\"] }\nstage \"a\" {\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{
+				{summary: "Reference to undeclared target", detail: `Did you mean "eu-1"?`, file: "a.hcl", line: 3, col: 23},
+				{summary: "Target in no wave", detail: `"eu-1"`, file: "a.hcl", line: 2, col: 1},
+			}},
+		{"target in two waves, target in none", map[string]string{"a.hcl": head + "target \"a\" {}\ntarget \"b\" {}\nwave \"one\" { targets = [\"a\"] }\nwave \"two\" { targets = [\"a\"] }\nstage \"x\" {\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{
+				{summary: "Target in two waves", detail: `wave "one"`, file: "a.hcl", line: 5, col: 25},
+				{summary: "Target in no wave", detail: `"b"`, file: "a.hcl", line: 3, col: 1},
+			}},
+		{"target without target blocks", map[string]string{"a.hcl": head + "stage \"x\" {\n  step { value = target.name }\n}\n"},
+			Inputs{}, []wantDiag{{summary: "target not allowed here", file: "a.hcl", line: 3, col: 18}}},
+		{"target attribute, output without target key, another target's stage", map[string]string{"a.hcl": head + "target \"a\" {}\nstage \"x\" {\n  step { value = target.region }\n}\nstage \"y\" {\n  step { value = stage.x[\"a\"].output.value }\n}\noutput \"o\" { value = stage.x.output.value }\noutput \"p\" { value = stage.x[\"b\"].output.value }\n"},
+			Inputs{}, []wantDiag{
+				{summary: "Invalid target reference", detail: "name, context, namespace, labels", file: "a.hcl", line: 4, col: 18},
+				{summary: "Stage of another target", file: "a.hcl", line: 7, col: 18},
+				{summary: "Missing target key", detail: `stage.x["a"].output`, file: "a.hcl", line: 9, col: 22},
+				{summary: "Reference to undeclared target", file: "a.hcl", line: 10, col: 22},
+			}},
+		{"for_each with targets", map[string]string{"a.hcl": head + "target \"a\" {}\nwave \"w\" {\n  targets      = [\"a\"]\n  max_failures = 1\n}\nstage \"x\" {\n  for_each = [1]\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{
+				{summary: "for_each in a pipeline with targets", file: "a.hcl", line: 8, col: 14},
+			}},
+		{"max_failures out of range", map[string]string{"a.hcl": head + "target \"a\" {}\nwave \"w\" {\n  targets      = [\"a\"]\n  max_failures = 1\n}\nstage \"x\" {\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{{summary: "Invalid max_failures", detail: "0 to 0", file: "a.hcl", line: 5, col: 18}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -50,6 +50,9 @@ type Program struct {
 	Notify []notify.Target
 	// Order is a topological order of the stages, declaration order first.
 	Order []string
+	// Targets and Waves: the target and wave blocks (none: one cluster).
+	Targets []Target
+	Waves   []Wave
 
 	funcs ctxFuncs
 	// stageOrder is every address in declaration order; instances maps a
@@ -103,6 +106,7 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	diags = append(diags, p.evalNotify()...)
 	static := p.staticContext()
 	diags = append(diags, p.evalDefaults(static)...)
+	diags = append(diags, p.evalTargets(static)...)
 	diags = append(diags, p.expand(static)...)
 	diags = append(diags, p.link()...)
 	planCtx := p.EvalContext(nil) // built once: it holds every stage

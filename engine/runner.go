@@ -41,6 +41,11 @@ type Options struct {
 	// Resume holds the journal of an earlier attempt of this run: stages it
 	// finished are not run again, their outputs and undo records are reused.
 	Resume []journal.Entry
+	// Target names the target (a target block) this run is the share of:
+	// its stages see it as `target`, and events name them by address,
+	// deploy["eu-1"]. Namespace, when set, is the target's namespace.
+	Target    string
+	Namespace string
 }
 
 // Stage statuses.
@@ -82,6 +87,9 @@ type Outcome struct {
 	Outputs     map[string]cty.Value
 	UndoPending []string // stages whose undo failed: left for a person
 	Err         error    // the first stage failure, or why the run stopped
+	// Tolerated names the targets of a fleet that failed within their
+	// wave's max_failures (and were undone), each with why.
+	Tolerated []string
 }
 
 // ExitCode maps an outcome to the exit codes of docs/design.md (signals excepted:
@@ -109,6 +117,12 @@ type runner struct {
 
 	lost error // set once the lock is lost: nothing more is written
 
+	// target is the `target` object of a target's share (cty.NilVal: no
+	// targets); quiet: the share runs in a fleet, which emits RunStarted
+	// and RunFinished itself.
+	target cty.Value
+	quiet  bool
+
 	jmu   sync.Mutex      // orders journal appends
 	noted []journal.Entry // queued for the next append
 	// notedMatters: noted holds an outcome a resume or an undo needs (see
@@ -122,22 +136,40 @@ type runner struct {
 // cancels what is in flight and undoes within opts.Grace.
 func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 	r := p.newRunner(opts)
-	r.emit(events.Event{Type: events.RunStarted, Stages: p.eventStages()})
-	if opts.Lock != nil {
-		var stop context.CancelCauseFunc
-		ctx, stop = context.WithCancelCause(ctx)
-		defer stop(nil)
-		go func() {
-			select {
-			case <-opts.Lock.Lost():
-				r.loseLock(opts.Lock.Err())
-				stop(r.lockLost())
-			case <-ctx.Done():
-			}
-		}()
-	}
+	r.emit(events.Event{Type: events.RunStarted, Stages: r.eventStages()})
+	ctx, stop := r.watchLock(ctx)
+	defer stop()
 	r.restore(opts.Resume)
+	out := r.execute(ctx)
+	if out.Err != nil && out.Result == "" {
+		r.conclude(ctx, out)
+	}
+	r.finish(out)
+	return out, nil
+}
 
+// watchLock cancels ctx when the run's lock is lost.
+func (r *runner) watchLock(ctx context.Context) (context.Context, func()) {
+	if r.opts.Lock == nil {
+		return ctx, func() {}
+	}
+	ctx, stop := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-r.opts.Lock.Lost():
+			r.loseLock(r.opts.Lock.Err())
+			stop(r.lockLost())
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { stop(nil) }
+}
+
+// execute walks the stages. The outcome has a Result when the run
+// succeeded or lost its lock; otherwise Err says why it failed and what to
+// undo is left to conclude (or, for a target of a fleet, to the fleet).
+func (r *runner) execute(ctx context.Context) *Outcome {
+	p := r.p
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if p.Timeout > 0 {
@@ -163,18 +195,16 @@ func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 	}
 
 	out := &Outcome{Stages: r.stages}
-	interrupted := ctx.Err() != nil
 	switch {
 	case r.lockLost() != nil:
 		// Someone else may hold the lock now, undoing or releasing: writing
 		// anything more (an undo above all) could undo their work.
 		out.Err = r.lockLost()
 		out.Result = events.LockLost
-		r.finish(out)
-		return out, nil
+		return out
 	case r.failed != nil:
 		out.Err = r.failed
-	case interrupted:
+	case ctx.Err() != nil:
 		out.Err = context.Cause(ctx)
 	case runCtx.Err() != nil:
 		out.Err = context.Cause(runCtx)
@@ -182,26 +212,32 @@ func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if out.Err == nil {
 		out.Result = events.Succeeded
 		out.Outputs = r.outputs()
-	} else if p.OnFailure == "stop" && !interrupted {
-		out.Result = events.FailedStopped
-	} else {
-		undoCtx := context.WithoutCancel(ctx)
-		if interrupted && opts.Grace > 0 {
-			var c context.CancelFunc
-			undoCtx, c = context.WithTimeout(undoCtx, opts.Grace)
-			defer c()
-		}
-		out.UndoPending = r.undoAll(undoCtx)
-		out.Result = events.FailedUndone
-		if len(out.UndoPending) > 0 {
-			out.Result = events.UndoIncomplete
-		}
-		if interrupted && len(out.UndoPending) == 0 {
-			out.Result = events.Interrupted
-		}
 	}
-	r.finish(out)
-	return out, nil
+	return out
+}
+
+// conclude ends a failed run: stopped as on_failure says, or undone
+// (within opts.Grace when ctx was cancelled by a signal).
+func (r *runner) conclude(ctx context.Context, out *Outcome) {
+	interrupted := ctx.Err() != nil
+	if r.p.OnFailure == "stop" && !interrupted {
+		out.Result = events.FailedStopped
+		return
+	}
+	undoCtx := context.WithoutCancel(ctx)
+	if interrupted && r.opts.Grace > 0 {
+		var c context.CancelFunc
+		undoCtx, c = context.WithTimeout(undoCtx, r.opts.Grace)
+		defer c()
+	}
+	out.UndoPending = r.undoAll(undoCtx)
+	out.Result = events.FailedUndone
+	if len(out.UndoPending) > 0 {
+		out.Result = events.UndoIncomplete
+	}
+	if interrupted && len(out.UndoPending) == 0 {
+		out.Result = events.Interrupted
+	}
 }
 
 // whyNotRun says why a stage never started: the first dependency that did
@@ -210,11 +246,11 @@ func (r *runner) whyNotRun(name string, runCtx context.Context) string {
 	for _, d := range r.p.Stages[name].Deps {
 		switch r.stages[d].Status {
 		case StatusFailed:
-			return "dependency " + d + " failed"
+			return "dependency " + r.address(d) + " failed"
 		case StatusCancelled:
-			return "dependency " + d + " was cancelled"
+			return "dependency " + r.address(d) + " was cancelled"
 		case StatusNotRun:
-			return "dependency " + d + " did not run"
+			return "dependency " + r.address(d) + " did not run"
 		}
 	}
 	if cause := context.Cause(runCtx); cause != nil {
@@ -252,20 +288,38 @@ func (p *Program) newRunner(opts Options) *runner {
 	for _, n := range p.stageOrder {
 		r.stages[n] = &StageRun{Name: n, Status: StatusPending}
 	}
+	if t, ok := p.TargetNamed(opts.Target); ok {
+		r.target = t.value(r.namespace())
+	}
 	return r
 }
 
-func (p *Program) eventStages() []events.Stage {
+// eventStages are the stages as RunStarted lists them; for a target's
+// share, by their addresses of that target.
+func (r *runner) eventStages() []events.Stage {
 	var out []events.Stage
-	for _, n := range p.Order {
-		s := p.Stages[n]
-		es := events.Stage{Name: n, DependsOn: s.Deps, File: s.DeclRange.Filename, Line: s.DeclRange.Start.Line}
+	for _, n := range r.p.Order {
+		s := r.p.Stages[n]
+		es := events.Stage{Name: r.address(n), File: s.DeclRange.Filename, Line: s.DeclRange.Start.Line}
+		for _, d := range s.Deps {
+			es.DependsOn = append(es.DependsOn, r.address(d))
+		}
 		if s.Kind != nil {
 			es.Kind = s.Kind.Name()
 		}
 		out = append(out, es)
 	}
 	return out
+}
+
+// address is how events name a stage of this run: NAME["TARGET"] in a
+// target's share (the journal, which the target's cluster keeps alone,
+// names it as a run without targets does).
+func (r *runner) address(stage string) string {
+	if r.opts.Target == "" {
+		return stage
+	}
+	return Address(stage, r.opts.Target)
 }
 
 func (r *runner) emit(e events.Event) {
@@ -280,6 +334,12 @@ func (r *runner) emit(e events.Event) {
 	}
 	if e.Elapsed == 0 && e.Stage == "" {
 		e.Elapsed = time.Since(r.start)
+	}
+	if e.Stage != "" {
+		e.Stage = r.address(e.Stage)
+	}
+	if r.quiet && (e.Type == events.RunStarted || e.Type == events.RunFinished) {
+		return // a fleet's target: the fleet says when the run starts and ends
 	}
 	r.sink.Emit(e)
 }
@@ -298,7 +358,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 		return nil
 	}
 	sr.Started = time.Now()
-	evalCtx := st.Context(r.p.EvalContext(r.doneStates(st.Deps)))
+	evalCtx := st.Context(r.evalContext(r.doneStates(st.Deps)))
 	if st.When != nil {
 		v, diags := st.When.Value(evalCtx)
 		if diags.HasErrors() {
@@ -405,7 +465,7 @@ func (r *runner) fail(ctx context.Context, sr *StageRun, err error) error {
 
 func (r *runner) env(name string, ctx *hcl.EvalContext, body hcl.Body, sr *StageRun) *steps.Env {
 	return &steps.Env{
-		Pipeline: r.p.Name, Stage: name, RunID: r.opts.RunID, Namespace: r.p.Namespace,
+		Pipeline: r.p.Name, Stage: name, RunID: r.opts.RunID, Namespace: r.namespace(),
 		Dir: r.p.Config.Dir, DryRun: r.opts.DryRun, Cluster: r.opts.Cluster,
 		Body: body, EvalContext: ctx,
 		Progress: func(msg string) {
@@ -461,10 +521,17 @@ func (r *runner) allDone() map[string]StageState {
 
 // outputs evaluates the pipeline's output blocks after a successful run.
 func (r *runner) outputs() map[string]cty.Value {
-	ctx := r.p.EvalContext(r.allDone())
+	if r.opts.Target != "" {
+		return r.p.outputsIn(r.p.targetsContext(map[string]*runner{r.opts.Target: r}))
+	}
+	return r.p.outputsIn(r.evalContext(r.allDone()))
+}
+
+// outputsIn evaluates the output blocks in ctx.
+func (p *Program) outputsIn(ctx *hcl.EvalContext) map[string]cty.Value {
 	out := map[string]cty.Value{}
-	for _, name := range r.p.Config.OutputOrder {
-		o := r.p.Config.Outputs[name]
+	for _, name := range p.Config.OutputOrder {
+		o := p.Config.Outputs[name]
 		v, diags := o.Value.Value(ctx)
 		if diags.HasErrors() {
 			out[name] = cty.StringVal("error: " + diagText(diags))

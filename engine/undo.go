@@ -131,7 +131,7 @@ func undoConfig(st *Stage, ctx *hcl.EvalContext) cty.Value {
 // would make undoing a large pipeline quadratic.
 func (r *runner) undoContext(sr *StageRun) *hcl.EvalContext {
 	st := r.p.Stages[sr.Name]
-	return st.Context(r.p.EvalContext(r.doneStates(append(slices.Clip(st.Deps), sr.Name))))
+	return st.Context(r.evalContext(r.doneStates(append(slices.Clip(st.Deps), sr.Name))))
 }
 
 // runUndoBlock runs a stage's `undo { <step> }`, evaluated with its
@@ -200,6 +200,13 @@ func (r *runner) restore(entries []journal.Entry) {
 // first.
 func (p *Program) Undo(ctx context.Context, opts Options, entries []journal.Entry) (*Outcome, error) {
 	r := p.newRunner(opts)
+	out := r.undoJournal(ctx, entries)
+	r.finish(out)
+	return out, nil
+}
+
+// undoJournal undoes what entries say this run changed.
+func (r *runner) undoJournal(ctx context.Context, entries []journal.Entry) *Outcome {
 	r.restore(entries)
 	// restore marks interrupted stages pending for a resume; for an undo,
 	// a stage with records that never finished is treated as cancelled.
@@ -217,8 +224,7 @@ func (p *Program) Undo(ctx context.Context, opts Options, entries []journal.Entr
 		out.Result = events.UndoIncomplete
 		out.Err = fmt.Errorf("undo incomplete")
 	}
-	r.finish(out)
-	return out, nil
+	return out
 }
 
 // RecordsOf is for tests and `status`: the raw undo records of a stage.

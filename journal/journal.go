@@ -48,6 +48,10 @@ type Meta struct {
 	Holder    string    `json:"holder,omitempty"` // who runs it: user@host, CI job URL
 	Started   time.Time `json:"started"`
 	Status    string    `json:"status"` // running, or the final result
+	// Target is the target block this journal is the share of, in a
+	// pipeline with targets: the run's other targets keep theirs in their
+	// own clusters.
+	Target string `json:"target,omitempty"`
 	// Vars are the non-sensitive variable values the run was started with,
 	// so --resume and undo evaluate the pipeline as it was. Sensitive ones
 	// are never stored; they must be given again.

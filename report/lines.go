@@ -250,6 +250,9 @@ func (l *lines) summary() []string {
 		if m.err != "" {
 			out = append(out, "Error: "+oneLine(m.err))
 		}
+		if m.note != "" {
+			out = append(out, "Note: "+oneLine(m.note))
+		}
 	} else if len(m.diags) > 0 {
 		out = append(out, "Result: "+paint(c, ansiRed, "invalid")+fmt.Sprintf(" (%d diagnostics)", len(m.diags)))
 	}

@@ -73,6 +73,7 @@ type model struct {
 	finished     bool
 	result       events.Result
 	err          string // RunFinished.Error: why the run stopped, beyond stage errors
+	note         string // RunFinished.Message: what the result leaves out (targets failed within max_failures)
 	outputs      json.RawMessage
 	undoPending  []string
 	order        []string
@@ -125,7 +126,7 @@ func (m *model) apply(e events.Event) {
 		return
 	case events.RunFinished:
 		m.finished, m.result, m.outputs, m.undoPending = true, e.Result, e.Outputs, e.UndoPending
-		m.end, m.elapsed, m.err = e.Time, e.Elapsed, e.Error
+		m.end, m.elapsed, m.err, m.note = e.Time, e.Elapsed, e.Error, e.Message
 		return
 	case events.DiagnosticEvent:
 		if e.Diagnostic != nil {

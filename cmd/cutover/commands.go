@@ -55,7 +55,7 @@ var commands = []command{
 			"  cutover run . -var-file prod.hcl --junit report.xml --wait-lock=5m\n" +
 			"  cutover run . --resume RUN",
 		flags: flagsOf(varFlags, reportFlags, clusterFlags,
-			[]string{"dry-run", "grace", "wait-lock", "state", "history-max", "resume", "no-journal"}),
+			[]string{"dry-run", "grace", "wait-lock", "state", "history-max", "resume", "no-journal", "target", "run-id"}),
 		run: cmdRun,
 	},
 	{
@@ -82,9 +82,10 @@ var commands = []command{
 		run:     cmdLint,
 	},
 	{
-		name: "status", args: "[RUN]",
+		name: "status", args: "[RUN [PATH]]",
 		short:    "show runs in progress and the last run of each pipeline; with RUN, its stages",
-		example:  "  cutover status\n  cutover status RUN -n shop",
+		long:     "With RUN and the PATH of a pipeline with target blocks, shows the run on every target, each\nfrom the journal in the target's own cluster.",
+		example:  "  cutover status\n  cutover status RUN -n shop\n  cutover status RUN pipelines/fleet-blue-green",
 		flags:    flagsOf(clusterFlags, []string{"output"}),
 		run:      cmdStatus,
 		complete: completeRunArg(1),
@@ -103,7 +104,7 @@ var commands = []command{
 			"died, or to take back a release. PATH is the run's pipeline (default: the current directory);\n" +
 			"the run's variables come from the journal, sensitive ones must be given again.",
 		example: "  cutover undo RUN pipelines/blue-green-service\n  cutover undo RUN . --force",
-		flags:   flagsOf(varFlags, reportFlags, clusterFlags, []string{"force", "wait-lock", "state"}),
+		flags:   flagsOf(varFlags, reportFlags, clusterFlags, []string{"force", "wait-lock", "state", "target"}),
 		run:     cmdUndo, complete: completeRunArg(2),
 	},
 	{

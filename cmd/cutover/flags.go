@@ -37,6 +37,8 @@ type options struct {
 	diff      bool
 	recursive bool
 	noJournal bool
+	// targets (docs/design.md, "Targets and waves")
+	target, runID, wave string
 	// rbac
 	roleName string
 	// init
@@ -128,6 +130,15 @@ var flagDefs = map[string]func(fs *pflag.FlagSet, o *options){
 	},
 	"rbac-state": func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.state, "state", "secret", "where the runs keep their state: `secret|configmap|none` (none: runs with --no-journal and lock = false)")
+	},
+	"target": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.target, "target", "", "act on the target `NAME` of a pipeline with targets only (its cluster, journal and lock)")
+	},
+	"run-id": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.runID, "run-id", "", "the run's id `RUN` (default: a new one): every CI job of one fleet release gives the same")
+	},
+	"wave": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.wave, "wave", "", "the wave `NAME` (default: every wave)")
 	},
 	"no-journal": func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.noJournal, "no-journal", false, "do not journal the run in the cluster (no resume, no undo RUN; the lock is still taken)")

@@ -39,6 +39,24 @@ func cmdRun(c *cli, args []string) int {
 		err   error
 	)
 	if o.resume != "" {
+		p0, ok := c.load(path, withLenient(o))
+		if !ok {
+			return exitInvalid
+		}
+		if len(p0.Targets) > 0 {
+			t, ok := c.checkTarget(p0, o)
+			if !ok {
+				return exitInvalid
+			}
+			if t == nil {
+				fp, code := c.loadFleetRun(path, o.resume, o)
+				if fp == nil {
+					return code
+				}
+				return c.runFleet(ctx, fp.p, o, fp, sig)
+			}
+			o = targetOptions(t, o)
+		}
 		var code int
 		if prior, code = c.loadForRun(path, o.resume, o); prior == nil {
 			return code
@@ -47,6 +65,19 @@ func cmdRun(c *cli, args []string) int {
 		st = prior.state
 	} else if p, ok = c.load(path, o); !ok {
 		return exitInvalid
+	}
+	t, ok := c.checkTarget(p, o)
+	if !ok {
+		return exitInvalid
+	}
+	if len(p.Targets) > 0 && t == nil {
+		return c.runFleet(ctx, p, o, nil, sig)
+	}
+	if t != nil {
+		// One target's share: an ordinary run against its cluster, under
+		// the run id every job of the release gives (--run-id).
+		o = targetOptions(t, o)
+		opts.Target, opts.Namespace = t.Name, o.namespace
 	}
 	c.applyNamespace(p, o)
 	if !c.hasKubeconfig(o) {
@@ -74,6 +105,9 @@ func cmdRun(c *cli, args []string) int {
 		p.Namespace = st.namespace
 	}
 	runID, lockName := journal.NewRunID(), p.Lock
+	if o.runID != "" {
+		runID = o.runID
+	}
 	if prior != nil {
 		runID, lockName = prior.meta.RunID, prior.lockName(p)
 	}
@@ -96,7 +130,7 @@ func cmdRun(c *cli, args []string) int {
 		}
 	} else {
 		j, err = st.store.Create(ctx, journal.Meta{
-			RunID: runID, Pipeline: p.Name, Namespace: st.namespace, Lock: lockName,
+			RunID: runID, Pipeline: p.Name, Namespace: st.namespace, Lock: lockName, Target: opts.Target,
 			Holder: c.holder(), Status: "running", Values: p.PlainVars(),
 		})
 		if err != nil {
@@ -119,6 +153,11 @@ func cmdRun(c *cli, args []string) int {
 	if out.Result != events.LockLost {
 		c.prune(st, p.Name, o)
 	}
+	return signalled(sig, out)
+}
+
+// signalled is the run's exit code: the signal's when one stopped it.
+func signalled(sig func() os.Signal, out *engine.Outcome) int {
 	if s := sig(); s != nil {
 		if s == syscall.SIGTERM {
 			return exitTerminated

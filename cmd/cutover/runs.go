@@ -134,11 +134,24 @@ func cmdUndo(c *cli, args []string) int {
 		c.errorf("usage: cutover undo RUN PATH: give the directory of the run's pipeline (the current directory holds no .hcl files)")
 		return exitInvalid
 	}
+	ctx := context.Background()
+	p0, ok := c.load(path, withLenient(o))
+	if !ok {
+		return exitInvalid
+	}
+	t, ok := c.checkTarget(p0, o)
+	switch {
+	case !ok:
+		return exitInvalid
+	case t != nil:
+		o = targetOptions(t, o)
+	case len(p0.Targets) > 0:
+		return c.undoFleet(ctx, path, pos[0], o)
+	}
 	prior, code := c.loadForRun(path, pos[0], o)
 	if prior == nil {
 		return code
 	}
-	ctx := context.Background()
 	if code := c.undoAllowed(ctx, prior, o); code != exitOK {
 		return code
 	}
@@ -148,7 +161,10 @@ func cmdUndo(c *cli, args []string) int {
 	if code != exitOK {
 		return code
 	}
-	opts := engine.Options{RunID: prior.meta.RunID, Cluster: c.cluster(o), Journal: prior.journal, Force: o.force}
+	opts := engine.Options{RunID: prior.meta.RunID, Cluster: c.cluster(o), Journal: prior.journal, Force: o.force, Target: prior.meta.Target}
+	if t != nil {
+		opts.Namespace = prior.state.namespace
+	}
 	if held != nil {
 		defer held.Release(context.WithoutCancel(ctx))
 		opts.Lock = held
@@ -220,9 +236,12 @@ func cmdStatus(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	if len(pos) > 1 {
-		c.errorf("usage: cutover status [RUN]")
+	if len(pos) > 2 {
+		c.errorf("usage: cutover status [RUN [PATH]]")
 		return exitInvalid
+	}
+	if len(pos) == 2 {
+		return c.statusFleet(pos[0], pos[1], o)
 	}
 	runs, code := c.listRuns(o)
 	if code != exitOK {
@@ -265,6 +284,8 @@ type runView struct {
 	Started time.Time `json:"started"`
 	By      string    `json:"by,omitempty"`
 	Lock    string    `json:"lock,omitempty"`
+	// Target is the target block whose share this journal is.
+	Target string `json:"target,omitempty"`
 }
 
 // shown is the STATUS column: the state and why.
@@ -349,7 +370,7 @@ func (c *cli) listRuns(o *options) ([]runView, int) {
 	runs := make([]runView, len(metas))
 	for i, m := range metas {
 		runs[i] = runView{RunID: m.RunID, Pipeline: m.Pipeline, Namespace: m.Namespace, Status: m.Status,
-			State: m.Status, Started: m.Started, By: m.Holder, Lock: m.Lock}
+			State: m.Status, Started: m.Started, By: m.Holder, Lock: m.Lock, Target: m.Target}
 		if runs[i].Namespace == "" {
 			runs[i].Namespace = ns
 		}

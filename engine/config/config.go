@@ -35,6 +35,11 @@ type Config struct {
 	Stages    map[string]*Stage
 	Outputs   map[string]*Output
 	Notify    []*Notify // in declaration order
+	// Targets are the clusters every stage runs against, once each
+	// (none: the one cluster of the command line); Waves order them.
+	Targets     map[string]*Target
+	TargetOrder []string
+	Waves       []*Wave
 
 	// StageOrder, VariableOrder and OutputOrder keep declaration order, for
 	// stable output.
@@ -57,6 +62,8 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "stage", LabelNames: []string{"name"}},
 		{Type: "output", LabelNames: []string{"name"}},
 		{Type: "notify", LabelNames: []string{"name"}},
+		{Type: "target", LabelNames: []string{"name"}},
+		{Type: "wave", LabelNames: []string{"name"}},
 	},
 }
 
@@ -93,7 +100,7 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 		Dir: dir, Parser: p, Files: files, Registry: reg,
 		Variables: map[string]*Variable{}, Locals: map[string]*Local{},
 		Analyses: map[string]*Analysis{}, Stages: map[string]*Stage{}, Outputs: map[string]*Output{},
-		schemas: newStageSchemas(reg),
+		Targets: map[string]*Target{}, schemas: newStageSchemas(reg),
 	}
 	for _, f := range bodies {
 		diags = append(diags, cfg.addFile(f)...)
@@ -106,6 +113,7 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 		})
 	}
 	diags = append(diags, cfg.checkReferences()...)
+	diags = append(diags, cfg.checkWaves()...)
 	return cfg, capPerFile(diags, MaxDiagnosticsPerFile)
 }
 
@@ -246,6 +254,24 @@ func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
 			c.OutputOrder = append(c.OutputOrder, o.Name)
 		case "notify":
 			diags = append(diags, c.addNotify(b)...)
+		case "target":
+			t, d := decodeTargetBlock(b)
+			diags = append(diags, d...)
+			if prev, dup := c.Targets[t.Name]; dup {
+				diags = append(diags, duplicate("target", t.Name, prev.DeclRange, b.DefRange))
+				continue
+			}
+			c.Targets[t.Name] = t
+			c.TargetOrder = append(c.TargetOrder, t.Name)
+		case "wave":
+			w, d := decodeWaveBlock(b)
+			diags = append(diags, d...)
+			for _, prev := range c.Waves {
+				if prev.Name == w.Name {
+					diags = append(diags, duplicate("wave", w.Name, prev.DeclRange, b.DefRange))
+				}
+			}
+			c.Waves = append(c.Waves, w)
 		}
 	}
 	return diags

@@ -53,6 +53,8 @@ func Language(reg *steps.Registry) []*Block {
 			Blocks: append([]*Block{retry, {Type: "undo", Blocks: kinds}}, kinds...)},
 		"output": {Attributes: outputSchema.Attributes, Multiple: true},
 		"notify": {Attributes: notifySchema.Attributes, Multiple: true},
+		"target": {Attributes: targetSchema.Attributes, Multiple: true},
+		"wave":   {Attributes: waveSchema.Attributes, Multiple: true},
 	}
 	var out []*Block
 	for _, h := range rootSchema.Blocks {

@@ -25,6 +25,10 @@ type scope struct {
 	// forEach: the expression is a for_each, which must be known before
 	// any stage runs (Terraform's rule: the instances are in the plan).
 	forEach bool
+	// target: target.NAME… is bound (a stage of a pipeline with targets);
+	// perTarget: stage.NAME is an object of the targets' instances (the
+	// outputs of such a pipeline), so it is read as stage.NAME["TARGET"].
+	target, perTarget bool
 }
 
 // depFunc is told about every stage an expression refers to; key is the
@@ -56,7 +60,18 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 		diags = append(diags, c.stageReferences(c.Stages[name])...)
 	}
 	for _, name := range c.OutputOrder {
-		diags = append(diags, c.checkTraversals(exprVars(c.Outputs[name].Value), scope{stages: true}, nil)...)
+		diags = append(diags, c.checkTraversals(exprVars(c.Outputs[name].Value), scope{stages: true, perTarget: len(c.Targets) > 0}, nil)...)
+	}
+	for _, name := range c.TargetOrder {
+		t := c.Targets[name]
+		for _, e := range []hcl.Expression{t.Context, t.Kubeconfig, t.Namespace, t.Labels} {
+			diags = append(diags, c.checkTraversals(exprVars(e), scope{}, nil)...)
+		}
+	}
+	for _, w := range c.Waves {
+		for _, e := range []hcl.Expression{w.Parallelism, w.MaxFailures} {
+			diags = append(diags, c.checkTraversals(exprVars(e), scope{}, nil)...)
+		}
 	}
 	for _, n := range c.Notify {
 		// Known before the first stage: variables and locals only.
@@ -137,9 +152,9 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 	if s.ForEach != nil {
 		diags = append(diags, c.checkTraversals(exprVars(s.ForEach), scope{forEach: true}, nil)...)
 	}
-	each := s.ForEach != nil
+	each, target := s.ForEach != nil, len(c.Targets) > 0
 	// when is evaluated before the step runs: stage outputs, nothing bound.
-	diags = append(diags, c.checkTraversals(exprVars(s.When), scope{stages: true, each: each}, dep)...)
+	diags = append(diags, c.checkTraversals(exprVars(s.When), scope{stages: true, each: each, target: target}, dep)...)
 	if s.Timeout != nil || s.Retry != nil {
 		// Settings of the stage itself are evaluated before it runs, from
 		// variables and locals only.
@@ -152,12 +167,12 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 	if s.Step != nil && s.Step.Kind != nil {
 		k := s.Step.Kind
 		trs := hcldec.Variables(s.Step.Body, s.Step.Spec)
-		diags = append(diags, c.checkTraversals(trs, scope{stages: true, binds: steps.BindsOf(k), kind: k.Name(), each: each}, dep)...)
+		diags = append(diags, c.checkTraversals(trs, scope{stages: true, binds: steps.BindsOf(k), kind: k.Name(), each: each, target: target}, dep)...)
 	}
 	if s.Undo != nil && s.Undo.Step != nil && s.Undo.Step.Kind != nil {
 		k := s.Undo.Step.Kind
 		u := hcldec.Variables(s.Undo.Step.Body, s.Undo.Step.Spec)
-		diags = append(diags, c.checkTraversals(u, scope{stages: true, self: s.Name, binds: steps.BindsOf(k), kind: k.Name(), each: each}, dep)...)
+		diags = append(diags, c.checkTraversals(u, scope{stages: true, self: s.Name, binds: steps.BindsOf(k), kind: k.Name(), each: each, target: target}, dep)...)
 	}
 	for name, refs := range keyed {
 		if !whole[name] {
@@ -244,6 +259,13 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep depFunc) hcl
 				diags = append(diags, c.unknownStage(name, rng))
 				continue
 			}
+			if len(c.Targets) > 0 {
+				var d hcl.Diagnostics
+				if tr, d = c.targetInstance(tr, sc.perTarget); d.HasErrors() {
+					diags = append(diags, d...)
+					continue
+				}
+			}
 			key, d := checkStageAttr(st, tr)
 			diags = append(diags, d...)
 			if name == sc.self || d.HasErrors() {
@@ -251,6 +273,21 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep depFunc) hcl
 			}
 			if dep != nil {
 				dep(name, key)
+			}
+		case "target":
+			switch {
+			case !sc.target:
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError, Summary: "target not allowed here",
+					Detail:  "target.name, target.namespace, target.context and target.labels are known in the stages of a pipeline with target blocks, while they run against one target.",
+					Subject: rng.Ptr(),
+				})
+			case !hasName || !slices.Contains(TargetAttrs, name):
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError, Summary: "Invalid target reference",
+					Detail:  "target has the attributes " + strings.Join(TargetAttrs, ", ") + ".",
+					Subject: rng.Ptr(),
+				})
 			}
 		case "each":
 			if !sc.each {
@@ -286,6 +323,34 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep depFunc) hcl
 		}
 	}
 	return diags
+}
+
+// targetInstance reads stage.NAME["TARGET"]… in the outputs of a
+// pipeline with targets (perTarget) and returns it without the key, for
+// checkStageAttr; inside a stage, stage.NAME is the same target's instance
+// and another target's cannot be named.
+func (c *Config) targetInstance(tr hcl.Traversal, perTarget bool) (hcl.Traversal, hcl.Diagnostics) {
+	name, _ := attrAt(tr, 1)
+	keyed := len(tr) > 2 && isIndex(tr[2])
+	switch {
+	case !perTarget && keyed:
+		return tr, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Stage of another target",
+			Detail:  fmt.Sprintf("In a pipeline with targets, stage.%s is the instance of the target the stage runs against; another target's is readable only in output blocks.", name),
+			Subject: tr.SourceRange().Ptr()}}
+	case !perTarget:
+		return tr, nil
+	case !keyed:
+		return tr, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing target key",
+			Detail:  fmt.Sprintf("The pipeline has targets: stage.%s is one instance per target; name one, as stage.%s[%q].output.", name, name, c.TargetOrder[0]),
+			Subject: tr.SourceRange().Ptr()}}
+	}
+	trimmed := append(hcl.Traversal{tr[0], tr[1]}, tr[3:]...)
+	if key, ok := instanceKey(tr[2]); ok {
+		if _, ok := c.Targets[key]; !ok {
+			return tr, hcl.Diagnostics{undeclaredTarget(key, c.TargetOrder, tr.SourceRange())}
+		}
+	}
+	return trimmed, nil
 }
 
 // checkStageAttr checks stage.NAME.ATTR… (stage.NAME[KEY].ATTR… for a

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cutoverhq/cutover/engine"
+	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/lock"
+)
+
+// A pipeline with target blocks: `run` releases every target wave by wave
+// in this process, `run --target NAME` one target's share (a CI matrix
+// job), `undo RUN`, `run --resume RUN` and `status RUN PATH` act on every
+// target's journal, each in its own cluster (docs/design.md, "Targets and
+// waves").
+
+// targetOptions are o as one target's share sees them: its kubeconfig,
+// context and namespace where the target block sets them.
+func targetOptions(t *engine.Target, o *options) *options {
+	to := *o
+	if t.Kubeconfig != "" {
+		to.kubeconfig = t.Kubeconfig
+	}
+	if t.Context != "" {
+		to.context = t.Context
+	}
+	if t.Namespace != "" {
+		to.namespace = t.Namespace
+	}
+	to.target = t.Name
+	return &to
+}
+
+// checkTarget resolves --target against the pipeline: an unknown name is
+// bad input; a pipeline without targets takes no --target.
+func (c *cli) checkTarget(p *engine.Program, o *options) (*engine.Target, bool) {
+	if o.target == "" {
+		return nil, true
+	}
+	t, ok := p.TargetNamed(o.target)
+	if !ok {
+		if len(p.Targets) == 0 {
+			c.errorf("--target %s: pipeline %q declares no target blocks", o.target, p.Name)
+		} else {
+			c.errorf("--target %s: pipeline %q has no such target; its targets are %s", o.target, p.Name, strings.Join(p.TargetNames(), ", "))
+		}
+		return nil, false
+	}
+	return t, true
+}
+
+// share is one target's cluster state in a fleet run.
+type share struct {
+	target *engine.Target
+	o      *options
+	st     *state
+	held   lock.Lock
+	j      journal.Journal
+}
+
+// openShares reaches every target's cluster: a target whose cluster cannot
+// be reached is unreachable (its wave's max_failures decides); two
+// targets sharing a cluster's namespace are refused (one journal each).
+func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (map[string]*share, map[string]error, int) {
+	shares, unreachable := map[string]*share{}, map[string]error{}
+	where := map[string]string{}
+	for i := range p.Targets {
+		t := &p.Targets[i]
+		to := targetOptions(t, o)
+		if !c.checkKubeconfig(to) {
+			return nil, nil, exitInvalid
+		}
+		cl := c.cluster(to)
+		st, err := c.stateFor(ctx, p, cl, to)
+		if err != nil {
+			unreachable[t.Name] = fmt.Errorf("cluster unreachable: %v", err)
+			continue
+		}
+		if cfg, err := cl.Clients(); err == nil {
+			key := cfg.Config.Host + " " + st.namespace
+			if prev, dup := where[key]; dup {
+				c.errorf("targets %s and %s both release to namespace %s of %s: each target keeps the run's journal and lock in its own namespace; give one of them another namespace", prev, t.Name, st.namespace, cfg.Config.Host)
+				return nil, nil, exitInvalid
+			}
+			where[key] = t.Name
+		}
+		shares[t.Name] = &share{target: t, o: to, st: st}
+	}
+	return shares, unreachable, exitOK
+}
+
+// lockShares takes every reachable target's lock, in declaration order;
+// a lock held by a live run releases those taken and exits 4.
+func (c *cli) lockShares(ctx context.Context, p *engine.Program, shares map[string]*share, unreachable map[string]error, runID string) int {
+	for _, name := range p.TargetNames() {
+		sh, ok := shares[name]
+		if !ok {
+			continue
+		}
+		held, code := c.acquire(ctx, sh.st, p.Lock, runID, sh.o)
+		switch {
+		case code == exitLockHeld:
+			c.releaseShares(ctx, shares)
+			return code
+		case code != exitOK:
+			unreachable[name] = errors.New("its lock could not be taken")
+			delete(shares, name)
+			continue
+		}
+		sh.held = held
+	}
+	return exitOK
+}
+
+func (c *cli) releaseShares(ctx context.Context, shares map[string]*share) {
+	for _, sh := range shares {
+		if sh.held != nil {
+			sh.held.Release(context.WithoutCancel(ctx))
+		}
+	}
+}
+
+// runFleet releases every target of p in this process. prior, for
+// --resume, holds the journals found.
+func (c *cli) runFleet(ctx context.Context, p *engine.Program, o *options, prior *fleetPrior, sig func() os.Signal) int {
+	runID := o.runID
+	if prior != nil {
+		runID = prior.runID
+	}
+	if runID == "" {
+		runID = journal.NewRunID()
+	}
+	shares, unreachable, code := c.openShares(ctx, p, o)
+	if code != exitOK {
+		return code
+	}
+	if code := c.lockShares(ctx, p, shares, unreachable, runID); code != exitOK {
+		return code
+	}
+	defer c.releaseShares(ctx, shares)
+	fo := engine.FleetOptions{RunID: runID, Grace: time.Duration(o.grace), Shares: map[string]engine.Options{}, Unreachable: unreachable}
+	for name, sh := range shares {
+		var entries []journal.Entry
+		j, err := c.shareJournal(ctx, p, sh, runID, prior)
+		if err == nil && prior != nil {
+			entries, err = j.Entries(ctx)
+		}
+		if err != nil {
+			unreachable[name] = err
+			continue
+		}
+		sh.j = j
+		fo.Shares[name] = engine.Options{Cluster: c.cluster(sh.o), DryRun: o.dryRun == "server", Journal: j, Lock: sh.held, Namespace: sh.st.namespace, Resume: entries}
+	}
+	sink, closeSink := c.runSink(o, p, p.Namespace, c.cluster(o))
+	fo.Sink = sink
+	out, err := p.RunFleet(ctx, fo)
+	closeSink()
+	if err != nil {
+		c.errorf("%v", err)
+		return exitFailed
+	}
+	if out.Result != events.LockLost {
+		for _, sh := range shares {
+			c.prune(sh.st, p.Name, o)
+		}
+	}
+	return signalled(sig, out)
+}
+
+// shareJournal starts (or, resuming, reopens) the run's journal in the
+// target's cluster.
+func (c *cli) shareJournal(ctx context.Context, p *engine.Program, sh *share, runID string, prior *fleetPrior) (journal.Journal, error) {
+	if prior != nil {
+		j, err := sh.st.store.Open(ctx, runID)
+		if err == nil {
+			return j, j.SetStatus(ctx, "running")
+		}
+		if !errors.Is(err, journal.ErrNotFound) {
+			return nil, err
+		}
+	}
+	j, err := sh.st.store.Create(ctx, journal.Meta{
+		RunID: runID, Pipeline: p.Name, Namespace: sh.st.namespace, Lock: p.Lock, Target: sh.target.Name,
+		Holder: c.holder(), Status: "running", Values: p.PlainVars(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the run journal: %v", err)
+	}
+	return j, nil
+}
+
+// fleetPrior is an existing run of a pipeline with targets.
+type fleetPrior struct {
+	runID string
+	p     *engine.Program
+}
+
+// loadFleetRun loads the pipeline of an existing run with targets: the
+// variables it started with come from the journal of the first target
+// whose cluster has it (each target's journal keeps them).
+func (c *cli) loadFleetRun(path, runID string, o *options) (*fleetPrior, int) {
+	p0, ok := c.load(path, withLenient(o))
+	if !ok {
+		return nil, exitInvalid
+	}
+	// What each target said, shown only when none has the run.
+	said := &strings.Builder{}
+	stderr := c.stderr
+	defer func() { c.stderr = stderr }()
+	for i := range p0.Targets {
+		to := targetOptions(&p0.Targets[i], o)
+		to.target = ""
+		c.stderr = said
+		prior, _ := c.loadForRun(path, runID, to)
+		c.stderr = stderr
+		if prior == nil {
+			continue
+		}
+		o.vars, o.saved = to.vars, to.saved
+		return &fleetPrior{runID: runID, p: prior.p}, exitOK
+	}
+	fmt.Fprint(c.stderr, said.String())
+	c.errorf("run %s: no target's cluster has its journal (targets %s)", runID, strings.Join(p0.TargetNames(), ", "))
+	return nil, exitInvalid
+}
+
+func withLenient(o *options) *options {
+	l := *o
+	l.lenient = true
+	return &l
+}
+
+// undoFleet undoes run runID on every target whose cluster has its
+// journal: waves in reverse order, target by target.
+func (c *cli) undoFleet(ctx context.Context, path, runID string, o *options) int {
+	fp, code := c.loadFleetRun(path, runID, o)
+	if fp == nil {
+		return code
+	}
+	p := fp.p
+	shares, unreachable, code := c.openShares(ctx, p, o)
+	if code != exitOK {
+		return code
+	}
+	if code := c.lockShares(ctx, p, shares, unreachable, runID); code != exitOK {
+		return code
+	}
+	defer c.releaseShares(ctx, shares)
+	fo := engine.FleetOptions{RunID: runID, Shares: map[string]engine.Options{}}
+	for name, sh := range shares {
+		j, err := sh.st.store.Open(ctx, runID)
+		if errors.Is(err, journal.ErrNotFound) {
+			continue // the release never reached this target
+		}
+		var entries []journal.Entry
+		if err == nil {
+			entries, err = j.Entries(ctx)
+		}
+		if err != nil {
+			unreachable[name] = err
+			continue
+		}
+		fo.Shares[name] = engine.Options{Cluster: c.cluster(sh.o), Journal: j, Lock: sh.held, Namespace: sh.st.namespace, Resume: entries, Force: o.force}
+	}
+	for name, err := range unreachable {
+		c.errorf("target %s: %v: not undone", name, err)
+	}
+	sink, closeSink := c.runSink(o, p, p.Namespace, c.cluster(o))
+	fo.Sink = sink
+	out, err := p.UndoFleet(ctx, fo)
+	closeSink()
+	if err != nil {
+		c.errorf("%v", err)
+		return exitFailed
+	}
+	if out.Result == events.UndoIncomplete || len(unreachable) > 0 {
+		return exitIncomplete
+	}
+	return exitOK
+}
+
+// statusFleet shows run runID on every target of the pipeline at path:
+// each target's journal, read in its own cluster.
+func (c *cli) statusFleet(runID, path string, o *options) int {
+	p, ok := c.load(path, withLenient(o))
+	if !ok {
+		return exitInvalid
+	}
+	if len(p.Targets) == 0 {
+		c.errorf("pipeline %q declares no target blocks: cutover status %s (without PATH) shows the run", p.Name, runID)
+		return exitInvalid
+	}
+	code := exitOK
+	for i := range p.Targets {
+		t := &p.Targets[i]
+		to := targetOptions(t, o)
+		if to.namespace == "" {
+			to.namespace = p.Namespace
+		}
+		if o.output != "json" {
+			fmt.Fprintf(c.stdout, "target %s:\n", t.Name)
+		}
+		runs, rc := c.listRuns(to)
+		if rc != exitOK {
+			if o.output != "json" {
+				fmt.Fprintf(c.stdout, "  unreachable\n")
+			}
+			code = exitFailed
+			continue
+		}
+		found := false
+		for _, r := range runs {
+			if r.RunID == runID {
+				found = true
+				if rc := c.printRun(r, to); rc != exitOK {
+					code = rc
+				}
+			}
+		}
+		if !found && o.output != "json" {
+			fmt.Fprintf(c.stdout, "  no run %s here (the release did not reach this target)\n", runID)
+		}
+	}
+	return code
+}

@@ -1,0 +1,333 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/words"
+)
+
+// FleetOptions are what a run of a pipeline with targets needs: one share
+// (an ordinary run's Options: cluster, journal, lock, namespace, resume)
+// per target, all under one run id.
+type FleetOptions struct {
+	RunID string
+	Sink  events.Sink
+	Grace time.Duration
+	// Shares are the targets' runs by target name; Options.Target is set
+	// by the fleet.
+	Shares map[string]Options
+	// Unreachable are the targets that failed before they ran (their
+	// cluster could not be reached, their journal not started): each
+	// counts against its wave's max_failures.
+	Unreachable map[string]error
+}
+
+// fleet runs the shares of a pipeline with targets wave by wave: a wave
+// starts when every earlier one succeeded; up to max_failures targets of
+// a wave may fail (each is undone at once) before the run fails; a failed
+// run undoes its waves in reverse order, target by target, each target's
+// stages newest first (docs/design.md, "Targets and waves").
+type fleet struct {
+	p      *Program
+	fo     FleetOptions
+	sink   events.Sink
+	start  time.Time
+	shares map[string]*runner // the shares still in the release
+	all    map[string]*runner
+	// ran lists the targets that executed, in the order they finished.
+	ran []string
+	// tolerated names the targets that failed within max_failures.
+	tolerated []string
+}
+
+func (p *Program) newFleet(fo FleetOptions) *fleet {
+	f := &fleet{p: p, fo: fo, sink: events.Redact(p.Secrets(), orNop(fo.Sink)), start: time.Now(), shares: map[string]*runner{}, all: map[string]*runner{}}
+	for _, t := range p.TargetNames() {
+		opts, ok := fo.Shares[t]
+		if !ok {
+			continue
+		}
+		opts.Target, opts.RunID, opts.Sink, opts.Grace = t, fo.RunID, fo.Sink, fo.Grace
+		r := p.newRunner(opts)
+		r.quiet = true
+		f.shares[t] = r
+		f.all[t] = r
+	}
+	return f
+}
+
+func orNop(s events.Sink) events.Sink {
+	if s == nil {
+		return events.SinkFunc(func(events.Event) {})
+	}
+	return s
+}
+
+func (f *fleet) emit(e events.Event) {
+	e.Time, e.RunID, e.Pipeline = time.Now(), f.fo.RunID, f.p.Name
+	if e.Elapsed == 0 {
+		e.Elapsed = time.Since(f.start)
+	}
+	f.sink.Emit(e)
+}
+
+// RunFleet runs a pipeline with targets; the outcome's Stages are by
+// address (deploy["eu-1"]).
+func (p *Program) RunFleet(ctx context.Context, fo FleetOptions) (*Outcome, error) {
+	f := p.newFleet(fo)
+	var stages []events.Stage
+	for _, t := range p.TargetNames() {
+		if r, ok := f.shares[t]; ok {
+			stages = append(stages, r.eventStages()...)
+		}
+	}
+	f.emit(events.Event{Type: events.RunStarted, Stages: stages})
+	for _, r := range f.shares {
+		r.restore(r.opts.Resume)
+	}
+	out := &Outcome{Stages: map[string]*StageRun{}}
+	failedWave := -1
+	lost := false
+	for wi, w := range p.Waves {
+		failures, lockLost := f.runWave(ctx, w)
+		if lockLost {
+			lost = true
+			out.Err = errors.New("lock lost: nothing undone; run `cutover undo " + fo.RunID + "` when it is safe")
+			failedWave = wi
+			break
+		}
+		if len(failures) > w.MaxFailures || ctx.Err() != nil {
+			failedWave = wi
+			out.Err = fmt.Errorf("wave %s: %s failed: %s", w.Name, words.Count(len(failures), "target"), strings.Join(failures, "; "))
+			if ctx.Err() != nil {
+				out.Err = context.Cause(ctx)
+			}
+			break
+		}
+		// Within max_failures: the failed targets are undone now, each on
+		// its own, and the release goes on without them.
+		for _, t := range w.Targets {
+			r, ok := f.shares[t]
+			if !ok || r.failed == nil {
+				continue
+			}
+			o := &Outcome{Stages: r.stages, Err: r.failed}
+			r.conclude(context.WithoutCancel(ctx), o)
+			r.finish(o)
+			delete(f.shares, t)
+		}
+		for _, fl := range failures {
+			f.tolerated = append(f.tolerated, fl)
+		}
+	}
+	switch {
+	case failedWave < 0:
+		out.Result = events.Succeeded
+		for _, r := range f.shares {
+			r.finish(&Outcome{Result: events.Succeeded, Stages: r.stages})
+		}
+		out.Outputs = p.outputsIn(p.targetsContext(f.shares))
+	case lost:
+		out.Result = events.LockLost
+		for _, r := range f.shares {
+			o := &Outcome{Result: events.FailedStopped, Err: out.Err, Stages: r.stages}
+			if r.lockLost() != nil {
+				o.Result, o.Err = events.LockLost, r.lockLost()
+			}
+			r.finish(o)
+		}
+	default:
+		f.notRun(failedWave, out.Err)
+		out.Result, out.UndoPending = f.undoWaves(ctx, failedWave, out.Err)
+	}
+	f.collect(out)
+	f.finish(out)
+	return out, nil
+}
+
+// runWave runs the wave's shares, at most Parallelism at once. It returns
+// the failed targets, each with why; once more than max_failures failed,
+// the others are cancelled.
+func (f *fleet) runWave(ctx context.Context, w Wave) (failures []string, lockLost bool) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var mu sync.Mutex
+	fail := func(t string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		failures = append(failures, t+": "+f.p.Redactor().String(err.Error()))
+		if len(failures) > w.MaxFailures {
+			cancel(fmt.Errorf("wave %s: more than %d failed", w.Name, w.MaxFailures))
+		}
+	}
+	sem := make(chan struct{}, w.Parallelism)
+	var wg sync.WaitGroup
+	for _, t := range w.Targets {
+		if err, ok := f.fo.Unreachable[t]; ok {
+			f.emit(events.Event{Type: events.StageProgress, Message: "target " + t + " failed before it ran: " + err.Error()})
+			fail(t, err)
+			continue
+		}
+		r, ok := f.shares[t]
+		if !ok {
+			continue
+		}
+		// Taken here, not in the goroutine: targets start in the wave's
+		// order (the first ones listed are the first released).
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			sctx, stop := r.watchLock(ctx)
+			defer stop()
+			o := r.execute(sctx)
+			mu.Lock()
+			f.ran = append(f.ran, t)
+			if o.Result == events.LockLost {
+				lockLost = true
+			}
+			mu.Unlock()
+			if o.Err != nil && o.Result != events.LockLost {
+				if r.failed == nil {
+					r.failed = o.Err
+				}
+				fail(t, o.Err)
+			}
+		}()
+	}
+	wg.Wait()
+	return failures, lockLost
+}
+
+// notRun ends the shares of the waves after the failed one: none of their
+// stages ran.
+func (f *fleet) notRun(failedWave int, cause error) {
+	for _, w := range f.p.Waves[failedWave+1:] {
+		for _, t := range w.Targets {
+			r, ok := f.shares[t]
+			if !ok {
+				continue
+			}
+			for _, n := range f.p.Order {
+				if r.stages[n].Status == StatusPending {
+					r.stages[n].Status = StatusNotRun
+					r.emit(events.Event{Type: events.StageSkipped, Stage: n, Message: "not run: wave " + f.p.Waves[failedWave].Name + " failed"})
+				}
+			}
+			r.finish(&Outcome{Result: events.FailedUndone, Err: cause, Stages: r.stages})
+			delete(f.shares, t)
+		}
+	}
+}
+
+// undoWaves undoes waves failedWave … 0, target by target in reverse
+// order of declaration, each target's stages as a run's undo orders them.
+func (f *fleet) undoWaves(ctx context.Context, failedWave int, cause error) (events.Result, []string) {
+	interrupted := ctx.Err() != nil
+	if f.p.OnFailure == "stop" && !interrupted {
+		for _, r := range f.shares {
+			r.finish(&Outcome{Result: events.FailedStopped, Err: cause, Stages: r.stages})
+		}
+		return events.FailedStopped, nil
+	}
+	undoCtx := context.WithoutCancel(ctx)
+	if interrupted && f.fo.Grace > 0 {
+		var c context.CancelFunc
+		undoCtx, c = context.WithTimeout(undoCtx, f.fo.Grace)
+		defer c()
+	}
+	var pending []string
+	for wi := failedWave; wi >= 0; wi-- {
+		ts := f.p.Waves[wi].Targets
+		for i := len(ts) - 1; i >= 0; i-- {
+			r, ok := f.shares[ts[i]]
+			if !ok {
+				continue
+			}
+			o := &Outcome{Stages: r.stages, Err: cause}
+			if r.failed != nil {
+				o.Err = r.failed
+			}
+			o.UndoPending = r.undoAll(undoCtx)
+			o.Result = shareResult(o.UndoPending, interrupted)
+			r.finish(o)
+			for _, u := range o.UndoPending {
+				pending = append(pending, ts[i]+": "+u)
+			}
+		}
+	}
+	return shareResult(pending, interrupted), pending
+}
+
+func shareResult(pending []string, interrupted bool) events.Result {
+	switch {
+	case len(pending) > 0:
+		return events.UndoIncomplete
+	case interrupted:
+		return events.Interrupted
+	}
+	return events.FailedUndone
+}
+
+// UndoFleet undoes a run of a pipeline with targets from the targets'
+// journals (Options.Resume of each share): waves in reverse order, target
+// by target.
+func (p *Program) UndoFleet(ctx context.Context, fo FleetOptions) (*Outcome, error) {
+	f := p.newFleet(fo)
+	out := &Outcome{Result: events.Undone, Stages: map[string]*StageRun{}}
+	for wi := len(p.Waves) - 1; wi >= 0; wi-- {
+		ts := p.Waves[wi].Targets
+		for i := len(ts) - 1; i >= 0; i-- {
+			r, ok := f.shares[ts[i]]
+			if !ok {
+				continue
+			}
+			o := r.undoJournal(ctx, r.opts.Resume)
+			r.finish(o)
+			for _, u := range o.UndoPending {
+				out.UndoPending = append(out.UndoPending, ts[i]+": "+u)
+			}
+		}
+	}
+	if len(out.UndoPending) > 0 {
+		out.Result, out.Err = events.UndoIncomplete, errors.New("undo incomplete")
+	}
+	f.collect(out)
+	f.finish(out)
+	return out, nil
+}
+
+// collect puts every share's stages in the outcome, by address.
+func (f *fleet) collect(out *Outcome) {
+	out.Tolerated = f.tolerated
+	for t, r := range f.all {
+		for n, sr := range r.stages {
+			out.Stages[Address(n, t)] = sr
+		}
+	}
+}
+
+func (f *fleet) finish(out *Outcome) {
+	msg := ""
+	if out.Err != nil {
+		msg = out.Err.Error()
+	}
+	e := events.Event{Type: events.RunFinished, Result: out.Result, Error: msg, UndoPending: out.UndoPending}
+	if len(f.tolerated) > 0 {
+		e.Message = fmt.Sprintf("%s failed within max_failures and %s undone: %s",
+			words.Count(len(f.tolerated), "target"), map[bool]string{true: "was", false: "were"}[len(f.tolerated) == 1], strings.Join(f.tolerated, "; "))
+	}
+	if len(out.Outputs) > 0 {
+		e.Outputs = plainJSON(cty.ObjectVal(out.Outputs))
+	}
+	f.emit(e)
+}
