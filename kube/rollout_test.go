@@ -78,7 +78,7 @@ func TestRolloutStatusDeployment(t *testing.T) {
 }
 
 func TestRolloutStatusStatefulSet(t *testing.T) {
-	sts := func(gen, observed int64, replicas, ready, updated int32, cur, upd string, partition *int32, onDelete bool) *appsv1.StatefulSet {
+	sts := func(gen, observed int64, replicas, ready, updated int32, cur, upd string, partition *int32, onDelete bool, current ...int32) *appsv1.StatefulSet {
 		s := &appsv1.StatefulSet{
 			ObjectMeta: metav1.ObjectMeta{Name: "db", Generation: gen},
 			Spec: appsv1.StatefulSetSpec{Replicas: ptr.To(replicas), UpdateStrategy: appsv1.StatefulSetUpdateStrategy{
@@ -92,6 +92,9 @@ func TestRolloutStatusStatefulSet(t *testing.T) {
 		if onDelete {
 			s.Spec.UpdateStrategy.Type = appsv1.OnDeleteStatefulSetStrategyType
 		}
+		if len(current) > 0 {
+			s.Status.CurrentReplicas = current[0]
+		}
 		return s
 	}
 	cases := []struct {
@@ -104,7 +107,11 @@ func TestRolloutStatusStatefulSet(t *testing.T) {
 		{"revisions differ", sts(2, 2, 3, 3, 1, "a", "b", nil, false), false},
 		{"done", sts(2, 2, 3, 3, 3, "b", "b", nil, false), true},
 		{"partition pending", sts(2, 2, 4, 4, 1, "a", "b", ptr.To[int32](2), false), false},
-		{"partition done", sts(2, 2, 4, 4, 2, "a", "b", ptr.To[int32](2), false), true},
+		{"partition done", sts(2, 2, 4, 4, 2, "a", "b", ptr.To[int32](2), false, 2), true},
+		// db-2 terminating: ready still counts it, neither revision does.
+		{"partition pod being replaced", sts(2, 2, 4, 4, 1, "a", "b", ptr.To[int32](3), false, 2), false},
+		{"partition pod replaced", sts(2, 2, 4, 4, 1, "a", "b", ptr.To[int32](3), false, 3), true},
+		{"partition above replicas", sts(2, 2, 3, 3, 0, "a", "b", ptr.To[int32](5), false, 3), true},
 		{"on delete", sts(2, 2, 3, 3, 0, "a", "b", nil, true), true},
 	}
 	for _, c := range cases {

@@ -8,7 +8,9 @@ import (
 	"slices"
 
 	"github.com/zclconf/go-cty/cty"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -251,4 +253,22 @@ func record(env *steps.Env, r any) error {
 		return fmt.Errorf("journaling the previous state (nothing was written): %w", err)
 	}
 	return nil
+}
+
+// mergePatch sends body as a merge patch to r (or its subresource); with
+// rv, only if r is still at that resourceVersion, so a write decided on a
+// read fails with a conflict when the object changed in between.
+func mergePatch(ctx context.Context, c *kube.Clients, r kube.Ref, body map[string]any, rv string, dryRun bool, subresources ...string) (*unstructured.Unstructured, error) {
+	if rv != "" {
+		body["metadata"] = map[string]any{"resourceVersion": rv}
+	}
+	patch, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	opts := metav1.PatchOptions{FieldManager: kube.FieldManager}
+	if dryRun {
+		opts.DryRun = kube.DryRunAll
+	}
+	return c.Resource(r).Patch(ctx, r.Name, types.MergePatchType, patch, opts, subresources...)
 }

@@ -1,5 +1,5 @@
-// Package workloads holds the workload step kinds: deploy, wait, scale, rollback,
-// patch and delete. Each kind lives in a file of its own and registers itself
+// Package workloads holds the workload step kinds: deploy, wait, scale, partition
+// (a StatefulSet's), rollback, patch and delete. Each kind lives in a file of its own and registers itself
 // with steps.Default in init, so importing the package for its side effects
 // is enough for the engine to know them.
 //

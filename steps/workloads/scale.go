@@ -9,7 +9,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/cutoverhq/cutover/kube"
@@ -233,16 +232,7 @@ func readScale(ctx context.Context, c *kube.Clients, r kube.Ref) (int64, string,
 // setScale patches the scale subresource to n replicas; with rv, only if
 // the object is still at that resourceVersion.
 func setScale(ctx context.Context, c *kube.Clients, r kube.Ref, n int64, rv string, dryRun bool) (*unstructured.Unstructured, error) {
-	body := map[string]any{"spec": map[string]any{"replicas": n}}
-	if rv != "" {
-		body["metadata"] = map[string]any{"resourceVersion": rv}
-	}
-	patch, _ := json.Marshal(body)
-	opts := metav1.PatchOptions{FieldManager: kube.FieldManager}
-	if dryRun {
-		opts.DryRun = kube.DryRunAll
-	}
-	out, err := c.Resource(r).Patch(ctx, r.Name, types.MergePatchType, patch, opts, "scale")
+	out, err := mergePatch(ctx, c, r, map[string]any{"spec": map[string]any{"replicas": n}}, rv, dryRun, "scale")
 	if err != nil {
 		return nil, classify(fmt.Errorf("scaling %s to %d replicas: %w", r, n, err))
 	}

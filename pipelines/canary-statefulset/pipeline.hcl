@@ -1,0 +1,100 @@
+# StatefulSet canary by partition: the new template is applied with the
+# rolling update's partition at the replica count, so no pod takes it; the
+# partition is then stepped down (var.partitions, e.g. [2, 0]: the highest
+# ordinal first, then all), each step gated. Undo: the partition goes back
+# up and the pods a step updated are re-created at the old revision, then
+# the previous template and partition are restored.
+pipeline "canary-statefulset" {
+  description = "Canary release of StatefulSet ${var.app} by partition: ${join(" → ", [for p in concat([var.replicas], var.partitions) : tostring(p)])}"
+  namespace   = var.namespace
+  lock        = "${var.app}-release"
+  on_failure  = "undo"
+  timeout     = "1h"
+}
+
+locals {
+  manifests = templatefile("statefulset.yaml.tpl", {
+    app             = var.app
+    version         = var.version
+    image           = var.image
+    replicas        = var.replicas
+    pod_annotations = var.pod_annotations
+  })
+}
+
+analysis "healthy" {
+  interval      = var.analysis_interval
+  count         = var.analysis_count
+  failure_limit = 0
+  http {
+    url       = var.health_url
+    timeout   = "2s"
+    condition = result.status == 200
+  }
+}
+
+# Every stage retries what the API reports as transient (a failed gate is a
+# verdict and is never retried).
+defaults {
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+}
+
+stage "lint" {
+  lint {
+    manifests = [local.manifests]
+  }
+}
+
+# The partition at the replica count: the StatefulSet takes the template,
+# no pod does.
+stage "deploy" {
+  depends_on = [stage.lint]
+  timeout    = "10m"
+  deploy {
+    manifests = [local.manifests]
+  }
+}
+
+# Pods with an ordinal at or above the partition take the new revision.
+stage "step" {
+  for_each   = var.partitions
+  sequential = true
+  depends_on = [stage.deploy]
+  timeout    = "10m"
+  partition {
+    statefulset = var.app
+    partition   = each.value
+  }
+}
+
+stage "ready" {
+  for_each   = var.partitions
+  depends_on = [stage.step[each.key]]
+  verify {
+    interval      = var.analysis_interval
+    count         = 1
+    failure_limit = 0
+    kubernetes {
+      kind      = "StatefulSet"
+      name      = var.app
+      condition = result.ready_pods == var.replicas && result.restarts == 0
+    }
+  }
+}
+
+stage "verify" {
+  for_each   = var.partitions
+  depends_on = [stage.ready[each.key]]
+  when       = var.health_url != ""
+  verify {
+    analysis = analysis.healthy
+  }
+}
+
+output "revision" {
+  value = stage.step[tostring(var.partitions[length(var.partitions) - 1])].output.revision
+}
