@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cutoverhq/cutover/internal/demoapp/registry"
+	"github.com/cutoverhq/cutover/internal/testcluster/podnet"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +58,9 @@ type AgentConfig struct {
 	Logf     func(format string, args ...any)
 }
 
+// podNetSocket is where the agent serves the apiserver's egress to pod IPs.
+func podNetSocket(dir string) string { return filepath.Join(dir, "podnet.sock") }
+
 // agent is the running agent.
 type agent struct {
 	cfg  AgentConfig
@@ -92,6 +96,16 @@ func RunAgent(ctx context.Context, cfg AgentConfig, ready chan<- struct{}) error
 		go func() { _ = srv.Serve(l) }()
 		defer srv.Close()
 	}
+	// The apiserver's pod proxy dials pod IPs through this socket
+	// (podnet.EgressConfig).
+	sock := podNetSocket(cfg.Dir)
+	_ = os.Remove(sock)
+	pl, err := net.Listen("unix", sock)
+	if err != nil {
+		return fmt.Errorf("testcluster: pod network proxy: %w", err)
+	}
+	go func() { _ = podnet.ServeConnect(pl) }()
+	defer pl.Close()
 	for _, n := range cfg.Nodes {
 		if err := a.nodeReady(ctx, n); err != nil {
 			return err

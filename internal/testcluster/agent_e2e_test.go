@@ -196,10 +196,18 @@ func TestProcessPodsServe(t *testing.T) {
 		if cs := p.Status.ContainerStatuses; len(cs) != 1 || cs[0].State.Running == nil || !cs[0].Ready || cs[0].RestartCount != 0 {
 			t.Errorf("pod %s container status %+v", p.Name, cs)
 		}
+		// The apiserver's pod proxy reaches it too (podnet.ServeConnect).
+		res := c.client.CoreV1().RESTClient().Post().Namespace(ns).Resource("pods").Name(p.Name + ":8080").
+			SubResource("proxy").Suffix("actuator/pause").Do(ctx)
+		var code int
+		raw, err := res.StatusCode(&code).Raw()
+		if err != nil || code != 200 || !strings.Contains(string(raw), "DOWN") {
+			t.Errorf("POST through the pod proxy of %s: %d %s %v", p.Name, code, raw, err)
+		}
 	}
 	rc := &registry.Client{URL: c.RegistryURL(ns)}
 	list, err := rc.Instances(ctx, "demo")
-	if err != nil || len(list) != 2 || list[0].Status != registry.StatusUp || !seen[podnet.PodIP(strings.TrimSuffix(list[0].Address, ":8080"))] {
+	if err != nil || len(list) != 2 || list[0].Status != registry.StatusDown || list[1].Status != registry.StatusDown || !seen[podnet.PodIP(strings.TrimSuffix(list[0].Address, ":8080"))] {
 		t.Errorf("registry: %+v %v", list, err)
 	}
 	// The endpointslice controller reads the pod IPs and readiness.

@@ -48,6 +48,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/cutoverhq/cutover/internal/testcluster/dataplane"
+	"github.com/cutoverhq/cutover/internal/testcluster/podnet"
 )
 
 // Annotations understood by the pod Stage files (testdata/cluster/stages).
@@ -257,30 +258,39 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 		return nil, err
 	}
 	tEtcd := time.Since(begin)
-	if err := c.spawn("kube-apiserver", opts.Detached,
-		"--etcd-servers="+etcdURL,
+	apiserverArgs := []string{
+		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(c.APIServerPort),
-		"--cert-dir="+filepath.Join(c.dir, "pki"),
-		"--tls-cert-file="+c.pki.CertFile,
-		"--tls-private-key-file="+c.pki.KeyFile,
-		"--token-auth-file="+tokenFile,
+		"--secure-port=" + strconv.Itoa(c.APIServerPort),
+		"--cert-dir=" + filepath.Join(c.dir, "pki"),
+		"--tls-cert-file=" + c.pki.CertFile,
+		"--tls-private-key-file=" + c.pki.KeyFile,
+		"--token-auth-file=" + tokenFile,
 		"--authorization-mode=RBAC",
 		// kwok plays the kubelets and node-lifecycle is off, so nothing
 		// would ever remove the not-ready taint this plugin puts on new
 		// nodes; without it pods would never schedule.
 		"--disable-admission-plugins=TaintNodesByCondition",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+c.pki.SAPubFile,
-		"--service-account-signing-key-file="+c.pki.SAKeyFile,
+		"--service-account-key-file=" + c.pki.SAPubFile,
+		"--service-account-signing-key-file=" + c.pki.SAKeyFile,
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--endpoint-reconciler-type=none",
 		"--allow-privileged=true",
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
 		"--v=1",
-	); err != nil {
+	}
+	if opts.ProcessNodes > 0 {
+		// The pod proxy reaches process pods through the agent (podnet).
+		egress := filepath.Join(c.dir, "egress.yaml")
+		if err := os.WriteFile(egress, []byte(podnet.EgressConfig(podNetSocket(c.dir))), 0o644); err != nil {
+			return nil, err
+		}
+		apiserverArgs = append(apiserverArgs, "--egress-selector-config-file="+egress)
+	}
+	if err := c.spawn("kube-apiserver", opts.Detached, apiserverArgs...); err != nil {
 		return nil, err
 	}
 	if err := c.waitHTTP(ctx, "kube-apiserver", c.server+"/readyz", c.httpClient(), 90*time.Second); err != nil {

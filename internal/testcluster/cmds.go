@@ -92,6 +92,10 @@ const FieldManager = "testcluster"
 //	kproxy stats | off
 //	ksa [-n NS] SERVICEACCOUNT FILE
 //	    write a kubeconfig acting as that ServiceAccount (TokenRequest).
+//	registry expect APP PREFIX [up=N] [down=N] [downup=N]
+//	registry down-first APP PREFIX N
+//	    the process pods' registry now, and DOWN before each pod's
+//	    termination began (cmd_registry.go).
 //	    start a fault-injecting proxy in front of the apiserver and point
 //	    KUBECONFIG at it (KPROXY_URL is its address); see kproxy.go.
 //
@@ -115,6 +119,7 @@ func Cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) 
 		"krollout-status": cmdRolloutStatus,
 		"kproxy":          cmdKproxy,
 		"ksa":             cmdKsa,
+		"registry":        cmdRegistry,
 	}
 }
 

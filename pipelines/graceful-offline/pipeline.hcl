@@ -1,12 +1,13 @@
-# Graceful offline: an instance group is taken out of
-# rotation first — its "mark me DOWN" endpoint is called (Eureka's
-# /actuator/service-registry?status=DOWN, /actuator/pause) while it keeps
-# serving — and only once Prometheus shows that its traffic has reached
-# zero is it scaled down, so no in-flight request is cut. If the traffic
-# does not drain, or anything after the DOWN fails, the run marks it UP
-# again (the undo block of mark_down) and puts its replicas back.
+# Graceful offline: every instance of a workload is taken out of rotation
+# first — its own "mark me DOWN" endpoint is called on each pod, through the
+# API server's pod proxy (pod_http), while it keeps serving — and only once
+# the registry shows none of them UP after the clients' cache time (and, with
+# Prometheus, their traffic has reached zero) is it scaled down, so no
+# client picks an instance that is stopping. If anything after the DOWN
+# fails, the run puts the replicas back and marks every pod UP again with
+# the inverse call (the undo block of mark_down).
 pipeline "graceful-offline" {
-  description = "Take ${var.workload} out of rotation, wait for zero traffic, then scale it to ${var.replicas}"
+  description = "Take ${var.workload} out of rotation, wait until the registry and the traffic show it out, then scale it to ${var.replicas}"
   namespace   = var.namespace
   lock        = "${var.workload}-offline"
   on_failure  = "undo"
@@ -14,7 +15,12 @@ pipeline "graceful-offline" {
 }
 
 locals {
-  online_url = var.online_url != "" ? var.online_url : replace(var.offline_url, "status=DOWN", "status=UP")
+  # The inverse of the DOWN call: status=DOWN → status=UP (Spring Cloud's
+  # /actuator/service-registry), /pause → /resume.
+  online_path = var.online_path != "" ? var.online_path : replace(replace(var.offline_path, "status=DOWN", "status=UP"), "/actuator/pause", "/actuator/resume")
+  # The drained stage is skipped without Prometheus; its address must
+  # still be a URL to pass validation.
+  prometheus = var.prometheus_address != "" ? var.prometheus_address : "http://prometheus.invalid"
   query      = var.inflight_query != "" ? var.inflight_query : "sum(rate(http_server_requests_seconds_count{pod=~\"${var.workload}-.*\"}[1m]))"
 }
 
@@ -44,6 +50,7 @@ stage "running" {
   }
 }
 
+# Each pod by its own address: a request through the Service would reach one.
 stage "mark_down" {
   depends_on = [stage.running]
   retry {
@@ -51,15 +58,21 @@ stage "mark_down" {
     backoff  = "exponential"
     delay    = "1s"
   }
-  http {
-    url           = var.offline_url
+  pod_http {
+    kind          = var.kind
+    name          = var.workload
+    port          = var.port
+    path          = var.offline_path
     method        = var.method
     expect_status = [200, 202, 204]
     timeout       = "10s"
   }
   undo {
-    http {
-      url           = local.online_url
+    pod_http {
+      kind          = var.kind
+      name          = var.workload
+      port          = var.port
+      path          = local.online_path
       method        = var.method
       expect_status = [200, 202, 204]
       timeout       = "10s"
@@ -67,16 +80,35 @@ stage "mark_down" {
   }
 }
 
-# After the clients' cache delay, every reading must be zero.
-stage "drained" {
+# After the clients' cache time, the registry lists none of the workload's
+# instances UP, at every reading: Eureka's JSON (application.instance, by
+# hostName, the pod's name) or a list of {id, status}.
+stage "deregistered" {
   depends_on = [stage.mark_down]
   verify {
     initial_delay = var.drain_delay
     interval      = var.analysis_interval
     count         = var.analysis_count
     failure_limit = 0
+    http {
+      url       = var.registry_url
+      headers   = { Accept = "application/json" }
+      timeout   = "5s"
+      condition = length([for i in try(result.json.instances, result.json.application.instance, []) : i if i.status == "UP" && trimprefix(try(i.id, i.hostName, ""), "${var.workload}-") != try(i.id, i.hostName, "")]) == 0
+    }
+  }
+}
+
+# With Prometheus: every reading of the workload's traffic must be zero.
+stage "drained" {
+  depends_on = [stage.deregistered]
+  when       = var.prometheus_address != ""
+  verify {
+    interval      = var.analysis_interval
+    count         = var.analysis_count
+    failure_limit = 0
     prometheus {
-      address   = var.prometheus_address
+      address   = local.prometheus
       query     = local.query
       timeout   = "10s"
       condition = coalesce(result.value, 0) == 0
@@ -109,4 +141,8 @@ stage "verify_after" {
 
 output "previous_replicas" {
   value = stage.scale_down.output.previous
+}
+
+output "marked_down" {
+  value = stage.mark_down.output.pods
 }

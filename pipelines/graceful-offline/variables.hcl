@@ -33,15 +33,31 @@ variable "replicas" {
   }
 }
 
-variable "offline_url" {
-  type        = string
-  description = "The application's \"mark me DOWN\" endpoint, e.g. http://demo-v1:8000/actuator/service-registry?status=DOWN (Eureka) or http://demo-v1:8000/actuator/pause"
+variable "port" {
+  type        = number
+  default     = 8080
+  description = "Port of the application's actuator endpoints on each pod"
 }
 
-variable "online_url" {
+variable "offline_path" {
+  type        = string
+  default     = "/actuator/service-registry?status=DOWN"
+  description = "Path of the application's \"mark me DOWN\" endpoint, called on every pod: /actuator/service-registry?status=DOWN (Spring Cloud) or /actuator/pause"
+  validation {
+    condition     = substr(var.offline_path, 0, 1) == "/"
+    error_message = "offline_path is a path on each pod, such as /actuator/service-registry?status=DOWN"
+  }
+}
+
+variable "online_path" {
   type        = string
   default     = ""
-  description = "The endpoint that marks it UP again, called when the run fails after the DOWN; empty: offline_url with status=DOWN replaced by status=UP"
+  description = "Path of the endpoint that marks a pod UP again, called on every pod when the run fails after the DOWN; empty: offline_path with status=DOWN replaced by status=UP, or /actuator/pause by /actuator/resume"
+}
+
+variable "registry_url" {
+  type        = string
+  description = "The registry's list of the application's instances, read until none of the workload's is UP: Eureka's http://eureka:8761/eureka/apps/APP, or any JSON {\"instances\": [{\"id\", \"status\"}]}"
 }
 
 variable "method" {
@@ -52,7 +68,8 @@ variable "method" {
 
 variable "prometheus_address" {
   type        = string
-  description = "Prometheus that scrapes the application, e.g. http://prometheus.monitoring:9090"
+  default     = ""
+  description = "Prometheus that scrapes the application, e.g. http://prometheus.monitoring:9090; empty: no traffic reading, the registry alone says the instances are out"
 }
 
 variable "inflight_query" {
@@ -64,19 +81,19 @@ variable "inflight_query" {
 variable "drain_delay" {
   type        = string
   default     = "90s"
-  description = "Time between the DOWN call and the first traffic reading: how long clients may keep the instance in their cache (Eureka's default is up to 90s)"
+  description = "Time between the DOWN calls and the first reading of the registry: how long clients may keep an instance in their cache (Eureka's default is up to 90s)"
 }
 
 variable "analysis_interval" {
   type        = string
   default     = "10s"
-  description = "Time between two traffic readings"
+  description = "Time between two readings"
 }
 
 variable "analysis_count" {
   type        = number
   default     = 3
-  description = "Readings of zero traffic needed before the workload is scaled down; one non-zero reading fails the run (and the workload is marked UP again)"
+  description = "Readings (of the registry, then of the traffic) needed before the workload is scaled down; one bad reading fails the run (and every pod is marked UP again)"
 }
 
 variable "smoke_url" {

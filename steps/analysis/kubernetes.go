@@ -11,8 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/restmapper"
 
@@ -172,7 +170,7 @@ func (p *kubernetesProvider) Measure(ctx context.Context) (cty.Value, string, er
 	if err != nil {
 		return cty.NilVal, "", fmt.Errorf("reading %s %q%s: %w", m.GroupVersionKind.Kind, p.name, where, err)
 	}
-	pods, err := p.pods(ctx, c, obj)
+	pods, err := c.PodsOf(ctx, obj)
 	if err != nil {
 		return cty.NilVal, "", fmt.Errorf("listing the pods of %s %q%s: %w", m.GroupVersionKind.Kind, p.name, where, err)
 	}
@@ -215,62 +213,6 @@ func (p *kubernetesProvider) mapping(c *kube.Clients) (*meta.RESTMapping, error)
 		return nil, fmt.Errorf("kind %q is not served by this cluster (%v); use a kind such as \"Deployment\", with api_version for custom resources", p.kind, err)
 	}
 	return m, nil
-}
-
-// pods lists the pods the object selects; nil (not empty) when the object
-// has no pods to speak of.
-func (p *kubernetesProvider) pods(ctx context.Context, c *kube.Clients, obj *unstructured.Unstructured) ([]corev1.Pod, error) {
-	if obj.GetKind() == "Pod" && obj.GetAPIVersion() == "v1" {
-		var pod corev1.Pod
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, &pod); err != nil {
-			return nil, err
-		}
-		return []corev1.Pod{pod}, nil
-	}
-	sel, err := selectorOf(obj)
-	if err != nil || sel == nil {
-		return nil, err
-	}
-	list, err := c.Typed.CoreV1().Pods(obj.GetNamespace()).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, err
-	}
-	if list.Items == nil {
-		return []corev1.Pod{}, nil
-	}
-	return list.Items, nil
-}
-
-// selectorOf reads spec.selector, a LabelSelector for workloads and a plain
-// map for Services and ReplicationControllers. An empty selector would select
-// every pod in the namespace; it is taken as "no pods" instead.
-func selectorOf(obj *unstructured.Unstructured) (labels.Selector, error) {
-	raw, ok, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "selector")
-	m, isMap := raw.(map[string]any)
-	if !ok || !isMap || len(m) == 0 {
-		return nil, nil
-	}
-	_, hasLabels := m["matchLabels"]
-	_, hasExprs := m["matchExpressions"]
-	if hasLabels || hasExprs {
-		var ls metav1.LabelSelector
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(m, &ls); err != nil {
-			return nil, fmt.Errorf("spec.selector: %w", err)
-		}
-		if len(ls.MatchLabels) == 0 && len(ls.MatchExpressions) == 0 {
-			return nil, nil
-		}
-		return metav1.LabelSelectorAsSelector(&ls)
-	}
-	set := labels.Set{}
-	for k, v := range m {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("spec.selector.%s is not a string", k)
-		}
-		set[k] = s
-	}
-	return labels.SelectorFromSet(set), nil
 }
 
 func kubeResult(obj *unstructured.Unstructured, pods []corev1.Pod) (cty.Value, string, error) {

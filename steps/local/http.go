@@ -29,19 +29,25 @@ func (httpKind) Name() string { return "http" }
 
 // httpConfig is the http block.
 type httpConfig struct {
-	URL     string            `hcl:"url,required"`
+	URL string `hcl:"url,required"`
+	request
+	Insecure bool `hcl:"insecure"`
+}
+
+// request is what the http and pod_http blocks share: the request sent and
+// the answer expected.
+type request struct {
 	Method  string            `hcl:"method"`
 	Headers map[string]string `hcl:"headers"`
 	Body    *string           `hcl:"body"`
 	// A number or a list of numbers; checked by Check.
 	ExpectStatus cty.Value     `hcl:"expect_status"`
 	Timeout      time.Duration `hcl:"timeout"`
-	Insecure     bool          `hcl:"insecure"`
 }
 
-func newHTTPConfig() httpConfig {
-	return httpConfig{Method: http.MethodGet, Timeout: defaults.HTTPTimeout}
-}
+func newRequest() request { return request{Method: http.MethodGet, Timeout: defaults.HTTPTimeout} }
+
+func newHTTPConfig() httpConfig { return httpConfig{request: newRequest()} }
 
 var httpSpec = steps.SpecFor[httpConfig]()
 
@@ -88,17 +94,29 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 		}), nil
 	}
 
+	req, names, err := c.build(ctx, rawURL, shown)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	env.Report(fmt.Sprintf("%s %s", m, shown))
+	client := callout.NewClient(callout.ClientOptions{Timeout: timeout,
+		Insecure: c.Insecure, Secret: names})
+	return c.exchange(ctx, client, req, shown, rawURL, expect)
+}
+
+// build makes the request to rawURL (shown: as messages name it); names are
+// the headers set, whose values are credentials to keep to one origin.
+func (c request) build(ctx context.Context, rawURL, shown string) (*http.Request, []string, error) {
 	var body io.Reader
 	if c.Body != nil {
 		body = strings.NewReader(*c.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, m, rawURL, body)
+	req, err := http.NewRequestWithContext(ctx, c.Method, rawURL, body)
 	if err != nil {
-		return cty.NilVal, fmt.Errorf("http %s %s: invalid request: %s", m, shown, callout.ErrorText(err, rawURL))
+		return nil, nil, fmt.Errorf("http %s %s: invalid request: %s", c.Method, shown, callout.ErrorText(err, rawURL))
 	}
-	headers := c.Headers
-	names := make([]string, 0, len(headers))
-	for k, v := range headers {
+	names := make([]string, 0, len(c.Headers))
+	for k, v := range c.Headers {
 		names = append(names, k)
 		if strings.EqualFold(k, "host") {
 			req.Host = v // Go ignores a Host header; this is how it is set
@@ -109,13 +127,16 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "cutover")
 	}
+	return req, names, nil
+}
 
-	env.Report(fmt.Sprintf("%s %s", m, shown))
-	client := callout.NewClient(callout.ClientOptions{Timeout: timeout,
-		Insecure: c.Insecure, Secret: names})
+// exchange sends req and reads the answer into the http output; the error
+// says why the answer is not the one expected.
+func (c request) exchange(ctx context.Context, client *http.Client, req *http.Request, shown, rawURL string, expect func(int) bool) (cty.Value, error) {
+	m := c.Method
 	resp, err := client.Do(req)
 	if err != nil {
-		return cty.NilVal, requestError(ctx, m, shown, rawURL, timeout, err)
+		return cty.NilVal, requestError(ctx, m, shown, rawURL, c.Timeout, err)
 	}
 	defer resp.Body.Close()
 	// The first maxOutput bytes are kept (the output), the rest up to

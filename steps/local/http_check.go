@@ -15,14 +15,20 @@ func (httpKind) Check(cfg cty.Value) []steps.Problem {
 	c := newHTTPConfig()
 	u, err := steps.Decode(cfg, &c)
 	out := steps.ProblemsOf(err)
-	if !u.Has("method") {
-		if detail := checkMethod(c.Method); detail != "" {
-			out = append(out, steps.Problem{Path: []string{"method"}, Summary: "Invalid HTTP method", Detail: detail})
-		}
-	}
 	if !u.Has("url") {
 		if detail := checkURL(c.URL); detail != "" {
 			out = append(out, steps.Problem{Path: []string{"url"}, Summary: "Invalid URL", Detail: detail})
+		}
+	}
+	return append(out, c.check(u)...)
+}
+
+// check reports the problems of the request's known values.
+func (c request) check(u steps.Unknown) []steps.Problem {
+	var out []steps.Problem
+	if !u.Has("method") {
+		if detail := checkMethod(c.Method); detail != "" {
+			out = append(out, steps.Problem{Path: []string{"method"}, Summary: "Invalid HTTP method", Detail: detail})
 		}
 	}
 	if es := c.ExpectStatus; es.IsKnown() && !es.IsNull() {
