@@ -196,10 +196,17 @@ func (f *fleet) runWave(ctx context.Context, w Wave) (failures []string, lockLos
 				lockLost = true
 			}
 			mu.Unlock()
-			if o.Err != nil && o.Result != events.LockLost {
-				if r.failed == nil {
-					r.failed = o.Err
-				}
+			if o.Err == nil || o.Result == events.LockLost {
+				return
+			}
+			// A share stopped because others failed (or by a signal)
+			// did not fail itself: it is undone with the wave, not
+			// counted.
+			stopped := r.failed == nil && ctx.Err() != nil
+			if r.failed == nil {
+				r.failed = o.Err
+			}
+			if !stopped {
 				fail(t, o.Err)
 			}
 		}()

@@ -59,6 +59,28 @@ var commands = []command{
 		run: cmdRun,
 	},
 	{
+		name: "matrix", args: "[PATH]",
+		short: "print a pipeline's targets as a CI matrix (GitHub strategy.matrix, GitLab parallel:matrix)",
+		long: "For a pipeline with target blocks: the targets of --wave (default: every wave) as a GitHub Actions\n" +
+			"strategy.matrix JSON document ({\"target\": [...]}) or a GitLab parallel:matrix YAML fragment\n" +
+			"(TARGET). Each matrix job runs `cutover run --target NAME --run-id RUN`; `cutover join RUN`\n" +
+			"gates the next wave (docs/ci.md).",
+		example: "  cutover matrix pipelines/fleet-blue-green --wave canary\n" +
+			"  cutover matrix . --wave rest --ci gitlab",
+		flags: flagsOf(varFlags, []string{"wave", "ci"}),
+		run:   cmdMatrix,
+	},
+	{
+		name: "join", args: "RUN PATH",
+		short: "gate the next wave: exit 0 when every target of the waves so far succeeded (within max_failures)",
+		long: "Reads the journal of run RUN on every target of the waves up to --wave (default: all), each in\n" +
+			"its own cluster, and exits 0 when each wave's failed targets are within its max_failures, 1\n" +
+			"otherwise, naming them (a target whose job never ran has no journal and counts as failed).",
+		example: "  cutover join $RUN pipelines/fleet-blue-green --wave canary",
+		flags:   flagsOf(varFlags, clusterFlags, []string{"wave", "state"}),
+		run:     cmdJoin,
+	},
+	{
 		name: "graph", args: "[PATH]",
 		short: "print the stage graph (--format dot|mermaid)",
 		example: "  cutover graph pipelines/canary-replicas --format mermaid\n" +
@@ -86,7 +108,7 @@ var commands = []command{
 		short:    "show runs in progress and the last run of each pipeline; with RUN, its stages",
 		long:     "With RUN and the PATH of a pipeline with target blocks, shows the run on every target, each\nfrom the journal in the target's own cluster.",
 		example:  "  cutover status\n  cutover status RUN -n shop\n  cutover status RUN pipelines/fleet-blue-green",
-		flags:    flagsOf(clusterFlags, []string{"output"}),
+		flags:    flagsOf(clusterFlags, varFlags, []string{"output"}),
 		run:      cmdStatus,
 		complete: completeRunArg(1),
 	},

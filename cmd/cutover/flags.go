@@ -38,7 +38,7 @@ type options struct {
 	recursive bool
 	noJournal bool
 	// targets (docs/design.md, "Targets and waves")
-	target, runID, wave string
+	target, runID, wave, ci string
 	// rbac
 	roleName string
 	// init
@@ -136,6 +136,9 @@ var flagDefs = map[string]func(fs *pflag.FlagSet, o *options){
 	},
 	"run-id": func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.runID, "run-id", "", "the run's id `RUN` (default: a new one): every CI job of one fleet release gives the same")
+	},
+	"ci": func(fs *pflag.FlagSet, o *options) {
+		fs.StringVar(&o.ci, "ci", "github", "`github|gitlab`: a strategy.matrix JSON document or a parallel:matrix YAML fragment")
 	},
 	"wave": func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.wave, "wave", "", "the wave `NAME` (default: every wave)")

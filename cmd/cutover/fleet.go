@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cutoverhq/cutover/engine"
@@ -95,25 +96,36 @@ func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (ma
 	return shares, unreachable, exitOK
 }
 
-// lockShares takes every reachable target's lock, in declaration order;
-// a lock held by a live run releases those taken and exits 4.
+// lockShares takes every reachable target's lock, all at once (a lock
+// left by a killed run is watched for a lease duration: once, not once per
+// target); a lock held by a live run releases those taken and exits 4.
 func (c *cli) lockShares(ctx context.Context, p *engine.Program, shares map[string]*share, unreachable map[string]error, runID string) int {
+	codes := map[string]int{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, sh := range shares {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			held, code := c.acquire(ctx, sh.st, p.Lock, runID, sh.o)
+			mu.Lock()
+			defer mu.Unlock()
+			sh.held, codes[name] = held, code
+		}()
+	}
+	wg.Wait()
 	for _, name := range p.TargetNames() {
-		sh, ok := shares[name]
-		if !ok {
-			continue
-		}
-		held, code := c.acquire(ctx, sh.st, p.Lock, runID, sh.o)
-		switch {
-		case code == exitLockHeld:
+		switch codes[name] {
+		case exitOK:
+		case exitLockHeld:
 			c.releaseShares(ctx, shares)
-			return code
-		case code != exitOK:
-			unreachable[name] = errors.New("its lock could not be taken")
-			delete(shares, name)
-			continue
+			return exitLockHeld
+		default:
+			if _, ok := shares[name]; ok {
+				unreachable[name] = errors.New("its lock could not be taken")
+				delete(shares, name)
+			}
 		}
-		sh.held = held
 	}
 	return exitOK
 }

@@ -27,7 +27,7 @@ import (
 
 func cmdRun(c *cli, args []string) int {
 	o, path, ok := c.parsePath("run", args)
-	if !ok || !c.checkStateFlags(o) {
+	if !ok || !c.checkStateFlags(o) || !c.checkRunID(o) {
 		return exitInvalid
 	}
 	ctx, sig := c.signalContext()

@@ -62,6 +62,9 @@ const FieldManager = "testcluster"
 //	    KUBECONFIG (context namespace = the new one), NAMESPACE,
 //	    TESTCLUSTER_KUBECONFIG and REGISTRY_URL (the namespace's space in
 //	    the process pods' registry, see agent.go).
+//	clusters N [PREFIX]
+//	    N control planes at once (fleet.go): a namespace in each, one
+//	    kubeconfig with contexts c1…cN, KUBECONFIG_i and NAMESPACE_i.
 //	[!] kapply FILE...
 //	    server-side apply (field manager "testcluster", force) of multi-doc
 //	    YAML/JSON; namespaced objects without a namespace go to $NAMESPACE,
@@ -109,6 +112,7 @@ const FieldManager = "testcluster"
 func Cmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	return map[string]func(ts *testscript.TestScript, neg bool, args []string){
 		"cluster":         cmdCluster,
+		"clusters":        cmdClusters,
 		"kapply":          cmdKapply,
 		"kget":            cmdKget,
 		"kwait":           cmdKwait,

@@ -56,6 +56,7 @@ func MarkFailed() { sharedFailure.Store(true) }
 // are removed unless keepLogs or a failure was recorded (MarkFailed); then
 // the log directory is printed.
 func StopShared(keepLogs bool) {
+	stopExtra(keepLogs || sharedFailure.Load())
 	c := Running()
 	if c == nil {
 		return

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cutoverhq/cutover/engine"
+	"github.com/cutoverhq/cutover/journal"
+)
+
+// The CI's own matrix as the fan-out of a release across clusters
+// (docs/ci.md, "One release, many clusters"): `matrix` prints a wave's
+// targets for GitHub Actions' strategy.matrix or GitLab's
+// parallel:matrix, each job runs `run --target NAME --run-id RUN`, and
+// `join RUN` gates the next wave on the targets' journals.
+
+func cmdMatrix(c *cli, args []string) int {
+	o, path, ok := c.parsePath("matrix", args)
+	if !ok {
+		return exitInvalid
+	}
+	// Only the names of targets and waves are needed: variables the run
+	// will be given may be missing here.
+	p, ok := c.load(path, withLenient(o))
+	if !ok {
+		return exitInvalid
+	}
+	if len(p.Targets) == 0 {
+		c.errorf("pipeline %q declares no target blocks: there is nothing to fan out", p.Name)
+		return exitInvalid
+	}
+	waves, ok := c.wavesUpTo(p, o, false)
+	if !ok {
+		return exitInvalid
+	}
+	var targets []string
+	for _, w := range waves {
+		targets = append(targets, w.Targets...)
+	}
+	switch o.ci {
+	case "github":
+		b, _ := json.Marshal(map[string][]string{"target": targets})
+		fmt.Fprintln(c.stdout, string(b))
+	case "gitlab":
+		quoted := make([]string, len(targets))
+		for i, t := range targets {
+			quoted[i] = fmt.Sprintf("%q", t)
+		}
+		fmt.Fprintf(c.stdout, "parallel:\n  matrix:\n    - TARGET: [%s]\n", strings.Join(quoted, ", "))
+	default:
+		c.errorf("--ci is github or gitlab, not %q", o.ci)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// wavesUpTo is the wave --wave names (upTo: it and every wave before it),
+// or every wave.
+func (c *cli) wavesUpTo(p *engine.Program, o *options, upTo bool) ([]engine.Wave, bool) {
+	if o.wave == "" {
+		return p.Waves, true
+	}
+	var names []string
+	for i, w := range p.Waves {
+		if w.Name == o.wave {
+			if upTo {
+				return p.Waves[:i+1], true
+			}
+			return p.Waves[i : i+1], true
+		}
+		names = append(names, w.Name)
+	}
+	c.errorf("--wave %s: pipeline %q has no such wave; its waves are %s", o.wave, p.Name, strings.Join(names, ", "))
+	return nil, false
+}
+
+// runIDPattern is what a run id given with --run-id may be: it names
+// Secrets and is a label value (at most 63 characters).
+var runIDPattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,46}[a-z0-9])?$`)
+
+func (c *cli) checkRunID(o *options) bool {
+	if o.runID == "" || runIDPattern.MatchString(o.runID) {
+		return true
+	}
+	c.errorf("--run-id %q: a run id is 1 to 48 lowercase letters, digits and dashes, starting and ending with a letter or digit (it names the run's Secrets and labels)", o.runID)
+	return false
+}
+
+func cmdJoin(c *cli, args []string) int {
+	o, pos, ok := c.parse("join", args)
+	if !ok || !c.checkStateFlags(o) {
+		return exitInvalid
+	}
+	if len(pos) != 2 {
+		c.errorf("usage: cutover join RUN PATH")
+		return exitInvalid
+	}
+	runID, path := pos[0], pos[1]
+	p, ok := c.load(path, withLenient(o))
+	if !ok {
+		return exitInvalid
+	}
+	if len(p.Targets) == 0 {
+		c.errorf("pipeline %q declares no target blocks: there is nothing to join", p.Name)
+		return exitInvalid
+	}
+	waves, ok := c.wavesUpTo(p, o, true)
+	if !ok {
+		return exitInvalid
+	}
+	ctx := context.Background()
+	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tWAVE\tSTATUS")
+	var over []string
+	for _, w := range waves {
+		var failed []string
+		for _, name := range w.Targets {
+			t, _ := p.TargetNamed(name)
+			status := c.shareStatus(ctx, p, t, runID, o)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, w.Name, status)
+			if status != "succeeded" {
+				failed = append(failed, name+" ("+status+")")
+			}
+		}
+		if len(failed) > w.MaxFailures {
+			over = append(over, fmt.Sprintf("wave %s: %s (max_failures %d)", w.Name, strings.Join(failed, ", "), w.MaxFailures))
+		}
+	}
+	tw.Flush()
+	if len(over) > 0 {
+		c.errorf("run %s did not succeed: %s; `cutover undo %s %s` puts every target back", runID, strings.Join(over, "; "), runID, path)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// shareStatus is a target's share of the run as its journal says: its
+// status, "no journal" when the release never reached it, "unreachable".
+func (c *cli) shareStatus(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) string {
+	to := targetOptions(t, o)
+	clients, err := c.cluster(to).Clients()
+	if err == nil {
+		err = clients.Reachable(ctx)
+	}
+	if err != nil {
+		return "unreachable: " + err.Error()
+	}
+	ns := namespaceOf(to.namespace, p.Namespace, clients)
+	j, err := runStore(clients, ns, to).Open(ctx, runID)
+	switch {
+	case errors.Is(err, journal.ErrNotFound):
+		return "no journal (its job did not run)"
+	case err != nil:
+		return "unreadable: " + err.Error()
+	}
+	return j.Meta().Status
+}

@@ -1,0 +1,140 @@
+# Blue/green by Service across clusters (targets.hcl): on each cluster,
+# green runs next to blue, is checked, then the Service's version selector
+# moves to it in one write; blue is scaled to zero but kept. The canary
+# cluster goes first, then the others in parallel; each cluster keeps the
+# run's journal and lock, and a failed gate anywhere undoes every cluster.
+pipeline "fleet-blue-green" {
+  description = "Blue/green release of ${var.app} across clusters, canary cluster first"
+  namespace   = var.namespace
+  lock        = "${var.app}-release"
+  on_failure  = "undo"
+  timeout     = "30m"
+}
+
+locals {
+  deployment = templatefile("deployment.yaml.tpl", {
+    app               = var.app
+    version           = var.version
+    image             = var.image
+    replicas          = var.replicas
+    pod_annotations   = var.pod_annotations
+    progress_deadline = var.progress_deadline
+  })
+  service = templatefile("service.yaml.tpl", { app = var.app, version = var.version })
+}
+
+analysis "green_healthy" {
+  interval      = var.analysis_interval
+  count         = var.analysis_count
+  failure_limit = 0
+  http {
+    url       = var.health_url
+    timeout   = "2s"
+    condition = result.status == 200
+  }
+}
+
+# Zero-downtime hygiene of what is about to be applied (readiness probe,
+# preStop, grace period, surge settings), before anything is written.
+stage "lint" {
+  lint {
+    manifests = [local.deployment, local.service]
+  }
+}
+
+stage "service" {
+  depends_on = [stage.lint]
+  when       = var.initial
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+  deploy {
+    manifests = [local.service]
+  }
+}
+
+stage "deploy_green" {
+  depends_on = [stage.lint]
+  timeout    = "10m"
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+  deploy {
+    manifests = [local.deployment]
+  }
+}
+
+# All green pods Ready and none restarting, whatever the health endpoint says.
+stage "green_ready" {
+  depends_on = [stage.deploy_green]
+  verify {
+    interval      = var.analysis_interval
+    count         = 1
+    failure_limit = 0
+    kubernetes {
+      kind      = "Deployment"
+      name      = "${var.app}-${var.version}"
+      condition = result.ready_pods == var.replicas && result.restarts == 0
+    }
+  }
+}
+
+stage "verify_green" {
+  depends_on = [stage.green_ready]
+  when       = var.health_url != ""
+  verify {
+    analysis = analysis.green_healthy
+  }
+}
+
+stage "switch" {
+  depends_on = [stage.verify_green, stage.service]
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+  switch_selector {
+    service  = var.app
+    selector = { version = var.version }
+  }
+}
+
+# Through each cluster's own entry point: smoke_urls by target name.
+stage "verify_live" {
+  depends_on = [stage.switch]
+  when       = lookup(var.smoke_urls, target.name, var.smoke_url) != ""
+  verify {
+    interval      = var.analysis_interval
+    count         = var.analysis_count
+    failure_limit = 0
+    http {
+      url       = lookup(var.smoke_urls, target.name, var.smoke_url)
+      timeout   = "2s"
+      condition = result.status == 200
+    }
+  }
+}
+
+# Blue stays, at zero replicas: the built-in undo scales it back up.
+stage "retire_blue" {
+  depends_on = [stage.verify_live]
+  when       = stage.switch.output.previous.version != var.version
+  retry {
+    attempts = 3
+    backoff  = "exponential"
+    delay    = "1s"
+  }
+  scale {
+    name     = "${var.app}-${stage.switch.output.previous.version}"
+    replicas = 0
+  }
+}
+
+output "canary_previous_version" {
+  value = stage.switch["canary"].output.previous.version
+}

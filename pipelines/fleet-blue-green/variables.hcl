@@ -1,0 +1,100 @@
+variable "version" {
+  type        = string
+  description = "Version to release (the green colour), e.g. v2; it names the Deployment APP-VERSION and its pods' version label"
+  validation {
+    condition     = can(regex("^v[0-9][0-9a-z.-]*$", var.version))
+    error_message = "version must look like v2 or v1.4.0: it becomes part of a Deployment name and a label value"
+  }
+}
+
+variable "app" {
+  type        = string
+  default     = "demo"
+  description = "Application name: the Service, the app label and the Deployment prefix"
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]*[a-z0-9])?$", var.app))
+    error_message = "app must be a DNS label (lower case letters, digits and dashes)"
+  }
+}
+
+variable "namespace" {
+  type        = string
+  default     = ""
+  description = "Namespace of the release; empty means the kubeconfig context's (or --namespace)"
+}
+
+variable "image" {
+  type        = string
+  default     = "bebullish/demo"
+  description = "Image repository; the tag is the version"
+}
+
+variable "replicas" {
+  type        = number
+  default     = 3
+  description = "Replicas of each colour"
+  validation {
+    condition     = var.replicas >= 1
+    error_message = "replicas must be at least 1"
+  }
+}
+
+variable "initial" {
+  type        = bool
+  default     = false
+  description = "First release: also create the Service, pointing at this version (there is no blue to switch from)"
+}
+
+variable "health_url" {
+  type        = string
+  default     = ""
+  description = "Health endpoint of the green pods before the switch (a preview Service, a port-forward); empty skips that gate"
+}
+
+variable "smoke_url" {
+  type        = string
+  default     = ""
+  description = "Endpoint reached through the live Service after the switch, on every target; empty skips that gate"
+}
+
+variable "smoke_urls" {
+  type        = map(string)
+  default     = {}
+  description = "Per target, the endpoint of the live check after the switch, by target name (each cluster has its own ingress); a target not named uses smoke_url"
+}
+
+variable "contexts" {
+  type        = map(string)
+  default     = { canary = "canary", eu = "eu", us = "us" }
+  description = "The kubeconfig context of each target: canary, eu and us"
+}
+
+variable "pod_annotations" {
+  type        = map(string)
+  default     = {}
+  description = "Extra annotations on the green pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed rollout)"
+}
+
+variable "progress_deadline" {
+  type        = number
+  default     = 120
+  description = "progressDeadlineSeconds of the Deployments: how long a rollout may make no progress before it fails"
+}
+
+variable "analysis_interval" {
+  type        = string
+  default     = "5s"
+  description = "Time between two measurements of a gate"
+}
+
+variable "analysis_count" {
+  type        = number
+  default     = 3
+  description = "Measurements a gate takes; one failure fails it"
+}
+
+variable "max_failures" {
+  type        = number
+  default     = 0
+  description = "How many clusters of the second wave may fail (each undone on its own) without failing the release"
+}
