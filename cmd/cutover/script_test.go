@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -64,13 +65,15 @@ func TestScript(t *testing.T) {
 // httpserve NAME STATUS BODY: serves BODY with STATUS on a free loopback
 // port for the rest of the script and sets $NAME_URL to its address. A
 // status list like 503,503,200 answers each request with the next one (the
-// last repeats), to stage a flaky endpoint.
+// last repeats), to stage a flaky endpoint. $WORK/NAME.last holds the time
+// of its last answer (RFC 3339), for load settled.
 func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: httpserve NAME STATUS[,STATUS…] BODY")
 	}
 	statuses := parseStatuses(args[1])
 	body := []byte(args[2])
+	last := ts.MkAbs(args[0] + ".last")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	ts.Check(err)
 	var mu sync.Mutex
@@ -85,6 +88,7 @@ func cmdHTTPServe(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		w.WriteHeader(st)
 		w.Write(body)
+		os.WriteFile(last, []byte(time.Now().Format(time.RFC3339Nano)), 0o644)
 	})}
 	go srv.Serve(l)
 	ts.Defer(func() { srv.Close() })

@@ -208,3 +208,52 @@ func (s *Summary) String() string {
 	fmt.Fprintf(&b, "; latency p50 %.1fms p99 %.1fms max %.1fms", s.Latency.P50, s.Latency.P99, s.Latency.Max)
 	return b.String()
 }
+
+// Settle is when, after an instant (a gate's failing answer, a switch),
+// every client got one version only.
+type Settle struct {
+	Version string `json:"version"`
+	// Last is how long after the instant the last answer of another
+	// version came (0: none came after it); LastVersion is that version.
+	Last        float64 `json:"lastOtherSeconds"`
+	LastVersion string  `json:"lastOther,omitempty"`
+	// Second is the first second of the run (Seconds[i].At) from which on
+	// only Version answered, without error; After is how long after the
+	// instant it began (0 if it began before).
+	Second int     `json:"second"`
+	After  float64 `json:"afterSeconds"`
+}
+
+func (t Settle) String() string {
+	last := "no other version answered after it"
+	if t.LastVersion != "" {
+		last = fmt.Sprintf("last %s answer %.3fs after it", t.LastVersion, t.Last)
+	}
+	return fmt.Sprintf("%s; first %s-only second t=%ds, %.3fs after it", last, t.Version, t.Second, t.After)
+}
+
+// SettledOn says when, after at, only version answered until the end of
+// the run; false if another version or an error came in the run's last
+// second.
+func (s *Summary) SettledOn(version string, at time.Time) (Settle, bool) {
+	t := Settle{Version: version, Second: -1}
+	since := at.Sub(s.Started).Seconds()
+	for v, last := range s.LastSeen {
+		if v != version && last-since > t.Last {
+			t.Last, t.LastVersion = round3(last-since), v
+		}
+	}
+	from := max(int(since), 0)
+	for i := len(s.Seconds) - 1; i >= from; i-- {
+		sec := s.Seconds[i]
+		if sec.Errors > 0 || len(sec.Versions) != 1 || sec.Versions[version] == 0 {
+			break
+		}
+		t.Second = sec.At
+	}
+	if t.Second < 0 {
+		return t, false
+	}
+	t.After = round3(max(float64(t.Second)-since, 0))
+	return t, true
+}

@@ -272,6 +272,9 @@ func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string,
 		// would ever remove the not-ready taint this plugin puts on new
 		// nodes; without it pods would never schedule.
 		"--disable-admission-plugins=TaintNodesByCondition",
+		// A namespace's annotations can send all its pods to the process
+		// nodes (ProcessNamespace): the ready pipelines run there unchanged.
+		"--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction",
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-account-key-file=" + c.pki.SAPubFile,
 		"--service-account-signing-key-file=" + c.pki.SAKeyFile,

@@ -57,11 +57,12 @@ const FieldManager = "testcluster"
 
 // Cmds returns the testscript commands for the cluster:
 //
-//	cluster [PREFIX]
+//	cluster [-process] [PREFIX]
 //	    ensure the shared control plane, create a fresh namespace, set
 //	    KUBECONFIG (context namespace = the new one), NAMESPACE,
 //	    TESTCLUSTER_KUBECONFIG and REGISTRY_URL (the namespace's space in
-//	    the process pods' registry, see agent.go).
+//	    the process pods' registry, see agent.go). -process: every pod of
+//	    the namespace runs on the process nodes (ProcessNamespace).
 //	clusters N [PREFIX]
 //	    N control planes at once (fleet.go): a namespace in each, one
 //	    kubeconfig with contexts c1…cN, KUBECONFIG_i and NAMESPACE_i.
@@ -131,8 +132,12 @@ func cmdCluster(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! cluster")
 	}
+	process := len(args) > 0 && args[0] == "-process"
+	if process {
+		args = args[1:]
+	}
 	if len(args) > 1 {
-		ts.Fatalf("usage: cluster [PREFIX]")
+		ts.Fatalf("usage: cluster [-process] [PREFIX]")
 	}
 	c, err := Get()
 	if err != nil {
@@ -147,6 +152,9 @@ func cmdCluster(ts *testscript.TestScript, neg bool, args []string) {
 	defer cancel()
 	ns, kubeconfig, err := c.NewNamespace(ctx, prefix)
 	ts.Check(err)
+	if process {
+		ts.Check(ProcessNamespace(ctx, c.client, ns))
+	}
 	ts.Setenv(envDirectKubeconfig, kubeconfig)
 	ts.Setenv("KUBECONFIG", kubeconfig)
 	ts.Setenv("NAMESPACE", ns)

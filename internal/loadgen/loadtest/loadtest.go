@@ -15,11 +15,21 @@
 //	      seen=V unseen=V      V answered at least once / never
 //	      share=V:P±T          V's share of the answers is P±T percent (also P+-T)
 //	      kind=K:N             N errors of kind K
+//	load settled NAME VERSION FILE [max=30s]
+//	    after stop or wait: from the instant FILE holds (RFC 3339, such as
+//	    $WORK/NAME.last of a stub's last answer), how long until only
+//	    VERSION answered: the last answer of another version, and the first
+//	    second of the run from which on only VERSION answered; logged and
+//	    printed; fails unless both came within max.
 //	load addr VAR TARGET
 //	    set $VAR to TARGET's URL (for a pipeline's probe or gate).
-//	load await TARGET [host=H] [header=K:V]... [version=V] [timeout=60s]
-//	    wait until TARGET answers below 400 (from version V): the data plane
-//	    has acted on what the scenario applied (the propagation delay).
+//	load await TARGET [host=H] [header=K:V]... [version=V] [for=D] [timeout=60s]
+//	    wait until TARGET answers below 400 (from version V; for=D: every
+//	    answer, without a break, for D): the data plane has acted on what
+//	    the scenario applied (the propagation delay).
+//	load await TARGET [host=H] [header=K:V]... share=V:P±T [window=400] [timeout=60s]
+//	    send windows of requests (1000/s) until one has no error and V's
+//	    share of it is P±T percent: the data plane acts on a new weight.
 //
 // TARGET is a URL; svc/NAME[.NAMESPACE][:PORT][/PATH] (the Service's proxy,
 // $NAMESPACE by default, its first port by default); or router[/PATH] (the
@@ -69,7 +79,7 @@ func cmdLoad(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("unsupported: ! load")
 	}
 	if len(args) < 2 {
-		ts.Fatalf("usage: load start|wait|stop|expect|addr|await ...")
+		ts.Fatalf("usage: load start|wait|stop|expect|settled|addr|await ...")
 	}
 	switch args[0] {
 	case "start":
@@ -80,13 +90,15 @@ func cmdLoad(ts *testscript.TestScript, neg bool, args []string) {
 		expect(ts, args[1], args[2:])
 	case "await":
 		await(ts, args[1], args[2:])
+	case "settled":
+		settled(ts, args[1:])
 	case "addr":
 		if len(args) != 3 {
 			ts.Fatalf("usage: load addr VAR TARGET")
 		}
 		ts.Setenv(args[1], resolve(ts, args[2]))
 	default:
-		ts.Fatalf("load: unknown subcommand %q (start, wait, stop, expect, addr, await)", args[0])
+		ts.Fatalf("load: unknown subcommand %q (start, wait, stop, expect, settled, addr, await)", args[0])
 	}
 }
 
@@ -200,10 +212,7 @@ func finish(ts *testscript.TestScript, name string, stop bool) {
 }
 
 func expect(ts *testscript.TestScript, name string, asserts []string) {
-	r := get(ts, name)
-	if r.summary == nil {
-		ts.Fatalf("load expect %s: the run is not over (load stop or load wait first)", name)
-	}
+	r := over(ts, "expect", name)
 	if len(asserts) == 0 {
 		ts.Fatalf("usage: load expect NAME ASSERTION...")
 	}
@@ -211,6 +220,46 @@ func expect(ts *testscript.TestScript, name string, asserts []string) {
 		if err := check(r.summary, a); err != nil {
 			ts.Fatalf("load expect %s %s: %v\n(%s)", name, a, err, r.summary)
 		}
+	}
+}
+
+// over is a run that was stopped or waited for.
+func over(ts *testscript.TestScript, cmd, name string) *run {
+	r := get(ts, name)
+	if r.summary == nil {
+		ts.Fatalf("load %s %s: the run is not over (load stop or load wait first)", cmd, name)
+	}
+	return r
+}
+
+func settled(ts *testscript.TestScript, args []string) {
+	if len(args) < 3 || len(args) > 4 {
+		ts.Fatalf("usage: load settled NAME VERSION FILE [max=DURATION]")
+	}
+	r := over(ts, "settled", args[0])
+	limit := 30 * time.Second
+	if len(args) == 4 {
+		v, ok := strings.CutPrefix(args[3], "max=")
+		d, err := time.ParseDuration(v)
+		if !ok || err != nil {
+			ts.Fatalf("load settled: %s: want max=DURATION", args[3])
+		}
+		limit = d
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[2]))
+	ts.Check(err)
+	at, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(data)))
+	if err != nil {
+		ts.Fatalf("load settled: %s: %v", args[2], err)
+	}
+	t, ok := r.summary.SettledOn(args[1], at)
+	ts.Logf("load %s settled on %s after %s: %s", args[0], args[1], args[2], t)
+	fmt.Fprintf(ts.Stdout(), "settled %s: %s\n", args[1], t)
+	if !ok {
+		ts.Fatalf("load settled %s: %s never answered alone until the end of the run", args[0], args[1])
+	}
+	if t.Last > limit.Seconds() || t.After > limit.Seconds() {
+		ts.Fatalf("load settled %s: later than %s", args[0], limit)
 	}
 }
 
@@ -280,8 +329,11 @@ func waitService(file, ns, name, port string) (string, error) {
 func await(ts *testscript.TestScript, target string, args []string) {
 	url := resolve(ts, target)
 	timeout, version, host, header := testcluster.DefaultTimeout, "", "", http.Header{}
+	var steady time.Duration
+	share, window := "", 400
 	for _, a := range args {
 		k, v, _ := strings.Cut(a, "=")
+		var err error
 		switch k {
 		case "host":
 			host = v
@@ -291,34 +343,73 @@ func await(ts *testscript.TestScript, target string, args []string) {
 			hk, hv, _ := strings.Cut(v, ":")
 			header.Add(strings.TrimSpace(hk), strings.TrimSpace(hv))
 		case "timeout":
-			d, err := time.ParseDuration(v)
-			ts.Check(err)
-			timeout = d
+			timeout, err = time.ParseDuration(v)
+		case "for":
+			steady, err = time.ParseDuration(v)
+		case "share":
+			share = a
+		case "window":
+			window, err = strconv.Atoi(v)
 		default:
 			ts.Fatalf("load await: unknown option %q", a)
 		}
+		if err != nil {
+			ts.Fatalf("load await: %s: %v", a, err)
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	if share != "" {
+		awaitShare(ts, loadgen.Options{URL: url, Host: host, Header: header, Count: window, Rate: 1000}, share, deadline)
+		return
 	}
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	deadline := time.Now().Add(timeout)
 	last := ""
+	var since time.Time // of the unbroken run of good answers
 	for {
 		req, err := http.NewRequest(http.MethodGet, url, nil)
 		ts.Check(err)
 		req.Host, req.Header = host, header.Clone()
 		resp, err := client.Do(req)
+		good := false
 		if err == nil {
 			resp.Body.Close()
 			got := resp.Header.Get(loadgen.VersionHeader)
-			if resp.StatusCode < 400 && (version == "" || got == version) {
-				return
-			}
+			good = resp.StatusCode < 400 && (version == "" || got == version)
 			last = fmt.Sprintf("%s from %q", resp.Status, got)
 		} else {
 			last = err.Error()
 		}
+		switch {
+		case !good:
+			since = time.Time{}
+		case since.IsZero():
+			since = time.Now()
+		}
+		if good && time.Since(since) >= steady {
+			return
+		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("load await %s: no answer%s after %s; last: %s", target, map[bool]string{true: " from " + version}[version != ""], timeout, last)
+			ts.Fatalf("load await %s: no answer%s%s after %s; last: %s", target, map[bool]string{true: " from " + version}[version != ""],
+				map[bool]string{true: " for " + steady.String()}[steady > 0], timeout, last)
 		}
 		time.Sleep(25 * time.Millisecond) // polling what clients see: there is nothing to watch
+	}
+}
+
+// awaitShare sends windows of requests until one has no error and the
+// share assertion holds: the data plane acts on a new weight.
+func awaitShare(ts *testscript.TestScript, opts loadgen.Options, share string, deadline time.Time) {
+	for {
+		r, err := loadgen.Start(context.Background(), opts)
+		ts.Check(err)
+		s := r.Wait()
+		err = check(s, share)
+		if err == nil && s.Errors == 0 {
+			ts.Logf("load await: %s", s)
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("load await %s: %s not reached before the deadline; last window: %s", opts.URL, share, s)
+		}
 	}
 }
