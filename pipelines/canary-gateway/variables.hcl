@@ -121,3 +121,15 @@ variable "gateway" {
   default     = "gateway"
   description = "Gateway the HTTPRoute is attached to when it is created"
 }
+
+variable "approval" {
+  type        = bool
+  default     = false
+  description = "Wait for `cutover approve RUN` after the A/B stage and after each weight's gate (`cutover abort RUN` rolls back)"
+}
+
+variable "approval_timeout" {
+  type        = string
+  default     = "1h"
+  description = "How long each approval waits for an answer before the release is aborted and rolled back"
+}

@@ -127,13 +127,23 @@ stage "verify_ab" {
   }
 }
 
+stage "approval_ab" {
+  depends_on = [stage.verify_ab]
+  when       = local.ab && var.approval
+  pause {
+    message    = "${var.app} ${var.version} gets the A/B requests (header or cookie) only; approve the first weight, abort to roll back"
+    timeout    = var.approval_timeout
+    on_timeout = "abort"
+  }
+}
+
 # The steps of weight, one instance per element of var.weights
 # (weight["10"], weight["30"], …), in order: each waits for the gate of the
 # one before it (verify["10"] waits for weight["10"] by each.key).
 stage "weight" {
   for_each   = var.weights
   sequential = true
-  depends_on = [stage.verify_ab, stage.canary_ready]
+  depends_on = [stage.verify_ab, stage.approval_ab, stage.canary_ready]
   when       = local.canary
   traffic {
     router  = "ingress-nginx"
@@ -151,10 +161,24 @@ stage "verify" {
   }
 }
 
+# With approval, the run waits for `cutover approve RUN` after each weight's
+# gate: a person looks at the canary's share of the requests before the
+# next step; `cutover abort RUN` rolls back.
+stage "approval" {
+  for_each   = var.weights
+  depends_on = [stage.verify[each.key]]
+  when       = local.canary && var.approval
+  pause {
+    message    = "${var.app} ${var.version} gets ${each.value} % of the requests; approve the next step, abort to roll back"
+    timeout    = var.approval_timeout
+    on_timeout = "abort"
+  }
+}
+
 # The stable track now runs the new version (a rolling update while the
 # canary still takes its share).
 stage "promote" {
-  depends_on = [stage.verify, stage.weight]
+  depends_on = [stage.verify, stage.weight, stage.approval]
   when       = local.canary
   timeout    = "15m"
   deploy {

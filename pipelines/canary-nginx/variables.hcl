@@ -127,3 +127,15 @@ variable "analysis_count" {
   default     = 3
   description = "Measurements each gate takes; one failure fails it"
 }
+
+variable "approval" {
+  type        = bool
+  default     = false
+  description = "Wait for `cutover approve RUN` after the A/B stage and after each weight's gate (`cutover abort RUN` rolls back)"
+}
+
+variable "approval_timeout" {
+  type        = string
+  default     = "1h"
+  description = "How long each approval waits for an answer before the release is aborted and rolled back"
+}

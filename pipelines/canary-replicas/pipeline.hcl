@@ -104,8 +104,20 @@ stage "verify_canary" {
   }
 }
 
-stage "scale_up" {
+# A person looks at the canary serving its share next to the old pods
+# (dashboards, logs) before it takes all the traffic.
+stage "approval" {
   depends_on = [stage.verify_canary]
+  when       = var.approval
+  pause {
+    message    = "${var.app} ${var.version}: ${var.canary_replicas} new pod(s) serve next to the ${var.previous_version} pods; approve to scale up, abort to roll back"
+    timeout    = var.approval_timeout
+    on_timeout = "abort"
+  }
+}
+
+stage "scale_up" {
+  depends_on = [stage.verify_canary, stage.approval]
   timeout    = "10m"
   scale {
     name     = local.new

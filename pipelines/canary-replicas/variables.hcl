@@ -100,3 +100,15 @@ variable "previous_version" {
     error_message = "previous_version must be empty or look like v1"
   }
 }
+
+variable "approval" {
+  type        = bool
+  default     = false
+  description = "Pause once the canary serves next to the old pods and wait for `cutover approve RUN` (or `cutover abort RUN`, which rolls back) before scaling it up"
+}
+
+variable "approval_timeout" {
+  type        = string
+  default     = "1h"
+  description = "How long the canary waits for an answer before it is aborted and rolled back"
+}

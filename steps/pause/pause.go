@@ -10,6 +10,7 @@ package pause
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"strings"
 	"time"
 
@@ -45,11 +46,28 @@ const (
 
 // Name is the ConfigMap holding the question of a stage of a run.
 func Name(runID, stage string) string {
-	n := fmt.Sprintf("cutover-pause-%s-%s", runID, stage)
+	n := fmt.Sprintf("cutover-pause-%s-%s", runID, stagePart(stage))
 	if len(n) > 253 {
-		n = n[:253]
+		n = strings.TrimRight(n[:253], "-.")
 	}
-	return sanitize(n)
+	return n
+}
+
+// stagePart is a stage's address as a DNS name part and a label value: an
+// instance of a stage with for_each, NAME["KEY"] (docs/design.md, "Stages
+// with for_each"), is NAME.KEY — no stage name holds a dot — with the
+// key's characters that a name cannot hold replaced; both begin and end
+// with a letter or digit, as Kubernetes requires.
+func stagePart(stage string) string {
+	name, key, instance := strings.Cut(stage, `["`)
+	if !instance || !strings.HasSuffix(key, `"]`) {
+		return sanitize(stage)
+	}
+	key = strings.Trim(sanitize(strings.TrimSuffix(key, `"]`)), "-.")
+	if key == "" {
+		key = fmt.Sprintf("%x", crc32.ChecksumIEEE([]byte(stage)))
+	}
+	return sanitize(name) + "." + key
 }
 
 func sanitize(s string) string {
@@ -122,7 +140,7 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	cms := cs.Typed.CoreV1().ConfigMaps(ns)
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
-			"app.kubernetes.io/managed-by": "cutover", RunLabel: env.RunID, StageLabel: sanitize(env.Stage),
+			"app.kubernetes.io/managed-by": "cutover", RunLabel: env.RunID, StageLabel: stagePart(env.Stage),
 		}},
 		Data: map[string]string{"message": c.Message, "pipeline": env.Pipeline, "stage": env.Stage},
 	}
@@ -209,4 +227,4 @@ func orUnknown(s string) string {
 }
 
 // StageValue is the StageLabel value of a stage's question.
-func StageValue(stage string) string { return sanitize(stage) }
+func StageValue(stage string) string { return stagePart(stage) }
