@@ -38,10 +38,9 @@ clean:
 
 include testdata/cluster/cluster.mk
 
-# A cluster of your own, then a blue/green release on it: v1 goes live, then
-# v2 is deployed beside it, verified, switched to and v1 retired.
+# A cluster of your own, then a blue/green release on it, on process pods
+# with 200 requests/s flowing through the Service: v1 goes live, then v2 is
+# deployed beside it, verified, switched to and v1 retired, while each
+# second's versions and errors print (testdata/cluster/demo.sh).
 demo: build cluster-up
-	@eval "$$($(CLUSTER_CMD) env)" && \
-	  ./$(BIN) run pipelines/blue-green-service -var version=v1 -var initial=true && \
-	  ./$(BIN) run pipelines/blue-green-service -var version=v2 && \
-	  ./$(BIN) history
+	@testdata/cluster/demo.sh

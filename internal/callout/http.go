@@ -39,6 +39,10 @@ type ClientOptions struct {
 	// NoRedirects returns a redirect response as it is instead of following
 	// it: an analysis measures the service, not a target it cannot name.
 	NoRedirects bool
+	// NewConnections opens a connection per request, as curl in a loop
+	// does: a Service balances connections, so a kept-alive one stays on
+	// the pod it first reached.
+	NewConnections bool
 	// Secret names the headers the caller sets on its requests itself; like
 	// Authorization and Cookie they are dropped on a hop to another origin
 	// (an X-Api-Key is as secret as an Authorization).
@@ -61,6 +65,7 @@ func NewClient(o ClientOptions) *http.Client {
 		base = http.DefaultTransport.(*http.Transport)
 	}
 	tr := base.Clone()
+	tr.DisableKeepAlives = o.NewConnections
 	if o.Insecure {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by the pipeline
 	}

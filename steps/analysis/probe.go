@@ -79,6 +79,9 @@ func newProbe(b cty.Value) (*probeProvider, error) {
 	if _, err := steps.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("probe: %w", err)
 	}
+	// A new connection per request: through a Service, a kept-alive one
+	// stays on its old pod and the probe would never see the switch.
+	h.client = callout.NewClient(callout.ClientOptions{Insecure: c.Insecure, NoRedirects: true, NewConnections: true})
 	p := &probeProvider{http: h, rate: c.Rate, duration: c.Duration,
 		versionHeader: c.VersionHeader, versionField: c.VersionField}
 	if p.rate <= 0 || p.rate > 1000 {

@@ -3,6 +3,7 @@ package analysis
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -81,6 +82,25 @@ func TestProbeHealthy(t *testing.T) {
 	// Without a version setting every response is "unknown".
 	if u := out.GetAttr("last").GetAttr("versions").Index(cty.StringVal("unknown")); u.IsNull() {
 		t.Errorf("versions = %#v", out.GetAttr("last").GetAttr("versions"))
+	}
+}
+
+// Each request of a probe comes on a connection of its own: a Service
+// balances connections, and one kept alive would stay on the old pod.
+func TestProbeNewConnectionPerRequest(t *testing.T) {
+	srv, served, _ := rollingServer(t, 0)
+	var conns atomic.Int64
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	env, cfg := inline(t, fmt.Sprintf("probe {\n url = %q\n rate = 100\n duration = \"100ms\"\n}", srv.URL), nil)
+	if _, _, err := runFake(t, env, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if served.Load() < 2 || conns.Load() != served.Load() {
+		t.Errorf("%d requests came on %d connections; want one each", served.Load(), conns.Load())
 	}
 }
 

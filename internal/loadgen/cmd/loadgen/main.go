@@ -3,7 +3,10 @@
 // loadgen; for demos and measurements against the test cluster's data
 // plane: testcluster addr svc/NAMESPACE/NAME, $ROUTER_ADDR).
 //
-//	loadgen [-rate 200] [-duration 30s] [-count N] [-host H] [-H 'K: V']... URL
+//	loadgen [-rate 200] [-duration 30s] [-count N] [-host H] [-H 'K: V']... [-prefix P] URL
+//
+// The per-second lines (t=  3s v1=180 v2=20 errors=0) start with the
+// prefix, so that they read apart from another program's output (make demo).
 package main
 
 import (
@@ -41,13 +44,14 @@ func main() {
 	flag.DurationVar(&opts.Timeout, "timeout", 0, "per request (default 5s)")
 	flag.BoolVar(&opts.KeepAlive, "keepalive", false, "reuse connections")
 	flag.Var(headers(opts.Header), "H", "header 'Name: value' (repeatable)")
+	prefix := flag.String("prefix", "", "start each per-second line with this")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: loadgen [flags] URL")
 		os.Exit(2)
 	}
 	opts.URL = flag.Arg(0)
-	opts.OnSecond = func(s loadgen.Second) { fmt.Fprintln(os.Stderr, s) }
+	opts.OnSecond = func(s loadgen.Second) { fmt.Fprintln(os.Stderr, *prefix+s.String()) }
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	r, err := loadgen.Start(ctx, opts)
@@ -56,7 +60,7 @@ func main() {
 		os.Exit(2)
 	}
 	s := r.Wait()
-	fmt.Fprintln(os.Stderr, s)
+	fmt.Fprintln(os.Stderr, *prefix+s.String())
 	data, _ := json.MarshalIndent(s, "", "  ")
 	fmt.Println(string(data))
 	if s.Errors > 0 {

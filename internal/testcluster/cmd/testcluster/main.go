@@ -6,6 +6,8 @@
 //	testcluster down     stop it by pid
 //	testcluster status   show pids, ports and readiness; exit 1 if it is not running
 //	testcluster env      print "export KUBECONFIG=...", the data plane's and the registry's addresses
+//	testcluster namespace [-process] NAME
+//	                     (re-)create namespace NAME, empty; -process: its pods run on the process nodes
 //	testcluster addr svc/NAMESPACE/NAME[:PORT] | router
 //	                     print the host:port of a Service's proxy or of the router
 //	testcluster dataplane   (started by up) the service proxies and the router
@@ -75,12 +77,34 @@ func (s *state) running() (alive, total int) {
 	return alive, len(s.Processes)
 }
 
+// runningState is the state of the cluster that up started.
+func runningState() (*state, error) {
+	dir, err := stateDir()
+	if err != nil {
+		return nil, err
+	}
+	s, err := readState(dir)
+	if err != nil {
+		return nil, errors.New("not running (make cluster-up)")
+	}
+	return s, nil
+}
+
+// client talks to the cluster as its admin.
+func (s *state) client() (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
+
 func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "addr" || os.Args[1] == "dataplane") {
 		os.Exit(dataPlaneMain(os.Args[1], os.Args[2:]))
 	}
-	if len(os.Args) < 2 || len(os.Args) > 2 && os.Args[1] != "agent" {
-		fmt.Fprintln(os.Stderr, "usage: testcluster bin|up|down|status|env")
+	if len(os.Args) < 2 || len(os.Args) > 2 && os.Args[1] != "agent" && os.Args[1] != "namespace" {
+		fmt.Fprintln(os.Stderr, "usage: testcluster bin|up|down|status|env|namespace")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -99,8 +123,10 @@ func main() {
 		err = cmdStatus(ctx)
 	case "env":
 		err = cmdEnv()
+	case "namespace":
+		err = cmdNamespace(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (want bin, up, down, status or env)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (want bin, up, down, status, env or namespace)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testcluster:", err)
@@ -224,11 +250,7 @@ func cmdStatus(ctx context.Context) error {
 	if alive, total := s.running(); alive != total {
 		return fmt.Errorf("%d of %d components are gone (make cluster-down cluster-up)", total-alive, total)
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	cs, err := s.client()
 	if err != nil {
 		return err
 	}
@@ -247,16 +269,12 @@ func cmdStatus(ctx context.Context) error {
 }
 
 func cmdEnv() error {
-	dir, err := stateDir()
+	s, err := runningState()
 	if err != nil {
 		return err
 	}
-	s, err := readState(dir)
-	if err != nil {
-		return errors.New("not running (make cluster-up)")
-	}
 	fmt.Printf("export KUBECONFIG=%s\n", s.Kubeconfig)
-	printDataPlaneEnv(dir)
+	printDataPlaneEnv(s.Dir)
 	if s.Registry != "" {
 		// The process pods of namespace NS register at $CUTOVER_REGISTRY/NS.
 		fmt.Printf("export CUTOVER_REGISTRY=http://%s\n", s.Registry)
@@ -291,4 +309,35 @@ func cmdAgent(ctx context.Context, args []string) error {
 		},
 		DemoApp: func(context.Context) (string, error) { return *demo, nil },
 	}, nil)
+}
+
+// cmdNamespace creates a namespace, deleting it first if it exists (a demo
+// starts from nothing), with -process on the process nodes.
+func cmdNamespace(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("namespace", flag.ContinueOnError)
+	process := fs.Bool("process", false, "every pod of the namespace runs on the process nodes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: testcluster namespace [-process] NAME")
+	}
+	name := fs.Arg(0)
+	s, err := runningState()
+	if err != nil {
+		return err
+	}
+	cs, err := s.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := testcluster.RecreateNamespace(ctx, cs, name); err != nil {
+		return err
+	}
+	if *process {
+		return testcluster.ProcessNamespace(ctx, cs, name)
+	}
+	return nil
 }
