@@ -18,6 +18,7 @@ import (
 
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/engine/dag"
+	"github.com/cutoverhq/cutover/engine/parallel"
 	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/notify"
 	"github.com/cutoverhq/cutover/steps"
@@ -110,10 +111,17 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	diags = append(diags, p.expand(static)...)
 	diags = append(diags, p.link()...)
 	planCtx := p.EvalContext(nil) // built once: it holds every stage
-	seen := map[string]bool{}     // what one instance said, its siblings need not repeat
-	for _, name := range p.stageOrder {
+	// Each stage is checked on its own (it writes only its Stage): on
+	// every processor at once, then reported in order.
+	found := make([]hcl.Diagnostics, len(p.stageOrder))
+	parallel.For(len(p.stageOrder), func(i int) bool {
+		found[i] = p.prepareStage(p.Stages[p.stageOrder[i]], static, planCtx)
+		return true
+	})
+	seen := map[string]bool{} // what one instance said, its siblings need not repeat
+	for i, name := range p.stageOrder {
 		st := p.Stages[name]
-		for _, d := range p.prepareStage(st, static, planCtx) {
+		for _, d := range found[i] {
 			if st.isInstance() {
 				key := fmt.Sprint(d.Subject, d.Summary, d.Detail)
 				if seen[key] {
@@ -262,7 +270,9 @@ func checkStep(step *config.Step, ctx *hcl.EvalContext) hcl.Diagnostics {
 		return diags
 	}
 	if ch, ok := step.Kind.(steps.Checker); ok {
-		cfg, _ = cfg.UnmarkDeep()
+		if cfg.ContainsMarked() { // a walk; unmarking copies the whole value
+			cfg, _ = cfg.UnmarkDeep()
+		}
 		for _, pr := range ch.Check(cfg) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail,

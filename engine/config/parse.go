@@ -6,6 +6,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/cutoverhq/cutover/engine/parallel"
 )
 
 // parsePiece is about how much of a file is lexed and parsed at once.
@@ -42,37 +44,43 @@ func parseFile(p *hclparse.Parser, src []byte, filename string) (*hcl.File, hcl.
 }
 
 // parsePieces returns nil when a piece has any diagnostic or the pieces do
-// not join (an attribute set in two of them).
+// not join (an attribute set in two of them). The pieces are independent
+// until joined, so they are parsed on every processor at once: the parser,
+// not the checks after it, is most of a large file's validate.
 func parsePieces(src []byte, filename string, cuts []int) *hcl.File {
-	var file *hcl.File
-	var body *hclsyntax.Body
-	start, from := hcl.InitialPos, 0
-	for i := 0; i <= len(cuts); i++ {
-		to := len(src)
-		if i < len(cuts) {
-			to = cuts[i]
-		}
-		f, diags := hclsyntax.ParseConfig(src[from:to], filename, start)
-		if len(diags) > 0 {
-			return nil
-		}
+	bounds := append(cuts, len(src))
+	// Piece i starts just after a new line: at the first column of the
+	// line after those of the pieces before it.
+	starts := make([]hcl.Pos, len(bounds))
+	starts[0] = hcl.InitialPos
+	for i := 1; i < len(bounds); i++ {
+		from := bounds[i-1]
+		lines := bytes.Count(src[starts[i-1].Byte:from], []byte("\n"))
+		starts[i] = hcl.Pos{Line: starts[i-1].Line + lines, Column: 1, Byte: from}
+	}
+	files := make([]*hcl.File, len(bounds))
+	ok := parallel.For(len(bounds), func(i int) bool {
+		f, diags := hclsyntax.ParseConfig(src[starts[i].Byte:bounds[i]], filename, starts[i])
+		files[i] = f
+		return len(diags) == 0
+	})
+	if !ok {
+		return nil
+	}
+	// The first piece's body becomes the file's: its navigation (the "in
+	// stage …" context of diagnostics) points at it.
+	file := files[0]
+	body := file.Body.(*hclsyntax.Body)
+	for _, f := range files[1:] {
 		b := f.Body.(*hclsyntax.Body)
-		if file == nil {
-			// The first piece's body becomes the file's: its navigation
-			// (the "in stage …" context of diagnostics) points at it.
-			file, body = f, b
-		} else {
-			for name, a := range b.Attributes {
-				if _, dup := body.Attributes[name]; dup {
-					return nil
-				}
-				body.Attributes[name] = a
+		for name, a := range b.Attributes {
+			if _, dup := body.Attributes[name]; dup {
+				return nil
 			}
-			body.Blocks = append(body.Blocks, b.Blocks...)
-			body.SrcRange.End, body.EndRange = b.SrcRange.End, b.EndRange
+			body.Attributes[name] = a
 		}
-		start = hcl.Pos{Line: start.Line + bytes.Count(src[from:to], []byte("\n")), Column: 1, Byte: to}
-		from = to
+		body.Blocks = append(body.Blocks, b.Blocks...)
+		body.SrcRange.End, body.EndRange = b.SrcRange.End, b.EndRange
 	}
 	file.Bytes = src
 	return file
