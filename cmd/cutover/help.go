@@ -43,12 +43,14 @@ func helpText(cmd *cobra.Command) string {
 	if cmd.Parent() == nil {
 		b.WriteString("\nExit codes:\n" + exitCodesText(""))
 		b.WriteString("\n'cutover help COMMAND' or 'cutover COMMAND -h' shows a command's flags and exit codes.\n" +
-			"Flags take one dash or two (-var or --var) and may stand before or after PATH.\n")
+			"Flags take one dash or two (-var or --var) and may stand before or after PATH, or before\n" +
+			"the command (cutover -n shop status).\n")
 		return b.String()
 	}
 	if isOurs(cmd) {
 		b.WriteString("\nExit codes:\n" + exitCodesText(cmd.Name()))
-		b.WriteString("\nFlags take one dash or two (-var or --var) and may stand before or after the arguments.\n")
+		b.WriteString("\nFlags take one dash or two (-var or --var) and may stand before or after the arguments,\n" +
+			"or before the command.\n")
 	}
 	return b.String()
 }

@@ -15,7 +15,8 @@ func cliReference() string {
 	b.WriteString("# Command line reference\n\n")
 	b.WriteString("<!-- Generated from cmd/cutover (commands.go, flags.go, exitcodes.go) by `go generate ./cmd/cutover`; do not edit. -->\n\n")
 	b.WriteString("Flags take one dash or two (`-var` or `--var`), with `=` or a space before the value, and may\n" +
-		"stand before or after the arguments. `cutover help COMMAND` prints the same text.\n\n")
+		"stand before or after the arguments, or before the command (`cutover -n shop status`).\n" +
+		"`cutover help COMMAND` prints the same text.\n\n")
 	b.WriteString("## Exit codes\n\nEach code has one meaning whatever the command.\n\n" + exitCodesMarkdown())
 	for _, cmd := range root.Commands() {
 		if !isOurs(cmd) {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -112,7 +113,7 @@ func (c *cli) execute(args []string) int {
 	if !errors.As(err, &ue) {
 		ue = usageError{err}
 	}
-	c.errorf("%v", ue)
+	c.errorf("%v%s", ue, notHere(root, cmd, ue))
 	if cmd != nil {
 		fmt.Fprintf(c.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
@@ -134,6 +135,7 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 		}
 		rest = rest[1 : len(rest)-1]
 	}
+	hoistFlags(root, rest)
 	// The command: the leading words that name subcommands.
 	cmd := root
 	i := 0
@@ -162,6 +164,72 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 		}
 		if f := normalizeFlag(cmd, rest, i); f != nil && f.NoOptDefVal == "" && !strings.Contains(rest[i], "=") {
 			i++ // its value, whatever it looks like
+		}
+	}
+	return out
+}
+
+// hoistFlags moves the flags written before the command after its name, in
+// place, as kubectl takes them (`cutover -n shop status`, `cutover -o json
+// validate p`): cobra finds the command by skipping flags, but cannot tell
+// which take a value (-var x=y validate) without the command's flag set.
+// A flag takes a value if it does in the commands that have it (a name
+// means the same everywhere). With no command named, nothing moves
+// (`cutover --version`, `cutover -h`).
+func hoistFlags(root *cobra.Command, args []string) {
+	i := 0
+	for i < len(args) && len(args[i]) > 1 && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		i++
+		if f := anyFlag(root, args[i-1]); f != nil && f.NoOptDefVal == "" && !strings.Contains(args[i-1], "=") && i < len(args) {
+			i++ // its value
+		}
+	}
+	if i == 0 {
+		return
+	}
+	cmd, j := root, i
+	for ; j < len(args); j++ {
+		sub := findSub(cmd, args[j])
+		if sub == nil {
+			break
+		}
+		cmd = sub
+	}
+	if cmd == root {
+		return
+	}
+	flags := slices.Clone(args[:i])
+	copy(args, args[i:j])
+	copy(args[j-i:], flags)
+}
+
+// anyFlag is the flag arg names in any command (nil: none has it). A
+// shorthand with its value stuck to it (-ojson) takes no further value, so
+// it counts as none.
+func anyFlag(root *cobra.Command, arg string) *pflag.Flag {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	if name == "" {
+		return nil
+	}
+	for _, c := range root.Commands() {
+		if f := c.Flags().Lookup(name); f != nil {
+			return f
+		}
+		if len(name) == 1 && !strings.HasPrefix(arg, "--") {
+			if f := c.Flags().ShorthandLookup(name); f != nil {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// flagOwners names the commands that take the flag named (--name or -x).
+func flagOwners(root *cobra.Command, name string) []string {
+	var out []string
+	for _, c := range root.Commands() {
+		if c.Flags().Lookup(name) != nil || len(name) == 1 && c.Flags().ShorthandLookup(name) != nil {
+			out = append(out, c.Name())
 		}
 	}
 	return out
@@ -200,6 +268,26 @@ func normalizeFlag(cmd *cobra.Command, args []string, i int) *pflag.Flag {
 		args[i] = "-" + a
 	}
 	return nil
+}
+
+// notHere completes pflag's "unknown flag" when another command takes the
+// flag: `validate --kubeconfig x` is a flag in the wrong place, not a typo.
+func notHere(root, cmd *cobra.Command, err error) string {
+	msg := err.Error()
+	var name string
+	if n, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		name = n
+	} else if n, ok := strings.CutPrefix(msg, "unknown shorthand flag: '"); ok && len(n) > 0 {
+		name = n[:1]
+	}
+	if name == "" || cmd == nil || cmd == root {
+		return ""
+	}
+	owners := flagOwners(root, name)
+	if len(owners) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s takes no such flag; %s do%s)", cmd.Name(), strings.Join(owners, ", "), map[bool]string{true: "es"}[len(owners) == 1])
 }
 
 func lookupFlag(cmd *cobra.Command, name string) *pflag.Flag {

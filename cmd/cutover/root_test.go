@@ -22,6 +22,14 @@ func TestNormalizeArgs(t *testing.T) {
 		{[]string{"run", "-frobnicate"}, []string{"run", "--frobnicate"}},
 		{[]string{"help", "run"}, []string{"help", "run"}},
 		{[]string{"__complete", "run", "-var", "-va"}, []string{"__complete", "run", "--var", "-va"}},
+		// Flags before the command move after it, with their values.
+		{[]string{"-o", "json", "validate", "p"}, []string{"validate", "-o", "json", "p"}},
+		{[]string{"-var", "x=y", "-kubeconfig=k", "run", "p"}, []string{"run", "--var", "x=y", "--kubeconfig=k", "p"}},
+		{[]string{"-ojson", "--dry-run", "run", "p"}, []string{"run", "-ojson", "--dry-run", "p"}},
+		{[]string{"-n", "ns", "completion", "bash"}, []string{"completion", "bash", "-n", "ns"}},
+		{[]string{"--frobnicate", "validate", "p"}, []string{"validate", "--frobnicate", "p"}},
+		{[]string{"-n", "ns"}, []string{"-n", "ns"}},
+		{[]string{"__complete", "-n", "ns", "status", ""}, []string{"__complete", "status", "-n", "ns", ""}},
 	} {
 		root := (&cli{}).newRoot()
 		if got := normalizeArgs(root, c.in); !slices.Equal(got, c.want) {
