@@ -18,6 +18,9 @@ type Registry struct {
 	// analysisBinds: what an `analysis` block may refer to besides the
 	// pipeline's names (`result`, one measurement).
 	analysisBinds []string
+	// analysisDocs: the reference's sentences for the analysis body, by
+	// path ("interval", "http" for the provider, "http.url").
+	analysisDocs map[string]string
 }
 
 // Default is the registry the step packages add themselves to in init.
@@ -69,6 +72,21 @@ func (r *Registry) SetAnalysisBinds(names ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.analysisBinds = names
+}
+
+// SetAnalysisDocs declares the descriptions of the analysis body's settings
+// and providers, by path, for the reference pages (docs/reference).
+func (r *Registry) SetAnalysisDocs(docs map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.analysisDocs = docs
+}
+
+// AnalysisDocs returns the descriptions declared by SetAnalysisDocs.
+func (r *Registry) AnalysisDocs() map[string]string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.analysisDocs
 }
 
 // AnalysisBinds returns the names declared by SetAnalysisBinds.

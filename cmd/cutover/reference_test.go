@@ -36,6 +36,10 @@ func TestReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every kind, provider, attribute and block says what it is for.
+	for _, u := range reference.Undocumented(steps.Default) {
+		t.Errorf("%s has no description: write it beside the kind's config struct (Doc, AttrDocs; a provider's Doc, AttrDocs)", u)
+	}
 	for name, text := range ref {
 		files[filepath.Join(root, "docs", "reference", filepath.FromSlash(name))] = text
 	}

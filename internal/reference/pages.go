@@ -41,6 +41,9 @@ func Files(reg *steps.Registry) (map[string]string, error) {
 		fmt.Fprintf(&index, "- [`%s`](steps/%s.md)\n", name, name)
 	}
 	settings, providers := analysisFields(reg.AnalysisSpec())
+	docs := reg.AnalysisDocs()
+	applyDocs(settings, "", docs)
+	applyDocs(providers, "", docs)
 	if len(providers) > 0 {
 		index.WriteString("\n## Analysis providers\n\nUsed by `verify` stages and top-level `analysis` blocks; their common settings: [analysis/settings.md](analysis/settings.md).\n\n")
 		files["analysis/settings.md"] = settingsPage(settings, providers)
@@ -134,6 +137,9 @@ func settingsPage(settings, providers []field) string {
 func providerPage(p field) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# `%s` analysis provider\n\n%s", p.Name, generated)
+	if p.Doc != "" {
+		b.WriteString(p.Doc + "\n\n")
+	}
 	fmt.Fprintf(&b, "```hcl\nanalysis \"NAME\" {\n  %s {\n%s  }\n}\n```\n", p.Name, skeleton(p.Fields, "    "))
 	b.WriteString("\nOr inline, in a stage's `verify {}`. The analysis settings (interval, count, limits): [settings.md](settings.md).\n")
 	writeFields(&b, "Attributes", p.Fields)
@@ -178,10 +184,11 @@ func writeBlock(b *strings.Builder, path string, f field) {
 	if f.Required {
 		how += ", required"
 	}
-	writeTable(b, fmt.Sprintf("### block `%s` (%s)", path, how), f.Fields)
+	heading := fmt.Sprintf("### block `%s` (%s)", path, how)
 	if f.Doc != "" {
-		b.WriteString("\n" + f.Doc + "\n")
+		heading += "\n\n" + f.Doc
 	}
+	writeTable(b, heading, f.Fields)
 	for _, g := range f.Fields {
 		if g.Block {
 			writeBlock(b, path+"."+g.Name, g)
@@ -214,6 +221,39 @@ func applyDocs(fields []field, prefix string, docs map[string]string) {
 		fields[i].Doc = docs[path]
 		applyDocs(fields[i].Fields, path+".", docs)
 	}
+}
+
+// Undocumented lists what has no description in the reference: a step
+// kind without Doc, an attribute or nested block without a sentence in its
+// kind's AttrDocs, an analysis setting, provider or provider attribute
+// without one in the registry's AnalysisDocs.
+func Undocumented(reg *steps.Registry) []string {
+	var out []string
+	for _, name := range reg.Names() {
+		k, _ := reg.Lookup(name)
+		d, ok := k.(documented)
+		if !ok || d.Doc() == "" {
+			out = append(out, "step kind "+name)
+			continue
+		}
+		out = append(out, missingDocs("step kind "+name+": ", fieldsOfSpec(k.Spec()), "", d.AttrDocs())...)
+	}
+	if spec := reg.AnalysisSpec(); spec != nil {
+		out = append(out, missingDocs("analysis: ", fieldsOfSpec(spec), "", reg.AnalysisDocs())...)
+	}
+	return out
+}
+
+func missingDocs(what string, fields []field, prefix string, docs map[string]string) []string {
+	var out []string
+	for _, f := range fields {
+		path := prefix + f.Name
+		if docs[path] == "" {
+			out = append(out, what+path)
+		}
+		out = append(out, missingDocs(what, f.Fields, path+".", docs)...)
+	}
+	return out
 }
 
 func yesNo(b bool, yes, no string) string {

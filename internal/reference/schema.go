@@ -15,12 +15,37 @@ import (
 // object or an array of them. An attribute's value may also be a string
 // holding a template ("${var.replicas}"), so non-string types accept one.
 func Schema(reg *steps.Registry) ([]byte, error) {
-	doc := bodySchema(fieldsOfBlocks(config.Language(reg)), false)
+	fields := fieldsOfBlocks(config.Language(reg))
+	documentBlocks(reg, fields)
+	doc := bodySchema(fields, false)
 	doc["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	doc["title"] = "cutover pipeline"
 	doc["description"] = "A cutover pipeline file (docs/language.md), in the JSON form of HCL; generated from the decoder's schemas by `cutover schema`."
 	out, err := json.MarshalIndent(doc, "", "  ")
 	return append(out, '\n'), err
+}
+
+// documentBlocks gives the step blocks of stages and undo blocks, and the
+// analysis blocks, the reference pages' descriptions, for editors' hovers.
+func documentBlocks(reg *steps.Registry, fields []field) {
+	for i := range fields {
+		f := &fields[i]
+		switch f.Name {
+		case "stage", "undo":
+			for j := range f.Fields {
+				g := &f.Fields[j]
+				if k, ok := reg.Lookup(g.Name); ok && g.Block {
+					if d, ok := k.(documented); ok {
+						g.Doc = d.Doc()
+						applyDocs(g.Fields, "", d.AttrDocs())
+					}
+				}
+			}
+			documentBlocks(reg, f.Fields)
+		case "analysis":
+			applyDocs(f.Fields, "", reg.AnalysisDocs())
+		}
+	}
 }
 
 type obj = map[string]any

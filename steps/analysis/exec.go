@@ -23,8 +23,13 @@ func init() {
 	RegisterProvider(&Provider{
 		Name:  "exec",
 		Order: 40,
-		Attrs: steps.SpecFor[execConfig](),
-		Check: checkExec,
+		Doc: "Runs a local command per measurement, from an argv list, never through a shell. " +
+			"`result` is `{ exit_code, stdout, stderr, json }` (json: stdout parsed, or null). A non-zero exit is a " +
+			"result the conditions judge; without a condition, exit code 0 is Successful. A command that cannot " +
+			"start or outlives `timeout` is an Error measurement.",
+		AttrDocs: execDocs,
+		Attrs:    steps.SpecFor[execConfig](),
+		Check:    checkExec,
 		New: func(b cty.Value, env *steps.Env) (Measurer, error) {
 			return newExec(b, env)
 		},
@@ -46,6 +51,14 @@ type execProvider struct {
 	env     []string
 	dir     string
 	timeout time.Duration
+}
+
+// execDocs describe execConfig's attributes in the reference.
+var execDocs = map[string]string{
+	"command": "The program and its arguments, one string each (`[\"./smoke.sh\", var.url]`); the program is looked up in PATH.",
+	"env":     "Variables added to the command's environment, which is cutover's own otherwise.",
+	"dir":     "The working directory, relative to the pipeline directory (default: the pipeline directory).",
+	"timeout": "How long one run of the command may take, with its unit (default `\"1m\"`); it is killed then.",
 }
 
 // execConfig is an exec block.

@@ -23,13 +23,28 @@ func init() {
 	RegisterProvider(&Provider{
 		Name:  "http",
 		Order: 10,
-		Attrs: httpAttrs(),
-		Check: checkHTTP,
+		Doc: "Sends one HTTP request per measurement. `result` is `{ status, body, json, headers, latency }` " +
+			"(json: the body parsed, or null; header names in lower case, Set-Cookie left out; latency in seconds). " +
+			"Without a condition a 2xx status is Successful. No response within `timeout` is an Error measurement.",
+		AttrDocs: httpDocs,
+		Attrs:    httpAttrs(),
+		Check:    checkHTTP,
 		New: func(b cty.Value, _ *steps.Env) (Measurer, error) {
 			return newHTTP(b)
 		},
 		Verdict: httpVerdict,
 	})
+}
+
+// httpDocs describe httpConfig's attributes in the reference (a probe's
+// too).
+var httpDocs = map[string]string{
+	"url":      "The URL to request (http or https).",
+	"method":   "The request method (default `GET`).",
+	"headers":  "Request headers; their values are sent, never shown (they may hold credentials).",
+	"body":     "The request body; never shown.",
+	"timeout":  "How long one request may take, with its unit (default `\"10s\"`).",
+	"insecure": "Accept any TLS certificate (a self-signed one in a test environment).",
 }
 
 // httpConfig is an http block (and the start of a probe's).

@@ -25,8 +25,13 @@ func init() {
 	RegisterProvider(&Provider{
 		Name:  "kubernetes",
 		Order: 30,
-		Attrs: steps.SpecFor[kubernetesConfig](),
-		Check: checkKubernetes,
+		Doc: "Reads one object of the cluster per measurement. `result` is the object itself " +
+			"(`result.status.readyReplicas`) with `object`, `pods` (those its selector matches), `ready_pods` and " +
+			"`restarts` added; the counts are null for kinds without pods. It has no natural verdict: write a " +
+			"condition (`result.ready_pods >= 3`). A missing object is an Error measurement, so a gate can wait for it.",
+		AttrDocs: kubernetesDocs,
+		Attrs:    steps.SpecFor[kubernetesConfig](),
+		Check:    checkKubernetes,
 		New: func(b cty.Value, env *steps.Env) (Measurer, error) {
 			return newKubernetes(b, env)
 		},
@@ -52,6 +57,14 @@ func init() {
 type kubernetesProvider struct {
 	kind, name, namespace, apiVersion string
 	env                               *steps.Env
+}
+
+// kubernetesDocs describe kubernetesConfig's attributes in the reference.
+var kubernetesDocs = map[string]string{
+	"kind":        "The object's kind (`Deployment`, `StatefulSet`, `Pod`, `Service`, any kind the cluster serves).",
+	"name":        "The object's name.",
+	"namespace":   "The object's namespace (default: the run's).",
+	"api_version": "The kind's API version when the kind alone is ambiguous (`apps/v1`, `example.com/v1`).",
 }
 
 // kubernetesConfig is a kubernetes block.

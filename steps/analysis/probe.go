@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,18 @@ type probeProvider struct {
 	versionField  string
 }
 
+// probeDocs describe probeConfig's attributes in the reference: an http
+// block's and the window's.
+func probeDocs() map[string]string {
+	out := maps.Clone(httpDocs)
+	out["timeout"] = "How long one request may take, with its unit (default `\"10s\"`); a request without an answer by then is an error."
+	out["rate"] = "Requests per second (default 10)."
+	out["duration"] = "How long one measurement sends requests, with its unit (default `\"5s\"`)."
+	out["version_header"] = "A response header whose value names the version that answered (`X-Version`)."
+	out["version_field"] = "A top-level field of a JSON response body that names the version that answered."
+	return out
+}
+
 // probeConfig is a probe block: an http block and the window's shape.
 type probeConfig struct {
 	httpConfig
@@ -57,8 +70,13 @@ func init() {
 	RegisterProvider(&Provider{
 		Name:  "probe",
 		Order: 50,
-		Attrs: o,
-		Check: checkProbe,
+		Doc: "Watches a rollout from the outside: each measurement sends `rate` requests per second for " +
+			"`duration` and counts what came back. `result` is `{ requests, errors, error_rate, statuses, versions, " +
+			"latency_max }`; errors are failed requests (no response, or a 5xx), versions count the other responses by " +
+			"`version_header` or `version_field`. Without a condition an error rate of 0 is Successful.",
+		AttrDocs: probeDocs(),
+		Attrs:    o,
+		Check:    checkProbe,
 		New: func(b cty.Value, _ *steps.Env) (Measurer, error) {
 			return newProbe(b)
 		},

@@ -25,8 +25,13 @@ func init() {
 	RegisterProvider(&Provider{
 		Name:  "prometheus",
 		Order: 20,
-		Attrs: steps.SpecFor[prometheusConfig](),
-		Check: checkPrometheus,
+		Doc: "Runs an instant PromQL query per measurement. `result` is `{ type, value, vector }`: value is the " +
+			"scalar or the only sample of a one-element vector (else null), vector every series as `{ labels, value }`. " +
+			"It has no natural verdict: write a condition (`result.value < 0.01`, or " +
+			"`alltrue([for s in result.vector : s.value < 5])`). NaN reads as null.",
+		AttrDocs: prometheusDocs,
+		Attrs:    steps.SpecFor[prometheusConfig](),
+		Check:    checkPrometheus,
 		New: func(b cty.Value, _ *steps.Env) (Measurer, error) {
 			return newPrometheus(b)
 		},
@@ -52,6 +57,14 @@ type prometheusProvider struct {
 	query   string
 	timeout time.Duration
 	api     promv1.API
+}
+
+// prometheusDocs describe prometheusConfig's attributes in the reference.
+var prometheusDocs = map[string]string{
+	"address": "The Prometheus server's base URL (`http://prometheus.monitoring:9090`).",
+	"query":   "The PromQL expression, evaluated at the time of the measurement.",
+	"timeout": "How long one query may take, with its unit (default `\"30s\"`).",
+	"headers": "Request headers, for a Prometheus behind a proxy (`Authorization`); sent, never shown.",
 }
 
 // prometheusConfig is a prometheus block.

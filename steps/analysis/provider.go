@@ -32,6 +32,11 @@ type Measurer interface {
 type Provider struct {
 	// Name is the provider's block type: `http { … }`.
 	Name string
+	// Doc says what the provider measures and what result it binds, in
+	// one paragraph; AttrDocs has a sentence per attribute of Attrs. Both
+	// are the reference page's prose (docs/reference/analysis).
+	Doc      string
+	AttrDocs map[string]string
 	// Order places the provider in the lists people read (diagnostics);
 	// lower first, ties by name.
 	Order int
@@ -96,6 +101,7 @@ func RegisterProvider(def *Provider) {
 		return providers[i].Name < providers[j].Name
 	})
 	steps.Default.SetAnalysisSpec(AnalysisSpec())
+	steps.Default.SetAnalysisDocs(analysisDocs())
 }
 
 // lookupProvider returns the definition registered under name, or nil.

@@ -31,6 +31,16 @@ type settingsConfig struct {
 	conditions
 }
 
+// settingsDocs describe settingsConfig's attributes in the reference.
+var settingsDocs = map[string]string{
+	"interval":                "Time from the start of one measurement to the start of the next, with its unit (default `\"10s\"`).",
+	"count":                   "How many measurements decide the gate (default 1). Errored measurements do not use it up: they are taken again.",
+	"initial_delay":           "Time to wait before the first measurement, with its unit (default none).",
+	"failure_limit":           "Failed measurements tolerated: the gate fails as soon as there are more (default 0).",
+	"inconclusive_limit":      "Inconclusive measurements tolerated: the gate ends Inconclusive as soon as there are more (default 0).",
+	"consecutive_error_limit": "Errors in a row tolerated (a provider that cannot measure): the gate ends in Error as soon as there are more (default 4).",
+}
+
 func newSettingsConfig() settingsConfig {
 	return settingsConfig{Interval: defaults.AnalysisInterval, Count: defaults.AnalysisCount,
 		ConsecutiveErrorLimit: defaults.AnalysisConsecutiveErrorLimit}

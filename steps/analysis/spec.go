@@ -1,6 +1,8 @@
 package analysis
 
 import (
+	"maps"
+
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
@@ -23,6 +25,31 @@ type conditions struct {
 }
 
 var conditionSpec = steps.SpecFor[conditions]()
+
+// conditionDocs describe the conditions, in the body or a provider block.
+var conditionDocs = map[string]string{
+	"condition":         "An expression over `result` that is true when the measurement is Successful; false is Failed unless a `failure_condition` is given (then Inconclusive). Written here or in the provider block, not both.",
+	"failure_condition": "An expression over `result` that is true when the measurement is Failed. Alone, a measurement is Successful when it is false.",
+}
+
+// analysisDocs are the descriptions of an analysis body for the reference
+// (steps.Registry.SetAnalysisDocs): the settings and conditions, each
+// provider's paragraph ("http") and its attributes ("http.url").
+func analysisDocs() map[string]string {
+	out := map[string]string{}
+	maps.Copy(out, settingsDocs)
+	maps.Copy(out, conditionDocs)
+	for _, d := range providers {
+		out[d.Name] = d.Doc
+		for k, v := range d.AttrDocs {
+			out[d.Name+"."+k] = v
+		}
+		for k, v := range conditionDocs {
+			out[d.Name+"."+k] = v
+		}
+	}
+	return out
+}
 
 // conditionAttrs adds the conditions to o.
 func conditionAttrs(o hcldec.ObjectSpec) hcldec.ObjectSpec {

@@ -19,7 +19,22 @@ import (
 // no undo.
 type verifyKind struct{}
 
-func (verifyKind) Name() string      { return "verify" }
+func (verifyKind) Name() string { return "verify" }
+
+func (verifyKind) Doc() string {
+	return "Runs an analysis gate: measurements of one provider, judged by conditions over `result`, " +
+		"until the gate is decided (Argo Rollouts' semantics). Refer to a top-level analysis " +
+		"(`analysis = analysis.healthy`) or write its settings and provider block inline, not both. " +
+		"A gate that ends in any phase but Successful fails the stage, and is not retried: a verdict is not a transient fault."
+}
+
+// AttrDocs: the analysis body's (settings, conditions, providers), and the
+// reference to a top-level analysis.
+func (verifyKind) AttrDocs() map[string]string {
+	out := analysisDocs()
+	out["analysis"] = "A top-level analysis to run, as `analysis.NAME`; then no settings or provider block stand here."
+	return out
+}
 func (verifyKind) Spec() hcldec.Spec { return verifySpec() }
 func (verifyKind) Output() cty.Type  { return outputType }
 

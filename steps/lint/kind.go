@@ -25,6 +25,22 @@ func (kind) Name() string { return "lint" }
 // ReadOnly: it only looks.
 func (kind) ReadOnly() {}
 
+func (kind) Doc() string {
+	return "Checks manifests for what breaks a zero-downtime release (readiness probes, termination grace, " +
+		"rolling-update settings, selectors, capacity) and reports each finding with file:line:col, as " +
+		"`cutover lint` does. Usually in a stage the deploy depends on, so a bad manifest stops the pipeline " +
+		"before it touches the cluster. It changes nothing."
+}
+
+func (kind) AttrDocs() map[string]string {
+	return map[string]string{
+		"manifests": "Manifest contents, as deploy takes them (`file(…)`, `templatefile(…)`).",
+		"files":     "Manifest files, relative to the pipeline directory: findings then name the file and line.",
+		"fail_on":   "The least severity that fails the stage: `error` (default), `warning` or `never`.",
+		"ignore":    "Rules to leave out, by id (`cutover lint` names each finding's rule).",
+	}
+}
+
 // config is the lint block.
 type config struct {
 	// Contents, as deploy takes them (file(), templatefile()).

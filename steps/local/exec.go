@@ -31,6 +31,21 @@ type execKind struct{}
 
 func (execKind) Name() string { return "exec" }
 
+func (execKind) Doc() string {
+	return "Runs a local command from an argv list, never through a shell: a build, a test suite, a smoke " +
+		"test, a script. A non-zero exit fails the stage and is retryable; the output keeps stdout and stderr " +
+		"(up to 1 MiB each) and stdout parsed as JSON when it is."
+}
+
+func (execKind) AttrDocs() map[string]string {
+	return map[string]string{
+		"command": "The program and its arguments, one string each (`[\"make\", \"test\"]`); the program is looked up in PATH.",
+		"env":     "Variables added to the command's environment, which is cutover's own otherwise.",
+		"dir":     "The working directory, relative to the pipeline directory (default: the pipeline directory).",
+		"stdin":   "Text given to the command on its standard input (default: none).",
+	}
+}
+
 // execConfig is the exec block.
 type execConfig struct {
 	Command []string          `hcl:"command,required"`

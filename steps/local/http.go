@@ -27,6 +27,23 @@ type httpKind struct{}
 
 func (httpKind) Name() string { return "http" }
 
+func (httpKind) Doc() string {
+	return "Sends one HTTP request: a webhook, an instance marked down in a registry, a pause endpoint. A status " +
+		"other than `expect_status` fails the stage (retryable when it says the fault may pass: 408, 429, 5xx). Headers and the body are sent, never shown."
+}
+
+func (httpKind) AttrDocs() map[string]string {
+	return map[string]string{
+		"url":           "The URL to request (http or https).",
+		"method":        "The request method (default `GET`).",
+		"headers":       "Request headers; sent, never shown (they may hold credentials).",
+		"body":          "The request body; never shown.",
+		"expect_status": "The status, or a list of statuses, that mean success (default: any 2xx).",
+		"timeout":       "How long the request may take, with its unit (default `\"30s\"`).",
+		"insecure":      "Accept any TLS certificate (a self-signed one in a test environment).",
+	}
+}
+
 // httpConfig is the http block.
 type httpConfig struct {
 	URL string `hcl:"url,required"`

@@ -90,6 +90,22 @@ func init() { steps.Register(kind{}) }
 
 func (kind) Name() string { return "pause" }
 
+func (kind) Doc() string {
+	return "A manual gate: the stage waits until someone runs `cutover approve RUN [STAGE]` or " +
+		"`cutover abort RUN [STAGE]` (from another CI job or a laptop), or until its timeout. The question is a " +
+		"ConfigMap of its own in the namespace, watched, so the run goes on as soon as it is answered. Abort fails " +
+		"the stage, and the run undoes what it did."
+}
+
+func (kind) AttrDocs() map[string]string {
+	return map[string]string{
+		"message":    "The question people are asked; shown by `cutover status` and the notifications.",
+		"timeout":    "How long to wait for an answer, with its unit (default `\"1h\"`).",
+		"on_timeout": "What a timeout means: `abort` (default) or `approve`.",
+		"namespace":  "The namespace of the question's ConfigMap (default: the pipeline's, or the run's `--namespace`).",
+	}
+}
+
 // config is the pause block.
 type config struct {
 	Message   string        `hcl:"message"`

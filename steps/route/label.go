@@ -41,6 +41,25 @@ type labelKind struct{}
 
 func (labelKind) Name() string { return "label" }
 
+func (labelKind) Doc() string {
+	return "Adds and removes labels for red/black releases, where a Service selects a label that moves from " +
+		"the old pods to the new ones. On a ReplicaSet (default) it changes its pod template and the pods it owns, " +
+		"so Services follow at once; on a Deployment or StatefulSet the pod template only (the pods roll); on " +
+		"Pods the pods themselves. Labels the workload's selector uses cannot change. The previous labels are " +
+		"journaled, and the undo puts them back."
+}
+
+func (labelKind) AttrDocs() map[string]string {
+	return map[string]string{
+		"kind":      "`ReplicaSet` (default; not one a Deployment controls), `Deployment`, `StatefulSet` or `Pod`.",
+		"name":      "The object's name (or `selector`).",
+		"selector":  "Labels that choose the objects, instead of `name`.",
+		"add":       "Labels to set, with their values.",
+		"remove":    "Label keys to remove.",
+		"namespace": "The objects' namespace (default: the pipeline's, or the run's `--namespace`).",
+	}
+}
+
 // labelConfig is the label block.
 type labelConfig struct {
 	Kind      string            `hcl:"kind"`

@@ -31,6 +31,25 @@ type switchBackend struct{}
 
 func (switchBackend) Name() string { return "switch_backend" }
 
+func (switchBackend) Doc() string {
+	return "Blue/green by Ingress: points the backends of an Ingress at another Service. Without `host` and " +
+		"`path` it switches every rule path and the default backend that point at `from` (or at any Service when " +
+		"`from` is not given); `host` and `path` narrow it to those rules. The previous backends are journaled, " +
+		"and the undo puts them back."
+}
+
+func (switchBackend) AttrDocs() map[string]string {
+	return map[string]string{
+		"ingress":   "The Ingress to change (networking.k8s.io/v1).",
+		"service":   "The Service the backends point at afterwards.",
+		"port":      "The Service port: a number or a port name (default: the port the backend has).",
+		"host":      "Only the rules of this host.",
+		"path":      "Only the rule paths equal to this path.",
+		"from":      "Only the backends that point at this Service now.",
+		"namespace": "The Ingress's namespace (default: the pipeline's, or the run's `--namespace`).",
+	}
+}
+
 // backendConfig is the switch_backend block; port is a number or a name.
 type backendConfig struct {
 	Ingress   string    `hcl:"ingress,required"`

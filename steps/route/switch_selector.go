@@ -33,6 +33,24 @@ type switchSelector struct{}
 
 func (switchSelector) Name() string { return "switch_selector" }
 
+func (switchSelector) Doc() string {
+	return "The blue/green switch: merges `selector` into the selector of one or more Services. Keys given " +
+		"replace the Service's values, a key set to null is removed, keys not given stay. A selector that matches " +
+		"no ready pod is refused before anything is written, and the step waits until the endpoints follow. The " +
+		"previous selector is journaled, and the undo puts it back."
+}
+
+func (switchSelector) AttrDocs() map[string]string {
+	return map[string]string{
+		"service":        "The Service to switch (or `services`).",
+		"services":       "Several Services to switch together, all or none.",
+		"selector":       "The labels to merge into the selector (`{ version = var.version }`); null removes a key.",
+		"wait_endpoints": "Wait until the Services' endpoints are the pods the new selector matches (default true).",
+		"allow_empty":    "Allow a selector that matches no ready pod (traffic then goes nowhere).",
+		"namespace":      "The Services' namespace (default: the pipeline's, or the run's `--namespace`).",
+	}
+}
+
 // selectorConfig is the switch_selector block. A null value in selector
 // removes that key.
 type selectorConfig struct {

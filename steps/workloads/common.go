@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/zclconf/go-cty/cty"
@@ -27,6 +28,20 @@ func clients(env *steps.Env, step string) (*kube.Clients, error) {
 		return nil, fmt.Errorf("%s: %w", step, err)
 	}
 	return c, nil
+}
+
+// namedDocs describe named's attributes in the reference, with what a
+// kind's own map adds (withNamed).
+var namedDocs = map[string]string{
+	"name":      "The object's name.",
+	"namespace": "The object's namespace (default: the pipeline's, or the run's `--namespace`).",
+}
+
+// withNamed is a kind's attribute docs and named's.
+func withNamed(docs map[string]string) map[string]string {
+	out := maps.Clone(namedDocs)
+	maps.Copy(out, docs)
+	return out
 }
 
 // named is the object a one-object kind acts on: its name, and its

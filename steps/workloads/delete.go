@@ -31,6 +31,20 @@ type deleteKind struct{}
 
 func (deleteKind) Name() string { return "delete" }
 
+func (deleteKind) Doc() string {
+	return "Deletes one object and waits until it is gone. The object is journaled first: the undo creates it " +
+		"again as it was (without what the server owns, such as uid and status) and waits for a re-created " +
+		"Deployment to roll out; what a cascading delete removed with it is made again by its controller."
+}
+
+func (deleteKind) AttrDocs() map[string]string {
+	return withNamed(map[string]string{
+		"kind":        "The object's kind (`Deployment`, `deploy`, `Service`, any kind the cluster serves).",
+		"propagation": "What happens to the objects it owns: `background` (default), `foreground` or `orphan`.",
+		"wait":        "Wait until the object is gone (default true).",
+	})
+}
+
 // deleteConfig is the delete block.
 type deleteConfig struct {
 	Kind string `hcl:"kind,required"`

@@ -29,6 +29,23 @@ type deployKind struct{}
 
 func (deployKind) Name() string { return "deploy" }
 
+func (deployKind) Doc() string {
+	return "Applies manifests to the cluster (server-side apply, any number of documents of any kind) and waits " +
+		"until the workloads among them (Deployments, StatefulSets, DaemonSets) have rolled out. Before each write " +
+		"the object's previous state is journaled: the undo restores every object as it was and deletes those " +
+		"that did not exist."
+}
+
+func (deployKind) AttrDocs() map[string]string { return deployDocs }
+
+// deployDocs describe deployConfig's attributes in the reference.
+var deployDocs = map[string]string{
+	"manifests": "YAML or JSON documents, each string holding one or more (`[file(\"app.yaml\")]`, `templatefile(…)`).",
+	"images":    "Images to set, by container name (`{ app = \"registry/app:v2\" }`), in every workload of the manifests; a name no container has is an error.",
+	"namespace": "The namespace of namespaced objects that name none (default: the pipeline's, or the run's `--namespace`).",
+	"wait":      "Wait for the workloads to roll out (default true).",
+}
+
 // deployConfig is the deploy block.
 type deployConfig struct {
 	Manifests []string          `hcl:"manifests,required"`

@@ -29,6 +29,19 @@ type patchKind struct{}
 
 func (patchKind) Name() string { return "patch" }
 
+func (patchKind) Doc() string {
+	return "Patches one object, as `kubectl patch` does: a JSON merge patch (default), a strategic merge patch " +
+		"or a JSON patch. The object's previous state is journaled first, and the undo restores it."
+}
+
+func (patchKind) AttrDocs() map[string]string {
+	return withNamed(map[string]string{
+		"kind":  "The object's kind (`Service`, `deploy`, any kind the cluster serves).",
+		"type":  "`merge` (default), `strategic` or `json`.",
+		"patch": "The patch: an HCL object (merge, strategic), a list of operations (json), or the same as a JSON string.",
+	})
+}
+
 // patchConfig is the patch block.
 type patchConfig struct {
 	Kind string `hcl:"kind,required"`

@@ -29,6 +29,20 @@ type rollbackKind struct{}
 
 func (rollbackKind) Name() string { return "rollback" }
 
+func (rollbackKind) Doc() string {
+	return "Rolls a Deployment back as `kubectl rollout undo` does: the pod template of an earlier revision (the " +
+		"previous one, or `to_revision`) becomes the current one, and the rollout is awaited. It has no built-in " +
+		"undo (undoing a rollback is not defined): give the stage an `undo {}` block if it needs one."
+}
+
+func (rollbackKind) AttrDocs() map[string]string {
+	return withNamed(map[string]string{
+		"name":        "The Deployment's name.",
+		"to_revision": "The revision to go back to (`kubectl rollout history` lists them; default: the previous one).",
+		"wait":        "Wait for the rollout (default true).",
+	})
+}
+
 // rollbackConfig is the rollback block; to_revision 0 is the previous one.
 type rollbackConfig struct {
 	named

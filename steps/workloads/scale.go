@@ -26,6 +26,20 @@ type scaleKind struct{}
 
 func (scaleKind) Name() string { return "scale" }
 
+func (scaleKind) Doc() string {
+	return "Sets the replicas of a Deployment, StatefulSet or ReplicaSet through its scale subresource (as " +
+		"`kubectl scale` and autoscalers do) and waits until they are ready. The undo restores the previous count; " +
+		"since it may take capacity away it runs after the other compensations."
+}
+
+func (scaleKind) AttrDocs() map[string]string {
+	return withNamed(map[string]string{
+		"kind":     "`Deployment` (default), `StatefulSet` or `ReplicaSet`.",
+		"replicas": "The number of replicas to set (0 stops every pod).",
+		"wait":     "Wait until that many replicas are ready (default true).",
+	})
+}
+
 // scaleConfig is the scale block.
 type scaleConfig struct {
 	Kind string `hcl:"kind"`

@@ -32,6 +32,26 @@ func (waitKind) ReadOnly() {}
 // Binds: `until` is evaluated for every version of the watched object.
 func (waitKind) Binds() []string { return []string{"object"} }
 
+func (waitKind) Doc() string {
+	return "Waits for a fixed `duration`, or until an object reaches a state: a `resource` block names it, and " +
+		"`condition`, `rollout` or `until` says what to wait for (exactly one). The object is watched, so the step " +
+		"reacts as soon as the state is reached; bound it with the stage's `timeout`. It changes nothing."
+}
+
+func (waitKind) AttrDocs() map[string]string { return waitDocs }
+
+// waitDocs describe waitConfig's attributes in the reference.
+var waitDocs = map[string]string{
+	"duration":           "Time to wait, with its unit (`\"30s\"`); alone, without a resource block.",
+	"condition":          "A status condition of the object that must be True (`\"Available\"`, `\"Ready\"`).",
+	"rollout":            "Wait until the workload has rolled out, as `kubectl rollout status` does.",
+	"until":              "An expression over `object` (the watched object, as in YAML) evaluated at each change until it is true.",
+	"resource":           "The object to watch.",
+	"resource.kind":      "The object's kind (`Deployment`, `deploy`, `StatefulSet`, any kind the cluster serves).",
+	"resource.name":      namedDocs["name"],
+	"resource.namespace": namedDocs["namespace"],
+}
+
 // waitConfig is the wait block.
 type waitConfig struct {
 	Duration  *time.Duration `hcl:"duration"`
