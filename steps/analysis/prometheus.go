@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -60,12 +61,9 @@ type prometheusProvider struct {
 }
 
 // prometheusDocs describe prometheusConfig's attributes in the reference.
-var prometheusDocs = map[string]string{
-	"address": "The Prometheus server's base URL (`http://prometheus.monitoring:9090`).",
-	"query":   "The PromQL expression, evaluated at the time of the measurement.",
-	"timeout": "How long one query may take, with its unit (default `\"30s\"`).",
-	"headers": "Request headers, for a Prometheus behind a proxy (`Authorization`); sent, never shown.",
-}
+var prometheusDocs = withServerDocs(map[string]string{
+	"query": "The PromQL expression, evaluated at the time of the measurement.",
+})
 
 // prometheusConfig is a prometheus block.
 type prometheusConfig struct {
@@ -80,6 +78,17 @@ type promServer struct {
 	// headers carry credentials for a Prometheus behind a proxy
 	// (Authorization: Bearer …); they are sent, never shown.
 	Headers map[string]string `hcl:"headers"`
+}
+
+// withServerDocs is a block's attribute docs and promServer's.
+func withServerDocs(docs map[string]string) map[string]string {
+	out := map[string]string{
+		"address": "The Prometheus server's base URL (`http://prometheus.monitoring:9090`).",
+		"timeout": "How long one query may take, with its unit (default `\"30s\"`).",
+		"headers": "Request headers, for a Prometheus behind a proxy (`Authorization`); sent, never shown.",
+	}
+	maps.Copy(out, docs)
+	return out
 }
 
 func newPromServer() promServer { return promServer{Timeout: defaults.PrometheusMeasureTimeout} }

@@ -20,6 +20,18 @@ func init() {
 	RegisterProvider(&Provider{
 		Name:  "slo",
 		Order: 25,
+		Doc: "A burn-rate gate: the SRE workbook's multi-window, multi-burn-rate alert, asked of Prometheus in " +
+			"one query per measurement. The burn rate over a window is the error ratio over it divided by the error " +
+			"budget (1 - `objective`); a pair of windows fires when both burn faster than its rate. `result` is " +
+			"`{ objective, budget, burn_rates, pairs, firing, alert }`. Without a condition a firing pair is Failed, " +
+			"no pair with data in both windows Inconclusive, anything else Successful.",
+		AttrDocs: withServerDocs(map[string]string{
+			"objective": "The SLO's share of good events, below 1 (`0.999`).",
+			"errors":    "PromQL for the rate of failed events over `$window` (or `good`).",
+			"good":      "PromQL for the rate of good events over `$window` (or `errors`).",
+			"total":     "PromQL for the rate of all events over `$window`.",
+			"windows":   "Pairs of windows and the burn rate both must exceed, `[{ long = \"1h\", short = \"5m\", burn_rate = 14.4 }, …]` (default: the workbook's paging pairs, 1h/5m at 14.4 and 6h/30m at 6).",
+		}),
 		Attrs: steps.SpecFor[sloConfig](),
 		Check: checkSLO,
 		New: func(b cty.Value, _ *steps.Env) (Measurer, error) {
