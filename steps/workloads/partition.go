@@ -24,7 +24,7 @@ func init() { steps.Register(partitionKind{}) }
 // pods with an ordinal at or above it get the update revision (the
 // template the last deploy applied), the others keep the current one. A
 // canary of a StatefulSet is its partition stepped down, 3 → 2 → 0, with
-// gates between (docs/language.md, "StatefulSet canary").
+// gates between (docs/language.md, "Step kinds").
 //
 //	partition { statefulset = "db", partition = 2 }
 type partitionKind struct{}
@@ -212,14 +212,11 @@ func (partitionKind) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 	if err != nil {
 		return err
 	}
-	target := refuseAll("the stage's statefulset or namespace cannot be evaluated, so the record cannot be checked against it")
 	pc := newPartitionConfig()
-	if env.Configured(&pc, "statefulset", "namespace") {
-		want, err := ref(c, "StatefulSet", env.NamespaceFor(pc.Namespace, c), pc.StatefulSet)
-		if err != nil {
-			return err
-		}
-		target = targetIn(c, []kube.Ref{want})
+	known := env.Configured(&pc, "statefulset", "namespace")
+	target, err := workloadTarget(env, c, "StatefulSet", pc.StatefulSet, pc.Namespace, known)
+	if err != nil {
+		return err
 	}
 	var errs []error
 	var drift []string

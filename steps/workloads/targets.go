@@ -88,3 +88,17 @@ func namedTarget(env *steps.Env, c *kube.Clients, defKind string, marked bool) (
 	}
 	return undoPolicy{target: targetIn(c, []kube.Ref{want})}, nil
 }
+
+// workloadTarget is the check of records against the one workload of kind
+// a stage names (partition, update_nodes); known says whether its name and
+// namespace could be evaluated, else every record is refused.
+func workloadTarget(env *steps.Env, c *kube.Clients, kind, name, ns string, known bool) (func(kube.Ref) error, error) {
+	if !known {
+		return refuseAll("the stage's " + strings.ToLower(kind) + " or namespace cannot be evaluated, so the record cannot be checked against it"), nil
+	}
+	want, err := ref(c, kind, env.NamespaceFor(ns, c), name)
+	if err != nil {
+		return nil, err
+	}
+	return targetIn(c, []kube.Ref{want}), nil
+}

@@ -1,0 +1,85 @@
+variable "version" {
+  type        = string
+  description = "Version to release, e.g. v2: the image tag and the pods' version label"
+  validation {
+    condition     = can(regex("^v[0-9][0-9a-z.-]*$", var.version))
+    error_message = "version must look like v2 or v1.4.0: it becomes a label value and an image tag"
+  }
+}
+
+variable "app" {
+  type        = string
+  default     = "demo"
+  description = "Application name: the DaemonSet and the app label"
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]*[a-z0-9])?$", var.app))
+    error_message = "app must be a DNS label (lower case letters, digits and dashes)"
+  }
+}
+
+variable "namespace" {
+  type        = string
+  default     = ""
+  description = "Namespace of the release; empty means the kubeconfig context's (or --namespace)"
+}
+
+variable "image" {
+  type        = string
+  default     = "bebullish/demo"
+  description = "Image repository; the tag is the version"
+}
+
+variable "canary_nodes" {
+  type        = map(string)
+  description = "Labels of the canary nodes, e.g. { \"cutover.dev/canary\" = \"true\" }: their pods are updated first"
+  validation {
+    condition     = length(var.canary_nodes) > 0
+    error_message = "canary_nodes must name at least one label, or the canary is every node"
+  }
+}
+
+variable "node_selector" {
+  type        = map(string)
+  default     = {}
+  description = "nodeSelector of the DaemonSet: the nodes it runs on (every node when empty)"
+}
+
+variable "max_unavailable" {
+  type        = number
+  default     = 1
+  description = "How many nodes' pods are replaced at once"
+  validation {
+    condition     = var.max_unavailable >= 1
+    error_message = "max_unavailable must be at least 1"
+  }
+}
+
+variable "canary_url" {
+  type        = string
+  default     = ""
+  description = "Endpoint checked once the canary nodes are updated; empty skips that gate"
+}
+
+variable "health_url" {
+  type        = string
+  default     = ""
+  description = "Endpoint checked once every node is updated; empty skips that gate"
+}
+
+variable "pod_annotations" {
+  type        = map(string)
+  default     = {}
+  description = "Extra annotations on the pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed canary)"
+}
+
+variable "analysis_interval" {
+  type        = string
+  default     = "5s"
+  description = "Time between two measurements of a gate"
+}
+
+variable "analysis_count" {
+  type        = number
+  default     = 3
+  description = "Measurements a gate takes; one failure fails it"
+}
