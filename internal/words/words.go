@@ -46,3 +46,11 @@ func A(word string) string {
 	}
 	return "a " + word
 }
+
+// Or is names as a sentence: "a", "a or b", "a, b or c".
+func Or(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}

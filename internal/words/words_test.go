@@ -46,3 +46,19 @@ func TestNoun(t *testing.T) {
 		t.Errorf("Noun(2) = %q", got)
 	}
 }
+
+func TestOr(t *testing.T) {
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{
+		{nil, ""},
+		{[]string{"a"}, "a"},
+		{[]string{"a", "b"}, "a or b"},
+		{[]string{"a", "b", "c"}, "a, b or c"},
+	} {
+		if got := Or(c.names); got != c.want {
+			t.Errorf("Or(%q) = %q, want %q", c.names, got, c.want)
+		}
+	}
+}

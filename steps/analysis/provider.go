@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -185,14 +184,6 @@ func newProvider(cfg cty.Value, env *steps.Env) (*Provider, Measurer, error) {
 		return nil, nil, err
 	}
 	return defs[0], p, nil
-}
-
-// orList is names as a sentence: "a, b or c".
-func orList(names []string) string {
-	if len(names) < 2 {
-		return strings.Join(names, "")
-	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func problem(path []string, name, summary, detail string) steps.Problem {

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 	"github.com/cutoverhq/cutover/steps/stepstest"
 )
@@ -119,7 +120,8 @@ func TestRegisteredProviderCheck(t *testing.T) {
 			"A fake_gauge measurement has no natural verdict: add condition = <expression over result>, such as result.value < 5."},
 		{"condition twice", "condition = true\nfake {\n readings = [0]\n condition = true\n}", "condition", "Condition given twice", "in its fake block"},
 		{"listed among the providers", "count = 1", "", "No analysis provider",
-			"An analysis needs exactly one provider block: http, prometheus, slo, kubernetes, exec, probe, fake or fake_gauge."},
+			// every registered provider, in their order, the fakes last
+			"An analysis needs exactly one provider block: " + words.Or(providerNames()) + "."},
 		{"one at a time", "fake {\n readings = [0]\n}\nexec {\n command = [\"true\"]\n}", "fake", "More than one analysis provider", "this one has [exec fake]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

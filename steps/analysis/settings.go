@@ -7,6 +7,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/internal/defaults"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -91,7 +92,7 @@ func checkSettings(cfg cty.Value, prefix []string) []steps.Problem {
 	switch {
 	case len(defs) == 0:
 		out = append(out, steps.Problem{Path: prefix, Summary: "No analysis provider",
-			Detail: "An analysis needs exactly one provider block: " + orList(providerNames()) + "."})
+			Detail: "An analysis needs exactly one provider block: " + words.Or(providerNames()) + "."})
 	case len(defs) > 1:
 		names := make([]string, len(defs))
 		for i, d := range defs {

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -124,10 +124,7 @@ func routerNames() string {
 	for i, r := range rs {
 		q[i] = fmt.Sprintf("%q", r.Name())
 	}
-	if len(q) < 2 {
-		return strings.Join(q, "")
-	}
-	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+	return words.Or(q)
 }
 
 // unknownRouter is the error for a router no file registered.

@@ -18,6 +18,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -156,7 +157,11 @@ func TestRouterRegistryCheck(t *testing.T) {
 				t.Fatalf("Check = %q, want %q", got, c.want)
 			}
 			if c.name == "unknown router" {
-				want := `router "traefik" is not supported; use "fake-lb", "gateway-api", "ingress-nginx" or "istio".`
+				var names []string
+				for _, r := range routerList() {
+					names = append(names, strconv.Quote(r.Name()))
+				}
+				want := `router "traefik" is not supported; use ` + words.Or(names) + "."
 				if ps[0].Detail != want {
 					t.Fatalf("detail = %q, want %q", ps[0].Detail, want)
 				}
