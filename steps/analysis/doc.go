@@ -7,8 +7,9 @@
 // (default "10s", measured from the start of one measurement to the start of
 // the next), after `initial_delay`. A measurement asks exactly one provider
 // (http, prometheus, slo: burn rates of an error budget, kubernetes, exec,
-// or probe: requests at a fixed rate through a window, counting errors and
-// versions) for a result, binds it as `result`
+// or probe: requests at a fixed rate through a window, each on a new
+// connection as curl in a loop, counting errors and versions) for a result,
+// binds it as `result`
 // and evaluates the `condition` (success) and optional `failure_condition`
 // expressions against it. The conditions may stand in the provider block (as
 // in the design's example) or directly in the analysis body, not both.
