@@ -130,6 +130,15 @@ func (c *cli) lockShares(ctx context.Context, p *engine.Program, shares map[stri
 	return exitOK
 }
 
+// takeShares reaches every target's cluster and takes its lock for runID.
+func (c *cli) takeShares(ctx context.Context, p *engine.Program, o *options, runID string) (map[string]*share, map[string]error, int) {
+	shares, unreachable, code := c.openShares(ctx, p, o)
+	if code == exitOK {
+		code = c.lockShares(ctx, p, shares, unreachable, runID)
+	}
+	return shares, unreachable, code
+}
+
 func (c *cli) releaseShares(ctx context.Context, shares map[string]*share) {
 	for _, sh := range shares {
 		if sh.held != nil {
@@ -148,11 +157,8 @@ func (c *cli) runFleet(ctx context.Context, p *engine.Program, o *options, prior
 	if runID == "" {
 		runID = journal.NewRunID()
 	}
-	shares, unreachable, code := c.openShares(ctx, p, o)
+	shares, unreachable, code := c.takeShares(ctx, p, o, runID)
 	if code != exitOK {
-		return code
-	}
-	if code := c.lockShares(ctx, p, shares, unreachable, runID); code != exitOK {
 		return code
 	}
 	defer c.releaseShares(ctx, shares)
@@ -257,11 +263,8 @@ func (c *cli) undoFleet(ctx context.Context, path, runID string, o *options) int
 		return code
 	}
 	p := fp.p
-	shares, unreachable, code := c.openShares(ctx, p, o)
+	shares, unreachable, code := c.takeShares(ctx, p, o, runID)
 	if code != exitOK {
-		return code
-	}
-	if code := c.lockShares(ctx, p, shares, unreachable, runID); code != exitOK {
 		return code
 	}
 	defer c.releaseShares(ctx, shares)

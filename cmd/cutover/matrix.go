@@ -24,17 +24,7 @@ func cmdMatrix(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	// Only the names of targets and waves are needed: variables the run
-	// will be given may be missing here.
-	p, ok := c.load(path, withLenient(o))
-	if !ok {
-		return exitInvalid
-	}
-	if len(p.Targets) == 0 {
-		c.errorf("pipeline %q declares no target blocks: there is nothing to fan out", p.Name)
-		return exitInvalid
-	}
-	waves, ok := c.wavesUpTo(p, o, false)
+	_, waves, ok := c.loadWaves(path, o, false)
 	if !ok {
 		return exitInvalid
 	}
@@ -57,6 +47,22 @@ func cmdMatrix(c *cli, args []string) int {
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// loadWaves loads a pipeline with targets for matrix and join, and the
+// waves --wave selects (see wavesUpTo). Only the names of targets and
+// waves are needed: variables a run will be given may be missing.
+func (c *cli) loadWaves(path string, o *options, upTo bool) (*engine.Program, []engine.Wave, bool) {
+	p, ok := c.load(path, withLenient(o))
+	if !ok {
+		return nil, nil, false
+	}
+	if len(p.Targets) == 0 {
+		c.errorf("pipeline %q declares no target blocks: it releases to one cluster, without waves", p.Name)
+		return nil, nil, false
+	}
+	waves, ok := c.wavesUpTo(p, o, upTo)
+	return p, waves, ok
 }
 
 // wavesUpTo is the wave --wave names (upTo: it and every wave before it),
@@ -101,15 +107,7 @@ func cmdJoin(c *cli, args []string) int {
 		return exitInvalid
 	}
 	runID, path := pos[0], pos[1]
-	p, ok := c.load(path, withLenient(o))
-	if !ok {
-		return exitInvalid
-	}
-	if len(p.Targets) == 0 {
-		c.errorf("pipeline %q declares no target blocks: there is nothing to join", p.Name)
-		return exitInvalid
-	}
-	waves, ok := c.wavesUpTo(p, o, true)
+	p, waves, ok := c.loadWaves(path, o, true)
 	if !ok {
 		return exitInvalid
 	}
