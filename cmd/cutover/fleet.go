@@ -282,6 +282,11 @@ func (c *cli) undoFleet(ctx context.Context, path, runID string, o *options) int
 			unreachable[name] = err
 			continue
 		}
+		// A succeeded release that a later one followed is undone only
+		// with --force, on any target (as for one cluster).
+		if code := c.undoAllowed(ctx, &priorRun{meta: j.Meta(), state: sh.st}, o); code != exitOK {
+			return code
+		}
 		fo.Shares[name] = engine.Options{Cluster: c.cluster(sh.o), Journal: j, Lock: sh.held, Namespace: sh.st.namespace, Resume: entries, Force: o.force}
 	}
 	for name, err := range unreachable {
