@@ -60,6 +60,10 @@ type DataPlane struct {
 
 	eps    *delayed[serviceKey, serviceEndpoints]
 	routes *delayed[int, *table]
+	// svcs are the Services as the router sees them: delayed like the
+	// routes, so a route and the Service it names change together (a
+	// Service deleted just after the route left it is not missed).
+	svcs *delayed[serviceKey, *corev1.Service]
 
 	mu      sync.Mutex
 	proxies map[serviceKey]*serviceProxy
@@ -83,6 +87,7 @@ func Start(ctx context.Context, opts Options) (*DataPlane, error) {
 		d.logf("dataplane: %s endpoints in effect: %s", k, eps)
 	}
 	d.routes = newDelayed[int, *table](d.delay)
+	d.svcs = newDelayed[serviceKey, *corev1.Service](d.delay)
 	cs, err := kubernetes.NewForConfig(opts.Config)
 	if err != nil {
 		return nil, err
@@ -166,7 +171,9 @@ func (d *DataPlane) Stop() {
 func (d *DataPlane) syncService(k serviceKey) {
 	var ports []servicePort
 	obj, exists, _ := d.services.GetByKey(k.String())
-	if svc, ok := obj.(*corev1.Service); exists && ok && svc.Spec.ClusterIP != corev1.ClusterIPNone && svc.Spec.Type != corev1.ServiceTypeExternalName {
+	svc, ok := obj.(*corev1.Service)
+	d.svcs.set(k, svc, exists && ok)
+	if exists && ok && svc.Spec.ClusterIP != corev1.ClusterIPNone && svc.Spec.Type != corev1.ServiceTypeExternalName {
 		for _, p := range svc.Spec.Ports {
 			if p.Protocol == "" || p.Protocol == corev1.ProtocolTCP {
 				ports = append(ports, servicePort{Name: p.Name, Port: p.Port})
@@ -323,16 +330,12 @@ func (d *DataPlane) podLabels(namespace, name string) (labels.Set, bool) {
 	return nil, false
 }
 
-// service returns a Service from the informer's cache.
+// service returns a Service as the router sees it (the propagation delay).
 func (d *DataPlane) service(k serviceKey) (*corev1.Service, error) {
-	obj, ok, err := d.services.GetByKey(k.String())
-	if err != nil {
-		return nil, err
+	if svc, ok := d.svcs.get(k); ok {
+		return svc, nil
 	}
-	if !ok {
-		return nil, apierrors.NewNotFound(corev1.Resource("services"), k.String())
-	}
-	return obj.(*corev1.Service), nil
+	return nil, apierrors.NewNotFound(corev1.Resource("services"), k.String())
 }
 
 func (e serviceEndpoints) String() string {
