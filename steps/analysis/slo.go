@@ -160,7 +160,7 @@ func (c sloConfig) sloKnown(path []string, known func(...string) bool) (slo, []s
 	if known("objective") && !(c.Objective > 0 && c.Objective < 1) {
 		detail := fmt.Sprintf("objective is the share of good events, between 0 and 1 (0.999 for 99.9 %%); got %g.", c.Objective)
 		if c.Objective > 1 && c.Objective < 100 {
-			detail += fmt.Sprintf(" For %g %%, write %g.", c.Objective, c.Objective/100)
+			detail += fmt.Sprintf(" For %g %%, write %.6g.", c.Objective, c.Objective/100)
 		}
 		out = append(out, problem(path, "objective", "Invalid objective", detail))
 	}
