@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -59,7 +60,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 		}
 		if st.Retry.Attempts > 1 {
 			r := st.Retry
-			s := fmt.Sprintf("retry = %d attempts, %s backoff from %s", r.Attempts, r.Backoff, r.Delay)
+			s := fmt.Sprintf("retry = %s, %s backoff from %s", words.Count(r.Attempts, "attempt"), r.Backoff, r.Delay)
 			if r.MaxDelay > 0 {
 				s += fmt.Sprintf(" up to %s", r.MaxDelay)
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
 // A pipeline with target blocks runs its stages once per target, wave by
@@ -96,7 +97,7 @@ func (p *Program) evalTargets(ctx *hcl.EvalContext) hcl.Diagnostics {
 		}
 		if maxf < 0 || (w.MaxFailures != nil && int(maxf) >= len(w.Targets) && len(w.Targets) > 0) {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid max_failures",
-				Detail:  fmt.Sprintf("max_failures is how many of the wave's %d targets may fail without failing the run: 0 to %d.", len(w.Targets), max(len(w.Targets)-1, 0)),
+				Detail:  fmt.Sprintf("max_failures is how many of the wave's %s may fail without failing the run: 0 to %d.", words.Count(len(w.Targets), "target"), max(len(w.Targets)-1, 0)),
 				Subject: w.MaxFailures.Range().Ptr()})
 		}
 		ew.Parallelism, ew.MaxFailures = int(par), int(maxf)

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
 // JUnit writes a JUnit XML report when the run finishes: one testsuite for
@@ -142,7 +143,7 @@ func junitSuites(m *model) xmlSuites {
 			}
 		}
 		if errs > 0 {
-			tc.Failure = &xmlProblem{Message: fmt.Sprintf("%d errors in the pipeline", errs), Type: "diagnostic", Text: strings.Join(text, "\n")}
+			tc.Failure = &xmlProblem{Message: words.Count(errs, "error") + " in the pipeline", Type: "diagnostic", Text: strings.Join(text, "\n")}
 		} else {
 			tc.SystemOut = strings.Join(text, "\n")
 		}

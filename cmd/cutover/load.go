@@ -13,6 +13,7 @@ import (
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/report"
 )
 
@@ -100,7 +101,7 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 		}
 	}
 	if errs > 0 {
-		fmt.Fprintf(c.stderr, "%d error(s); nothing was run.\n", errs)
+		fmt.Fprintf(c.stderr, "%s; nothing was run.\n", words.Count(errs, "error"))
 	}
 	if c.getenv("GITHUB_ACTIONS") == "true" {
 		// Annotations point at the line in the pull request's diff.

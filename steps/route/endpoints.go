@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -34,9 +35,9 @@ func (s endpointState) done() bool { return s.onNew > 0 && len(s.stale) == 0 }
 
 func (s endpointState) String() string {
 	if len(s.stale) == 0 {
-		return fmt.Sprintf("%d ready endpoint(s) on the new selector", s.onNew)
+		return words.Count(s.onNew, "ready endpoint") + " on the new selector"
 	}
-	return fmt.Sprintf("%d ready endpoint(s) on the new selector, %d still on other pods (%s)", s.onNew, len(s.stale), strings.Join(s.stale, ", "))
+	return fmt.Sprintf("%s on the new selector, %d still on other pods (%s)", words.Count(s.onNew, "ready endpoint"), len(s.stale), strings.Join(s.stale, ", "))
 }
 
 // endpointsOf evaluates slices against the set of pods matching the new

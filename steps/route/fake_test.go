@@ -118,7 +118,7 @@ func TestFakeSwitchSelectorWaitsForEndpoints(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "endpoints did not follow") {
 		t.Fatalf("want the wait to end with the stage, got %v", err)
 	}
-	if m := <-reports; !strings.Contains(m, "0 ready endpoint(s) on the new selector") {
+	if m := <-reports; !strings.Contains(m, "0 ready endpoints on the new selector") {
 		t.Fatalf("progress = %q", m)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -268,7 +269,7 @@ func guardPods(ctx context.Context, cl *kube.Clients, ns, svc string, sel map[st
 	if len(pods.Items) == 0 {
 		return pods, fmt.Errorf("service %q in namespace %q: the new selector %s matches no pod, so the switch would send traffic nowhere; nothing was changed (deploy the new version first, fix the selector, or set allow_empty = true)", svc, ns, formatLabels(sel))
 	}
-	return pods, fmt.Errorf("service %q in namespace %q: the new selector %s matches %d pod(s) (%s) but none is ready, so the switch would send traffic nowhere; nothing was changed (wait for the pods to become ready, or set allow_empty = true)", svc, ns, formatLabels(sel), len(pods.Items), podNames(pods.Items, 5))
+	return pods, fmt.Errorf("service %q in namespace %q: the new selector %s matches %s (%s) but none is ready, so the switch would send traffic nowhere; nothing was changed (wait for the pods to become ready, or set allow_empty = true)", svc, ns, formatLabels(sel), words.Count(len(pods.Items), "pod"), podNames(pods.Items, 5))
 }
 
 func podNames(pods []corev1.Pod, max int) string {
