@@ -18,6 +18,7 @@ type Summary struct {
 	path    string
 	m       *model
 	written bool
+	late    bool // events came after the file was written
 	err     error
 }
 
@@ -32,15 +33,17 @@ func (s *Summary) Emit(e events.Event) {
 	s.m.apply(e)
 	if e.Type == events.RunFinished {
 		s.write()
+	} else if s.written {
+		s.late = true // a warning after the end (a notification not delivered)
 	}
 }
 
-// Close writes the report if the run ended without RunFinished and returns
-// the write error.
+// Close writes the report if the run ended without RunFinished, or had
+// events after it, and returns the write error.
 func (s *Summary) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.written {
+	if !s.written || s.late {
 		s.write()
 	}
 	return s.err

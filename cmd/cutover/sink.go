@@ -1,6 +1,9 @@
 package main
 
 import (
+	"sync"
+	"time"
+
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/internal/callout"
@@ -38,9 +41,21 @@ func (c *cli) runSink(o *options, p *engine.Program, ns string, cl *kube.Cluster
 	if len(p.Notify) == 0 {
 		return sink, func() { c.closeSink(sink) }
 	}
+	// A notification that could not be delivered is a warning on stderr
+	// when it happens, and a warning of the run's report (JSON events, the
+	// summary, JUnit, CI annotations) once the deliveries are over: whoever
+	// reads only the report learns that people were not told. The text
+	// names the block and the failure, never the URL, and is redacted.
+	var mu sync.Mutex
+	var undelivered []string
 	no := notify.Options{
 		Namespace: ns, Secrets: p.Secrets(),
-		Warn: func(msg string) { c.errorf("warning: %s", msg) },
+		Warn: func(msg string) {
+			c.errorf("warning: %s", msg)
+			mu.Lock()
+			undelivered = append(undelivered, msg)
+			mu.Unlock()
+		},
 	}
 	if provider, url, ok := report.CIJob(c.getenv); ok {
 		no.CI = &notify.CI{Provider: provider, URL: url}
@@ -52,7 +67,13 @@ func (c *cli) runSink(o *options, p *engine.Program, ns string, cl *kube.Cluster
 	}
 	n := notify.New(p.Notify, no)
 	return events.Multi{sink, n}, func() {
-		c.closeSink(sink)
 		n.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, msg := range undelivered {
+			sink.Emit(events.Event{Type: events.DiagnosticEvent, Time: time.Now(), Diagnostic: &events.Diagnostic{
+				Severity: "warning", Summary: "Notification not delivered", Detail: msg}})
+		}
+		c.closeSink(sink)
 	}
 }
