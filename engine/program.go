@@ -250,7 +250,7 @@ func (p *Program) prepareStage(st *Stage, static, planCtx *hcl.EvalContext) hcl.
 		if step == nil || step.Kind == nil {
 			continue
 		}
-		diags = append(diags, checkStep(step, planCtx)...)
+		diags = append(diags, checkStep(step, planCtx, p.Config.Dir)...)
 	}
 	return diags
 }
@@ -263,22 +263,31 @@ func undoStep(cs *config.Stage) *config.Step {
 }
 
 // checkStep decodes a step block with unknown stage outputs: types,
-// required and unsupported attributes are checked, then the kind's Checker.
-func checkStep(step *config.Step, ctx *hcl.EvalContext) hcl.Diagnostics {
+// required and unsupported attributes are checked, then the kind's Checker
+// and, when that found nothing, its FileChecker (files relative to dir).
+func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string) hcl.Diagnostics {
 	cfg, diags := hcldec.Decode(step.Body, step.Spec, ctx)
 	if diags.HasErrors() {
 		return diags
 	}
+	if cfg.ContainsMarked() { // a walk; unmarking copies the whole value
+		cfg, _ = cfg.UnmarkDeep()
+	}
+	var problems []steps.Problem
 	if ch, ok := step.Kind.(steps.Checker); ok {
-		if cfg.ContainsMarked() { // a walk; unmarking copies the whole value
-			cfg, _ = cfg.UnmarkDeep()
+		problems = ch.Check(cfg)
+	}
+	if fc, ok := step.Kind.(steps.FileChecker); ok && len(problems) == 0 {
+		problems = fc.CheckFiles(dir, cfg)
+	}
+	for _, pr := range problems {
+		subject := pr.Subject
+		if subject == nil {
+			subject = rangeOf(step.Body, pr.Path, step.DeclRange).Ptr()
 		}
-		for _, pr := range ch.Check(cfg) {
-			diags = append(diags, &hcl.Diagnostic{
-				Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail,
-				Subject: rangeOf(step.Body, pr.Path, step.DeclRange).Ptr(),
-			})
-		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail, Subject: subject,
+		})
 	}
 	return diags
 }

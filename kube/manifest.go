@@ -28,16 +28,32 @@ type Manifest struct {
 // object must have apiVersion, kind and metadata.name; all problems are
 // returned at once, each naming its manifest and document.
 func ParseManifests(texts []string) ([]Manifest, error) {
+	named := make([]NamedText, len(texts))
+	for i, t := range texts {
+		named[i] = NamedText{Name: fmt.Sprintf("manifest %d", i+1), Text: t}
+	}
+	return ParseNamed(named)
+}
+
+// NamedText is a manifest text and the name its messages give it (a chart's
+// template file, say).
+type NamedText struct {
+	Name, Text string
+}
+
+// ParseNamed is ParseManifests for texts with names of their own: sources
+// and errors read "NAME, document 2".
+func ParseNamed(texts []NamedText) ([]Manifest, error) {
 	var out []Manifest
 	var errs []error
-	for i, text := range texts {
-		r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(text)))
+	for _, text := range texts {
+		r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(text.Text)))
 		for doc := 1; ; doc++ {
 			raw, err := r.Read()
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			src := fmt.Sprintf("manifest %d, document %d", i+1, doc)
+			src := fmt.Sprintf("%s, document %d", text.Name, doc)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", src, err))
 				break

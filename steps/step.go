@@ -62,12 +62,23 @@ type Planner interface {
 	Plan(ctx context.Context, env *Env, cfg cty.Value) (string, error)
 }
 
+// FileChecker is implemented by kinds whose block names files relative to
+// the pipeline directory that are read only when the step runs (a chart,
+// an overlay): at load time, once the block's values are known, it reads
+// and renders them, so a bad chart is a diagnostic before any write.
+type FileChecker interface {
+	CheckFiles(dir string, cfg cty.Value) []Problem
+}
+
 // Problem is a finding of a Checker. Path names the attribute (and nested
-// block types) it concerns, so the engine can point at its source range.
+// block types) it concerns, so the engine can point at its source range;
+// Subject, when set, is where in another file the problem is (a chart's
+// template, a values file), and the diagnostic points there instead.
 type Problem struct {
 	Path    []string
 	Summary string
 	Detail  string
+	Subject *hcl.Range
 }
 
 // Env is what a step sees of the run it is part of.

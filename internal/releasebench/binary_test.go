@@ -44,7 +44,7 @@ func cutoverBinary() (string, error) {
 			return
 		}
 		binPath = filepath.Join(binDir, "cutover")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/cutover")
+		cmd := exec.Command("go", "build", "-tags=kustomize_disable_go_plugin_support", "-o", binPath, "./cmd/cutover")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("go build ./cmd/cutover: %v\n%s", err, out)

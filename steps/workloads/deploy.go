@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/cutoverhq/cutover/internal/render"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -48,7 +49,9 @@ var deployDocs = map[string]string{
 
 // deployConfig is the deploy block.
 type deployConfig struct {
-	Manifests []string          `hcl:"manifests,required"`
+	Manifests []string          `hcl:"manifests"`
+	Chart     *render.Chart     `hcl:"chart,block"`
+	Kustomize *render.Overlay   `hcl:"kustomize,block"`
 	Images    map[string]string `hcl:"images"`
 	Namespace string            `hcl:"namespace"`
 	Wait      bool              `hcl:"wait"`
@@ -72,7 +75,14 @@ func (deployKind) Output() cty.Type {
 // kind is a diagnostic before anything is written.
 func (deployKind) Check(cfg cty.Value) []steps.Problem {
 	c := newDeployConfig()
-	if u, _ := steps.Decode(cfg, &c); u.Has("manifests") || c.Manifests == nil {
+	u, err := steps.Decode(cfg, &c)
+	if ps := steps.ProblemsOf(err); len(ps) > 0 {
+		return ps
+	}
+	if ps := c.checkSource(u); len(ps) > 0 {
+		return ps
+	}
+	if u.Has("manifests") || c.Manifests == nil {
 		return nil
 	}
 	if _, err := kube.ParseManifests(c.Manifests); err != nil {
@@ -136,18 +146,21 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	if _, err := steps.Decode(cfg, &dc); err != nil {
 		return cty.NilVal, err
 	}
-	ms, err := kube.ParseManifests(dc.Manifests)
-	if err != nil {
-		return cty.NilVal, err
-	}
-	if err := overrideImages(ms, dc.Images); err != nil {
-		return cty.NilVal, err
-	}
 	c, err := clients(env, "deploy")
 	if err != nil {
 		return cty.NilVal, err
 	}
 	ns := env.NamespaceFor(dc.Namespace, c)
+	ms, note, err := dc.objects(env.Dir, ns)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	if note != "" {
+		env.Report(note)
+	}
+	if err := overrideImages(ms, dc.Images); err != nil {
+		return cty.NilVal, err
+	}
 
 	var applied []kube.Ref
 	// The state each write returned: the wait for a workload starts from
@@ -305,14 +318,14 @@ func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 // only while it carries the run's mark, which every deploy applies.
 func deployPolicy(env *steps.Env, c *kube.Clients) undoPolicy {
 	dc := newDeployConfig()
-	if !env.Configured(&dc, "manifests", "namespace") {
+	if !env.Configured(&dc, "manifests", "chart", "kustomize", "namespace") {
 		return undoPolicy{requireMark: true, target: func(r kube.Ref) error { return servedAs(c, r) }}
 	}
-	ms, err := kube.ParseManifests(dc.Manifests)
-	if err != nil {
-		return undoPolicy{target: refuseAll("the stage's manifests no longer parse, so the record cannot be checked against them: " + err.Error())}
-	}
 	ns := env.NamespaceFor(dc.Namespace, c)
+	ms, _, err := dc.objects(env.Dir, ns)
+	if err != nil {
+		return undoPolicy{target: refuseAll("the stage's manifests, chart or overlay no longer parse or render, so the record cannot be checked against them: " + err.Error())}
+	}
 	want := make([]kube.Ref, 0, len(ms))
 	for _, m := range ms {
 		obj := m.Object

@@ -47,19 +47,22 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 	if _, err := steps.Decode(cfg, &dc); err != nil {
 		return "", err
 	}
-	ms, err := kube.ParseManifests(dc.Manifests)
+	c, err := clients(env, "deploy")
+	if err != nil {
+		return "", err
+	}
+	ns := env.NamespaceFor(dc.Namespace, c)
+	ms, note, err := dc.objects(env.Dir, ns)
 	if err != nil {
 		return "", err
 	}
 	if err := overrideImages(ms, dc.Images); err != nil {
 		return "", err
 	}
-	c, err := clients(env, "deploy")
-	if err != nil {
-		return "", err
-	}
-	ns := env.NamespaceFor(dc.Namespace, c)
 	var out []string
+	if note != "" {
+		out = append(out, "# "+note)
+	}
 	for _, m := range applyOrder(ms) {
 		obj := m.Object
 		mapping, err := kube.MappingFor(c.Mapper, obj.GroupVersionKind())

@@ -221,10 +221,17 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 	var out []steps.Permission
 	dc := newDeployConfig()
 	u, _ := steps.Decode(cfg, &dc)
-	unknown := u.Has("manifests")
-	ms, err := kube.ParseManifests(dc.Manifests)
-	if err != nil {
-		return nil, fmt.Errorf("deploy: %w", err)
+	unknown := u.Has("manifests", "chart", "kustomize", "namespace")
+	var ms []kube.Manifest
+	if !unknown {
+		var err error
+		dir := ""
+		if env != nil {
+			dir = env.Dir
+		}
+		if ms, _, err = dc.objects(dir, env.NamespaceFor(dc.Namespace, nil)); err != nil {
+			return nil, fmt.Errorf("deploy: %w", err)
+		}
 	}
 	for _, mf := range ms {
 		obj := mf.Object

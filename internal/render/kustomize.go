@@ -1,0 +1,151 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// kustomizationNames are the file names kustomize reads, in its order.
+var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// RenderOverlay builds a kustomization as `kustomize build` does, with the
+// default load restrictions (files under each kustomization's root; bases
+// and components may be elsewhere on disk). Before the build, every
+// kustomization it reaches is read: a remote base or resource (a URL, a git
+// repository) is refused at its line, since cutover fetches nothing, and a
+// YAML error is placed at its line too.
+func RenderOverlay(dir string, o Overlay) ([]File, error) {
+	if err := scanKustomization(dir, o.Path, map[string]bool{}); err != nil {
+		return nil, err
+	}
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
+	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), abs(dir, o.Path))
+	if err != nil {
+		f, _ := kustomizationFile(dir, o.Path)
+		return nil, &Error{File: f, Msg: "kustomize build: " + strings.ReplaceAll(err.Error(), abs(dir, ""), "")}
+	}
+	out, err := m.AsYaml()
+	if err != nil {
+		return nil, &Error{File: o.Path, Msg: "kustomize build: " + err.Error()}
+	}
+	return []File{{Name: rel(o.Path) + " (kustomize build)", Text: string(out)}}, nil
+}
+
+// kustomizationFile is the kustomization file of the directory p.
+func kustomizationFile(dir, p string) (string, error) {
+	for _, n := range kustomizationNames {
+		if st, err := os.Stat(abs(dir, rel(p, n))); err == nil && !st.IsDir() {
+			return rel(p, n), nil
+		}
+	}
+	if _, err := os.Stat(abs(dir, p)); err != nil {
+		return "", &Error{File: p, Msg: "no overlay here: " + pathError(err)}
+	}
+	return "", &Error{File: p, Msg: "no kustomization.yaml in this directory"}
+}
+
+// refKeys are the kustomization fields that name other kustomizations or
+// resource files.
+var refKeys = []string{"resources", "bases", "components"}
+
+// remoteRef matches what kustomize would fetch: a URL or a git repository.
+var remoteRef = regexp.MustCompile(`^([a-zA-Z][\w+.-]*://|git@|github\.com/|gitlab\.com/|bitbucket\.org/)|\?ref=|\.git(//|$)`)
+
+// scanKustomization reads the kustomization in p (relative to dir) and,
+// through its resources, bases and components, those it reaches.
+func scanKustomization(dir, p string, seen map[string]bool) error {
+	if seen[abs(dir, p)] {
+		return nil
+	}
+	seen[abs(dir, p)] = true
+	file, err := kustomizationFile(dir, p)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(abs(dir, file))
+	if err != nil {
+		return &Error{File: file, Msg: pathError(err)}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return yamlError(file, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return &Error{File: file, Line: 1, Col: 1, Msg: "a kustomization is a YAML mapping (resources, patches, images…)"}
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value == "helmCharts" || k.Value == "helmChartInflationGenerator" {
+			return &Error{File: file, Line: k.Line, Col: k.Column, Msg: k.Value + " runs the helm binary, which cutover does not; render the chart with a chart block instead"}
+		}
+		if !contains(refKeys, k.Value) || v.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, it := range v.Content {
+			ref := it.Value
+			if remoteRef.MatchString(ref) {
+				return &Error{File: file, Line: it.Line, Col: it.Column, Msg: fmt.Sprintf(
+					"%s names %q, which kustomize would fetch; cutover fetches nothing: vendor it into the repository and name its directory", k.Value, ref)}
+			}
+			target := rel(filepath.Dir(file), ref)
+			st, err := os.Stat(abs(dir, target))
+			if err != nil {
+				return &Error{File: file, Line: it.Line, Col: it.Column, Msg: fmt.Sprintf("%s names %q: %s", k.Value, ref, pathError(err))}
+			}
+			if st.IsDir() {
+				if _, err := kustomizationFile(dir, target); err != nil {
+					return &Error{File: file, Line: it.Line, Col: it.Column, Msg: fmt.Sprintf("%s names %q, a directory without a kustomization.yaml", k.Value, ref)}
+				}
+				if err := scanKustomization(dir, target, seen); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := checkYAMLFile(dir, target); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkYAMLFile places a syntax error of a resource file at its line.
+func checkYAMLFile(dir, p string) error {
+	b, err := os.ReadFile(abs(dir, p))
+	if err != nil {
+		return &Error{File: p, Msg: pathError(err)}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return yamlError(p, err)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,115 @@
+// Package render turns Helm charts and Kustomize overlays into manifest
+// texts in process: helm.sh/helm/v4's chart loader and template engine,
+// sigs.k8s.io/kustomize/api's krusty, no helm or kustomize binary and no
+// fetch of any kind (docs/design.md, "Charts and overlays"). deploy applies
+// what it renders as it applies manifests; lint lints it under the names of
+// the chart's template files.
+package render
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/kube"
+)
+
+// Chart is the chart block of deploy and lint.
+type Chart struct {
+	// Path is a chart directory or a packaged chart (.tgz), relative to
+	// the pipeline directory.
+	Path string `hcl:"path,required"`
+	// Release is the release name templates see as .Release.Name; the
+	// chart's name when empty.
+	Release string `hcl:"release"`
+	// Values: value files (paths, relative to the pipeline directory) and
+	// objects, merged in the order given over the chart's values.yaml; a
+	// single object or path is a list of one.
+	Values cty.Value `hcl:"values,type=dynamic"`
+}
+
+// Overlay is the kustomize block of deploy and lint.
+type Overlay struct {
+	// Path is a directory holding a kustomization.yaml, relative to the
+	// pipeline directory.
+	Path string `hcl:"path,required"`
+}
+
+// File is one rendered text: a chart template's output, or an overlay's
+// build.
+type File struct {
+	// Name is where it comes from, relative to the pipeline directory:
+	// charts/web/templates/deployment.yaml.
+	Name string
+	// Text is what was rendered.
+	Text string
+	// Template is the source Text was rendered from, to map a line of Text
+	// back to it (Line); empty when Text is its own source.
+	Template string
+}
+
+// Error is a problem at a place in a file of a chart, an overlay or a
+// values file. Line and Col are 1-based, 0 when unknown.
+type Error struct {
+	File      string // relative to the pipeline directory
+	Line, Col int
+	Msg       string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Line <= 0:
+		return e.File + ": " + e.Msg
+	case e.Col <= 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+}
+
+// Manifests parses rendered files into objects named after their files.
+func Manifests(files []File) ([]kube.Manifest, error) {
+	named := make([]kube.NamedText, len(files))
+	for i, f := range files {
+		named[i] = kube.NamedText{Name: f.Name, Text: f.Text}
+	}
+	return kube.ParseNamed(named)
+}
+
+// abs resolves a path of the pipeline against its directory.
+func abs(dir, p string) string {
+	if filepath.IsAbs(p) || dir == "" {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// rel is p as the user wrote it, joined with what follows inside it, with
+// forward slashes.
+func rel(base string, parts ...string) string {
+	return filepath.ToSlash(filepath.Join(append([]string{base}, parts...)...))
+}
+
+// hookAnnotation marks a Helm hook: run by Helm around an install, not part
+// of the release's objects.
+const hookAnnotation = "helm.sh/hook"
+
+// Hooks splits out the objects of files that are Helm hooks, which cutover
+// does not run (docs/deploy.md); it returns what is left and a line naming
+// what was left out ("" for none).
+func Hooks(ms []kube.Manifest) ([]kube.Manifest, string) {
+	var keep []kube.Manifest
+	var left []string
+	for _, m := range ms {
+		if h := m.Object.GetAnnotations()[hookAnnotation]; h != "" {
+			left = append(left, fmt.Sprintf("%s %s (%s)", m.Object.GetKind(), m.Object.GetName(), h))
+			continue
+		}
+		keep = append(keep, m)
+	}
+	if len(left) == 0 {
+		return ms, ""
+	}
+	return keep, "left out Helm hooks, which cutover does not run: " + strings.Join(left, ", ")
+}

@@ -1,0 +1,221 @@
+package render
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// dir is the repository's testdata, as a pipeline directory.
+const dir = "../../testdata"
+
+func names(fs []File) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.Name
+	}
+	return out
+}
+
+func TestRenderChart(t *testing.T) {
+	vals := cty.TupleVal([]cty.Value{
+		cty.ObjectVal(map[string]cty.Value{"image": cty.ObjectVal(map[string]cty.Value{"tag": cty.StringVal("v2")})}),
+		cty.ObjectVal(map[string]cty.Value{"replicas": cty.NumberIntVal(3)}),
+	})
+	files, err := RenderChart(dir, Chart{Path: "charts/web", Release: "shop", Values: vals}, "team-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "charts/web/templates/configmap.yaml charts/web/templates/deployment.yaml charts/web/templates/service.yaml charts/web/templates/tests/test-connection.yaml"
+	if got := strings.Join(names(files), " "); got != want {
+		t.Fatalf("files = %s\nwant    %s (no NOTES.txt, no partials)", got, want)
+	}
+	ms, err := Manifests(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, note := Hooks(ms)
+	if len(ms) != 3 || !strings.Contains(note, "Pod shop-test (test)") {
+		t.Fatalf("after hooks: %d objects, note %q", len(ms), note)
+	}
+	dep := ms[1].Object
+	if dep.GetName() != "shop" || dep.GetLabels()["chart"] != "web-0.1.0" {
+		t.Errorf("deployment = %s labels %v", dep.GetName(), dep.GetLabels())
+	}
+	if r, _, _ := unstructuredInt(dep.Object, "spec", "replicas"); r != 3 {
+		t.Errorf("replicas = %d, want 3 (the second values object)", r)
+	}
+	if !strings.Contains(files[1].Text, `image: "bebullish/demo:v2"`) {
+		t.Errorf("the first values object did not set the tag:\n%s", files[1].Text)
+	}
+	if ms[1].Source != "charts/web/templates/deployment.yaml, document 1" {
+		t.Errorf("source = %q", ms[1].Source)
+	}
+}
+
+func TestRenderChartValuesInOrder(t *testing.T) {
+	tmp := t.TempDir()
+	os.WriteFile(filepath.Join(tmp, "prod.yaml"), []byte("color: red\nreplicas: 5\n"), 0o600)
+	vals := cty.TupleVal([]cty.Value{cty.StringVal(filepath.Join(tmp, "prod.yaml")),
+		cty.ObjectVal(map[string]cty.Value{"color": cty.StringVal("green")})})
+	files, err := RenderChart(dir, Chart{Path: "charts/web", Values: vals}, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(files[0].Text, `color: "green"`) || !strings.Contains(files[1].Text, "replicas: 5") {
+		t.Errorf("values not merged in order (file, then object):\n%s\n%s", files[0].Text, files[1].Text)
+	}
+	if !strings.Contains(files[1].Text, "name: web\n") {
+		t.Errorf("release name is not the chart's name by default:\n%s", files[1].Text)
+	}
+}
+
+func TestRenderChartErrors(t *testing.T) {
+	tmp := t.TempDir()
+	chart := func(files map[string]string) string {
+		d, _ := os.MkdirTemp(tmp, "chart")
+		for n, s := range files {
+			os.MkdirAll(filepath.Dir(filepath.Join(d, n)), 0o700)
+			os.WriteFile(filepath.Join(d, n), []byte(s), 0o600)
+		}
+		return d
+	}
+	meta := "apiVersion: v2\nname: bad\nversion: 0.1.0\n"
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		vals  cty.Value
+		file  string
+		line  int
+		msg   string
+	}{
+		{"template parse", map[string]string{"Chart.yaml": meta, "templates/a.yaml": "kind: ConfigMap\nmetadata:\n  name: {{ .Values.x \n"},
+			cty.NilVal, "templates/a.yaml", 3, "unclosed action"},
+		{"template exec", map[string]string{"Chart.yaml": meta, "templates/a.yaml": "a: 1\nb: {{ required \"x is required\" .Values.x }}\n"},
+			cty.NilVal, "templates/a.yaml", 2, "x is required"},
+		{"Chart.yaml", map[string]string{"Chart.yaml": "apiVersion: v2\nname: [bad\n"}, cty.NilVal, "Chart.yaml", 2, "Chart.yaml"},
+		{"missing dependency", map[string]string{"Chart.yaml": meta + "dependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.com\n"},
+			cty.NilVal, "Chart.yaml", 5, "cutover fetches nothing"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := chart(tc.files)
+			_, err := RenderChart("", Chart{Path: d, Values: tc.vals}, "default")
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %v, want an *Error", err)
+			}
+			if e.File != filepath.ToSlash(filepath.Join(d, tc.file)) || e.Line != tc.line || !strings.Contains(e.Msg, tc.msg) {
+				t.Errorf("err = %s:%d:%d %s\nwant %s:%d … %s", e.File, e.Line, e.Col, e.Msg, tc.file, tc.line, tc.msg)
+			}
+		})
+	}
+}
+
+func TestRenderChartBadValuesFile(t *testing.T) {
+	tmp := t.TempDir()
+	p := filepath.Join(tmp, "v.yaml")
+	os.WriteFile(p, []byte("a: 1\nb: [x\n"), 0o600)
+	_, err := RenderChart(dir, Chart{Path: "charts/web", Values: cty.StringVal(p)}, "default")
+	var e *Error
+	if !errors.As(err, &e) || e.File != p || e.Line == 0 {
+		t.Fatalf("err = %#v", err)
+	}
+	_, err = RenderChart(dir, Chart{Path: "charts/web", Values: cty.TupleVal([]cty.Value{cty.True})}, "default")
+	var vp *ValuesProblem
+	if !errors.As(err, &vp) || vp.Index != 0 {
+		t.Fatalf("err = %v, want a ValuesProblem at 0", err)
+	}
+}
+
+func TestRenderOverlay(t *testing.T) {
+	files, err := RenderOverlay(dir, Overlay{Path: "overlays/web/staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := Manifests(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.Object.GetKind()+"/"+m.Object.GetName())
+	}
+	if s := strings.Join(got, " "); !strings.Contains(s, "Deployment/staging-web") || !strings.Contains(s, "Service/staging-web") || !strings.Contains(s, "ConfigMap/staging-web-config-") {
+		t.Errorf("objects = %s", s)
+	}
+	if !strings.Contains(files[0].Text, "image: bebullish/demo:v2") || !strings.Contains(files[0].Text, "replicas: 2") {
+		t.Errorf("overlay not applied:\n%s", files[0].Text)
+	}
+}
+
+func TestRenderOverlayRefusesRemote(t *testing.T) {
+	tmp := t.TempDir()
+	os.WriteFile(filepath.Join(tmp, "kustomization.yaml"), []byte("namePrefix: x-\nresources:\n  - ../base\n  - https://github.com/example/repo//deploy?ref=v1\n"), 0o600)
+	os.MkdirAll(filepath.Join(tmp, "..", "base"), 0o700)
+	_, err := RenderOverlay("", Overlay{Path: tmp})
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v", err)
+	}
+	// ../base has no kustomization: that is the first problem, at line 3.
+	if e.Line != 3 || e.Col != 5 {
+		t.Errorf("err = %v, want line 3 col 5", e)
+	}
+	os.WriteFile(filepath.Join(tmp, "kustomization.yaml"), []byte("resources:\n  - github.com/example/repo/deploy?ref=v1\n"), 0o600)
+	_, err = RenderOverlay("", Overlay{Path: tmp})
+	if !errors.As(err, &e) || e.Line != 2 || !strings.Contains(e.Msg, "fetches nothing") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLineMapsToTemplate(t *testing.T) {
+	files, err := RenderChart(dir, Chart{Path: "charts/web"}, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := files[1] // deployment.yaml
+	lines := strings.Split(f.Text, "\n")
+	find := func(s string) int {
+		for i, l := range lines {
+			if strings.Contains(l, s) {
+				return i + 1
+			}
+		}
+		t.Fatalf("%q not rendered", s)
+		return 0
+	}
+	tpl := strings.Split(f.Template, "\n")
+	tfind := func(s string) int {
+		for i, l := range tpl {
+			if strings.Contains(l, s) {
+				return i + 1
+			}
+		}
+		return 0
+	}
+	for _, s := range []string{"- name: web", "image: ", "maxUnavailable: 0"} {
+		if got, _ := f.Line(find(s), 1); got != tfind(s) {
+			t.Errorf("%q: template line %d, want %d", s, got, tfind(s))
+		}
+	}
+	if got, _ := f.Line(find("chart: web-0.1.0"), 1); got != 0 {
+		t.Errorf("a line from an include mapped to %d, want 0 (unknown)", got)
+	}
+}
+
+func unstructuredInt(m map[string]any, path ...string) (int64, bool, error) {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return 0, false, nil
+		}
+		cur = mm[p]
+	}
+	n, ok := cur.(int64)
+	return n, ok, nil
+}

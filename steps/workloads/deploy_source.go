@@ -1,0 +1,123 @@
+package workloads
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/internal/render"
+	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// A deploy applies manifests, a Helm chart or a Kustomize overlay: the
+// objects a chart or overlay renders to (in process, internal/render) go
+// through the same apply, journal, undo and plan as manifests
+// (docs/design.md, "Charts and overlays").
+
+// sourceAttrs are the deploy block's inputs, of which one is set.
+var sourceAttrs = []string{"manifests", "chart", "kustomize"}
+
+// checkSource says when a deploy names no input, or more than one.
+func (dc *deployConfig) checkSource(u steps.Unknown) []steps.Problem {
+	var set []string
+	for _, a := range sourceAttrs {
+		if u.Has(a) {
+			return nil // may be the one, once known
+		}
+	}
+	if dc.Manifests != nil {
+		set = append(set, "manifests")
+	}
+	if dc.Chart != nil {
+		set = append(set, "chart")
+	}
+	if dc.Kustomize != nil {
+		set = append(set, "kustomize")
+	}
+	switch len(set) {
+	case 1:
+		return nil
+	case 0:
+		return []steps.Problem{{Path: []string{"manifests"}, Summary: "Nothing to deploy",
+			Detail: `set manifests (contents, e.g. [file("app.yaml")]), a chart block (a Helm chart) or a kustomize block (an overlay)`}}
+	}
+	return []steps.Problem{{Path: []string{set[1]}, Summary: "Several inputs to deploy",
+		Detail: fmt.Sprintf("a deploy applies one of manifests, chart or kustomize; this one sets %s and %s: split it into two stages", set[0], set[1])}}
+}
+
+// objects parses or renders the deploy's input; note names what a chart
+// rendered that is left out (its hooks), "" for nothing.
+func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string, err error) {
+	switch {
+	case dc.Chart != nil:
+		files, err := render.RenderChart(dir, *dc.Chart, ns)
+		if err != nil {
+			return nil, "", fmt.Errorf("chart: %w", err)
+		}
+		if ms, err = render.Manifests(files); err != nil {
+			return nil, "", fmt.Errorf("chart %s renders what does not parse: %w", dc.Chart.Path, err)
+		}
+		ms, note = render.Hooks(ms)
+		return ms, note, nil
+	case dc.Kustomize != nil:
+		files, err := render.RenderOverlay(dir, *dc.Kustomize)
+		if err != nil {
+			return nil, "", fmt.Errorf("kustomize: %w", err)
+		}
+		ms, err = render.Manifests(files)
+		return ms, "", err
+	}
+	ms, err = kube.ParseManifests(dc.Manifests)
+	return ms, "", err
+}
+
+// CheckFiles renders a chart or an overlay at load time, once its values
+// are known, so a chart that does not render, a values file that does not
+// parse or an overlay naming a remote base stops the pipeline before it
+// writes, at the file and line at fault.
+func (deployKind) CheckFiles(dir string, cfg cty.Value) []steps.Problem {
+	dc := newDeployConfig()
+	u, err := steps.Decode(cfg, &dc)
+	if err != nil || u.Any() || (dc.Chart == nil && dc.Kustomize == nil) {
+		return nil
+	}
+	ns := dc.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	_, _, err = dc.objects(dir, ns)
+	return sourceProblems(dir, err, dc.Chart != nil)
+}
+
+// sourceProblems turns a render error into a problem placed in the chart's
+// or overlay's file when it names one, else on the block.
+func sourceProblems(dir string, err error, chart bool) []steps.Problem {
+	if err == nil {
+		return nil
+	}
+	block := "kustomize"
+	summary := "Invalid overlay"
+	if chart {
+		block, summary = "chart", "Invalid chart"
+	}
+	p := steps.Problem{Path: []string{block, "path"}, Summary: summary, Detail: err.Error()}
+	var re *render.Error
+	var vp *render.ValuesProblem
+	var rp *render.ReleaseProblem
+	switch {
+	case errors.As(err, &re) && re.Line > 0:
+		col := max(re.Col, 1)
+		p.Subject = &hcl.Range{Filename: filepath.Join(dir, filepath.FromSlash(re.File)),
+			Start: hcl.Pos{Line: re.Line, Column: col}, End: hcl.Pos{Line: re.Line, Column: col + 1}}
+		p.Detail = re.Msg
+	case errors.As(err, &vp):
+		p.Path, p.Summary = []string{block, "values"}, "Invalid values"
+	case errors.As(err, &rp):
+		p.Path, p.Summary = []string{block, "release"}, "Invalid release"
+	}
+	return []steps.Problem{p}
+}
