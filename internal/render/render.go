@@ -113,3 +113,14 @@ func Hooks(ms []kube.Manifest) ([]kube.Manifest, string) {
 	}
 	return keep, "left out Helm hooks, which cutover does not run: " + strings.Join(left, ", ")
 }
+
+// Docs describe the chart and kustomize blocks for the reference pages of
+// the kinds that take them (deploy, lint).
+var Docs = map[string]string{
+	"chart":          "A Helm chart rendered in process, as `helm template` does (no helm binary; dependencies must be vendored in its charts/ directory). Set one of manifests, chart or kustomize.",
+	"chart.path":     "The chart: a directory or a packaged chart (.tgz), relative to the pipeline directory.",
+	"chart.release":  "The release name templates see as `.Release.Name` (default: the chart's name); `.Release.Namespace` is the step's namespace.",
+	"chart.values":   "Values over the chart's values.yaml, merged in order: a path is a values file (relative to the pipeline directory), an object is taken as is (`[\"values-prod.yaml\", { image = { tag = var.version } }]`).",
+	"kustomize":      "A Kustomize overlay built in process, as `kustomize build` does (no kustomize binary; remote bases are refused). Set one of manifests, chart or kustomize.",
+	"kustomize.path": "The directory holding the kustomization.yaml, relative to the pipeline directory.",
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -31,18 +32,22 @@ type deployKind struct{}
 func (deployKind) Name() string { return "deploy" }
 
 func (deployKind) Doc() string {
-	return "Applies manifests to the cluster (server-side apply, any number of documents of any kind) and waits " +
+	return "Applies manifests, or what a Helm chart or a Kustomize overlay renders to (in process), to the cluster (server-side apply, any number of documents of any kind) and waits " +
 		"until the workloads among them (Deployments, StatefulSets, DaemonSets) have rolled out. Before each write " +
 		"the object's previous state is journaled: the undo restores every object as it was and deletes those " +
 		"that did not exist."
 }
 
-func (deployKind) AttrDocs() map[string]string { return deployDocs }
+func (deployKind) AttrDocs() map[string]string {
+	out := maps.Clone(deployDocs)
+	maps.Copy(out, render.Docs)
+	return out
+}
 
 // deployDocs describe deployConfig's attributes in the reference.
 var deployDocs = map[string]string{
-	"manifests": "YAML or JSON documents, each string holding one or more (`[file(\"app.yaml\")]`, `templatefile(…)`).",
-	"images":    "Images to set, by container name (`{ app = \"registry/app:v2\" }`), in every workload of the manifests; a name no container has is an error.",
+	"manifests": "YAML or JSON documents, each string holding one or more (`[file(\"app.yaml\")]`, `templatefile(…)`). Set one of manifests, chart or kustomize.",
+	"images":    "Images to set, by container name (`{ app = \"registry/app:v2\" }`), in every workload of the manifests (or of what the chart or overlay rendered); a name no container has is an error.",
 	"namespace": "The namespace of namespaced objects that name none (default: the pipeline's, or the run's `--namespace`).",
 	"wait":      "Wait for the workloads to roll out (default true).",
 }
