@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -135,15 +134,6 @@ func evalAs(e hcl.Expression, ctx *hcl.EvalContext, ty cty.Type) (cty.Value, hcl
 			Detail: fmt.Sprintf("A %s is required here: %s.", ty.FriendlyName(), err), Subject: e.Range().Ptr()})
 	}
 	return conv, diags
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // bound is every name some kind binds at run time.

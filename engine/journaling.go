@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -82,7 +83,7 @@ func (r *runner) startEntry(ctx context.Context, e journal.Entry) (stop func(), 
 
 // journalFlushAfter is how long queued news waits while a stage runs (a
 // variable for tests).
-var journalFlushAfter = 2 * time.Second
+var journalFlushAfter = defaults.JournalFlush
 
 // outcomeMatters says whether losing the news that sr succeeded would
 // change a resume or an undo: a resumed run would repeat a step that is

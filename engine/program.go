@@ -6,6 +6,8 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -132,7 +134,7 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 			diags = append(diags, d)
 		}
 	}
-	for _, name := range sortedNames(cfg.Analyses) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Analyses)) {
 		a := cfg.Analyses[name]
 		if a.Spec != nil {
 			_, d := hcldec.Decode(a.Body, a.Spec, planCtx)
@@ -156,10 +158,10 @@ func (p *Program) staticContext() *hcl.EvalContext {
 func (p *Program) evalLocals() hcl.Diagnostics {
 	p.Locals = map[string]cty.Value{}
 	g := dag.New()
-	for _, n := range sortedNames(p.Config.Locals) {
+	for _, n := range slices.Sorted(maps.Keys(p.Config.Locals)) {
 		g.Add(n)
 	}
-	for _, n := range sortedNames(p.Config.Locals) {
+	for _, n := range slices.Sorted(maps.Keys(p.Config.Locals)) {
 		for _, tr := range p.Config.Locals[n].Expr.Variables() {
 			if tr.RootName() == "local" && len(tr) > 1 {
 				if a, ok := tr[1].(hcl.TraverseAttr); ok && g.Has(a.Name) {

@@ -51,7 +51,7 @@ type Options struct {
 // Stage statuses.
 const (
 	StatusPending   = "pending"
-	StatusRunning   = "running"
+	StatusRunning   = journal.StatusRunning
 	StatusSucceeded = "succeeded"
 	StatusFailed    = "failed"
 	StatusSkipped   = "skipped"

@@ -169,7 +169,7 @@ func prune(ctx context.Context, pipeline string, keep int, runs func(context.Con
 			if err := r.remove(ctx); err != nil && !errors.Is(err, errChanged) {
 				errs = append(errs, err)
 			}
-		case r.meta.Pipeline == pipeline && r.meta.Status != "running" && r.meta.Status != "":
+		case r.meta.Pipeline == pipeline && r.meta.Status != StatusRunning && r.meta.Status != "":
 			finished = append(finished, r)
 		}
 	}

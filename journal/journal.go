@@ -39,6 +39,11 @@ type Entry struct {
 	Message string          `json:"message,omitempty"`
 }
 
+// StatusRunning is a run's status (Meta.Status) from its creation until
+// its result is set: such a run is never pruned, and approve, abort and
+// status judge it by its lock.
+const StatusRunning = "running"
+
 // Meta describes a run.
 type Meta struct {
 	RunID     string    `json:"run"`
@@ -47,7 +52,7 @@ type Meta struct {
 	Lock      string    `json:"lock,omitempty"`
 	Holder    string    `json:"holder,omitempty"` // who runs it: user@host, CI job URL
 	Started   time.Time `json:"started"`
-	Status    string    `json:"status"` // running, or the final result
+	Status    string    `json:"status"` // StatusRunning, or the final result
 	// Target is the target block this journal is the share of, in a
 	// pipeline with targets: the run's other targets keep theirs in their
 	// own clusters.

@@ -70,7 +70,7 @@ func (s *memStore) stored(context.Context) ([]storedRun, error) {
 		out = append(out, storedRun{meta: j.Meta(), remove: func(context.Context) error {
 			s.mu.Lock()
 			defer s.mu.Unlock()
-			if st := j.Meta().Status; st == "running" || st == "" {
+			if st := j.Meta().Status; st == StatusRunning || st == "" {
 				return errChanged
 			}
 			if s.runs[id] == j {

@@ -13,7 +13,7 @@ import (
 )
 
 // What an undo needs to tell "still as this run wrote it" from "someone
-// changed it since" (docs/design.md, "Undo never clobbers"):
+// changed it since" (docs/design.md, "Undo", drift):
 //
 //   - Fields, kept in the undo record before a write: the shape of what the
 //     step sets (the keys of a manifest or of a merge patch), so an undo

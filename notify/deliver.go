@@ -15,13 +15,14 @@ import (
 	"github.com/sethvargo/go-retry"
 
 	"github.com/cutoverhq/cutover/internal/callout"
+	"github.com/cutoverhq/cutover/internal/defaults"
 )
 
 // attemptTimeout bounds one request; the message's deadline bounds them all.
-const attemptTimeout = 5 * time.Second
+const attemptTimeout = defaults.NotifyAttempt
 
 // maxDelay caps the exponential delay between attempts.
-const maxDelay = 2 * time.Second
+const maxDelay = defaults.NotifyMaxDelay
 
 // sender delivers one target's messages in order (a "failed" before the
 // "undone" that follows it), one at a time.

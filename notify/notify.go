@@ -17,11 +17,12 @@ import (
 	"time"
 
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/defaults"
 )
 
 // DefaultTimeout bounds the delivery of one message, retries included, and
 // so how long a run waits for its notifications after its end.
-const DefaultTimeout = 10 * time.Second
+const DefaultTimeout = defaults.NotifyTimeout
 
 // Target is an evaluated notify block.
 type Target struct {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/defaults"
 )
 
 // Options tune the renderers. The zero value prints plain text.
@@ -37,7 +38,7 @@ func (o Options) progressEvery() time.Duration {
 	if o.ProgressEvery > 0 {
 		return o.ProgressEvery
 	}
-	return 2 * time.Second
+	return defaults.ProgressEvery
 }
 
 func (o Options) now() time.Time {

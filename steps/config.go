@@ -35,7 +35,7 @@ import (
 // struct without a tag adds its attributes to the block.
 //
 // Defaults are the struct's values before Decode: a null attribute leaves
-// its field alone, so `c := cfg{Timeout: steps.WaitTimeout}` is the default.
+// its field alone, so `c := cfg{Timeout: defaults.PauseTimeout}` is the default.
 
 // SpecFor is the schema of the block T describes. It panics on a field it
 // cannot map: that is a programming error, caught by any test of the kind.

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/cutoverhq/cutover/internal/words"
+	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
 	"github.com/cutoverhq/cutover/steps/pause"
@@ -142,7 +143,7 @@ func (c *cli) runOver(clients *kube.Clients, ns, runID string, o *options) strin
 		return ""
 	}
 	m := j.Meta()
-	if m.Status != "running" {
+	if m.Status != journal.StatusRunning {
 		return "is over (" + m.Status + ")"
 	}
 	if state, detail := liveness(lock.NewLeaseLocker(clients, ns), m, time.Now()); state == "abandoned" {

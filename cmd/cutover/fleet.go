@@ -198,7 +198,7 @@ func (c *cli) shareJournal(ctx context.Context, p *engine.Program, sh *share, ru
 	if prior != nil {
 		j, err := sh.st.store.Open(ctx, runID)
 		if err == nil {
-			return j, j.SetStatus(ctx, "running")
+			return j, j.SetStatus(ctx, journal.StatusRunning)
 		}
 		if !errors.Is(err, journal.ErrNotFound) {
 			return nil, err
@@ -206,7 +206,7 @@ func (c *cli) shareJournal(ctx context.Context, p *engine.Program, sh *share, ru
 	}
 	j, err := sh.st.store.Create(ctx, journal.Meta{
 		RunID: runID, Pipeline: p.Name, Namespace: sh.st.namespace, Lock: p.Lock, Target: sh.target.Name,
-		Holder: c.holder(), Status: "running", Values: p.PlainVars(),
+		Holder: c.holder(), Status: journal.StatusRunning, Values: p.PlainVars(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the run journal: %v", err)

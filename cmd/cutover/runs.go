@@ -252,7 +252,7 @@ func cmdStatus(c *cli, args []string) int {
 		seen := map[string]bool{}
 		var show []runView
 		for _, r := range runs {
-			if r.Status == "running" || !seen[r.Pipeline] {
+			if r.Status == journal.StatusRunning || !seen[r.Pipeline] {
 				show = append(show, r)
 			}
 			seen[r.Pipeline] = true
@@ -374,7 +374,7 @@ func (c *cli) listRuns(o *options) ([]runView, int) {
 		if runs[i].Namespace == "" {
 			runs[i].Namespace = ns
 		}
-		if m.Status == "running" {
+		if m.Status == journal.StatusRunning {
 			runs[i].State, runs[i].Detail = liveness(locker, m, time.Now())
 		}
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -45,11 +46,11 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 			diags = append(diags, c.checkTraversals(exprVars(e), scope{}, nil)...)
 		}
 	}
-	for _, name := range sortedKeys(c.Locals) {
+	for _, name := range slices.Sorted(maps.Keys(c.Locals)) {
 		diags = append(diags, c.checkTraversals(c.Locals[name].Expr.Variables(), scope{}, nil)...)
 	}
 	diags = append(diags, c.localCycles()...)
-	for _, name := range sortedKeys(c.Analyses) {
+	for _, name := range slices.Sorted(maps.Keys(c.Analyses)) {
 		a := c.Analyses[name]
 		if a.Spec != nil {
 			diags = append(diags, c.checkTraversals(hcldec.Variables(a.Body, a.Spec), scope{binds: c.analysisBinds(), kind: "an analysis"}, nil)...)
@@ -219,19 +220,19 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep depFunc) hcl
 			if !hasName {
 				diags = append(diags, bareRoot(root, rng))
 			} else if _, ok := c.Variables[name]; !ok {
-				diags = append(diags, undeclared("variable", "var", name, sortedKeys(c.Variables), rng))
+				diags = append(diags, undeclared("variable", "var", name, slices.Sorted(maps.Keys(c.Variables)), rng))
 			}
 		case "local":
 			if !hasName {
 				diags = append(diags, bareRoot(root, rng))
 			} else if _, ok := c.Locals[name]; !ok {
-				diags = append(diags, undeclared("local value", "local", name, sortedKeys(c.Locals), rng))
+				diags = append(diags, undeclared("local value", "local", name, slices.Sorted(maps.Keys(c.Locals)), rng))
 			}
 		case "analysis":
 			if !hasName {
 				diags = append(diags, bareRoot(root, rng))
 			} else if _, ok := c.Analyses[name]; !ok {
-				diags = append(diags, undeclared("analysis", "analysis", name, sortedKeys(c.Analyses), rng))
+				diags = append(diags, undeclared("analysis", "analysis", name, slices.Sorted(maps.Keys(c.Analyses)), rng))
 			}
 		case "stage":
 			if sc.forEach {
@@ -314,7 +315,7 @@ func (c *Config) checkTraversals(trs []hcl.Traversal, sc scope, dep depFunc) hcl
 				}
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError, Summary: "Unknown variable",
-					Detail:  fmt.Sprintf("%q is bound only inside %s blocks, while they run; it means nothing %s.", root, strings.Join(by, ", "), where),
+					Detail:  fmt.Sprintf("%q is bound only inside %s blocks, while they run; it means nothing %s.", root, words.Or(by), where),
 					Subject: rng.Ptr(),
 				})
 				continue
@@ -528,10 +529,10 @@ func (c *Config) cycles() hcl.Diagnostics {
 
 func (c *Config) localCycles() hcl.Diagnostics {
 	g := dag.New()
-	for _, n := range sortedKeys(c.Locals) {
+	for _, n := range slices.Sorted(maps.Keys(c.Locals)) {
 		g.Add(n)
 	}
-	for _, n := range sortedKeys(c.Locals) {
+	for _, n := range slices.Sorted(maps.Keys(c.Locals)) {
 		for _, tr := range c.Locals[n].Expr.Variables() {
 			if name, ok := attrAt(tr, 1); ok && tr.RootName() == "local" && g.Has(name) {
 				g.Connect(n, name)
@@ -547,13 +548,4 @@ func (c *Config) localCycles() hcl.Diagnostics {
 		})
 	}
 	return diags
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

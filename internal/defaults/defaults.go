@@ -60,3 +60,19 @@ const (
 	MeasureKillGrace = time.Second
 	MeasurePipeGrace = time.Second
 )
+
+// Run state, notifications and reports.
+const (
+	// JournalFlush is how long queued journal news (a stage started or
+	// succeeded) waits while a stage runs (docs/design.md, "Run state").
+	JournalFlush = 2 * time.Second
+	// NotifyTimeout bounds the delivery of one message, retries included,
+	// and so how long a run waits for its notifications after its end;
+	// NotifyAttempt bounds one request, NotifyMaxDelay the delay between
+	// attempts.
+	NotifyTimeout  = 10 * time.Second
+	NotifyAttempt  = 5 * time.Second
+	NotifyMaxDelay = 2 * time.Second
+	// ProgressEvery is how often a renderer reports a stage still running.
+	ProgressEvery = 2 * time.Second
+)

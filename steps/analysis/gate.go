@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
 )
 
 // Phase is the outcome of a measurement or of a whole analysis.
@@ -43,19 +45,7 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return context.Cause(ctx)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return steps.Sleep(ctx, d) }
 
 // gate runs the schedule and applies the limits. It knows nothing of
 // providers or expressions: measure does both and returns a judged

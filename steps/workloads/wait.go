@@ -151,16 +151,12 @@ func sleep(ctx context.Context, env *steps.Env, d time.Duration) error {
 		return nil
 	}
 	env.Report(fmt.Sprintf("waiting %s", d))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
+	err := steps.Sleep(ctx, d)
+	switch {
+	case err == nil:
 		return nil
-	case <-ctx.Done():
-		err := context.Cause(ctx)
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("wait of %s cut short by the stage timeout: %w", d, err)
-		}
-		return fmt.Errorf("wait of %s interrupted: %w", d, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("wait of %s cut short by the stage timeout: %w", d, err)
 	}
+	return fmt.Errorf("wait of %s interrupted: %w", d, err)
 }
