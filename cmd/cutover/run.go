@@ -357,8 +357,13 @@ func namespaceOf(flag, pipeline string, clients *kube.Clients) string {
 
 // clusterStages names the stages whose kind reaches the cluster (it asks for
 // permissions there, as `cutover rbac` shows), "name (kind)".
+// The block is read as far as the variables make it known (a stage's
+// result and other stages' outputs are unknown), so a kind that reaches the
+// cluster only with some attributes (wait with a resource, not a duration)
+// is judged by what this pipeline wrote.
 func clusterStages(p *engine.Program) []string {
 	var out []string
+	planCtx := p.EvalContext(nil)
 	for _, name := range p.Order {
 		st := p.Stages[name]
 		pm, ok := st.Kind.(steps.Permissioner)
@@ -366,6 +371,11 @@ func clusterStages(p *engine.Program) []string {
 			continue
 		}
 		cfg := unknownsOf(hcldec.ImpliedType(st.Kind.Spec()))
+		if st.Step != nil {
+			if v, diags := hcldec.Decode(st.Step.Body, st.Kind.Spec(), st.Context(planCtx)); !diags.HasErrors() {
+				cfg, _ = v.UnmarkDeep()
+			}
+		}
 		perms, err := pm.Permissions(&steps.Env{Pipeline: p.Name, Stage: name, Dir: p.Config.Dir, Namespace: p.Namespace}, cfg)
 		if err == nil && len(perms) > 0 {
 			out = append(out, fmt.Sprintf("%s (%s)", name, st.Kind.Name()))
