@@ -157,7 +157,13 @@ func (c *cli) runFleet(ctx context.Context, p *engine.Program, o *options, prior
 	if runID == "" {
 		runID = journal.NewRunID()
 	}
-	shares, unreachable, code := c.takeShares(ctx, p, o, runID)
+	shares, unreachable, code := c.openShares(ctx, p, o)
+	if code == exitOK && prior != nil {
+		code = c.checkFleetResumable(ctx, p, shares, runID)
+	}
+	if code == exitOK {
+		code = c.lockShares(ctx, p, shares, unreachable, runID)
+	}
 	if code != exitOK {
 		return code
 	}
@@ -190,6 +196,39 @@ func (c *cli) runFleet(ctx context.Context, p *engine.Program, o *options, prior
 		}
 	}
 	return signalled(sig, out)
+}
+
+// checkFleetResumable refuses --resume of a fleet run that ended: one
+// whose journal is still "running" in no target's cluster (its process
+// finished, or undo ran since), which would be released again.
+func (c *cli) checkFleetResumable(ctx context.Context, p *engine.Program, shares map[string]*share, runID string) int {
+	var ended []string
+	for _, name := range p.TargetNames() {
+		sh, ok := shares[name]
+		if !ok {
+			continue
+		}
+		j, err := sh.st.store.Open(ctx, runID)
+		if err != nil {
+			continue
+		}
+		entries, err := j.Entries(ctx)
+		if err != nil {
+			continue
+		}
+		msg := endedRun(j.Meta(), entries)
+		if msg == "" {
+			return exitOK
+		}
+		ended = append(ended, msg)
+	}
+	if len(ended) == 0 {
+		return exitOK
+	}
+	for _, msg := range ended {
+		c.errorf("%s", msg)
+	}
+	return exitInvalid
 }
 
 // shareJournal starts (or, resuming, reopens) the run's journal in the

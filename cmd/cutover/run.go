@@ -61,6 +61,10 @@ func cmdRun(c *cli, args []string) int {
 		if prior, code = c.loadForRun(path, o.resume, o); prior == nil {
 			return code
 		}
+		if msg := endedRun(prior.meta, prior.entries); msg != "" {
+			c.errorf("%s", msg)
+			return exitInvalid
+		}
 		p, opts.Resume = prior.p, prior.entries
 		st = prior.state
 	} else if p, ok = c.load(path, o); !ok {

@@ -100,6 +100,26 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 	return &priorRun{p: p, journal: j, meta: j.Meta(), entries: entries, state: st}, exitOK
 }
 
+// endedRun says why a run cannot be resumed: --resume finishes a run
+// whose job died while it was "running"; a run that ended (succeeded,
+// failed, undone) would be released again, skipping the gates it passed.
+// "" when the run is still running.
+func endedRun(m journal.Meta, entries []journal.Entry) string {
+	if m.Status == "running" || m.Status == "" {
+		return ""
+	}
+	at := m.Started
+	if len(entries) > 0 {
+		at = entries[len(entries)-1].Time
+	}
+	what := "run " + m.RunID
+	if m.Target != "" {
+		what += " (target " + m.Target + ")"
+	}
+	return fmt.Sprintf("%s ended %s at %s; --resume is for a run whose job died while it was running: start a new run (without --resume); nothing was done",
+		what, m.Status, at.UTC().Format(time.RFC3339))
+}
+
 // sensitiveMissing names the sensitive variables without a default that in
 // does not give: a run's journal never stores them, so undo and --resume
 // must be given them again.
