@@ -74,6 +74,19 @@ func TestRenderChartValuesInOrder(t *testing.T) {
 	}
 }
 
+// A null in a later layer removes the chart's default, as with helm -f
+// (docs/language.md, "Charts and overlays").
+func TestRenderChartNullRemovesDefault(t *testing.T) {
+	vals := cty.ObjectVal(map[string]cty.Value{"readiness": cty.NullVal(cty.Bool)})
+	files, err := RenderChart(dir, Chart{Path: "charts/web", Values: vals}, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(files[1].Text, "kind: Deployment") || strings.Contains(files[1].Text, "readinessProbe") {
+		t.Errorf("a null readiness left the default (true) in place:\n%s", files[1].Text)
+	}
+}
+
 func TestRenderChartErrors(t *testing.T) {
 	tmp := t.TempDir()
 	chart := func(files map[string]string) string {
