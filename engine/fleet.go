@@ -134,7 +134,7 @@ func (p *Program) RunFleet(ctx context.Context, fo FleetOptions) (*Outcome, erro
 		for _, r := range f.shares {
 			r.finish(&Outcome{Result: events.Succeeded, Stages: r.stages})
 		}
-		out.Outputs = p.outputsIn(p.targetsContext(f.shares))
+		out.Outputs = p.outputsIn(p.targetsContext(f.shares), nil)
 	case lost:
 		out.Result = events.LockLost
 		for _, r := range f.shares {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
@@ -90,6 +92,9 @@ type Outcome struct {
 	// Tolerated names the targets of a fleet that failed within their
 	// wave's max_failures (and were undone), each with why.
 	Tolerated []string
+	// Note says what the result leaves out: a share's outputs that read
+	// other targets' stages (RunFinished.Message).
+	Note string
 }
 
 // ExitCode maps an outcome to the exit codes of docs/design.md (signals excepted:
@@ -211,7 +216,7 @@ func (r *runner) execute(ctx context.Context) *Outcome {
 	}
 	if out.Err == nil {
 		out.Result = events.Succeeded
-		out.Outputs = r.outputs()
+		out.Outputs, out.Note = r.outputs()
 	}
 	return out
 }
@@ -520,19 +525,34 @@ func (r *runner) allDone() map[string]StageState {
 }
 
 // outputs evaluates the pipeline's output blocks after a successful run.
-func (r *runner) outputs() map[string]cty.Value {
-	if r.opts.Target != "" {
-		return r.p.outputsIn(r.p.targetsContext(map[string]*runner{r.opts.Target: r}))
+// One target's share knows only its own target's stages: an output that
+// reads another target's is left out, and the note says so once (join,
+// or the run of every target, evaluates it).
+func (r *runner) outputs() (map[string]cty.Value, string) {
+	if r.opts.Target == "" {
+		return r.p.outputsIn(r.evalContext(r.allDone()), nil), ""
 	}
-	return r.p.outputsIn(r.evalContext(r.allDone()))
+	var left []string
+	out := r.p.outputsIn(r.p.targetsContext(map[string]*runner{r.opts.Target: r}), &left)
+	if len(left) == 0 {
+		return out, ""
+	}
+	return out, fmt.Sprintf("%s %s left out of target %s's share: %s other targets' stages, which only the run of every target (or join) can evaluate",
+		words.Noun(len(left), "output"), strings.Join(left, ", "), r.opts.Target, map[bool]string{true: "it reads", false: "they read"}[len(left) == 1])
 }
 
-// outputsIn evaluates the output blocks in ctx.
-func (p *Program) outputsIn(ctx *hcl.EvalContext) map[string]cty.Value {
+// outputsIn evaluates the output blocks in ctx. With left, an output that
+// cannot be evaluated is named there and left out; without, its value is
+// the error.
+func (p *Program) outputsIn(ctx *hcl.EvalContext, left *[]string) map[string]cty.Value {
 	out := map[string]cty.Value{}
 	for _, name := range p.Config.OutputOrder {
 		o := p.Config.Outputs[name]
 		v, diags := o.Value.Value(ctx)
+		if diags.HasErrors() && left != nil {
+			*left = append(*left, name)
+			continue
+		}
 		if diags.HasErrors() {
 			out[name] = cty.StringVal("error: " + diagText(diags))
 			continue
@@ -564,7 +584,7 @@ func (r *runner) finish(out *Outcome) {
 		}
 		r.jmu.Unlock()
 	}
-	r.emit(events.Event{Type: events.RunFinished, Result: out.Result, Outputs: outputs, Error: msg, UndoPending: out.UndoPending})
+	r.emit(events.Event{Type: events.RunFinished, Result: out.Result, Outputs: outputs, Error: msg, Message: out.Note, UndoPending: out.UndoPending})
 }
 
 // maxStoredOutput bounds a stage output kept in the journal: a command that
