@@ -84,9 +84,15 @@ func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (ma
 			continue
 		}
 		if cfg, err := cl.Clients(); err == nil {
-			key := cfg.Config.Host + " " + st.namespace
+			// The namespace the target releases to, also where no journal
+			// or lock is kept (a dry run, --no-journal without a lock).
+			ns := st.namespace
+			if ns == "" {
+				ns = namespaceOf(to.namespace, p.Namespace, cfg)
+			}
+			key := cfg.Config.Host + " " + ns
 			if prev, dup := where[key]; dup {
-				c.errorf("targets %s and %s both release to namespace %s of %s: each target keeps the run's journal and lock in its own namespace; give one of them another namespace", prev, t.Name, st.namespace, cfg.Config.Host)
+				c.errorf("targets %s and %s both release to namespace %s of %s: each target keeps the run's journal and lock in its own namespace; give one of them another namespace", prev, t.Name, ns, cfg.Config.Host)
 				return nil, nil, exitInvalid
 			}
 			where[key] = t.Name
