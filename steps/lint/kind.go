@@ -3,6 +3,7 @@ package lint
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/render"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -33,12 +35,16 @@ func (kind) Doc() string {
 }
 
 func (kind) AttrDocs() map[string]string {
-	return map[string]string{
+	out := maps.Clone(render.Docs)
+	out["chart"] = "A Helm chart rendered in process, as deploy renders it: its objects are linted, findings name the template file and line where the rendered line shows in it."
+	out["kustomize"] = "A Kustomize overlay built in process, as deploy builds it: its objects are linted."
+	maps.Copy(out, map[string]string{
 		"manifests": "Manifest contents, as deploy takes them (`file(…)`, `templatefile(…)`).",
 		"files":     "Manifest files, relative to the pipeline directory: findings then name the file and line.",
 		"fail_on":   "The least severity that fails the stage: `error` (default), `warning` or `never`.",
 		"ignore":    "Rules to leave out, by id (`cutover lint` names each finding's rule).",
-	}
+	})
+	return out
 }
 
 // config is the lint block.
@@ -47,9 +53,13 @@ type config struct {
 	Manifests []string `hcl:"manifests"`
 	// Paths relative to the pipeline directory; findings then carry the
 	// real file name and line.
-	Files  []string `hcl:"files"`
-	FailOn string   `hcl:"fail_on"`
-	Ignore []string `hcl:"ignore"`
+	Files []string `hcl:"files"`
+	// What deploy would apply from a chart or an overlay (docs/design.md,
+	// "Charts and overlays").
+	Chart     *render.Chart   `hcl:"chart,block"`
+	Kustomize *render.Overlay `hcl:"kustomize,block"`
+	FailOn    string          `hcl:"fail_on"`
+	Ignore    []string        `hcl:"ignore"`
 }
 
 var spec = steps.SpecFor[config]()
@@ -93,9 +103,9 @@ func (c *config) check(u steps.Unknown) []steps.Problem {
 			}
 		}
 	}
-	if !u.Has("manifests", "files") && c.Manifests == nil && c.Files == nil {
+	if !u.Has("manifests", "files", "chart", "kustomize") && c.Manifests == nil && c.Files == nil && c.Chart == nil && c.Kustomize == nil {
 		out = append(out, steps.Problem{Path: []string{"manifests"}, Summary: "Nothing to lint",
-			Detail: "set manifests (contents, e.g. [file(\"app.yaml\")]) or files (paths relative to the pipeline directory)"})
+			Detail: "set manifests (contents, e.g. [file(\"app.yaml\")]), files (paths relative to the pipeline directory), a chart or a kustomize block"})
 	}
 	return out
 }
@@ -113,7 +123,14 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	if err != nil {
 		return cty.NilVal, err
 	}
-	findings := Lint(srcs, Options{Ignore: c.Ignore})
+	rendered, err := renderSources(env, c)
+	if err != nil {
+		return cty.NilVal, err
+	}
+	for _, f := range rendered {
+		srcs = append(srcs, Source{Name: f.Name, Data: []byte(f.Text)})
+	}
+	findings := toTemplates(Lint(srcs, Options{Ignore: c.Ignore}), rendered)
 	out := output(findings)
 	if bad := AtLeast(findings, c.FailOn); len(bad) > 0 {
 		var b strings.Builder

@@ -1,0 +1,54 @@
+package lint
+
+import (
+	"fmt"
+
+	"github.com/cutoverhq/cutover/internal/render"
+	"github.com/cutoverhq/cutover/steps"
+)
+
+// renderSources renders the lint block's chart or overlay as deploy does,
+// so what is linted is what would be applied (docs/design.md, "Charts and
+// overlays").
+func renderSources(env *steps.Env, c config) ([]render.File, error) {
+	dir, ns := "", ""
+	if env != nil {
+		dir, ns = env.Dir, env.Namespace
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	var out []render.File
+	if c.Chart != nil {
+		files, err := render.RenderChart(dir, *c.Chart, ns)
+		if err != nil {
+			return nil, fmt.Errorf("lint: chart: %w", err)
+		}
+		out = append(out, files...)
+	}
+	if c.Kustomize != nil {
+		files, err := render.RenderOverlay(dir, *c.Kustomize)
+		if err != nil {
+			return nil, fmt.Errorf("lint: kustomize: %w", err)
+		}
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// toTemplates moves findings in rendered text to the template line that
+// shows the rendered line (render.File.Line); a line the template does not
+// show (made by an include or a range) leaves the finding on the file
+// alone, with no line.
+func toTemplates(fs []Finding, rendered []render.File) []Finding {
+	byName := make(map[string]render.File, len(rendered))
+	for _, f := range rendered {
+		byName[f.Name] = f
+	}
+	for i, f := range fs {
+		if r, ok := byName[f.File]; ok && f.Line > 0 {
+			fs[i].Line, fs[i].Col = r.Line(f.Line, f.Col)
+		}
+	}
+	return fs
+}
