@@ -105,8 +105,8 @@ func (t *translator) message(e events.Event) (Message, bool) {
 		}
 		t.paused[e.Stage] = true
 		m.Event, m.Detail = Paused, detail
-		m.Approve = fmt.Sprintf("cutover approve %s %s -n %s", e.RunID, e.Stage, ns)
-		m.Abort = fmt.Sprintf("cutover abort %s %s -n %s", e.RunID, e.Stage, ns)
+		m.Approve = pause.Command("approve", e.RunID, e.Stage, ns)
+		m.Abort = pause.Command("abort", e.RunID, e.Stage, ns)
 		m.Text = fmt.Sprintf("%s: stage %s waits for approval", e.Pipeline, e.Stage)
 	case events.StageSucceeded:
 		if !t.paused[e.Stage] {

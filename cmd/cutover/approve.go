@@ -90,11 +90,11 @@ func (c *cli) answerPause(args []string, answer string) int {
 		c.errorf("run %s has no pause stage waiting in namespace %s (the run prints its namespace: cutover %s %s -n NAMESPACE)", runID, ns, answer, runID)
 		return exitInvalid
 	case len(pos) == 2 && q == nil:
-		c.errorf("run %s has no pause stage %q waiting; %s: cutover %s %s %s", runID, pos[1],
-			words.Count(len(waiting), "stage")+" "+waitVerb(len(waiting))+" ("+strings.Join(waiting, ", ")+")", answer, runID, waiting[0])
+		c.errorf("run %s has no pause stage %q waiting; %s: %s", runID, pos[1],
+			words.Count(len(waiting), "stage")+" "+waitVerb(len(waiting))+" ("+strings.Join(waiting, ", ")+")", pause.Command(answer, runID, waiting[0], ns))
 		return exitInvalid
 	case q == nil && len(waiting) > 1:
-		c.errorf("run %s has %d pause stages waiting (%s); name one: cutover %s %s STAGE", runID, len(waiting), strings.Join(waiting, ", "), answer, runID)
+		c.errorf("run %s has %d pause stages waiting (%s); name one: cutover %s %s STAGE -n %s", runID, len(waiting), strings.Join(waiting, ", "), answer, runID, ns)
 		return exitInvalid
 	case q == nil:
 		q = &list.Items[0]

@@ -14,6 +14,7 @@ func TestNamesOfInstances(t *testing.T) {
 		"approval":             "approval",
 		"Approve_Step":         "approve-step",
 		`approval["25"]`:       "approval.25",
+		`approval[25]`:         "approval.25",
 		`approval["eu/west"]`:  "approval.eu-west",
 		`approval["-x-"]`:      "approval.x",
 		`approval["__"]`:       "approval.",
@@ -32,6 +33,20 @@ func TestNamesOfInstances(t *testing.T) {
 		}
 		if errs := validation.IsDNS1123Subdomain(Name("20261203-053806-cb703105", stage)); len(errs) > 0 {
 			t.Errorf("Name(%s) = %q: not a ConfigMap name: %v", stage, Name("20261203-053806-cb703105", stage), errs)
+		}
+	}
+}
+
+// The printed command must survive a shell: bash would make approval["20"]
+// approval[20] (still found, above), and a space would split the stage.
+func TestCommandQuotesTheStage(t *testing.T) {
+	for stage, want := range map[string]string{
+		"gate":             "cutover approve r-1 gate -n shop",
+		`approval["20"]`:   `cutover approve r-1 'approval["20"]' -n shop`,
+		`approval["it's"]`: `cutover approve r-1 'approval["it'\''s"]' -n shop`,
+	} {
+		if got := Command("approve", "r-1", stage, "shop"); got != want {
+			t.Errorf("Command(%s) = %s, want %s", stage, got, want)
 		}
 	}
 }

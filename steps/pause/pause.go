@@ -59,11 +59,16 @@ func Name(runID, stage string) string {
 // key's characters that a name cannot hold replaced; both begin and end
 // with a letter or digit, as Kubernetes requires.
 func stagePart(stage string) string {
-	name, key, instance := strings.Cut(stage, `["`)
-	if !instance || !strings.HasSuffix(key, `"]`) {
+	// approval[20] is approval["20"] once a shell has eaten the quotes.
+	name, key, instance := strings.Cut(stage, `[`)
+	if !instance || !strings.HasSuffix(key, `]`) {
 		return sanitize(stage)
 	}
-	key = strings.Trim(sanitize(strings.TrimSuffix(key, `"]`)), "-.")
+	key = strings.TrimSuffix(key, `]`)
+	if len(key) >= 2 && key[0] == '"' && key[len(key)-1] == '"' {
+		key = key[1 : len(key)-1]
+	}
+	key = strings.Trim(sanitize(key), "-.")
 	if key == "" {
 		key = fmt.Sprintf("%x", crc32.ChecksumIEEE([]byte(stage)))
 	}
@@ -240,6 +245,19 @@ func orUnknown(s string) string {
 		return "someone"
 	}
 	return s
+}
+
+// Command is the shell command that answers stage of run: the stage is
+// single-quoted when it needs to be, so approval["20"] survives a shell.
+func Command(answer, runID, stage, namespace string) string {
+	return fmt.Sprintf("cutover %s %s %s -n %s", answer, runID, shellWord(stage), namespace)
+}
+
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // StageValue is the StageLabel value of a stage's question.
