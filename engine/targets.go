@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/cutoverhq/cutover/journal"
 	"maps"
 	"slices"
 
@@ -185,4 +186,16 @@ func (p *Program) targetsContext(shares map[string]*runner) *hcl.EvalContext {
 	}
 	ctx.Variables["stage"] = objectOrEmpty(stages)
 	return ctx
+}
+
+// WaveOf is the wave that releases target name, as the run's meta keeps it.
+func (p *Program) WaveOf(name string) *journal.Wave {
+	for _, w := range p.Waves {
+		for _, t := range w.Targets {
+			if t == name {
+				return &journal.Wave{Name: w.Name, MaxFailures: w.MaxFailures, Parallelism: w.Parallelism}
+			}
+		}
+	}
+	return nil
 }

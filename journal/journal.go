@@ -57,6 +57,9 @@ type Meta struct {
 	// pipeline with targets: the run's other targets keep theirs in their
 	// own clusters.
 	Target string `json:"target,omitempty"`
+	// Wave is the target's wave as the share evaluated it, so join judges
+	// the wave by the max_failures the release ran with, not its own -var.
+	Wave *Wave `json:"wave,omitempty"`
 	// Vars are the non-sensitive variable values the run was started with,
 	// so --resume and undo evaluate the pipeline as it was. Sensitive ones
 	// are never stored; they must be given again.
@@ -64,6 +67,13 @@ type Meta struct {
 	// Values are the same as JSON with their types (cty's JSON form), so a
 	// value read back is the value given, not text parsed again.
 	Values map[string]json.RawMessage `json:"values,omitempty"`
+}
+
+// Wave is a target's wave in a run's meta.
+type Wave struct {
+	Name        string `json:"name"`
+	MaxFailures int    `json:"max_failures"`
+	Parallelism int    `json:"parallelism,omitempty"`
 }
 
 // Journal is one run's journal.

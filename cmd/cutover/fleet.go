@@ -250,7 +250,7 @@ func (c *cli) shareJournal(ctx context.Context, p *engine.Program, sh *share, ru
 		}
 	}
 	j, err := sh.st.store.Create(ctx, journal.Meta{
-		RunID: runID, Pipeline: p.Name, Namespace: sh.st.namespace, Lock: p.Lock, Target: sh.target.Name,
+		RunID: runID, Pipeline: p.Name, Namespace: sh.st.namespace, Lock: p.Lock, Target: sh.target.Name, Wave: p.WaveOf(sh.target.Name),
 		Holder: c.holder(), Status: journal.StatusRunning, Values: p.PlainVars(),
 	})
 	if err != nil {

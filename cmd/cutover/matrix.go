@@ -114,22 +114,33 @@ func cmdJoin(c *cli, args []string) int {
 	ctx := context.Background()
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tWAVE\tSTATUS")
-	var over []string
+	var over, notes []string
 	for _, w := range waves {
 		var failed []string
+		maxf, from := w.MaxFailures, ""
 		for _, name := range w.Targets {
 			t, _ := p.TargetNamed(name)
-			status := c.shareStatus(ctx, p, t, runID, o)
+			status, jw := c.shareStatus(ctx, p, t, runID, o)
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, w.Name, status)
 			if status != "succeeded" {
 				failed = append(failed, name+" ("+status+")")
 			}
+			// The release's max_failures, as its shares journaled it.
+			if jw != nil && from == "" {
+				maxf, from = jw.MaxFailures, name
+			}
 		}
-		if len(failed) > w.MaxFailures {
-			over = append(over, fmt.Sprintf("wave %s: %s (max_failures %d)", w.Name, strings.Join(failed, ", "), w.MaxFailures))
+		if from != "" && maxf != w.MaxFailures {
+			notes = append(notes, fmt.Sprintf("wave %s: max_failures %d, as the run's journal (target %s) says; this join's variables give %d", w.Name, maxf, from, w.MaxFailures))
+		}
+		if len(failed) > maxf {
+			over = append(over, fmt.Sprintf("wave %s: %s (max_failures %d)", w.Name, strings.Join(failed, ", "), maxf))
 		}
 	}
 	tw.Flush()
+	for _, n := range notes {
+		fmt.Fprintf(c.stderr, "cutover: note: %s\n", n)
+	}
 	if len(over) > 0 {
 		c.errorf("run %s did not succeed: %s; `cutover undo %s %s` puts every target back", runID, strings.Join(over, "; "), runID, path)
 		return exitFailed
@@ -139,22 +150,22 @@ func cmdJoin(c *cli, args []string) int {
 
 // shareStatus is a target's share of the run as its journal says: its
 // status, "no journal" when the release never reached it, "unreachable".
-func (c *cli) shareStatus(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) string {
+func (c *cli) shareStatus(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) (string, *journal.Wave) {
 	to := targetOptions(t, o)
 	clients, err := c.cluster(to).Clients()
 	if err == nil {
 		err = clients.Reachable(ctx)
 	}
 	if err != nil {
-		return "unreachable: " + err.Error()
+		return "unreachable: " + err.Error(), nil
 	}
 	ns := namespaceOf(to.namespace, p.Namespace, clients)
 	j, err := runStore(clients, ns, to).Open(ctx, runID)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
-		return "no journal (its job did not run)"
+		return "no journal (its job did not run)", nil
 	case err != nil:
-		return "unreadable: " + err.Error()
+		return "unreadable: " + err.Error(), nil
 	}
-	return j.Meta().Status
+	return j.Meta().Status, j.Meta().Wave
 }

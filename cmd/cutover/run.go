@@ -134,7 +134,7 @@ func cmdRun(c *cli, args []string) int {
 		}
 	} else {
 		j, err = st.store.Create(ctx, journal.Meta{
-			RunID: runID, Pipeline: p.Name, Namespace: st.namespace, Lock: lockName, Target: opts.Target,
+			RunID: runID, Pipeline: p.Name, Namespace: st.namespace, Lock: lockName, Target: opts.Target, Wave: p.WaveOf(opts.Target),
 			Holder: c.holder(), Status: "running", Values: p.PlainVars(),
 		})
 		if err != nil {
