@@ -42,7 +42,8 @@ func (c *cli) runSink(o *options, p *engine.Program, ns string, cl *kube.Cluster
 		return sink, func() { c.closeSink(sink) }
 	}
 	// A notification that could not be delivered is a warning on stderr
-	// when it happens, and a warning of the run's report (JSON events, the
+	// when it happens (not in text mode, whose report prints it after the
+	// result: one line for a human), and a warning of the run's report (JSON events, the
 	// summary, JUnit, CI annotations) once the deliveries are over: whoever
 	// reads only the report learns that people were not told. The text
 	// names the block and the failure, never the URL, and is redacted.
@@ -51,7 +52,9 @@ func (c *cli) runSink(o *options, p *engine.Program, ns string, cl *kube.Cluster
 	no := notify.Options{
 		Namespace: ns, Secrets: p.Secrets(),
 		Warn: func(msg string) {
-			c.errorf("warning: %s", msg)
+			if o.output != "text" {
+				c.errorf("warning: %s", msg)
+			}
 			mu.Lock()
 			undelivered = append(undelivered, msg)
 			mu.Unlock()
