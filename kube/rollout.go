@@ -2,13 +2,15 @@ package kube
 
 import (
 	"fmt"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/cutoverhq/cutover/internal/words"
 )
 
 // RolloutFailed is a rollout that will not finish by waiting longer (a
@@ -131,7 +133,7 @@ func statefulSetStatus(name string, s *appsv1.StatefulSet) (bool, string, error)
 		case st.UpdateRevision != st.CurrentRevision && st.CurrentReplicas+st.UpdatedReplicas < want:
 			return false, fmt.Sprintf("%s: %d pods at %s, %d at %s, of %d: waiting for the others", name, st.CurrentReplicas, st.CurrentRevision, st.UpdatedReplicas, st.UpdateRevision, want), nil
 		}
-		return true, fmt.Sprintf("%s: partitioned rollout done, %d pods at or above partition %d updated to %s, %d ready", name, st.UpdatedReplicas, *ru.Partition, st.UpdateRevision, st.ReadyReplicas), nil
+		return true, fmt.Sprintf("%s: partitioned rollout done, %s at or above partition %d updated to %s, %d ready", name, words.Count(int(st.UpdatedReplicas), "pod"), *ru.Partition, st.UpdateRevision, st.ReadyReplicas), nil
 	}
 	if s.Status.UpdateRevision != s.Status.CurrentRevision {
 		return false, fmt.Sprintf("%s: %d of %d pods at revision %s", name, s.Status.UpdatedReplicas, want, s.Status.UpdateRevision), nil

@@ -1,6 +1,10 @@
 package analysis
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/cutoverhq/cutover/internal/words"
+)
 
 // Verdict is the error of a gate that did not pass. It is deliberately not
 // retryable: measuring again would ask the same question of the same
@@ -13,8 +17,8 @@ type Verdict struct {
 }
 
 func (v *Verdict) Error() string {
-	return fmt.Sprintf("analysis %s: %s: %s (%d successful, %d failed, %d inconclusive, %d errors)",
-		v.Analysis, v.Phase, v.Reason, v.Successful, v.Failed, v.Inconclusive, v.Errors)
+	return fmt.Sprintf("analysis %s: %s: %s (%d successful, %d failed, %d inconclusive, %s)",
+		v.Analysis, v.Phase, v.Reason, v.Successful, v.Failed, v.Inconclusive, words.Count(v.Errors, "error"))
 }
 
 func newVerdict(name string, s settings, t *tally) *Verdict {
@@ -30,12 +34,12 @@ func newVerdict(name string, s settings, t *tally) *Verdict {
 	}
 	switch t.phase {
 	case Failed:
-		v.Reason = fmt.Sprintf("%d measurements failed, more than failure_limit %d", t.failed, s.failureLimit)
+		v.Reason = fmt.Sprintf("%s failed, more than failure_limit %d", words.Count(t.failed, "measurement"), s.failureLimit)
 		if m := last(Failed); m != nil {
 			v.Reason += fmt.Sprintf("; last failed value %q", m.value)
 		}
 	case Inconclusive:
-		v.Reason = fmt.Sprintf("%d measurements inconclusive, more than inconclusive_limit %d", t.inconclusive, s.inconclusiveLimit)
+		v.Reason = fmt.Sprintf("%s inconclusive, more than inconclusive_limit %d", words.Count(t.inconclusive, "measurement"), s.inconclusiveLimit)
 		if m := last(Inconclusive); m != nil {
 			v.Reason += fmt.Sprintf("; last inconclusive value %q", m.value)
 		}

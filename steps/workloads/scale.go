@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -268,7 +269,7 @@ func scaledTo(r kube.Ref, n int64) kube.Condition {
 		case get("observedGeneration") < obj.GetGeneration():
 			return false, r.Short() + ": waiting for the controller to observe the new replica count", nil
 		case get("replicas") > n || get("terminatingReplicas") > 0:
-			return false, fmt.Sprintf("%s: %d pods running, %d wanted; waiting for the others to terminate", r.Short(), get("replicas"), n), nil
+			return false, fmt.Sprintf("%s: %s running, %d wanted; waiting for the others to terminate", r.Short(), words.Count(int(get("replicas")), "pod"), n), nil
 		case get("readyReplicas") < n || get("replicas") < n:
 			return false, fmt.Sprintf("%s: %d of %d replicas ready", r.Short(), get("readyReplicas"), n), nil
 		}
