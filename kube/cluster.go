@@ -5,6 +5,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -87,6 +88,11 @@ func build(o Options) (*Clients, error) {
 	}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
+	if clientcmd.IsEmptyConfig(err) {
+		// client-go's own text sends the user to KUBERNETES_MASTER, which
+		// nothing reads any more.
+		return nil, errors.New("no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config, or in-cluster)")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes configuration: %w", err)
 	}
