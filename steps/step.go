@@ -210,13 +210,18 @@ func (e *Env) Configured(dst any, attrs ...string) bool {
 	return err == nil && !u.Has(attrs...)
 }
 
-// NamespaceFor is where a step acts, by kube.NamespaceOf: its own
-// namespace attribute (own), else the run's (the command resolved it by
-// the same rule: --namespace, the pipeline's, the kubeconfig's), else the
-// clients' context, else "default".
+// NamespaceFor is the one rule for where a step acts: its own namespace
+// attribute (own), else the run's (the command resolved it: --namespace,
+// the pipeline's, the kubeconfig's), else the clients' context, else
+// "default".
 func (e *Env) NamespaceFor(own string, c *kube.Clients) string {
-	if e == nil {
-		return kube.NamespaceOf(c, own)
+	switch {
+	case own != "":
+		return own
+	case e != nil && e.Namespace != "":
+		return e.Namespace
+	case c != nil && c.Namespace != "":
+		return c.Namespace
 	}
-	return kube.NamespaceOf(c, own, e.Namespace)
+	return "default"
 }

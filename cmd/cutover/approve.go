@@ -52,11 +52,22 @@ func (c *cli) answerPause(args []string, answer string) int {
 		c.errorf("%v", err)
 		return exitFailed
 	}
+	ns := namespaceOf(o.namespace, "", clients)
 	ctx := context.Background()
-	list, ns, err := findQuestions(ctx, clients, runID, o)
+	list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf(runID))
 	if err != nil {
-		c.errorf("run %s: %v", runID, err)
+		c.errorf("%v", err)
 		return exitFailed
+	}
+	if len(list.Items) == 0 && o.namespace == "" {
+		// The question lives in the pipeline's namespace, which need not
+		// be the kubeconfig's: look everywhere the credentials may.
+		if all, err := clients.Typed.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, questionsOf(runID)); err == nil {
+			list = all
+		}
+	}
+	if len(list.Items) > 0 {
+		ns = list.Items[0].Namespace
 	}
 	// A question outlives a run killed while it waited: answering it
 	// would tell nobody. The run's journal says whether it is over.
@@ -113,37 +124,6 @@ func (c *cli) answerPause(args []string, answer string) int {
 	}
 	fmt.Fprintf(c.stdout, "%s: %s\n", q.Name, answer)
 	return exitOK
-}
-
-// findQuestions lists a run's pause questions and says the namespace they
-// are in: --namespace alone when given; else the kubeconfig's, then every
-// namespace the credentials may list (the question lives in the pipeline's
-// namespace, which need not be the kubeconfig's). A Role bound in one
-// namespace (what `cutover rbac` writes) may not list cluster-wide: that
-// refusal is said, with the way out, rather than "nothing waiting".
-func findQuestions(ctx context.Context, clients *kube.Clients, runID string, o *options) (*corev1.ConfigMapList, string, error) {
-	ns := kube.NamespaceOf(clients, o.namespace)
-	cms := clients.Typed.CoreV1().ConfigMaps
-	list, err := cms(ns).List(ctx, questionsOf(runID))
-	if err != nil {
-		if apierrors.IsForbidden(err) {
-			return nil, ns, fmt.Errorf("listing its pause questions (configmaps) in namespace %s is forbidden: %v; give the namespace the run prints: -n NAMESPACE", ns, err)
-		}
-		return nil, ns, err
-	}
-	if len(list.Items) > 0 || o.namespace != "" {
-		return list, ns, nil
-	}
-	all, err := cms(metav1.NamespaceAll).List(ctx, questionsOf(runID))
-	switch {
-	case apierrors.IsForbidden(err):
-		return nil, ns, fmt.Errorf("no pause question in namespace %s (the kubeconfig's), and listing configmaps in all namespaces is forbidden to these credentials: %v; give the namespace the run prints: -n NAMESPACE", ns, err)
-	case err != nil:
-		return nil, ns, err
-	case len(all.Items) > 0:
-		return all, all.Items[0].Namespace, nil
-	}
-	return list, ns, nil
 }
 
 func waitVerb(n int) string {

@@ -12,7 +12,6 @@ import (
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
-	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
 )
 
@@ -89,7 +88,7 @@ func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (ma
 			// or lock is kept (a dry run, --no-journal without a lock).
 			ns := st.namespace
 			if ns == "" {
-				ns = kube.NamespaceOf(cfg, to.namespace, p.Namespace)
+				ns = namespaceOf(to.namespace, p.Namespace, cfg)
 			}
 			key := cfg.Config.Host + " " + ns
 			if prev, dup := where[key]; dup {
@@ -360,7 +359,8 @@ func (c *cli) statusFleet(runID, path string, o *options) int {
 		return exitInvalid
 	}
 	if len(p.Targets) == 0 {
-		return c.statusRun(runID, p.Namespace, nil, o)
+		c.errorf("pipeline %q declares no target blocks: cutover status %s (without PATH) shows the run", p.Name, runID)
+		return exitInvalid
 	}
 	code := exitOK
 	for i := range p.Targets {

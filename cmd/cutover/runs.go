@@ -3,23 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/journal"
-	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
 )
 
@@ -60,34 +55,13 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		c.errorf("%v", err)
 		return nil, exitFailed
 	}
-	// The run's journal is where the run resolved its namespace; try the
-	// namespaces that can be known now, and go on in the one it names.
-	ns, looked := "", runNamespaces(o, pipelineNS, clients)
-	var j journal.Journal
-	for _, try := range looked {
-		if j, err = runStore(clients, try, o).Open(context.Background(), runID); !errors.Is(err, journal.ErrNotFound) {
-			ns = try
-			break
-		}
-	}
-	if errors.Is(err, journal.ErrNotFound) && o.namespace == "" {
-		// The pipeline's namespace may need the run's variables, which
-		// are in the journal: look wherever the credentials may list.
-		for _, try := range journalHomes(clients, runID) {
-			if j, err = runStore(clients, try, o).Open(context.Background(), runID); err == nil {
-				ns = try
-				break
-			}
-		}
-	}
+	ns := namespaceOf(o.namespace, pipelineNS, clients)
+	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
+	j, err := st.store.Open(context.Background(), runID)
 	if err != nil {
-		c.errorf("run %s in namespace %s: %v%s", runID, strings.Join(looked, ", "), err, namespaceHint(o, pipelineNS))
+		c.errorf("run %s in namespace %s: %v", runID, ns, err)
 		return nil, exitInvalid
 	}
-	if m := j.Meta(); m.Namespace != "" {
-		ns = m.Namespace
-	}
-	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	if m := j.Meta(); cfg.Pipeline != nil && m.Pipeline != cfg.Pipeline.Name {
 		c.errorf("run %s is a run of pipeline %q, not of %q at %s: give that pipeline's directory", runID, m.Pipeline, cfg.Pipeline.Name, path)
 		return nil, exitInvalid
@@ -118,9 +92,6 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		return nil, exitInvalid
 	}
 	c.applyNamespace(p, o)
-	if p.Namespace == "" {
-		p.Namespace = ns // where the run acted, by the same rule
-	}
 	entries, err := j.Entries(context.Background())
 	if err != nil {
 		c.errorf("reading the journal of run %s: %v", runID, err)
@@ -147,53 +118,6 @@ func endedRun(m journal.Meta, entries []journal.Entry) string {
 	}
 	return fmt.Sprintf("%s ended %s at %s; --resume is for a run whose job died while it was running: start a new run (without --resume); nothing was done",
 		what, m.Status, at.UTC().Format(time.RFC3339))
-}
-
-// runNamespaces are where a run may live, in the order looked: --namespace
-// alone when given; else the pipeline's (when known) and the kubeconfig
-// context's.
-func runNamespaces(o *options, pipelineNS string, clients *kube.Clients) []string {
-	if o.namespace != "" {
-		return []string{o.namespace}
-	}
-	out := []string{}
-	for _, ns := range []string{pipelineNS, kube.NamespaceOf(clients)} {
-		if ns != "" && !slices.Contains(out, ns) {
-			out = append(out, ns)
-		}
-	}
-	return out
-}
-
-// journalHomes names the namespaces holding a journal of runID, as far
-// as the credentials may list Secrets and ConfigMaps in all namespaces (a
-// namespaced Role may not: then none).
-func journalHomes(clients *kube.Clients, runID string) []string {
-	ctx := context.Background()
-	opts := metav1.ListOptions{LabelSelector: journal.LabelManagedBy + "=cutover," + journal.LabelRun + "=" + runID + "," + journal.LabelKind + "=run"}
-	var out []string
-	if l, err := clients.Typed.CoreV1().Secrets(metav1.NamespaceAll).List(ctx, opts); err == nil {
-		for _, o := range l.Items {
-			out = append(out, o.Namespace)
-		}
-	}
-	if l, err := clients.Typed.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, opts); err == nil {
-		for _, o := range l.Items {
-			out = append(out, o.Namespace)
-		}
-	}
-	return out
-}
-
-// namespaceHint says how to point at a run not found where cutover looked.
-func namespaceHint(o *options, pipelineNS string) string {
-	switch {
-	case o.namespace != "":
-		return ""
-	case pipelineNS == "":
-		return " (the pipeline's namespace is not known without its variables: give the run's namespace, as the run printed it, with -n NAMESPACE)"
-	}
-	return " (give the run's namespace, as the run printed it, with -n NAMESPACE)"
 }
 
 // sensitiveMissing names the sensitive variables without a default that in
@@ -356,45 +280,12 @@ func cmdStatus(c *cli, args []string) int {
 		c.printRuns(show, o)
 		return exitOK
 	}
-	return c.statusRun(pos[0], "", runs, o)
-}
-
-// statusRun shows one run: among runs (those of --namespace or the
-// kubeconfig's), else in the pipeline's namespace (status RUN PATH). Not
-// found, it says where it looked and how to point elsewhere.
-func (c *cli) statusRun(runID, pipelineNS string, runs []runView, o *options) int {
 	for _, r := range runs {
-		if r.RunID == runID {
+		if r.RunID == pos[0] {
 			return c.printRun(r, o)
 		}
 	}
-	clients, err := c.cluster(o).Clients()
-	if err != nil {
-		c.errorf("%v", err)
-		return exitFailed
-	}
-	looked := runNamespaces(o, pipelineNS, clients)
-	for _, ns := range looked {
-		if runs != nil && ns == kube.NamespaceOf(clients, o.namespace) {
-			continue // listed already
-		}
-		oo := *o
-		oo.namespace = ns
-		more, code := c.listRuns(&oo)
-		if code != exitOK {
-			return code
-		}
-		for _, r := range more {
-			if r.RunID == runID {
-				return c.printRun(r, &oo)
-			}
-		}
-	}
-	if o.namespace == "" && pipelineNS == "" {
-		c.errorf("no run %s in namespace %s (the kubeconfig's): give its namespace with -n NAMESPACE, or its pipeline: cutover status %s PATH", runID, strings.Join(looked, ", "), runID)
-	} else {
-		c.errorf("no run %s in namespace %s", runID, strings.Join(looked, ", "))
-	}
+	c.errorf("no run %s", pos[0])
 	return exitInvalid
 }
 
@@ -489,7 +380,7 @@ func (c *cli) listRuns(o *options) ([]runView, int) {
 		c.errorf("%v", err)
 		return nil, exitFailed
 	}
-	ns := kube.NamespaceOf(clients, o.namespace)
+	ns := namespaceOf(o.namespace, "", clients)
 	metas, err := runStore(clients, ns, o).List(context.Background())
 	if err != nil {
 		c.errorf("listing runs in %s: %v", ns, err)
