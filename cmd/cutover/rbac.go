@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
@@ -95,6 +97,15 @@ func cmdRBAC(c *cli, args []string) int {
 	return exitOK
 }
 
+// knownConfig is a step's block read as far as the variables make it known
+// (stage results and outputs unknown), unmarked: what a kind's Permissions
+// sees before the run.
+func knownConfig(step *config.Step, evalCtx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	cfg, diags := hcldec.Decode(step.Body, step.Kind.Spec(), evalCtx)
+	cfg, _ = cfg.UnmarkDeep()
+	return cfg, diags
+}
+
 // stagePermissions asks every stage's step (and its undo block) what it
 // needs, each Why prefixed with the stage. Every stage counts, whatever its
 // `when`: the Role serves every run of the pipeline, not one.
@@ -123,12 +134,11 @@ func stagePermissions(p *engine.Program, cl *kube.Cluster) (perms []steps.Permis
 				notes = append(notes, fmt.Sprintf("%s (%s) declares no API access: whatever it does with the cluster (a command running kubectl, say) needs rules of its own", b.label, kind.Name()))
 				continue
 			}
-			cfg, diags := hcldec.Decode(b.step.Body, kind.Spec(), evalCtx)
+			cfg, diags := knownConfig(b.step, evalCtx)
 			if diags.HasErrors() {
 				errs = append(errs, fmt.Errorf("%s: %s", b.label, diags.Error()))
 				continue
 			}
-			cfg, _ = cfg.UnmarkDeep()
 			env := &steps.Env{Pipeline: p.Name, Stage: name, Namespace: p.Namespace, Dir: p.Config.Dir,
 				Cluster: cl, Body: b.step.Body, EvalContext: evalCtx}
 			ps, err := pm.Permissions(env, cfg)

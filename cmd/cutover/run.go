@@ -376,8 +376,8 @@ func clusterStages(p *engine.Program) []string {
 		}
 		cfg := unknownsOf(hcldec.ImpliedType(st.Kind.Spec()))
 		if st.Step != nil {
-			if v, diags := hcldec.Decode(st.Step.Body, st.Kind.Spec(), st.Context(planCtx)); !diags.HasErrors() {
-				cfg, _ = v.UnmarkDeep()
+			if v, diags := knownConfig(st.Step, st.Context(planCtx)); !diags.HasErrors() {
+				cfg = v
 			}
 		}
 		perms, err := pm.Permissions(&steps.Env{Pipeline: p.Name, Stage: name, Dir: p.Config.Dir, Namespace: p.Namespace}, cfg)
