@@ -9,13 +9,14 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 // StageState is what later stages see of a finished stage.
 type StageState struct {
-	Status string    // "succeeded" | "skipped"
-	Output cty.Value // null when skipped
+	Status events.Status // succeeded or skipped
+	Output cty.Value     // null when skipped
 }
 
 // EvalContext returns the context a stage's expressions are evaluated in.
@@ -40,7 +41,7 @@ func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
 		if out == cty.NilVal || out.IsNull() {
 			out = cty.NullVal(outputType(p.Stages[addr].Stage))
 		}
-		states[addr] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(s.Status)})
+		states[addr] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(string(s.Status))})
 	}
 	stages := p.stageValues(states)
 	analyses := make(map[string]cty.Value, len(p.Config.Analyses))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/internal/words"
+	"github.com/cutoverhq/cutover/journal"
 )
 
 // FleetOptions are what a run of a pipeline with targets needs: one share
@@ -225,9 +226,8 @@ func (f *fleet) notRun(failedWave int, cause error) {
 				continue
 			}
 			for _, n := range f.p.Order {
-				if r.stages[n].Status == StatusPending {
-					r.stages[n].Status = StatusNotRun
-					r.emit(events.Event{Type: events.StageSkipped, Stage: n, Message: "not run: wave " + f.p.Waves[failedWave].Name + " failed"})
+				if r.stages[n].Status == events.StatusPending {
+					r.transition(r.stages[n], toNotRun, events.Event{Message: "not run: wave " + f.p.Waves[failedWave].Name + " failed"}, journal.Entry{}, false)
 				}
 			}
 			r.finish(&Outcome{Result: events.FailedUndone, Err: cause, Stages: r.stages})

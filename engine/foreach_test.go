@@ -131,7 +131,7 @@ func TestForEachUndoPerInstance(t *testing.T) {
 	}
 	w := func(k string) string { return Address("weight", k) }
 	// weight["50"] recorded what it overwrote before failing: undone too.
-	for addr, status := range map[string]string{w("5"): StatusUndone, w("25"): StatusUndone, w("50"): StatusUndone, w("100"): StatusNotRun, "deploy": StatusUndone} {
+	for addr, status := range map[string]events.Status{w("5"): events.StatusUndone, w("25"): events.StatusUndone, w("50"): events.StatusUndone, w("100"): events.StatusNotRun, "deploy": events.StatusUndone} {
 		if got := out.Stages[addr].Status; got != status {
 			t.Errorf("%s is %s; want %s", addr, got, status)
 		}
@@ -156,9 +156,9 @@ func TestForEachResume(t *testing.T) {
 	}
 	entries := []journal.Entry{
 		{Kind: journal.KindStage, Stage: "deploy", Status: "started", Attempt: 1},
-		{Kind: journal.KindStage, Stage: "deploy", Status: StatusSucceeded, Data: output("v2")},
+		{Kind: journal.KindStage, Stage: "deploy", Status: string(events.StatusSucceeded), Data: output("v2")},
 		{Kind: journal.KindStage, Stage: w("5"), Status: "started", Attempt: 1},
-		{Kind: journal.KindStage, Stage: w("5"), Status: StatusSucceeded, Data: output("5:10")},
+		{Kind: journal.KindStage, Stage: w("5"), Status: string(events.StatusSucceeded), Data: output("5:10")},
 	}
 	out, l, _ := runWith(t, canary, Inputs{}, Options{Resume: entries})
 	if out.Result != events.Succeeded {

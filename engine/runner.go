@@ -50,29 +50,13 @@ type Options struct {
 	Namespace string
 }
 
-// Stage statuses.
-const (
-	StatusPending   = "pending"
-	StatusRunning   = journal.StatusRunning
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
-	StatusSkipped   = "skipped"
-	StatusCancelled = "cancelled"
-	StatusNotRun    = "not run"
-	StatusUndone    = "undone"
-	StatusUndoFail  = "undo failed"
-	// StatusLeftAsIs: undo found objects changed since the run wrote them
-	// and left them alone (steps.DriftError).
-	StatusLeftAsIs = "left as is"
-)
-
 // EarlierAttempt is the message of a stage a resumed run found finished.
 const EarlierAttempt = "in an earlier attempt of this run"
 
 // StageRun is the record of one stage in a run.
 type StageRun struct {
 	Name     string
-	Status   string
+	Status   events.Status // the vocabulary every renderer shows
 	Attempts int
 	Started  time.Time
 	Duration time.Duration
@@ -195,8 +179,7 @@ func (r *runner) execute(ctx context.Context) *Outcome {
 	for _, name := range notStarted {
 		// Every stage ends with an event, so a report never shows one
 		// still pending after the run.
-		r.stages[name].Status = StatusNotRun
-		r.emit(events.Event{Type: events.StageSkipped, Stage: name, Message: r.whyNotRun(name, runCtx)})
+		r.transition(r.stages[name], toNotRun, events.Event{Message: r.whyNotRun(name, runCtx)}, journal.Entry{}, false)
 	}
 
 	out := &Outcome{Stages: r.stages}
@@ -250,11 +233,11 @@ func (r *runner) conclude(ctx context.Context, out *Outcome) {
 func (r *runner) whyNotRun(name string, runCtx context.Context) string {
 	for _, d := range r.p.Stages[name].Deps {
 		switch r.stages[d].Status {
-		case StatusFailed:
+		case events.StatusFailed:
 			return "dependency " + r.address(d) + " failed"
-		case StatusCancelled:
+		case events.StatusCancelled:
 			return "dependency " + r.address(d) + " was cancelled"
-		case StatusNotRun:
+		case events.StatusNotRun:
 			return "dependency " + r.address(d) + " did not run"
 		}
 	}
@@ -291,7 +274,7 @@ func (p *Program) newRunner(opts Options) *runner {
 	}
 	r := &runner{p: p, opts: opts, sink: events.Redact(p.Secrets(), sink), red: red, start: time.Now(), stages: map[string]*StageRun{}}
 	for _, n := range p.stageOrder {
-		r.stages[n] = &StageRun{Name: n, Status: StatusPending}
+		r.stages[n] = &StageRun{Name: n, Status: events.StatusPending}
 	}
 	if t, ok := p.TargetNamed(opts.Target); ok {
 		r.target = t.value(r.namespace())
@@ -352,11 +335,11 @@ func (r *runner) emit(e events.Event) {
 func (r *runner) runStage(ctx context.Context, name string) error {
 	st := r.p.Stages[name]
 	sr := r.stages[name]
-	if sr.Status == StatusSucceeded || sr.Status == StatusSkipped {
+	if sr.Status == events.StatusSucceeded || sr.Status == events.StatusSkipped {
 		// Finished by an earlier attempt of this run: said once, in graph
 		// order, so every report of the resumed run lists it as done.
 		e := events.Event{Type: events.StageSucceeded, Stage: name, Attempt: sr.Attempts, Output: plainJSON(sr.Output), Message: EarlierAttempt}
-		if sr.Status == StatusSkipped {
+		if sr.Status == events.StatusSkipped {
 			e = events.Event{Type: events.StageSkipped, Stage: name, Message: EarlierAttempt}
 		}
 		r.emit(e)
@@ -405,11 +388,7 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 	err := retry.Do(ctx, b, func(ctx context.Context) error {
 		sr.Attempts++
 		env.Attempt = sr.Attempts
-		r.mu.Lock()
-		sr.Status = toStarted.status
-		r.mu.Unlock()
-		r.emit(events.Event{Type: toStarted.event, Stage: name, Attempt: sr.Attempts, Elapsed: time.Since(sr.Started)})
-		stopFlush, err := r.startEntry(ctx, toStarted.entry(name, sr.Attempts))
+		stopFlush, err := r.startAttempt(ctx, sr)
 		defer stopFlush()
 		if err != nil {
 			return err
@@ -513,7 +492,7 @@ func (r *runner) doneStates(names []string) map[string]StageState {
 	defer r.mu.Unlock()
 	out := make(map[string]StageState, len(names))
 	for _, n := range names {
-		if sr := r.stages[n]; sr.Status == StatusSucceeded || sr.Status == StatusSkipped {
+		if sr := r.stages[n]; sr.Status == events.StatusSucceeded || sr.Status == events.StatusSkipped {
 			out[n] = StageState{Status: sr.Status, Output: sr.Output}
 		}
 	}

@@ -209,13 +209,13 @@ stage "never" {
 	if out.Result != events.FailedUndone {
 		t.Fatalf("result %s", out.Result)
 	}
-	if got := out.Stages["stuck"].Status; got != StatusUndone {
+	if got := out.Stages["stuck"].Status; got != events.StatusUndone {
 		t.Errorf("stuck: %s, want undone after cancellation (it captured a record)", got)
 	}
-	if got := out.Stages["never"].Status; got != StatusNotRun {
+	if got := out.Stages["never"].Status; got != events.StatusNotRun {
 		t.Errorf("never: %s", got)
 	}
-	if got := out.Stages["nothing"].Status; got != StatusSucceeded {
+	if got := out.Stages["nothing"].Status; got != events.StatusSucceeded {
 		t.Errorf("nothing (undo {}) was touched: %s", got)
 	}
 	// boom fails after stuck is in flight; stuck is cancelled after boom
@@ -420,7 +420,7 @@ stage "c" {
 output "final" { value = stage.b.output.value }
 `, Inputs{}, Options{Resume: []journal.Entry{
 		{Kind: journal.KindStage, Stage: "a", Status: "started", Attempt: 2},
-		{Kind: journal.KindStage, Stage: "a", Status: StatusSucceeded, Attempt: 2, Data: data},
+		{Kind: journal.KindStage, Stage: "a", Status: string(events.StatusSucceeded), Attempt: 2, Data: data},
 		{Kind: journal.KindStage, Stage: "b", Status: "started", Attempt: 1},
 	}})
 	if out.Result != events.Succeeded || !reflect.DeepEqual(l.ran, []string{"b"}) {

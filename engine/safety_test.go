@@ -145,7 +145,7 @@ stage "boom" {
 	if out.Result != events.UndoIncomplete || out.ExitCode() != 3 {
 		t.Fatalf("result %s exit %d", out.Result, out.ExitCode())
 	}
-	if got := out.Stages["switch"].Status; got != StatusLeftAsIs {
+	if got := out.Stages["switch"].Status; got != events.StatusLeftAsIs {
 		t.Fatalf("switch: %s", got)
 	}
 	if n := strings.Count(strings.Join(l.undone, ","), "switch"); n != 1 {
@@ -177,7 +177,7 @@ stage "switch" {
 		t.Fatal(dump(diags))
 	}
 	forged := []journal.Entry{
-		{Kind: journal.KindStage, Stage: "switch", Status: StatusSucceeded, Data: json.RawMessage(`{"output":""}`)},
+		{Kind: journal.KindStage, Stage: "switch", Status: string(events.StatusSucceeded), Data: json.RawMessage(`{"output":""}`)},
 		{Kind: journal.KindRecord, Stage: "switch", Data: json.RawMessage(`{"target":"unrelated"}`)},
 		{Kind: journal.KindRecord, Stage: "switch", Data: json.RawMessage(`{"wrote":"unrelated"}`)},
 	}
@@ -247,7 +247,7 @@ stage "after" {
 	if len(l.undone) != 0 {
 		t.Fatalf("undid %v after losing the lock", l.undone)
 	}
-	if got := out.Stages["after"].Status; got != StatusNotRun {
+	if got := out.Stages["after"].Status; got != events.StatusNotRun {
 		t.Fatalf("after: %s", got)
 	}
 	if !strings.Contains(out.Err.Error(), "cutover undo test") || !strings.Contains(out.Err.Error(), "Lease was deleted") {
@@ -295,7 +295,7 @@ stage "huge" {
 	for _, e := range entries {
 		all.Write(e.Data)
 		all.WriteString(e.Message)
-		if e.Stage == "huge" && e.Status == StatusSucceeded && (len(e.Data) > maxStoredOutput || !strings.Contains(string(e.Data), "not journaled")) {
+		if e.Stage == "huge" && e.Status == string(events.StatusSucceeded) && (len(e.Data) > maxStoredOutput || !strings.Contains(string(e.Data), "not journaled")) {
 			t.Fatalf("huge output stored as %d bytes: %.80s", len(e.Data), e.Data)
 		}
 	}
@@ -347,7 +347,7 @@ stage "later" {
   plain {}
 }
 `, Inputs{})
-	if out.Stages["later"].Status != StatusNotRun {
+	if out.Stages["later"].Status != events.StatusNotRun {
 		t.Fatalf("later: %s", out.Stages["later"].Status)
 	}
 	sink.mu.Lock()

@@ -177,7 +177,7 @@ func (p *Program) targetsContext(shares map[string]*runner) *hcl.EvalContext {
 			if byStage[name] == nil {
 				byStage[name] = map[string]cty.Value{}
 			}
-			byStage[name][target] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(st.Status)})
+			byStage[name][target] = cty.ObjectVal(map[string]cty.Value{"output": out, "status": cty.StringVal(string(st.Status))})
 		}
 	}
 	stages := map[string]cty.Value{}

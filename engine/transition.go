@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"time"
 
 	"github.com/cutoverhq/cutover/events"
@@ -12,25 +13,33 @@ import (
 // back are all derived from it, so the three vocabularies cannot drift
 // apart: add a transition here, and restore understands its entries.
 type transitionKind struct {
-	status   string      // the StageRun's status after it ("": unchanged)
-	event    events.Type // what the run reports
-	kind     string      // the journal entry's kind
-	recorded string      // the journal entry's status
-	finishes bool        // the stage is done: it takes its place in the undo order
+	status   events.Status // the StageRun's status after it ("": unchanged)
+	event    events.Type   // what the run reports
+	kind     string        // the journal entry's kind ("": none is written)
+	recorded string        // the journal entry's status
+	finishes bool          // the stage is done: it takes its place in the undo order
 }
 
+// started is the journal's word for an attempt or an undo that began.
+const started = "started"
+
 var (
-	toStarted     = &transitionKind{StatusRunning, events.StageStarted, journal.KindStage, "started", false}
-	toSucceeded   = &transitionKind{StatusSucceeded, events.StageSucceeded, journal.KindStage, StatusSucceeded, true}
-	toFailed      = &transitionKind{StatusFailed, events.StageFailed, journal.KindStage, StatusFailed, true}
-	toSkipped     = &transitionKind{StatusSkipped, events.StageSkipped, journal.KindStage, StatusSkipped, false}
-	toCancelled   = &transitionKind{StatusCancelled, events.StageCancelled, journal.KindStage, StatusCancelled, true}
-	toUndoStarted = &transitionKind{"", events.UndoStarted, journal.KindUndo, "started", false}
-	toUndone      = &transitionKind{StatusUndone, events.UndoSucceeded, journal.KindUndo, StatusSucceeded, false}
-	toUndoFailed  = &transitionKind{StatusUndoFail, events.UndoFailed, journal.KindUndo, StatusFailed, false}
-	toLeftAsIs    = &transitionKind{StatusLeftAsIs, events.UndoFailed, journal.KindUndo, StatusLeftAsIs, false}
+	toStarted     = &transitionKind{events.StatusRunning, events.StageStarted, journal.KindStage, started, false}
+	toSucceeded   = &transitionKind{events.StatusSucceeded, events.StageSucceeded, journal.KindStage, string(events.StatusSucceeded), true}
+	toFailed      = &transitionKind{events.StatusFailed, events.StageFailed, journal.KindStage, string(events.StatusFailed), true}
+	toSkipped     = &transitionKind{events.StatusSkipped, events.StageSkipped, journal.KindStage, string(events.StatusSkipped), false}
+	toCancelled   = &transitionKind{events.StatusCancelled, events.StageCancelled, journal.KindStage, string(events.StatusCancelled), true}
+	toUndoStarted = &transitionKind{"", events.UndoStarted, journal.KindUndo, started, false}
+	toUndone      = &transitionKind{events.StatusUndone, events.UndoSucceeded, journal.KindUndo, string(events.StatusSucceeded), false}
+	toUndoFailed  = &transitionKind{events.StatusUndoFailed, events.UndoFailed, journal.KindUndo, string(events.StatusFailed), false}
+	toLeftAsIs    = &transitionKind{events.StatusLeftAsIs, events.UndoFailed, journal.KindUndo, string(events.StatusLeftAsIs), false}
+	// toNotRun ends a stage that never started (a dependency did not
+	// succeed, the run or its wave stopped first). Nothing is journaled: a
+	// resume runs the stage, an undo has nothing of it to undo.
+	toNotRun = &transitionKind{events.StatusNotRun, events.StageSkipped, "", "", false}
 )
 
+// transitions are those a journal entry is read back as (restore).
 var transitions = []*transitionKind{toStarted, toSucceeded, toFailed, toSkipped, toCancelled, toUndoStarted, toUndone, toUndoFailed, toLeftAsIs}
 
 // transitionOf reads a journal entry back as the transition that wrote it.
@@ -48,12 +57,27 @@ func (t *transitionKind) entry(stage string, attempt int) journal.Entry {
 	return journal.Entry{Kind: t.kind, Stage: stage, Status: t.recorded, Attempt: attempt}
 }
 
-// transition moves sr through t: its status (and, for a stage that ends,
-// its duration and place in the undo order), the event (ev carries what is
-// particular: output, error, message) and the journal entry (extra carries
-// data), queued for the next append; matters as for note. Stage starts are
-// journaled by the caller (startEntry decides how durably).
+// transition moves sr through t (move) and queues t's journal entry for
+// the next append; matters as for note.
 func (r *runner) transition(sr *StageRun, t *transitionKind, ev events.Event, extra journal.Entry, matters bool) {
+	if e := r.move(sr, t, ev, extra); t.kind != "" {
+		r.note(matters, e)
+	}
+}
+
+// startAttempt moves sr into a new attempt: the event at once, the journal entry
+// as durably as startEntry decides (stop ends its delayed flush).
+func (r *runner) startAttempt(ctx context.Context, sr *StageRun) (stop func(), err error) {
+	e := r.move(sr, toStarted, events.Event{Elapsed: time.Since(sr.Started)}, journal.Entry{})
+	return r.startEntry(ctx, e)
+}
+
+// move is the one place a stage changes: its status (and, for a stage
+// that ends, its duration and place in the undo order) and the event (ev
+// carries what is particular: output, error, message), all from t. It
+// returns t's journal entry (extra carries its data) for the caller to
+// journal.
+func (r *runner) move(sr *StageRun, t *transitionKind, ev events.Event, extra journal.Entry) journal.Entry {
 	r.mu.Lock()
 	if t.status != "" {
 		sr.Status = t.status
@@ -74,10 +98,10 @@ func (r *runner) transition(sr *StageRun, t *transitionKind, ev events.Event, ex
 	if ev.Error != "" {
 		e.Message = r.red.String(ev.Error)
 	}
-	r.note(matters, e)
 	ev.Type, ev.Stage = t.event, sr.Name
 	if t.kind == journal.KindStage {
 		ev.Attempt = attempt
 	}
 	r.emit(ev)
+	return e
 }

@@ -28,9 +28,9 @@ func (r *runner) undoAll(ctx context.Context) (pending []string) {
 	var todo []*StageRun
 	for _, sr := range r.stages {
 		switch sr.Status {
-		case StatusSucceeded:
+		case events.StatusSucceeded:
 			todo = append(todo, sr)
-		case StatusFailed, StatusCancelled:
+		case events.StatusFailed, events.StatusCancelled:
 			if len(sr.records) > 0 {
 				todo = append(todo, sr)
 			}
@@ -57,7 +57,7 @@ func (r *runner) undoOrder(todo []*StageRun) {
 	for _, sr := range todo {
 		st := r.p.Stages[sr.Name]
 		sh, ok := st.Kind.(steps.Shrinker)
-		shrinks[sr] = ok && (st.Undo == nil || sr.Status != StatusSucceeded) && sh.UndoShrinks(sr.records)
+		shrinks[sr] = ok && (st.Undo == nil || sr.Status != events.StatusSucceeded) && sh.UndoShrinks(sr.records)
 	}
 	sort.SliceStable(todo, func(i, j int) bool {
 		if si, sj := shrinks[todo[i]], shrinks[todo[j]]; si != sj {
@@ -73,7 +73,7 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 	switch {
 	case st.Undo != nil && st.Undo.Step == nil:
 		return nil // undo {}: nothing to undo, said so explicitly
-	case st.Undo != nil && sr.Status == StatusSucceeded:
+	case st.Undo != nil && sr.Status == events.StatusSucceeded:
 		do = func(ctx context.Context) error { return r.runUndoBlock(ctx, sr) }
 	default:
 		u, ok := st.Kind.(steps.Undoer)
@@ -189,8 +189,8 @@ func (r *runner) restore(entries []journal.Entry) {
 		}
 	}
 	for _, sr := range r.stages {
-		if sr.Status == StatusFailed || sr.Status == StatusCancelled {
-			sr.Status = StatusPending // a resumed run tries it again
+		if sr.Status == events.StatusFailed || sr.Status == events.StatusCancelled {
+			sr.Status = events.StatusPending // a resumed run tries it again
 		}
 	}
 }
@@ -211,8 +211,8 @@ func (r *runner) undoJournal(ctx context.Context, entries []journal.Entry) *Outc
 	// restore marks interrupted stages pending for a resume; for an undo,
 	// a stage with records that never finished is treated as cancelled.
 	for _, sr := range r.stages {
-		if sr.Status == StatusPending && len(sr.records) > 0 {
-			sr.Status = StatusCancelled
+		if sr.Status == events.StatusPending && len(sr.records) > 0 {
+			sr.Status = events.StatusCancelled
 			r.seq++
 			sr.finished = r.seq
 		}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cutoverhq/cutover/events"
 )
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -92,15 +94,26 @@ func paint(on bool, style, s string) string {
 	return style + s + ansiReset
 }
 
-// styleOf is the color of a stage or run outcome.
-func styleOf(s string) string {
-	switch {
-	case strings.HasPrefix(s, "succeeded"), s == string(undoSucceeded):
+// styleOf is the color of a stage's status.
+func styleOf(s events.Status) string {
+	switch s {
+	case events.StatusSucceeded, events.StatusUndone:
 		return ansiGreen
-	case strings.HasPrefix(s, "failed"), strings.HasPrefix(s, "undo failed"), s == "interrupted":
+	case events.StatusFailed, events.StatusUndoFailed:
 		return ansiRed
-	case s == string(skipped), s == string(cancelled), strings.HasPrefix(s, "retrying"):
+	case events.StatusSkipped, events.StatusCancelled, events.StatusRetrying:
 		return ansiYellow
+	}
+	return ""
+}
+
+// resultStyle is the color of a run's result.
+func resultStyle(r events.Result) string {
+	switch r {
+	case events.Succeeded, events.Undone:
+		return ansiGreen
+	case events.FailedUndone, events.FailedStopped, events.UndoIncomplete, events.Interrupted:
+		return ansiRed
 	}
 	return ""
 }

@@ -157,23 +157,23 @@ func junitSuites(m *model) xmlSuites {
 			out = append(out, "retried: "+r)
 		}
 		switch s.status {
-		case failed:
+		case events.StatusFailed:
 			tc.Failure = &xmlProblem{Message: oneLine(s.err), Type: "stage failed", Text: s.err}
-		case skipped, cancelled:
+		case events.StatusSkipped, events.StatusCancelled:
 			tc.Skipped = &xmlSkipped{Message: strings.TrimPrefix(string(s.status)+": "+s.reason, ": ")}
-		case pending, running, retrying:
+		case events.StatusPending, events.StatusRunning, events.StatusRetrying:
 			tc.Skipped = &xmlSkipped{Message: "not finished: the run stopped first"}
 		}
 		if s.undoMsg != "" {
 			out = append(out, "undo: "+s.undoMsg)
 		}
 		switch s.undo {
-		case undoSucceeded:
+		case events.StatusUndone:
 			out = append(out, "undo: succeeded in "+dur(s.undoDur))
-		case undoFailed:
+		case events.StatusUndoFailed:
 			out = append(out, "undo: failed: "+s.undoErr)
 			tc.Error = &xmlProblem{Message: "undo failed: " + oneLine(s.undoErr), Type: "undo failed", Text: s.undoErr}
-		case undoRunning:
+		case events.StatusUndoing:
 			out = append(out, "undo: did not finish")
 		}
 		tc.SystemOut = strings.Join(out, "\n")

@@ -52,7 +52,7 @@ func (l *lines) format(e events.Event) []line {
 	row := func(stage, what string) line {
 		return line{stage, fmt.Sprintf("%7s  %-*s %s", dur(at), l.width, stage, what)}
 	}
-	col := func(s string) string { return paint(l.opts.Color, styleOf(s), s) }
+	col := func(st events.Status, text string) string { return paint(l.opts.Color, styleOf(st), text) }
 	switch e.Type {
 	case events.RunStarted:
 		for _, s := range e.Stages {
@@ -103,16 +103,16 @@ func (l *lines) format(e events.Event) []line {
 		out = append(out, row(e.Stage, paint(l.opts.Color, ansiDim, "progress: "+oneLine(msg))))
 	case events.StageRetrying:
 		flush()
-		what := "retrying"
+		what := string(events.StatusRetrying)
 		if e.Delay > 0 {
 			what += " in " + shortDur(e.Delay)
 		}
-		out = append(out, row(e.Stage, col(what)+": "+oneLine(e.Error)))
+		out = append(out, row(e.Stage, col(events.StatusRetrying, what)+": "+oneLine(e.Error)))
 	case events.StageSucceeded:
 		pm.pending = ""
-		what := col("succeeded") + " in " + dur(s.duration())
+		what := col(events.StatusSucceeded, "succeeded") + " in " + dur(s.duration())
 		if e.Message != "" {
-			what = col("succeeded") + reason(e.Message)
+			what = col(events.StatusSucceeded, "succeeded") + reason(e.Message)
 		}
 		if s.attempts > 1 {
 			what += fmt.Sprintf(" (%d attempts)", s.attempts)
@@ -120,22 +120,22 @@ func (l *lines) format(e events.Event) []line {
 		out = append(out, row(e.Stage, what))
 	case events.StageFailed:
 		flush()
-		what := col("failed")
+		what := col(events.StatusFailed, "failed")
 		if s.attempts > 1 {
 			what += fmt.Sprintf(" after %d attempts", s.attempts)
 		}
 		out = append(out, row(e.Stage, what+": "+oneLine(e.Error)))
 	case events.StageSkipped:
-		out = append(out, row(e.Stage, col("skipped")+reason(e.Message)))
+		out = append(out, row(e.Stage, col(events.StatusSkipped, "skipped")+reason(e.Message)))
 	case events.StageCancelled:
 		flush()
-		out = append(out, row(e.Stage, col("cancelled")+reason(e.Message)))
+		out = append(out, row(e.Stage, col(events.StatusCancelled, "cancelled")+reason(e.Message)))
 	case events.UndoStarted:
 		out = append(out, row(e.Stage, "undo started"+reason(e.Message)))
 	case events.UndoSucceeded:
-		out = append(out, row(e.Stage, col("undone")+" in "+dur(s.undoDur)))
+		out = append(out, row(e.Stage, col(events.StatusUndone, "undone")+" in "+dur(s.undoDur)))
 	case events.UndoFailed:
-		out = append(out, row(e.Stage, col("undo failed")+": "+oneLine(e.Error)))
+		out = append(out, row(e.Stage, col(events.StatusUndoFailed, "undo failed")+": "+oneLine(e.Error)))
 	default:
 		// A type added to the contract later still gets a line.
 		out = append(out, row(e.Stage, string(e.Type)+reason(e.Message)))
@@ -217,12 +217,12 @@ func (l *lines) summary() []string {
 		s := m.stages[n]
 		res := string(s.status)
 		d := ""
-		if s.status == succeeded || s.status == failed || s.status == cancelled {
+		if s.status == events.StatusSucceeded || s.status == events.StatusFailed || s.status == events.StatusCancelled {
 			d = dur(s.duration())
 		}
 		note := ""
 		switch {
-		case s.status == failed:
+		case s.status == events.StatusFailed:
 			note = oneLine(s.err)
 		case s.reason != "":
 			note = oneLine(s.reason)
@@ -231,22 +231,22 @@ func (l *lines) summary() []string {
 			note = strings.TrimSuffix(fmt.Sprintf("%d attempts; %s", s.attempts, note), "; ")
 		}
 		switch s.undo {
-		case undoSucceeded:
+		case events.StatusUndone:
 			note = strings.TrimPrefix(note+"; undone", "; ")
-		case undoFailed:
+		case events.StatusUndoFailed:
 			note = strings.TrimPrefix(note+"; undo failed: "+oneLine(s.undoErr), "; ")
-		case undoRunning:
+		case events.StatusUndoing:
 			note = strings.TrimPrefix(note+"; undo did not finish", "; ")
 		}
 		out = append(out, strings.TrimRight(fmt.Sprintf("  %-*s  %s%s  %8s  %s", l.width, n,
-			paint(c, styleOf(res), res), strings.Repeat(" ", max(0, 9-len(res))), d, note), " "))
+			paint(c, styleOf(s.status), res), strings.Repeat(" ", max(0, 9-len(res))), d, note), " "))
 	}
 	if m.finished {
 		res := string(m.result)
 		if res == "" {
 			res = "unknown"
 		}
-		out = append(out, fmt.Sprintf("Result: %s in %s", paint(c, ansiBold+styleOf(res), res), dur(m.runDuration())))
+		out = append(out, fmt.Sprintf("Result: %s in %s", paint(c, ansiBold+resultStyle(m.result), res), dur(m.runDuration())))
 		if m.err != "" {
 			out = append(out, "Error: "+oneLine(m.err))
 		}

@@ -131,9 +131,9 @@ func (v *Live) draw(b *strings.Builder) {
 		s := m.stages[n]
 		var what string
 		switch {
-		case s.undo == undoRunning:
+		case s.undo == events.StatusUndoing:
 			what = "undoing"
-		case s.status == running:
+		case s.status == events.StatusRunning:
 			what = s.progress
 			if what == "" {
 				what = "running " + s.kind
@@ -141,14 +141,14 @@ func (v *Live) draw(b *strings.Builder) {
 			if s.attempts > 1 {
 				what += fmt.Sprintf(" (attempt %d)", s.attempts)
 			}
-		case s.status == retrying:
+		case s.status == events.StatusRetrying:
 			what = "retrying"
 			if s.retryDelay > 0 {
 				what += " in " + shortDur(s.retryDelay)
 			}
 			what += ": " + s.err
 		default:
-			if s.status != pending {
+			if s.status != events.StatusPending {
 				done++
 			}
 			continue

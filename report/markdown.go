@@ -65,14 +65,26 @@ func (s *Summary) write() {
 
 // icon marks an outcome in the table, so a reader finds the failure at a
 // glance; the word next to it stays for screen readers and plain viewers.
-func icon(s string) string {
-	switch {
-	case s == string(succeeded), s == string(events.Succeeded), s == string(undoSucceeded):
+func icon(s events.Status) string {
+	switch s {
+	case events.StatusSucceeded, events.StatusUndone:
 		return "✅ "
-	case strings.HasPrefix(s, "failed"), s == string(undoFailed), s == string(events.Interrupted):
+	case events.StatusFailed, events.StatusUndoFailed:
 		return "❌ "
-	case s == string(skipped), s == string(cancelled), s == string(pending):
+	case events.StatusSkipped, events.StatusCancelled, events.StatusPending:
 		return "⏭️ "
+	}
+	return ""
+}
+
+// resultIcon marks the run's result in the headline, as resultStyle
+// colors it.
+func resultIcon(r events.Result) string {
+	switch resultStyle(r) {
+	case ansiGreen:
+		return "✅ "
+	case ansiRed:
+		return "❌ "
 	}
 	return ""
 }
@@ -98,7 +110,7 @@ func writeMarkdown(w io.Writer, m *model) error {
 	case res == "":
 		res = "not finished"
 	}
-	fmt.Fprintf(&b, "## cutover: %s — %s%s\n\n", orDash(m.pipeline), icon(res), res)
+	fmt.Fprintf(&b, "## cutover: %s — %s%s\n\n", orDash(m.pipeline), resultIcon(m.result), res)
 	if m.id != "" || m.finished {
 		fmt.Fprintf(&b, "Run `%s` · %s\n\n", orDash(m.id), dur(m.runDuration()))
 	}
@@ -121,12 +133,12 @@ func writeMarkdown(w io.Writer, m *model) error {
 		for _, n := range m.order {
 			s := m.stages[n]
 			d := ""
-			if s.status == succeeded || s.status == failed || s.status == cancelled {
+			if s.status == events.StatusSucceeded || s.status == events.StatusFailed || s.status == events.StatusCancelled {
 				d = dur(s.duration())
 			}
 			undo := ""
-			if s.undo != undoNone {
-				undo = icon(string(s.undo)) + string(s.undo)
+			if s.undo != "" {
+				undo = icon(s.undo) + string(s.undo)
 				if s.undoMsg != "" {
 					undo += " (" + s.undoMsg + ")"
 				}
@@ -135,14 +147,14 @@ func writeMarkdown(w io.Writer, m *model) error {
 				}
 			}
 			detail := s.reason
-			if s.status == failed {
+			if s.status == events.StatusFailed {
 				detail = s.err
 			}
 			attempts := ""
 			if s.attempts > 0 {
 				attempts = itoa(s.attempts)
 			}
-			fmt.Fprintf(&b, "| `%s` | %s | %s%s | %s | %s | %s | %s |\n", n, cell(s.kind), icon(string(s.status)), s.status,
+			fmt.Fprintf(&b, "| `%s` | %s | %s%s | %s | %s | %s | %s |\n", n, cell(s.kind), icon(s.status), s.status,
 				cell(d), cell(attempts), cell(undo), cell(detail))
 		}
 		b.WriteString("\n")
@@ -179,14 +191,14 @@ func writeMermaid(b *strings.Builder, m *model) {
 	for _, n := range m.order {
 		s := m.stages[n]
 		label := n + "<br/>" + string(s.status)
-		if s.status == succeeded || s.status == failed {
+		if s.status == events.StatusSucceeded || s.status == events.StatusFailed {
 			label += " " + dur(s.duration())
 		}
 		class := string(s.status)
 		switch s.undo {
-		case undoSucceeded:
+		case events.StatusUndone:
 			label, class = label+"<br/>undone", "undone"
-		case undoFailed:
+		case events.StatusUndoFailed:
 			label, class = label+"<br/>undo failed", "undofailed"
 		}
 		fmt.Fprintf(b, "  %s[\"%s\"]:::%s\n", id[n], strings.ReplaceAll(label, `"`, "#quot;"), class)

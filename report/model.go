@@ -7,29 +7,6 @@ import (
 	"github.com/cutoverhq/cutover/events"
 )
 
-// status is where a stage stands, as the renderers show it.
-type status string
-
-const (
-	pending   status = "pending" // never started (the run stopped first)
-	running   status = "running"
-	retrying  status = "retrying"
-	succeeded status = "succeeded"
-	failed    status = "failed"
-	skipped   status = "skipped"
-	cancelled status = "cancelled"
-)
-
-// undoStatus is where a stage's compensation stands.
-type undoStatus string
-
-const (
-	undoNone      undoStatus = ""
-	undoRunning   undoStatus = "undoing"
-	undoSucceeded undoStatus = "undone"
-	undoFailed    undoStatus = "undo failed"
-)
-
 // stage is the picture of one stage, folded from its events.
 type stage struct {
 	name, kind string
@@ -37,7 +14,7 @@ type stage struct {
 	file       string
 	line       int
 
-	status     status
+	status     events.Status
 	attempts   int
 	start, end time.Time
 	elapsed    time.Duration // Elapsed of the last stage event, when times are missing
@@ -47,7 +24,7 @@ type stage struct {
 	retryDelay time.Duration
 	retries    []string // "attempt N: error" of every failed attempt but the last
 
-	undo       undoStatus
+	undo       events.Status // "" until an undo starts
 	undoErr    string
 	undoMsg    string // UndoStarted.Message: what the undo restores, when the engine says
 	undoDur    time.Duration
@@ -88,7 +65,7 @@ func newModel() *model { return &model{stages: map[string]*stage{}} }
 func (m *model) stage(name string) *stage {
 	s, ok := m.stages[name]
 	if !ok {
-		s = &stage{name: name, status: pending}
+		s = &stage{name: name, status: events.StatusPending}
 		m.stages[name] = s
 		m.order = append(m.order, name)
 	}
@@ -149,7 +126,7 @@ func (m *model) apply(e events.Event) {
 		if s.start.IsZero() {
 			s.start = e.Time
 		}
-		s.status, s.progress = running, ""
+		s.status, s.progress = events.StatusRunning, ""
 		if e.Attempt > s.attempts {
 			s.attempts = e.Attempt
 		} else if e.Attempt == 0 {
@@ -158,30 +135,30 @@ func (m *model) apply(e events.Event) {
 	case events.StageProgress:
 		s.progress = e.Message
 	case events.StageRetrying:
-		s.status, s.err, s.retryDelay = retrying, e.Error, e.Delay
+		s.status, s.err, s.retryDelay = events.StatusRetrying, e.Error, e.Delay
 		s.retries = append(s.retries, attemptNote(e.Attempt, s.attempts, e.Error))
 	case events.StageSucceeded:
-		s.finish(e, succeeded)
+		s.finish(e, events.StatusSucceeded)
 		s.err = ""
 	case events.StageFailed:
-		s.finish(e, failed)
+		s.finish(e, events.StatusFailed)
 		s.err = e.Error
 	case events.StageSkipped:
-		s.finish(e, skipped)
+		s.finish(e, events.StatusSkipped)
 		s.reason = e.Message
 	case events.StageCancelled:
-		s.finish(e, cancelled)
+		s.finish(e, events.StatusCancelled)
 		s.reason = e.Message
 	case events.UndoStarted:
-		s.undo, s.undoStart, s.undoMsg = undoRunning, e.Time, e.Message
+		s.undo, s.undoStart, s.undoMsg = events.StatusUndoing, e.Time, e.Message
 	case events.UndoSucceeded:
-		s.undo, s.undoDur = undoSucceeded, undoDuration(s, e)
+		s.undo, s.undoDur = events.StatusUndone, undoDuration(s, e)
 	case events.UndoFailed:
-		s.undo, s.undoErr, s.undoDur = undoFailed, e.Error, undoDuration(s, e)
+		s.undo, s.undoErr, s.undoDur = events.StatusUndoFailed, e.Error, undoDuration(s, e)
 	}
 }
 
-func (s *stage) finish(e events.Event, st status) {
+func (s *stage) finish(e events.Event, st events.Status) {
 	s.status, s.end, s.elapsed = st, e.Time, e.Elapsed
 	if e.Attempt > s.attempts {
 		s.attempts = e.Attempt
@@ -206,7 +183,7 @@ func attemptNote(attempt, seen int, err string) string {
 func (m *model) failedStages() []*stage {
 	var out []*stage
 	for _, n := range m.order {
-		if s := m.stages[n]; s.status == failed {
+		if s := m.stages[n]; s.status == events.StatusFailed {
 			out = append(out, s)
 		}
 	}

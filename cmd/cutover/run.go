@@ -128,14 +128,14 @@ func cmdRun(c *cli, args []string) int {
 	var j journal.Journal
 	if prior != nil {
 		j = prior.journal
-		if err := j.SetStatus(ctx, "running"); err != nil {
+		if err := j.SetStatus(ctx, journal.StatusRunning); err != nil {
 			c.errorf("%v", err)
 			return exitFailed
 		}
 	} else {
 		j, err = st.store.Create(ctx, journal.Meta{
 			RunID: runID, Pipeline: p.Name, Namespace: st.namespace, Lock: lockName, Target: opts.Target, Wave: p.WaveOf(opts.Target),
-			Holder: c.holder(), Status: "running", Values: p.PlainVars(),
+			Holder: c.holder(), Status: journal.StatusRunning, Values: p.PlainVars(),
 		})
 		if err != nil {
 			c.errorf("cannot start the run journal: %v", err)

@@ -105,7 +105,7 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 // failed, undone) would be released again, skipping the gates it passed.
 // "" when the run is still running.
 func endedRun(m journal.Meta, entries []journal.Entry) string {
-	if m.Status == "running" || m.Status == "" {
+	if m.Status == journal.StatusRunning || m.Status == "" {
 		return ""
 	}
 	at := m.Started
