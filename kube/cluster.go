@@ -164,3 +164,21 @@ func (c *Clients) Reachable(ctx context.Context) error {
 	}
 	return fmt.Errorf("cannot reach the Kubernetes API at %s: %w", c.Config.Host, err)
 }
+
+// NamespaceOf is the one rule for which namespace is meant (docs/design.md,
+// "Cluster access and namespaces"): the first of given that is set, most
+// specific first (a step's own attribute, --namespace, the pipeline's),
+// else the kubeconfig context's (c, which may be nil), else "default".
+// Commands and step kinds both use it, so a run and the commands that find
+// it later agree.
+func NamespaceOf(c *Clients, given ...string) string {
+	for _, ns := range given {
+		if ns != "" {
+			return ns
+		}
+	}
+	if c != nil && c.Namespace != "" {
+		return c.Namespace
+	}
+	return "default"
+}

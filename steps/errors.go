@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/cutoverhq/cutover/kube"
 )
 
 // retryable marks an error as worth another attempt (a transient API error,
@@ -25,6 +27,19 @@ func Retryable(err error) error {
 func IsRetryable(err error) bool {
 	var r retryable
 	return errors.As(err, &r)
+}
+
+// APIError is the one classification of an error from the Kubernetes API
+// for every kind: retryable when another attempt may succeed
+// (kube.IsTransient: server errors, throttling, conflicts, timeouts,
+// dropped connections), else final; nil stays nil. A cancelled or expired
+// context is never retryable here: the engine decides what a stage's
+// timeout means.
+func APIError(err error) error {
+	if err != nil && kube.IsTransient(err) {
+		return Retryable(err)
+	}
+	return err
 }
 
 // DriftError is returned by an Undo that left objects alone because someone

@@ -6,6 +6,7 @@ package steps
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -30,7 +31,11 @@ type Kind interface {
 	// attributes that refer to `result` or `object`: those are unknown until
 	// the kind re-evaluates them from Env.Body with the value bound. A kind
 	// reads cfg once, with Decode into its config struct. Errors are final
-	// unless wrapped with Retryable.
+	// unless wrapped with Retryable. A kind that touches the cluster gets
+	// its clients from Env.Clients, works out the namespace with
+	// Env.NamespaceFor and returns API errors through APIError, so every
+	// kind agrees on where it acts and what is worth another attempt
+	// (docs/design.md, "Cluster access and namespaces").
 	Run(ctx context.Context, env *Env, cfg cty.Value) (cty.Value, error)
 }
 
@@ -210,18 +215,29 @@ func (e *Env) Configured(dst any, attrs ...string) bool {
 	return err == nil && !u.Has(attrs...)
 }
 
-// NamespaceFor is the one rule for where a step acts: its own namespace
-// attribute (own), else the run's (the command resolved it: --namespace,
-// the pipeline's, the kubeconfig's), else the clients' context, else
-// "default".
-func (e *Env) NamespaceFor(own string, c *kube.Clients) string {
-	switch {
-	case own != "":
-		return own
-	case e != nil && e.Namespace != "":
-		return e.Namespace
-	case c != nil && c.Namespace != "":
-		return c.Namespace
+// Clients is the one way a kind reaches the cluster: the run's clients,
+// built on first use and shared by every stage. what names who asks ("scale",
+// "the kubernetes provider") in the error given when the command runs
+// without a cluster (validate, plan without --dry-run=server) or cannot
+// build one.
+func (e *Env) Clients(what string) (*kube.Clients, error) {
+	if e == nil || e.Cluster == nil {
+		return nil, fmt.Errorf("%s needs a Kubernetes cluster, and this command runs without one (plan needs --dry-run=server)", what)
 	}
-	return "default"
+	c, err := e.Cluster.Clients()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return c, nil
+}
+
+// NamespaceFor is the one way a kind works out where it acts, by
+// kube.NamespaceOf: its own namespace attribute (own), else the run's (the
+// command resolved it by the same rule: --namespace, the pipeline's, the
+// kubeconfig's), else the clients' context (c may be nil), else "default".
+func (e *Env) NamespaceFor(own string, c *kube.Clients) string {
+	if e == nil {
+		return kube.NamespaceOf(c, own)
+	}
+	return kube.NamespaceOf(c, own, e.Namespace)
 }

@@ -52,7 +52,7 @@ func (c *cli) answerPause(args []string, answer string) int {
 		c.errorf("%v", err)
 		return exitFailed
 	}
-	ns := namespaceOf(o.namespace, "", clients)
+	ns := kube.NamespaceOf(clients, o.namespace)
 	ctx := context.Background()
 	list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf(runID))
 	if err != nil {

@@ -126,7 +126,7 @@ func (c *cli) withCluster(o *options, f func(ctx context.Context, clients *kube.
 	if err != nil {
 		return nil
 	}
-	out, err := f(ctx, clients, namespaceOf(o.namespace, "", clients))
+	out, err := f(ctx, clients, kube.NamespaceOf(clients, o.namespace))
 	if err != nil {
 		return nil
 	}

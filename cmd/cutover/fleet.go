@@ -12,6 +12,7 @@ import (
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
 )
 
@@ -88,7 +89,7 @@ func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (ma
 			// or lock is kept (a dry run, --no-journal without a lock).
 			ns := st.namespace
 			if ns == "" {
-				ns = namespaceOf(to.namespace, p.Namespace, cfg)
+				ns = kube.NamespaceOf(cfg, to.namespace, p.Namespace)
 			}
 			key := cfg.Config.Host + " " + ns
 			if prev, dup := where[key]; dup {

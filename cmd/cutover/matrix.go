@@ -11,6 +11,7 @@ import (
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/kube"
 )
 
 // The CI's own matrix as the fan-out of a release across clusters
@@ -159,7 +160,7 @@ func (c *cli) shareStatus(ctx context.Context, p *engine.Program, t *engine.Targ
 	if err != nil {
 		return "unreachable: " + err.Error(), nil
 	}
-	ns := namespaceOf(to.namespace, p.Namespace, clients)
+	ns := kube.NamespaceOf(clients, to.namespace, p.Namespace)
 	j, err := runStore(clients, ns, to).Open(ctx, runID)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):

@@ -316,7 +316,7 @@ func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster,
 	if err := clients.Reachable(ctx); err != nil {
 		return nil, err
 	}
-	ns := namespaceOf(o.namespace, p.Namespace, clients)
+	ns := kube.NamespaceOf(clients, o.namespace, p.Namespace)
 	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	if o.noJournal {
 		st.store = journal.NewMemoryStore()
@@ -346,17 +346,6 @@ func runStore(clients *kube.Clients, ns string, o *options) journal.Store {
 		panic(err)
 	}
 	return st
-}
-
-// namespaceOf is the one rule for where a command acts: --namespace, else
-// the pipeline's, else the kubeconfig context's, else "default".
-func namespaceOf(flag, pipeline string, clients *kube.Clients) string {
-	for _, ns := range []string{flag, pipeline, clients.Namespace} {
-		if ns != "" {
-			return ns
-		}
-	}
-	return "default"
 }
 
 // clusterStages names the stages whose kind reaches the cluster (it asks for

@@ -15,6 +15,7 @@ import (
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
 )
 
@@ -55,7 +56,7 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		c.errorf("%v", err)
 		return nil, exitFailed
 	}
-	ns := namespaceOf(o.namespace, pipelineNS, clients)
+	ns := kube.NamespaceOf(clients, o.namespace, pipelineNS)
 	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	j, err := st.store.Open(context.Background(), runID)
 	if err != nil {
@@ -380,7 +381,7 @@ func (c *cli) listRuns(o *options) ([]runView, int) {
 		c.errorf("%v", err)
 		return nil, exitFailed
 	}
-	ns := namespaceOf(o.namespace, "", clients)
+	ns := kube.NamespaceOf(clients, o.namespace)
 	metas, err := runStore(clients, ns, o).List(context.Background())
 	if err != nil {
 		c.errorf("listing runs in %s: %v", ns, err)

@@ -153,10 +153,7 @@ func (p *kubernetesProvider) Describe() string {
 }
 
 func (p *kubernetesProvider) Measure(ctx context.Context) (cty.Value, string, error) {
-	if p.env == nil || p.env.Cluster == nil {
-		return cty.NilVal, "", errors.New("the kubernetes provider needs a cluster, and this command has none")
-	}
-	c, err := p.env.Cluster.Clients()
+	c, err := p.env.Clients("the kubernetes provider")
 	if err != nil {
 		return cty.NilVal, "", err
 	}

@@ -51,14 +51,6 @@ func init() {
 	route.RegisterRouter(poolRouter{})
 }
 
-// clients are the cluster's clients of a step, or why there are none.
-func clients(env *steps.Env) (*kube.Clients, error) {
-	if env == nil || env.Cluster == nil {
-		return nil, fmt.Errorf("needs a cluster")
-	}
-	return env.Cluster.Clients()
-}
-
 // poolKind is a new step kind: `pool { name = "…" }` creates a ConfigMap
 // that stands for a load balancer's pool, with no weight yet.
 type poolKind struct{}
@@ -85,7 +77,7 @@ func (poolKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	if _, err := steps.Decode(cfg, &c); err != nil {
 		return cty.NilVal, err
 	}
-	cl, err := clients(env)
+	cl, err := env.Clients("pool")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -115,7 +107,7 @@ type weightMeasurer struct {
 func (m *weightMeasurer) Describe() string { return "pool_weight " + m.c.Pool }
 
 func (m *weightMeasurer) Measure(ctx context.Context) (cty.Value, string, error) {
-	cl, err := clients(m.env)
+	cl, err := m.env.Clients("pool_weight")
 	if err != nil {
 		return cty.NilVal, "", err
 	}

@@ -11,12 +11,9 @@ import (
 // so what is linted is what would be applied (docs/design.md, "Charts and
 // overlays").
 func renderSources(env *steps.Env, c config) ([]render.File, error) {
-	dir, ns := "", ""
+	dir, ns := "", env.NamespaceFor("", nil)
 	if env != nil {
-		dir, ns = env.Dir, env.Namespace
-	}
-	if ns == "" {
-		ns = "default"
+		dir = env.Dir
 	}
 	var out []render.File
 	if c.Chart != nil {

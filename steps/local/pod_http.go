@@ -214,7 +214,7 @@ func (podHTTPKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (str
 	if _, err := steps.Decode(cfg, &c); err != nil {
 		return "", err
 	}
-	cl, err := clusterClients(env)
+	cl, err := env.Clients("pod_http")
 	if err != nil {
 		return "", err
 	}
@@ -241,17 +241,6 @@ func describePods(target string, ask []corev1.Pod, skipped []string) string {
 	return s
 }
 
-func clusterClients(env *steps.Env) (*kube.Clients, error) {
-	if env == nil || env.Cluster == nil {
-		return nil, errors.New("pod_http needs a Kubernetes cluster, and this command runs without one")
-	}
-	cl, err := env.Cluster.Clients()
-	if err != nil {
-		return nil, fmt.Errorf("pod_http: %w", err)
-	}
-	return cl, nil
-}
-
 func (podHTTPKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
 	c := newPodHTTPConfig()
 	if _, err := steps.Decode(cfg, &c); err != nil {
@@ -261,7 +250,7 @@ func (podHTTPKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.
 	if err != nil {
 		return cty.NilVal, fmt.Errorf("pod_http: %w", err)
 	}
-	cl, err := clusterClients(env)
+	cl, err := env.Clients("pod_http")
 	if err != nil {
 		return cty.NilVal, err
 	}

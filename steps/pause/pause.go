@@ -149,10 +149,8 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	if env.DryRun {
 		return cty.ObjectVal(map[string]cty.Value{"answer": cty.StringVal(Approve), "answered_by": cty.StringVal("dry run")}), nil
 	}
-	if env.Cluster == nil {
-		return cty.NilVal, fmt.Errorf("a pause stage needs a cluster: its answer is given with `cutover approve` through a ConfigMap")
-	}
-	cs, err := env.Cluster.Clients()
+	// Its answer is given with `cutover approve`, through a ConfigMap.
+	cs, err := env.Clients("pause")
 	if err != nil {
 		return cty.NilVal, err
 	}

@@ -1,7 +1,6 @@
 package route
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,15 +14,6 @@ import (
 
 // fieldManager names cutover as the writer in managedFields.
 const fieldManager = "cutover"
-
-// clientsFor returns the cluster clients, or says why a step that needs a
-// cluster cannot run.
-func clientsFor(env *steps.Env) (*kube.Clients, error) {
-	if env == nil || env.Cluster == nil {
-		return nil, errors.New("this step needs a Kubernetes cluster, but the command runs without one; give a kubeconfig (plan needs --dry-run=server)")
-	}
-	return env.Cluster.Clients()
-}
 
 // dryRun is the DryRun option of every write: a server-side dry run when the
 // command asked for one.
@@ -43,27 +33,14 @@ func updateOpts(env *steps.Env) metav1.UpdateOptions {
 	return metav1.UpdateOptions{FieldManager: fieldManager, DryRun: dryRun(env)}
 }
 
-// apiErr puts what was being done in front of an API error and marks it
-// retryable when another attempt may succeed: server errors, throttling,
-// conflicts (someone wrote between our read and our write), timeouts and
-// dropped connections. A cancelled or expired ctx is returned as is: the
-// engine decides what a stage timeout means.
-func apiErr(ctx context.Context, err error, format string, args ...any) error {
+// apiErr puts what was being done in front of an API error, classified
+// by steps.APIError; nil stays nil.
+func apiErr(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	wrapped := fmt.Errorf(format+": %w", append(args, err)...)
-	if ctx.Err() != nil {
-		return wrapped
-	}
-	if transient(err) {
-		return steps.Retryable(wrapped)
-	}
-	return wrapped
+	return steps.APIError(fmt.Errorf(format+": %w", append(args, err)...))
 }
-
-// transient is the shared classification of kube.IsTransient.
-func transient(err error) bool { return kube.IsTransient(err) }
 
 // notFound reports whether err says the object does not exist.
 func notFound(err error) bool { return apierrors.IsNotFound(err) }

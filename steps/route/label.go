@@ -260,7 +260,7 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if err != nil {
 		return cty.NilVal, err
 	}
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("label")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -355,7 +355,7 @@ func mapOrEmpty(m map[string]cty.Value) cty.Value {
 // ReplicaSet) in its namespace, by its name; when the stage chooses by
 // selector or cannot be evaluated, objects carrying the run's mark.
 func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("label undo")
 	if err != nil {
 		return err
 	}

@@ -151,7 +151,7 @@ func (l *labeler) findErr(ctx context.Context, err error, name, what string) err
 	case err == (errNone{}):
 		return fmt.Errorf("no %s in namespace %q is %s; nothing was labelled", kind, l.ns, what)
 	}
-	return apiErr(ctx, err, "reading the %s to label in namespace %q", kind, l.ns)
+	return apiErr(err, "reading the %s to label in namespace %q", kind, l.ns)
 }
 
 // getOrList returns the named object, or every object the list options
@@ -209,7 +209,7 @@ func (l *labeler) ownedPods(ctx context.Context, rsName, uid string) ([]corev1.P
 		return nil, nil
 	}
 	if err != nil {
-		return nil, apiErr(ctx, err, "reading replicaset %q in namespace %q", rsName, l.ns)
+		return nil, apiErr(err, "reading replicaset %q in namespace %q", rsName, l.ns)
 	}
 	sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
 	if err != nil {
@@ -217,7 +217,7 @@ func (l *labeler) ownedPods(ctx context.Context, rsName, uid string) ([]corev1.P
 	}
 	pods, err := l.cl.Typed.CoreV1().Pods(l.ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, apiErr(ctx, err, "listing the pods of replicaset %q in namespace %q", rsName, l.ns)
+		return nil, apiErr(err, "listing the pods of replicaset %q in namespace %q", rsName, l.ns)
 	}
 	if uid == "" {
 		uid = string(rs.UID)
@@ -258,7 +258,7 @@ func (l *labeler) patch(ctx context.Context, kind, name string, template bool, b
 	if notFound(err) {
 		return st, fmt.Errorf("%s %q not found in namespace %q: %w", strings.ToLower(kind), name, l.ns, err)
 	}
-	return st, apiErr(ctx, err, "labelling %s %q in namespace %q", strings.ToLower(kind), name, l.ns)
+	return st, apiErr(err, "labelling %s %q in namespace %q", strings.ToLower(kind), name, l.ns)
 }
 
 // patchOnly is patch without the result.

@@ -17,7 +17,7 @@ import (
 // so the plan and the run cannot disagree.
 
 func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("switch_selector")
 	if err != nil {
 		return "", err
 	}
@@ -34,7 +34,7 @@ func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (
 			return "", fmt.Errorf("service %q not found in namespace %q", name, ns)
 		}
 		if err != nil {
-			return "", apiErr(ctx, err, "reading service %q in namespace %q", name, ns)
+			return "", apiErr(err, "reading service %q in namespace %q", name, ns)
 		}
 		if len(svc.Spec.Selector) == 0 {
 			fmt.Fprintf(&b, "service/%s: would be refused: %v\n", name, noSelectorErr(name, ns))
@@ -52,7 +52,7 @@ func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (
 }
 
 func (switchBackend) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("switch_backend")
 	if err != nil {
 		return "", err
 	}
@@ -71,7 +71,7 @@ func (switchBackend) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (s
 		return "", fmt.Errorf("ingress %q not found in namespace %q", name, ns)
 	}
 	if err != nil {
-		return "", apiErr(ctx, err, "reading ingress %q in namespace %q", name, ns)
+		return "", apiErr(err, "reading ingress %q in namespace %q", name, ns)
 	}
 	spec := ing.Spec.DeepCopy()
 	sw := rewriteBackends(spec, to, port, c.Host, c.Path, c.From)
@@ -102,7 +102,7 @@ func (labelKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	if err != nil {
 		return "", err
 	}
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("label")
 	if err != nil {
 		return "", err
 	}

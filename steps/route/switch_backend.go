@@ -203,7 +203,7 @@ func describeBackends(spec networkingv1.IngressSpec) string {
 }
 
 func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("switch_backend")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -224,7 +224,7 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 		return cty.NilVal, fmt.Errorf("ingress %q not found in namespace %q", name, ns)
 	}
 	if err != nil {
-		return cty.NilVal, apiErr(ctx, err, "reading ingress %q in namespace %q", name, ns)
+		return cty.NilVal, apiErr(err, "reading ingress %q in namespace %q", name, ns)
 	}
 	rec := backendRecord{Namespace: ns, Ingress: name, Rules: ing.Spec.Rules, DefaultBackend: ing.Spec.DefaultBackend}
 	rec = *deepCopyRecord(&rec)
@@ -252,7 +252,7 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	// conflict.
 	out, err := ings.Update(ctx, ing, updateOpts(env))
 	if err != nil {
-		return cty.NilVal, apiErr(ctx, err, "switching ingress %q in namespace %q to service %q", name, ns, to)
+		return cty.NilVal, apiErr(err, "switching ingress %q in namespace %q to service %q", name, ns, to)
 	}
 	if !env.DryRun {
 		env.Remember(kube.Written{Wrote: ingressRef(ns, name), UID: string(out.UID), Digest: backendsDigest(out.Spec)})
@@ -297,7 +297,7 @@ func checkBackendService(ctx context.Context, cl *kube.Clients, ns, name string,
 		return fmt.Errorf("service %q not found in namespace %q; the ingress would send traffic nowhere, so nothing was changed", name, ns)
 	}
 	if err != nil {
-		return apiErr(ctx, err, "reading service %q in namespace %q", name, ns)
+		return apiErr(err, "reading service %q in namespace %q", name, ns)
 	}
 	check := func(b *networkingv1.IngressBackend) error {
 		if b == nil || b.Service == nil || b.Service.Name != name {
@@ -370,7 +370,7 @@ func backendOutput(sw []switchedBackend) cty.Value {
 // checks, so it never clobbers fields the step did not touch (TLS,
 // annotations, class).
 func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("switch_backend undo")
 	if err != nil {
 		return err
 	}
@@ -446,7 +446,7 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 		case notFound(err):
 			err = fmt.Errorf("cannot restore the backends of ingress %q in namespace %q: the ingress no longer exists", k.name, k.ns)
 		default:
-			err = apiErr(ctx, err, "restoring the backends of ingress %q in namespace %q", k.name, k.ns)
+			err = apiErr(err, "restoring the backends of ingress %q in namespace %q", k.name, k.ns)
 		}
 		if err != nil {
 			ue.add(err)

@@ -128,7 +128,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 	if _, err := steps.Decode(cfg, &c); err != nil {
 		return cty.NilVal, err
 	}
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("switch_selector")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -153,7 +153,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 			return cty.NilVal, fmt.Errorf("service %q not found in namespace %q", name, ns)
 		}
 		if err != nil {
-			return cty.NilVal, apiErr(ctx, err, "reading service %q in namespace %q", name, ns)
+			return cty.NilVal, apiErr(err, "reading service %q in namespace %q", name, ns)
 		}
 		if len(svc.Spec.Selector) == 0 {
 			return cty.NilVal, noSelectorErr(name, ns)
@@ -200,7 +200,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		})
 		out, err := cl.Typed.CoreV1().Services(ns).Patch(ctx, t.svc.Name, types.MergePatchType, body, patchOpts(env))
 		if err != nil {
-			return cty.NilVal, apiErr(ctx, err, "switching the selector of service %q in namespace %q to %s", t.svc.Name, ns, formatLabels(t.next))
+			return cty.NilVal, apiErr(err, "switching the selector of service %q in namespace %q to %s", t.svc.Name, ns, formatLabels(t.next))
 		}
 		if !env.DryRun {
 			env.Remember(kube.Written{Wrote: serviceRef(ns, out.Name), UID: string(out.UID), Digest: stringsDigest(out.Spec.Selector)})
@@ -255,7 +255,7 @@ func guardReadyPods(ctx context.Context, cl *kube.Clients, ns, svc string, sel m
 func guardPods(ctx context.Context, cl *kube.Clients, ns, svc string, sel map[string]string) (*corev1.PodList, error) {
 	pods, err := cl.Typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: formatSelector(sel)})
 	if err != nil {
-		return nil, apiErr(ctx, err, "listing the pods that selector %s would select in namespace %q", formatLabels(sel), ns)
+		return nil, apiErr(err, "listing the pods that selector %s would select in namespace %q", formatLabels(sel), ns)
 	}
 	ready := 0
 	for i := range pods.Items {
@@ -300,7 +300,7 @@ func noSelectorErr(name, ns string) error {
 // follows within milliseconds, and an undo should hand back control
 // quickly.
 func (switchSelector) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("switch_selector undo")
 	if err != nil {
 		return err
 	}
@@ -434,5 +434,5 @@ func restoreSelector(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, 
 	if errors.As(err, &te) {
 		return "", err
 	}
-	return why, apiErr(ctx, err, "restoring the selector %s of service %q in namespace %q", formatLabels(sel), name, ns)
+	return why, apiErr(err, "restoring the selector %s of service %q in namespace %q", formatLabels(sel), name, ns)
 }

@@ -232,7 +232,7 @@ func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.
 	if err != nil {
 		return cty.NilVal, err
 	}
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("traffic")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -250,7 +250,7 @@ func (trafficKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (str
 	if err != nil {
 		return "", err
 	}
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("traffic")
 	if err != nil {
 		return "", err
 	}
@@ -263,7 +263,7 @@ func (trafficKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (str
 // it since this run set it (named in a *steps.DriftError; --force restores
 // anyway). Records must name the stage's router object in its namespace.
 func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
-	cl, err := clientsFor(env)
+	cl, err := env.Clients("traffic undo")
 	if err != nil {
 		return err
 	}

@@ -175,7 +175,7 @@ func (n nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, 
 		return nil, fmt.Errorf("canary ingress %q not found in namespace %q; create it (for example in a deploy stage) with the same host and path as the main Ingress, pointing at the canary Service", s.Name, s.Namespace)
 	}
 	if err != nil {
-		return nil, apiErr(ctx, err, "reading ingress %q in namespace %q", s.Name, s.Namespace)
+		return nil, apiErr(err, "reading ingress %q in namespace %q", s.Name, s.Namespace)
 	}
 	before := canaryAnnotations(ing.Annotations)
 	want := nginxAnnotations(s.Weight, s.Header, n.cookie(s))
@@ -207,7 +207,7 @@ func (n nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, 
 	}
 	out, err := ings.Patch(ctx, s.Name, types.MergePatchType, annotationsPatch(patch, ""), patchOpts(env))
 	if err != nil {
-		return nil, apiErr(ctx, err, "setting the canary annotations of ingress %q in namespace %q", s.Name, s.Namespace)
+		return nil, apiErr(err, "setting the canary annotations of ingress %q in namespace %q", s.Name, s.Namespace)
 	}
 	if !env.DryRun {
 		env.Remember(kube.Written{Wrote: ingressRef(s.Namespace, s.Name), UID: string(out.UID), Digest: nginxDigest(out.Annotations)})
@@ -237,7 +237,7 @@ func (n nginxRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients,
 		return "", fmt.Errorf("canary ingress %q not found in namespace %q", s.Name, s.Namespace)
 	}
 	if err != nil {
-		return "", apiErr(ctx, err, "reading ingress %q in namespace %q", s.Name, s.Namespace)
+		return "", apiErr(err, "reading ingress %q in namespace %q", s.Name, s.Namespace)
 	}
 	return annotationsDiff("ingress/"+s.Name, ing.Annotations, nginxAnnotations(s.Weight, s.Header, n.cookie(s))), nil
 }
@@ -297,5 +297,5 @@ func (nginxRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, r
 	case notFound(err):
 		return "", fmt.Errorf("cannot restore the canary annotations of ingress %q in namespace %q: the ingress no longer exists", rec.Name, rec.Namespace)
 	}
-	return why, apiErr(ctx, err, "restoring the canary annotations of ingress %q in namespace %q", rec.Name, rec.Namespace)
+	return why, apiErr(err, "restoring the canary annotations of ingress %q in namespace %q", rec.Name, rec.Namespace)
 }

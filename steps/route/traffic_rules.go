@@ -106,7 +106,7 @@ func (t rulesRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, 
 		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	if err != nil {
-		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.Name, s.Namespace)
+		return nil, apiErr(err, "reading %s %q in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	rules, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
 	if err != nil {
@@ -139,7 +139,7 @@ func (t rulesRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, 
 	}
 	out, err := ri.Update(ctx, obj, updateOpts(env))
 	if err != nil {
-		return nil, apiErr(ctx, err, "updating the rules of %s %q in namespace %q", t.kind, s.Name, s.Namespace)
+		return nil, apiErr(err, "updating the rules of %s %q in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	if !env.DryRun {
 		env.Remember(kube.Written{Wrote: t.ref(rec), UID: string(out.GetUID()), Digest: rulesDigest(out, t.field)})
@@ -196,7 +196,7 @@ func (t rulesRouter) live(ctx context.Context, cl *kube.Clients, s Traffic) ([]a
 		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	if err != nil {
-		return nil, apiErr(ctx, err, "reading %s %q in namespace %q", t.kind, s.Name, s.Namespace)
+		return nil, apiErr(err, "reading %s %q in namespace %q", t.kind, s.Name, s.Namespace)
 	}
 	rules, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
 	return rules, err
@@ -256,7 +256,7 @@ func (t rulesRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients,
 	case notFound(err):
 		return "", fmt.Errorf("cannot restore the rules of %s %q in namespace %q: it no longer exists", t.kind, rec.Name, rec.Namespace)
 	}
-	return why, apiErr(ctx, err, "restoring the rules of %s %q in namespace %q", t.kind, rec.Name, rec.Namespace)
+	return why, apiErr(err, "restoring the rules of %s %q in namespace %q", t.kind, rec.Name, rec.Namespace)
 }
 
 // Helpers over decoded JSON (map[string]any / []any).

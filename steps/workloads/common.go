@@ -17,19 +17,6 @@ import (
 	"github.com/cutoverhq/cutover/steps"
 )
 
-// clients returns the cluster's clients, or an error saying the command has
-// no cluster.
-func clients(env *steps.Env, step string) (*kube.Clients, error) {
-	if env == nil || env.Cluster == nil {
-		return nil, fmt.Errorf("%s needs a Kubernetes cluster, and this command runs without one", step)
-	}
-	c, err := env.Cluster.Clients()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", step, err)
-	}
-	return c, nil
-}
-
 // namedDocs describe named's attributes in the reference, with what a
 // kind's own map adds (withNamed).
 var namedDocs = map[string]string{
@@ -51,19 +38,11 @@ type named struct {
 	Namespace string `hcl:"namespace"`
 }
 
-// classify marks transient API errors retryable; everything else is final.
-func classify(err error) error {
-	if err != nil && kube.IsTransient(err) {
-		return steps.Retryable(err)
-	}
-	return err
-}
-
 // ref resolves a kind as the user wrote it and names the object.
 func ref(c *kube.Clients, kind, ns, name string) (kube.Ref, error) {
 	m, err := kube.ResolveKind(c.Mapper, kind)
 	if err != nil {
-		return kube.Ref{}, classify(err)
+		return kube.Ref{}, steps.APIError(err)
 	}
 	return kube.RefFor(m, ns, name), nil
 }

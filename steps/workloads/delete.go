@@ -91,7 +91,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	if !ok {
 		return cty.NilVal, fmt.Errorf("propagation must be \"background\", \"foreground\" or \"orphan\", not %q", prop)
 	}
-	c, err := clients(env, "delete")
+	c, err := env.Clients("delete")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -102,7 +102,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	none := cty.ObjectVal(map[string]cty.Value{"previous": cty.NullVal(cty.DynamicPseudoType)})
 	snap, live, err := c.Capture(ctx, r)
 	if err != nil {
-		return cty.NilVal, classify(err)
+		return cty.NilVal, steps.APIError(err)
 	}
 	if live == nil {
 		// On a retry the first attempt may have deleted it already; its
@@ -126,7 +126,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	}
 	err = c.Resource(r).Delete(ctx, r.Name, opts)
 	if err != nil && !apierrors.IsNotFound(err) {
-		return cty.NilVal, classify(fmt.Errorf("deleting %s: %w", r, err))
+		return cty.NilVal, steps.APIError(fmt.Errorf("deleting %s: %w", r, err))
 	}
 	env.Report(fmt.Sprintf("deleting %s (%s propagation)", r, prop))
 	if dc.Wait && !env.DryRun {
@@ -143,7 +143,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 			return false, msg, nil
 		}, env.Report)
 		if err != nil {
-			return cty.NilVal, classify(err)
+			return cty.NilVal, steps.APIError(err)
 		}
 	}
 	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(kube.Clean(live))}), nil
@@ -159,7 +159,7 @@ func (deleteKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	if len(records) == 0 {
 		return nil
 	}
-	c, err := clients(env, "delete undo")
+	c, err := env.Clients("delete undo")
 	if err != nil {
 		return err
 	}

@@ -151,7 +151,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	if _, err := steps.Decode(cfg, &dc); err != nil {
 		return cty.NilVal, err
 	}
-	c, err := clients(env, "deploy")
+	c, err := env.Clients("deploy")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -188,7 +188,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 				env.Report(fmt.Sprintf("dry run: %s %s cannot be checked before its CRD exists", obj.GetKind(), obj.GetName()))
 				continue
 			}
-			return cty.NilVal, classify(fmt.Errorf("%s: %w", m.Source, err))
+			return cty.NilVal, steps.APIError(fmt.Errorf("%s: %w", m.Source, err))
 		}
 		r := kube.RefFor(mapping, objectNamespace(obj, ns), obj.GetName())
 		if kube.Namespaced(mapping) {
@@ -204,7 +204,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		if !env.DryRun {
 			snap, _, err := c.Capture(ctx, r)
 			if err != nil {
-				return cty.NilVal, classify(err)
+				return cty.NilVal, steps.APIError(err)
 			}
 			snap.Fields = fields
 			if err := record(env, snap); err != nil {
@@ -213,7 +213,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		}
 		out, err := c.Apply(ctx, r, obj, env.DryRun)
 		if err != nil {
-			return cty.NilVal, classify(err)
+			return cty.NilVal, steps.APIError(err)
 		}
 		if !env.DryRun {
 			env.Remember(written(r, out, fields))
@@ -267,7 +267,7 @@ func waitWorkloads(ctx context.Context, env *steps.Env, c *kube.Clients, refs []
 			obj, err = c.WaitFrom(ctx, r, wrote[r], observed, nil)
 		}
 		if err != nil {
-			return "", classify(err)
+			return "", steps.APIError(err)
 		}
 		if isDeploy {
 			revision = obj.GetAnnotations()[revisionAnnotation]
@@ -279,7 +279,7 @@ func waitWorkloads(ctx context.Context, env *steps.Env, c *kube.Clients, refs []
 			if r.Kind == "Deployment" {
 				live, err := c.Get(ctx, r)
 				if err != nil {
-					return "", classify(err)
+					return "", steps.APIError(err)
 				}
 				if live != nil {
 					revision = live.GetAnnotations()[revisionAnnotation]
@@ -310,7 +310,7 @@ func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	if len(records) == 0 {
 		return nil
 	}
-	c, err := clients(env, "deploy undo")
+	c, err := env.Clients("deploy undo")
 	if err != nil {
 		return err
 	}
@@ -378,7 +378,7 @@ func waitEstablished(ctx context.Context, env *steps.Env, c *kube.Clients, crds 
 			return status == "True", fmt.Sprintf("%s: waiting to be established%s", r.Short(), why), nil
 		}, env.Report)
 		if err != nil {
-			return classify(err)
+			return steps.APIError(err)
 		}
 	}
 	c.Mapper.Reset()

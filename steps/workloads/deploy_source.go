@@ -85,11 +85,7 @@ func (deployKind) CheckFiles(dir string, cfg cty.Value) []steps.Problem {
 	if err != nil || u.Any() || (dc.Chart == nil && dc.Kustomize == nil) {
 		return nil
 	}
-	ns := dc.Namespace
-	if ns == "" {
-		ns = "default"
-	}
-	_, _, err = dc.objects(dir, ns)
+	_, _, err = dc.objects(dir, kube.NamespaceOf(nil, dc.Namespace))
 	return sourceProblems(dir, err, dc.Chart != nil)
 }
 

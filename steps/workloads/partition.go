@@ -98,7 +98,7 @@ func (partitionKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	if _, err := steps.Decode(cfg, &pc); err != nil {
 		return cty.NilVal, err
 	}
-	c, err := clients(env, "partition")
+	c, err := env.Clients("partition")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -110,13 +110,13 @@ func (partitionKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	// ago has one only once the controller has observed it.
 	live, err := c.Get(ctx, r)
 	if err != nil {
-		return cty.NilVal, classify(err)
+		return cty.NilVal, steps.APIError(err)
 	}
 	if live == nil {
 		return cty.NilVal, fmt.Errorf("partition: %s does not exist", r)
 	}
 	if live, err = c.WaitFrom(ctx, r, live, observed, env.Report); err != nil {
-		return cty.NilVal, classify(err)
+		return cty.NilVal, steps.APIError(err)
 	}
 	if err := rollingUpdate(live); err != nil {
 		return cty.NilVal, err
@@ -152,7 +152,7 @@ func (partitionKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	env.Report(fmt.Sprintf("%s: partition %d → %d (update revision %s)", r.Short(), prev, pc.Partition, update))
 	if pc.Wait && !env.DryRun {
 		if out, err = c.WaitRolloutFrom(ctx, r, out, env.Report); err != nil {
-			return cty.NilVal, classify(err)
+			return cty.NilVal, steps.APIError(err)
 		}
 	}
 	updated, _, _ := unstructured.NestedInt64(out.Object, "status", "updatedReplicas")
@@ -188,7 +188,7 @@ func setPartition(ctx context.Context, c *kube.Clients, r kube.Ref, n int64, rv 
 	out, err := mergePatch(ctx, c, r, map[string]any{"spec": map[string]any{"updateStrategy": map[string]any{
 		"type": "RollingUpdate", "rollingUpdate": map[string]any{"partition": n}}}}, rv, dryRun)
 	if err != nil {
-		return nil, classify(fmt.Errorf("setting the partition of %s to %d: %w", r, n, err))
+		return nil, steps.APIError(fmt.Errorf("setting the partition of %s to %d: %w", r, n, err))
 	}
 	return out, nil
 }
@@ -204,7 +204,7 @@ func (partitionKind) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 	if len(records) == 0 {
 		return nil
 	}
-	c, err := clients(env, "partition undo")
+	c, err := env.Clients("partition undo")
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func undoPartition(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.
 		drift = nil
 		obj, err := c.Get(ctx, r)
 		if err != nil {
-			return classify(err)
+			return steps.APIError(err)
 		}
 		if obj == nil {
 			drift = leave("deleted since this run set its partition")
@@ -288,7 +288,7 @@ func undoPartition(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.
 		return drift, err
 	}
 	if _, err := c.WaitRolloutFrom(ctx, r, live, env.Report); err != nil {
-		return drift, classify(err)
+		return drift, steps.APIError(err)
 	}
 	return drift, nil
 }
@@ -307,7 +307,7 @@ func rollBackPods(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.R
 	// current revision: wait until it has seen the restored partition.
 	sts, err := c.WaitFrom(ctx, r, sts, observed, env.Report)
 	if err != nil {
-		return nil, classify(err)
+		return nil, steps.APIError(err)
 	}
 	current, _, _ := unstructured.NestedString(sts.Object, "status", "currentRevision")
 	pods, err := workloadPods(ctx, c, sts)
@@ -369,7 +369,7 @@ func (partitionKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (s
 	if _, err := steps.Decode(cfg, &pc); err != nil {
 		return "", err
 	}
-	c, err := clients(env, "partition")
+	c, err := env.Clients("partition")
 	if err != nil {
 		return "", err
 	}
@@ -379,7 +379,7 @@ func (partitionKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (s
 	}
 	live, err := c.Get(ctx, r)
 	if err != nil {
-		return "", classify(err)
+		return "", steps.APIError(err)
 	}
 	if live == nil {
 		return "", fmt.Errorf("partition: %s does not exist", r)

@@ -136,7 +136,7 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if err != nil {
 		return cty.NilVal, err
 	}
-	c, err := clients(env, "patch")
+	c, err := env.Clients("patch")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -146,7 +146,7 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	}
 	snap, live, err := c.Capture(ctx, r)
 	if err != nil {
-		return cty.NilVal, classify(err)
+		return cty.NilVal, steps.APIError(err)
 	}
 	if live == nil {
 		return cty.NilVal, fmt.Errorf("patch: %s does not exist", r)
@@ -167,7 +167,7 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	}
 	out, err := c.Resource(r).Patch(ctx, r.Name, pt, body, opts)
 	if err != nil {
-		return cty.NilVal, classify(fmt.Errorf("patching %s (%s patch): %w", r, typ, err))
+		return cty.NilVal, steps.APIError(fmt.Errorf("patching %s (%s patch): %w", r, typ, err))
 	}
 	if !env.DryRun {
 		env.Remember(written(r, out, fields))
@@ -183,7 +183,7 @@ func (patchKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	if len(records) == 0 {
 		return nil
 	}
-	c, err := clients(env, "patch undo")
+	c, err := env.Clients("patch undo")
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 	if _, err := steps.Decode(cfg, &dc); err != nil {
 		return "", err
 	}
-	c, err := clients(env, "deploy")
+	c, err := env.Clients("deploy")
 	if err != nil {
 		return "", err
 	}
@@ -74,7 +74,7 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 		obj.SetNamespace(r.Namespace)
 		live, err := c.Get(ctx, r)
 		if err != nil {
-			return "", classify(err)
+			return "", steps.APIError(err)
 		}
 		// The run's mark: a run would set its own; a plan has no run, and
 		// keeps the live one rather than show it removed.
@@ -85,7 +85,7 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 		}
 		after, err := c.Apply(ctx, r, obj, true)
 		if err != nil {
-			return "", classify(err)
+			return "", steps.APIError(err)
 		}
 		out = append(out, diffText(r, live, after))
 	}
@@ -97,7 +97,7 @@ func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	if _, err := steps.Decode(cfg, &sc); err != nil {
 		return "", err
 	}
-	c, err := clients(env, "scale")
+	c, err := env.Clients("scale")
 	if err != nil {
 		return "", err
 	}
@@ -129,7 +129,7 @@ func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	if err != nil {
 		return "", err
 	}
-	c, err := clients(env, "patch")
+	c, err := env.Clients("patch")
 	if err != nil {
 		return "", err
 	}
@@ -139,7 +139,7 @@ func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	}
 	live, err := c.Get(ctx, r)
 	if err != nil {
-		return "", classify(err)
+		return "", steps.APIError(err)
 	}
 	if live == nil {
 		return "", fmt.Errorf("patch: %s does not exist", r)
@@ -147,7 +147,7 @@ func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	after, err := c.Resource(r).Patch(ctx, r.Name, patchTypes[typ], body,
 		metav1.PatchOptions{FieldManager: kube.FieldManager, DryRun: kube.DryRunAll})
 	if err != nil {
-		return "", classify(fmt.Errorf("patching %s (%s patch, dry run): %w", r, typ, err))
+		return "", steps.APIError(fmt.Errorf("patching %s (%s patch, dry run): %w", r, typ, err))
 	}
 	return diffText(r, live, after), nil
 }
@@ -161,7 +161,7 @@ func (deleteKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 	if _, err := steps.Decode(cfg, &dc); err != nil {
 		return "", err
 	}
-	c, err := clients(env, "delete")
+	c, err := env.Clients("delete")
 	if err != nil {
 		return "", err
 	}

@@ -19,6 +19,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/cutoverhq/cutover/kube"
+	"github.com/cutoverhq/cutover/steps"
 )
 
 // The pods of a StatefulSet or DaemonSet, for the kinds that roll them by
@@ -53,7 +54,7 @@ func workloadPods(ctx context.Context, c *kube.Clients, obj *unstructured.Unstru
 	}
 	list, err := c.Typed.CoreV1().Pods(obj.GetNamespace()).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, classify(fmt.Errorf("listing the pods of %s/%s: %w", strings.ToLower(obj.GetKind()), obj.GetName(), err))
+		return nil, steps.APIError(fmt.Errorf("listing the pods of %s/%s: %w", strings.ToLower(obj.GetKind()), obj.GetName(), err))
 	}
 	var out []corev1.Pod
 	for _, p := range list.Items {
@@ -78,7 +79,7 @@ func ordinalOf(set, pod string) int64 {
 func deletePod(ctx context.Context, c *kube.Clients, p *corev1.Pod) error {
 	err := c.Typed.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		return classify(fmt.Errorf("deleting pod %s to replace it: %w", p.Name, err))
+		return steps.APIError(fmt.Errorf("deleting pod %s to replace it: %w", p.Name, err))
 	}
 	return nil
 }
@@ -130,9 +131,9 @@ func waitPods(ctx context.Context, c *kube.Clients, ns string, sel labels.Select
 	})
 	if err != nil {
 		if last != "" {
-			return classify(fmt.Errorf("waiting for pods (%s); last seen: %s: %w", sel, last, err))
+			return steps.APIError(fmt.Errorf("waiting for pods (%s); last seen: %s: %w", sel, last, err))
 		}
-		return classify(fmt.Errorf("waiting for pods (%s): %w", sel, err))
+		return steps.APIError(fmt.Errorf("waiting for pods (%s): %w", sel, err))
 	}
 	return nil
 }

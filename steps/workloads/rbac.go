@@ -158,7 +158,7 @@ func offlineKind(kind string) (Resource, error) {
 // cluster's RESTMapper when env has a cluster that answers, else through the
 // built-in table. It is what `cutover rbac` uses for every kind a step names.
 func ResourceOf(env *steps.Env, kind string) (Resource, error) {
-	if c := clusterClients(env); c != nil {
+	if c, err := env.Clients("rbac"); err == nil {
 		if m, err := kube.ResolveKind(c.Mapper, kind); err == nil {
 			return Resource{Group: m.Resource.Group, Resource: m.Resource.Resource, Namespaced: kube.Namespaced(m)}, nil
 		}
@@ -168,23 +168,12 @@ func ResourceOf(env *steps.Env, kind string) (Resource, error) {
 
 // resourceOfGVK maps a manifest's apiVersion and kind.
 func resourceOfGVK(env *steps.Env, gvk schema.GroupVersionKind) Resource {
-	if c := clusterClients(env); c != nil {
+	if c, err := env.Clients("rbac"); err == nil {
 		if m, err := kube.MappingFor(c.Mapper, gvk); err == nil {
 			return Resource{Group: m.Resource.Group, Resource: m.Resource.Resource, Namespaced: kube.Namespaced(m)}
 		}
 	}
 	return offlineGVK(gvk.GroupKind())
-}
-
-func clusterClients(env *steps.Env) *kube.Clients {
-	if env == nil || env.Cluster == nil {
-		return nil
-	}
-	c, err := env.Cluster.Clients()
-	if err != nil {
-		return nil
-	}
-	return c
 }
 
 // perm builds a Permission, noting a guessed resource name in Why.

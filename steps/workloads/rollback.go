@@ -88,7 +88,7 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 	if !ok {
 		return cty.NilVal, fmt.Errorf("to_revision must be a whole revision number, or 0 for the previous one")
 	}
-	c, err := clients(env, "rollback")
+	c, err := env.Clients("rollback")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -107,10 +107,10 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 			return fmt.Errorf("rollback: %s does not exist", r)
 		}
 		if err != nil {
-			return classify(fmt.Errorf("rollback: reading %s: %w", r, err))
+			return steps.APIError(fmt.Errorf("rollback: reading %s: %w", r, err))
 		}
 		if skipped, err = rollbackTo(ctx, c.Typed, d, to, env.DryRun); err != nil {
-			return classify(fmt.Errorf("rollback of %s: %w", r, err))
+			return steps.APIError(fmt.Errorf("rollback of %s: %w", r, err))
 		}
 		return nil
 	})
@@ -138,7 +138,7 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 		obj, err = c.WaitFor(ctx, r, observed, nil)
 	}
 	if err != nil {
-		return cty.NilVal, classify(err)
+		return cty.NilVal, steps.APIError(err)
 	}
 	return cty.ObjectVal(map[string]cty.Value{"revision": cty.StringVal(obj.GetAnnotations()[revisionAnnotation])}), nil
 }

@@ -86,7 +86,7 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if _, err := steps.Decode(cfg, &sc); err != nil {
 		return cty.NilVal, err
 	}
-	c, err := clients(env, "scale")
+	c, err := env.Clients("scale")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -124,7 +124,7 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		// status: the wait watches the workload from the read before the
 		// patch and judges its states from the patch's on, with no list.
 		if _, err := c.WaitAfterWrite(ctx, r, read, out.GetResourceVersion(), scaledTo(r, want), env.Report); err != nil {
-			return cty.NilVal, classify(err)
+			return cty.NilVal, steps.APIError(err)
 		}
 	}
 	return cty.ObjectVal(map[string]cty.Value{"previous": cty.NumberIntVal(prev), "replicas": cty.NumberIntVal(want)}), nil
@@ -140,7 +140,7 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	if len(records) == 0 {
 		return nil
 	}
-	c, err := clients(env, "scale undo")
+	c, err := env.Clients("scale undo")
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func restoreScale(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.R
 		why, read, wrote = "", "", ""
 		s, err := c.Resource(r).Get(ctx, r.Name, metav1.GetOptions{}, "scale")
 		if err != nil {
-			return classify(fmt.Errorf("reading the scale of %s: %w", r, err))
+			return steps.APIError(fmt.Errorf("reading the scale of %s: %w", r, err))
 		}
 		read, wrote = s.GetResourceVersion(), s.GetResourceVersion()
 		cur, _, _ := unstructured.NestedInt64(s.Object, "spec", "replicas")
@@ -238,7 +238,7 @@ func currentScale(ctx context.Context, c *kube.Clients, r kube.Ref) (int64, erro
 func readScale(ctx context.Context, c *kube.Clients, r kube.Ref) (int64, string, error) {
 	s, err := c.Resource(r).Get(ctx, r.Name, metav1.GetOptions{}, "scale")
 	if err != nil {
-		return 0, "", classify(fmt.Errorf("reading the scale of %s: %w", r, err))
+		return 0, "", steps.APIError(fmt.Errorf("reading the scale of %s: %w", r, err))
 	}
 	n, _, _ := unstructured.NestedInt64(s.Object, "spec", "replicas")
 	return n, s.GetResourceVersion(), nil
@@ -249,7 +249,7 @@ func readScale(ctx context.Context, c *kube.Clients, r kube.Ref) (int64, string,
 func setScale(ctx context.Context, c *kube.Clients, r kube.Ref, n int64, rv string, dryRun bool) (*unstructured.Unstructured, error) {
 	out, err := mergePatch(ctx, c, r, map[string]any{"spec": map[string]any{"replicas": n}}, rv, dryRun, "scale")
 	if err != nil {
-		return nil, classify(fmt.Errorf("scaling %s to %d replicas: %w", r, n, err))
+		return nil, steps.APIError(fmt.Errorf("scaling %s to %d replicas: %w", r, n, err))
 	}
 	return out, nil
 }

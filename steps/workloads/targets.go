@@ -27,7 +27,7 @@ func servedAs(c *kube.Clients, r kube.Ref) error {
 	m, err := kube.MappingFor(c.Mapper, schema.FromAPIVersionAndKind(r.APIVersion, r.Kind))
 	if err != nil {
 		if kube.IsTransient(err) {
-			return classify(err)
+			return steps.APIError(err)
 		}
 		return &steps.TargetError{Record: r.String(), Why: err.Error()}
 	}

@@ -105,7 +105,7 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	if _, err := steps.Decode(cfg, &uc); err != nil {
 		return cty.NilVal, err
 	}
-	c, err := clients(env, "update_nodes")
+	c, err := env.Clients("update_nodes")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -182,13 +182,13 @@ func orDefault(s, def string) string {
 func daemonSetRevision(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.Ref) (*unstructured.Unstructured, string, error) {
 	ds, err := c.Get(ctx, r)
 	if err != nil {
-		return nil, "", classify(err)
+		return nil, "", steps.APIError(err)
 	}
 	if ds == nil {
 		return nil, "", fmt.Errorf("%s does not exist", r)
 	}
 	if ds, err = c.WaitFrom(ctx, r, ds, observed, env.Report); err != nil {
-		return nil, "", classify(err)
+		return nil, "", steps.APIError(err)
 	}
 	sel, err := selectorOf(ds)
 	if err != nil {
@@ -196,7 +196,7 @@ func daemonSetRevision(ctx context.Context, env *steps.Env, c *kube.Clients, r k
 	}
 	revs, err := c.Typed.AppsV1().ControllerRevisions(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	if err != nil {
-		return nil, "", classify(fmt.Errorf("listing the revisions of %s: %w", r, err))
+		return nil, "", steps.APIError(fmt.Errorf("listing the revisions of %s: %w", r, err))
 	}
 	hash, newest := "", int64(-1)
 	for _, cr := range revs.Items {
@@ -223,7 +223,7 @@ func nodesMatching(ctx context.Context, c *kube.Clients, pods []corev1.Pod, sel 
 		if len(sel) > 0 {
 			node, err := c.Typed.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{})
 			if err != nil {
-				return nil, classify(fmt.Errorf("reading node %s: %w", n, err))
+				return nil, steps.APIError(fmt.Errorf("reading node %s: %w", n, err))
 			}
 			if !want.Matches(labels.Set(node.Labels)) {
 				continue
@@ -291,7 +291,7 @@ func (updateNodesKind) Undo(ctx context.Context, env *steps.Env, records []json.
 	if len(records) == 0 {
 		return nil
 	}
-	c, err := clients(env, "update_nodes undo")
+	c, err := env.Clients("update_nodes undo")
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 // runResource waits, watch-driven, for an object to satisfy the step's
 // condition, rollout or until expression, and returns it.
 func (waitKind) runResource(ctx context.Context, env *steps.Env, wc waitConfig) (cty.Value, error) {
-	c, err := clients(env, "wait")
+	c, err := env.Clients("wait")
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -34,14 +34,14 @@ func (waitKind) runResource(ctx context.Context, env *steps.Env, wc waitConfig) 
 		// A dry run proves the object can be read, and does not wait.
 		live, err := c.Get(ctx, r)
 		if err != nil {
-			return cty.NilVal, classify(err)
+			return cty.NilVal, steps.APIError(err)
 		}
 		env.Report("dry run: not waiting for " + r.String())
 		return cty.ObjectVal(map[string]cty.Value{"object": objectVal(live)}), nil
 	}
 	obj, err := c.WaitFor(ctx, r, cond, env.Report)
 	if err != nil {
-		return cty.NilVal, classify(err)
+		return cty.NilVal, steps.APIError(err)
 	}
 	return cty.ObjectVal(map[string]cty.Value{"object": objectVal(obj)}), nil
 }
