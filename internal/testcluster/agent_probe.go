@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cutoverhq/cutover/internal/testcluster/podnet"
+	"github.com/cutoverhq/cutover/steps"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -51,7 +52,7 @@ func execCommand(e *corev1.ExecAction) []string {
 func (h handler) run(ctx context.Context, ip string, c *corev1.Container) error {
 	switch {
 	case h.sleep != nil:
-		return sleepCtx(ctx, time.Duration(h.sleep.Seconds)*time.Second)
+		return steps.Sleep(ctx, time.Duration(h.sleep.Seconds)*time.Second)
 	case h.httpGet != nil:
 		return httpGetAction(ctx, h.httpGet, ip, c)
 	case h.tcpSocket != nil:
@@ -155,7 +156,7 @@ func execAction(ctx context.Context, cmd []string) error {
 	case "sleep":
 		if len(cmd) == 2 {
 			if d, err := parseSleep(cmd[1]); err == nil {
-				return sleepCtx(ctx, d)
+				return steps.Sleep(ctx, d)
 			}
 		}
 	}
@@ -193,17 +194,6 @@ func parseSleep(s string) (time.Duration, error) {
 	return time.Duration(f * float64(unit)), nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // prober runs one probe of a container at the probe's period and reports
 // when its result flips, after successThreshold successes or
 // failureThreshold failures in a row (the kubelet's rules and defaults).
@@ -229,7 +219,7 @@ func (p prober) run(ctx context.Context, ip string, c *corev1.Container, report 
 	if first == 0 {
 		first = period
 	}
-	if sleepCtx(ctx, first) != nil {
+	if steps.Sleep(ctx, first) != nil {
 		return
 	}
 	t := time.NewTicker(period)
