@@ -1,13 +1,10 @@
 package render
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -58,7 +55,7 @@ func RenderChart(dir string, c Chart, namespace string) ([]File, error) {
 	}
 	out, err := engine.Render(ch, top)
 	if err != nil {
-		return nil, templateError(c.Path, ch.Name(), err)
+		return nil, templateError(c.Path, ch, err)
 	}
 	sources := templateSources(ch)
 	var files []File
@@ -184,34 +181,4 @@ func diskName(p, name, n string) string {
 		return p + ":" + n
 	}
 	return rel(p, strings.TrimPrefix(n, name+"/"))
-}
-
-// templatePos finds "web/templates/x.yaml:12:5" (or :12) in an engine error.
-var templatePos = regexp.MustCompile(`([\w.\-/]+\.(?:yaml|yml|tpl|txt|json)):(\d+)(?::(\d+))?`)
-
-// templateError places an engine error at the template file and line it
-// names; Helm's messages say the rest.
-func templateError(p, name string, err error) error {
-	msg := err.Error()
-	e := &Error{File: p, Msg: msg}
-	matches := templatePos.FindAllStringSubmatch(msg, -1)
-	if _, after, ok := strings.Cut(msg, "started at "); ok {
-		// An unclosed action: the parser names the end of the file first.
-		matches = templatePos.FindAllStringSubmatch(after, 1)
-	}
-	for _, m := range matches {
-		if !strings.HasPrefix(m[1], name+"/") {
-			continue
-		}
-		e.File = diskName(p, name, m[1])
-		e.Line, _ = strconv.Atoi(m[2])
-		e.Col, _ = strconv.Atoi(m[3])
-		e.Msg = strings.TrimSpace(strings.ReplaceAll(msg, "\n", " "))
-		break
-	}
-	var ve *ValuesProblem
-	if errors.As(err, &ve) {
-		return ve
-	}
-	return e
 }

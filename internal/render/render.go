@@ -9,7 +9,6 @@ package render
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/zclconf/go-cty/cty"
 
@@ -89,29 +88,6 @@ func abs(dir, p string) string {
 // forward slashes.
 func rel(base string, parts ...string) string {
 	return filepath.ToSlash(filepath.Join(append([]string{base}, parts...)...))
-}
-
-// hookAnnotation marks a Helm hook: run by Helm around an install, not part
-// of the release's objects.
-const hookAnnotation = "helm.sh/hook"
-
-// Hooks splits out the objects of files that are Helm hooks, which cutover
-// does not run (docs/deploy.md); it returns what is left and a line naming
-// what was left out ("" for none).
-func Hooks(ms []kube.Manifest) ([]kube.Manifest, string) {
-	var keep []kube.Manifest
-	var left []string
-	for _, m := range ms {
-		if h := m.Object.GetAnnotations()[hookAnnotation]; h != "" {
-			left = append(left, fmt.Sprintf("%s %s (%s)", m.Object.GetKind(), m.Object.GetName(), h))
-			continue
-		}
-		keep = append(keep, m)
-	}
-	if len(left) == 0 {
-		return ms, ""
-	}
-	return keep, "left out Helm hooks, which cutover does not run: " + strings.Join(left, ", ")
 }
 
 // Docs describe the chart and kustomize blocks for the reference pages of

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 )
 
 // dir is the repository's testdata, as a pipeline directory.
@@ -34,13 +36,22 @@ func TestRenderChart(t *testing.T) {
 	if got := strings.Join(names(files), " "); got != want {
 		t.Fatalf("files = %s\nwant    %s (no NOTES.txt, no partials)", got, want)
 	}
-	ms, err := Manifests(files)
+	kept, note := LeaveOutHooks(files)
+	if !strings.Contains(note, "Pod shop-test (test)") {
+		t.Fatalf("note %q does not name the test hook", note)
+	}
+	if n := strings.Count(kept[3].Text, "\n"); n != strings.Count(files[3].Text, "\n") || strings.TrimSpace(kept[3].Text) != "" {
+		t.Errorf("the hook's file is not blanked line for line:\n%s", kept[3].Text)
+	}
+	if kept[1].Text != files[1].Text {
+		t.Errorf("a file without hooks changed")
+	}
+	ms, err := Manifests(kept)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, note := Hooks(ms)
-	if len(ms) != 3 || !strings.Contains(note, "Pod shop-test (test)") {
-		t.Fatalf("after hooks: %d objects, note %q", len(ms), note)
+	if len(ms) != 3 {
+		t.Fatalf("after hooks: %d objects, want 3", len(ms))
 	}
 	dep := ms[1].Object
 	if dep.GetName() != "shop" || dep.GetLabels()["chart"] != "web-0.1.0" {
@@ -99,20 +110,27 @@ func TestRenderChartErrors(t *testing.T) {
 	}
 	meta := "apiVersion: v2\nname: bad\nversion: 0.1.0\n"
 	for _, tc := range []struct {
-		name  string
-		files map[string]string
-		vals  cty.Value
-		file  string
-		line  int
-		msg   string
+		name      string
+		files     map[string]string
+		vals      cty.Value
+		file      string
+		line, col int
+		msg       string
 	}{
-		{"template parse", map[string]string{"Chart.yaml": meta, "templates/a.yaml": "kind: ConfigMap\nmetadata:\n  name: {{ .Values.x \n"},
-			cty.NilVal, "templates/a.yaml", 3, "unclosed action"},
-		{"template exec", map[string]string{"Chart.yaml": meta, "templates/a.yaml": "a: 1\nb: {{ required \"x is required\" .Values.x }}\n"},
-			cty.NilVal, "templates/a.yaml", 2, "x is required"},
-		{"Chart.yaml", map[string]string{"Chart.yaml": "apiVersion: v2\nname: [bad\n"}, cty.NilVal, "Chart.yaml", 2, "Chart.yaml"},
+		{"unclosed action", map[string]string{"Chart.yaml": meta, "templates/a.yaml": "kind: ConfigMap\nmetadata:\n  name: {{ .Values.x \n"},
+			cty.NilVal, "templates/a.yaml", 3, 9, "unclosed action"},
+		{"undefined function", map[string]string{"Chart.yaml": meta, "templates/a.yaml": "a: 1\nb: {{ .Values.a }}-{{ nosuchfunc .Values.x }}\n"},
+			cty.NilVal, "templates/a.yaml", 2, 23, `function "nosuchfunc" not defined`},
+		{"misplaced end", map[string]string{"Chart.yaml": meta, "templates/a.yaml": "a: 1\nb: {{ .Values.a }} {{- end }}\n"},
+			cty.NilVal, "templates/a.yaml", 2, 20, "unexpected {{end}}"},
+		{"required", map[string]string{"Chart.yaml": meta, "templates/a.yaml": "a: 1\nb: {{ required \"x is required\" .Values.x }}\n"},
+			cty.NilVal, "templates/a.yaml", 2, 7, "x is required"},
+		{"exec in a partial", map[string]string{"Chart.yaml": meta, "templates/_h.tpl": "{{ define \"h\" }}\n  {{ .x.y }}\n{{ end }}\n",
+			"templates/a.yaml": "a: {{ include \"h\" .Values }}\n"},
+			cty.NilVal, "templates/_h.tpl", 2, 8, "nil pointer"},
+		{"Chart.yaml", map[string]string{"Chart.yaml": "apiVersion: v2\nname: [bad\n"}, cty.NilVal, "Chart.yaml", 2, 0, "Chart.yaml"},
 		{"missing dependency", map[string]string{"Chart.yaml": meta + "dependencies:\n  - name: redis\n    version: 1.0.0\n    repository: https://charts.example.com\n"},
-			cty.NilVal, "Chart.yaml", 5, "cutover fetches nothing"},
+			cty.NilVal, "Chart.yaml", 5, 5, "cutover fetches nothing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := chart(tc.files)
@@ -121,8 +139,8 @@ func TestRenderChartErrors(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("err = %v, want an *Error", err)
 			}
-			if e.File != filepath.ToSlash(filepath.Join(d, tc.file)) || e.Line != tc.line || !strings.Contains(e.Msg, tc.msg) {
-				t.Errorf("err = %s:%d:%d %s\nwant %s:%d … %s", e.File, e.Line, e.Col, e.Msg, tc.file, tc.line, tc.msg)
+			if e.File != filepath.ToSlash(filepath.Join(d, tc.file)) || e.Line != tc.line || (tc.col > 0 && e.Col != tc.col) || !strings.Contains(e.Msg, tc.msg) {
+				t.Errorf("err = %s:%d:%d %s\nwant %s:%d:%d … %s", e.File, e.Line, e.Col, e.Msg, tc.file, tc.line, tc.col, tc.msg)
 			}
 		})
 	}
@@ -231,4 +249,68 @@ func unstructuredInt(m map[string]any, path ...string) (int64, bool, error) {
 	}
 	n, ok := cur.(int64)
 	return n, ok, nil
+}
+
+// pack saves the chart directory src as a packaged chart (NAME-VERSION.tgz,
+// as `helm package` writes it) in a temporary directory.
+func pack(t *testing.T, src string) string {
+	t.Helper()
+	ch, err := loader.Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := chartutil.Save(ch, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A packaged chart renders as its directory does; files are named inside
+// the archive, and lines still map to the templates in it.
+func TestRenderPackagedChart(t *testing.T) {
+	tgz := pack(t, filepath.Join(dir, "charts/web"))
+	if filepath.Base(tgz) != "web-0.1.0.tgz" {
+		t.Fatalf("packaged as %s", tgz)
+	}
+	vals := cty.ObjectVal(map[string]cty.Value{"image": cty.ObjectVal(map[string]cty.Value{"tag": cty.StringVal("v3")})})
+	files, err := RenderChart("", Chart{Path: tgz, Release: "shop", Values: vals}, "team-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{tgz + ":web/templates/configmap.yaml", tgz + ":web/templates/deployment.yaml", tgz + ":web/templates/service.yaml", tgz + ":web/templates/tests/test-connection.yaml"}
+	if got := names(files); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("files = %v\nwant %v", got, want)
+	}
+	kept, _ := LeaveOutHooks(files)
+	ms, err := Manifests(kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 3 || ms[1].Object.GetName() != "shop" || !strings.Contains(files[1].Text, `image: "bebullish/demo:v3"`) {
+		t.Fatalf("%d objects, deployment %q:\n%s", len(ms), ms[1].Object.GetName(), files[1].Text)
+	}
+	lines := strings.Split(files[1].Text, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "image: ") {
+			if got, _ := files[1].Line(i+1, 1); got == 0 || !strings.Contains(lineAt(files[1].Template, got), "image: ") {
+				t.Errorf("rendered line %d (%q) maps to template line %d", i+1, l, got)
+			}
+		}
+	}
+}
+
+// A template error inside a packaged chart names the archive, the file in
+// it, the line and the column.
+func TestRenderPackagedChartError(t *testing.T) {
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "templates"), 0o700)
+	os.WriteFile(filepath.Join(src, "Chart.yaml"), []byte("apiVersion: v2\nname: bad\nversion: 0.2.0\n"), 0o600)
+	os.WriteFile(filepath.Join(src, "templates", "a.yaml"), []byte("a: 1\nb: {{ nosuchfunc .Values.x }}\n"), 0o600)
+	tgz := pack(t, src)
+	_, err := RenderChart("", Chart{Path: tgz}, "default")
+	var e *Error
+	if !errors.As(err, &e) || e.File != tgz+":bad/templates/a.yaml" || e.Line != 2 || e.Col != 7 {
+		t.Fatalf("err = %v, want %s:bad/templates/a.yaml:2:7", err, tgz)
+	}
 }

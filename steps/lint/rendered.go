@@ -8,7 +8,7 @@ import (
 )
 
 // renderSources renders the lint block's chart or overlay as deploy does,
-// so what is linted is what would be applied (docs/design.md, "Charts and
+// Helm hooks left out, so what is linted is what would be applied (docs/design.md, "Charts and
 // overlays").
 func renderSources(env *steps.Env, c config) ([]render.File, error) {
 	dir, ns := "", env.NamespaceFor("", nil)
@@ -20,6 +20,11 @@ func renderSources(env *steps.Env, c config) ([]render.File, error) {
 		files, err := render.RenderChart(dir, *c.Chart, ns)
 		if err != nil {
 			return nil, fmt.Errorf("lint: chart: %w", err)
+		}
+		// What deploy leaves out is not linted either.
+		files, note := render.LeaveOutHooks(files)
+		if note != "" && env != nil {
+			env.Report(note)
 		}
 		out = append(out, files...)
 	}

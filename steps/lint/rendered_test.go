@@ -46,3 +46,29 @@ fail_on = "never"
 		t.Fatalf("no readiness finding in %s; got %v", want, got)
 	}
 }
+
+// The chart's test Pod is a Helm hook: deploy does not apply it, so lint
+// does not lint it either, and says so as deploy does.
+func TestKindLeavesOutChartHooks(t *testing.T) {
+	cfg := decode(t, `chart {
+  path    = "testdata/charts/web"
+  release = "demo"
+}
+fail_on = "never"
+`)
+	var said []string
+	env := &steps.Env{Dir: filepath.Join("..", ".."), Namespace: "default", Progress: func(m string) { said = append(said, m) }}
+	out, err := kind{}.Run(context.Background(), env, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for it := out.GetAttr("findings").ElementIterator(); it.Next(); {
+		_, f := it.Element()
+		if obj := f.GetAttr("object").AsString(); strings.Contains(obj, "demo-test") || strings.Contains(f.GetAttr("file").AsString(), "tests/") {
+			t.Errorf("finding on the test hook: %s %s", obj, f.GetAttr("message").AsString())
+		}
+	}
+	if !strings.Contains(strings.Join(said, "\n"), "left out Helm hooks, which cutover does not run: Pod demo-test (test)") {
+		t.Errorf("lint did not say it left the hook out; said %q", said)
+	}
+}

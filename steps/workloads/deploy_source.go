@@ -58,10 +58,10 @@ func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string
 		if err != nil {
 			return nil, "", fmt.Errorf("chart: %w", err)
 		}
+		files, note = render.LeaveOutHooks(files)
 		if ms, err = render.Manifests(files); err != nil {
 			return nil, "", fmt.Errorf("chart %s renders what does not parse: %w", dc.Chart.Path, err)
 		}
-		ms, note = render.Hooks(ms)
 		return ms, note, nil
 	case dc.Kustomize != nil:
 		files, err := render.RenderOverlay(dir, *dc.Kustomize)
