@@ -89,12 +89,22 @@ func TestDiagnostics(t *testing.T) {
 		{"wave names an undeclared target", map[string]string{"a.hcl": head + "target \"eu-1\" {}\nwave \"w\" { targets = [\"eu-2\"] }\nstage \"a\" {\n  step {}\n}\n"},
 			Inputs{}, []wantDiag{
 				{summary: "Reference to undeclared target", detail: `Did you mean "eu-1"?`, file: "a.hcl", line: 3, col: 23},
-				{summary: "Target in no wave", detail: `"eu-1"`, file: "a.hcl", line: 2, col: 1},
 			}},
 		{"target in two waves, target in none", map[string]string{"a.hcl": head + "target \"a\" {}\ntarget \"b\" {}\nwave \"one\" { targets = [\"a\"] }\nwave \"two\" { targets = [\"a\"] }\nstage \"x\" {\n  step {}\n}\n"},
 			Inputs{}, []wantDiag{
 				{summary: "Target in two waves", detail: `wave "one"`, file: "a.hcl", line: 5, col: 25},
 				{summary: "Target in no wave", detail: `"b"`, file: "a.hcl", line: 3, col: 1},
+			}},
+		{"targets in no wave: one diagnostic naming them", map[string]string{"a.hcl": head + "target \"a\" {}\ntarget \"b\" {}\ntarget \"c\" {}\nwave \"one\" { targets = [\"c\"] }\nstage \"x\" {\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{
+				{summary: "Targets in no wave", detail: `2 targets are in no wave block: "a" (line 2), "b" (line 3).`, file: "a.hcl", line: 2, col: 1},
+			}},
+		{"wave targets by reference", map[string]string{"a.hcl": head + "target \"a\" {}\ntarget \"b-1\" {}\nwave \"one\" { targets = [target.a] }\nwave \"two\" { targets = [target[\"b-1\"]] }\nstage \"x\" {\n  step {}\n}\n"},
+			Inputs{}, nil},
+		{"a wave entry that is no name, an empty wave: no spurious target in no wave", map[string]string{"a.hcl": head + "target \"a\" {}\ntarget \"b\" {}\nwave \"one\" { targets = [var.x.a] }\nwave \"two\" { targets = [] }\nstage \"x\" {\n  step {}\n}\n"},
+			Inputs{}, []wantDiag{
+				{summary: "Invalid wave targets", detail: "[target.canary]", file: "a.hcl", line: 4, col: 25},
+				{summary: "Empty wave", detail: `Wave "two" lists no target`, file: "a.hcl", line: 5, col: 24},
 			}},
 		{"target without target blocks", map[string]string{"a.hcl": head + "stage \"x\" {\n  step { value = target.name }\n}\n"},
 			Inputs{}, []wantDiag{{summary: "target not allowed here", file: "a.hcl", line: 3, col: 18}}},

@@ -33,7 +33,7 @@ type exitCode struct {
 var exitCodes = []exitCode{
 	{exitOK, "success (fmt --check: every file formatted; lint: no error finding)", nil},
 	{exitFailed, "failed, nothing left changed: a stage failed and everything was undone, or the cluster could not be reached or refused a request", []string{"run", "plan", "undo", "status", "history", "approve", "abort", "join"}},
-	{exitInvalid, "invalid input (HCL, variables, flags, files, kubeconfig); nothing ran", nil},
+	{exitInvalid, "invalid input (HCL, variables, flags, files, a kubeconfig or context that is not there); `--resume` of a run that ended; `--run-id` of a run that exists already (a retried job: `--resume RUN` or `undo RUN`); nothing ran", nil},
 	{exitIncomplete, "failed, and the undo is incomplete: the output says what is left (objects someone changed since the run wrote them are left as is and named), or the run lost its lock and stopped without undoing", []string{"run", "undo"}},
 	{exitLockHeld, "the pipeline's lock is held by another run (named), or `undo`/`--resume` of a run whose process is still alive", []string{"run", "undo"}},
 	{exitFindings, "a check found problems: `fmt --check`, a file is not formatted (each is named; `--diff` shows the change); `lint`, an error finding (warnings alone exit 0)", []string{"fmt", "lint"}},

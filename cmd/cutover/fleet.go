@@ -57,6 +57,56 @@ func (c *cli) checkTarget(p *engine.Program, o *options) (*engine.Target, bool) 
 	return t, true
 }
 
+// checkTargetKubeconfig refuses a target whose kubeconfig or context
+// (from its block, else the command line's) is not there, naming the
+// target: bad input (exit 2) found before any cluster is written to, not
+// a cluster that failed (docs/ci.md, "One release, many clusters").
+func (c *cli) checkTargetKubeconfig(t *engine.Target, to *options) bool {
+	msg := kubeconfigProblem(to.kubeconfig, to.context)
+	if msg == "" {
+		return true
+	}
+	from := ""
+	if t.Context != "" || t.Kubeconfig != "" {
+		from = " (as its target block says)"
+	}
+	c.errorf("target %s%s: %s; nothing was run", t.Name, from, msg)
+	return false
+}
+
+// checkNewRun refuses a --run-id whose journal the cluster has already: a
+// retried CI job of a release. Starting it again would mix two releases in
+// one journal; what the person wants is finishing it (--resume, when its
+// job died while running) or putting it back (undo). Found before the
+// lock is taken, so nothing is written.
+// share: a job of one target (--target), not a whole fleet's run.
+func (c *cli) checkNewRun(ctx context.Context, st *state, runID, target, path string, share bool) int {
+	j, err := st.store.Open(ctx, runID)
+	if err != nil {
+		return exitOK // not there (a new run), or the Create that follows says why
+	}
+	m := j.Meta()
+	what, flag := "run "+runID, ""
+	if target != "" {
+		what += " (target " + target + ")"
+	}
+	if share {
+		flag = " --target " + target
+	}
+	where := ""
+	if st.namespace != "" {
+		where = " in namespace " + st.namespace
+	}
+	if m.Status == journal.StatusRunning || m.Status == "" {
+		c.errorf("%s exists already%s, still running: if its job died, `cutover run %s%s --resume %s` finishes it (exit 4 while its process is alive), `cutover undo %s %s%s` puts it back; a new release takes a new --run-id; nothing was done",
+			what, where, path, flag, runID, runID, path, flag)
+		return exitInvalid
+	}
+	c.errorf("%s exists already%s and ended %s at %s: `cutover undo %s %s` puts it back; a new release takes a new --run-id (--resume is only for a run whose job died while running); nothing was done",
+		what, where, m.Status, m.Started.UTC().Format(time.RFC3339), runID, path)
+	return exitInvalid
+}
+
 // share is one target's cluster state in a fleet run.
 type share struct {
 	target *engine.Target
@@ -75,7 +125,7 @@ func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (ma
 	for i := range p.Targets {
 		t := &p.Targets[i]
 		to := targetOptions(t, o)
-		if !c.checkKubeconfig(to) {
+		if !c.checkTargetKubeconfig(t, to) {
 			return nil, nil, exitInvalid
 		}
 		cl := c.cluster(to)
@@ -154,9 +204,9 @@ func (c *cli) releaseShares(ctx context.Context, shares map[string]*share) {
 	}
 }
 
-// runFleet releases every target of p in this process. prior, for
+// runFleet releases every target of p (at path) in this process. prior, for
 // --resume, holds the journals found.
-func (c *cli) runFleet(ctx context.Context, p *engine.Program, o *options, prior *fleetPrior, sig func() os.Signal) int {
+func (c *cli) runFleet(ctx context.Context, p *engine.Program, path string, o *options, prior *fleetPrior, sig func() os.Signal) int {
 	runID := o.runID
 	if prior != nil {
 		runID = prior.runID
@@ -167,6 +217,11 @@ func (c *cli) runFleet(ctx context.Context, p *engine.Program, o *options, prior
 	shares, unreachable, code := c.openShares(ctx, p, o)
 	if code == exitOK && prior != nil {
 		code = c.checkFleetResumable(ctx, p, shares, runID)
+	}
+	for _, name := range p.TargetNames() {
+		if sh, ok := shares[name]; ok && code == exitOK && prior == nil && o.runID != "" {
+			code = c.checkNewRun(ctx, sh.st, runID, name, path, false)
+		}
 	}
 	if code == exitOK {
 		code = c.lockShares(ctx, p, shares, unreachable, runID)
@@ -268,31 +323,60 @@ type fleetPrior struct {
 
 // loadFleetRun loads the pipeline of an existing run with targets: the
 // variables it started with come from the journal of the first target
-// whose cluster has it (each target's journal keeps them).
+// whose cluster has it (each target's journal keeps them). A run no
+// target's cluster has is named once, with where each target was looked
+// in.
 func (c *cli) loadFleetRun(path, runID string, o *options) (*fleetPrior, int) {
 	p0, ok := c.load(path, withLenient(o))
 	if !ok {
 		return nil, exitInvalid
 	}
-	// What each target said, shown only when none has the run.
-	said := &strings.Builder{}
-	stderr := c.stderr
-	defer func() { c.stderr = stderr }()
+	var looked []string
 	for i := range p0.Targets {
-		to := targetOptions(&p0.Targets[i], o)
+		t := &p0.Targets[i]
+		to := targetOptions(t, o)
 		to.target = ""
-		c.stderr = said
-		prior, _ := c.loadForRun(path, runID, to)
-		c.stderr = stderr
-		if prior == nil {
+		if !c.checkTargetKubeconfig(t, to) {
+			return nil, exitInvalid
+		}
+		_, where, err := c.targetJournal(context.Background(), p0, t, runID, to)
+		if err != nil {
+			looked = append(looked, fmt.Sprintf("target %s: %s", t.Name, where))
 			continue
+		}
+		prior, code := c.loadForRun(path, runID, to)
+		if prior == nil {
+			return nil, code
 		}
 		o.vars, o.saved = to.vars, to.saved
 		return &fleetPrior{runID: runID, p: prior.p}, exitOK
 	}
-	fmt.Fprint(c.stderr, said.String())
-	c.errorf("run %s: no target's cluster has its journal (targets %s)", runID, strings.Join(p0.TargetNames(), ", "))
+	c.errorf("run %s was not found: no target's cluster has its journal (%s)", runID, strings.Join(looked, "; "))
 	return nil, exitInvalid
+}
+
+// targetJournal opens run runID's journal in target t's cluster; where
+// says where it was looked for ("namespace NS of HOST", or why that
+// cluster could not be read), for the messages of join and undo.
+func (c *cli) targetJournal(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) (journal.Journal, string, error) {
+	to := targetOptions(t, o)
+	clients, err := c.cluster(to).Clients()
+	if err == nil {
+		err = clients.Reachable(ctx)
+	}
+	if err != nil {
+		return nil, "unreachable: " + err.Error(), err
+	}
+	ns := kube.NamespaceOf(clients, to.namespace, p.Namespace)
+	where := fmt.Sprintf("namespace %s of %s", ns, clients.Config.Host)
+	j, err := runStore(clients, ns, to).Open(ctx, runID)
+	switch {
+	case errors.Is(err, journal.ErrNotFound):
+		return nil, "not in " + where, err
+	case err != nil:
+		return nil, where + ": unreadable: " + err.Error(), err
+	}
+	return j, where, nil
 }
 
 func withLenient(o *options) *options {

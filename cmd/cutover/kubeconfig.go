@@ -2,26 +2,70 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"os"
+	"slices"
+	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 )
 
 // checkKubeconfig refuses a --kubeconfig that does not exist or does not
-// parse: it is bad input (exit 2, the file named), not a cluster that
-// failed (client-go would say so only at the first request, as exit 1).
+// parse, and a --context that no kubeconfig read has: it is bad input
+// (exit 2, the file or context named), not a cluster that failed (client-go
+// would say so only at the first request, as exit 1).
 func (c *cli) checkKubeconfig(o *options) bool {
-	if o.kubeconfig == "" {
-		return true
-	}
-	_, err := clientcmd.LoadFromFile(o.kubeconfig)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		c.errorf("--kubeconfig %s: no such file", o.kubeconfig)
-		return false
-	case err != nil:
-		c.errorf("--kubeconfig %s: not a kubeconfig: %v", o.kubeconfig, err)
+	if msg := kubeconfigProblem(o.kubeconfig, o.context); msg != "" {
+		c.errorf("--%s", msg)
 		return false
 	}
 	return true
+}
+
+// kubeconfigProblem says what is wrong with a kubeconfig file and a
+// context in it ("" for either: as kubectl finds them), "" when nothing
+// is: "kubeconfig FILE: no such file", "context "X" is not in …".
+func kubeconfigProblem(kubeconfig, context string) string {
+	if kubeconfig != "" {
+		_, err := clientcmd.LoadFromFile(kubeconfig)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Sprintf("kubeconfig %s: no such file", kubeconfig)
+		case err != nil:
+			return fmt.Sprintf("kubeconfig %s: not a kubeconfig: %v", kubeconfig, err)
+		}
+	}
+	if context == "" {
+		return ""
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	raw, err := rules.Load()
+	if err != nil {
+		return "" // client-go says what is wrong at the first use
+	}
+	if _, ok := raw.Contexts[context]; ok {
+		return ""
+	}
+	var files []string
+	for _, f := range rules.GetLoadingPrecedence() {
+		if _, err := os.Stat(f); err == nil {
+			files = append(files, f)
+		}
+	}
+	where := "no kubeconfig file (--kubeconfig, $KUBECONFIG, ~/.kube/config)"
+	if len(files) > 0 {
+		where = "the kubeconfig " + strings.Join(files, ", ")
+	}
+	have := "it has no context"
+	if len(raw.Contexts) > 0 {
+		var names []string
+		for n := range raw.Contexts {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		have = "its contexts are " + strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("context %q is not in %s: %s", context, where, have)
 }

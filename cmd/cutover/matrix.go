@@ -11,7 +11,6 @@ import (
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/journal"
-	"github.com/cutoverhq/cutover/kube"
 )
 
 // The CI's own matrix as the fan-out of a release across clusters
@@ -115,13 +114,16 @@ func cmdJoin(c *cli, args []string) int {
 	ctx := context.Background()
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tWAVE\tSTATUS")
-	var over, notes []string
+	var over, notes, looked []string
+	anywhere := false
 	for _, w := range waves {
 		var failed []string
 		maxf, from := w.MaxFailures, ""
 		for _, name := range w.Targets {
 			t, _ := p.TargetNamed(name)
-			status, jw := c.shareStatus(ctx, p, t, runID, o)
+			status, where, found, jw := c.shareStatus(ctx, p, t, runID, o)
+			anywhere = anywhere || found
+			looked = append(looked, fmt.Sprintf("target %s: %s", name, where))
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, w.Name, status)
 			if status != "succeeded" {
 				failed = append(failed, name+" ("+status+")")
@@ -138,6 +140,12 @@ func cmdJoin(c *cli, args []string) int {
 			over = append(over, fmt.Sprintf("wave %s: %s (max_failures %d)", w.Name, strings.Join(failed, ", "), maxf))
 		}
 	}
+	if !anywhere {
+		// A run id no cluster knows: a typo, or the first jobs never ran.
+		// Nothing to undo; say where it was looked for.
+		c.errorf("run %s was not found: no target's cluster has its journal (%s)", runID, strings.Join(looked, "; "))
+		return exitInvalid
+	}
 	tw.Flush()
 	for _, n := range notes {
 		fmt.Fprintf(c.stderr, "cutover: note: %s\n", n)
@@ -150,23 +158,15 @@ func cmdJoin(c *cli, args []string) int {
 }
 
 // shareStatus is a target's share of the run as its journal says: its
-// status, "no journal" when the release never reached it, "unreachable".
-func (c *cli) shareStatus(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) (string, *journal.Wave) {
-	to := targetOptions(t, o)
-	clients, err := c.cluster(to).Clients()
-	if err == nil {
-		err = clients.Reachable(ctx)
-	}
-	if err != nil {
-		return "unreachable: " + err.Error(), nil
-	}
-	ns := kube.NamespaceOf(clients, to.namespace, p.Namespace)
-	j, err := runStore(clients, ns, to).Open(ctx, runID)
+// status, "no journal" when the release never reached it, "unreachable";
+// found says whether the target's cluster has the run.
+func (c *cli) shareStatus(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) (status, where string, found bool, wave *journal.Wave) {
+	j, where, err := c.targetJournal(ctx, p, t, runID, o)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
-		return "no journal (its job did not run)", nil
+		return "no journal (its job did not run)", where, false, nil
 	case err != nil:
-		return "unreadable: " + err.Error(), nil
+		return where, where, false, nil
 	}
-	return j.Meta().Status, j.Meta().Wave
+	return j.Meta().Status, where, true, j.Meta().Wave
 }

@@ -53,7 +53,7 @@ func cmdRun(c *cli, args []string) int {
 				if fp == nil {
 					return code
 				}
-				return c.runFleet(ctx, fp.p, o, fp, sig)
+				return c.runFleet(ctx, fp.p, path, o, fp, sig)
 			}
 			o = targetOptions(t, o)
 		}
@@ -75,13 +75,16 @@ func cmdRun(c *cli, args []string) int {
 		return exitInvalid
 	}
 	if len(p.Targets) > 0 && t == nil {
-		return c.runFleet(ctx, p, o, nil, sig)
+		return c.runFleet(ctx, p, path, o, nil, sig)
 	}
 	if t != nil {
 		// One target's share: an ordinary run against its cluster, under
 		// the run id every job of the release gives (--run-id).
 		o = targetOptions(t, o)
 		opts.Target, opts.Namespace = t.Name, o.namespace
+		if !c.checkTargetKubeconfig(t, o) {
+			return exitInvalid
+		}
 	}
 	c.applyNamespace(p, o)
 	if !c.hasKubeconfig(o) {
@@ -114,6 +117,11 @@ func cmdRun(c *cli, args []string) int {
 	}
 	if prior != nil {
 		runID, lockName = prior.meta.RunID, prior.lockName(p)
+	}
+	if prior == nil && o.runID != "" {
+		if code := c.checkNewRun(ctx, st, runID, opts.Target, path, opts.Target != ""); code != exitOK {
+			return code
+		}
 	}
 	// The lock before the journal: a run refused by the lock leaves nothing
 	// behind that says "running".

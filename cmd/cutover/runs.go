@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -59,7 +60,11 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 	ns := kube.NamespaceOf(clients, o.namespace, pipelineNS)
 	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	j, err := st.store.Open(context.Background(), runID)
-	if err != nil {
+	switch {
+	case errors.Is(err, journal.ErrNotFound):
+		c.errorf("run %s was not found in namespace %s of %s (`cutover history -n %s` lists the runs there)", runID, ns, clients.Config.Host, ns)
+		return nil, exitInvalid
+	case err != nil:
 		c.errorf("run %s in namespace %s: %v", runID, ns, err)
 		return nil, exitInvalid
 	}

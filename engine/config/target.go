@@ -32,6 +32,9 @@ type Wave struct {
 	Parallelism  hcl.Expression
 	MaxFailures  hcl.Expression
 	DeclRange    hcl.Range
+	// invalid: an entry of targets was not a name (reported), so which
+	// targets are in no wave is not known.
+	invalid bool
 }
 
 var targetSchema = &hcl.BodySchema{
@@ -58,6 +61,27 @@ func decodeTargetBlock(b *hcl.Block) (*Target, hcl.Diagnostics) {
 	return t, diags
 }
 
+// waveTarget is the target an entry of a wave's targets names: a string
+// ("eu-1") or a reference (target.eu_1, target["eu-1"]).
+func waveTarget(e hcl.Expression) (string, bool) {
+	if v, d := e.Value(nil); !d.HasErrors() && v.Type() == cty.String && !v.IsNull() {
+		return v.AsString(), true
+	}
+	tr, d := hcl.AbsTraversalForExpr(e)
+	if d.HasErrors() || len(tr) != 2 || tr.RootName() != "target" {
+		return "", false
+	}
+	switch step := tr[1].(type) {
+	case hcl.TraverseAttr:
+		return step.Name, true
+	case hcl.TraverseIndex:
+		if step.Key.Type() == cty.String && !step.Key.IsNull() {
+			return step.Key.AsString(), true
+		}
+	}
+	return "", false
+}
+
 func decodeWaveBlock(b *hcl.Block) (*Wave, hcl.Diagnostics) {
 	w := &Wave{Name: b.Labels[0], DeclRange: b.DefRange}
 	diags := validName("wave", w.Name, b.LabelRanges[0])
@@ -71,15 +95,22 @@ func decodeWaveBlock(b *hcl.Block) (*Wave, hcl.Diagnostics) {
 		exprs, d := hcl.ExprList(a.Expr)
 		diags = append(diags, d...)
 		for _, e := range exprs {
-			v, d := e.Value(nil)
-			if d.HasErrors() || v.Type() != cty.String || v.IsNull() {
+			name, ok := waveTarget(e)
+			if !ok {
+				w.invalid = true
 				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid wave targets",
-					Detail:  "targets is a list of target names, written as strings: [\"eu-1\", \"us-1\"].",
+					Detail:  "targets lists target names, as strings or references: [\"eu-1\", \"us-1\"] or [target.canary].",
 					Subject: e.Range().Ptr()})
 				continue
 			}
-			w.Targets = append(w.Targets, v.AsString())
+			w.Targets = append(w.Targets, name)
 			w.TargetRanges = append(w.TargetRanges, e.Range())
+		}
+		if len(exprs) == 0 && !d.HasErrors() {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Empty wave",
+				Detail:  fmt.Sprintf("Wave %q lists no target: a wave releases one or more targets. List them, or remove the wave.", w.Name),
+				Subject: a.Expr.Range().Ptr()})
+			w.invalid = true
 		}
 	}
 	return w, diags
@@ -107,12 +138,17 @@ func (c *Config) checkWaves() hcl.Diagnostics {
 	if len(c.Waves) == 0 {
 		return diags
 	}
-	inWave := map[string]string{}
+	inWave, meant := map[string]string{}, map[string]bool{}
 	for _, w := range c.Waves {
 		for i, t := range w.Targets {
 			rng := w.TargetRanges[i]
 			if _, ok := c.Targets[t]; !ok {
 				diags = append(diags, undeclaredTarget(t, c.TargetOrder, rng))
+				// The target the misspelt name suggests is not said to
+				// be in no wave as well: fixing the name fixes both.
+				if s := suggest(t, c.TargetOrder); s != "" {
+					meant[s] = true
+				}
 				continue
 			}
 			if prev, dup := inWave[t]; dup {
@@ -124,20 +160,39 @@ func (c *Config) checkWaves() hcl.Diagnostics {
 			inWave[t] = w.Name
 		}
 	}
-	var missing []string
-	for _, t := range c.TargetOrder {
-		if _, ok := inWave[t]; !ok {
-			missing = append(missing, fmt.Sprintf("%q", t))
+	for _, w := range c.Waves {
+		if w.invalid {
+			return diags // which targets the wave meant is not known
 		}
 	}
-	if len(missing) > 0 {
-		for _, t := range c.TargetOrder {
-			if _, ok := inWave[t]; !ok {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target in no wave",
-					Detail:  fmt.Sprintf("Target %q is in no wave block: with waves declared, every target must be in one (not in any: %s).", t, strings.Join(missing, ", ")),
-					Subject: c.Targets[t].DeclRange.Ptr()})
-			}
+	var missing []string
+	for _, t := range c.TargetOrder {
+		if _, ok := inWave[t]; !ok && !meant[t] {
+			missing = append(missing, t)
 		}
+	}
+	switch len(missing) {
+	case 0:
+	case 1:
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Target in no wave",
+			Detail:  fmt.Sprintf("Target %q is in no wave block: with waves declared, every target is released in one. Add it to a wave's targets.", missing[0]),
+			Subject: c.Targets[missing[0]].DeclRange.Ptr()})
+	default:
+		// One diagnostic, at the first: the same words once per target
+		// would bury the list.
+		first := c.Targets[missing[0]].DeclRange
+		var where []string
+		for _, t := range missing {
+			r := c.Targets[t].DeclRange
+			at := fmt.Sprintf("line %d", r.Start.Line)
+			if r.Filename != first.Filename {
+				at = fmt.Sprintf("%s:%d", r.Filename, r.Start.Line)
+			}
+			where = append(where, fmt.Sprintf("%q (%s)", t, at))
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Targets in no wave",
+			Detail:  fmt.Sprintf("%d targets are in no wave block: %s. With waves declared, every target is released in one: add them to waves' targets.", len(missing), strings.Join(where, ", ")),
+			Subject: first.Ptr()})
 	}
 	return diags
 }
