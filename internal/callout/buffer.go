@@ -1,10 +1,18 @@
 package callout
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
 )
+
+// MaxOutput is how much of a stream or a response body any caller keeps in
+// an output (a step's stdout, a measurement's body): enough for any JSON a
+// pipeline reads back, small enough that a chatty command, or a gate taking
+// hundreds of measurements, cannot exhaust memory. What is cut is marked
+// (Buffer.String) and not parsed as JSON.
+const MaxOutput = 1 << 20
 
 // TailSize is how much of the end of a stream a Buffer keeps apart from its
 // capped head, so an error can quote the last lines of stderr even when the
@@ -53,16 +61,20 @@ func (b *Buffer) Truncated() bool { return b.total > int64(len(b.head)) }
 // Bytes returns the kept head, without any marker.
 func (b *Buffer) Bytes() []byte { return b.head }
 
-// String returns the kept head, followed by a marker saying how much was
-// dropped when the stream was longer than the cap.
+// String returns the kept head as text (invalid UTF-8 replaced by U+FFFD:
+// an output is a string), followed by a marker saying how much was dropped
+// when the stream was longer than the cap.
 func (b *Buffer) String() string {
 	if !b.Truncated() {
-		return string(b.head)
+		return Text(b.head)
 	}
 	head := ValidPrefix(b.head)
 	return fmt.Sprintf("%s\n[cutover: output truncated at %d bytes; %d bytes dropped]\n",
-		head, len(head), b.total-int64(len(head)))
+		Text(head), len(head), b.total-int64(len(head)))
 }
+
+// Text is b as valid UTF-8, invalid bytes replaced by U+FFFD.
+func Text(b []byte) string { return string(bytes.ToValidUTF8(b, []byte("\uFFFD"))) }
 
 // LastLines returns up to n trailing lines of the stream, for error
 // messages.

@@ -32,16 +32,25 @@ func RedactURL(u *url.URL) string {
 	return c.String()
 }
 
-// ErrorText is err's message for output when the request was for raw.
-// net/http quotes the URL of the failed hop in a *url.Error, masking only
-// the password (the user name and the query stay), and that hop may be a
-// redirect target the pipeline never named: the quoted URL is redacted
-// whatever it is, and any copy of raw elsewhere in the message as well.
+// ErrorText is err's message for output, from a call to raw (a URL) that
+// the caller names itself, redacted, beside the message. It is the one way
+// an error of a call out reaches output.
+//
+// net/http wraps its errors in a *url.Error quoting the URL of the failed
+// hop, masking only the password (the user name and the query stay). When
+// that hop is raw the wrapper is dropped, as the caller names it already;
+// when it is another (a redirect target the pipeline never named, an API
+// path below a server's address) it is kept, redacted. Any copy of raw
+// elsewhere in the message is redacted too.
 func ErrorText(err error, raw string) string {
 	msg := err.Error()
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		msg = strings.ReplaceAll(msg, ue.Error(), fmt.Sprintf("%s %q: %s", ue.Op, Redact(ue.URL), ErrorText(ue.Err, raw)))
+		inner := ErrorText(ue.Err, raw)
+		if Redact(ue.URL) != Redact(raw) {
+			inner = fmt.Sprintf("%s %q: %s", ue.Op, Redact(ue.URL), inner)
+		}
+		msg = strings.ReplaceAll(msg, ue.Error(), inner)
 	}
 	if raw != "" {
 		msg = strings.ReplaceAll(msg, raw, Redact(raw))

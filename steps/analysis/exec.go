@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
@@ -24,7 +20,8 @@ func init() {
 		Name:  "exec",
 		Order: 40,
 		Doc: "Runs a local command per measurement, from an argv list, never through a shell. " +
-			"`result` is `{ exit_code, stdout, stderr, json }` (json: stdout parsed, or null). A non-zero exit is a " +
+			"`result` is `{ exit_code, stdout, stderr, json }` (json: stdout parsed, or null; stdout and stderr kept up to 1 MiB each, " +
+			"cut with a marker). A non-zero exit is a " +
 			"result the conditions judge; without a condition, exit code 0 is Successful. A command that cannot " +
 			"start or outlives `timeout` is an Error measurement.",
 		AttrDocs: execDocs,
@@ -48,7 +45,8 @@ func init() {
 // measurement.
 type execProvider struct {
 	argv    []string
-	env     []string
+	env     map[string]string
+	base    string // the pipeline's directory
 	dir     string
 	timeout time.Duration
 }
@@ -76,28 +74,12 @@ func newExec(b cty.Value, env *steps.Env) (*execProvider, error) {
 	if _, err := steps.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("exec: %w", err)
 	}
-	p := &execProvider{argv: c.Command, dir: c.Dir, timeout: c.Timeout}
+	p := &execProvider{argv: c.Command, env: c.Env, dir: c.Dir, timeout: c.Timeout}
 	if len(p.argv) == 0 || p.argv[0] == "" {
 		return nil, errors.New(`exec: command must name a program, such as ["./check.sh", "--fast"]`)
 	}
-	base := ""
 	if env != nil {
-		base = env.Dir
-	}
-	if p.dir == "" {
-		p.dir = base
-	} else if !filepath.IsAbs(p.dir) && base != "" {
-		p.dir = filepath.Join(base, p.dir)
-	}
-	extra := c.Env
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	p.env = os.Environ()
-	for _, k := range keys {
-		p.env = append(p.env, k+"="+extra[k])
+		p.base = env.Dir
 	}
 	return p, nil
 }
@@ -130,8 +112,14 @@ func execVerdict(r cty.Value) Phase {
 func (p *execProvider) Measure(ctx context.Context) (cty.Value, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	res, err := callout.Command{Path: p.argv[0], Args: p.argv[1:], Dir: p.dir, Env: p.env,
-		Limit: maxBody, KillGrace: defaults.MeasureKillGrace, PipeGrace: defaults.MeasurePipeGrace}.Run(ctx)
+	// Looked up per measurement, as the exec step does per attempt: an
+	// earlier stage may have put the program in place.
+	cmd, err := callout.Local(p.argv, p.base, p.dir, p.env)
+	if err != nil {
+		return cty.NilVal, "", fmt.Errorf("command %q: %w", p.argv[0], err)
+	}
+	cmd.KillGrace, cmd.PipeGrace = defaults.MeasureKillGrace, defaults.MeasurePipeGrace
+	res, err := cmd.Run(ctx)
 	if res == nil {
 		return cty.NilVal, "", fmt.Errorf("command %q: %w", p.argv[0], err)
 	}
@@ -145,28 +133,25 @@ func (p *execProvider) Measure(ctx context.Context) (cty.Value, string, error) {
 		return cty.NilVal, "", fmt.Errorf("command %q: %w", p.argv[0], err)
 	}
 	code := res.ExitCode
-	stdout, stderr := res.Stdout.Bytes(), res.Stderr.Bytes()
 	r := cty.ObjectVal(map[string]cty.Value{
 		"exit_code": cty.NumberIntVal(int64(code)),
-		"stdout":    cty.StringVal(text(stdout)),
-		"stderr":    cty.StringVal(text(stderr)),
-		"json":      steps.JSONValue(stdout, res.Stdout.Truncated()),
+		"stdout":    cty.StringVal(res.Stdout.String()),
+		"stderr":    cty.StringVal(res.Stderr.String()),
+		"json":      steps.JSONValue(res.Stdout.Bytes(), res.Stdout.Truncated()),
 	})
 	value := "exit " + strconv.Itoa(code)
 	if code != 0 {
-		if last := lastLine(string(stderr)); last != "" {
-			value += ": " + last
+		if last := res.Stderr.LastLines(1); last != "" {
+			value += ": " + shorten(last)
 		}
 	}
 	return r, value, nil
 }
 
-// lastLine is the last non-empty line of s, cut to a readable length.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	l := strings.TrimSpace(lines[len(lines)-1])
+// shorten cuts a line to a readable length for a measurement's value.
+func shorten(l string) string {
 	if len(l) > 200 {
-		l = l[:200] + "…"
+		l = string(callout.ValidPrefix([]byte(l[:200]))) + "…"
 	}
-	return strings.ToValidUTF8(l, "?")
+	return l
 }

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +24,7 @@ func init() {
 		Order: 10,
 		Doc: "Sends one HTTP request per measurement. `result` is `{ status, body, json, headers, latency }` " +
 			"(json: the body parsed, or null; header names in lower case, Set-Cookie left out; latency in seconds). " +
+			"The body is kept up to 1 MiB (cut with a marker, json null then); a body over 10 MiB is an Error measurement. " +
 			"Without a condition a 2xx status is Successful. No response within `timeout` is an Error measurement.",
 		AttrDocs: httpDocs,
 		Attrs:    httpAttrs(),
@@ -70,10 +70,8 @@ func httpAttrs() hcldec.ObjectSpec { return steps.SpecFor[httpConfig]() }
 // out of headers: it carries session credentials. Without a condition a
 // measurement is Successful on a 2xx status.
 type httpProvider struct {
-	url     *url.URL
-	method  string
-	headers map[string]string
-	body    string
+	req     callout.Request
+	shown   string // req.URL redacted
 	timeout time.Duration
 	client  *http.Client
 }
@@ -83,13 +81,16 @@ func newHTTP(b cty.Value) (*httpProvider, error) {
 	if _, err := steps.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
-	u, err := parseURL(c.URL)
-	if err != nil {
+	if _, err := parseURL(c.URL); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
-	p := &httpProvider{url: u, method: http.MethodGet, headers: c.Headers, body: c.Body, timeout: c.Timeout}
+	p := &httpProvider{req: callout.Request{Method: http.MethodGet, URL: c.URL, Headers: c.Headers},
+		shown: callout.Redact(c.URL), timeout: c.Timeout}
 	if c.Method != nil && *c.Method != "" {
-		p.method = strings.ToUpper(*c.Method)
+		p.req.Method = strings.ToUpper(*c.Method)
+	}
+	if c.Body != "" {
+		p.req.Body = &c.Body
 	}
 	// A gate measures the service, not a redirect target it cannot name.
 	p.client = callout.NewClient(callout.ClientOptions{Insecure: c.Insecure, NoRedirects: true})
@@ -121,7 +122,7 @@ func checkHTTP(b cty.Value, path []string) []steps.Problem {
 	return out
 }
 
-func (p *httpProvider) Describe() string { return "http " + p.method + " " + callout.RedactURL(p.url) }
+func (p *httpProvider) Describe() string { return "http " + p.req.Method + " " + p.shown }
 
 // httpVerdict: a 2xx status is Successful.
 func httpVerdict(r cty.Value) Phase {
@@ -136,11 +137,10 @@ func httpVerdict(r cty.Value) Phase {
 
 // response is what one request gave.
 type response struct {
-	status    int
-	header    http.Header
-	body      []byte
-	truncated bool
-	latency   time.Duration
+	status  int
+	header  http.Header
+	body    *callout.Buffer
+	latency time.Duration
 }
 
 // do sends the request once. Errors name the method and the URL without
@@ -148,43 +148,27 @@ type response struct {
 func (p *httpProvider) do(ctx context.Context) (*response, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	var body io.Reader // nil, not an empty reader: a GET sends no body
-	if p.body != "" {
-		body = strings.NewReader(p.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, p.method, p.url.String(), body)
+	m := p.req.Method
+	req, err := p.req.Build(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", p.method, callout.RedactURL(p.url), err)
-	}
-	for k, v := range p.headers {
-		if strings.EqualFold(k, "host") {
-			req.Host = v
-			continue
-		}
-		req.Header.Set(k, v)
+		return nil, fmt.Errorf("%s %s: %w", m, p.shown, err)
 	}
 	start := time.Now()
 	resp, err := p.client.Do(req)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return nil, fmt.Errorf("%s %s: no response within %s", p.method, callout.RedactURL(p.url), p.timeout)
+			return nil, fmt.Errorf("%s %s: no response within %s", m, p.shown, p.timeout)
 		}
-		// net/http's error quotes the whole URL, query included: name it
-		// our way and keep only the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%s %s: %w", p.method, callout.RedactURL(p.url), err)
+		return nil, fmt.Errorf("%s %s: %s", m, p.shown, callout.ErrorText(err, p.req.URL))
 	}
 	defer resp.Body.Close()
-	// maxBody is kept and the rest not read: a measurement needs the head
-	// of a health document only, and must not wait for a large body.
-	buf := callout.NewBuffer(maxBody)
-	if _, err := io.Copy(buf, io.LimitReader(resp.Body, maxBody+1)); err != nil {
-		return nil, fmt.Errorf("%s %s: reading the %d response: %w", p.method, callout.RedactURL(p.url), resp.StatusCode, err)
+	// The head is kept and the rest counted, up to callout.MaxResponseBody,
+	// as every caller reads a body (docs/design.md, "Calling out").
+	buf := callout.NewBuffer(callout.MaxOutput)
+	if _, err := io.Copy(buf, resp.Body); err != nil {
+		return nil, fmt.Errorf("%s %s: reading the %d response: %s", m, p.shown, resp.StatusCode, callout.ErrorText(err, p.req.URL))
 	}
-	return &response{status: resp.StatusCode, header: resp.Header, body: buf.Bytes(), truncated: buf.Truncated(), latency: time.Since(start)}, nil
+	return &response{status: resp.StatusCode, header: resp.Header, body: buf, latency: time.Since(start)}, nil
 }
 
 func (p *httpProvider) Measure(ctx context.Context) (cty.Value, string, error) {
@@ -200,8 +184,8 @@ func (p *httpProvider) Measure(ctx context.Context) (cty.Value, string, error) {
 	}
 	r := cty.ObjectVal(map[string]cty.Value{
 		"status":  cty.NumberIntVal(int64(resp.status)),
-		"body":    cty.StringVal(text(resp.body)),
-		"json":    steps.JSONValue(resp.body, resp.truncated),
+		"body":    cty.StringVal(resp.body.String()),
+		"json":    steps.JSONValue(resp.body.Bytes(), resp.body.Truncated()),
 		"headers": steps.FromGo(headers),
 		"latency": cty.NumberFloatVal(resp.latency.Seconds()),
 	})

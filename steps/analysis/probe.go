@@ -130,7 +130,7 @@ func checkProbe(b cty.Value, path []string) []steps.Problem {
 }
 
 func (p *probeProvider) Describe() string {
-	return fmt.Sprintf("probe %s %s at %g/s for %s", p.http.method, callout.RedactURL(p.http.url), p.rate, p.duration)
+	return fmt.Sprintf("probe %s %s at %g/s for %s", p.http.req.Method, p.http.shown, p.rate, p.duration)
 }
 
 // probeVerdict: a window of requests without an error is Successful.
@@ -216,7 +216,7 @@ func (t *probeTally) add(p *probeProvider, resp *response, err error) {
 	if p.versionHeader != "" {
 		v = resp.header.Get(p.versionHeader)
 	} else if p.versionField != "" {
-		if j := steps.JSONValue(resp.body, resp.truncated); !j.IsNull() && j.Type().IsObjectType() && j.Type().HasAttribute(p.versionField) {
+		if j := steps.JSONValue(resp.body.Bytes(), resp.body.Truncated()); !j.IsNull() && j.Type().IsObjectType() && j.Type().HasAttribute(p.versionField) {
 			if f := j.GetAttr(p.versionField); !f.IsNull() && f.Type() == cty.String {
 				v = f.AsString()
 			}
@@ -225,7 +225,7 @@ func (t *probeTally) add(p *probeProvider, resp *response, err error) {
 	if v == "" {
 		v = "unknown"
 	}
-	t.versions[text([]byte(v))]++
+	t.versions[callout.Text([]byte(v))]++
 }
 
 func (t *probeTally) result() (cty.Value, string, error) {

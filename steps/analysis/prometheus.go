@@ -54,10 +54,8 @@ func init() {
 // reduced to the last sample of each series. NaN (0/0 when there is no
 // traffic) cannot be a number in HCL and reads as null.
 type prometheusProvider struct {
-	address string
-	query   string
-	timeout time.Duration
-	api     promv1.API
+	promClient
+	query string
 }
 
 // prometheusDocs describe prometheusConfig's attributes in the reference.
@@ -102,25 +100,44 @@ func newPrometheus(b cty.Value) (*prometheusProvider, error) {
 	if _, err := steps.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	a, err := c.api()
+	pc, err := c.client()
 	if err != nil {
 		return nil, err
 	}
-	return &prometheusProvider{address: c.Address, query: c.Query, timeout: c.Timeout, api: a}, nil
+	return &prometheusProvider{promClient: pc, query: c.Query}, nil
 }
 
-// api is the Prometheus API client of the server s names.
-func (s promServer) api() (promv1.API, error) {
+// promClient asks one server instant queries (prometheus, slo).
+type promClient struct {
+	address string
+	timeout time.Duration
+	api     promv1.API
+}
+
+// client is the client of the server s names.
+func (s promServer) client() (promClient, error) {
 	if _, err := parseURL(s.Address); err != nil {
-		return nil, fmt.Errorf("prometheus address: %w", err)
+		return promClient{}, fmt.Errorf("prometheus address: %w", err)
 	}
 	base, _ := url.Parse(s.Address)
-	client := promHTTPClient(base, s.Headers, nil)
-	ac, err := api.NewClient(api.Config{Address: s.Address, Client: client})
+	ac, err := api.NewClient(api.Config{Address: s.Address, Client: promHTTPClient(base, s.Headers, nil)})
 	if err != nil {
-		return nil, fmt.Errorf("prometheus client for %s: %w", callout.Redact(s.Address), err)
+		return promClient{}, fmt.Errorf("prometheus client for %s: %s", callout.Redact(s.Address), callout.ErrorText(err, s.Address))
 	}
-	return promv1.NewAPI(ac), nil
+	return promClient{address: s.Address, timeout: s.Timeout, api: promv1.NewAPI(ac)}, nil
+}
+
+// ask evaluates q now. The API client's errors quote the URL it posted
+// to, below address, which may hold credentials: the error names the
+// server redacted and quotes nothing else of it (callout.ErrorText).
+func (c promClient) ask(ctx context.Context, q string) (model.Value, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	v, _, _, err := c.api.Query(ctx, q, time.Now(), promv1.WithTimeout(c.timeout))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus %s, query %q: %s", callout.Redact(c.address), q, callout.ErrorText(err, c.address))
+	}
+	return v, nil
 }
 
 // checkAddress is the load-time check of a block's address.
@@ -159,11 +176,9 @@ func (p *prometheusProvider) Describe() string {
 }
 
 func (p *prometheusProvider) Measure(ctx context.Context) (cty.Value, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	v, _, _, err := p.api.Query(ctx, p.query, time.Now(), promv1.WithTimeout(p.timeout))
+	v, err := p.ask(ctx, p.query)
 	if err != nil {
-		return cty.NilVal, "", fmt.Errorf("prometheus %s, query %q: %w", callout.Redact(p.address), p.query, err)
+		return cty.NilVal, "", err
 	}
 	return promResult(v)
 }

@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -189,12 +188,3 @@ func newProvider(cfg cty.Value, env *steps.Env) (*Provider, Measurer, error) {
 func problem(path []string, name, summary, detail string) steps.Problem {
 	return steps.Problem{Path: append(append([]string{}, path...), name), Summary: summary, Detail: detail}
 }
-
-// maxBody caps what a measurement keeps of a response body or a command's
-// output: enough for any health document, small enough that a gate taking
-// hundreds of measurements stays small.
-const maxBody = 1 << 20
-
-// text returns b as a string with invalid UTF-8 replaced: cty strings must
-// be valid.
-func text(b []byte) string { return string(bytes.ToValidUTF8(b, []byte("\uFFFD"))) }

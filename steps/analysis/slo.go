@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 	"github.com/zclconf/go-cty/cty"
 
@@ -69,10 +68,8 @@ func init() {
 // Without a condition it fails when a pair fires, is inconclusive when no
 // pair has data in both windows, and succeeds otherwise.
 type sloProvider struct {
-	address string
-	slo     slo
-	timeout time.Duration
-	api     promv1.API
+	promClient
+	slo slo
 }
 
 // sloConfig is an slo block.
@@ -128,11 +125,11 @@ func newSLO(b cty.Value) (*sloProvider, error) {
 	if len(ps) > 0 {
 		return nil, fmt.Errorf("slo: %w", steps.Problems(ps))
 	}
-	a, err := c.api()
+	pc, err := c.client()
 	if err != nil {
 		return nil, err
 	}
-	return &sloProvider{address: c.Address, slo: s, timeout: c.Timeout, api: a}, nil
+	return &sloProvider{promClient: pc, slo: s}, nil
 }
 
 func checkSLO(b cty.Value, path []string) []steps.Problem {
@@ -301,12 +298,9 @@ func (p *sloProvider) Describe() string {
 }
 
 func (p *sloProvider) Measure(ctx context.Context) (cty.Value, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	q := p.slo.sloQuery()
-	v, _, _, err := p.api.Query(ctx, q, time.Now(), promv1.WithTimeout(p.timeout))
+	v, err := p.ask(ctx, p.slo.sloQuery())
 	if err != nil {
-		return cty.NilVal, "", fmt.Errorf("slo: prometheus %s, query %q: %w", callout.Redact(p.address), q, err)
+		return cty.NilVal, "", fmt.Errorf("slo: %w", err)
 	}
 	vec, ok := v.(model.Vector)
 	if !ok {

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -21,11 +18,6 @@ import (
 
 func init() { steps.Register(execKind{}) }
 
-// maxOutput caps what a step keeps of a command's stream or a response body:
-// enough for any JSON a pipeline reads back, small enough that a chatty
-// command cannot exhaust memory.
-const maxOutput = 1 << 20
-
 // execKind runs a local command from an argv list, never through a shell.
 type execKind struct{}
 
@@ -34,7 +26,7 @@ func (execKind) Name() string { return "exec" }
 func (execKind) Doc() string {
 	return "Runs a local command from an argv list, never through a shell: a build, a test suite, a smoke " +
 		"test, a script. A non-zero exit fails the stage and is retryable; the output keeps stdout and stderr " +
-		"(up to 1 MiB each) and stdout parsed as JSON when it is."
+		"(up to 1 MiB each, cut with a marker) and stdout parsed as JSON when it is."
 }
 
 func (execKind) AttrDocs() map[string]string {
@@ -68,16 +60,16 @@ var execOutput = cty.Object(map[string]cty.Type{
 func (execKind) Output() cty.Type { return execOutput }
 
 func (execKind) Check(cfg cty.Value) []steps.Problem {
-	cmd := cfg.GetAttr("command")
-	if !cmd.IsKnown() || cmd.IsNull() {
-		return nil
+	var c execConfig
+	u, err := steps.Decode(cfg, &c)
+	if err != nil || u.Has("command") {
+		return steps.ProblemsOf(err)
 	}
-	if cmd.LengthInt() == 0 {
+	if len(c.Command) == 0 {
 		return []steps.Problem{{Path: []string{"command"}, Summary: "Empty command",
 			Detail: `command is the argv of the program to run, such as ["kubectl", "version"]; it needs at least the program name.`}}
 	}
-	first := cmd.Index(cty.NumberIntVal(0))
-	if first.IsKnown() && !first.IsNull() && strings.TrimSpace(first.AsString()) == "" {
+	if strings.TrimSpace(c.Command[0]) == "" {
 		return []steps.Problem{{Path: []string{"command"}, Summary: "Empty program name",
 			Detail: "The first element of command names the program to run; it is empty."}}
 	}
@@ -91,7 +83,7 @@ func (execKind) Plan(_ context.Context, env *steps.Env, cfg cty.Value) (string, 
 	if _, err := steps.Decode(cfg, &c); err != nil {
 		return "", err
 	}
-	return "would run " + quoteArgv(c.Command) + " in " + workDir(env, c.Dir), nil
+	return "would run " + quoteArgv(c.Command) + " in " + callout.WorkDir(pipelineDir(env), c.Dir), nil
 }
 
 func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
@@ -107,18 +99,11 @@ func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		env.Report("dry run: not running " + argv[0])
 		return execResult(cty.NullVal(cty.Number), nil, nil), nil
 	}
-	environ := mergeEnv(os.Environ(), cf.Env)
-	dir := workDir(env, cf.Dir)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return cty.NilVal, fmt.Errorf("exec %s: working directory %q does not exist or is not a directory", argv[0], dir)
-	}
-	path, err := resolveProgram(argv[0], baseDir(env), environ)
+	c, err := callout.Local(argv, pipelineDir(env), cf.Dir, cf.Env)
 	if err != nil {
-		return cty.NilVal, err
+		return cty.NilVal, fmt.Errorf("exec %s: %w", argv[0], err)
 	}
-
-	c := callout.Command{Path: path, Name: argv[0], Args: argv[1:], Dir: dir, Env: environ,
-		Limit: maxOutput, KillGrace: defaults.ExecKillGrace, PipeGrace: defaults.ExecPipeGrace}
+	c.KillGrace, c.PipeGrace = defaults.ExecKillGrace, defaults.ExecPipeGrace
 	if cf.Stdin != nil {
 		c.Stdin = strings.NewReader(*cf.Stdin)
 	}
@@ -127,7 +112,7 @@ func (k execKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	res, waitErr := c.Run(ctx)
 	if res == nil {
 		// Exec format, permission denied: another attempt would fail the same way.
-		return cty.NilVal, fmt.Errorf("exec %s: cannot start %s: %w", argv[0], path, waitErr)
+		return cty.NilVal, fmt.Errorf("exec %s: cannot start %s: %w", argv[0], c.Path, waitErr)
 	}
 	took := res.Took.Round(time.Millisecond)
 
@@ -194,44 +179,13 @@ func execResult(code cty.Value, stdout, stderr *callout.Buffer) cty.Value {
 	return cty.ObjectVal(o)
 }
 
-// baseDir is where relative paths of the pipeline resolve: its directory,
-// or the current one when the engine gave none.
-func baseDir(env *steps.Env) string {
-	if env != nil && env.Dir != "" {
-		return env.Dir
+// pipelineDir is the directory the pipeline's relative paths resolve
+// against, "" when the engine gave none (callout.BaseDir: the current one).
+func pipelineDir(env *steps.Env) string {
+	if env == nil {
+		return ""
 	}
-	if wd, err := os.Getwd(); err == nil {
-		return wd
-	}
-	return "."
-}
-
-func workDir(env *steps.Env, d string) string {
-	if filepath.IsAbs(d) {
-		return filepath.Clean(d)
-	}
-	return filepath.Join(baseDir(env), d)
-}
-
-// mergeEnv adds extra to base; extra wins, and later duplicates are dropped
-// so the child sees one value per name.
-func mergeEnv(base []string, extra map[string]string) []string {
-	out := make([]string, 0, len(base)+len(extra))
-	for _, kv := range base {
-		name, _, _ := strings.Cut(kv, "=")
-		if _, over := extra[name]; !over {
-			out = append(out, kv)
-		}
-	}
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		out = append(out, k+"="+extra[k])
-	}
-	return out
+	return env.Dir
 }
 
 func quoteArgv(argv []string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -193,8 +194,8 @@ func TestExecOutputIsCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := getStr(t, out, "stdout")
-	if len(s) > maxOutput+200 {
-		t.Errorf("stdout kept %d bytes, cap is %d", len(s), maxOutput)
+	if len(s) > callout.MaxOutput+200 {
+		t.Errorf("stdout kept %d bytes, cap is %d", len(s), callout.MaxOutput)
 	}
 	if !strings.Contains(s, "output truncated") {
 		t.Errorf("truncated stdout has no marker: ...%q", s[len(s)-100:])

@@ -29,7 +29,8 @@ func (httpKind) Name() string { return "http" }
 
 func (httpKind) Doc() string {
 	return "Sends one HTTP request: a webhook, an instance marked down in a registry, a pause endpoint. A status " +
-		"other than `expect_status` fails the stage (retryable when it says the fault may pass: 408, 429, 5xx). Headers and the body are sent, never shown."
+		"other than `expect_status` fails the stage (retryable when it says the fault may pass: 408, 429, 5xx). Headers and the body are sent, never shown. " +
+		"The output keeps up to 1 MiB of the response body (cut with a marker); a body over 10 MiB fails the stage."
 }
 
 func (httpKind) AttrDocs() map[string]string {
@@ -111,40 +112,25 @@ func (httpKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 		}), nil
 	}
 
-	req, names, err := c.build(ctx, rawURL, shown)
-	if err != nil {
-		return cty.NilVal, err
-	}
 	env.Report(fmt.Sprintf("%s %s", m, shown))
 	client := callout.NewClient(callout.ClientOptions{Timeout: timeout,
-		Insecure: c.Insecure, Secret: names})
-	return c.exchange(ctx, client, req, shown, rawURL, expect)
+		Insecure: c.Insecure, Secret: c.callout(rawURL).Secret()})
+	return c.send(ctx, client, rawURL, shown, expect)
 }
 
-// build makes the request to rawURL (shown: as messages name it); names are
-// the headers set, whose values are credentials to keep to one origin.
-func (c request) build(ctx context.Context, rawURL, shown string) (*http.Request, []string, error) {
-	var body io.Reader
-	if c.Body != nil {
-		body = strings.NewReader(*c.Body)
-	}
-	req, err := http.NewRequestWithContext(ctx, c.Method, rawURL, body)
+// callout is the request to rawURL.
+func (c request) callout(rawURL string) callout.Request {
+	return callout.Request{Method: c.Method, URL: rawURL, Headers: c.Headers, Body: c.Body}
+}
+
+// send builds the request to rawURL (shown: as messages name it) and
+// exchanges it.
+func (c request) send(ctx context.Context, client *http.Client, rawURL, shown string, expect func(int) bool) (cty.Value, error) {
+	req, err := c.callout(rawURL).Build(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("http %s %s: invalid request: %s", c.Method, shown, callout.ErrorText(err, rawURL))
+		return cty.NilVal, fmt.Errorf("http %s %s: %w", c.Method, shown, err)
 	}
-	names := make([]string, 0, len(c.Headers))
-	for k, v := range c.Headers {
-		names = append(names, k)
-		if strings.EqualFold(k, "host") {
-			req.Host = v // Go ignores a Host header; this is how it is set
-			continue
-		}
-		req.Header.Set(k, v)
-	}
-	if req.Header.Get("User-Agent") == "" {
-		req.Header.Set("User-Agent", "cutover")
-	}
-	return req, names, nil
+	return c.exchange(ctx, client, req, shown, rawURL, expect)
 }
 
 // exchange sends req and reads the answer into the http output; the error
@@ -156,9 +142,9 @@ func (c request) exchange(ctx context.Context, client *http.Client, req *http.Re
 		return cty.NilVal, requestError(ctx, m, shown, rawURL, c.Timeout, err)
 	}
 	defer resp.Body.Close()
-	// The first maxOutput bytes are kept (the output), the rest up to
-	// callout.MaxResponseBody only counted; past that the read fails.
-	buf := callout.NewBuffer(maxOutput)
+	// The first callout.MaxOutput bytes are kept (the output), the rest up
+	// to callout.MaxResponseBody only counted; past that the read fails.
+	buf := callout.NewBuffer(callout.MaxOutput)
 	if _, err := io.Copy(buf, resp.Body); err != nil {
 		if errors.Is(err, callout.ErrBodyTooLarge) {
 			// Not retried: the next answer will be as large.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/callout"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -178,7 +179,7 @@ insecure = true`)
 
 func TestHTTPBodyIsCapped(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "["+strings.Repeat("1,", maxOutput)+"1]")
+		io.WriteString(w, "["+strings.Repeat("1,", callout.MaxOutput)+"1]")
 	}))
 	defer srv.Close()
 	out, err := run(t, context.Background(), httpKind{}, "", `url = "`+srv.URL+`"`)
@@ -186,7 +187,7 @@ func TestHTTPBodyIsCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := getStr(t, out, "body")
-	if len(body) > maxOutput+200 || !strings.Contains(body, "truncated") {
+	if len(body) > callout.MaxOutput+200 || !strings.Contains(body, "truncated") {
 		t.Errorf("body of %d bytes, marker present = %v", len(body), strings.Contains(body, "truncated"))
 	}
 	if !out.GetAttr("json").IsNull() {

@@ -285,11 +285,7 @@ func (podHTTPKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.
 			ref := c.proxyRef(p.Name)
 			raw := base + "/api/v1/namespaces/" + url.PathEscape(ns) + "/pods/" + url.PathEscape(ref) + "/proxy" + c.Path
 			shown := "pod/" + ref + shownPath
-			req, _, err := c.build(ctx, raw, shown)
-			if err == nil {
-				responses[i], err = c.exchange(ctx, client, req, shown, raw, expect)
-			}
-			errs[i] = err
+			responses[i], errs[i] = c.send(ctx, client, raw, shown, expect)
 		}()
 	}
 	wg.Wait()
