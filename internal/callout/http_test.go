@@ -7,44 +7,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/cutoverhq/cutover/internal/callout/callouttest"
 )
-
-// recorder answers 200 "landed" and keeps the headers of each request.
-type recorder struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []http.Header
-}
-
-func newRecorder(t *testing.T, route func(http.Handler) http.Handler) *recorder {
-	r := &recorder{}
-	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.seen = append(r.seen, req.Header.Clone())
-		r.mu.Unlock()
-		io.WriteString(w, "landed")
-	})
-	if route != nil {
-		h = route(h)
-	}
-	r.Server = httptest.NewServer(h)
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *recorder) requests() []http.Header {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]http.Header(nil), r.seen...)
-}
-
-func redirectTo(target string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
-	})
-}
 
 func get(t *testing.T, c *http.Client, raw string, headers map[string]string) (string, error) {
 	t.Helper()
@@ -64,14 +30,14 @@ func get(t *testing.T, c *http.Client, raw string, headers map[string]string) (s
 	return string(b), err
 }
 
-var secrets = map[string]string{"Authorization": "Bearer s3cret", "X-Api-Key": "k3y", "Cookie": "session=c00kie"}
+var secrets = callouttest.Credentials
 
 // TestRedirectToAnotherOrigin: both servers are on 127.0.0.1, on different
 // ports; net/http alone forwards Authorization there (it compares host
 // names only) and custom headers anywhere.
 func TestRedirectToAnotherOrigin(t *testing.T) {
-	other := newRecorder(t, nil)
-	first := httptest.NewServer(redirectTo(other.URL + "/elsewhere"))
+	other := callouttest.NewRecorder(t, nil)
+	first := httptest.NewServer(callouttest.Redirect(other.URL + "/elsewhere"))
 	defer first.Close()
 	base, _ := url.Parse(first.URL)
 	for name, c := range map[string]*http.Client{
@@ -79,47 +45,41 @@ func TestRedirectToAnotherOrigin(t *testing.T) {
 		"headers by the transport": NewClient(ClientOptions{Headers: secrets, Base: base}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := len(other.requests())
+			before := len(other.Requests())
 			body, err := get(t, c, strings.Replace(first.URL, "http://", "http://user:pa55@", 1)+"/start", secrets)
 			if err != nil || body != "landed" {
 				t.Fatalf("body %q, err %v; the redirect was not followed", body, err)
 			}
-			reqs := other.requests()[before:]
+			reqs := other.Requests()[before:]
 			if len(reqs) != 1 {
 				t.Fatalf("%d requests reached the other origin", len(reqs))
 			}
-			for _, h := range []string{"Authorization", "X-Api-Key", "Cookie", "Proxy-Authorization"} {
-				if v := reqs[0].Get(h); v != "" {
-					t.Errorf("the other origin received %s: %q", h, v)
-				}
-			}
+			callouttest.AssertNoCredentials(t, reqs)
 		})
 	}
 }
 
 func TestRedirectOnSameOriginKeepsCredentials(t *testing.T) {
-	srv := newRecorder(t, func(rec http.Handler) http.Handler {
-		mux := http.NewServeMux()
-		mux.Handle("/start", redirectTo("/end"))
-		mux.Handle("/end", rec)
-		return mux
-	})
+	mux := http.NewServeMux()
+	mux.Handle("/start", callouttest.Redirect("/end"))
+	mux.Handle("/end", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "landed") }))
+	srv := callouttest.NewRecorder(t, mux)
 	base, _ := url.Parse(srv.URL)
 	for name, c := range map[string]*http.Client{
 		"headers set per request":  NewClient(ClientOptions{Secret: []string{"X-Api-Key"}}),
 		"headers by the transport": NewClient(ClientOptions{Headers: secrets, Base: base}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			before := len(srv.requests())
+			before := len(srv.Requests())
 			if _, err := get(t, c, srv.URL+"/start", secrets); err != nil {
 				t.Fatal(err)
 			}
-			reqs := srv.requests()[before:]
-			if len(reqs) != 1 {
-				t.Fatalf("%d requests reached /end", len(reqs))
+			reqs := srv.Requests()[before:]
+			if len(reqs) != 2 {
+				t.Fatalf("%d requests; want /start and /end", len(reqs))
 			}
 			for h, v := range secrets {
-				if got := reqs[0].Get(h); got != v {
+				if got := reqs[1].Get(h); got != v {
 					t.Errorf("%s = %q after a same-origin redirect; want %q", h, got, v)
 				}
 			}
@@ -128,20 +88,20 @@ func TestRedirectOnSameOriginKeepsCredentials(t *testing.T) {
 }
 
 func TestHeadersOnlyForTheConfiguredOrigin(t *testing.T) {
-	srv := newRecorder(t, nil)
+	srv := callouttest.NewRecorder(t, nil)
 	elsewhere, _ := url.Parse("http://prometheus.example:9090")
 	c := NewClient(ClientOptions{Headers: secrets, Base: elsewhere})
 	if _, err := get(t, c, srv.URL, nil); err != nil {
 		t.Fatal(err)
 	}
-	if h := srv.requests()[0]; h.Get("Authorization") != "" {
+	if h := srv.Requests()[0]; h.Get("Authorization") != "" {
 		t.Errorf("a request to another origin carried the headers: %v", h)
 	}
 }
 
 func TestRedirectFromHTTPSToHTTPRefused(t *testing.T) {
-	plain := newRecorder(t, nil)
-	tlsSrv := httptest.NewTLSServer(redirectTo(plain.URL + "/clear?token=abc"))
+	plain := callouttest.NewRecorder(t, nil)
+	tlsSrv := httptest.NewTLSServer(callouttest.Redirect(plain.URL + "/clear?token=abc"))
 	defer tlsSrv.Close()
 	c := NewClient(ClientOptions{Transport: tlsSrv.Client().Transport.(*http.Transport)})
 	_, err := get(t, c, tlsSrv.URL+"/start", secrets)
@@ -152,20 +112,13 @@ func TestRedirectFromHTTPSToHTTPRefused(t *testing.T) {
 	if msg := down.Error(); !strings.Contains(msg, "from https to plain http") || !strings.Contains(msg, plain.URL+"/clear?…") {
 		t.Errorf("err = %q; want the downgrade and its redacted target named", msg)
 	}
-	if n := len(plain.requests()); n != 0 {
+	if n := len(plain.Requests()); n != 0 {
 		t.Errorf("%d requests were sent in clear", n)
 	}
 }
 
 func TestBodyTooLarge(t *testing.T) {
-	chunk := []byte(strings.Repeat("x", 64<<10))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for {
-			if _, err := w.Write(chunk); err != nil {
-				return // the client hung up
-			}
-		}
-	}))
+	srv := httptest.NewServer(callouttest.Endless(""))
 	defer srv.Close()
 	_, err := get(t, NewClient(ClientOptions{}), srv.URL, nil)
 	if !errors.Is(err, ErrBodyTooLarge) || !strings.Contains(err.Error(), "larger than 10 MiB") {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -119,8 +118,12 @@ func (s promServer) client() (promClient, error) {
 	if _, err := parseURL(s.Address); err != nil {
 		return promClient{}, fmt.Errorf("prometheus address: %w", err)
 	}
+	// The API client reads whole bodies and cannot set headers per
+	// request: callout bounds the bodies and adds the headers (credentials)
+	// at the transport, for the server's origin only.
 	base, _ := url.Parse(s.Address)
-	ac, err := api.NewClient(api.Config{Address: s.Address, Client: promHTTPClient(base, s.Headers, nil)})
+	client := callout.NewClient(callout.ClientOptions{Headers: s.Headers, Base: base})
+	ac, err := api.NewClient(api.Config{Address: s.Address, Client: client})
 	if err != nil {
 		return promClient{}, fmt.Errorf("prometheus client for %s: %s", callout.Redact(s.Address), callout.ErrorText(err, s.Address))
 	}
@@ -150,15 +153,6 @@ func checkAddress(u steps.Unknown, s promServer, path []string) []steps.Problem 
 			"address must be the server's base URL, such as \"http://prometheus.monitoring:9090\".")}
 	}
 	return nil
-}
-
-// promHTTPClient is the client the Prometheus API client drives: headers
-// (credentials) go only to base's origin, redirects elsewhere carry none,
-// https → http is refused, and bodies are capped at the transport, since the
-// API client reads whole bodies itself. tr is the transport to start from,
-// nil for the default one.
-func promHTTPClient(base *url.URL, headers map[string]string, tr *http.Transport) *http.Client {
-	return callout.NewClient(callout.ClientOptions{Transport: tr, Headers: headers, Base: base})
 }
 
 func checkPrometheus(b cty.Value, path []string) []steps.Problem {
