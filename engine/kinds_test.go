@@ -47,8 +47,11 @@ type testConfig struct {
 	Block     bool   `hcl:"block"`     // wait until cancelled
 	// BlockRetryable: wait until cancelled, then fail as a network call
 	// cut short does (a retryable error)
-	BlockRetryable bool          `hcl:"block_retryable"`
-	Sleep          time.Duration `hcl:"sleep"`
+	BlockRetryable bool `hcl:"block_retryable"`
+	// BlockStuck: wait until cancelled, then fail as a rollout wait
+	// cut short does (steps.Stuck)
+	BlockStuck bool          `hcl:"block_stuck"`
+	Sleep      time.Duration `hcl:"sleep"`
 }
 
 func (k testKind) Spec() hcldec.Spec { return steps.SpecFor[testConfig]() }
@@ -99,6 +102,10 @@ func (k testKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	if c.BlockRetryable {
 		<-ctx.Done()
 		return cty.NilVal, steps.Retryable(fmt.Errorf("GET http://x: %w", ctx.Err()))
+	}
+	if c.BlockStuck {
+		<-ctx.Done()
+		return cty.NilVal, steps.Stuck(fmt.Errorf("waiting for deployment/web: %w", ctx.Err()))
 	}
 	if int64(attempt) <= c.Fail {
 		err := fmt.Errorf("%s failed on attempt %d", env.Stage, attempt)

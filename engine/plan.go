@@ -64,6 +64,9 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 			if r.MaxDelay > 0 {
 				s += fmt.Sprintf(" up to %s", r.MaxDelay)
 			}
+			if r.Timeouts {
+				s += ", rollout timeouts too"
+			}
 			ps.Settings = append(ps.Settings, s+st.fromDefaults("retry"))
 		}
 		switch {

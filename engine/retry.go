@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/sethvargo/go-retry"
+	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/engine/config"
 )
@@ -19,6 +20,7 @@ type RetryPolicy struct {
 	MaxDelay      time.Duration // 0: uncapped
 	Jitter        time.Duration // ± absolute jitter
 	JitterPercent uint64        // ± jitter as a percentage of each delay
+	Timeouts      bool          // retry an attempt that timed out waiting on a rollout too (steps.Stuck)
 }
 
 func evalRetry(r *config.Retry, ctx *hcl.EvalContext) (RetryPolicy, hcl.Diagnostics) {
@@ -50,6 +52,11 @@ func evalRetry(r *config.Retry, ctx *hcl.EvalContext) (RetryPolicy, hcl.Diagnost
 	if r.MaxDelay != nil && p.MaxDelay > 0 && p.MaxDelay < p.Delay {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid retry max_delay",
 			Detail: fmt.Sprintf("max_delay (%s) is shorter than delay (%s).", p.MaxDelay, p.Delay), Subject: r.MaxDelay.Range().Ptr()})
+	}
+	if v, d := evalAs(r.Timeouts, ctx, cty.Bool); d.HasErrors() {
+		diags = append(diags, d...)
+	} else if v != cty.NilVal {
+		p.Timeouts = v.True()
 	}
 	if r.Jitter != nil {
 		var s string

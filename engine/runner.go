@@ -404,8 +404,17 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			return nil
 		}
 		if ctx.Err() == nil && actx.Err() != nil {
-			// The attempt's own timeout: another attempt may fare better.
-			err = steps.Retryable(fmt.Errorf("%w (%v)", context.Cause(actx), err))
+			// The attempt's own timeout: another attempt may fare better,
+			// unless the step says it would wait for the same thing again
+			// (a rollout) and the retry block does not insist.
+			switch {
+			case !steps.IsStuck(err) || st.Retry.Timeouts:
+				err = steps.Retryable(fmt.Errorf("%w (%v)", context.Cause(actx), err))
+			case st.Retry.Attempts > 1:
+				err = fmt.Errorf("%w (%v); not retried: another attempt would wait for the same rollout (retry { timeouts = true } retries it, a longer timeout waits longer)", context.Cause(actx), err)
+			default:
+				err = fmt.Errorf("%w (%v)", context.Cause(actx), err)
+			}
 		}
 		lastErr = err
 		if steps.IsRetryable(err) && ctx.Err() == nil {

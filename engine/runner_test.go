@@ -175,6 +175,36 @@ stage "slow" {
 	}
 }
 
+// A timed-out wait for a rollout is not retried (another attempt would wait
+// for the same pods) unless the retry block says timeouts = true.
+func TestTimeoutOfAStuckWaitIsRetriedOnlyWhenAsked(t *testing.T) {
+	for _, c := range []struct {
+		timeouts string
+		attempts int
+		says     string
+	}{
+		{"", 1, "not retried: another attempt would wait for the same rollout"},
+		{"timeouts = false", 1, "retry { timeouts = true } retries it"},
+		{"timeouts = true", 2, "timed out after 30ms"},
+	} {
+		out, l, _ := run(t, `
+pipeline "p" {}
+stage "rollout" {
+  timeout = "30ms"
+  retry {
+    attempts = 2
+    delay = "1ms"
+    `+c.timeouts+`
+  }
+  step { block_stuck = true }
+}
+`, Inputs{})
+		if out.Result != events.FailedUndone || l.attempts["rollout"] != c.attempts || !strings.Contains(out.Err.Error(), c.says) {
+			t.Errorf("%q: result %s after %d attempts (want %d), err %v (want it to say %q)", c.timeouts, out.Result, l.attempts["rollout"], c.attempts, out.Err, c.says)
+		}
+	}
+}
+
 func TestFailureUndoesInReverseCompletionOrderAndCancelsInFlight(t *testing.T) {
 	out, l, sink := run(t, `
 pipeline "p" { parallelism = 4 }

@@ -22,6 +22,15 @@ type RolloutFailed struct {
 
 func (e *RolloutFailed) Error() string { return e.Object + ": " + e.Reason }
 
+// RolloutUnfinished is a rollout wait that ended (its attempt timed out,
+// the run stopped) before the rollout was done. Waiting again would watch
+// the same controllers place the same pods: the step marks it so that the
+// engine does not retry its timeout (steps.Stuck).
+type RolloutUnfinished struct{ err error }
+
+func (e *RolloutUnfinished) Error() string { return e.err.Error() }
+func (e *RolloutUnfinished) Unwrap() error { return e.err }
+
 // HasRollout reports whether RolloutStatus understands kind (apps/v1
 // workloads that roll pods).
 func HasRollout(apiVersion, kind string) bool {

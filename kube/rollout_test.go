@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 )
 
@@ -157,5 +158,23 @@ func TestRolloutStatusDaemonSetAndReplicaSet(t *testing.T) {
 	}
 	if _, _, err := RolloutStatus(mustU(t, &corev1.Service{}, "Service")); err == nil {
 		t.Error("a Service has no rollout; want an error")
+	}
+}
+
+func TestUnschedulableNamesThePendingPods(t *testing.T) {
+	pending := func(name, msg string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name)}, Status: corev1.PodStatus{
+			Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: msg}}}}
+	}
+	running := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a", UID: "a"}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	pods := map[types.UID]*corev1.Pod{"a": running}
+	if got := Unschedulable(pods); got != "" {
+		t.Errorf("running pods: %q, want nothing", got)
+	}
+	pods["c"] = pending("c", "0/3 nodes are available: 3 Insufficient cpu.")
+	pods["b"] = pending("b", "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.")
+	want := "pod b Pending: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. (and 1 more pod not scheduled)"
+	if got := Unschedulable(pods); got != want {
+		t.Errorf("= %q, want %q", got, want)
 	}
 }

@@ -31,7 +31,7 @@ type Condition func(obj *unstructured.Unstructured) (done bool, msg string, err 
 // When ctx ends first the error names r and the last message, and wraps the
 // context's error.
 func (c *Clients) WaitFor(ctx context.Context, r Ref, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
-	return c.wait(ctx, r, waitStart{}, cond, report)
+	return c.wait(ctx, r, waitStart{}, cond, nil, report)
 }
 
 // WaitFrom is WaitFor for an object the caller holds as the server returned
@@ -44,7 +44,7 @@ func (c *Clients) WaitFrom(ctx context.Context, r Ref, known *unstructured.Unstr
 	if known == nil || known.GetResourceVersion() == "" {
 		return c.WaitFor(ctx, r, cond, report)
 	}
-	return c.wait(ctx, r, waitStart{known: known}, cond, report)
+	return c.wait(ctx, r, waitStart{known: known}, cond, nil, report)
 }
 
 // WaitAfterWrite is WaitFor for an object the caller wrote without getting
@@ -62,7 +62,7 @@ func (c *Clients) WaitAfterWrite(ctx context.Context, r Ref, since, wrote string
 	if since == "" || wrote == "" || since == wrote {
 		return c.WaitFor(ctx, r, cond, report)
 	}
-	return c.wait(ctx, r, waitStart{since: since, wrote: wrote}, cond, report)
+	return c.wait(ctx, r, waitStart{since: since, wrote: wrote}, cond, nil, report)
 }
 
 // waitStart is where a wait begins: a list (zero value), a state held by
@@ -73,7 +73,10 @@ type waitStart struct {
 	since, wrote string
 }
 
-func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
+// wait is every wait's loop. A value on changed (may be nil) says that
+// something cond reads besides the object changed: the last state seen is
+// judged again.
+func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Condition, changed <-chan struct{}, report func(string)) (*unstructured.Unstructured, error) {
 	ri := c.Resource(r)
 	selector := fields.OneTermEqualSelector("metadata.name", r.Name).String()
 	last := ""
@@ -104,10 +107,13 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 
 	for {
 		var rv string
+		var judged *unstructured.Unstructured // the state judged before the watch
+		seen := false
 		judge := check
 		switch {
 		case start.known != nil:
 			obj := start.known
+			judged, seen = obj, true
 			if done, err := check(obj); err != nil || done {
 				return obj, err
 			}
@@ -141,6 +147,7 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 			if done, err := check(obj); err != nil || done {
 				return obj, err
 			}
+			judged, seen = obj, true
 			rv = list.GetResourceVersion()
 		}
 		// A start the server has compacted past is listed from now on.
@@ -152,7 +159,7 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 		if err != nil {
 			return nil, fmt.Errorf("watching %s: %w", r, err)
 		}
-		obj, done, relist, err := follow(ctx, w, judge)
+		obj, done, relist, err := follow(ctx, w, judge, changed, judged, seen)
 		w.Stop()
 		<-w.Done()
 		switch {
@@ -170,11 +177,19 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 
 // follow judges watch events until the condition is done, fails, the
 // context ends, or the server says the resourceVersion is too old (relist).
-func follow(ctx context.Context, w watch.Interface, check func(*unstructured.Unstructured) (bool, error)) (obj *unstructured.Unstructured, done, relist bool, err error) {
+// A value on changed judges the last state the watch delivered again.
+// last is the state judged before the watch, when seen.
+func follow(ctx context.Context, w watch.Interface, check func(*unstructured.Unstructured) (bool, error), changed <-chan struct{}, last *unstructured.Unstructured, seen bool) (obj *unstructured.Unstructured, done, relist bool, err error) {
 	for {
 		select {
 		case <-ctx.Done():
 			return nil, false, false, nil
+		case <-changed:
+			if seen {
+				if done, err := check(last); err != nil || done {
+					return last, done, false, err
+				}
+			}
 		case ev, ok := <-w.ResultChan():
 			if !ok {
 				return nil, false, ctx.Err() == nil, nil
@@ -185,10 +200,12 @@ func follow(ctx context.Context, w watch.Interface, check func(*unstructured.Uns
 				if !ok {
 					continue
 				}
+				last, seen = o, true
 				if done, err := check(o); err != nil || done {
 					return o, done, false, err
 				}
 			case watch.Deleted:
+				last, seen = nil, true
 				if done, err := check(nil); err != nil || done {
 					return nil, done, false, err
 				}
@@ -225,24 +242,27 @@ func (f watcherFunc) WatchWithContext(ctx context.Context, o metav1.ListOptions)
 }
 
 // WaitRollout waits until the workload at r has rolled out (RolloutStatus),
-// reporting progress; a missing object is awaited too.
+// reporting progress, with the pods the scheduler cannot place named; a
+// missing object is awaited too. When ctx ends first the error is a
+// *RolloutUnfinished.
 func (c *Clients) WaitRollout(ctx context.Context, r Ref, report func(string)) (*unstructured.Unstructured, error) {
-	return c.WaitFor(ctx, r, rolledOut(r), report)
+	return c.WaitRolloutFrom(ctx, r, nil, report)
 }
 
 // WaitRolloutFrom is WaitRollout from a state the caller holds (the
 // response of the write that started the rollout; see WaitFrom).
 func (c *Clients) WaitRolloutFrom(ctx context.Context, r Ref, known *unstructured.Unstructured, report func(string)) (*unstructured.Unstructured, error) {
-	return c.WaitFrom(ctx, r, known, rolledOut(r), report)
-}
-
-func rolledOut(r Ref) Condition {
-	return func(obj *unstructured.Unstructured) (bool, string, error) {
-		if obj == nil {
-			return false, r.Short() + ": waiting for it to exist", nil
-		}
-		return RolloutStatus(obj)
+	cond, changed, stop := c.rolloutWatch(ctx, r)
+	defer stop()
+	start := waitStart{}
+	if known != nil && known.GetResourceVersion() != "" {
+		start.known = known
 	}
+	obj, err := c.wait(ctx, r, start, cond, changed, report)
+	if err != nil && ctx.Err() != nil {
+		return nil, &RolloutUnfinished{err: err}
+	}
+	return obj, err
 }
 
 // WaitGone waits until r no longer exists (its finalizers have run).

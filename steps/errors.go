@@ -34,12 +34,44 @@ func IsRetryable(err error) bool {
 // (kube.IsTransient: server errors, throttling, conflicts, timeouts,
 // dropped connections), else final; nil stays nil. A cancelled or expired
 // context is never retryable here: the engine decides what a stage's
-// timeout means.
+// timeout means, except that a rollout wait it cut short
+// (kube.RolloutUnfinished) is marked Stuck.
 func APIError(err error) error {
-	if err != nil && kube.IsTransient(err) {
+	var unfinished *kube.RolloutUnfinished
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &unfinished):
+		return Stuck(err)
+	case kube.IsTransient(err):
 		return Retryable(err)
 	}
 	return err
+}
+
+// stuck marks a wait that ran out of time on something another attempt
+// would wait for in the same way.
+type stuck struct{ err error }
+
+func (s stuck) Error() string { return s.err.Error() }
+func (s stuck) Unwrap() error { return s.err }
+
+// Stuck marks err, the end of a wait cut short by the attempt's timeout, as
+// not worth another attempt: a rollout that did not finish goes on at the
+// controllers' pace whatever the step does, and waiting again only doubles
+// the wait. The engine retries such a timeout only when the stage's retry
+// block says `timeouts = true` (docs/design.md, "Rollout waits"). nil stays nil.
+func Stuck(err error) error {
+	if err == nil {
+		return nil
+	}
+	return stuck{err}
+}
+
+// IsStuck reports whether err, or an error it wraps, was marked Stuck.
+func IsStuck(err error) bool {
+	var s stuck
+	return errors.As(err, &s)
 }
 
 // DriftError is returned by an Undo that left objects alone because someone

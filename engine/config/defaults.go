@@ -34,5 +34,5 @@ func (r *Retry) settings() []hcl.Expression {
 	if r == nil {
 		return nil
 	}
-	return []hcl.Expression{r.Attempts, r.Backoff, r.Delay, r.MaxDelay, r.Jitter}
+	return []hcl.Expression{r.Attempts, r.Backoff, r.Delay, r.MaxDelay, r.Jitter, r.Timeouts}
 }

@@ -80,12 +80,13 @@ type Retry struct {
 	Delay     hcl.Expression
 	MaxDelay  hcl.Expression
 	Jitter    hcl.Expression
+	Timeouts  hcl.Expression
 	DeclRange hcl.Range
 }
 
 var retrySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "attempts"}, {Name: "backoff"}, {Name: "delay"}, {Name: "max_delay"}, {Name: "jitter"},
+		{Name: "attempts"}, {Name: "backoff"}, {Name: "delay"}, {Name: "max_delay"}, {Name: "jitter"}, {Name: "timeouts"},
 	},
 }
 
@@ -185,7 +186,7 @@ func decodeRetryInto(dst **Retry, b *hcl.Block) hcl.Diagnostics {
 	*dst = &Retry{
 		Attempts: attrExpr(rc, "attempts"), Backoff: attrExpr(rc, "backoff"),
 		Delay: attrExpr(rc, "delay"), MaxDelay: attrExpr(rc, "max_delay"),
-		Jitter: attrExpr(rc, "jitter"), DeclRange: b.DefRange,
+		Jitter: attrExpr(rc, "jitter"), Timeouts: attrExpr(rc, "timeouts"), DeclRange: b.DefRange,
 	}
 	return diags
 }

@@ -131,9 +131,16 @@ func waitPods(ctx context.Context, c *kube.Clients, ns string, sel labels.Select
 	})
 	if err != nil {
 		if last != "" {
-			return steps.APIError(fmt.Errorf("waiting for pods (%s); last seen: %s: %w", sel, last, err))
+			err = fmt.Errorf("waiting for pods (%s); last seen: %s: %w", sel, last, err)
+		} else {
+			err = fmt.Errorf("waiting for pods (%s): %w", sel, err)
 		}
-		return steps.APIError(fmt.Errorf("waiting for pods (%s): %w", sel, err))
+		if ctx.Err() != nil {
+			// Their controller goes on at its pace: another attempt
+			// would wait for the same pods.
+			return steps.Stuck(err)
+		}
+		return steps.APIError(err)
 	}
 	return nil
 }

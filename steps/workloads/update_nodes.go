@@ -269,7 +269,11 @@ func replaceByNode(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.
 				}
 			}
 			if len(waiting) > 0 {
-				return false, fmt.Sprintf("%s: waiting for a ready pod at %s on %s", r.Short(), want, strings.Join(waiting, ", "))
+				msg := fmt.Sprintf("%s: waiting for a ready pod at %s on %s", r.Short(), want, strings.Join(waiting, ", "))
+				if s := kube.Unschedulable(seen); s != "" {
+					msg += "; " + s
+				}
+				return false, msg
 			}
 			return true, fmt.Sprintf("%s: %s ready at %s", r.Short(), strings.Join(names, ", "), want)
 		}, env.Report)

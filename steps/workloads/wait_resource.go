@@ -39,7 +39,14 @@ func (waitKind) runResource(ctx context.Context, env *steps.Env, wc waitConfig) 
 		env.Report("dry run: not waiting for " + r.String())
 		return cty.ObjectVal(map[string]cty.Value{"object": objectVal(live)}), nil
 	}
-	obj, err := c.WaitFor(ctx, r, cond, env.Report)
+	var obj *unstructured.Unstructured
+	if wc.Rollout != nil && *wc.Rollout && (wc.Condition == nil || *wc.Condition == "") {
+		// With the pods that cannot be scheduled named, and a timeout
+		// that is not retried (kube.WaitRollout).
+		obj, err = c.WaitRollout(ctx, r, env.Report)
+	} else {
+		obj, err = c.WaitFor(ctx, r, cond, env.Report)
+	}
 	if err != nil {
 		return cty.NilVal, steps.APIError(err)
 	}

@@ -1,0 +1,172 @@
+package kube
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/cutoverhq/cutover/internal/words"
+)
+
+// podWatch follows the pods a workload selects while a rollout wait runs,
+// so that the wait can say why it is not done: a workload's status counts
+// pods that are not ready but never says that the scheduler cannot place
+// one (docs/design.md, "Rollout waits"). It is best effort: without the right to
+// list and watch pods, or once the watch fails, the wait goes on with the
+// workload's status alone.
+type podWatch struct {
+	mu      sync.Mutex
+	pods    map[types.UID]*corev1.Pod
+	changed chan struct{} // a value after every change, coalesced
+}
+
+// start follows the pods obj selects until ctx ends; false when obj
+// selects no pods.
+func (pw *podWatch) start(ctx context.Context, c *Clients, obj *unstructured.Unstructured) bool {
+	sel, err := SelectorOf(obj)
+	if err != nil || sel == nil || c.Typed == nil {
+		return false
+	}
+	go pw.follow(ctx, c, obj.GetNamespace(), sel.String())
+	return true
+}
+
+func (pw *podWatch) follow(ctx context.Context, c *Clients, ns, sel string) {
+	pods := c.Typed.CoreV1().Pods(ns)
+	for ctx.Err() == nil {
+		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel})
+		if err != nil {
+			return
+		}
+		pw.mu.Lock()
+		clear(pw.pods)
+		for i := range list.Items {
+			pw.pods[list.Items[i].UID] = &list.Items[i]
+		}
+		pw.mu.Unlock()
+		pw.poke()
+		w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, watcherFunc(func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = sel
+			return pods.Watch(ctx, o)
+		}))
+		if err != nil {
+			return
+		}
+		relist := pw.apply(ctx, w)
+		w.Stop()
+		<-w.Done()
+		if !relist {
+			return
+		}
+	}
+}
+
+// apply keeps pods up to date from w; true when the server compacted past
+// the watch's resourceVersion and the pods must be listed again.
+func (pw *podWatch) apply(ctx context.Context, w watch.Interface) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return false
+			}
+			if ev.Type == watch.Error {
+				st := apierrors.FromObject(ev.Object)
+				return apierrors.IsResourceExpired(st) || apierrors.IsGone(st)
+			}
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			pw.mu.Lock()
+			if ev.Type == watch.Deleted {
+				delete(pw.pods, p.UID)
+			} else {
+				pw.pods[p.UID] = p
+			}
+			pw.mu.Unlock()
+			pw.poke()
+		}
+	}
+}
+
+func (pw *podWatch) poke() {
+	select {
+	case pw.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (pw *podWatch) stuck() string {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	return Unschedulable(pw.pods)
+}
+
+// Unschedulable says which of pods the scheduler cannot place: "pod web-1
+// Pending: 0/3 nodes are available: …", from the
+// PodScheduled condition it writes; "" when none.
+func Unschedulable(pods map[types.UID]*corev1.Pod) string {
+	var names []string
+	why := map[string]string{}
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodPending {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+				names = append(names, p.Name)
+				why[p.Name] = cmp.Or(strings.TrimSpace(c.Message), c.Reason)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	msg := fmt.Sprintf("pod %s Pending: %s", names[0], why[names[0]])
+	if n := len(names) - 1; n > 0 {
+		msg += fmt.Sprintf(" (and %s not scheduled)", words.Count(n, "more pod"))
+	}
+	return msg
+}
+
+// rolloutWatch is the condition of a rollout wait with, once the rollout
+// is seen not done, the pods of the workload followed: their changes
+// re-judge the last state (changed), and a pod that cannot be scheduled is
+// named in the message. stop ends the pod watch.
+func (c *Clients) rolloutWatch(ctx context.Context, r Ref) (cond Condition, changed <-chan struct{}, stop func()) {
+	ctx, stop = context.WithCancel(ctx)
+	pw := &podWatch{pods: map[types.UID]*corev1.Pod{}, changed: make(chan struct{}, 1)}
+	following := false
+	cond = func(obj *unstructured.Unstructured) (bool, string, error) {
+		if obj == nil {
+			return false, r.Short() + ": waiting for it to exist", nil
+		}
+		done, msg, err := RolloutStatus(obj)
+		if done || err != nil {
+			return done, msg, err
+		}
+		if !following {
+			following = pw.start(ctx, c, obj)
+		}
+		if s := pw.stuck(); s != "" {
+			msg += "; " + s
+		}
+		return done, msg, err
+	}
+	return cond, pw.changed, stop
+}
