@@ -29,12 +29,22 @@ type Chart struct {
 	Values cty.Value `hcl:"values,type=dynamic"`
 }
 
+// Given reports whether the block names a chart. A block whose path is
+// empty counts as absent, so one stage can take manifests, a chart or an
+// overlay from variables and apply the one given (docs/design.md, "Charts
+// and overlays").
+func (c *Chart) Given() bool { return c != nil && c.Path != "" }
+
 // Overlay is the kustomize block of deploy and lint.
 type Overlay struct {
 	// Path is a directory holding a kustomization.yaml, relative to the
 	// pipeline directory.
 	Path string `hcl:"path,required"`
 }
+
+// Given reports whether the block names an overlay; an empty path counts
+// as absent, as for Chart.
+func (o *Overlay) Given() bool { return o != nil && o.Path != "" }
 
 // File is one rendered text: a chart template's output, or an overlay's
 // build.

@@ -18,6 +18,19 @@ locals {
     pod_annotations   = var.pod_annotations
     progress_deadline = var.progress_deadline
   })
+
+  # What is released: the manifests above, or a chart, or an overlay
+  # (pipelines/README.md, "Charts and overlays"). A chart or kustomize block
+  # whose path is empty counts as absent, so one stage takes any of them.
+  own = var.chart == "" && var.overlay == ""
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = { version = var.version }
+    strategy       = { type = "Recreate", rollingUpdate = null }
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "healthy" {
@@ -33,7 +46,15 @@ analysis "healthy" {
 
 stage "lint" {
   lint {
-    manifests = [local.manifests]
+    manifests = local.own ? [local.manifests] : null
+    chart {
+      path    = var.chart
+      release = var.app
+      values  = local.chart_values
+    }
+    kustomize {
+      path = var.overlay
+    }
     # Recreate is the point here: the whole Deployment goes down by design.
     ignore = ["single-replica"]
   }
@@ -48,7 +69,16 @@ stage "deploy" {
     delay    = "1s"
   }
   deploy {
-    manifests = [local.manifests]
+    manifests = local.own ? [local.manifests] : null
+    chart {
+      path    = var.chart
+      release = var.app
+      values  = local.chart_values
+    }
+    kustomize {
+      path = var.overlay
+    }
+    images = local.images
   }
 }
 
@@ -62,7 +92,7 @@ stage "ready" {
     kubernetes {
       kind      = "Deployment"
       name      = var.app
-      condition = result.ready_pods == var.replicas && result.restarts == 0 && result.status.updatedReplicas == var.replicas
+      condition = result.ready_pods == result.spec.replicas && result.restarts == 0 && result.status.updatedReplicas == result.spec.replicas
     }
   }
 }

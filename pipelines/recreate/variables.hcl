@@ -68,3 +68,21 @@ variable "analysis_count" {
   default     = 3
   description = "Measurements a gate takes; one failure fails it"
 }
+
+variable "chart" {
+  type        = string
+  default     = ""
+  description = "Helm chart to release instead of the pipeline's manifests: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Its release is named after app; the pipeline's values follow chart_values: image.repository and image.tag (image, version), replicaCount, podAnnotations, podLabels (version) and strategy, as `helm create` names them. Empty: the manifests; not with overlay"
+}
+
+variable "chart_values" {
+  type        = list(string)
+  default     = []
+  description = "Values files of the chart, in order, relative to the pipeline directory; the pipeline's values come after them"
+}
+
+variable "overlay" {
+  type        = string
+  default     = ""
+  description = "Kustomize overlay to release instead of the pipeline's manifests: a directory holding a kustomization.yaml. Its workload and that workload's container are named after app; the container's image is set to image:version, everything else is the overlay's. Empty: the manifests; not with chart"
+}

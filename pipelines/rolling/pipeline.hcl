@@ -24,6 +24,19 @@ locals {
     max_surge         = var.max_surge
     max_unavailable   = var.max_unavailable
   })
+
+  # What is released: the manifests above, or a chart, or an overlay
+  # (pipelines/README.md, "Charts and overlays"). A chart or kustomize block
+  # whose path is empty counts as absent, so one stage takes any of them.
+  own = var.chart == "" && var.overlay == ""
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = { version = var.version }
+    strategy       = { type = "RollingUpdate", rollingUpdate = { maxSurge = var.max_surge, maxUnavailable = var.max_unavailable } }
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "healthy" {
@@ -39,7 +52,15 @@ analysis "healthy" {
 
 stage "lint" {
   lint {
-    manifests = [local.manifests]
+    manifests = local.own ? [local.manifests] : null
+    chart {
+      path    = var.chart
+      release = var.app
+      values  = local.chart_values
+    }
+    kustomize {
+      path = var.overlay
+    }
   }
 }
 
@@ -53,7 +74,16 @@ stage "deploy" {
     delay    = "1s"
   }
   deploy {
-    manifests = [local.manifests]
+    manifests = local.own ? [local.manifests] : null
+    chart {
+      path    = var.chart
+      release = var.app
+      values  = local.chart_values
+    }
+    kustomize {
+      path = var.overlay
+    }
+    images    = local.images
     wait      = false
   }
 }
@@ -139,7 +169,7 @@ stage "ready" {
     kubernetes {
       kind      = "Deployment"
       name      = var.app
-      condition = result.ready_pods == var.replicas && result.restarts == 0
+      condition = result.ready_pods == result.spec.replicas && result.restarts == 0
     }
   }
 }

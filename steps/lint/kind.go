@@ -103,7 +103,7 @@ func (c *config) check(u steps.Unknown) []steps.Problem {
 			}
 		}
 	}
-	if !u.Has("manifests", "files", "chart", "kustomize") && c.Manifests == nil && c.Files == nil && c.Chart == nil && c.Kustomize == nil {
+	if !u.Has("manifests", "files", "chart", "kustomize") && c.Manifests == nil && c.Files == nil && !c.Chart.Given() && !c.Kustomize.Given() {
 		out = append(out, steps.Problem{Path: []string{"manifests"}, Summary: "Nothing to lint",
 			Detail: "set manifests (contents, e.g. [file(\"app.yaml\")]), files (paths relative to the pipeline directory), a chart or a kustomize block"})
 	}

@@ -16,7 +16,7 @@ func renderSources(env *steps.Env, c config) ([]render.File, error) {
 		dir = env.Dir
 	}
 	var out []render.File
-	if c.Chart != nil {
+	if c.Chart.Given() {
 		files, err := render.RenderChart(dir, *c.Chart, ns)
 		if err != nil {
 			return nil, fmt.Errorf("lint: chart: %w", err)
@@ -28,7 +28,7 @@ func renderSources(env *steps.Env, c config) ([]render.File, error) {
 		}
 		out = append(out, files...)
 	}
-	if c.Kustomize != nil {
+	if c.Kustomize.Given() {
 		files, err := render.RenderOverlay(dir, *c.Kustomize)
 		if err != nil {
 			return nil, fmt.Errorf("lint: kustomize: %w", err)

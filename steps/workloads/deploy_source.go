@@ -18,42 +18,44 @@ import (
 // through the same apply, journal, undo and plan as manifests
 // (docs/design.md, "Charts and overlays").
 
-// sourceAttrs are the deploy block's inputs, of which one is set.
-var sourceAttrs = []string{"manifests", "chart", "kustomize"}
+// sourceAttrs are the deploy block's inputs, of which one is set: a chart
+// or kustomize block counts when its path is not empty
+// (render.Chart.Given), so a stage can take any of them from variables.
+var sourceAttrs = []string{"manifests", "chart.path", "kustomize.path"}
 
 // checkSource says when a deploy names no input, or more than one.
 func (dc *deployConfig) checkSource(u steps.Unknown) []steps.Problem {
-	var set []string
 	for _, a := range sourceAttrs {
 		if u.Has(a) {
 			return nil // may be the one, once known
 		}
 	}
+	var set, said []string
 	if dc.Manifests != nil {
-		set = append(set, "manifests")
+		set, said = append(set, "manifests"), append(said, "manifests")
 	}
-	if dc.Chart != nil {
-		set = append(set, "chart")
+	if dc.Chart.Given() {
+		set, said = append(set, "chart"), append(said, fmt.Sprintf("a chart (path %q)", dc.Chart.Path))
 	}
-	if dc.Kustomize != nil {
-		set = append(set, "kustomize")
+	if dc.Kustomize.Given() {
+		set, said = append(set, "kustomize"), append(said, fmt.Sprintf("an overlay (kustomize path %q)", dc.Kustomize.Path))
 	}
 	switch len(set) {
 	case 1:
 		return nil
 	case 0:
 		return []steps.Problem{{Path: []string{"manifests"}, Summary: "Nothing to deploy",
-			Detail: `set manifests (contents, e.g. [file("app.yaml")]), a chart block (a Helm chart) or a kustomize block (an overlay)`}}
+			Detail: `set manifests (contents, e.g. [file("app.yaml")]), a chart block (a Helm chart) or a kustomize block (an overlay); a block whose path is empty counts as absent`}}
 	}
 	return []steps.Problem{{Path: []string{set[1]}, Summary: "Several inputs to deploy",
-		Detail: fmt.Sprintf("a deploy applies one of manifests, chart or kustomize; this one sets %s and %s: split it into two stages", set[0], set[1])}}
+		Detail: fmt.Sprintf("a deploy applies one of manifests, a chart or an overlay; this one is given %s and %s: give one (in a ready pipeline, -var chart or -var overlay, not both)", said[0], said[1])}}
 }
 
 // objects parses or renders the deploy's input; note names what a chart
 // rendered that is left out (its hooks), "" for nothing.
 func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string, err error) {
 	switch {
-	case dc.Chart != nil:
+	case dc.Chart.Given():
 		files, err := render.RenderChart(dir, *dc.Chart, ns)
 		if err != nil {
 			return nil, "", fmt.Errorf("chart: %w", err)
@@ -63,7 +65,7 @@ func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string
 			return nil, "", fmt.Errorf("chart %s renders what does not parse: %w", dc.Chart.Path, err)
 		}
 		return ms, note, nil
-	case dc.Kustomize != nil:
+	case dc.Kustomize.Given():
 		files, err := render.RenderOverlay(dir, *dc.Kustomize)
 		if err != nil {
 			return nil, "", fmt.Errorf("kustomize: %w", err)
@@ -82,11 +84,11 @@ func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string
 func (deployKind) CheckFiles(dir string, cfg cty.Value) []steps.Problem {
 	dc := newDeployConfig()
 	u, err := steps.Decode(cfg, &dc)
-	if err != nil || u.Any() || (dc.Chart == nil && dc.Kustomize == nil) {
+	if err != nil || u.Any() || (!dc.Chart.Given() && !dc.Kustomize.Given()) {
 		return nil
 	}
 	_, _, err = dc.objects(dir, kube.NamespaceOf(nil, dc.Namespace))
-	return sourceProblems(dir, err, dc.Chart != nil)
+	return sourceProblems(dir, err, dc.Chart.Given())
 }
 
 // sourceProblems turns a render error into a problem placed in the chart's

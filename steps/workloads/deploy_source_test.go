@@ -1,0 +1,50 @@
+package workloads
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/zclconf/go-cty/cty"
+)
+
+// One deploy body takes manifests, a chart or an overlay from variables, as
+// the ready pipelines do: an empty path is no chart (or no overlay), two
+// inputs given are one problem naming both, none given is another, and an
+// input not known yet is left to the run.
+func TestDeploySourceFromVariables(t *testing.T) {
+	body := `
+manifests = var.chart == "" && var.overlay == "" ? ["kind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n"] : null
+chart {
+  path   = var.chart
+  values = [{ replicaCount = 2 }]
+}
+kustomize {
+  path = var.overlay
+}
+`
+	for _, tc := range []struct {
+		chart, overlay cty.Value
+		want           string // the problem's summary and a part of its detail; "" for none
+	}{
+		{cty.StringVal(""), cty.StringVal(""), ""},
+		{cty.StringVal("charts/web"), cty.StringVal(""), ""},
+		{cty.StringVal(""), cty.StringVal("overlays/web/staging"), ""},
+		{cty.StringVal("charts/web"), cty.StringVal("overlays/web/staging"),
+			`Several inputs to deploy: a deploy applies one of manifests, a chart or an overlay; this one is given a chart (path "charts/web") and an overlay (kustomize path "overlays/web/staging")`},
+		{cty.UnknownVal(cty.String), cty.StringVal("overlays/web/staging"), ""},
+	} {
+		cfg := permCfg(t, deployKind{}, body, map[string]cty.Value{"chart": tc.chart, "overlay": tc.overlay})
+		ps := deployKind{}.Check(cfg)
+		got := ""
+		if len(ps) > 0 {
+			got = ps[0].Summary + ": " + ps[0].Detail
+		}
+		if (tc.want == "") != (got == "") || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("chart=%#v overlay=%#v: problem %q, want %q", tc.chart, tc.overlay, got, tc.want)
+		}
+	}
+	empty := permCfg(t, deployKind{}, "chart {\n  path = \"\"\n}\n", nil)
+	if ps := (deployKind{}).Check(empty); len(ps) != 1 || ps[0].Summary != "Nothing to deploy" || !strings.Contains(ps[0].Detail, "empty counts as absent") {
+		t.Errorf("a chart block with an empty path: %v", ps)
+	}
+}

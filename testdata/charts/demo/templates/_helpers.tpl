@@ -1,0 +1,3 @@
+{{- define "demo.selector" -}}
+app: {{ .Release.Name }}
+{{- end }}
