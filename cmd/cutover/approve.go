@@ -122,8 +122,46 @@ func (c *cli) answerPause(args []string, answer string) int {
 		c.printJSON(answered(q.Namespace, q.Name, q.Data["stage"], answer))
 		return exitOK
 	}
-	fmt.Fprintf(c.stdout, "%s: %s\n", q.Name, answer)
+	// The stage and its question, as the person answering knows them.
+	done := map[string]string{pause.Approve: "approved", pause.Abort: "aborted"}[answer]
+	fmt.Fprintf(c.stdout, "%s stage %s of run %s%s\n", done, q.Data["stage"], runID, questionSuffix(q.Data["message"]))
 	return exitOK
+}
+
+func questionSuffix(message string) string {
+	if message == "" {
+		return ""
+	}
+	return ": " + message
+}
+
+// waitingView is a pause stage of a run waiting for its answer, as status
+// RUN shows it (docs/events.md, "status and history").
+type waitingView struct {
+	Stage   string `json:"stage"`
+	Message string `json:"message,omitempty"`
+	Approve string `json:"approve"`
+	Abort   string `json:"abort"`
+}
+
+// waitingFor lists the pause stages of a run that wait for an answer, with
+// the commands that give it. A list that fails says nothing: status shows
+// the journal, which it could read.
+func waitingFor(clients *kube.Clients, ns, runID string) []waitingView {
+	list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(context.Background(), questionsOf(runID))
+	if err != nil {
+		return nil
+	}
+	var out []waitingView
+	for _, q := range list.Items {
+		if q.Data[pause.AnswerKey] != "" {
+			continue
+		}
+		stage := q.Data["stage"]
+		out = append(out, waitingView{Stage: stage, Message: q.Data["message"],
+			Approve: pause.Command(pause.Approve, runID, stage, q.Namespace), Abort: pause.Command(pause.Abort, runID, stage, q.Namespace)})
+	}
+	return out
 }
 
 func waitVerb(n int) string {

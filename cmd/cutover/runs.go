@@ -355,14 +355,19 @@ func (c *cli) printRun(r runView, o *options) int {
 			view = append(view, entryView{e.Time, e.Stage, e.Kind, e.Status, e.Attempt, e.Message})
 		}
 	}
+	var waiting []waitingView
+	if r.Status == journal.StatusRunning {
+		waiting = waitingFor(clients, r.Namespace, r.RunID)
+	}
 	if o.output == "json" {
 		if view == nil {
 			view = []entryView{}
 		}
 		_ = json.NewEncoder(c.stdout).Encode(struct {
-			Run     runView     `json:"run"`
-			Entries []entryView `json:"entries"`
-		}{r, view})
+			Run     runView       `json:"run"`
+			Entries []entryView   `json:"entries"`
+			Waiting []waitingView `json:"waiting,omitempty"`
+		}{r, view, waiting})
 		return exitOK
 	}
 	fmt.Fprintf(c.stdout, "run %s of pipeline %q: %s (started %s by %s)\n", r.RunID, r.Pipeline, r.shown(), r.Started.Format(time.RFC3339), r.By)
@@ -371,6 +376,9 @@ func (c *cli) printRun(r runView, o *options) int {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format("15:04:05"), orDash(e.Stage), e.Kind+" "+e.Status, e.Message)
 	}
 	tw.Flush()
+	for _, w := range waiting {
+		fmt.Fprintf(c.stdout, "stage %s is waiting for approval%s\n  approve: %s\n  abort:   %s\n", w.Stage, questionSuffix(w.Message), w.Approve, w.Abort)
+	}
 	return exitOK
 }
 

@@ -169,7 +169,9 @@ stage "approval" {
   depends_on = [stage.verify[each.key]]
   when       = local.canary && var.approval
   pause {
-    message    = "${var.app} ${var.version} gets ${each.value} % of the requests; approve the next step, abort to roll back"
+    message = (each.key == tostring(var.weights[length(var.weights) - 1])
+      ? "${var.app} ${var.version} gets ${each.value} % of the requests, the last step; approve to promote it, abort to roll back"
+    : "${var.app} ${var.version} gets ${each.value} % of the requests; approve the next step, abort to roll back")
     timeout    = var.approval_timeout
     on_timeout = "abort"
   }
