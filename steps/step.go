@@ -40,9 +40,14 @@ type Kind interface {
 }
 
 // Undoer is implemented by kinds with a built-in compensation. Undo receives,
-// in capture order, every record Run passed to Env.Capture during all
-// attempts of the stage; applying them newest first restores the state from
-// before the first attempt.
+// in the order they were made, every record Run journaled during all
+// attempts of the stage: its own (Env.Record, before each write) and the
+// facts it noted after writes (Env.Remember), among them kube.Written
+// records, told apart by kube.WrittenOf. Applying its own newest first
+// restores the state from before the first attempt; a kube.Written says
+// whether someone changed the object since. steps/undo.go does this for
+// object snapshots (RestoreObjects) and groups any kind's records per
+// object (GroupRecords).
 type Undoer interface {
 	Undo(ctx context.Context, env *Env, records []json.RawMessage) error
 }

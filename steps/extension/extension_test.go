@@ -19,9 +19,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
@@ -81,16 +80,46 @@ func (poolKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Val
 	if err != nil {
 		return cty.NilVal, err
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: c.Name}}
+	out := cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(c.Name)})
+	// Writing one object with the undo API (steps/undo.go): the snapshot
+	// before, durable before the create; what was written, after it.
+	r := poolRef(env.NamespaceFor(c.Namespace, cl), c.Name)
+	snap, live, err := cl.Capture(ctx, r)
+	if err != nil || live != nil {
+		return out, err // a pool that exists is used as it is
+	}
+	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": c.Name, "annotations": steps.MarkAnnotations(env, nil)}}}
+	snap.Fields = kube.FieldsOf(cm.Object)
 	opts := metav1.CreateOptions{}
 	if env.DryRun {
 		opts.DryRun = kube.DryRunAll
-	}
-	_, err = cl.Typed.CoreV1().ConfigMaps(env.NamespaceFor(c.Namespace, cl)).Create(ctx, cm, opts)
-	if err != nil && !apierrors.IsAlreadyExists(err) {
+	} else if err := steps.RecordBefore(env, snap); err != nil {
 		return cty.NilVal, err
 	}
-	return cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal(c.Name)}), nil
+	created, err := cl.Resource(r).Create(ctx, cm, opts)
+	if err != nil {
+		return cty.NilVal, steps.APIError(err)
+	}
+	if !env.DryRun {
+		env.Remember(steps.WrittenBy(r, created, snap.Fields))
+	}
+	return out, nil
+}
+
+// Undo deletes a pool this run created, unless someone changed it since,
+// through the same API: records must name the stage's pool.
+func (poolKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
+	cl, err := env.Clients("pool")
+	if err != nil {
+		return err
+	}
+	var c poolConfig
+	p := steps.MarkedTarget(cl)
+	if env.Configured(&c, "name", "namespace") {
+		p = steps.UndoPolicy{Target: steps.TargetIs(cl, poolRef(env.NamespaceFor(c.Namespace, cl), c.Name))}
+	}
+	return steps.RestoreObjects(ctx, env, cl, records, p)
 }
 
 // weightConfig is the block of the pool_weight provider: it measures the
@@ -168,6 +197,9 @@ func (poolRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, s r
 		cm.Data = map[string]string{}
 	}
 	cm.Data["weight"] = w
+	if steps.ShouldMark(env, cm.Annotations) {
+		metav1.SetMetaDataAnnotation(&cm.ObjectMeta, kube.AnnotationRun, env.RunID)
+	}
 	out, err := cms.Update(ctx, cm, metav1.UpdateOptions{})
 	if err != nil {
 		return nil, err
@@ -332,7 +364,15 @@ func TestExtensionPlanAndRun(t *testing.T) {
 
 	// a gate the weight fails: the run is undone through the router,
 	// which puts the pool's weight back as it was before this run.
-	p, diags = load(t, strings.Replace(pipeline, "weight = 25", "weight = 60", 1))
+	// A pool this run creates ("spare") is deleted by the kind's undo,
+	// written with the undo API.
+	spare := strings.Replace(pipeline, "weight = 25", "weight = 60", 1) + `
+stage "spare" {
+  pool { name = "spare" }
+  depends_on = [stage.pool]
+}
+`
+	p, diags = load(t, strings.Replace(spare, "depends_on = [stage.shift]", "depends_on = [stage.shift, stage.spare]", 1))
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -350,5 +390,12 @@ func TestExtensionPlanAndRun(t *testing.T) {
 	}
 	if !undone {
 		t.Errorf("the traffic stage was not undone: %+v", s.events)
+	}
+	if _, err := cl.Typed.CoreV1().ConfigMaps(ns).Get(ctx, "spare", metav1.GetOptions{}); err == nil {
+		t.Errorf("the pool the failed run created is still there after its undo")
+	}
+	shop, err := cl.Typed.CoreV1().ConfigMaps(ns).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil || shop.Annotations[kube.AnnotationRun] != "ext-1" {
+		t.Errorf("the pool ext-1 created should keep its mark (%v): %v", err, shop.GetAnnotations())
 	}
 }

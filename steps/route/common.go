@@ -2,7 +2,6 @@ package route
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,75 +43,6 @@ func apiErr(err error, format string, args ...any) error {
 
 // notFound reports whether err says the object does not exist.
 func notFound(err error) bool { return apierrors.IsNotFound(err) }
-
-// runOf is the run id the undo acts for ("" without an Env).
-func runOf(env *steps.Env) string {
-	if env == nil {
-		return ""
-	}
-	return env.RunID
-}
-
-// markAnnotations is the metadata of a merge patch that marks the object
-// with the run; nil without a run id, or when live (the object's
-// annotations as read before the write) carries a mark already. The route
-// steps mark what they write (one more key costs nothing), so an undo whose
-// targets cannot be evaluated can still tell objects this run wrote; but an
-// object created by an earlier run keeps that run's mark, or undoing the
-// earlier run would find its creation "changed since" and leave it.
-func markAnnotations(env *steps.Env, live map[string]string) map[string]any {
-	if runOf(env) == "" || !shouldMark(env, live) {
-		return nil
-	}
-	return map[string]any{kube.AnnotationRun: env.RunID}
-}
-
-// shouldMark says whether a write of this run puts its mark on an object
-// with annotations live: only on one no run has marked yet.
-func shouldMark(env *steps.Env, live map[string]string) bool {
-	return runOf(env) != "" && live[kube.AnnotationRun] == ""
-}
-
-// markedBy reports whether annotations carry the mark of the run.
-func markedBy(env *steps.Env, ann map[string]string) bool {
-	return runOf(env) != "" && ann[kube.AnnotationRun] == env.RunID
-}
-
-// undoErrs gathers what an Undo could not do: refused records
-// (*steps.TargetError), objects left alone because someone changed them
-// (one *steps.DriftError naming them all) and failed writes.
-type undoErrs struct {
-	errs  []error
-	drift []string
-}
-
-func (u *undoErrs) add(err error) {
-	if err != nil {
-		u.errs = append(u.errs, err)
-	}
-}
-
-// left names an object left as is; it is reported at once too.
-func (u *undoErrs) left(env *steps.Env, what, why string) {
-	msg := what + ": " + why + "; left as is"
-	env.Report(msg)
-	u.drift = append(u.drift, msg)
-}
-
-func (u *undoErrs) refuse(record, why string) {
-	u.errs = append(u.errs, &steps.TargetError{Record: record, Why: why})
-}
-
-func (u *undoErrs) err() error {
-	errs := u.errs
-	if len(u.drift) > 0 {
-		errs = append(errs, &steps.DriftError{Changed: u.drift})
-	}
-	if len(errs) == 1 {
-		return errs[0]
-	}
-	return errors.Join(errs...)
-}
 
 // splitWritten separates the Written facts noted after writes from a
 // kind's own records. A Written counts for an object only when no record

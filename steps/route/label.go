@@ -292,7 +292,7 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	// Templates first: pods a ReplicaSet creates while we relabel its
 	// current pods already carry the new labels.
 	var md map[string]any
-	if m := markAnnotations(env, nil); m != nil {
+	if m := steps.MarkAnnotations(env, nil); m != nil {
 		md = map[string]any{"annotations": m}
 	}
 	body := labelsPatch(ch.patch(), false, md)
@@ -411,7 +411,7 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	}
 	byName := known && cfgName != ""
 
-	var ue undoErrs
+	var ue steps.UndoErrors
 	known2 := map[key]bool{}
 	for _, k := range order {
 		known2[k] = true
@@ -423,13 +423,13 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 			ownPod := cfgKind == "ReplicaSet" && k.kind == "Pod"
 			switch {
 			case k.ns != cfgNS:
-				ue.refuse(what, fmt.Sprintf("the stage labels objects in namespace %s", cfgNS))
+				ue.Refuse(what, fmt.Sprintf("the stage labels objects in namespace %s", cfgNS))
 				continue
 			case k.kind != cfgKind && !ownPod:
-				ue.refuse(what, fmt.Sprintf("the stage labels %s objects", cfgKind))
+				ue.Refuse(what, fmt.Sprintf("the stage labels %s objects", cfgKind))
 				continue
 			case byName && !ownPod && k.name != cfgName:
-				ue.refuse(what, fmt.Sprintf("the stage labels %s/%s", strings.ToLower(cfgKind), cfgName))
+				ue.Refuse(what, fmt.Sprintf("the stage labels %s/%s", strings.ToLower(cfgKind), cfgName))
 				continue
 			}
 		}
@@ -444,11 +444,11 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 			// A pod that is gone carries no label to restore (its
 			// ReplicaSet replaced it from the restored template).
 			if !(o.Kind == "Pod" && notFound(err)) {
-				ue.add(err)
+				ue.Add(err)
 			}
 			continue
 		case why != "":
-			ue.left(env, what, why)
+			ue.Left(env, what, why)
 			continue
 		}
 		if o.Kind != "ReplicaSet" || !o.Template {
@@ -456,7 +456,7 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 		}
 		pods, err := lt.ownedPods(ctx, o.Name, o.UID)
 		if err != nil {
-			ue.add(err)
+			ue.Add(err)
 			continue
 		}
 		for _, p := range pods {
@@ -467,11 +467,11 @@ func (labelKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 			// from the template this run changed, so they are its own.
 			po := labelObject{Kind: "Pod", Name: p.Name, Prev: o.Prev}
 			if err := lt.patchOnly(ctx, "Pod", p.Name, restoreBody(po, "")); err != nil && !notFound(err) {
-				ue.add(fmt.Errorf("undo: %w", err))
+				ue.Add(fmt.Errorf("undo: %w", err))
 			}
 		}
 	}
-	return ue.err()
+	return ue.Err()
 }
 
 // labelGuard is what the undo of one labelled object checks before it
@@ -513,8 +513,8 @@ func (l *labeler) restore(ctx context.Context, o labelObject, g labelGuard) (why
 		if g.owner != "" && st.controller != g.owner {
 			return &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage labels replicaset/%s and its pods; this pod is not one of them", g.owner)}
 		}
-		if g.mark && !markedBy(l.env, st.annotations) {
-			return &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage chooses what it labels by selector or cannot be evaluated, and this object does not carry the %s mark of run %s", kube.AnnotationRun, runOf(l.env))}
+		if g.mark && !steps.MarkedBy(l.env, st.annotations) {
+			return steps.Unmarked(l.env, what, "the stage chooses what it labels by selector or cannot be evaluated")
 		}
 		if !l.env.Force {
 			w := g.written

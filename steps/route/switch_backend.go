@@ -241,7 +241,7 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 			return cty.NilVal, fmt.Errorf("journaling the backends of ingress %q before the switch: %w", name, err)
 		}
 	}
-	if shouldMark(env, ing.Annotations) {
+	if steps.ShouldMark(env, ing.Annotations) {
 		if ing.Annotations == nil {
 			ing.Annotations = map[string]string{}
 		}
@@ -402,11 +402,11 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 	if known {
 		target = key{env.NamespaceFor(c.Namespace, cl), c.Ingress}
 	}
-	var ue undoErrs
+	var ue steps.UndoErrors
 	for _, k := range order {
 		what := fmt.Sprintf("ingress/%s in namespace %s", k.name, k.ns)
 		if known && k != target {
-			ue.refuse(what, fmt.Sprintf("the stage switches ingress/%s in namespace %s, not this one", target.name, target.ns))
+			ue.Refuse(what, fmt.Sprintf("the stage switches ingress/%s in namespace %s, not this one", target.name, target.ns))
 			continue
 		}
 		rec, w := prev[k], last[ingressRef(k.ns, k.name)]
@@ -422,8 +422,8 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 				env.Report(what + " already has its previous backends")
 				return nil
 			}
-			if !known && !markedBy(env, ing.Annotations) {
-				return &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage's Ingress cannot be evaluated, and this one does not carry the %s mark of run %s", kube.AnnotationRun, runOf(env))}
+			if !known && !steps.MarkedBy(env, ing.Annotations) {
+				return steps.Unmarked(env, what, "the stage's Ingress cannot be evaluated")
 			}
 			if !env.Force {
 				switch {
@@ -449,10 +449,10 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 			err = apiErr(err, "restoring the backends of ingress %q in namespace %q", k.name, k.ns)
 		}
 		if err != nil {
-			ue.add(err)
+			ue.Add(err)
 		} else if why != "" {
-			ue.left(env, what, why)
+			ue.Left(env, what, why)
 		}
 	}
-	return ue.err()
+	return ue.Err()
 }

@@ -191,7 +191,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		// as we read it, so the journaled selector is exactly what we
 		// replaced; a concurrent writer turns into a retryable conflict.
 		md := map[string]any{"resourceVersion": t.svc.ResourceVersion}
-		if m := markAnnotations(env, t.svc.Annotations); m != nil {
+		if m := steps.MarkAnnotations(env, t.svc.Annotations); m != nil {
 			md["annotations"] = m
 		}
 		body, _ := json.Marshal(map[string]any{
@@ -340,7 +340,7 @@ func (switchSelector) Undo(ctx context.Context, env *steps.Env, records []json.R
 		return u.last, true
 	})
 
-	var ue undoErrs
+	var ue steps.UndoErrors
 	// The stage's Services, when the undo can evaluate them.
 	c := newSelectorConfig()
 	known := env.Configured(&c, "service", "services", "namespace")
@@ -354,18 +354,18 @@ func (switchSelector) Undo(ctx context.Context, env *steps.Env, records []json.R
 	for _, k := range order {
 		what := fmt.Sprintf("service/%s in namespace %s", k.name, k.ns)
 		if known && !targets[k] {
-			ue.refuse(what, "the stage does not switch this Service")
+			ue.Refuse(what, "the stage does not switch this Service")
 			continue
 		}
 		u := undo[k]
 		why, err := restoreSelector(ctx, env, cl, k.ns, k.name, u.prev, u.next, last[serviceRef(k.ns, k.name)], !known)
 		if err != nil {
-			ue.add(err)
+			ue.Add(err)
 		} else if why != "" {
-			ue.left(env, what, why)
+			ue.Left(env, what, why)
 		}
 	}
-	return ue.err()
+	return ue.Err()
 }
 
 // restoreSelector sets spec.selector back to exactly sel, unless someone
@@ -388,9 +388,8 @@ func restoreSelector(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, 
 			env.Report(fmt.Sprintf("service %s already selects %s", name, formatLabels(sel)))
 			return nil
 		}
-		if requireMark && !markedBy(env, live.Annotations) {
-			return &steps.TargetError{Record: fmt.Sprintf("service/%s in namespace %s", name, ns),
-				Why: fmt.Sprintf("the stage's Services cannot be evaluated, and this one does not carry the %s mark of run %s", kube.AnnotationRun, runOf(env))}
+		if requireMark && !steps.MarkedBy(env, live.Annotations) {
+			return steps.Unmarked(env, fmt.Sprintf("service/%s in namespace %s", name, ns), "the stage's Services cannot be evaluated")
 		}
 		if !env.Force {
 			switch {

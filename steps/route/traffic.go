@@ -313,17 +313,17 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 			target = key{s.Router, env.NamespaceFor(s.Namespace, cl), s.Name}
 		}
 	}
-	var ue undoErrs
+	var ue steps.UndoErrors
 	for _, k := range order {
 		recs := byKey[k]
 		what := fmt.Sprintf("%s %s in namespace %s", k.router, k.name, k.ns)
 		if known && k != target {
-			ue.refuse(what, fmt.Sprintf("the stage sets the %s routing of %s in namespace %s, not this", target.router, target.name, target.ns))
+			ue.Refuse(what, fmt.Sprintf("the stage sets the %s routing of %s in namespace %s, not this", target.router, target.name, target.ns))
 			continue
 		}
 		rt, ok := routerNamed(k.router)
 		if !ok {
-			ue.add(fmt.Errorf("traffic undo: journal record for %q: %w", k.name, unknownRouter(k.router)))
+			ue.Add(fmt.Errorf("traffic undo: journal record for %q: %w", k.name, unknownRouter(k.router)))
 			continue
 		}
 		// The oldest record decides, so the Written to check is the one
@@ -335,12 +335,12 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 		g := UndoGuard{env: env, known: known, written: w, want: want[k]}
 		why, err := rt.Undo(ctx, env, cl, recs, g)
 		if err != nil {
-			ue.add(err)
+			ue.Add(err)
 		} else if why != "" {
-			ue.left(env, what, why)
+			ue.Left(env, what, why)
 		}
 	}
-	return ue.err()
+	return ue.Err()
 }
 
 // UndoGuard is what an undo of one router object checks before it
@@ -358,8 +358,8 @@ type UndoGuard struct {
 // messages; uid and ann are the live object's; cur is the digest of its
 // routing now, computed as the router computed RecordHead.Want.
 func (g UndoGuard) Check(what string, uid string, ann map[string]string, cur string) (string, error) {
-	if !g.known && !markedBy(g.env, ann) {
-		return "", &steps.TargetError{Record: what, Why: fmt.Sprintf("the stage's router object cannot be evaluated, and this one does not carry the %s mark of run %s", kube.AnnotationRun, runOf(g.env))}
+	if !g.known && !steps.MarkedBy(g.env, ann) {
+		return "", steps.Unmarked(g.env, what, "the stage's router object cannot be evaluated")
 	}
 	if g.env.Force {
 		return "", nil

@@ -186,13 +186,11 @@ func (n nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, 
 	for k, v := range before {
 		rec.Annotations[k] = &v
 	}
-	if runOf(env) != "" {
+	mark := steps.ShouldMark(env, ing.Annotations)
+	if mark {
 		// The run's mark is one more annotation the step sets, so the
-		// undo puts back the one from before (or none) with the others.
+		// undo removes it with the others.
 		rec.Annotations[kube.AnnotationRun] = nil
-		if v, ok := ing.Annotations[kube.AnnotationRun]; ok {
-			rec.Annotations[kube.AnnotationRun] = &v
-		}
 	}
 	rec.Want = nginxDigest(setOnly(want))
 	if !env.DryRun {
@@ -201,7 +199,7 @@ func (n nginxRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, 
 		}
 	}
 	patch := want
-	if runOf(env) != "" {
+	if mark {
 		patch = maps.Clone(want)
 		patch[kube.AnnotationRun] = &env.RunID
 	}

@@ -129,7 +129,7 @@ func (t rulesRouter) Run(ctx context.Context, env *steps.Env, cl *kube.Clients, 
 	// Update carries the resourceVersion we read, so the journaled rules
 	// are exactly the ones replaced; a concurrent writer is a retryable
 	// conflict.
-	if shouldMark(env, obj.GetAnnotations()) {
+	if steps.ShouldMark(env, obj.GetAnnotations()) {
 		ann := obj.GetAnnotations()
 		if ann == nil {
 			ann = map[string]string{}

@@ -115,7 +115,7 @@ func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		return cty.NilVal, fmt.Errorf("delete: %s does not exist", r)
 	}
 	if !env.DryRun {
-		if err := record(env, snap); err != nil {
+		if err := steps.RecordBefore(env, snap); err != nil {
 			return cty.NilVal, err
 		}
 	}
@@ -167,6 +167,6 @@ func (deleteKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	if err != nil {
 		return err
 	}
-	p.deleted = true
-	return restoreAll(ctx, env, c, records, p)
+	p.Deleted = true
+	return steps.RestoreObjects(ctx, env, c, records, p)
 }

@@ -207,7 +207,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 				return cty.NilVal, steps.APIError(err)
 			}
 			snap.Fields = fields
-			if err := record(env, snap); err != nil {
+			if err := steps.RecordBefore(env, snap); err != nil {
 				return cty.NilVal, err
 			}
 		}
@@ -216,7 +216,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 			return cty.NilVal, steps.APIError(err)
 		}
 		if !env.DryRun {
-			env.Remember(written(r, out, fields))
+			env.Remember(steps.WrittenBy(r, out, fields))
 			wrote[r] = out
 		}
 		applied = append(applied, r)
@@ -314,22 +314,22 @@ func (deployKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	if err != nil {
 		return err
 	}
-	return restoreAll(ctx, env, c, records, deployPolicy(env, c))
+	return steps.RestoreObjects(ctx, env, c, records, deployPolicy(env, c))
 }
 
 // deployPolicy checks records against the objects of the stage's manifests
 // as the undo evaluates them (file() reads them again, relative to the
 // pipeline directory). When they cannot be evaluated, an object is written
 // only while it carries the run's mark, which every deploy applies.
-func deployPolicy(env *steps.Env, c *kube.Clients) undoPolicy {
+func deployPolicy(env *steps.Env, c *kube.Clients) steps.UndoPolicy {
 	dc := newDeployConfig()
 	if !env.Configured(&dc, "manifests", "chart", "kustomize", "namespace") {
-		return undoPolicy{requireMark: true, target: func(r kube.Ref) error { return servedAs(c, r) }}
+		return steps.MarkedTarget(c)
 	}
 	ns := env.NamespaceFor(dc.Namespace, c)
 	ms, _, err := dc.objects(env.Dir, ns)
 	if err != nil {
-		return undoPolicy{target: refuseAll("the stage's manifests, chart or overlay no longer parse or render, so the record cannot be checked against them: " + err.Error())}
+		return steps.UndoPolicy{Target: steps.RefuseAll("the stage's manifests, chart or overlay no longer parse or render, so the record cannot be checked against them: " + err.Error())}
 	}
 	want := make([]kube.Ref, 0, len(ms))
 	for _, m := range ms {
@@ -342,18 +342,7 @@ func deployPolicy(env *steps.Env, c *kube.Clients) undoPolicy {
 		}
 		want = append(want, r)
 	}
-	return undoPolicy{target: targetIn(c, want)}
-}
-
-// written is the fact noted after a write: the object's UID and a digest of
-// the fields the step set, as the server stored them (from the response of
-// the write, so it costs no request).
-func written(r kube.Ref, out *unstructured.Unstructured, fields map[string]any) kube.Written {
-	w := kube.Written{Wrote: r, Digest: kube.FieldsDigest(out, fields)}
-	if out != nil {
-		w.UID = string(out.GetUID())
-	}
-	return w
+	return steps.UndoPolicy{Target: steps.TargetIs(c, want...)}
 }
 
 func isCRD(u *unstructured.Unstructured) bool {

@@ -138,7 +138,7 @@ func (partitionKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 		}
 	}
 	if !env.DryRun {
-		if err := record(env, rec); err != nil {
+		if err := steps.RecordBefore(env, rec); err != nil {
 			return cty.NilVal, err
 		}
 	}
@@ -208,7 +208,7 @@ func (partitionKind) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 	if err != nil {
 		return err
 	}
-	order, byRef, err := groupRecords(records, func(r partitionRecord) kube.Ref { return r.Ref }, nil, "partition undo record %d: %w")
+	order, byRef, err := steps.GroupRecords(records, func(r partitionRecord) kube.Ref { return r.Ref }, nil, "partition undo record %d: %w")
 	if err != nil {
 		return err
 	}
@@ -226,16 +226,13 @@ func (partitionKind) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 			continue
 		}
 		u := byRef[r]
-		why, err := undoPartition(ctx, env, c, r, u.first, u.last, u.written)
+		why, err := undoPartition(ctx, env, c, r, u.First, u.Last, u.Written)
 		if err != nil {
 			errs = append(errs, err)
 		}
 		drift = append(drift, why...)
 	}
-	if len(drift) > 0 {
-		errs = append(errs, &steps.DriftError{Changed: drift})
-	}
-	return joinClassified(errs)
+	return steps.JoinUndo(errs, drift)
 }
 
 // undoPartition restores one StatefulSet; drift names what it left as is.

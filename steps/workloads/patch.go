@@ -157,7 +157,7 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	}
 	snap.Fields = fields
 	if !env.DryRun {
-		if err := record(env, snap); err != nil {
+		if err := steps.RecordBefore(env, snap); err != nil {
 			return cty.NilVal, err
 		}
 	}
@@ -170,7 +170,7 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		return cty.NilVal, steps.APIError(fmt.Errorf("patching %s (%s patch): %w", r, typ, err))
 	}
 	if !env.DryRun {
-		env.Remember(written(r, out, fields))
+		env.Remember(steps.WrittenBy(r, out, fields))
 	}
 	env.Report("patched " + r.String())
 	return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(kube.Clean(live))}), nil
@@ -191,7 +191,7 @@ func (patchKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	if err != nil {
 		return err
 	}
-	return restoreAll(ctx, env, c, records, p)
+	return steps.RestoreObjects(ctx, env, c, records, p)
 }
 
 // markedPatch adds the run's mark to a merge or strategic merge patch (one

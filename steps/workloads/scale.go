@@ -106,7 +106,7 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		return cty.NilVal, err
 	}
 	if !env.DryRun {
-		if err := record(env, scaleRecord{Ref: r, Replicas: prev, Want: &want}); err != nil {
+		if err := steps.RecordBefore(env, scaleRecord{Ref: r, Replicas: prev, Want: &want}); err != nil {
 			return cty.NilVal, err
 		}
 	}
@@ -144,7 +144,7 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	if err != nil {
 		return err
 	}
-	order, byRef, err := groupRecords(records, func(r scaleRecord) kube.Ref { return r.Ref }, nil, "scale undo record %d: %w")
+	order, byRef, err := steps.GroupRecords(records, func(r scaleRecord) kube.Ref { return r.Ref }, nil, "scale undo record %d: %w")
 	if err != nil {
 		return err
 	}
@@ -152,34 +152,28 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	if err != nil {
 		return err
 	}
-	var errs []error
-	var drift []string
+	var ue steps.UndoErrors
 	for _, r := range order {
-		if err := p.target(r); err != nil {
-			errs = append(errs, err)
+		if err := p.Target(r); err != nil {
+			ue.Add(err)
 			continue
 		}
 		s := byRef[r]
-		want := s.first.Replicas
-		why, read, wrote, err := restoreScale(ctx, env, c, r, want, s.last.Want, s.written)
+		want := s.First.Replicas
+		why, read, wrote, err := restoreScale(ctx, env, c, r, want, s.Last.Want, s.Written)
 		if err != nil {
-			errs = append(errs, err)
+			ue.Add(err)
 			continue
 		}
 		if why != "" {
-			msg := r.String() + ": " + why + "; left as is"
-			env.Report(msg)
-			drift = append(drift, msg)
+			ue.Left(env, r.String(), why)
 			continue
 		}
 		if _, err := c.WaitAfterWrite(ctx, r, read, wrote, scaledTo(r, want), env.Report); err != nil {
-			errs = append(errs, err)
+			ue.Add(err)
 		}
 	}
-	if len(drift) > 0 {
-		errs = append(errs, &steps.DriftError{Changed: drift})
-	}
-	return joinClassified(errs)
+	return ue.Err()
 }
 
 // restoreScale sets the count back to want, unless it changed since the

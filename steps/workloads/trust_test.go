@@ -47,8 +47,8 @@ func writesOf(dyn *dynfake.FakeDynamicClient) []string {
 func TestUndoRefusesToDeleteAnUnmarkedObject(t *testing.T) {
 	dyn := fakeDyn(withUID(configMap("shop", "payments", map[string]any{"k": "v"}), "u-pay"))
 	c := &kube.Clients{Dynamic: dyn}
-	err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c,
-		[]json.RawMessage{snapshotJSON(t, cmRef("payments"), nil)}, undoPolicy{})
+	err := steps.RestoreObjects(context.Background(), &steps.Env{RunID: "run-1"}, c,
+		[]json.RawMessage{snapshotJSON(t, cmRef("payments"), nil)}, steps.UndoPolicy{})
 	var te *steps.TargetError
 	if !errors.As(err, &te) || !strings.Contains(te.Why, "no cutover.dev/run mark") {
 		t.Fatalf("err = %v, want a TargetError about the missing mark", err)
@@ -70,7 +70,7 @@ func TestUndoLeavesARecreatedObject(t *testing.T) {
 			snapshotJSON(t, cmRef("cfg"), nil),
 			rawJSON(t, kube.Written{Wrote: cmRef("cfg"), UID: "u-ours", Digest: "x"}),
 		}
-		err := restoreAll(context.Background(), &steps.Env{RunID: "run-1", Force: force}, c, recs, undoPolicy{})
+		err := steps.RestoreObjects(context.Background(), &steps.Env{RunID: "run-1", Force: force}, c, recs, steps.UndoPolicy{})
 		var de *steps.DriftError
 		if !errors.As(err, &de) || len(de.Changed) != 1 || !strings.Contains(de.Changed[0], "configmap/cfg in namespace shop: deleted and re-created") {
 			t.Fatalf("force %v: err = %v, want a DriftError naming the configmap", force, err)
@@ -93,7 +93,7 @@ func deployRecords(t *testing.T, stored *unstructured.Unstructured) []json.RawMe
 	manifest := configMap("shop", "cfg", map[string]any{"k": "v2"})
 	kube.Mark(manifest, "run-1")
 	s.Fields = kube.FieldsOf(manifest.Object)
-	return []json.RawMessage{rawJSON(t, s), rawJSON(t, written(cmRef("cfg"), stored, s.Fields))}
+	return []json.RawMessage{rawJSON(t, s), rawJSON(t, steps.WrittenBy(cmRef("cfg"), stored, s.Fields))}
 }
 
 // Someone changed a field the run set: left as is and named; --force
@@ -108,7 +108,7 @@ func TestUndoDriftAndForce(t *testing.T) {
 	_ = unstructured.SetNestedField(fixed.Object, "someone", "data", "other")
 	dyn := fakeDyn(fixed)
 	c := &kube.Clients{Dynamic: dyn}
-	err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c, recs, undoPolicy{})
+	err := steps.RestoreObjects(context.Background(), &steps.Env{RunID: "run-1"}, c, recs, steps.UndoPolicy{})
 	var de *steps.DriftError
 	if !errors.As(err, &de) || !strings.Contains(de.Error(), "configmap/cfg in namespace shop: changed since this run wrote it") {
 		t.Fatalf("err = %v, want a DriftError", err)
@@ -117,7 +117,7 @@ func TestUndoDriftAndForce(t *testing.T) {
 		t.Errorf("writes = %v, want none", w)
 	}
 
-	if err := restoreAll(context.Background(), &steps.Env{RunID: "run-1", Force: true}, c, recs, undoPolicy{}); err != nil {
+	if err := steps.RestoreObjects(context.Background(), &steps.Env{RunID: "run-1", Force: true}, c, recs, steps.UndoPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := dyn.Resource(cmGVR).Namespace("shop").Get(context.Background(), "cfg", metav1.GetOptions{})
@@ -142,7 +142,7 @@ func TestUndoRestoresOnlyTheFieldsTheRunSet(t *testing.T) {
 	live := stored.DeepCopy()
 	_ = unstructured.SetNestedField(live.Object, "by an operator", "data", "other")
 	dyn := fakeDyn(live)
-	if err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, &kube.Clients{Dynamic: dyn}, recs, undoPolicy{}); err != nil {
+	if err := steps.RestoreObjects(context.Background(), &steps.Env{RunID: "run-1"}, &kube.Clients{Dynamic: dyn}, recs, steps.UndoPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 	if w := writesOf(dyn); !reflect.DeepEqual(w, []string{"patch"}) {
@@ -165,7 +165,7 @@ func TestUndoChecksRecordsAgainstTheStage(t *testing.T) {
 	dyn := fakeDyn(created, other)
 	recs := []json.RawMessage{snapshotJSON(t, cmRef("web-config"), nil), snapshotJSON(t, cmRef("payments"), nil)}
 	c := &kube.Clients{Dynamic: dyn}
-	err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c, recs, undoPolicy{target: targetIn(c, []kube.Ref{cmRef("web-config")})})
+	err := steps.RestoreObjects(context.Background(), &steps.Env{RunID: "run-1"}, c, recs, steps.UndoPolicy{Target: steps.TargetIs(c, cmRef("web-config"))})
 	var te *steps.TargetError
 	if !errors.As(err, &te) || !strings.Contains(te.Record, "configmap/payments") {
 		t.Fatalf("err = %v, want a TargetError for configmap/payments", err)

@@ -91,7 +91,7 @@ func TestRestoreAllUsesStateBeforeFirstAttempt(t *testing.T) {
 	c := &kube.Clients{Dynamic: dyn}
 	var reports []string
 	env := &steps.Env{RunID: "run-1", Progress: func(m string) { reports = append(reports, m) }}
-	if err := restoreAll(context.Background(), env, c, records, undoPolicy{}); err != nil {
+	if err := steps.RestoreObjects(context.Background(), env, c, records, steps.UndoPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -149,7 +149,7 @@ func TestRestoreRecreatesDeletedObject(t *testing.T) {
 	prev.SetUID("gone")
 	prev.SetResourceVersion("7")
 	c := &kube.Clients{Dynamic: dyn}
-	if err := restoreAll(context.Background(), &steps.Env{RunID: "run-1"}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), prev)}, undoPolicy{deleted: true}); err != nil {
+	if err := steps.RestoreObjects(context.Background(), &steps.Env{RunID: "run-1"}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), prev)}, steps.UndoPolicy{Deleted: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := dyn.Resource(cmGVR).Namespace("shop").Get(context.Background(), "cfg", metav1.GetOptions{})
@@ -176,7 +176,7 @@ func TestRestoreLeavesAnUnchangedObjectAlone(t *testing.T) {
 	dyn := dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{cmGVR: "ConfigMapList"}, live)
 	c := &kube.Clients{Dynamic: dyn}
-	if err := restoreAll(context.Background(), &steps.Env{}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), live)}, undoPolicy{}); err != nil {
+	if err := steps.RestoreObjects(context.Background(), &steps.Env{}, c, []json.RawMessage{snapshotJSON(t, cmRef("cfg"), live)}, steps.UndoPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, a := range dyn.Actions() {
@@ -187,7 +187,7 @@ func TestRestoreLeavesAnUnchangedObjectAlone(t *testing.T) {
 }
 
 func TestDecodeSnapshotsRejectsGarbage(t *testing.T) {
-	if _, _, err := decodeRecords([]json.RawMessage{json.RawMessage(`"nope"`)}); err == nil {
+	if err := steps.RestoreObjects(context.Background(), &steps.Env{}, &kube.Clients{}, []json.RawMessage{json.RawMessage(`"nope"`)}, steps.UndoPolicy{}); err == nil {
 		t.Error("want an error for a record that is not a snapshot")
 	}
 }

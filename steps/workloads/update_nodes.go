@@ -148,7 +148,7 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	if env.DryRun || len(todo) == 0 {
 		return nodesOutput(nodes, hash, 0), nil
 	}
-	if err := record(env, rec); err != nil {
+	if err := steps.RecordBefore(env, rec); err != nil {
 		return cty.NilVal, err
 	}
 	if err := replaceByNode(ctx, env, c, r, ds, todo, hash, uc.MaxUnavailable); err != nil {
@@ -299,7 +299,7 @@ func (updateNodesKind) Undo(ctx context.Context, env *steps.Env, records []json.
 	if err != nil {
 		return err
 	}
-	order, _, err := groupRecords(records, func(r nodesRecord) kube.Ref { return r.Ref }, nil, "update_nodes undo record %d: %w")
+	order, _, err := steps.GroupRecords(records, func(r nodesRecord) kube.Ref { return r.Ref }, nil, "update_nodes undo record %d: %w")
 	if err != nil {
 		return err
 	}
@@ -370,10 +370,7 @@ func (updateNodesKind) Undo(ctx context.Context, env *steps.Env, records []json.
 			errs = append(errs, err)
 		}
 	}
-	if len(drift) > 0 {
-		errs = append(errs, &steps.DriftError{Changed: drift})
-	}
-	return joinClassified(errs)
+	return steps.JoinUndo(errs, drift)
 }
 
 // Permissions of update_nodes: the DaemonSet and its revisions read, its
