@@ -338,9 +338,9 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 	if sr.Status == events.StatusSucceeded || sr.Status == events.StatusSkipped {
 		// Finished by an earlier attempt of this run: said once, in graph
 		// order, so every report of the resumed run lists it as done.
-		e := events.Event{Type: events.StageSucceeded, Stage: name, Attempt: sr.Attempts, Output: plainJSON(sr.Output), Message: EarlierAttempt}
+		e := events.Event{Type: toSucceeded.event, Stage: name, Attempt: sr.Attempts, Output: plainJSON(sr.Output), Message: EarlierAttempt}
 		if sr.Status == events.StatusSkipped {
-			e = events.Event{Type: events.StageSkipped, Stage: name, Message: EarlierAttempt}
+			e = events.Event{Type: toSkipped.event, Stage: name, Message: EarlierAttempt}
 		}
 		r.emit(e)
 		return nil
