@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -59,4 +60,19 @@ func (r Request) Secret() []string {
 		names = append(names, k)
 	}
 	return names
+}
+
+// CheckURL says what is wrong with raw as the address of a request, nil
+// when it is an absolute http or https URL; the message shows it redacted.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s is not a URL: %s", Redact(raw), ErrorText(err, raw))
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%s must start with http:// or https://", Redact(raw))
+	case u.Host == "":
+		return fmt.Errorf("%s has no host", Redact(raw))
+	}
+	return nil
 }

@@ -54,3 +54,20 @@ func TestRequestSecret(t *testing.T) {
 		t.Errorf("Secret = %v", got)
 	}
 }
+
+func TestCheckURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"https://u:s3cret@app/x?token=s3cret": "",
+		"ftp://app/x?token=s3cret":            "ftp://app/x?… must start with http:// or https://",
+		"http:///x":                           "http:///x has no host",
+		"http://[::1]:namedport/?s3cret":      "(invalid URL) is not a URL: invalid port",
+	} {
+		got := ""
+		if err := CheckURL(raw); err != nil {
+			got = err.Error()
+		}
+		if (want == "") != (got == "") || !strings.HasPrefix(got, want) || strings.Contains(got, "s3cret") {
+			t.Errorf("CheckURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

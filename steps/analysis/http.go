@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -81,7 +80,7 @@ func newHTTP(b cty.Value) (*httpProvider, error) {
 	if _, err := steps.Decode(b, &c); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
-	if _, err := parseURL(c.URL); err != nil {
+	if err := checkURL(c.URL); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
 	p := &httpProvider{req: callout.Request{Method: http.MethodGet, URL: c.URL, Headers: c.Headers},
@@ -97,19 +96,19 @@ func newHTTP(b cty.Value) (*httpProvider, error) {
 	return p, nil
 }
 
-func parseURL(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("url must be an absolute http:// or https:// URL, such as \"http://checkout-preview/healthz\"")
+// checkURL is callout.CheckURL with an example.
+func checkURL(s string) error {
+	if err := callout.CheckURL(s); err != nil {
+		return fmt.Errorf("%w; url is an absolute http:// or https:// URL, such as \"http://checkout-preview/healthz\"", err)
 	}
-	return u, nil
+	return nil
 }
 
 func checkHTTP(b cty.Value, path []string) []steps.Problem {
 	c := newHTTPConfig()
 	u, out := decodeAt(b, &c, path)
 	if !u.Has("url") {
-		if _, err := parseURL(c.URL); err != nil {
+		if err := checkURL(c.URL); err != nil {
 			out = append(out, problem(path, "url", "Invalid URL", err.Error()))
 		}
 	}

@@ -117,7 +117,7 @@ func kubernetesPermissions(env *steps.Env, k cty.Value, analysis string) ([]step
 	kind, note := "Deployment", " (kind not known without its variables: assumed Deployment)"
 	var c kubernetesConfig
 	u, _ := steps.Decode(k, &c)
-	if !u.Has("kind") && k.IsKnown() && !k.IsNull() && !k.GetAttr("kind").IsNull() {
+	if !u.Has("kind") && c.Kind != "" {
 		kind, note = c.Kind, ""
 		if !u.Has("api_version") && c.APIVersion != nil {
 			gv, err := schema.ParseGroupVersion(*c.APIVersion)

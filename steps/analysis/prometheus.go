@@ -115,7 +115,7 @@ type promClient struct {
 
 // client is the client of the server s names.
 func (s promServer) client() (promClient, error) {
-	if _, err := parseURL(s.Address); err != nil {
+	if err := callout.CheckURL(s.Address); err != nil {
 		return promClient{}, fmt.Errorf("prometheus address: %w", err)
 	}
 	// The API client reads whole bodies and cannot set headers per
@@ -148,9 +148,9 @@ func checkAddress(u steps.Unknown, s promServer, path []string) []steps.Problem 
 	if u.Has("address") {
 		return nil
 	}
-	if _, err := parseURL(s.Address); err != nil {
+	if err := callout.CheckURL(s.Address); err != nil {
 		return []steps.Problem{problem(path, "address", "Invalid Prometheus address",
-			"address must be the server's base URL, such as \"http://prometheus.monitoring:9090\".")}
+			err.Error()+"; address is the server's base URL, such as \"http://prometheus.monitoring:9090\".")}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package local
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
@@ -16,8 +15,8 @@ func (httpKind) Check(cfg cty.Value) []steps.Problem {
 	u, err := steps.Decode(cfg, &c)
 	out := steps.ProblemsOf(err)
 	if !u.Has("url") {
-		if detail := checkURL(c.URL); detail != "" {
-			out = append(out, steps.Problem{Path: []string{"url"}, Summary: "Invalid URL", Detail: detail})
+		if err := callout.CheckURL(c.URL); err != nil {
+			out = append(out, steps.Problem{Path: []string{"url"}, Summary: "Invalid URL", Detail: err.Error()})
 		}
 	}
 	return append(out, c.check(u)...)
@@ -53,20 +52,6 @@ func checkMethod(m string) string {
 			}
 			return fmt.Sprintf("%q is not a method; use GET, POST, PUT, PATCH, DELETE or HEAD.", m)
 		}
-	}
-	return ""
-}
-
-func checkURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Sprintf("%s is not a URL: %s", callout.Redact(raw), callout.ErrorText(err, raw))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Sprintf("%s must start with http:// or https://", callout.Redact(raw))
-	}
-	if u.Host == "" {
-		return fmt.Sprintf("%s has no host", callout.Redact(raw))
 	}
 	return ""
 }

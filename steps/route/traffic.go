@@ -150,10 +150,9 @@ func (trafficKind) Check(cfg cty.Value) []steps.Problem {
 
 // noCookie is the check of the routers that match by header only.
 func noCookie(router string, cfg cty.Value) []steps.Problem {
-	if !cfg.Type().HasAttribute("cookie") {
-		return nil
-	}
-	if c := cfg.GetAttr("cookie"); c.IsKnown() && !c.IsNull() {
+	// The cookie is ingress-nginx's attribute: its struct names it.
+	var a nginxAttrs
+	if u, _ := steps.Decode(cfg, &a); !u.Has("cookie") && a.Cookie != "" {
 		return []steps.Problem{{Path: []string{"cookie"}, Summary: "Cookie match not supported",
 			Detail: fmt.Sprintf("cookie is an ingress-nginx canary feature; with router %q use a header block.", router)}}
 	}
@@ -161,14 +160,13 @@ func noCookie(router string, cfg cty.Value) []steps.Problem {
 }
 
 // exactHeader is the check of the routers that match a header by its exact
-// value only (ingress-nginx alone has "any value").
+// value only (ingress-nginx alone has "any value", its empty value; the
+// Gateway API refuses an empty one).
 func exactHeader(router string, cfg cty.Value) []steps.Problem {
 	var c trafficCommon
-	if u, _ := steps.Decode(cfg, &c); c.Header != nil && !u.Has("header.value") {
-		if v := cfg.GetAttr("header").GetAttr("value"); v.IsNull() {
-			return []steps.Problem{{Path: []string{"header", "value"}, Summary: "Missing header value",
-				Detail: fmt.Sprintf("router %q matches a header by its exact value; set value.", router)}}
-		}
+	if u, _ := steps.Decode(cfg, &c); c.Header != nil && !u.Has("header.value") && c.Header.Value == "" {
+		return []steps.Problem{{Path: []string{"header", "value"}, Summary: "Missing header value",
+			Detail: fmt.Sprintf("router %q matches a header by its exact value; set value.", router)}}
 	}
 	return nil
 }

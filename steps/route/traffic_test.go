@@ -212,3 +212,39 @@ func TestRegistered(t *testing.T) {
 		}
 	}
 }
+
+// TestTrafficMatchChecks: the routers that match a header exactly need its
+// value, and only ingress-nginx takes a cookie.
+func TestTrafficMatchChecks(t *testing.T) {
+	gateway := func(set map[string]cty.Value) cty.Value {
+		cfg := map[string]cty.Value{"router": cty.StringVal("gateway-api"), "weight": cty.NumberIntVal(10),
+			"ingress": cty.NullVal(cty.String), "route": cty.StringVal("r"), "stable": cty.StringVal("s"), "canary": cty.StringVal("c"),
+			"virtual_service": cty.NullVal(cty.String), "host": cty.NullVal(cty.String), "cookie": cty.NullVal(cty.String),
+			"header": cty.NullVal(cty.DynamicPseudoType)}
+		for k, v := range set {
+			cfg[k] = v
+		}
+		return cty.ObjectVal(cfg)
+	}
+	header := func(value cty.Value) map[string]cty.Value {
+		return map[string]cty.Value{"header": cty.ObjectVal(map[string]cty.Value{"name": cty.StringVal("x-canary"), "value": value})}
+	}
+	for _, c := range []struct {
+		name string
+		cfg  cty.Value
+		want []string
+	}{
+		{"header with a value", gateway(header(cty.StringVal("yes"))), nil},
+		{"header without a value", gateway(header(cty.NullVal(cty.String))), []string{"Missing header value"}},
+		{"header with an empty value", gateway(header(cty.StringVal(""))), []string{"Missing header value"}},
+		{"header value not known yet", gateway(header(cty.UnknownVal(cty.String))), nil},
+		{"cookie", gateway(map[string]cty.Value{"cookie": cty.StringVal("canary")}), []string{"Cookie match not supported"}},
+		{"cookie not known yet", gateway(map[string]cty.Value{"cookie": cty.UnknownVal(cty.String)}), nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := summaries(trafficKind{}.Check(c.cfg)); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("Check = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
