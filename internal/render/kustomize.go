@@ -24,23 +24,24 @@ var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Ku
 // and components may be elsewhere on disk). Before the build, every
 // kustomization it reaches is read: a remote base or resource (a URL, a git
 // repository) is refused at its line, since cutover fetches nothing, and a
-// YAML error is placed at its line too.
+// YAML error is placed at its line too. The objects come back grouped by
+// the file each came from (origin.go).
 func RenderOverlay(dir string, o Overlay) ([]File, error) {
 	if err := scanKustomization(dir, o.Path, map[string]bool{}); err != nil {
 		return nil, err
 	}
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
-	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), abs(dir, o.Path))
+	m, err := krusty.MakeKustomizer(opts).Run(originFS{filesys.MakeFsOnDisk()}, abs(dir, o.Path))
+	f, _ := kustomizationFile(dir, o.Path)
 	if err != nil {
-		f, _ := kustomizationFile(dir, o.Path)
 		return nil, &Error{File: f, Msg: "kustomize build: " + strings.ReplaceAll(err.Error(), abs(dir, ""), "")}
 	}
-	out, err := m.AsYaml()
+	files, err := byOrigin(dir, o.Path, m, !wantsOrigins(abs(dir, f)))
 	if err != nil {
 		return nil, &Error{File: o.Path, Msg: "kustomize build: " + err.Error()}
 	}
-	return []File{{Name: rel(o.Path) + " (kustomize build)", Text: string(out)}}, nil
+	return files, nil
 }
 
 // kustomizationFile is the kustomization file of the directory p.

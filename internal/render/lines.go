@@ -8,7 +8,15 @@ import "strings"
 // line; among several, the nearest to where the rendered line is. It
 // returns 0, 0 when no template line fits (a line made by an include or a
 // range), and the position unchanged for a file that is its own source.
+// For an overlay's objects, named after the file each came from, the line
+// is that of the same key in the object's source document (origin.go).
 func (f File) Line(line, col int) (int, int) {
+	if f.at != nil {
+		if line <= 0 || line > len(f.at) {
+			return 0, 0
+		}
+		return place(f.at[line-1], col)
+	}
 	if f.Template == "" {
 		return line, col
 	}

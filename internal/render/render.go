@@ -57,6 +57,9 @@ type File struct {
 	// Template is the source Text was rendered from, to map a line of Text
 	// back to it (Line); empty when Text is its own source.
 	Template string
+	// at maps each line of an overlay's objects to their source file (the
+	// same key's line there), when kustomize told where they came from.
+	at [][]anchor
 }
 
 // Error is a problem at a place in a file of a chart, an overlay or a

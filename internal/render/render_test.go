@@ -314,3 +314,63 @@ func TestRenderPackagedChartError(t *testing.T) {
 		t.Fatalf("err = %v, want %s:bad/templates/a.yaml:2:7", err, tgz)
 	}
 }
+
+// An overlay's objects are named after the file each came from, without
+// the origin annotation kustomize was asked for, and their lines map to the
+// same key in that file; a key the overlay added maps to its nearest
+// ancestor there.
+func TestOverlayOrigins(t *testing.T) {
+	files, err := RenderOverlay(dir, Overlay{Path: "overlays/demo/prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "overlays/demo/base/deployment.yaml overlays/demo/base/service.yaml"
+	if got := strings.Join(names(files), " "); got != want {
+		t.Fatalf("files = %s, want %s", got, want)
+	}
+	for _, f := range files {
+		if strings.Contains(f.Text, "config.kubernetes.io/origin") || strings.Contains(f.Text, "buildMetadata") {
+			t.Errorf("%s keeps the build's metadata:\n%s", f.Name, f.Text)
+		}
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "overlays/demo/base/deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(text, s string) (int, int) {
+		for i, l := range strings.Split(text, "\n") {
+			if c := strings.Index(l, s); c >= 0 {
+				return i + 1, c + 1
+			}
+		}
+		t.Fatalf("%q not in\n%s", s, text)
+		return 0, 0
+	}
+	dep := files[0]
+	for _, tc := range []struct{ rendered, source string }{
+		// kustomize sorts keys: the container's line is its image's, and
+		// at the container's column it is the container.
+		{"image: bebullish/demo:v1", "- name: demo"},
+		{"name: demo", "name: demo"},
+		{"readinessProbe:", "readinessProbe:"},
+		{"replicas: 2", "replicas: 1"}, // set by the overlay, at the base's key
+		{"team: shop", "metadata:"},    // added by the overlay: the base's metadata
+	} {
+		l, c := at(dep.Text, tc.rendered)
+		wl, wc := at(string(src), tc.source)
+		if strings.HasPrefix(tc.source, "- ") {
+			wc += 2 // the item: its mapping's column
+		}
+		if gl, gc := dep.Line(l, c); gl != wl || gc != wc {
+			t.Errorf("%q at %d:%d maps to %d:%d, want %d:%d (%q)", tc.rendered, l, c, gl, gc, wl, wc, tc.source)
+		}
+	}
+	// A generated object comes from the kustomization that generates it.
+	files, err = RenderOverlay(dir, Overlay{Path: "overlays/web/staging"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(names(files), " "); got != "overlays/web/base/deployment.yaml overlays/web/base/service.yaml overlays/web/staging/kustomization.yaml" {
+		t.Errorf("files = %s", got)
+	}
+}
