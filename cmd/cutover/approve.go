@@ -52,22 +52,11 @@ func (c *cli) answerPause(args []string, answer string) int {
 		c.errorf("%v", err)
 		return exitFailed
 	}
-	ns := kube.NamespaceOf(clients, o.namespace)
 	ctx := context.Background()
-	list, err := clients.Typed.CoreV1().ConfigMaps(ns).List(ctx, questionsOf(runID))
+	list, ns, err := findQuestions(ctx, clients, runID, answer, o)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed
-	}
-	if len(list.Items) == 0 && o.namespace == "" {
-		// The question lives in the pipeline's namespace, which need not
-		// be the kubeconfig's: look everywhere the credentials may.
-		if all, err := clients.Typed.CoreV1().ConfigMaps(metav1.NamespaceAll).List(ctx, questionsOf(runID)); err == nil {
-			list = all
-		}
-	}
-	if len(list.Items) > 0 {
-		ns = list.Items[0].Namespace
 	}
 	// A question outlives a run killed while it waited: answering it
 	// would tell nobody. The run's journal says whether it is over.
@@ -114,6 +103,11 @@ func (c *cli) answerPause(args []string, answer string) int {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
 			c.errorf("stage %s of run %s was answered, or stopped waiting, while this answer was on its way: nothing was written (cutover status %s)", q.Data["stage"], runID, runID)
 			return exitInvalid
+		}
+		if apierrors.IsForbidden(err) {
+			c.errorf("the question of stage %s of run %s is in namespace %s, and answering it there is forbidden to these credentials (%v): answering needs the verb patch on configmaps in namespace %s",
+				q.Data["stage"], runID, q.Namespace, err, q.Namespace)
+			return exitFailed
 		}
 		c.errorf("answering %s/%s: %v", q.Namespace, q.Name, err)
 		return exitFailed
@@ -162,6 +156,49 @@ func waitingFor(clients *kube.Clients, ns, runID string) []waitingView {
 			Approve: pause.Command(pause.Approve, runID, stage, q.Namespace), Abort: pause.Command(pause.Abort, runID, stage, q.Namespace)})
 	}
 	return out
+}
+
+// findQuestions lists the pause questions of run runID and says the
+// namespace they are in: with --namespace, there; else in the kubeconfig's
+// namespace, then in every namespace the credentials may list (a question
+// is in the run's namespace, which need not be the reader's). A refusal
+// is said with where the question may be and what answering needs, rather
+// than "nothing waits": a Role bound in one namespace (as `cutover rbac`
+// writes) may not list in another, nor in all.
+func findQuestions(ctx context.Context, clients *kube.Clients, runID, answer string, o *options) (*corev1.ConfigMapList, string, error) {
+	const needs = "answering needs the verbs list and patch on configmaps"
+	cms := clients.Typed.CoreV1().ConfigMaps
+	if o.namespace != "" {
+		list, err := cms(o.namespace).List(ctx, questionsOf(runID))
+		if apierrors.IsForbidden(err) {
+			err = fmt.Errorf("run %s: its pause question would be in namespace %s (--namespace), and listing configmaps there is forbidden to these credentials (%v): %s in namespace %s",
+				runID, o.namespace, err, needs, o.namespace)
+		}
+		return list, o.namespace, err
+	}
+	ns := kube.NamespaceOf(clients)
+	list, err := cms(ns).List(ctx, questionsOf(runID))
+	switch {
+	case err == nil && len(list.Items) > 0:
+		return list, ns, nil
+	case err != nil && !apierrors.IsForbidden(err):
+		return nil, ns, err
+	}
+	refused := fmt.Sprintf("it has no pause question in namespace %s (the kubeconfig's), and listing configmaps in all namespaces is forbidden to these credentials", ns)
+	if err != nil {
+		refused = fmt.Sprintf("listing configmaps in namespace %s (the kubeconfig's) and in all namespaces is forbidden to these credentials (%v)", ns, err)
+	}
+	all, err := cms(metav1.NamespaceAll).List(ctx, questionsOf(runID))
+	switch {
+	case apierrors.IsForbidden(err):
+		return nil, ns, fmt.Errorf("run %s: %s: its question is in the run's namespace, which the run printed; give it with -n: cutover %s %s -n NAMESPACE (%s there)",
+			runID, refused, answer, runID, needs)
+	case err != nil:
+		return nil, ns, err
+	case len(all.Items) > 0:
+		return all, all.Items[0].Namespace, nil
+	}
+	return all, ns, nil
 }
 
 func waitVerb(n int) string {

@@ -106,7 +106,7 @@ var commands = []command{
 	{
 		name: "status", args: "[RUN [PATH]]",
 		short:    "show runs in progress and the last run of each pipeline; with RUN, its stages",
-		long:     "With RUN and the PATH of a pipeline with target blocks, shows the run on every target, each\nfrom the journal in the target's own cluster.",
+		long:     "RUN is looked for in --namespace; else in the kubeconfig's namespace (with PATH, the pipeline's\nfirst), then in every namespace the credentials may list. With the PATH of a pipeline with\ntarget blocks, shows the run on every target, each from the journal in the target's own cluster.",
 		example:  "  cutover status\n  cutover status RUN -n shop\n  cutover status RUN pipelines/fleet-blue-green",
 		flags:    flagsOf(clusterFlags, varFlags, []string{"output"}),
 		run:      cmdStatus,
@@ -124,7 +124,9 @@ var commands = []command{
 		short: "undo a run from its journal",
 		long: "Undoes what run RUN changed, from its journal in the cluster, newest first: for a run whose job\n" +
 			"died, or to take back a release. PATH is the run's pipeline (default: the current directory);\n" +
-			"the run's variables come from the journal, sensitive ones must be given again.",
+			"the run's variables come from the journal, sensitive ones must be given again. The journal is\n" +
+			"looked for in --namespace; else in the pipeline's and the kubeconfig's namespaces, then in every\n" +
+			"namespace the credentials may list; the undo acts where the run did.",
 		example: "  cutover undo RUN pipelines/blue-green-service\n  cutover undo RUN . --force",
 		flags:   flagsOf(varFlags, reportFlags, clusterFlags, []string{"force", "wait-lock", "state", "target"}),
 		run:     cmdUndo, complete: completeRunArg(2),

@@ -444,8 +444,7 @@ func (c *cli) statusFleet(runID, path string, o *options) int {
 		return exitInvalid
 	}
 	if len(p.Targets) == 0 {
-		c.errorf("pipeline %q declares no target blocks: cutover status %s (without PATH) shows the run", p.Name, runID)
-		return exitInvalid
+		return c.statusRun(runID, p.Namespace, o)
 	}
 	code := exitOK
 	for i := range p.Targets {

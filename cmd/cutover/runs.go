@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -57,17 +56,14 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		c.errorf("%v", err)
 		return nil, exitFailed
 	}
-	ns := kube.NamespaceOf(clients, o.namespace, pipelineNS)
-	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
-	j, err := st.store.Open(context.Background(), runID)
-	switch {
-	case errors.Is(err, journal.ErrNotFound):
-		c.errorf("run %s was not found in namespace %s of %s (`cutover history -n %s` lists the runs there)", runID, ns, clients.Config.Host, ns)
-		return nil, exitInvalid
-	case err != nil:
-		c.errorf("run %s in namespace %s: %v", runID, ns, err)
-		return nil, exitInvalid
+	// The journal is where the run resolved its namespace; the lock is
+	// beside it, and an undo acts there (cmdUndo).
+	j, ns, err := c.findRun(context.Background(), clients, runID, o, pipelineNS)
+	if err != nil {
+		c.errorf("%v", err)
+		return nil, exitOf(err)
 	}
+	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	if m := j.Meta(); cfg.Pipeline != nil && m.Pipeline != cfg.Pipeline.Name {
 		c.errorf("run %s is a run of pipeline %q, not of %q at %s: give that pipeline's directory", runID, m.Pipeline, cfg.Pipeline.Name, path)
 		return nil, exitInvalid
@@ -187,10 +183,8 @@ func cmdUndo(c *cli, args []string) int {
 	if code != exitOK {
 		return code
 	}
-	opts := engine.Options{RunID: prior.meta.RunID, Cluster: c.cluster(o), Journal: prior.journal, Force: o.force, Target: prior.meta.Target}
-	if t != nil {
-		opts.Namespace = prior.state.namespace
-	}
+	// Where the run acted: its journal's namespace, found wherever it is.
+	opts := engine.Options{RunID: prior.meta.RunID, Cluster: c.cluster(o), Journal: prior.journal, Force: o.force, Target: prior.meta.Target, Namespace: prior.state.namespace}
 	if held != nil {
 		defer held.Release(context.WithoutCancel(ctx))
 		opts.Lock = held
@@ -266,33 +260,52 @@ func cmdStatus(c *cli, args []string) int {
 		c.errorf("usage: cutover status [RUN [PATH]]")
 		return exitInvalid
 	}
-	if len(pos) == 2 {
+	switch len(pos) {
+	case 2:
 		return c.statusFleet(pos[0], pos[1], o)
+	case 1:
+		return c.statusRun(pos[0], "", o)
 	}
 	runs, code := c.listRuns(o)
 	if code != exitOK {
 		return code
 	}
-	if len(pos) == 0 {
-		// Runs in progress, and the latest run of every pipeline.
-		seen := map[string]bool{}
-		var show []runView
-		for _, r := range runs {
-			if r.Status == journal.StatusRunning || !seen[r.Pipeline] {
-				show = append(show, r)
-			}
-			seen[r.Pipeline] = true
-		}
-		c.printRuns(show, o)
-		return exitOK
-	}
+	// Runs in progress, and the latest run of every pipeline.
+	seen := map[string]bool{}
+	var show []runView
 	for _, r := range runs {
-		if r.RunID == pos[0] {
-			return c.printRun(r, o)
+		if r.Status == journal.StatusRunning || !seen[r.Pipeline] {
+			show = append(show, r)
 		}
+		seen[r.Pipeline] = true
 	}
-	c.errorf("no run %s", pos[0])
-	return exitInvalid
+	c.printRuns(show, o)
+	return exitOK
+}
+
+// statusRun shows run runID found where it may be (findRun): status RUN,
+// and status RUN PATH of a pipeline without targets (pipelineNS, when
+// known, looked at first).
+func (c *cli) statusRun(runID, pipelineNS string, o *options) int {
+	clients, err := c.cluster(o).Clients()
+	if err == nil {
+		// Said at once, not after the journal's retries for blips.
+		err = clients.Reachable(context.Background())
+	}
+	if err != nil {
+		c.errorf("%v", err)
+		return exitFailed
+	}
+	j, ns, err := c.findRun(context.Background(), clients, runID, o, pipelineNS)
+	if err != nil {
+		hint := ""
+		if pipelineNS == "" && exitOf(err) == exitInvalid {
+			hint = fmt.Sprintf(" (or give its pipeline: cutover status %s PATH)", runID)
+		}
+		c.errorf("%v%s", err, hint)
+		return exitOf(err)
+	}
+	return c.printRun(viewOf(j.Meta(), ns, lock.NewLeaseLocker(clients, ns)), o)
 }
 
 // runView is a run as status and history show it; its JSON form is
@@ -403,16 +416,23 @@ func (c *cli) listRuns(o *options) ([]runView, int) {
 	locker := lock.NewLeaseLocker(clients, ns)
 	runs := make([]runView, len(metas))
 	for i, m := range metas {
-		runs[i] = runView{RunID: m.RunID, Pipeline: m.Pipeline, Namespace: m.Namespace, Status: m.Status,
-			State: m.Status, Started: m.Started, By: m.Holder, Lock: m.Lock, Target: m.Target}
-		if runs[i].Namespace == "" {
-			runs[i].Namespace = ns
-		}
-		if m.Status == journal.StatusRunning {
-			runs[i].State, runs[i].Detail = liveness(locker, m, time.Now())
-		}
+		runs[i] = viewOf(m, ns, locker)
 	}
 	return runs, exitOK
+}
+
+// viewOf is a run as status shows it, its journal found in namespace ns
+// (where its lock is too).
+func viewOf(m journal.Meta, ns string, locker *lock.LeaseLocker) runView {
+	r := runView{RunID: m.RunID, Pipeline: m.Pipeline, Namespace: m.Namespace, Status: m.Status,
+		State: m.Status, Started: m.Started, By: m.Holder, Lock: m.Lock, Target: m.Target}
+	if r.Namespace == "" {
+		r.Namespace = ns
+	}
+	if m.Status == journal.StatusRunning {
+		r.State, r.Detail = liveness(locker, m, time.Now())
+	}
+	return r
 }
 
 // liveness judges a "running" journal by its lock. One look cannot tell a
