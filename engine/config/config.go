@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/cutoverhq/cutover/engine/parallel"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -186,7 +187,8 @@ func pipelineFiles(path string) (files []string, dir string, err error) {
 
 func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
 	content, diags := f.Body.Content(rootSchema)
-	for _, b := range content.Blocks {
+	stages := c.decodeStages(content.Blocks)
+	for i, b := range content.Blocks {
 		switch b.Type {
 		case "pipeline":
 			p, d := decodePipelineBlock(b)
@@ -232,7 +234,7 @@ func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
 			}
 			c.Analyses[a.Name] = a
 		case "stage":
-			s, d := decodeStageBlock(b, c.schemas)
+			s, d := stages[i].stage, stages[i].diags
 			diags = append(diags, d...)
 			if s == nil {
 				continue
@@ -275,6 +277,26 @@ func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
 		}
 	}
 	return diags
+}
+
+// decodedStage is a stage block decoded, with what was wrong with it.
+type decodedStage struct {
+	stage *Stage
+	diags hcl.Diagnostics
+}
+
+// decodeStages decodes the stage blocks of blocks, at their index. Each
+// stage is decoded on its own, so on every processor at once: a large
+// pipeline is mostly stages (docs/design.md, "Targets").
+func (c *Config) decodeStages(blocks hcl.Blocks) []decodedStage {
+	out := make([]decodedStage, len(blocks))
+	parallel.For(len(blocks), func(i int) bool {
+		if blocks[i].Type == "stage" {
+			out[i].stage, out[i].diags = decodeStageBlock(blocks[i], c.schemas)
+		}
+		return true
+	})
+	return out
 }
 
 func duplicate(what, name string, first, again hcl.Range) *hcl.Diagnostic {

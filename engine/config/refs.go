@@ -12,6 +12,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/engine/dag"
+	"github.com/cutoverhq/cutover/engine/parallel"
 	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -57,8 +58,15 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 		}
 	}
 	diags = append(diags, c.defaultsReferences()...)
-	for _, name := range c.StageOrder {
-		diags = append(diags, c.stageReferences(c.Stages[name])...)
+	// Each stage's check writes only its own Deps and Keyed: on every
+	// processor at once, reported in order.
+	found := make([]hcl.Diagnostics, len(c.StageOrder))
+	parallel.For(len(c.StageOrder), func(i int) bool {
+		found[i] = c.stageReferences(c.Stages[c.StageOrder[i]])
+		return true
+	})
+	for _, d := range found {
+		diags = append(diags, d...)
 	}
 	for _, name := range c.OutputOrder {
 		diags = append(diags, c.checkTraversals(exprVars(c.Outputs[name].Value), scope{stages: true, perTarget: len(c.Targets) > 0}, nil)...)
@@ -83,8 +91,10 @@ func (c *Config) checkReferences() hcl.Diagnostics {
 
 func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	whole := map[string]bool{}
-	keyed := map[string][]InstanceRef{}
+	// Made on the first dependency: most stages of a large pipeline have
+	// one or two, many none.
+	var whole map[string]bool
+	var keyed map[string][]InstanceRef
 	dep := func(name string, key *InstanceRef) {
 		if name == s.Name {
 			return
@@ -95,8 +105,14 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 			}
 		}
 		if key == nil {
+			if whole == nil {
+				whole = map[string]bool{}
+			}
 			whole[name] = true
 		} else {
+			if keyed == nil {
+				keyed = map[string][]InstanceRef{}
+			}
 			keyed[name] = append(keyed[name], *key)
 		}
 	}
@@ -167,12 +183,12 @@ func (c *Config) stageReferences(s *Stage) hcl.Diagnostics {
 	}
 	if s.Step != nil && s.Step.Kind != nil {
 		k := s.Step.Kind
-		trs := hcldec.Variables(s.Step.Body, s.Step.Spec)
+		trs := s.Step.Variables()
 		diags = append(diags, c.checkTraversals(trs, scope{stages: true, binds: steps.BindsOf(k), kind: k.Name(), each: each, target: target}, dep)...)
 	}
 	if s.Undo != nil && s.Undo.Step != nil && s.Undo.Step.Kind != nil {
 		k := s.Undo.Step.Kind
-		u := hcldec.Variables(s.Undo.Step.Body, s.Undo.Step.Spec)
+		u := s.Undo.Step.Variables()
 		diags = append(diags, c.checkTraversals(u, scope{stages: true, self: s.Name, binds: steps.BindsOf(k), kind: k.Name(), each: each, target: target}, dep)...)
 	}
 	for name, refs := range keyed {

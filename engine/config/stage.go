@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -65,7 +66,13 @@ type Step struct {
 	Spec      hcldec.Spec
 	Body      hcl.Body
 	DeclRange hcl.Range
+
+	vars *varPlan // Spec's, nil: hcldec.Variables reads it
 }
+
+// Variables returns the references of the step block's expressions:
+// hcldec.Variables(Body, Spec).
+func (st *Step) Variables() []hcl.Traversal { return st.vars.variables(st.Body, st.Spec) }
 
 // Undo is a stage's `undo {}` block. A nil Step means "nothing to undo".
 type Undo struct {
@@ -84,18 +91,26 @@ type Retry struct {
 	DeclRange hcl.Range
 }
 
-var retrySchema = &hcl.BodySchema{
+// retrySchema is indexed: every stage of a large pipeline has a retry block.
+var retrySchema = indexSchema(&hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "attempts"}, {Name: "backoff"}, {Name: "delay"}, {Name: "max_delay"}, {Name: "jitter"}, {Name: "timeouts"},
 	},
-}
+})
 
 // stageSchemas are the schemas of a stage block and of an undo block: one
 // block type per registered step kind, built once per Load.
 type stageSchemas struct {
 	reg         *steps.Registry
 	stage, undo *indexedSchema
-	specs       map[string]hcldec.Spec
+	mu          sync.Mutex // stages are decoded in parallel
+	specs       map[string]kindSpec
+}
+
+// kindSpec is a kind's spec, and where its references are.
+type kindSpec struct {
+	spec hcldec.Spec
+	vars *varPlan
 }
 
 func newStageSchemas(reg *steps.Registry) *stageSchemas {
@@ -107,7 +122,7 @@ func newStageSchemas(reg *steps.Registry) *stageSchemas {
 		Attributes: []hcl.AttributeSchema{{Name: "depends_on"}, {Name: "for_each"}, {Name: "sequential"}, {Name: "when"}, {Name: "timeout"}},
 		Blocks:     append([]hcl.BlockHeaderSchema{{Type: "retry"}, {Type: "undo"}}, kinds...),
 	}
-	return &stageSchemas{reg: reg, stage: indexSchema(stage), undo: indexSchema(&hcl.BodySchema{Blocks: kinds}), specs: map[string]hcldec.Spec{}}
+	return &stageSchemas{reg: reg, stage: indexSchema(stage), undo: indexSchema(&hcl.BodySchema{Blocks: kinds}), specs: map[string]kindSpec{}}
 }
 
 func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) {
@@ -182,7 +197,7 @@ func decodeRetryInto(dst **Retry, b *hcl.Block) hcl.Diagnostics {
 	if *dst != nil {
 		return hcl.Diagnostics{duplicate("retry block", "", (*dst).DeclRange, b.DefRange)}
 	}
-	rc, diags := b.Body.Content(retrySchema)
+	rc, diags := retrySchema.content(b.Body)
 	*dst = &Retry{
 		Attempts: attrExpr(rc, "attempts"), Backoff: attrExpr(rc, "backoff"),
 		Delay: attrExpr(rc, "delay"), MaxDelay: attrExpr(rc, "max_delay"),
@@ -195,10 +210,15 @@ func (sc *stageSchemas) newStep(b *hcl.Block) *Step {
 	k, ok := sc.reg.Lookup(b.Type)
 	st := &Step{Kind: k, Body: b.Body, DeclRange: b.DefRange}
 	if ok {
-		if st.Spec, ok = sc.specs[b.Type]; !ok {
-			st.Spec = k.Spec()
-			sc.specs[b.Type] = st.Spec
+		sc.mu.Lock()
+		ks, ok := sc.specs[b.Type]
+		if !ok {
+			ks.spec = k.Spec()
+			ks.vars = planVariables(ks.spec)
+			sc.specs[b.Type] = ks
 		}
+		sc.mu.Unlock()
+		st.Spec, st.vars = ks.spec, ks.vars
 	}
 	return st
 }
