@@ -98,7 +98,9 @@ func (p *Program) RunFleet(ctx context.Context, fo FleetOptions) (*Outcome, erro
 	failedWave := -1
 	lost := false
 	for wi, w := range p.Waves {
+		f.emit(events.Event{Type: events.WaveStarted, Wave: w.Name, Targets: w.Targets})
 		failures, lockLost := f.runWave(ctx, w)
+		f.waveFinished(ctx, w, failures, lockLost || len(failures) > w.MaxFailures || ctx.Err() != nil)
 		if lockLost {
 			lost = true
 			out.Err = errors.New("lock lost: nothing undone; run `cutover undo " + fo.RunID + "` when it is safe")
@@ -152,6 +154,24 @@ func (p *Program) RunFleet(ctx context.Context, fo FleetOptions) (*Outcome, erro
 	f.collect(out)
 	f.finish(out)
 	return out, nil
+}
+
+// waveFinished says how wave w ended: failed (the release stops there),
+// or succeeded, naming the targets that failed within max_failures.
+func (f *fleet) waveFinished(ctx context.Context, w Wave, failures []string, failed bool) {
+	e := events.Event{Type: events.WaveFinished, Wave: w.Name, Targets: w.Targets, Result: events.Succeeded}
+	if failed {
+		e.Result = events.FailedStopped
+	}
+	if len(failures) > 0 {
+		e.Error = words.Count(len(failures), "target") + " failed: " + strings.Join(failures, "; ")
+		if !failed {
+			e.Error += fmt.Sprintf(" (within max_failures %d)", w.MaxFailures)
+		}
+	} else if failed && ctx.Err() != nil {
+		e.Error = context.Cause(ctx).Error()
+	}
+	f.emit(e)
 }
 
 // runWave runs the wave's shares, at most Parallelism at once. It returns
@@ -290,6 +310,13 @@ func shareResult(pending []string, interrupted bool) events.Result {
 // by target.
 func (p *Program) UndoFleet(ctx context.Context, fo FleetOptions) (*Outcome, error) {
 	f := p.newFleet(fo)
+	var stages []events.Stage
+	for _, t := range p.TargetNames() {
+		if r, ok := f.shares[t]; ok {
+			stages = append(stages, r.journaledStages(r.opts.Resume)...)
+		}
+	}
+	f.emit(events.Event{Type: events.RunStarted, Message: events.UndoRun, Stages: stages})
 	out := &Outcome{Result: events.Undone, Stages: map[string]*StageRun{}}
 	for wi := len(p.Waves) - 1; wi >= 0; wi-- {
 		ts := p.Waves[wi].Targets

@@ -166,7 +166,8 @@ func TestFleetUndo(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(dump(diags))
 	}
-	fo := FleetOptions{RunID: "r1", Shares: map[string]Options{}}
+	var evs []events.Event
+	fo := FleetOptions{RunID: "r1", Shares: map[string]Options{}, Sink: events.SinkFunc(func(e events.Event) { evs = append(evs, e) })}
 	for name, j := range js {
 		es, _ := j.Entries(context.Background())
 		fo.Shares[name] = Options{Journal: j, Namespace: name, Resume: es}
@@ -178,5 +179,46 @@ func TestFleetUndo(t *testing.T) {
 	want := []string{"us-1/verify", "us-1/deploy", "eu-1/verify", "eu-1/deploy", "canary/verify", "canary/deploy"}
 	if !reflect.DeepEqual(l.undone, want) {
 		t.Errorf("undone %q, want %q", l.undone, want)
+	}
+	// One run_started (an undo's), every target's stages with the status
+	// their journal gives, so a report reads as a single cluster's undo.
+	first := evs[0]
+	if first.Type != events.RunStarted || first.Message != events.UndoRun || len(first.Stages) != 6 {
+		t.Fatalf("first event %+v, want an undo's run_started listing 6 stages", first)
+	}
+	for _, st := range first.Stages {
+		if st.Status != events.StatusSucceeded {
+			t.Errorf("stage %s listed %q, want succeeded (its journal's)", st.Name, st.Status)
+		}
+	}
+	for _, e := range evs[1:] {
+		if e.Type == events.RunStarted {
+			t.Errorf("a second run_started: %+v", e)
+		}
+	}
+}
+
+// TestFleetWaveEvents: each wave says when it starts and ends, with its
+// targets; the wave that fails says which target failed.
+func TestFleetWaveEvents(t *testing.T) {
+	_, _, _, evs := runFleet(t, []string{"fail=us-1"})
+	var got []string
+	for _, e := range evs {
+		switch e.Type {
+		case events.WaveStarted, events.WaveFinished:
+			got = append(got, string(e.Type)+" "+e.Wave+" "+strings.Join(e.Targets, ",")+" "+string(e.Result))
+			if e.Type == events.WaveFinished && e.Wave == "rest" && !strings.Contains(e.Error, "1 target failed: us-1: ") {
+				t.Errorf("wave rest ended %q, want us-1 named", e.Error)
+			}
+		case events.StageStarted:
+			got = append(got, e.Stage)
+		}
+	}
+	want := []string{
+		"wave_started canary canary ", `deploy["canary"]`, `verify["canary"]`, "wave_finished canary canary succeeded",
+		"wave_started rest eu-1,us-1 ", `deploy["eu-1"]`, `verify["eu-1"]`, `deploy["us-1"]`, `verify["us-1"]`, "wave_finished rest eu-1,us-1 failed",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events\n%q\nwant\n%q", got, want)
 	}
 }

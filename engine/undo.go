@@ -200,9 +200,31 @@ func (r *runner) restore(entries []journal.Entry) {
 // first.
 func (p *Program) Undo(ctx context.Context, opts Options, entries []journal.Entry) (*Outcome, error) {
 	r := p.newRunner(opts)
+	r.emit(events.Event{Type: events.RunStarted, Message: events.UndoRun, Stages: r.journaledStages(entries)})
 	out := r.undoJournal(ctx, entries)
 	r.finish(out)
 	return out, nil
+}
+
+// journaledStages are the stages as an undo's RunStarted lists them: each
+// with the status the run's journal (entries) gives it.
+func (r *runner) journaledStages(entries []journal.Entry) []events.Stage {
+	status := map[string]events.Status{}
+	for _, e := range entries {
+		if t, ok := transitionOf(e); ok && t.status != "" {
+			status[e.Stage] = t.status
+		}
+	}
+	out := r.eventStages()
+	for i, n := range r.p.Order {
+		switch out[i].Status = status[n]; out[i].Status {
+		case "":
+			out[i].Status = events.StatusNotRun
+		case events.StatusRunning:
+			out[i].Status = events.StatusCancelled // in flight when its process died
+		}
+	}
+	return out
 }
 
 // undoJournal undoes what entries say this run changed.

@@ -29,6 +29,17 @@ const (
 	DiagnosticEvent Type = "diagnostic"      // a load/validation diagnostic
 )
 
+// A run with targets releases them wave by wave (docs/design.md, "Targets
+// and waves"); these say when each wave starts and ends.
+const (
+	WaveStarted  Type = "wave_started"  // Wave, Targets
+	WaveFinished Type = "wave_finished" // Wave, Targets, Result (succeeded or failed), Error: the targets that failed
+)
+
+// UndoRun is RunStarted's Message when `cutover undo RUN` starts: the
+// events that follow undo run RUN, whose journal gives each stage's Status.
+const UndoRun = "undo"
+
 // Result of a run; docs/design.md maps them to exit codes.
 type Result string
 
@@ -51,6 +62,9 @@ type Stage struct {
 	DependsOn []string `json:"depends_on,omitempty"`
 	File      string   `json:"file,omitempty"`
 	Line      int      `json:"line,omitempty"`
+	// Status is where the stage stands in the run's journal, for an undo
+	// (RunStarted's Message "undo"): succeeded, failed, cancelled, …
+	Status Status `json:"status,omitempty"`
 }
 
 // Diagnostic is a load/validation problem with its source position.
@@ -82,6 +96,8 @@ type Event struct {
 	File     string          `json:"file,omitempty"` // the stage's block, for annotations
 	Line     int             `json:"line,omitempty"`
 
+	Wave        string          `json:"wave,omitempty"`    // WaveStarted, WaveFinished
+	Targets     []string        `json:"targets,omitempty"` // WaveStarted, WaveFinished: the wave's targets
 	Stages      []Stage         `json:"stages,omitempty"`  // RunStarted
 	Result      Result          `json:"result,omitempty"`  // RunFinished
 	Outputs     json.RawMessage `json:"outputs,omitempty"` // RunFinished: pipeline outputs

@@ -59,7 +59,12 @@ func (l *lines) format(e events.Event) []line {
 			l.width = max(l.width, len(s.Name))
 		}
 		what := fmt.Sprintf("pipeline %s: run %s started, %s", orDash(e.Pipeline), orDash(e.RunID), words.Count(len(e.Stages), "stage"))
+		if e.Message == events.UndoRun {
+			what = fmt.Sprintf("pipeline %s: undo of run %s started, %s", orDash(e.Pipeline), orDash(e.RunID), words.Count(len(e.Stages), "stage"))
+		}
 		return []line{{"", fmt.Sprintf("%7s  %s", dur(at), paint(l.opts.Color, ansiBold, what))}}
+	case events.WaveStarted, events.WaveFinished:
+		return []line{{"", fmt.Sprintf("%7s  %s", dur(at), paint(l.opts.Color, ansiBold, waveLine(e)))}}
 	case events.DiagnosticEvent:
 		return diagLines(e.Diagnostic, l.opts.Color)
 	case events.RunFinished:
@@ -143,6 +148,22 @@ func (l *lines) format(e events.Event) []line {
 	return out
 }
 
+// waveLine says a wave of a run with targets started or ended:
+//
+//	wave rest started: eu, us
+//	wave rest failed: eu, us: 1 target failed: us: …
+func waveLine(e events.Event) string {
+	what := "started"
+	if e.Type == events.WaveFinished {
+		what = string(e.Result)
+	}
+	out := fmt.Sprintf("wave %s %s: %s", e.Wave, what, strings.Join(e.Targets, ", "))
+	if e.Error != "" {
+		out += ": " + oneLine(e.Error)
+	}
+	return out
+}
+
 // progressDue applies the rate limit: a message with a new shape at once,
 // the same shape at most once per ProgressEvery, an identical one never.
 func (l *lines) progressDue(pm *progressMark, at time.Time, msg string) bool {
@@ -217,7 +238,10 @@ func (l *lines) summary() []string {
 		s := m.stages[n]
 		res := string(s.status)
 		d := ""
-		if s.status == events.StatusSucceeded || s.status == events.StatusFailed || s.status == events.StatusCancelled {
+		// No duration for a stage this stream saw only listed (an undo's
+		// list gives the journal's status, not when the stage ran).
+		ran := !s.start.IsZero() || s.elapsed > 0
+		if ran && (s.status == events.StatusSucceeded || s.status == events.StatusFailed || s.status == events.StatusCancelled) {
 			d = dur(s.duration())
 		}
 		note := ""

@@ -99,6 +99,14 @@ func (m *model) apply(e events.Event) {
 		for _, st := range e.Stages {
 			s := m.stage(st.Name)
 			s.kind, s.dependsOn, s.file, s.line = st.Kind, st.DependsOn, st.File, st.Line
+			switch st.Status {
+			case "", events.StatusRunning:
+			case events.StatusUndone:
+				// An undo's list: undone by an earlier undo of the run.
+				s.undo = events.StatusUndone
+			default:
+				s.status = st.Status
+			}
 		}
 		return
 	case events.RunFinished:

@@ -3,6 +3,7 @@
 package gitlab
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,4 +157,70 @@ func TestTemplateCancel(t *testing.T) {
 
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// TestFleetExample: the fleet example's jobs do what docs/ci.md says a
+// fan-out needs: joins that run when a share failed (to report, and to
+// undo on the release's verdict), one resource_group per target for the
+// share jobs, and a release only for a tag.
+func TestFleetExample(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "ci", "gitlab", "fleet.gitlab-ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type job struct {
+		Extends       string            `json:"extends"`
+		Stage         string            `json:"stage"`
+		When          string            `json:"when"`
+		ResourceGroup string            `json:"resource_group"`
+		Script        []string          `json:"script"`
+		Variables     map[string]string `json:"variables"`
+		Parallel      *struct {
+			Matrix []map[string][]string `json:"matrix"`
+		} `json:"parallel"`
+	}
+	var doc map[string]json.RawMessage
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	jobs := map[string]job{}
+	for name, raw := range doc {
+		var j job
+		if json.Unmarshal(raw, &j) == nil {
+			jobs[name] = j
+		}
+	}
+	var wf struct {
+		Rules []struct {
+			If string `json:"if"`
+		} `json:"rules"`
+	}
+	if err := json.Unmarshal(doc["workflow"], &wf); err != nil || len(wf.Rules) != 1 || wf.Rules[0].If != "$CI_COMMIT_TAG" {
+		t.Errorf("workflow rules %+v (%v), want the pipeline to run for a tag only (the version is the tag)", wf.Rules, err)
+	}
+	if rg := jobs[".share"].ResourceGroup; !strings.Contains(rg, "$TARGET") {
+		t.Errorf(".share resource_group %q, want one per target ($TARGET)", rg)
+	}
+	joins, shares := 0, 0
+	for name, j := range jobs {
+		switch j.Extends {
+		case ".join":
+			joins++
+		case ".share":
+			shares++
+			if j.Parallel == nil || len(j.Parallel.Matrix) != 1 || len(j.Parallel.Matrix[0]["TARGET"]) == 0 {
+				t.Errorf("share job %s has no TARGET matrix", name)
+			}
+		}
+	}
+	if joins != 2 || shares != 2 {
+		t.Errorf("%d join and %d share jobs, want 2 of each (one per wave)", joins, shares)
+	}
+	join := jobs[".join"]
+	if join.When != "always" {
+		t.Errorf(".join when %q, want always: it must run when a share failed", join.When)
+	}
+	if s := strings.Join(join.Script, "\n"); !strings.Contains(s, "cutover join") || !strings.Contains(s, "|| {") || !strings.Contains(s, "cutover undo") {
+		t.Errorf(".join script %q, want join, then undo when it fails", s)
+	}
 }

@@ -61,10 +61,10 @@ var commands = []command{
 	{
 		name: "matrix", args: "[PATH]",
 		short: "print a pipeline's targets as a CI matrix (GitHub strategy.matrix, GitLab parallel:matrix)",
-		long: "For a pipeline with target blocks: the targets of --wave (default: every wave) as a GitHub Actions\n" +
-			"strategy.matrix JSON document ({\"target\": [...]}) or a GitLab parallel:matrix YAML fragment\n" +
-			"(TARGET). Each matrix job runs `cutover run --target NAME --run-id RUN`; `cutover join RUN`\n" +
-			"gates the next wave (docs/ci.md).",
+		long: "For a pipeline with target blocks: the targets of --wave (needed when there are several waves) as\n" +
+			"a GitHub Actions strategy JSON document ({\"matrix\": {\"target\": [...]}, \"max-parallel\": N}, N the\n" +
+			"wave's parallelism) or a GitLab parallel:matrix YAML fragment (TARGET). Each matrix job runs\n" +
+			"`cutover run --target NAME --run-id RUN`; `cutover join RUN` gates the next wave (docs/ci.md).",
 		example: "  cutover matrix pipelines/fleet-blue-green --wave canary\n" +
 			"  cutover matrix . --wave rest --ci gitlab",
 		flags: flagsOf(varFlags, []string{"wave", "ci"}),

@@ -24,24 +24,39 @@ func cmdMatrix(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	_, waves, ok := c.loadWaves(path, o, false)
+	p, waves, ok := c.loadWaves(path, o, false)
 	if !ok {
 		return exitInvalid
 	}
-	var targets []string
-	for _, w := range waves {
-		targets = append(targets, w.Targets...)
+	if len(waves) > 1 {
+		// One matrix per wave: the next wave's jobs wait for join.
+		var names []string
+		for _, w := range waves {
+			names = append(names, w.Name)
+		}
+		c.errorf("pipeline %q has %d waves (%s): give --wave NAME; each wave is its own matrix job, gated by `cutover join RUN PATH --wave NAME` on the one before", p.Name, len(waves), strings.Join(names, ", "))
+		return exitInvalid
 	}
+	w := waves[0]
 	switch o.ci {
 	case "github":
-		b, _ := json.Marshal(map[string][]string{"target": targets})
+		// A strategy: the matrix, and how many of its jobs run at once
+		// (the wave's parallelism), for strategy.max-parallel.
+		b, _ := json.Marshal(struct {
+			Matrix      map[string][]string `json:"matrix"`
+			MaxParallel int                 `json:"max-parallel"`
+		}{map[string][]string{"target": w.Targets}, w.Parallelism})
 		fmt.Fprintln(c.stdout, string(b))
 	case "gitlab":
-		quoted := make([]string, len(targets))
-		for i, t := range targets {
+		quoted := make([]string, len(w.Targets))
+		for i, t := range w.Targets {
 			quoted[i] = fmt.Sprintf("%q", t)
 		}
 		fmt.Fprintf(c.stdout, "parallel:\n  matrix:\n    - TARGET: [%s]\n", strings.Join(quoted, ", "))
+		if w.Parallelism < len(w.Targets) {
+			// GitLab has no bound on a parallel:matrix job's concurrency.
+			fmt.Fprintf(c.stderr, "cutover: note: wave %s has parallelism %d, and GitLab starts the %d jobs of a parallel:matrix at once (it has no max-parallel): to release fewer at a time, split the wave's targets over jobs of successive stages\n", w.Name, w.Parallelism, len(w.Targets))
+		}
 	default:
 		c.errorf("--ci is github or gitlab, not %q", o.ci)
 		return exitInvalid
