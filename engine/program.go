@@ -12,7 +12,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
@@ -120,17 +119,16 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 		found[i] = p.prepareStage(p.Stages[p.stageOrder[i]], static, planCtx)
 		return true
 	})
-	seen := map[string]bool{} // what one instance said, its siblings need not repeat
-	for i, name := range p.stageOrder {
-		st := p.Stages[name]
+	// What one stage said at a place, another need not repeat: the
+	// instances of a for_each, the stages referring to one analysis block.
+	seen := map[string]bool{}
+	for i := range p.stageOrder {
 		for _, d := range found[i] {
-			if st.isInstance() {
-				key := fmt.Sprint(d.Subject, d.Summary, d.Detail)
-				if seen[key] {
-					continue
-				}
-				seen[key] = true
+			key := fmt.Sprint(d.Subject, d.Summary, d.Detail)
+			if seen[key] {
+				continue
 			}
+			seen[key] = true
 			diags = append(diags, d)
 		}
 	}
@@ -285,31 +283,13 @@ func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string) hcl.Diagnost
 	for _, pr := range problems {
 		subject := pr.Subject
 		if subject == nil {
-			subject = rangeOf(step.Body, pr.Path, step.DeclRange).Ptr()
+			subject = steps.RangeOf(step.Body, pr.Path, step.DeclRange).Ptr()
 		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail, Subject: subject,
 		})
 	}
 	return diags
-}
-
-// rangeOf finds the source range of an attribute path inside a body; the
-// fallback is used when the path does not lead to a native-syntax node.
-func rangeOf(body hcl.Body, path []string, fallback hcl.Range) hcl.Range {
-	b, ok := body.(*hclsyntax.Body)
-	if !ok || len(path) == 0 {
-		return fallback
-	}
-	if a, ok := b.Attributes[path[0]]; ok {
-		return a.Expr.Range()
-	}
-	for _, blk := range b.Blocks {
-		if blk.Type == path[0] {
-			return rangeOf(blk.Body, path[1:], blk.DefRange())
-		}
-	}
-	return fallback
 }
 
 func objectOrEmpty(m map[string]cty.Value) cty.Value {

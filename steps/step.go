@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/kube"
@@ -89,6 +90,25 @@ type Problem struct {
 	Summary string
 	Detail  string
 	Subject *hcl.Range
+}
+
+// RangeOf finds the source range of an attribute path inside a body (a
+// Problem's Path); the fallback is used when the path does not lead to a
+// native-syntax node.
+func RangeOf(body hcl.Body, path []string, fallback hcl.Range) hcl.Range {
+	b, ok := body.(*hclsyntax.Body)
+	if !ok || len(path) == 0 {
+		return fallback
+	}
+	if a, ok := b.Attributes[path[0]]; ok {
+		return a.Expr.Range()
+	}
+	for _, blk := range b.Blocks {
+		if blk.Type == path[0] {
+			return RangeOf(blk.Body, path[1:], blk.DefRange())
+		}
+	}
+	return fallback
 }
 
 // Env is what a step sees of the run it is part of.

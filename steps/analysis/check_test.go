@@ -62,8 +62,9 @@ func TestCheckReference(t *testing.T) {
 	a := "count = 0\nhttp {\n url = \"http://${var.host}/healthz\"\n}"
 	_, cfg := reference(t, "healthy", a, map[string]cty.Value{"var": cty.DynamicVal})
 	ps := verifyKind{}.Check(cfg)
-	if len(ps) != 1 || ps[0].Path[0] != "analysis" || !strings.Contains(ps[0].Detail, `In analysis "healthy", count`) {
-		t.Fatalf("problems = %+v, want the referenced analysis' count named", ps)
+	// At the analysis block's count (line 1, column 9), not at the reference.
+	if len(ps) != 1 || ps[0].Subject == nil || ps[0].Subject.Start.Line != 1 || ps[0].Subject.Start.Column != 9 || !strings.Contains(ps[0].Detail, `In analysis "healthy", count`) {
+		t.Fatalf("problems = %+v, want the referenced analysis' count named, at its attribute", ps)
 	}
 
 	env, _ := reference(t, "healthy", "http {\n url = \"http://app\"\n}", nil)

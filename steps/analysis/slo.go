@@ -171,12 +171,15 @@ func (c sloConfig) sloKnown(path []string, known func(...string) bool) (slo, []s
 				fmt.Sprintf("%s is asked over each window: write the range as $window, such as sum(rate(http_requests_total[$window])).", q.name)))
 		}
 	}
-	if known("windows") && !c.Windows.IsNull() {
+	// The parts of windows known at validate are checked there, the
+	// others (a burn rate from a variable) at run: one mistake, one
+	// diagnostic, before anything runs.
+	if !c.Windows.IsNull() && c.Windows.IsKnown() {
 		pairs, ps := sloWindows(c.Windows, append(append([]string{}, path...), "windows"))
 		out = append(out, ps...)
 		s.pairs = pairs
 	}
-	if known("objective", "windows") && len(out) == 0 {
+	if known("objective") && len(out) == 0 {
 		for _, p := range s.pairs {
 			if p.BurnRate*s.budget() >= 1 {
 				out = append(out, problem(path, "windows", "A burn rate that never fires",
@@ -189,6 +192,8 @@ func (c sloConfig) sloKnown(path []string, known func(...string) bool) (slo, []s
 }
 
 // sloWindows reads windows: a list of objects {long, short, burn_rate}.
+// Parts not known yet (validate, before the variables) are passed over and
+// left zero in the pairs.
 func sloWindows(v cty.Value, path []string) ([]sloPair, []steps.Problem) {
 	bad := func(detail string) []steps.Problem {
 		return []steps.Problem{{Path: path, Summary: "Invalid windows", Detail: detail +
@@ -200,6 +205,10 @@ func sloWindows(v cty.Value, path []string) ([]sloPair, []steps.Problem) {
 	var pairs []sloPair
 	for i, e := range v.AsValueSlice() {
 		at := fmt.Sprintf("windows[%d]", i)
+		if !e.IsKnown() {
+			pairs = append(pairs, sloPair{})
+			continue
+		}
 		if e.IsNull() || !e.Type().IsObjectType() {
 			return nil, bad(at + " is not an object.")
 		}
@@ -213,6 +222,9 @@ func sloWindows(v cty.Value, path []string) ([]sloPair, []steps.Problem) {
 			name string
 			dst  *time.Duration
 		}{{"long", &p.Long}, {"short", &p.Short}} {
+			if e.Type().HasAttribute(d.name) && !e.GetAttr(d.name).IsKnown() {
+				continue
+			}
 			if !e.Type().HasAttribute(d.name) || e.GetAttr(d.name).IsNull() || e.GetAttr(d.name).Type() != cty.String {
 				return nil, bad(fmt.Sprintf("%s.%s must be a duration such as \"1h\".", at, d.name))
 			}
@@ -222,14 +234,21 @@ func sloWindows(v cty.Value, path []string) ([]sloPair, []steps.Problem) {
 			}
 			*d.dst = time.Duration(dur)
 		}
-		if !e.Type().HasAttribute("burn_rate") || e.GetAttr("burn_rate").IsNull() || e.GetAttr("burn_rate").Type() != cty.Number {
-			return nil, bad(at + ".burn_rate must be a number, such as 14.4.")
+		rate := cty.NullVal(cty.Number)
+		if e.Type().HasAttribute("burn_rate") {
+			rate = e.GetAttr("burn_rate")
 		}
-		p.BurnRate, _ = e.GetAttr("burn_rate").AsBigFloat().Float64()
 		switch {
-		case p.BurnRate <= 0:
-			return nil, bad(fmt.Sprintf("%s.burn_rate must be above 0; got %g.", at, p.BurnRate))
-		case p.Short >= p.Long:
+		case !rate.IsKnown(): // checked at run
+		case rate.IsNull() || rate.Type() != cty.Number:
+			return nil, bad(at + ".burn_rate must be a number, such as 14.4.")
+		default:
+			p.BurnRate, _ = rate.AsBigFloat().Float64()
+			if p.BurnRate <= 0 {
+				return nil, bad(fmt.Sprintf("%s.burn_rate must be above 0; got %g.", at, p.BurnRate))
+			}
+		}
+		if p.Short > 0 && p.Long > 0 && p.Short >= p.Long {
 			return nil, bad(fmt.Sprintf("%s: the short window (%s) must be shorter than the long one (%s).", at, promDuration(p.Short), promDuration(p.Long)))
 		}
 		pairs = append(pairs, p)

@@ -86,8 +86,12 @@ func checkReferenced(a *steps.Analysis) []steps.Problem {
 	}
 	ps := checkSettings(v, nil)
 	for i := range ps {
+		// At the attribute in the analysis block, where the fix goes, not
+		// at the stage's reference to it.
+		if ps[i].Subject == nil {
+			ps[i].Subject = steps.RangeOf(a.Body, ps[i].Path, a.Range).Ptr()
+		}
 		ps[i].Detail = fmt.Sprintf("In analysis %q, %s: %s", a.Name, pathString(ps[i].Path), ps[i].Detail)
-		ps[i].Path = []string{"analysis"}
 	}
 	return ps
 }
