@@ -91,11 +91,21 @@ type Options struct {
 	// (see dataplane.go); PropagationDelay is theirs (0: the default).
 	DataPlane        bool
 	PropagationDelay time.Duration
+	// Name names the cluster and context in the kubeconfig (default
+	// "testcluster"), and, unless it is the default, its user NAME-admin:
+	// kubeconfigs of several dev clusters then merge without one hiding
+	// another (testdata/cluster/README.md).
+	Name string
 }
+
+// DefaultName is the kubeconfig cluster and context name of a cluster
+// started without Options.Name.
+const DefaultName = "testcluster"
 
 // Cluster is a running control plane.
 type Cluster struct {
 	dir        string
+	name       string // in the kubeconfig (Options.Name)
 	ownDir     bool
 	bins       *BinarySet
 	pki        *pki
@@ -170,7 +180,10 @@ var errPortInUse = errors.New("address already in use")
 
 func start(ctx context.Context, bins *BinarySet, opts Options, logf func(string, ...any)) (_ *Cluster, err error) {
 	begin := time.Now()
-	c := &Cluster{bins: bins, logf: logf, dir: opts.Dir}
+	c := &Cluster{bins: bins, logf: logf, dir: opts.Dir, name: opts.Name}
+	if c.name == "" {
+		c.name = DefaultName
+	}
 	if c.dir == "" {
 		base := filepath.Join(os.TempDir(), "cutover-testcluster")
 		if err := os.MkdirAll(base, 0o755); err != nil {
@@ -512,11 +525,15 @@ func freePorts(n int) ([]int, error) {
 }
 
 func (c *Cluster) writeKubeconfig(path, server, token, namespace string) error {
+	user := "admin"
+	if c.name != DefaultName {
+		user = c.name + "-admin"
+	}
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["testcluster"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: c.pki.CAPEM}
-	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts["testcluster"] = &clientcmdapi.Context{Cluster: "testcluster", AuthInfo: "admin", Namespace: namespace}
-	cfg.CurrentContext = "testcluster"
+	cfg.Clusters[c.name] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: c.pki.CAPEM}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts[c.name] = &clientcmdapi.Context{Cluster: c.name, AuthInfo: user, Namespace: namespace}
+	cfg.CurrentContext = c.name
 	return clientcmd.WriteToFile(*cfg, path)
 }
 

@@ -14,7 +14,10 @@
 //	testcluster agent    (started by up) the agent of the process nodes
 //
 // State (pids, ports, kubeconfig, logs, etcd data) lives in
-// $CUTOVER_DEV_CLUSTER_DIR, by default ~/.cache/cutover/dev-cluster.
+// $CUTOVER_DEV_CLUSTER_DIR, by default ~/.cache/cutover/dev-cluster. A
+// cluster in another directory is named after that directory's base name
+// in its kubeconfig (context and cluster NAME, user NAME-admin), so two
+// dev clusters' kubeconfigs merge; the default one is "testcluster".
 package main
 
 import (
@@ -52,11 +55,25 @@ func stateDir() (string, error) {
 	if d := os.Getenv("CUTOVER_DEV_CLUSTER_DIR"); d != "" {
 		return filepath.Abs(d)
 	}
+	return defaultStateDir()
+}
+
+func defaultStateDir() (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
 		return "", err
 	}
 	return filepath.Join(home, ".cache", "cutover", "dev-cluster"), nil
+}
+
+// clusterName is the kubeconfig name of the cluster in dir: the default
+// directory's keeps testcluster.Options' default, any other is named
+// after its base name.
+func clusterName(dir string) string {
+	if def, err := defaultStateDir(); err == nil && filepath.Clean(dir) == def {
+		return ""
+	}
+	return filepath.Base(dir)
 }
 
 func readState(dir string) (*state, error) {
@@ -172,7 +189,7 @@ func cmdUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, err := testcluster.Start(ctx, testcluster.Options{Dir: dir, Detached: true, ProcessNodes: 2, AgentExe: self, Logf: logf})
+	c, err := testcluster.Start(ctx, testcluster.Options{Dir: dir, Name: clusterName(dir), Detached: true, ProcessNodes: 2, AgentExe: self, Logf: logf})
 	if err != nil {
 		return err
 	}
