@@ -61,6 +61,7 @@ func (c *cli) checkTarget(p *engine.Program, o *options) (*engine.Target, bool) 
 // (from its block, else the command line's) is not there, naming the
 // target: bad input (exit 2) found before any cluster is written to, not
 // a cluster that failed (docs/ci.md, "One release, many clusters").
+// to is the target's options (targetOptions).
 func (c *cli) checkTargetKubeconfig(t *engine.Target, to *options) bool {
 	msg := kubeconfigProblem(to.kubeconfig, to.context)
 	if msg == "" {
@@ -68,10 +69,21 @@ func (c *cli) checkTargetKubeconfig(t *engine.Target, to *options) bool {
 	}
 	from := ""
 	if t.Context != "" || t.Kubeconfig != "" {
-		from = " (as its target block says)"
+		from = "the target's " // from its block, or a -var it reads
 	}
-	c.errorf("target %s%s: %s; nothing was run", t.Name, from, msg)
+	c.errorf("target %s: %s%s; nothing was done", t.Name, from, msg)
 	return false
+}
+
+// checkTargetKubeconfigs checks every target of p (checkTargetKubeconfig),
+// saying every mistake at once, before any cluster is reached.
+func (c *cli) checkTargetKubeconfigs(p *engine.Program, o *options) bool {
+	ok := true
+	for i := range p.Targets {
+		t := &p.Targets[i]
+		ok = c.checkTargetKubeconfig(t, targetOptions(t, o)) && ok
+	}
+	return ok
 }
 
 // checkNewRun refuses a --run-id whose journal the cluster has already: a
@@ -102,8 +114,8 @@ func (c *cli) checkNewRun(ctx context.Context, st *state, runID, target, path st
 			what, where, path, flag, runID, runID, path, flag)
 		return exitInvalid
 	}
-	c.errorf("%s exists already%s and ended %s at %s: `cutover undo %s %s` puts it back; a new release takes a new --run-id (--resume is only for a run whose job died while running); nothing was done",
-		what, where, m.Status, m.Started.UTC().Format(time.RFC3339), runID, path)
+	c.errorf("%s exists already%s and ended %s at %s: `cutover undo %s %s%s` puts it back; a new release takes a new --run-id (--resume is only for a run whose job died while running); nothing was done",
+		what, where, m.Status, m.Started.UTC().Format(time.RFC3339), runID, path, flag)
 	return exitInvalid
 }
 
@@ -122,12 +134,12 @@ type share struct {
 func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (map[string]*share, map[string]error, int) {
 	shares, unreachable := map[string]*share{}, map[string]error{}
 	where := map[string]string{}
+	if !c.checkTargetKubeconfigs(p, o) {
+		return nil, nil, exitInvalid
+	}
 	for i := range p.Targets {
 		t := &p.Targets[i]
 		to := targetOptions(t, o)
-		if !c.checkTargetKubeconfig(t, to) {
-			return nil, nil, exitInvalid
-		}
 		cl := c.cluster(to)
 		st, err := c.stateFor(ctx, p, cl, to)
 		if err != nil {
@@ -331,14 +343,14 @@ func (c *cli) loadFleetRun(path, runID string, o *options) (*fleetPrior, int) {
 	if !ok {
 		return nil, exitInvalid
 	}
+	if !c.checkTargetKubeconfigs(p0, o) {
+		return nil, exitInvalid
+	}
 	var looked []string
 	for i := range p0.Targets {
 		t := &p0.Targets[i]
 		to := targetOptions(t, o)
 		to.target = ""
-		if !c.checkTargetKubeconfig(t, to) {
-			return nil, exitInvalid
-		}
 		_, where, err := c.targetJournal(context.Background(), p0, t, runID, to)
 		if err != nil {
 			looked = append(looked, fmt.Sprintf("target %s: %s", t.Name, where))
@@ -446,7 +458,10 @@ func (c *cli) statusFleet(runID, path string, o *options) int {
 	if len(p.Targets) == 0 {
 		return c.statusRun(runID, p.Namespace, o)
 	}
-	code := exitOK
+	if !c.checkTargetKubeconfigs(p, o) {
+		return exitInvalid
+	}
+	code, anywhere, reached := exitOK, false, true
 	for i := range p.Targets {
 		t := &p.Targets[i]
 		to := targetOptions(t, o)
@@ -461,13 +476,13 @@ func (c *cli) statusFleet(runID, path string, o *options) int {
 			if o.output != "json" {
 				fmt.Fprintf(c.stdout, "  unreachable\n")
 			}
-			code = exitFailed
+			code, reached = exitFailed, false
 			continue
 		}
 		found := false
 		for _, r := range runs {
 			if r.RunID == runID {
-				found = true
+				found, anywhere = true, true
 				if rc := c.printRun(r, to); rc != exitOK {
 					code = rc
 				}
@@ -476,6 +491,12 @@ func (c *cli) statusFleet(runID, path string, o *options) int {
 		if !found && o.output != "json" {
 			fmt.Fprintf(c.stdout, "  no run %s here (the release did not reach this target)\n", runID)
 		}
+	}
+	if !anywhere && reached {
+		// A run id no target's cluster knows: a typo, as status RUN says
+		// for one cluster.
+		c.errorf("run %s was not found on any target of pipeline %q", runID, p.Name)
+		return exitInvalid
 	}
 	return code
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cutoverhq/cutover/engine"
+	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
 )
 
@@ -123,14 +124,16 @@ func cmdJoin(c *cli, args []string) int {
 	}
 	runID, path := pos[0], pos[1]
 	p, waves, ok := c.loadWaves(path, o, true)
-	if !ok {
+	if !ok || !c.checkTargetKubeconfigs(p, o) {
 		return exitInvalid
 	}
 	ctx := context.Background()
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tWAVE\tSTATUS")
-	var over, notes, looked []string
-	anywhere := false
+	var over, notes, looked, unread []string
+	// failing: a share found that neither succeeded nor was undone; live:
+	// one found not undone.
+	anywhere, failing, live := false, false, false
 	for _, w := range waves {
 		var failed []string
 		maxf, from := w.MaxFailures, ""
@@ -138,6 +141,13 @@ func cmdJoin(c *cli, args []string) int {
 			t, _ := p.TargetNamed(name)
 			status, where, found, jw := c.shareStatus(ctx, p, t, runID, o)
 			anywhere = anywhere || found
+			switch {
+			case !found && !strings.HasPrefix(where, "not in "):
+				unread = append(unread, name)
+			case found && !strings.HasSuffix(status, string(events.Undone)):
+				live = true
+				failing = failing || status != string(events.Succeeded)
+			}
 			looked = append(looked, fmt.Sprintf("target %s: %s", name, where))
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, w.Name, status)
 			if status != "succeeded" {
@@ -166,7 +176,17 @@ func cmdJoin(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "cutover: note: %s\n", n)
 	}
 	if len(over) > 0 {
-		c.errorf("run %s did not succeed: %s; `cutover undo %s %s` puts every target back", runID, strings.Join(over, "; "), runID, path)
+		// Undo is advised only for a share that is there to put back:
+		// never for targets that succeeded, are undone already, or whose
+		// cluster could not be read (their share may have succeeded).
+		advice := fmt.Sprintf("`cutover undo %s %s` puts every target back", runID, path)
+		switch {
+		case len(unread) > 0 && !failing:
+			advice = fmt.Sprintf("target %s could not be read; join again once it can be", strings.Join(unread, ", "))
+		case !live:
+			advice = "it was undone already, nothing is left to put back"
+		}
+		c.errorf("run %s did not succeed: %s; %s", runID, strings.Join(over, "; "), advice)
 		return exitFailed
 	}
 	return exitOK
