@@ -85,8 +85,8 @@ var failOns = []string{SevError, SevWarning, "never"}
 
 func (kind) Check(cfg cty.Value) []steps.Problem {
 	c := config{FailOn: SevError}
-	u, _ := steps.Decode(cfg, &c)
-	return c.check(u)
+	u, err := steps.Decode(cfg, &c)
+	return append(steps.ProblemsOf(err), c.check(u)...)
 }
 
 func (c *config) check(u steps.Unknown) []steps.Problem {

@@ -120,9 +120,9 @@ func (c labelConfig) change() labelChange {
 }
 
 func (labelKind) Check(cfg cty.Value) []steps.Problem {
-	var out []steps.Problem
 	var c labelConfig
-	u, _ := steps.Decode(cfg, &c)
+	u, err := steps.Decode(cfg, &c)
+	out := steps.ProblemsOf(err)
 	if !u.Has("kind") {
 		if _, err := labelKindOf(c.Kind); err != nil {
 			out = append(out, steps.Problem{Path: []string{"kind"}, Summary: "Unsupported kind", Detail: err.Error()})

@@ -78,15 +78,14 @@ func (switchBackend) Output() cty.Type {
 
 func (switchBackend) Check(cfg cty.Value) []steps.Problem {
 	var c backendConfig
-	steps.Decode(cfg, &c)
-	p := c.Port
-	if !p.IsKnown() || p.IsNull() {
-		return nil
+	_, err := steps.Decode(cfg, &c)
+	out := steps.ProblemsOf(err)
+	if p := c.Port; p.IsKnown() && !p.IsNull() {
+		if _, err := portOf(p); err != nil {
+			out = append(out, steps.Problem{Path: []string{"port"}, Summary: "Invalid port", Detail: err.Error()})
+		}
 	}
-	if _, err := portOf(p); err != nil {
-		return []steps.Problem{{Path: []string{"port"}, Summary: "Invalid port", Detail: err.Error()}}
-	}
-	return nil
+	return out
 }
 
 // portOf reads `port`: a number is a port number, a string a port name (or a

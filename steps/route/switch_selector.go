@@ -77,9 +77,9 @@ var selectorOutput = cty.Object(map[string]cty.Type{
 func (switchSelector) Output() cty.Type { return selectorOutput }
 
 func (switchSelector) Check(cfg cty.Value) []steps.Problem {
-	var out []steps.Problem
 	c := newSelectorConfig()
-	u, _ := steps.Decode(cfg, &c)
+	u, err := steps.Decode(cfg, &c)
+	out := steps.ProblemsOf(err)
 	if !u.Has("service", "services") {
 		switch {
 		case c.Service == nil && c.Services == nil:

@@ -122,9 +122,9 @@ func (trafficKind) Output() cty.Type {
 }
 
 func (trafficKind) Check(cfg cty.Value) []steps.Problem {
-	var out []steps.Problem
 	var c trafficCommon
-	u, _ := steps.Decode(cfg, &c)
+	u, err := steps.Decode(cfg, &c)
+	out := steps.ProblemsOf(err)
 	if w := c.Weight; w.IsKnown() && !w.IsNull() {
 		if _, err := weightOf(w); err != nil {
 			out = append(out, steps.Problem{Path: []string{"weight"}, Summary: "Invalid weight", Detail: err.Error()})

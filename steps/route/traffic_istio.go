@@ -48,9 +48,9 @@ func (a istioAttrs) host() string {
 // checkIstio: with subsets (the default) the destinations are subsets of
 // host, so host is needed too.
 func checkIstio(cfg cty.Value) []steps.Problem {
-	var out []steps.Problem
 	a := istioAttrs{Subsets: true}
-	u, _ := steps.Decode(cfg, &a)
+	u, err := steps.Decode(cfg, &a)
+	out := steps.ProblemsOf(err)
 	if a.Subsets || u.Has("subsets") {
 		if a.Host == nil && !u.Has("host") {
 			out = append(out, steps.Problem{Path: []string{"host"}, Summary: "Missing attribute",

@@ -71,14 +71,13 @@ var propagations = map[string]metav1.DeletionPropagation{
 
 func (deleteKind) Check(cfg cty.Value) []steps.Problem {
 	dc := newDeleteConfig()
-	if u, _ := steps.Decode(cfg, &dc); u.Has("propagation") {
-		return nil
+	u, err := steps.Decode(cfg, &dc)
+	out := steps.ProblemsOf(err)
+	if _, ok := propagations[dc.Propagation]; !ok && !u.Has("propagation") {
+		out = append(out, steps.Problem{Path: []string{"propagation"}, Summary: "Invalid propagation",
+			Detail: fmt.Sprintf("propagation must be \"background\", \"foreground\" or \"orphan\", not %q", dc.Propagation)})
 	}
-	if _, ok := propagations[dc.Propagation]; !ok {
-		return []steps.Problem{{Path: []string{"propagation"}, Summary: "Invalid propagation",
-			Detail: fmt.Sprintf("propagation must be \"background\", \"foreground\" or \"orphan\", not %q", dc.Propagation)}}
-	}
-	return nil
+	return out
 }
 
 func (deleteKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {

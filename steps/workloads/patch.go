@@ -68,9 +68,9 @@ var patchTypes = map[string]types.PatchType{
 }
 
 func (patchKind) Check(cfg cty.Value) []steps.Problem {
-	var out []steps.Problem
 	pc := newPatchConfig()
-	u, _ := steps.Decode(cfg, &pc)
+	u, err := steps.Decode(cfg, &pc)
+	out := steps.ProblemsOf(err)
 	if !u.Has("type") {
 		if _, ok := patchTypes[pc.Type]; !ok {
 			out = append(out, steps.Problem{Path: []string{"type"}, Summary: "Invalid patch type",

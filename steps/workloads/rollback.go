@@ -71,12 +71,13 @@ func (rollbackKind) Output() cty.Type {
 
 func (rollbackKind) Check(cfg cty.Value) []steps.Problem {
 	var rc rollbackConfig
-	steps.Decode(cfg, &rc)
+	_, err := steps.Decode(cfg, &rc)
+	out := steps.ProblemsOf(err)
 	if _, ok := rc.revision(); !ok {
-		return []steps.Problem{{Path: []string{"to_revision"}, Summary: "Invalid revision",
-			Detail: "to_revision must be a whole revision number (see `kubectl rollout history`), or 0 for the previous one."}}
+		out = append(out, steps.Problem{Path: []string{"to_revision"}, Summary: "Invalid revision",
+			Detail: "to_revision must be a whole revision number (see `kubectl rollout history`), or 0 for the previous one."})
 	}
-	return nil
+	return out
 }
 
 func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
