@@ -83,8 +83,8 @@ stage "deploy" {
     kustomize {
       path = var.overlay
     }
-    images    = local.images
-    wait      = false
+    images = local.images
+    wait   = false
   }
 }
 

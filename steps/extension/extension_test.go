@@ -161,9 +161,12 @@ type poolRecord struct {
 	Weight *string `json:"weight"`
 }
 
-func (poolRouter) Name() string                    { return "pool" }
-func (poolRouter) Spec() hcldec.ObjectSpec         { return steps.SpecFor[poolAttrs]() }
-func (poolRouter) Object() string                  { return "pool" }
+func (poolRouter) Name() string            { return "pool" }
+func (poolRouter) Spec() hcldec.ObjectSpec { return steps.SpecFor[poolAttrs]() }
+func (poolRouter) Object() string          { return "pool" }
+func (poolRouter) AttrDocs() map[string]string {
+	return map[string]string{"pool": "the pool ConfigMap whose weight the canary gets."}
+}
 func (poolRouter) Check(cty.Value) []steps.Problem { return nil }
 func (poolRouter) Permissions() []steps.Permission {
 	return []steps.Permission{{Resource: "configmaps", Verbs: []string{"get", "update"}, Why: "set the pool's weight"}}

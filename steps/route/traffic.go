@@ -41,22 +41,18 @@ func (trafficKind) Doc() string {
 }
 
 func (trafficKind) AttrDocs() map[string]string {
-	return map[string]string{
-		"router":          "`ingress-nginx`, `gateway-api` or `istio`; it says which other attributes apply.",
-		"namespace":       "The router object's namespace (default: the pipeline's, or the run's `--namespace`).",
-		"weight":          "The canary's share of the traffic, 0 to 100 (default 0).",
-		"header":          "Requests with this header go to the canary whatever the weight.",
-		"header.name":     "The header's name.",
-		"header.value":    "The value it must have (ingress-nginx: empty means its `always`/`never` convention).",
-		"ingress":         "ingress-nginx: the canary Ingress (the one with the canary annotations).",
-		"cookie":          "ingress-nginx: a cookie that sends a request to the canary when set to `always`.",
-		"route":           "gateway-api: the HTTPRoute.",
-		"virtual_service": "istio: the VirtualService.",
-		"host":            "istio: the destination host of the subsets (default: the VirtualService's host).",
-		"subsets":         "istio: `stable` and `canary` are subsets of `host` (default true), else hosts.",
-		"stable":          "gateway-api, istio: the stable Service (or subset).",
-		"canary":          "gateway-api, istio: the canary Service (or subset).",
+	docs := map[string]string{
+		"router":       routerChoice() + "; it says which other attributes apply.",
+		"namespace":    "The router object's namespace (default: the pipeline's, or the run's `--namespace`).",
+		"weight":       "The canary's share of the traffic, 0 to 100 (default 0).",
+		"header":       "Requests with this header go to the canary whatever the weight.",
+		"header.name":  "The header's name.",
+		"header.value": "The value it must have (ingress-nginx: empty means its `always`/`never` convention).",
 	}
+	for name, doc := range routerAttrDocs() {
+		docs[name] = doc
+	}
+	return docs
 }
 
 func (trafficKind) Name() string { return "traffic" }

@@ -14,6 +14,7 @@ const routerGateway = "gateway-api"
 func init() {
 	RegisterRouter(rulesRouter{
 		name: routerGateway, object: "route", attrs: steps.SpecFor[gatewayAttrs](),
+		docs: withSplit(map[string]string{"route": "the HTTPRoute."}),
 		check: func(cfg cty.Value) []steps.Problem {
 			return append(noCookie(routerGateway, cfg), exactHeader(routerGateway, cfg)...)
 		},

@@ -14,6 +14,11 @@ const routerIstio = "istio"
 func init() {
 	RegisterRouter(rulesRouter{
 		name: routerIstio, object: "virtual_service", attrs: steps.SpecFor[istioAttrs](),
+		docs: withSplit(map[string]string{
+			"virtual_service": "the VirtualService.",
+			"host":            "the destination host of the subsets (default: the VirtualService's host).",
+			"subsets":         "`stable` and `canary` are subsets of `host` (default true), else hosts.",
+		}),
 		check: checkIstio,
 		perm: rule("networking.istio.io", "virtualservices",
 			"rewrite the VirtualService's routes; undo patches the recorded routes back", "get", "update", "patch"),

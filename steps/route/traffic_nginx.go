@@ -32,6 +32,13 @@ const routerNginx = "ingress-nginx"
 
 func (nginxRouter) Name() string { return routerNginx }
 
+func (nginxRouter) AttrDocs() map[string]string {
+	return map[string]string{
+		"ingress": "the canary Ingress (the one with the canary annotations).",
+		"cookie":  "a cookie that sends a request to the canary when set to `always`.",
+	}
+}
+
 // nginxAttrs are the router's own attributes.
 type nginxAttrs struct {
 	Ingress string `hcl:"ingress,required"`

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -46,6 +48,10 @@ type Router interface {
 	Check(cfg cty.Value) []steps.Problem
 	// Permissions are the API rules Run and Undo need (`cutover rbac`).
 	Permissions() []steps.Permission
+	// AttrDocs describes each attribute Spec declares, one sentence each,
+	// for the traffic kind's reference page (TestReference requires one
+	// per attribute). The page prefixes each with the routers that read it.
+	AttrDocs() map[string]string
 
 	// Run journals the routing it is about to change (env.Record of a
 	// record embedding RecordHead, before any write), writes the split s
@@ -118,11 +124,19 @@ func routerList() []Router {
 }
 
 // routerNames lists the registered routers for a message: "a", "b" or "c".
-func routerNames() string {
+func routerNames() string { return listRouters(strconv.Quote) }
+
+// routerChoice lists them for the router attribute's description: `a`,
+// `b` or `c`.
+func routerChoice() string {
+	return listRouters(func(n string) string { return "`" + n + "`" })
+}
+
+func listRouters(quote func(string) string) string {
 	rs := routerList()
 	q := make([]string, len(rs))
 	for i, r := range rs {
-		q[i] = fmt.Sprintf("%q", r.Name())
+		q[i] = quote(r.Name())
 	}
 	return words.Or(q)
 }
@@ -145,4 +159,39 @@ type RecordHead struct {
 	// Want is the digest of the routing the step is about to write, for an
 	// undo that lost the note written after it.
 	Want string `json:"want,omitempty"`
+}
+
+// routerAttrDocs merges the routers' attribute descriptions: each is
+// prefixed with the routers that read the attribute, routers saying the
+// same thing about it sharing one sentence ("gateway-api, istio: …").
+func routerAttrDocs() map[string]string {
+	type said struct {
+		doc     string
+		routers []string
+	}
+	byAttr := map[string][]*said{}
+	for _, r := range routerList() {
+		for name, doc := range r.AttrDocs() {
+			var s *said
+			for _, o := range byAttr[name] {
+				if o.doc == doc {
+					s = o
+				}
+			}
+			if s == nil {
+				s = &said{doc: doc}
+				byAttr[name] = append(byAttr[name], s)
+			}
+			s.routers = append(s.routers, r.Name())
+		}
+	}
+	out := make(map[string]string, len(byAttr))
+	for name, ss := range byAttr {
+		parts := make([]string, len(ss))
+		for i, s := range ss {
+			parts[i] = strings.Join(s.routers, ", ") + ": " + s.doc
+		}
+		out[name] = strings.Join(parts, " ")
+	}
+	return out
 }

@@ -29,6 +29,9 @@ import (
 type fakeRouter struct{}
 
 func (fakeRouter) Name() string { return "fake-lb" }
+func (fakeRouter) AttrDocs() map[string]string {
+	return map[string]string{"pool": "the pool."}
+}
 
 func (fakeRouter) Spec() hcldec.ObjectSpec {
 	return steps.SpecFor[struct {

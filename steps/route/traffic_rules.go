@@ -39,6 +39,7 @@ type rulesRouter struct {
 	name   string
 	object string // the attribute naming the object
 	attrs  hcldec.ObjectSpec
+	docs   map[string]string // AttrDocs
 	check  func(cfg cty.Value) []steps.Problem
 	perm   steps.Permission
 
@@ -48,6 +49,23 @@ type rulesRouter struct {
 	crd      string // what to install when the cluster does not serve it
 	// rewrite returns the list with the split of s; rules is not modified.
 	rewrite func(s Traffic, rules []any) ([]any, error)
+}
+
+// splitDocs describe split's attributes.
+var splitDocs = map[string]string{
+	"stable": "the stable Service (or subset).",
+	"canary": "the canary Service (or subset).",
+}
+
+// withSplit is a rules router's attribute docs: its own and split's.
+func withSplit(own map[string]string) map[string]string {
+	docs := map[string]string{}
+	for _, m := range []map[string]string{splitDocs, own} {
+		for k, v := range m {
+			docs[k] = v
+		}
+	}
+	return docs
 }
 
 // split are the attributes of every rules router: the Services (or
@@ -60,6 +78,7 @@ type split struct {
 func (t rulesRouter) Name() string                    { return t.name }
 func (t rulesRouter) Spec() hcldec.ObjectSpec         { return t.attrs }
 func (t rulesRouter) Object() string                  { return t.object }
+func (t rulesRouter) AttrDocs() map[string]string     { return t.docs }
 func (t rulesRouter) Permissions() []steps.Permission { return []steps.Permission{t.perm} }
 
 func (t rulesRouter) Check(cfg cty.Value) []steps.Problem {
