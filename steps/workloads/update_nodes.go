@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -130,8 +131,12 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	}
 	rec := nodesRecord{Ref: r, Update: hash, Nodes: map[string]string{}}
 	var todo []*corev1.Pod
+	onPicked := 0
 	for i := range pods {
 		p := &pods[i]
+		if picked[p.Spec.NodeName] && p.DeletionTimestamp == nil {
+			onPicked++
+		}
 		if picked[p.Spec.NodeName] && p.DeletionTimestamp == nil && revisionOf(p) != hash {
 			rec.Nodes[p.Spec.NodeName] = revisionOf(p)
 			todo = append(todo, p)
@@ -144,6 +149,16 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 			}
 		}
 	})
+	// A template that no longer runs on the nodes (a nodeSelector, affinity
+	// or toleration that excludes them) has had their pods removed by the
+	// controller: a step that "updated" nothing would let the release pass
+	// with the workload gone from them.
+	if desired, found, _ := unstructured.NestedInt64(ds.Object, "status", "desiredNumberScheduled"); found && desired == 0 && !env.DryRun {
+		return cty.NilVal, fmt.Errorf("%s schedules no pod on any node: its template's nodeSelector, affinity or tolerations match none, so the release would remove it from every node", r)
+	}
+	if len(nodes) > 0 && onPicked == 0 && !env.DryRun {
+		return cty.NilVal, fmt.Errorf("%s has no pod on any of the %s it picked (%s): its template does not schedule there (nodeSelector, affinity or tolerations), so the release would remove it from them", r, words.Count(len(nodes), "node"), strings.Join(nodes, ", "))
+	}
 	env.Report(fmt.Sprintf("%s: %d of %d picked nodes to update to %s", r.Short(), len(todo), len(nodes), hash))
 	if env.DryRun || len(todo) == 0 {
 		return nodesOutput(nodes, hash, 0), nil
