@@ -266,12 +266,8 @@ func (f *fleet) undoWaves(ctx context.Context, failedWave int, cause error) (eve
 		}
 		return events.FailedStopped, nil
 	}
-	undoCtx := context.WithoutCancel(ctx)
-	if interrupted && f.fo.Grace > 0 {
-		var c context.CancelFunc
-		undoCtx, c = context.WithTimeout(undoCtx, f.fo.Grace)
-		defer c()
-	}
+	undoCtx, stop := undoContext(ctx, f.fo.Grace)
+	defer stop()
 	var pending []string
 	for wi := failedWave; wi >= 0; wi-- {
 		ts := f.p.Waves[wi].Targets

@@ -31,10 +31,12 @@ type eventLog struct {
 	times    map[string][]time.Time
 	inFlight atomic.Int32
 	peak     atomic.Int32
+	// undoBlocked receives when a block_undo undo starts waiting.
+	undoBlocked chan struct{}
 }
 
 func newLog() *eventLog {
-	return &eventLog{attempts: map[string]int{}, times: map[string][]time.Time{}}
+	return &eventLog{attempts: map[string]int{}, times: map[string][]time.Time{}, undoBlocked: make(chan struct{}, 1)}
 }
 
 func (k testKind) Name() string { return k.name }
@@ -52,6 +54,9 @@ type testConfig struct {
 	// cut short does (steps.Stuck)
 	BlockStuck bool          `hcl:"block_stuck"`
 	Sleep      time.Duration `hcl:"sleep"`
+	// BlockUndo: the undo waits until its context ends (an undo waiting
+	// on a rollout that cannot finish)
+	BlockUndo bool `hcl:"block_undo"`
 }
 
 func (k testKind) Spec() hcldec.Spec { return steps.SpecFor[testConfig]() }
@@ -85,7 +90,7 @@ func (k testKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	attempt := l.attempts[env.Stage]
 	l.times[env.Stage] = append(l.times[env.Stage], time.Now())
 	l.mu.Unlock()
-	if err := env.Record(map[string]any{"stage": env.Stage, "attempt": attempt}); err != nil {
+	if err := env.Record(map[string]any{"stage": env.Stage, "attempt": attempt, "block_undo": c.BlockUndo}); err != nil {
 		return cty.NilVal, err
 	}
 	if d := c.Sleep; d > 0 {
@@ -123,6 +128,14 @@ func (k testKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 func (k testKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
 	if len(records) == 0 {
 		return errors.New("undo without records")
+	}
+	var rec struct {
+		BlockUndo bool `json:"block_undo"`
+	}
+	if json.Unmarshal(records[0], &rec) == nil && rec.BlockUndo {
+		k.log.undoBlocked <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	k.log.mu.Lock()
 	defer k.log.mu.Unlock()

@@ -212,12 +212,8 @@ func (r *runner) conclude(ctx context.Context, out *Outcome) {
 		out.Result = events.FailedStopped
 		return
 	}
-	undoCtx := context.WithoutCancel(ctx)
-	if interrupted && r.opts.Grace > 0 {
-		var c context.CancelFunc
-		undoCtx, c = context.WithTimeout(undoCtx, r.opts.Grace)
-		defer c()
-	}
+	undoCtx, stop := undoContext(ctx, r.opts.Grace)
+	defer stop()
 	out.UndoPending = r.undoAll(undoCtx)
 	out.Result = events.FailedUndone
 	if len(out.UndoPending) > 0 {
@@ -225,6 +221,37 @@ func (r *runner) conclude(ctx context.Context, out *Outcome) {
 	}
 	if interrupted && len(out.UndoPending) == 0 {
 		out.Result = events.Interrupted
+	}
+}
+
+// undoContext is what an undo runs in: not cancelled with ctx (the undo
+// outlives the signal that asked for it), but bounded by grace from the
+// moment ctx is cancelled — at once when it already is, or when a signal
+// arrives while a failed run is being undone (an undo waiting on a rollout
+// that cannot finish must still end within --grace). grace 0: unbounded.
+func undoContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	undoCtx, cancelCause := context.WithCancelCause(context.WithoutCancel(ctx))
+	cancel := func() { cancelCause(nil) }
+	if grace <= 0 {
+		return undoCtx, cancel
+	}
+	var timer *time.Timer
+	var mu sync.Mutex
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, func() {
+			cancelCause(fmt.Errorf("the %s of --grace passed after the signal", grace))
+		})
+	})
+	return undoCtx, func() {
+		stop()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
 	}
 }
 

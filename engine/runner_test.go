@@ -353,6 +353,49 @@ stage "waiting" {
 	}
 }
 
+// A signal that arrives while a failed run is being undone bounds the undo
+// by --grace too: an undo waiting on something that cannot finish ends.
+func TestSignalDuringUndoOfAFailedRunIsBoundedByGrace(t *testing.T) {
+	l := newLog()
+	p, diags := load(t, l, map[string]string{"p.hcl": `
+pipeline "p" {}
+stage "deploy" {
+  step { block_undo = true }
+}
+stage "gate" {
+  depends_on = [stage.deploy]
+  step { fail = 1 }
+}
+`}, Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan *Outcome, 1)
+	go func() {
+		out, err := p.Run(ctx, Options{Grace: 50 * time.Millisecond})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- out
+	}()
+	select {
+	case <-l.undoBlocked:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the undo of deploy never started")
+	}
+	cancel() // the signal, while deploy's undo waits
+	select {
+	case out := <-done:
+		if out.Result != events.UndoIncomplete || len(out.UndoPending) != 1 || !strings.HasPrefix(out.UndoPending[0], "deploy") {
+			t.Fatalf("result %s, pending %v", out.Result, out.UndoPending)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the undo went on 30 s after the signal with a grace of 50ms")
+	}
+}
+
 func TestSensitiveValuesAreRedactedInEvents(t *testing.T) {
 	_, _, sink := run(t, `
 pipeline "p" {}
