@@ -230,29 +230,22 @@ func (r *runner) conclude(ctx context.Context, out *Outcome) {
 // arrives while a failed run is being undone (an undo waiting on a rollout
 // that cannot finish must still end within --grace). grace 0: unbounded.
 func undoContext(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
-	undoCtx, cancelCause := context.WithCancelCause(context.WithoutCancel(ctx))
-	cancel := func() { cancelCause(nil) }
-	if grace <= 0 {
-		return undoCtx, cancel
+	undoCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	if grace > 0 {
+		go func() {
+			select {
+			case <-ctx.Done():
+			case <-undoCtx.Done():
+				return
+			}
+			select {
+			case <-time.After(grace):
+				cancel(fmt.Errorf("the %s of --grace passed after the signal", grace))
+			case <-undoCtx.Done():
+			}
+		}()
 	}
-	var timer *time.Timer
-	var mu sync.Mutex
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		timer = time.AfterFunc(grace, func() {
-			cancelCause(fmt.Errorf("the %s of --grace passed after the signal", grace))
-		})
-	})
-	return undoCtx, func() {
-		stop()
-		mu.Lock()
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
-		cancel()
-	}
+	return undoCtx, func() { cancel(nil) }
 }
 
 // whyNotRun says why a stage never started: the first dependency that did

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -59,12 +60,8 @@ var splitDocs = map[string]string{
 
 // withSplit is a rules router's attribute docs: its own and split's.
 func withSplit(own map[string]string) map[string]string {
-	docs := map[string]string{}
-	for _, m := range []map[string]string{splitDocs, own} {
-		for k, v := range m {
-			docs[k] = v
-		}
-	}
+	docs := maps.Clone(splitDocs)
+	maps.Copy(docs, own)
 	return docs
 }
 

@@ -134,10 +134,11 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	onPicked := 0
 	for i := range pods {
 		p := &pods[i]
-		if picked[p.Spec.NodeName] && p.DeletionTimestamp == nil {
-			onPicked++
+		if !picked[p.Spec.NodeName] || p.DeletionTimestamp != nil {
+			continue
 		}
-		if picked[p.Spec.NodeName] && p.DeletionTimestamp == nil && revisionOf(p) != hash {
+		onPicked++
+		if revisionOf(p) != hash {
 			rec.Nodes[p.Spec.NodeName] = revisionOf(p)
 			todo = append(todo, p)
 		}
