@@ -32,7 +32,7 @@ var commands = []command{
 			"settings, every problem at once with file:line:col. Required variables without a value are\n" +
 			"checked as unknown, as terraform validate does.",
 		example: "  cutover validate pipelines/blue-green-service\n  cutover validate . -var version=v2 -o json",
-		flags:   flagsOf(varFlags, reportFlags),
+		flags:   flagsOf(varFlags, []string{"output"}),
 		run:     cmdValidate,
 	},
 	{
@@ -42,7 +42,7 @@ var commands = []command{
 			"can produce are shown as (known after STAGE). --dry-run=server asks the cluster and shows the\n" +
 			"diff of every object a stage would write.",
 		example: "  cutover plan pipelines/blue-green-service -var version=v2\n  cutover plan . -var version=v2 --dry-run=server",
-		flags:   flagsOf(varFlags, reportFlags, clusterFlags, []string{"dry-run"}),
+		flags:   flagsOf(varFlags, clusterFlags, []string{"output", "dry-run"}),
 		run:     cmdPlan,
 	},
 	{

@@ -45,8 +45,31 @@ func dot(p *engine.Program) string {
 			fmt.Fprintf(&b, "  %q -> %q;\n", d, n)
 		}
 	}
+	if len(p.Waves) > 0 {
+		// The waves, in the order they run, apart from the stages: each
+		// target of a wave runs the whole stage graph.
+		b.WriteString("  subgraph cluster_waves {\n    label=\"waves: each target runs the stages\";\n")
+		for i, w := range p.Waves {
+			fmt.Fprintf(&b, "    %q [label=%q, shape=box3d];\n", waveID(i), waveLabel(w, "\n"))
+			if i > 0 {
+				fmt.Fprintf(&b, "    %q -> %q;\n", waveID(i-1), waveID(i))
+			}
+		}
+		b.WriteString("  }\n")
+	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// waveID names wave i's node; stage names are identifiers, so "wave 1"
+// (with its space) is no stage's.
+func waveID(i int) string { return fmt.Sprintf("wave %d", i+1) }
+
+// waveLabel is a wave's node: its name, targets and bounds, lines joined
+// by nl.
+func waveLabel(w engine.Wave, nl string) string {
+	return "wave " + w.Name + nl + strings.Join(w.Targets, ", ") + nl +
+		fmt.Sprintf("%d at a time, max_failures %d", w.Parallelism, w.MaxFailures)
 }
 
 // mermaid draws the graph as a mermaid flowchart. Node ids are positional
@@ -66,6 +89,17 @@ func mermaid(p *engine.Program) string {
 		for _, d := range p.Stages[n].Deps {
 			fmt.Fprintf(&b, "  %s --> %s\n", id[d], id[n])
 		}
+	}
+	if len(p.Waves) > 0 {
+		b.WriteString("  subgraph waves[\"waves: each target runs the stages\"]\n")
+		for i, w := range p.Waves {
+			label := strings.ReplaceAll(waveLabel(w, "<br/>"), `"`, "#quot;")
+			fmt.Fprintf(&b, "    w%d[\"%s\"]\n", i, label)
+			if i > 0 {
+				fmt.Fprintf(&b, "    w%d --> w%d\n", i-1, i)
+			}
+		}
+		b.WriteString("  end\n")
 	}
 	return b.String()
 }

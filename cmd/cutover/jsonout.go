@@ -19,7 +19,8 @@ func validated(p *engine.Program) map[string]any {
 	if missing == nil {
 		missing = []string{}
 	}
-	return map[string]any{"valid": true, "pipeline": p.Name, "stages": len(p.Order), "variables": len(p.Vars), "missing": missing}
+	return map[string]any{"valid": true, "pipeline": p.Name, "stages": len(p.Order), "variables": len(p.Vars), "missing": missing,
+		"targets": len(p.Targets), "waves": len(p.Waves)}
 }
 
 type graphStage struct {
@@ -35,7 +36,28 @@ func graphJSON(p *engine.Program) map[string]any {
 		deps := append([]string{}, p.Stages[n].Deps...)
 		stages = append(stages, graphStage{Name: n, Kind: p.Stages[n].Kind.Name(), DependsOn: deps})
 	}
-	return map[string]any{"pipeline": p.Name, "stages": stages}
+	doc := map[string]any{"pipeline": p.Name, "stages": stages}
+	if len(p.Waves) > 0 {
+		doc["waves"] = wavesJSON(p)
+	}
+	return doc
+}
+
+type graphWave struct {
+	Name        string   `json:"name"`
+	Targets     []string `json:"targets"`
+	Parallelism int      `json:"parallelism"`
+	MaxFailures int      `json:"max_failures"`
+}
+
+// wavesJSON are the waves in the order they run (graph and validate -o
+// json).
+func wavesJSON(p *engine.Program) []graphWave {
+	out := []graphWave{}
+	for _, w := range p.Waves {
+		out = append(out, graphWave{Name: w.Name, Targets: w.Targets, Parallelism: w.Parallelism, MaxFailures: w.MaxFailures})
+	}
+	return out
 }
 
 // answered is approve/abort -o json.

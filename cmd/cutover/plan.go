@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cutoverhq/cutover/engine"
@@ -41,7 +43,11 @@ func cmdPlan(c *cli, args []string) int {
 	stages := p.Plan(context.Background(), opts)
 	if o.output == "json" {
 		enc := json.NewEncoder(c.stdout)
-		_ = enc.Encode(map[string]any{"pipeline": p.Name, "stages": stages})
+		doc := map[string]any{"pipeline": p.Name, "stages": stages}
+		if len(p.Targets) > 0 {
+			doc["waves"] = p.PlanWaves()
+		}
+		_ = enc.Encode(doc)
 		return exitOK
 	}
 	// The pipeline's settings are evaluated unmarked: one built from a
@@ -73,5 +79,51 @@ func cmdPlan(c *cli, args []string) int {
 			}
 		}
 	}
+	if len(p.Targets) > 0 {
+		c.planWaves(p)
+	}
 	return exitOK
+}
+
+// planWaves shows how a pipeline with targets is released: wave by wave,
+// each target with where it runs and the stages its share runs
+// (docs/design.md, "Targets and waves").
+func (c *cli) planWaves(p *engine.Program) {
+	waves := p.PlanWaves()
+	fmt.Fprintf(c.stdout, "\nTargets: %s in %s, one after the other; each target runs the stages above in its own cluster.\n",
+		words.Count(len(p.Targets), "target"), words.Count(len(waves), "wave"))
+	for i, w := range waves {
+		fmt.Fprintf(c.stdout, "\nwave %d. %s: %s, %d at a time, max_failures %d\n", i+1, w.Name, words.Count(len(w.Targets), "target"), w.Parallelism, w.MaxFailures)
+		for _, t := range w.Targets {
+			fmt.Fprintf(c.stdout, "  %s: %s\n", t.Name, strings.Join(targetPlace(t), ", "))
+			fmt.Fprintf(c.stdout, "     runs %s\n", strings.Join(t.Stages, ", "))
+			if len(t.Skipped) > 0 {
+				fmt.Fprintf(c.stdout, "     skips %s (when is false)\n", strings.Join(t.Skipped, ", "))
+			}
+		}
+	}
+}
+
+// targetPlace says where a target's share runs, as plan shows it.
+func targetPlace(t engine.PlanTarget) []string {
+	ctxName, ns := "the kubeconfig's current one", "the kubeconfig context's"
+	if t.Context != "" {
+		ctxName = t.Context
+	}
+	if t.Namespace != "" {
+		ns = t.Namespace
+	}
+	out := []string{"context " + ctxName}
+	if t.Kubeconfig != "" {
+		out = append(out, "kubeconfig "+t.Kubeconfig)
+	}
+	out = append(out, "namespace "+ns)
+	if len(t.Labels) > 0 {
+		var ls []string
+		for _, k := range slices.Sorted(maps.Keys(t.Labels)) {
+			ls = append(ls, k+"="+t.Labels[k])
+		}
+		out = append(out, "labels "+strings.Join(ls, ", "))
+	}
+	return out
 }

@@ -22,7 +22,11 @@ func cmdValidate(c *cli, args []string) int {
 	if o.output == "json" {
 		c.printJSON(validated(p))
 	} else {
-		fmt.Fprintf(c.stdout, "pipeline %q is valid: %s, %s.\n", p.Name, words.Count(len(p.Order), "stage"), words.Count(len(p.Vars), "variable"))
+		fleet := ""
+		if len(p.Targets) > 0 {
+			fleet = fmt.Sprintf(", %s in %s", words.Count(len(p.Targets), "target"), words.Count(len(p.Waves), "wave"))
+		}
+		fmt.Fprintf(c.stdout, "pipeline %q is valid: %s, %s%s.\n", p.Name, words.Count(len(p.Order), "stage"), words.Count(len(p.Vars), "variable"), fleet)
 		if len(p.Missing) > 0 {
 			fmt.Fprintf(c.stdout, "Checked without a value (required for plan and run): %s.\n", strings.Join(p.Missing, ", "))
 		}
