@@ -193,6 +193,10 @@ func cmdUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.InstallRouteCRDs(ctx); err != nil {
+		testcluster.StopProcesses(c.Processes(), 10*time.Second)
+		return err
+	}
 	s := state{
 		Dir: dir, Kubeconfig: c.Kubeconfig(), Server: c.Server(), EtcdPort: c.EtcdPort, APIServerPort: c.APIServerPort,
 		BinDir: c.Binaries().Dir, Started: time.Now(), StartSeconds: c.StartDuration.Seconds(), Processes: c.Processes(),
