@@ -66,6 +66,9 @@ func (c *cli) addCompletions(cmd *cobra.Command, def command, o *options) {
 	register("namespace", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return c.namespaces(o), cobra.ShellCompDirectiveNoFileComp
 	})
+	register("template", func(_ *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return templateNames(toComplete), cobra.ShellCompDirectiveNoFileComp
+	})
 	register("kubeconfig", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return nil, cobra.ShellCompDirectiveDefault
 	})
@@ -205,6 +208,22 @@ func variablesAt(path string) []cobra.Completion {
 	var out []cobra.Completion
 	for _, name := range cfg.VariableOrder {
 		out = append(out, cobra.CompletionWithDesc(name+"=", cfg.Variables[name].Description))
+	}
+	return out
+}
+
+// templateNames completes init --template with the ready pipelines whose
+// name starts with prefix, each described as init --list describes it.
+func templateNames(prefix string) []cobra.Completion {
+	all, err := templates()
+	if err != nil {
+		return nil
+	}
+	var out []cobra.Completion
+	for _, t := range all {
+		if strings.HasPrefix(t.Name, prefix) {
+			out = append(out, cobra.CompletionWithDesc(t.Name, t.Description))
+		}
 	}
 	return out
 }

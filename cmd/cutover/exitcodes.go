@@ -28,17 +28,27 @@ type exitCode struct {
 	meaning string
 	// commands that can exit with it; nil: every command.
 	commands []string
+	// notes say what the code means for one command in particular; a
+	// command's help shows its own note only (`run -h` says nothing of
+	// fmt), the full table every note.
+	notes []note
 }
 
+type note struct{ command, text string }
+
 var exitCodes = []exitCode{
-	{exitOK, "success (fmt --check: every file formatted; lint: no error finding)", nil},
-	{exitFailed, "failed, nothing left changed: a stage failed and everything was undone, or the cluster could not be reached or refused a request", []string{"run", "plan", "undo", "status", "history", "approve", "abort", "join"}},
-	{exitInvalid, "invalid input (HCL, variables, flags, files, a kubeconfig or context that is not there); `--resume` of a run that ended; `--run-id` of a run that exists already (a retried job: `--resume RUN` or `undo RUN`); nothing ran", nil},
-	{exitIncomplete, "failed, and the undo is incomplete: the output says what is left (objects someone changed since the run wrote them are left as is and named), or the run lost its lock and stopped without undoing", []string{"run", "undo"}},
-	{exitLockHeld, "the pipeline's lock is held by another run (named), or `undo`/`--resume` of a run whose process is still alive", []string{"run", "undo"}},
-	{exitFindings, "a check found problems: `fmt --check`, a file is not formatted (each is named; `--diff` shows the change); `lint`, an error finding (warnings alone exit 0)", []string{"fmt", "lint"}},
-	{exitInterrupted, "interrupted by SIGINT; what the run changed was undone within `--grace`", []string{"run"}},
-	{exitTerminated, "interrupted by SIGTERM; what the run changed was undone within `--grace`", []string{"run"}},
+	{exitOK, "success", nil, []note{
+		{"fmt", "every file formatted (`--check`)"}, {"lint", "no error finding (warnings alone exit 0)"}}},
+	{exitFailed, "failed, nothing left changed: a stage failed and everything was undone, or the cluster could not be reached or refused a request", []string{"run", "plan", "undo", "status", "history", "approve", "abort", "join"}, nil},
+	{exitInvalid, "invalid input (HCL, variables, flags, files, a kubeconfig or context that is not there); nothing ran", nil, []note{
+		{"run", "also `--resume` of a run that ended, or `--run-id` of one that exists already (a retried job: `--resume RUN` or `undo RUN`)"}}},
+	{exitIncomplete, "failed, and the undo is incomplete: the output says what is left (objects someone changed since the run wrote them are left as is and named), or the run lost its lock and stopped without undoing", []string{"run", "undo"}, nil},
+	{exitLockHeld, "the pipeline's lock is held by another run (named), or `undo`/`--resume` of a run whose process is still alive", []string{"run", "undo"}, nil},
+	{exitFindings, "a check found problems", []string{"fmt", "lint"}, []note{
+		{"fmt", "a file is not formatted (`--check`), each named (`--diff` shows the change)"},
+		{"lint", "an error finding"}}},
+	{exitInterrupted, "interrupted by SIGINT; what the run changed was undone within `--grace`", []string{"run"}, nil},
+	{exitTerminated, "interrupted by SIGTERM; what the run changed was undone within `--grace`", []string{"run"}, nil},
 }
 
 // exitCodesOf are the rows that apply to command name.
@@ -52,12 +62,32 @@ func exitCodesOf(name string) []exitCode {
 	return out
 }
 
+// meaningFor is what code e means for command name: its meaning, then the
+// command's note ("success: every file formatted"); for "" (the whole
+// table), every note after the command it concerns ("success. fmt: …;
+// lint: …").
+func (e exitCode) meaningFor(name string) string {
+	var notes []string
+	for _, n := range e.notes {
+		switch name {
+		case "":
+			notes = append(notes, "`"+n.command+"`: "+n.text)
+		case n.command:
+			return e.meaning + ": " + n.text
+		}
+	}
+	if len(notes) == 0 {
+		return e.meaning
+	}
+	return e.meaning + ". " + strings.Join(notes, "; ")
+}
+
 // exitCodesText is the help's "Exit codes" section for a command; for ""
 // (cutover --help) every code, with the commands it concerns.
 func exitCodesText(name string) string {
 	var b strings.Builder
 	for _, e := range exitCodesOf(name) {
-		line := strings.ReplaceAll(e.meaning, "`", "")
+		line := strings.ReplaceAll(e.meaningFor(name), "`", "")
 		if name == "" && e.commands != nil {
 			line += " [" + strings.Join(e.commands, ", ") + "]"
 		}
@@ -75,7 +105,7 @@ func exitCodesMarkdown() string {
 		if e.commands != nil {
 			cmds = "`" + strings.Join(e.commands, "`, `") + "`"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s |\n", e.code, e.meaning, cmds)
+		fmt.Fprintf(&b, "| %d | %s | %s |\n", e.code, e.meaningFor(""), cmds)
 	}
 	return b.String()
 }

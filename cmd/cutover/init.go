@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -19,56 +20,6 @@ import (
 // defaultTemplate is what `cutover init` writes without --template: the
 // procedure README's example comes from.
 const defaultTemplate = "blue-green-service"
-
-// template is one ready pipeline of pipelines/.
-type template struct {
-	Name        string   `json:"name"`
-	Description string   `json:"description"`
-	Files       []string `json:"files"`
-}
-
-// templates lists the embedded pipelines, by name.
-func templates() ([]template, error) {
-	dirs, err := fs.ReadDir(pipelines.FS, ".")
-	if err != nil {
-		return nil, err
-	}
-	var out []template
-	for _, d := range dirs {
-		if !d.IsDir() {
-			continue
-		}
-		t := template{Name: d.Name()}
-		files, err := fs.ReadDir(pipelines.FS, d.Name())
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
-			t.Files = append(t.Files, f.Name())
-		}
-		src, _ := fs.ReadFile(pipelines.FS, path.Join(d.Name(), "pipeline.hcl"))
-		t.Description = describe(src)
-		out = append(out, t)
-	}
-	return out, nil
-}
-
-var (
-	descriptionAttr = regexp.MustCompile(`(?m)^\s*description\s*=\s*"(.*)"\s*$`)
-	interpolation   = regexp.MustCompile(`\$\{var\.(\w+)\}`)
-)
-
-// describe is the pipeline block's description, its variables shown as
-// their names in capitals ("Blue/green release of APP by …").
-func describe(src []byte) string {
-	m := descriptionAttr.FindSubmatch(src)
-	if m == nil {
-		return ""
-	}
-	return interpolation.ReplaceAllStringFunc(string(m[1]), func(s string) string {
-		return strings.ToUpper(interpolation.FindStringSubmatch(s)[1])
-	})
-}
 
 func cmdInit(c *cli, args []string) int {
 	o, pos, ok := c.parse("init", args)
@@ -126,6 +77,7 @@ func cmdInit(c *cli, args []string) int {
 		c.errorf("%v", err)
 		return exitInvalid
 	}
+	stale, changed := leftovers(dir, *t, all)
 	for _, f := range t.Files {
 		src, err := fs.ReadFile(pipelines.FS, path.Join(t.Name, f))
 		if err == nil {
@@ -137,8 +89,57 @@ func cmdInit(c *cli, args []string) int {
 		}
 		fmt.Fprintf(c.stdout, "wrote %s\n", filepath.Join(dir, f))
 	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil {
+			c.errorf("%v", err)
+			return exitInvalid
+		}
+		fmt.Fprintf(c.stdout, "removed %s (an earlier init wrote it; %s does not have it)\n", f, t.Name)
+	}
+	for _, f := range changed {
+		fmt.Fprintf(c.stdout, "left %s: a file of another ready pipeline, changed since init wrote it; remove it if %s does not need it\n", f, t.Name)
+	}
 	c.nextSteps(dir)
 	return exitOK
+}
+
+// leftovers are the files of dir that an earlier init of another ready
+// pipeline wrote and t does not have (--force over an older pipeline):
+// stale, still as init wrote them (byte for byte a ready pipeline's file of
+// that name), are removed; changed, named like one but edited since, are
+// the user's work and only named. Any other file is the user's own and not
+// looked at.
+func leftovers(dir string, t template, all []template) (stale, changed []string) {
+	ours := map[string]bool{}
+	for _, f := range t.Files {
+		ours[f] = true
+	}
+	shipped := map[string][][]byte{} // file name → its contents in the ready pipelines
+	for _, o := range all {
+		for _, f := range o.Files {
+			if src, err := fs.ReadFile(pipelines.FS, path.Join(o.Name, f)); err == nil {
+				shipped[f] = append(shipped[f], src)
+			}
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || ours[name] || shipped[name] == nil {
+			continue
+		}
+		full := filepath.Join(dir, name)
+		src, err := os.ReadFile(full)
+		if err != nil {
+			continue
+		}
+		if slices.ContainsFunc(shipped[name], func(b []byte) bool { return bytes.Equal(b, src) }) {
+			stale = append(stale, full)
+		} else {
+			changed = append(changed, full)
+		}
+	}
+	return stale, changed
 }
 
 // nextSteps says how to look at the new pipeline, with the variables it

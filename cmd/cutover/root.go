@@ -129,7 +129,8 @@ func (c *cli) execute(args []string) int {
 func normalizeArgs(root *cobra.Command, args []string) []string {
 	out := append([]string(nil), args...)
 	rest := out
-	if len(rest) > 0 && (rest[0] == cobra.ShellCompRequestCmd || rest[0] == cobra.ShellCompNoDescRequestCmd) {
+	completing := len(rest) > 0 && (rest[0] == cobra.ShellCompRequestCmd || rest[0] == cobra.ShellCompNoDescRequestCmd)
+	if completing {
 		if len(rest) < 2 {
 			return out
 		}
@@ -165,6 +166,11 @@ func normalizeArgs(root *cobra.Command, args []string) []string {
 		if f := normalizeFlag(cmd, rest, i); f != nil && f.NoOptDefVal == "" && !strings.Contains(rest[i], "=") {
 			i++ // its value, whatever it looks like
 		}
+	}
+	// A value being completed after a one-dash flag and "=" (-template=ca)
+	// is the flag's value, as with two dashes.
+	if completing && strings.Contains(out[len(out)-1], "=") && !strings.HasPrefix(out[len(out)-1], "--") {
+		normalizeFlag(cmd, out, len(out)-1)
 	}
 	return out
 }

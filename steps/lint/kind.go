@@ -134,8 +134,11 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	out := output(findings)
 	if bad := AtLeast(findings, c.FailOn); len(bad) > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "lint: %s (fail_on = %q):", Summary(findings), c.FailOn)
-		for _, f := range bad {
+		// The first finding on the summary's line, each other on its own:
+		// one-line output (report's) joins the lines with " | ", which
+		// then separates findings, never the summary from the first.
+		fmt.Fprintf(&b, "lint: %s (fail_on = %q): %s", Summary(findings), c.FailOn, bad[0])
+		for _, f := range bad[1:] {
 			b.WriteString("\n  " + f.String())
 		}
 		return out, fmt.Errorf("%s", b.String())

@@ -51,9 +51,9 @@ func TestKindFailOn(t *testing.T) {
 		errors, warnings       int64
 		listed, notListed      string // a line the error must list, and one it must leave out
 	}{
-		{"default fails on errors", warnMixed, "", true, 1, 1, "\n  manifests[0]:9:11: error: ", "warning:"},
+		{"default fails on errors", warnMixed, "", true, 1, 1, `(fail_on = "error"): manifests[0]:9:11: error: `, "warning:"},
 		{"default passes warnings", warnOnly, "", false, 0, 1, "", ""},
-		{"warning fails on warnings", warnOnly, `fail_on = "warning"`, true, 0, 1, "\n  manifests[0]:3:8: warning: ", ""},
+		{"warning fails on warnings", warnOnly, `fail_on = "warning"`, true, 0, 1, `(fail_on = "warning"): manifests[0]:3:8: warning: `, ""},
 		{"never reports only", warnMixed, `fail_on = "never"`, false, 1, 1, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
