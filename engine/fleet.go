@@ -29,6 +29,10 @@ type FleetOptions struct {
 	// cluster could not be reached, their journal not started): each
 	// counts against its wave's max_failures.
 	Unreachable map[string]error
+	// NothingToUndo are the targets an undo leaves alone, each with why
+	// ("no journal for run R", "undone already …"): named on their
+	// wave's line.
+	NothingToUndo map[string]string
 }
 
 // fleet runs the shares of a pipeline with targets wave by wave: a wave
@@ -315,18 +319,37 @@ func (p *Program) UndoFleet(ctx context.Context, fo FleetOptions) (*Outcome, err
 	f.emit(events.Event{Type: events.RunStarted, Message: events.UndoRun, Stages: stages})
 	out := &Outcome{Result: events.Undone, Stages: map[string]*StageRun{}}
 	for wi := len(p.Waves) - 1; wi >= 0; wi-- {
-		ts := p.Waves[wi].Targets
-		for i := len(ts) - 1; i >= 0; i-- {
-			r, ok := f.shares[ts[i]]
-			if !ok {
-				continue
+		w := p.Waves[wi]
+		var undoing, nothing []string
+		for i := len(w.Targets) - 1; i >= 0; i-- {
+			t := w.Targets[i]
+			if _, ok := f.shares[t]; ok {
+				undoing = append(undoing, t)
+			} else if why, ok := fo.NothingToUndo[t]; ok {
+				nothing = append(nothing, "nothing to undo on "+t+": "+why)
 			}
+		}
+		if len(undoing) == 0 && len(nothing) == 0 {
+			continue
+		}
+		if len(undoing) > 0 {
+			f.emit(events.Event{Type: events.WaveStarted, Message: events.UndoRun, Wave: w.Name, Targets: undoing})
+		}
+		var pending []string
+		for _, t := range undoing {
+			r := f.shares[t]
 			o := r.undoJournal(ctx, r.opts.Resume)
 			r.finish(o)
 			for _, u := range o.UndoPending {
-				out.UndoPending = append(out.UndoPending, ts[i]+": "+u)
+				pending = append(pending, t+": "+u)
 			}
 		}
+		e := events.Event{Type: events.WaveFinished, Wave: w.Name, Targets: undoing, Result: events.Undone, Message: strings.Join(nothing, "; ")}
+		if len(pending) > 0 {
+			e.Result, e.Error = events.UndoIncomplete, "left: "+strings.Join(pending, "; ")
+		}
+		f.emit(e)
+		out.UndoPending = append(out.UndoPending, pending...)
 	}
 	if len(out.UndoPending) > 0 {
 		out.Result, out.Err = events.UndoIncomplete, errors.New("undo incomplete")

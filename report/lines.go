@@ -152,12 +152,25 @@ func (l *lines) format(e events.Event) []line {
 //
 //	wave rest started: eu, us
 //	wave rest failed: eu, us: 1 target failed: us: …
+//	wave rest undo started: us, eu
+//	wave rest undone: us; nothing to undo on eu: no journal for run R
 func waveLine(e events.Event) string {
 	what := "started"
-	if e.Type == events.WaveFinished {
+	switch {
+	case e.Type == events.WaveFinished:
 		what = string(e.Result)
+	case e.Message == events.UndoRun:
+		what = "undo started"
 	}
 	out := fmt.Sprintf("wave %s %s: %s", e.Wave, what, strings.Join(e.Targets, ", "))
+	if e.Type == events.WaveFinished && e.Message != "" {
+		// An undo's targets with nothing to undo.
+		if len(e.Targets) == 0 {
+			out = "wave " + e.Wave + ": " + e.Message
+		} else {
+			out += "; " + e.Message
+		}
+	}
 	if e.Error != "" {
 		out += ": " + oneLine(e.Error)
 	}

@@ -410,11 +410,13 @@ func (c *cli) undoFleet(ctx context.Context, path, runID string, o *options) int
 		return code
 	}
 	defer c.releaseShares(ctx, shares)
-	fo := engine.FleetOptions{RunID: runID, Shares: map[string]engine.Options{}}
+	fo := engine.FleetOptions{RunID: runID, Shares: map[string]engine.Options{}, NothingToUndo: map[string]string{}}
 	for name, sh := range shares {
 		j, err := sh.st.store.Open(ctx, runID)
 		if errors.Is(err, journal.ErrNotFound) {
-			continue // the release never reached this target
+			// The release never reached this target: named, not a failure.
+			fo.NothingToUndo[name] = "no journal for run " + runID
+			continue
 		}
 		var entries []journal.Entry
 		if err == nil {
@@ -422,6 +424,10 @@ func (c *cli) undoFleet(ctx context.Context, path, runID string, o *options) int
 		}
 		if err != nil {
 			unreachable[name] = err
+			continue
+		}
+		if why := undoneAlready(j.Meta(), entries); why != "" {
+			fo.NothingToUndo[name] = why
 			continue
 		}
 		// A succeeded release that a later one followed is undone only
@@ -433,6 +439,20 @@ func (c *cli) undoFleet(ctx context.Context, path, runID string, o *options) int
 	}
 	for name, err := range unreachable {
 		c.errorf("target %s: %v: not undone", name, err)
+	}
+	if len(fo.Shares) == 0 && len(unreachable) == 0 {
+		// Nothing anywhere: said per target, no undo started (with -o
+		// json, stdout is for events: a note on stderr).
+		out := c.stdout
+		if o.output == "json" {
+			out = c.stderr
+		}
+		for _, name := range p.TargetNames() {
+			if why, ok := fo.NothingToUndo[name]; ok {
+				fmt.Fprintf(out, "run %s: nothing to undo on target %s: %s\n", runID, name, why)
+			}
+		}
+		return exitOK
 	}
 	sink, closeSink := c.runSink(o, p, p.Namespace, c.cluster(o))
 	fo.Sink = sink

@@ -174,6 +174,18 @@ func cmdUndo(c *cli, args []string) int {
 	if prior == nil {
 		return code
 	}
+	if why := undoneAlready(prior.meta, prior.entries); why != "" {
+		what := "run " + prior.meta.RunID
+		if prior.meta.Target != "" {
+			what += " (target " + prior.meta.Target + ")"
+		}
+		out := c.stdout
+		if o.output == "json" {
+			out = c.stderr // stdout is for events
+		}
+		fmt.Fprintf(out, "%s was %s: nothing to undo\n", what, why)
+		return exitOK
+	}
 	if code := c.undoAllowed(ctx, prior, o); code != exitOK {
 		return code
 	}
@@ -227,6 +239,20 @@ func (c *cli) undoAllowed(ctx context.Context, r *priorRun, o *options) int {
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// undoneAlready says how a run left nothing changed ("undone already: its
+// journal ended undone at T"), or "" when there may be something to undo.
+// T is the journal's last entry, when the undo ended.
+func undoneAlready(m journal.Meta, entries []journal.Entry) string {
+	if !undone(m.Status) {
+		return ""
+	}
+	at := m.Started
+	if len(entries) > 0 {
+		at = entries[len(entries)-1].Time
+	}
+	return fmt.Sprintf("undone already: its journal ended %s at %s", m.Status, at.UTC().Format(time.RFC3339))
 }
 
 // undone says whether a run with this status left nothing changed.
@@ -305,7 +331,19 @@ func (c *cli) statusRun(runID, pipelineNS string, o *options) int {
 		c.errorf("%v%s", err, hint)
 		return exitOf(err)
 	}
-	return c.printRun(viewOf(j.Meta(), ns, lock.NewLeaseLocker(clients, ns)), o)
+	m := j.Meta()
+	code := c.printRun(viewOf(m, ns, lock.NewLeaseLocker(clients, ns)), o)
+	if m.Target != "" && code == exitOK && o.output != "json" {
+		// One share of a fleet run: the others are in their own
+		// clusters, which this status did not read.
+		wave := ""
+		if m.Wave != nil {
+			wave = ", wave " + m.Wave.Name
+		}
+		fmt.Fprintf(c.stdout, "Shown: target %s's share (from this cluster%s). Run %s spans other targets of pipeline %q, each journaled in its own cluster: `cutover status %s PATH` (PATH: the pipeline) shows every target.\n",
+			m.Target, wave, runID, m.Pipeline, runID)
+	}
+	return code
 }
 
 // runView is a run as status and history show it; its JSON form is
@@ -383,7 +421,11 @@ func (c *cli) printRun(r runView, o *options) int {
 		}{r, view, waiting})
 		return exitOK
 	}
-	fmt.Fprintf(c.stdout, "run %s of pipeline %q: %s (started %s by %s)\n", r.RunID, r.Pipeline, r.shown(), r.Started.Format(time.RFC3339), r.By)
+	share := ""
+	if r.Target != "" {
+		share = ", target " + r.Target
+	}
+	fmt.Fprintf(c.stdout, "run %s of pipeline %q%s: %s (started %s by %s)\n", r.RunID, r.Pipeline, share, r.shown(), r.Started.Format(time.RFC3339), r.By)
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	for _, e := range view {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format("15:04:05"), orDash(e.Stage), e.Kind+" "+e.Status, e.Message)
