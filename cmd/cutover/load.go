@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -64,6 +66,41 @@ func appendNew(diags, more hcl.Diagnostics) hcl.Diagnostics {
 	return diags
 }
 
+// withSources adds to files those a diagnostic points into that the parser
+// did not read (a chart's template, an overlay's YAML), so their lines are
+// shown too; a file that cannot be read is left to "source code not
+// available".
+func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if d.Subject == nil || files[d.Subject.Filename] != nil {
+			continue
+		}
+		b, err := os.ReadFile(d.Subject.Filename)
+		if err != nil {
+			continue
+		}
+		files[d.Subject.Filename] = &hcl.File{Bytes: b}
+		if d.Subject.Start.Byte == 0 && d.Subject.End.Byte == 0 {
+			// Placed by line and column only: the writer finds lines by offset.
+			d.Subject.Start.Byte = offsetOf(b, d.Subject.Start)
+			d.Subject.End.Byte = max(offsetOf(b, d.Subject.End), d.Subject.Start.Byte)
+		}
+	}
+}
+
+// offsetOf is the byte offset of a 1-based line and column in b.
+func offsetOf(b []byte, p hcl.Pos) int {
+	off := 0
+	for line := 1; line < p.Line && off < len(b); line++ {
+		i := bytes.IndexByte(b[off:], '\n')
+		if i < 0 {
+			return len(b)
+		}
+		off += i + 1
+	}
+	return min(off+max(p.Column-1, 0), len(b))
+}
+
 // printDiags renders diagnostics: with source and caret on stderr as text,
 // as diagnostic events in JSON, and as annotations on GitHub.
 func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) {
@@ -81,6 +118,7 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 	if cfg != nil {
 		files = cfg.Parser.Files()
 	}
+	withSources(files, diags)
 	color := false
 	if f, ok := c.stderr.(interface{ Fd() uintptr }); ok && report.Colors(c.getenv) {
 		color = term.IsTerminal(int(f.Fd()))

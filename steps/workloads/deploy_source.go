@@ -109,7 +109,7 @@ func sourceProblems(dir string, err error, chart bool) []steps.Problem {
 	switch {
 	case errors.As(err, &re) && re.Line > 0:
 		col := max(re.Col, 1)
-		p.Subject = &hcl.Range{Filename: filepath.Join(dir, filepath.FromSlash(re.File)),
+		p.Subject = &hcl.Range{Filename: inDir(dir, re.File),
 			Start: hcl.Pos{Line: re.Line, Column: col}, End: hcl.Pos{Line: re.Line, Column: col + 1}}
 		p.Detail = re.Msg
 	case errors.As(err, &vp):
@@ -118,4 +118,15 @@ func sourceProblems(dir string, err error, chart bool) []steps.Problem {
 		p.Path, p.Summary = []string{block, "release"}, "Invalid release"
 	}
 	return []steps.Problem{p}
+}
+
+// inDir is a file a render error names (relative to the pipeline
+// directory, or absolute when the chart or overlay path was) as a path the
+// user can open.
+func inDir(dir, file string) string {
+	f := filepath.FromSlash(file)
+	if filepath.IsAbs(f) {
+		return f
+	}
+	return filepath.Join(dir, f)
 }

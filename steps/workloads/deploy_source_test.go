@@ -1,6 +1,8 @@
 package workloads
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +48,37 @@ kustomize {
 	empty := permCfg(t, deployKind{}, "chart {\n  path = \"\"\n}\n", nil)
 	if ps := (deployKind{}).Check(empty); len(ps) != 1 || ps[0].Summary != "Nothing to deploy" || !strings.Contains(ps[0].Detail, "empty counts as absent") {
 		t.Errorf("a chart block with an empty path: %v", ps)
+	}
+}
+
+// A template error is placed in the chart's own file, whether the chart's
+// path is relative to the pipeline directory or absolute (an absolute path
+// was joined to the pipeline directory, naming a file that does not exist).
+func TestDeploySourceErrorAtChartFile(t *testing.T) {
+	root := t.TempDir()
+	chart := filepath.Join(root, "charts", "web")
+	if err := os.MkdirAll(filepath.Join(chart, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"Chart.yaml":               "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+		"templates/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name | nosuch }}\n",
+	} {
+		if err := os.WriteFile(filepath.Join(chart, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pipelineDir := filepath.Join(root, "pipeline")
+	for _, path := range []string{"../charts/web", chart} {
+		cfg := permCfg(t, deployKind{}, "chart {\n  path = var.chart\n}\n", map[string]cty.Value{"chart": cty.StringVal(path)})
+		ps := deployKind{}.CheckFiles(pipelineDir, cfg)
+		if len(ps) != 1 || ps[0].Subject == nil {
+			t.Fatalf("chart %s: %v", path, ps)
+		}
+		s := ps[0].Subject
+		want := filepath.Join(chart, "templates", "configmap.yaml")
+		if filepath.Clean(s.Filename) != want || s.Start.Line != 4 || s.Start.Column != 28 {
+			t.Errorf("chart %s: at %s:%d:%d, want %s:4:28 (the undefined function)", path, s.Filename, s.Start.Line, s.Start.Column, want)
+		}
 	}
 }
