@@ -39,6 +39,13 @@ func newLog() *eventLog {
 	return &eventLog{attempts: map[string]int{}, times: map[string][]time.Time{}, undoBlocked: make(chan struct{}, 1)}
 }
 
+// at notes that what happened now (times[what]).
+func (l *eventLog) at(what string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.times[what] = append(l.times[what], time.Now())
+}
+
 func (k testKind) Name() string { return k.name }
 
 // testConfig is the block of a testKind.

@@ -119,6 +119,7 @@ type runner struct {
 	notedMatters bool
 	seq          int
 	failed       error
+	drain        drainState // under mu
 }
 
 // Run executes the program. ctx cancellation (a signal) stops scheduling,
@@ -413,6 +414,15 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
+		// A write waits until the data plane followed the last traffic
+		// move: the engine cannot tell before it runs whether a step takes
+		// away what clients still reach (a scale-down, a delete), so every
+		// step that writes does; gates and waits do not.
+		if _, ro := st.Kind.(steps.ReadOnly); !ro {
+			if err := r.awaitDrain(ctx, name, env.Report); err != nil {
+				return err
+			}
+		}
 		actx, cancel := ctx, context.CancelFunc(func() {})
 		if st.Timeout > 0 {
 			actx, cancel = context.WithTimeoutCause(ctx, st.Timeout, fmt.Errorf("attempt timed out after %s", st.Timeout))
@@ -481,13 +491,8 @@ func (r *runner) env(name string, ctx *hcl.EvalContext, body hcl.Body, sr *Stage
 		Pipeline: r.p.Name, Stage: name, RunID: r.opts.RunID, Namespace: r.namespace(),
 		Dir: r.p.Config.Dir, DryRun: r.opts.DryRun, Cluster: r.opts.Cluster,
 		Body: body, EvalContext: ctx,
-		Progress: func(msg string) {
-			var elapsed time.Duration
-			if !sr.Started.IsZero() { // an undo from the journal: the stage did not start here
-				elapsed = time.Since(sr.Started)
-			}
-			r.emit(events.Event{Type: events.StageProgress, Stage: name, Message: msg, Elapsed: elapsed})
-		},
+		Progress: r.progress(sr),
+		Moved:    r.moved(name),
 		Note: func(rec any) {
 			data, err := json.Marshal(rec)
 			if err != nil {
@@ -512,6 +517,17 @@ func (r *runner) env(name string, ctx *hcl.EvalContext, body hcl.Body, sr *Stage
 			r.mu.Unlock()
 			return nil
 		},
+	}
+}
+
+// progress reports what stage sr is waiting for.
+func (r *runner) progress(sr *StageRun) func(string) {
+	return func(msg string) {
+		var elapsed time.Duration
+		if !sr.Started.IsZero() { // an undo from the journal: the stage did not start here
+			elapsed = time.Since(sr.Started)
+		}
+		r.emit(events.Event{Type: events.StageProgress, Stage: sr.Name, Message: msg, Elapsed: elapsed})
 	}
 }
 

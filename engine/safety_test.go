@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -31,6 +32,8 @@ type safeConfig struct {
 	Drift  bool   `hcl:"drift"`
 	Fail   bool   `hcl:"fail"`
 	Output string `hcl:"output"`
+	// Drain: the stage moves traffic, and its undo too (Env.TrafficMoved).
+	Drain time.Duration `hcl:"drain"`
 }
 
 func (safeKind) Spec() hcldec.Spec { return steps.SpecFor[safeConfig]() }
@@ -45,6 +48,8 @@ func (k safeKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		return cty.NilVal, err
 	}
 	env.Remember(map[string]any{"wrote": c.Target})
+	k.log.at(env.Stage)
+	env.TrafficMoved(c.Drain)
 	if c.Fail {
 		return cty.NilVal, errors.New("gate failed")
 	}
@@ -68,6 +73,8 @@ func (k safeKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	k.log.mu.Lock()
 	k.log.undone = append(k.log.undone, env.Stage)
 	k.log.mu.Unlock()
+	k.log.at(env.Stage + " undo")
+	env.TrafficMoved(c.Drain)
 	if c.Drift && !env.Force {
 		return &steps.DriftError{Changed: []string{"service/" + env.Stage + ": selector changed since this run set it"}}
 	}

@@ -36,9 +36,9 @@ func (r *runner) undoAll(ctx context.Context) (pending []string) {
 			}
 		}
 	}
-	r.undoOrder(todo)
+	shrinks := r.undoOrder(todo)
 	for _, sr := range todo {
-		if err := r.undoStage(ctx, sr); err != nil {
+		if err := r.undoStage(ctx, sr, shrinks[sr]); err != nil {
 			pending = append(pending, fmt.Sprintf("%s: %s", sr.Name, r.red.String(err.Error())))
 		}
 	}
@@ -51,8 +51,9 @@ func (r *runner) undoAll(ctx context.Context) (pending []string) {
 // (selectors, weights, backends) before the new one is deleted, whatever
 // order the pipeline's stages ran in. Traffic does not jump ahead of the
 // rest: a scale-up of the old version that is newer than the switch to it
-// must come first, which newest-first ensures.
-func (r *runner) undoOrder(todo []*StageRun) {
+// must come first, which newest-first ensures. It returns which stages'
+// compensations shrink.
+func (r *runner) undoOrder(todo []*StageRun) map[*StageRun]bool {
 	shrinks := make(map[*StageRun]bool, len(todo)) // decoded once, not per comparison
 	for _, sr := range todo {
 		st := r.p.Stages[sr.Name]
@@ -65,9 +66,12 @@ func (r *runner) undoOrder(todo []*StageRun) {
 		}
 		return todo[i].finished > todo[j].finished
 	})
+	return shrinks
 }
 
-func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
+// undoStage runs one stage's compensation; one that shrinks first waits
+// for the data plane to follow the traffic undone before it.
+func (r *runner) undoStage(ctx context.Context, sr *StageRun, shrinks bool) error {
 	st := r.p.Stages[sr.Name]
 	var do func(context.Context) error
 	switch {
@@ -85,6 +89,15 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun) error {
 		env.Capture, env.Note = nil, nil // an undo records nothing to undo in turn
 		env.Config = undoConfig(st, evalCtx)
 		do = func(ctx context.Context) error { return u.Undo(ctx, env, sr.records) }
+	}
+	if shrinks {
+		compensate := do
+		do = func(ctx context.Context) error {
+			if err := r.awaitDrain(ctx, sr.Name, r.progress(sr)); err != nil {
+				return err
+			}
+			return compensate(ctx)
+		}
 	}
 	started := time.Now()
 	r.transition(sr, toUndoStarted, events.Event{}, journal.Entry{}, false)

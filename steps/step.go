@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hcldec"
@@ -151,6 +152,22 @@ type Env struct {
 	// Force is set by `cutover undo --force`: Undo restores objects someone
 	// changed since the run wrote them instead of leaving them alone.
 	Force bool
+
+	// Moved is told, by a kind whose write (or undo) moves clients from one
+	// set of pods to another (a selector, a backend, weights), how long the
+	// data plane may take to follow: ingress controllers, kube-proxy and
+	// meshes act on the API seconds later. Until then the engine starts no
+	// stage that writes and no compensation that takes capacity away
+	// (Shrinker), so the pods clients still reach keep serving
+	// (docs/design.md, "Draining").
+	Moved func(drain time.Duration)
+}
+
+// TrafficMoved calls Moved when set; a dry run moves nothing.
+func (e *Env) TrafficMoved(drain time.Duration) {
+	if e != nil && e.Moved != nil && !e.DryRun {
+		e.Moved(drain)
+	}
 }
 
 // Report calls Progress when set.
@@ -201,7 +218,8 @@ type Permission struct {
 // Shrinker is implemented by kinds whose undo may take capacity away: delete
 // what the run created, scale back down. Undo runs those after every other
 // compensation, so traffic is back on the old version (and the old version
-// scaled back up) before anything that serves it is removed.
+// scaled back up) before anything that serves it is removed, and wait
+// for the data plane to follow the traffic's undo (Env.Moved).
 type Shrinker interface {
 	UndoShrinks(records []json.RawMessage) bool
 }

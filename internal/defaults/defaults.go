@@ -39,6 +39,13 @@ const (
 	// TerminationGrace is Kubernetes's terminationGracePeriodSeconds when a
 	// pod spec does not set it (the lint's capacity rules).
 	TerminationGrace = 30 * time.Second
+	// DrainDelay is drain_delay of the kinds that move traffic: how long
+	// the data plane (kube-proxy's sync, an ingress controller's reload, a
+	// mesh's push: a few seconds each) is given to follow a switch before
+	// the run removes or scales down what clients reached. Short enough
+	// that an undo on a cancelled CI job (GitHub: 10 s to SIGKILL) still
+	// gets to the deletions (docs/design.md, "Draining").
+	DrainDelay = 5 * time.Second
 )
 
 // Analyses (verify and the analysis providers).

@@ -40,13 +40,14 @@ func (switchBackend) Doc() string {
 
 func (switchBackend) AttrDocs() map[string]string {
 	return map[string]string{
-		"ingress":   "The Ingress to change (networking.k8s.io/v1).",
-		"service":   "The Service the backends point at afterwards.",
-		"port":      "The Service port: a number or a port name (default: the port the backend has).",
-		"host":      "Only the rules of this host.",
-		"path":      "Only the rule paths equal to this path.",
-		"from":      "Only the backends that point at this Service now.",
-		"namespace": "The Ingress's namespace (default: the pipeline's, or the run's `--namespace`).",
+		"ingress":     "The Ingress to change (networking.k8s.io/v1).",
+		"service":     "The Service the backends point at afterwards.",
+		"port":        "The Service port: a number or a port name (default: the port the backend has).",
+		"host":        "Only the rules of this host.",
+		"path":        "Only the rule paths equal to this path.",
+		"from":        "Only the backends that point at this Service now.",
+		"namespace":   "The Ingress's namespace (default: the pipeline's, or the run's `--namespace`).",
+		"drain_delay": drainDoc,
 	}
 }
 
@@ -59,7 +60,10 @@ type backendConfig struct {
 	Path      string    `hcl:"path"`
 	From      string    `hcl:"from"`
 	Namespace string    `hcl:"namespace"`
+	Drain
 }
+
+func newBackendConfig() backendConfig { return backendConfig{Drain: newDrain()} }
 
 var backendSpec = steps.SpecFor[backendConfig]()
 
@@ -77,7 +81,7 @@ func (switchBackend) Output() cty.Type {
 }
 
 func (switchBackend) Check(cfg cty.Value) []steps.Problem {
-	var c backendConfig
+	c := newBackendConfig()
 	_, err := steps.Decode(cfg, &c)
 	out := steps.ProblemsOf(err)
 	if p := c.Port; p.IsKnown() && !p.IsNull() {
@@ -206,7 +210,7 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	if err != nil {
 		return cty.NilVal, err
 	}
-	var c backendConfig
+	c := newBackendConfig()
 	if _, err := steps.Decode(cfg, &c); err != nil {
 		return cty.NilVal, err
 	}
@@ -256,6 +260,7 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	if !env.DryRun {
 		env.Remember(kube.Written{Wrote: ingressRef(ns, name), UID: string(out.UID), Digest: backendsDigest(out.Spec)})
 	}
+	env.TrafficMoved(c.DrainDelay)
 	return backendOutput(switched), nil
 }
 
@@ -395,7 +400,7 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 		n, ok := lastAt[key{r.Namespace, r.Name}]
 		return n, ok && r.Kind == "Ingress"
 	})
-	var c backendConfig
+	c := newBackendConfig()
 	known := env.Configured(&c, "ingress", "namespace")
 	var target key
 	if known {
@@ -447,10 +452,13 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 		default:
 			err = apiErr(err, "restoring the backends of ingress %q in namespace %q", k.name, k.ns)
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			ue.Add(err)
-		} else if why != "" {
+		case why != "":
 			ue.Left(env, what, why)
+		default:
+			env.TrafficMoved(c.DrainDelay)
 		}
 	}
 	return ue.Err()

@@ -49,6 +49,7 @@ func (switchSelector) AttrDocs() map[string]string {
 		"wait_endpoints": "Wait until the Services' endpoints are the pods the new selector matches (default true).",
 		"allow_empty":    "Allow a selector that matches no ready pod (traffic then goes nowhere).",
 		"namespace":      "The Services' namespace (default: the pipeline's, or the run's `--namespace`).",
+		"drain_delay":    drainDoc,
 	}
 }
 
@@ -61,9 +62,12 @@ type selectorConfig struct {
 	WaitEndpoints bool               `hcl:"wait_endpoints"`
 	AllowEmpty    bool               `hcl:"allow_empty"`
 	Namespace     string             `hcl:"namespace"`
+	Drain
 }
 
-func newSelectorConfig() selectorConfig { return selectorConfig{WaitEndpoints: true} }
+func newSelectorConfig() selectorConfig {
+	return selectorConfig{WaitEndpoints: true, Drain: newDrain()}
+}
 
 var selectorSpec = steps.SpecFor[selectorConfig]()
 
@@ -206,6 +210,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 			env.Remember(kube.Written{Wrote: serviceRef(ns, out.Name), UID: string(out.UID), Digest: stringsDigest(out.Spec.Selector)})
 		}
 	}
+	env.TrafficMoved(c.DrainDelay)
 	if c.WaitEndpoints && !env.DryRun {
 		for _, t := range targets {
 			// The guard's list is where the wait's pod watch starts.
@@ -359,10 +364,13 @@ func (switchSelector) Undo(ctx context.Context, env *steps.Env, records []json.R
 		}
 		u := undo[k]
 		why, err := restoreSelector(ctx, env, cl, k.ns, k.name, u.prev, u.next, last[serviceRef(k.ns, k.name)], !known)
-		if err != nil {
+		switch {
+		case err != nil:
 			ue.Add(err)
-		} else if why != "" {
+		case why != "":
 			ue.Left(env, what, why)
+		default:
+			env.TrafficMoved(c.DrainDelay)
 		}
 	}
 	return ue.Err()

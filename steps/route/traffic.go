@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
@@ -48,6 +49,7 @@ func (trafficKind) AttrDocs() map[string]string {
 		"header":       "Requests with this header go to the canary whatever the weight.",
 		"header.name":  "The header's name.",
 		"header.value": "The value it must have (ingress-nginx: empty means its `always`/`never` convention).",
+		"drain_delay":  drainDoc,
 	}
 	for name, doc := range routerAttrDocs() {
 		docs[name] = doc
@@ -63,7 +65,10 @@ type trafficCommon struct {
 	Namespace string    `hcl:"namespace"`
 	Weight    cty.Value `hcl:"weight,type=number"`
 	Header    *Header   `hcl:"header,block"`
+	Drain
 }
+
+func newTrafficCommon() trafficCommon { return trafficCommon{Drain: newDrain()} }
 
 // Header is a `header { name, value }` match; value "" means "any value"
 // for ingress-nginx (its canary-by-header "always"/"never" convention).
@@ -191,15 +196,16 @@ type Traffic struct {
 	Weight    int64
 	Header    *Header
 	Config    cty.Value
-	rt        Router // the router named by Router
+	rt        Router        // the router named by Router
+	drain     time.Duration // drain_delay
 }
 
 func trafficOf(cfg cty.Value) (Traffic, error) {
-	var c trafficCommon
+	c := newTrafficCommon()
 	if _, err := steps.Decode(cfg, &c); err != nil {
 		return Traffic{}, err
 	}
-	s := Traffic{Router: c.Router, Namespace: c.Namespace, Header: c.Header, Config: cfg}
+	s := Traffic{Router: c.Router, Namespace: c.Namespace, Header: c.Header, Config: cfg, drain: c.DrainDelay}
 	w, err := weightOf(c.Weight)
 	if err != nil {
 		return s, err
@@ -235,6 +241,7 @@ func (trafficKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.
 	if err != nil {
 		return cty.NilVal, err
 	}
+	env.TrafficMoved(s.drain)
 	js, _ := json.Marshal(prev)
 	return cty.ObjectVal(map[string]cty.Value{"previous": steps.FromGo(prev), "previous_json": cty.StringVal(string(js))}), nil
 }
@@ -294,7 +301,7 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 	})
 	// The stage's target is known when the router, the namespace and the
 	// attribute naming every router's object are.
-	var c trafficCommon
+	c := newTrafficCommon()
 	known := env.Configured(&c, "router", "namespace")
 	for _, rt := range routerList() {
 		known = known && env.Config.GetAttr(rt.Object()).IsKnown()
@@ -328,10 +335,13 @@ func (trafficKind) Undo(ctx context.Context, env *steps.Env, records []json.RawM
 		}
 		g := UndoGuard{env: env, known: known, written: w, want: want[k]}
 		why, err := rt.Undo(ctx, env, cl, recs, g)
-		if err != nil {
+		switch {
+		case err != nil:
 			ue.Add(err)
-		} else if why != "" {
+		case why != "":
 			ue.Left(env, what, why)
+		default:
+			env.TrafficMoved(c.DrainDelay)
 		}
 	}
 	return ue.Err()
