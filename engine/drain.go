@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/cutoverhq/cutover/steps"
 )
 
 // drainState is how far the data plane may lag the run: until when it may
@@ -38,12 +40,8 @@ func (r *runner) awaitDrain(ctx context.Context, name string, report func(string
 		return nil
 	}
 	report(fmt.Sprintf("waiting %s for the data plane to follow %s (its drain_delay)", left.Round(100*time.Millisecond), r.address(d.by)))
-	t := time.NewTimer(left)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("cut while waiting for the data plane to follow %s: %w", r.address(d.by), context.Cause(ctx))
+	if err := steps.Sleep(ctx, left); err != nil {
+		return fmt.Errorf("cut while waiting for the data plane to follow %s: %w", r.address(d.by), err)
 	}
+	return nil
 }
