@@ -77,7 +77,8 @@ var commands = []command{
 		short: "gate the next wave: exit 0 when every target of the waves so far succeeded (within max_failures)",
 		long: "Reads the journal of run RUN on every target of the waves up to --wave (default: all), each in\n" +
 			"its own cluster, and exits 0 when each wave's failed targets are within its max_failures, 1\n" +
-			"otherwise, naming them (a target whose job never ran has no journal and counts as failed).",
+			"otherwise, naming them (a target whose job never ran has no journal and counts as failed); 6\n" +
+			"when a target's share is still running, or its job died while running (not finished, named).",
 		example: "  cutover join $RUN pipelines/fleet-blue-green --wave canary",
 		flags:   flagsOf(varFlags, clusterFlags, []string{"wave", "state"}),
 		run:     cmdJoin,

@@ -17,6 +17,7 @@ const (
 	exitIncomplete  = 3
 	exitLockHeld    = 4
 	exitFindings    = 5   // fmt --check: files not formatted; lint: an error finding
+	exitUnfinished  = 6   // join: a target's share has not finished
 	exitInterrupted = 130 // SIGINT
 	exitTerminated  = 143 // SIGTERM
 )
@@ -47,6 +48,7 @@ var exitCodes = []exitCode{
 	{exitFindings, "a check found problems", []string{"fmt", "lint"}, []note{
 		{"fmt", "a file is not formatted (`--check`), each named (`--diff` shows the change)"},
 		{"lint", "an error finding"}}},
+	{exitUnfinished, "not finished: a target's share of the run is still running, or its job died while running (each named, with what to do); no target failed beyond its wave's `max_failures` so far", []string{"join"}, nil},
 	{exitInterrupted, "interrupted by SIGINT; what the run changed was undone within `--grace`", []string{"run"}, nil},
 	{exitTerminated, "interrupted by SIGTERM; what the run changed was undone within `--grace`", []string{"run"}, nil},
 }

@@ -351,7 +351,7 @@ func (c *cli) loadFleetRun(path, runID string, o *options) (*fleetPrior, int) {
 		t := &p0.Targets[i]
 		to := targetOptions(t, o)
 		to.target = ""
-		_, where, err := c.targetJournal(context.Background(), p0, t, runID, to)
+		_, _, where, err := c.targetJournal(context.Background(), p0, t, runID, to)
 		if err != nil {
 			looked = append(looked, fmt.Sprintf("target %s: %s", t.Name, where))
 			continue
@@ -370,25 +370,27 @@ func (c *cli) loadFleetRun(path, runID string, o *options) (*fleetPrior, int) {
 // targetJournal opens run runID's journal in target t's cluster; where
 // says where it was looked for ("namespace NS of HOST", or why that
 // cluster could not be read), for the messages of join and undo.
-func (c *cli) targetJournal(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) (journal.Journal, string, error) {
+// The locker is the lock's in that namespace (whether the share's job is
+// alive).
+func (c *cli) targetJournal(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) (journal.Journal, *lock.LeaseLocker, string, error) {
 	to := targetOptions(t, o)
 	clients, err := c.cluster(to).Clients()
 	if err == nil {
 		err = clients.Reachable(ctx)
 	}
 	if err != nil {
-		return nil, "unreachable: " + err.Error(), err
+		return nil, nil, "unreachable: " + err.Error(), err
 	}
 	ns := kube.NamespaceOf(clients, to.namespace, p.Namespace)
 	where := fmt.Sprintf("namespace %s of %s", ns, clients.Config.Host)
 	j, err := runStore(clients, ns, to).Open(ctx, runID)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
-		return nil, "not in " + where, err
+		return nil, nil, "not in " + where, err
 	case err != nil:
-		return nil, where + ": unreadable: " + err.Error(), err
+		return nil, nil, where + ": unreadable: " + err.Error(), err
 	}
-	return j, where, nil
+	return j, lock.NewLeaseLocker(clients, ns), where, nil
 }
 
 func withLenient(o *options) *options {

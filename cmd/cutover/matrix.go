@@ -8,10 +8,12 @@ import (
 	"regexp"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/lock"
 )
 
 // The CI's own matrix as the fan-out of a release across clusters
@@ -130,7 +132,7 @@ func cmdJoin(c *cli, args []string) int {
 	ctx := context.Background()
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tWAVE\tSTATUS")
-	var over, notes, looked, unread []string
+	var over, notes, looked, unread, running []string
 	// failing: a share found that neither succeeded nor was undone; live:
 	// one found not undone.
 	anywhere, failing, live := false, false, false
@@ -139,23 +141,33 @@ func cmdJoin(c *cli, args []string) int {
 		maxf, from := w.MaxFailures, ""
 		for _, name := range w.Targets {
 			t, _ := p.TargetNamed(name)
-			status, where, found, jw := c.shareStatus(ctx, p, t, runID, o)
-			anywhere = anywhere || found
+			sh := c.shareStatus(ctx, p, t, runID, o)
+			anywhere = anywhere || sh.err == nil
+			status := sh.status
 			switch {
-			case !found && !strings.HasPrefix(where, "not in "):
-				unread = append(unread, name)
-			case found && !strings.HasSuffix(status, string(events.Undone)):
-				live = true
-				failing = failing || status != string(events.Succeeded)
-			}
-			looked = append(looked, fmt.Sprintf("target %s: %s", name, where))
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, w.Name, status)
-			if status != "succeeded" {
+			case errors.Is(sh.err, journal.ErrNotFound):
 				failed = append(failed, name+" ("+status+")")
+			case sh.err != nil:
+				unread = append(unread, name)
+				failed = append(failed, name+" ("+status+")")
+			case sh.meta.Status == journal.StatusRunning:
+				// Neither failed nor succeeded: not counted, named.
+				live = true
+				running = append(running, c.unfinished(name, runID, path, sh))
+			default:
+				if !strings.HasSuffix(status, string(events.Undone)) {
+					live = true
+					failing = failing || status != string(events.Succeeded)
+				}
+				if status != string(events.Succeeded) {
+					failed = append(failed, name+" ("+status+")")
+				}
 			}
+			looked = append(looked, fmt.Sprintf("target %s: %s", name, sh.where))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", name, w.Name, status)
 			// The release's max_failures, as its shares journaled it.
-			if jw != nil && from == "" {
-				maxf, from = jw.MaxFailures, name
+			if sh.err == nil && sh.meta.Wave != nil && from == "" {
+				maxf, from = sh.meta.Wave.MaxFailures, name
 			}
 		}
 		if from != "" && maxf != w.MaxFailures {
@@ -181,6 +193,8 @@ func cmdJoin(c *cli, args []string) int {
 		// cluster could not be read (their share may have succeeded).
 		advice := fmt.Sprintf("`cutover undo %s %s` puts every target back", runID, path)
 		switch {
+		case len(running) > 0:
+			advice += " once the shares still running ended"
 		case len(unread) > 0 && !failing:
 			advice = fmt.Sprintf("target %s could not be read; join again once it can be", strings.Join(unread, ", "))
 		case !live:
@@ -189,19 +203,46 @@ func cmdJoin(c *cli, args []string) int {
 		c.errorf("run %s did not succeed: %s; %s", runID, strings.Join(over, "; "), advice)
 		return exitFailed
 	}
+	if len(running) > 0 {
+		// Not a verdict: the next wave waits, nothing is to be undone
+		// yet (docs/ci.md, "One release, many clusters").
+		c.errorf("run %s has not finished: %s", runID, strings.Join(running, "; "))
+		return exitUnfinished
+	}
 	return exitOK
 }
 
-// shareStatus is a target's share of the run as its journal says: its
-// status, "no journal" when the release never reached it, "unreachable";
-// found says whether the target's cluster has the run.
-func (c *cli) shareStatus(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) (status, where string, found bool, wave *journal.Wave) {
-	j, where, err := c.targetJournal(ctx, p, t, runID, o)
+// unfinished says what is known of a share still "running": alive (join
+// again once its job ended), or abandoned by its job (resume or undo it).
+func (c *cli) unfinished(name, runID, path string, sh shareRead) string {
+	state, detail := liveness(sh.locker, *sh.meta, time.Now())
+	if strings.HasPrefix(state, "abandoned") {
+		return fmt.Sprintf("target %s's job died while running (%s: %s): `cutover run %s --target %s --resume %s` finishes it, `cutover undo %s %s --target %s` puts it back",
+			name, state, detail, path, name, runID, runID, path, name)
+	}
+	return fmt.Sprintf("target %s is still running (%s); join again once its job ended", name, detail)
+}
+
+// shareRead is a target's share of the run as join reads it: status is
+// its journal's, or "no journal (its job did not run)", or where it was
+// looked for and why it could not be read. err is journal.ErrNotFound for
+// a target the release never reached, another error for a cluster not
+// read; meta and locker are there when err is nil.
+type shareRead struct {
+	status, where string
+	err           error
+	meta          *journal.Meta
+	locker        *lock.LeaseLocker
+}
+
+func (c *cli) shareStatus(ctx context.Context, p *engine.Program, t *engine.Target, runID string, o *options) shareRead {
+	j, locker, where, err := c.targetJournal(ctx, p, t, runID, o)
 	switch {
 	case errors.Is(err, journal.ErrNotFound):
-		return "no journal (its job did not run)", where, false, nil
+		return shareRead{status: "no journal (its job did not run)", where: where, err: err}
 	case err != nil:
-		return where, where, false, nil
+		return shareRead{status: where, where: where, err: err}
 	}
-	return j.Meta().Status, where, true, j.Meta().Wave
+	m := j.Meta()
+	return shareRead{status: m.Status, where: where, meta: &m, locker: locker}
 }
