@@ -79,7 +79,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 				ps.Settings = append(ps.Settings, "undo = built-in ("+st.Kind.Name()+")")
 			}
 		}
-		ps.Config = p.renderBody(st.Step.Body, evalCtx, 0)
+		ps.Config = p.renderBody(st.Step.Body, evalCtx, 0, absent(st, evalCtx))
 		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil && !knownFalse(st.When, evalCtx) {
 			ps.Diff = p.stageDiff(ctx, pl, st, evalCtx, opts)
 		}
@@ -113,9 +113,27 @@ func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, ev
 	return text
 }
 
+// absent names the nested blocks of a stage's step that its kind counts as
+// absent (steps.Chooser), once its values are known.
+func absent(st *Stage, ctx *hcl.EvalContext) []string {
+	ch, ok := st.Kind.(steps.Chooser)
+	if !ok {
+		return nil
+	}
+	cfg, diags := hcldec.Decode(st.Step.Body, st.Step.Spec, ctx)
+	if diags.HasErrors() {
+		return nil
+	}
+	cfg, _ = cfg.UnmarkDeep()
+	if !cfg.IsWhollyKnown() {
+		return nil
+	}
+	return ch.Absent(cfg)
+}
+
 // renderBody shows a step block's attributes in source order, then its
 // nested blocks.
-func (p *Program) renderBody(body hcl.Body, ctx *hcl.EvalContext, depth int) []PlanLine {
+func (p *Program) renderBody(body hcl.Body, ctx *hcl.EvalContext, depth int, absent []string) []PlanLine {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok {
 		return nil
@@ -123,6 +141,9 @@ func (p *Program) renderBody(body hcl.Body, ctx *hcl.EvalContext, depth int) []P
 	attrs := make([]*hclsyntax.Attribute, 0, len(sb.Attributes))
 	width := 0
 	for _, a := range sb.Attributes {
+		if v, diags := a.Expr.Value(ctx); !diags.HasErrors() && v.IsNull() {
+			continue // null is not set: an input the stage does not use
+		}
 		attrs = append(attrs, a)
 		width = max(width, len(a.Name))
 	}
@@ -132,8 +153,11 @@ func (p *Program) renderBody(body hcl.Body, ctx *hcl.EvalContext, depth int) []P
 		out = append(out, PlanLine{Depth: depth, Text: fmt.Sprintf("%-*s = %s", width, a.Name, p.renderExpr(a.Expr, ctx))})
 	}
 	for _, b := range sb.Blocks {
+		if slices.Contains(absent, b.Type) {
+			continue
+		}
 		out = append(out, PlanLine{Depth: depth, Text: strings.Join(append([]string{b.Type}, b.Labels...), " ") + " {"})
-		out = append(out, p.renderBody(b.Body, ctx, depth+1)...)
+		out = append(out, p.renderBody(b.Body, ctx, depth+1, nil)...)
 		out = append(out, PlanLine{Depth: depth, Text: "}"})
 	}
 	return out

@@ -74,6 +74,15 @@ type Planner interface {
 	Plan(ctx context.Context, env *Env, cfg cty.Value) (string, error)
 }
 
+// Chooser is implemented by kinds whose block may hold inputs that count as
+// absent although written: a chart or kustomize block whose path is empty,
+// so one stage takes manifests, a chart or an overlay from variables
+// (docs/design.md, "Charts and overlays"). A plan leaves out the nested
+// block types Absent names, as it leaves out attributes that are null.
+type Chooser interface {
+	Absent(cfg cty.Value) []string
+}
+
 // FileChecker is implemented by kinds whose block names files relative to
 // the pipeline directory that are read only when the step runs (a chart,
 // an overlay): at load time, once the block's values are known, it reads

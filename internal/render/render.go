@@ -35,6 +35,19 @@ type Chart struct {
 // and overlays").
 func (c *Chart) Given() bool { return c != nil && c.Path != "" }
 
+// Absent names the chart and kustomize blocks that are written but count
+// as absent (an empty path), for steps.Chooser.
+func Absent(c *Chart, o *Overlay) []string {
+	var out []string
+	if c != nil && !c.Given() {
+		out = append(out, "chart")
+	}
+	if o != nil && !o.Given() {
+		out = append(out, "kustomize")
+	}
+	return out
+}
+
 // Overlay is the kustomize block of deploy and lint.
 type Overlay struct {
 	// Path is a directory holding a kustomization.yaml, relative to the

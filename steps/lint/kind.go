@@ -110,6 +110,16 @@ func (c *config) check(u steps.Unknown) []steps.Problem {
 	return out
 }
 
+// Absent names a chart or kustomize block whose path is empty, which a
+// plan does not show (steps.Chooser).
+func (kind) Absent(cfg cty.Value) []string {
+	var c config
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return nil
+	}
+	return render.Absent(c.Chart, c.Kustomize)
+}
+
 func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
 	c := config{FailOn: SevError}
 	u, err := steps.Decode(cfg, &c)

@@ -51,6 +51,16 @@ func (dc *deployConfig) checkSource(u steps.Unknown) []steps.Problem {
 		Detail: fmt.Sprintf("a deploy applies one of manifests, a chart or an overlay; this one is given %s and %s: give one (in a ready pipeline, -var chart or -var overlay, not both)", said[0], said[1])}}
 }
 
+// Absent names a chart or kustomize block whose path is empty: a plan does
+// not show it.
+func (deployKind) Absent(cfg cty.Value) []string {
+	dc := newDeployConfig()
+	if _, err := steps.Decode(cfg, &dc); err != nil {
+		return nil
+	}
+	return render.Absent(dc.Chart, dc.Kustomize)
+}
+
 // objects parses or renders the deploy's input; note names what a chart
 // rendered that is left out (its hooks), "" for nothing.
 func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string, err error) {
