@@ -100,11 +100,18 @@ var commands = []command{
 	},
 	{
 		name: "lint", args: "MANIFEST|DIR|-...",
-		short:   "zero-downtime findings on Kubernetes manifests",
-		long:    "Reports what would make a release drop requests: missing readiness probes, no preStop,\na grace period shorter than the drain, surge settings that remove capacity.",
-		example: "  cutover lint k8s/deployment.yaml\n  cutover lint k8s/ -o json\n  helm template chart/ | cutover lint -",
-		flags:   []string{"output", "recursive-lint"},
-		run:     cmdLint,
+		short: "zero-downtime findings on Kubernetes manifests",
+		long: "Reports what would make a release drop requests: missing readiness probes, no preStop,\n" +
+			"a grace period shorter than the drain, surge settings that remove capacity. A directory's\n" +
+			".yaml/.yml/.json files are linted together, - reads stdin. A Helm chart (a directory with a\n" +
+			"Chart.yaml, or a .tgz) or a Kustomize overlay (a directory with a kustomization.yaml), named or\n" +
+			"met in a directory, is rendered in process as deploy renders it and linted on its own, findings\n" +
+			"at the template's line: a chart with its own values.yaml, released under the chart's name in\n" +
+			"namespace default, hooks left out (other values: helm template … | cutover lint -).",
+		example: "  cutover lint k8s/deployment.yaml\n  cutover lint k8s/ -o json\n  cutover lint charts/web overlays/prod\n" +
+			"  helm template chart/ -f prod.yaml | cutover lint -",
+		flags: []string{"output", "recursive-lint"},
+		run:   cmdLint,
 	},
 	{
 		name: "status", args: "[RUN [PATH]]",

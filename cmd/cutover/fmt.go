@@ -88,12 +88,22 @@ func (c *cli) format(paths []string, o *options) int {
 // directories named, in their subdirectories too when recursive; hidden
 // directories (.git, .terraform) are not entered.
 func filesIn(c *cli, paths []string, recursive bool, exts ...string) ([]string, int) {
+	return walkFiles(c, paths, recursive, nil, exts...)
+}
+
+// walkFiles is filesIn with claim: a directory (or a file named) for which
+// claim returns true is taken whole by the caller, neither listed nor
+// entered (lint renders a chart's or an overlay's directory).
+func walkFiles(c *cli, paths []string, recursive bool, claim func(string) bool, exts ...string) ([]string, int) {
 	var files []string
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
 			c.errorf("%v", err)
 			return nil, exitInvalid
+		}
+		if claim != nil && claim(p) {
+			continue
 		}
 		if !st.IsDir() {
 			files = append(files, p)
@@ -104,7 +114,7 @@ func filesIn(c *cli, paths []string, recursive bool, exts ...string) ([]string, 
 			if err != nil {
 				return err
 			}
-			if d.IsDir() && path != p && (!recursive || strings.HasPrefix(d.Name(), ".")) {
+			if d.IsDir() && path != p && (!recursive || strings.HasPrefix(d.Name(), ".") || claim != nil && claim(path)) {
 				return filepath.SkipDir
 			}
 			if !d.IsDir() && slices.Contains(exts, filepath.Ext(path)) {

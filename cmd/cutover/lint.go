@@ -3,35 +3,49 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
+	"github.com/cutoverhq/cutover/internal/render"
 	"github.com/cutoverhq/cutover/steps/lint"
 )
 
 // cmdLint lints manifests: files, the .yaml/.yml/.json files of directories
 // (subdirectories too, as fmt), and "-" for stdin (helm template … | cutover
-// lint -). It exits exitFindings when a finding is an error, 0 with only
-// warnings, 2 when a file cannot be read.
+// lint -). A Helm chart (a directory with a Chart.yaml, or a .tgz) or a
+// Kustomize overlay (a directory with a kustomization file), given or met
+// in a directory, is linted as what deploy would apply: rendered in process
+// with the chart's own values, findings at the template's lines. It exits
+// exitFindings when a finding is an error, 0 with only warnings, 2 when a
+// file cannot be read or a chart or overlay does not render.
 func cmdLint(c *cli, args []string) int {
 	o, pos, ok := c.parse("lint", args)
 	if !ok {
 		return exitInvalid
 	}
 	if len(pos) == 0 {
-		c.errorf("usage: cutover lint MANIFEST|DIR|-…")
+		c.errorf("usage: cutover lint MANIFEST|DIR|CHART|OVERLAY|-…")
 		return exitInvalid
 	}
-	var paths []string
+	var paths, rendered []string
+	claim := func(p string) bool {
+		if render.IsChart(p) || render.IsOverlay(p) {
+			rendered = append(rendered, p)
+			return true
+		}
+		return false
+	}
 	for _, p := range pos {
 		if p == "-" {
 			paths = append(paths, p)
 			continue
 		}
-		found, code := filesIn(c, []string{p}, o.recursive, ".yaml", ".yml", ".json")
+		before := len(rendered)
+		found, code := walkFiles(c, []string{p}, o.recursive, claim, ".yaml", ".yml", ".json")
 		if code != exitOK {
 			return code
 		}
-		if len(found) == 0 {
-			c.errorf("%s: no .yaml, .yml or .json files in it", p)
+		if len(found) == 0 && len(rendered) == before {
+			c.errorf("%s: no .yaml, .yml or .json files in it, and no chart or overlay", p)
 			return exitInvalid
 		}
 		paths = append(paths, found...)
@@ -41,8 +55,33 @@ func cmdLint(c *cli, args []string) int {
 		c.errorf("%v", err)
 		return exitInvalid
 	}
-	findings := lint.Lint(srcs, lint.Options{})
+	var findings []lint.Finding
+	if len(srcs) > 0 {
+		findings = lint.Lint(srcs, lint.Options{})
+	}
+	// Each chart or overlay is one release's objects, linted on its own:
+	// an overlay and its base, both met in a directory, would otherwise
+	// make every Service select two copies of each workload.
+	for _, p := range rendered {
+		files, note, _, err := lint.RenderPath(p)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitInvalid
+		}
+		if note != "" {
+			fmt.Fprintf(c.stderr, "%s: %s\n", p, note)
+		}
+		for _, f := range lint.Rendered(nil, files, lint.Options{}) {
+			// An overlay and its base report the base's lines once.
+			if !slices.Contains(findings, f) {
+				findings = append(findings, f)
+			}
+		}
+	}
 	if o.output == "json" {
+		if findings == nil {
+			findings = []lint.Finding{}
+		}
 		_ = json.NewEncoder(c.stdout).Encode(findings)
 	} else {
 		_ = lint.Format(c.stdout, findings)

@@ -133,14 +133,14 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	if err != nil {
 		return cty.NilVal, err
 	}
-	rendered, err := renderSources(env, c)
+	rendered, note, err := renderSources(env, c)
 	if err != nil {
 		return cty.NilVal, err
 	}
-	for _, f := range rendered {
-		srcs = append(srcs, Source{Name: f.Name, Data: []byte(f.Text)})
+	if note != "" && env != nil {
+		env.Report(note)
 	}
-	findings := toTemplates(Lint(srcs, Options{Ignore: c.Ignore}), rendered)
+	findings := Rendered(srcs, rendered, Options{Ignore: c.Ignore})
 	out := output(findings)
 	if bad := AtLeast(findings, c.FailOn); len(bad) > 0 {
 		var b strings.Builder
