@@ -32,8 +32,17 @@ func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
 	}
 	states := make(map[string]cty.Value, n)
 	if done == nil {
+		// One value per output type, shared by the stages of a kind: a
+		// large pipeline has few kinds and many stages.
+		unknown := map[string]cty.Value{}
 		for addr, st := range p.Stages {
-			states[addr] = cty.ObjectVal(map[string]cty.Value{"output": cty.UnknownVal(outputType(st.Stage)), "status": cty.UnknownVal(cty.String)})
+			kind := kindName(st.Stage)
+			v, ok := unknown[kind]
+			if !ok {
+				v = cty.ObjectVal(map[string]cty.Value{"output": cty.UnknownVal(outputType(st.Stage)), "status": cty.UnknownVal(cty.String)})
+				unknown[kind] = v
+			}
+			states[addr] = v
 		}
 	}
 	for addr, s := range done {
@@ -65,6 +74,14 @@ func (p *Program) EvalContext(done map[string]StageState) *hcl.EvalContext {
 		vars["target"] = cty.UnknownVal(targetType)
 	}
 	return &hcl.EvalContext{Variables: vars, Functions: p.funcs}
+}
+
+// kindName names the kind of a stage's step; "" when it has none known.
+func kindName(cs *config.Stage) string {
+	if cs != nil && cs.Step != nil && cs.Step.Kind != nil {
+		return cs.Step.Kind.Name()
+	}
+	return ""
 }
 
 func outputType(cs *config.Stage) cty.Type {

@@ -62,6 +62,10 @@ type Program struct {
 	stageOrder []string
 	instances  map[string][]string
 	defaults   stageDefaults
+	// marked: some variable is sensitive (holds a mark). Marks start only
+	// there (functions pass them on, none adds one), so without any, no
+	// value evaluated in the pipeline can hold one.
+	marked bool
 }
 
 // stageDefaults is the defaults block, evaluated once.
@@ -103,6 +107,7 @@ func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	// rest of the pipeline is still checked in the same pass.
 	vars, missing, diags := resolveVariables(cfg, in, p.funcs)
 	p.Vars, p.Missing = vars, missing
+	p.marked = anyMarked(vars)
 	diags = append(diags, p.evalLocals()...)
 	diags = append(diags, p.evalPipeline()...)
 	diags = append(diags, p.evalNotify()...)
@@ -250,7 +255,7 @@ func (p *Program) prepareStage(st *Stage, static, planCtx *hcl.EvalContext) hcl.
 		if step == nil || step.Kind == nil {
 			continue
 		}
-		diags = append(diags, checkStep(step, planCtx, p.Config.Dir)...)
+		diags = append(diags, checkStep(step, planCtx, p.Config.Dir, p.marked)...)
 	}
 	return diags
 }
@@ -265,12 +270,15 @@ func undoStep(cs *config.Stage) *config.Step {
 // checkStep decodes a step block with unknown stage outputs: types,
 // required and unsupported attributes are checked, then the kind's Checker
 // and, when that found nothing, its FileChecker (files relative to dir).
-func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string) hcl.Diagnostics {
+// marked says whether any value the block can read carries a mark.
+func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string, marked bool) hcl.Diagnostics {
 	cfg, diags := hcldec.Decode(step.Body, step.Spec, ctx)
 	if diags.HasErrors() {
 		return diags
 	}
-	if cfg.ContainsMarked() { // a walk; unmarking copies the whole value
+	// Looking for marks is a walk of the whole value, and unmarking copies
+	// it: both only when a sensitive variable could have put one there.
+	if marked && cfg.ContainsMarked() {
 		cfg, _ = cfg.UnmarkDeep()
 	}
 	var problems []steps.Problem
@@ -290,6 +298,15 @@ func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string) hcl.Diagnost
 		})
 	}
 	return diags
+}
+
+func anyMarked(vars map[string]cty.Value) bool {
+	for _, v := range vars {
+		if v.IsMarked() || v.ContainsMarked() {
+			return true
+		}
+	}
+	return false
 }
 
 func objectOrEmpty(m map[string]cty.Value) cty.Value {
