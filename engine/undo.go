@@ -16,6 +16,7 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/defaults"
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -101,11 +102,17 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun, shrinks bool) erro
 	}
 	started := time.Now()
 	r.transition(sr, toUndoStarted, events.Event{}, journal.Entry{}, false)
+	// Every undo is bounded, retries included: one waiting for a rollout
+	// that cannot finish ends "undo failed", naming what it waited for,
+	// and the other stages are still undone (docs/design.md, "Undo").
+	bound, why := undoBound(st)
+	ctx, cancel := context.WithTimeoutCause(ctx, bound, fmt.Errorf("the undo's bound of %s (%s) was reached", bound, why))
+	defer cancel()
 	// Undo is the path that must not give up on a blip: transient errors
 	// are retried a few times whatever the stage's own retry said.
 	err := retry.Do(ctx, retry.WithMaxRetries(4, retry.NewExponential(500*time.Millisecond)), func(ctx context.Context) error {
 		err := do(ctx)
-		if err != nil && steps.IsRetryable(err) {
+		if err != nil && steps.IsRetryable(err) && ctx.Err() == nil {
 			return retry.RetryableError(err)
 		}
 		return err
@@ -123,6 +130,15 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun, shrinks bool) erro
 		r.transition(sr, toUndone, elapsed, journal.Entry{}, false)
 	}
 	return err
+}
+
+// undoBound is how long a stage's undo may take: the stage's timeout,
+// else defaults.UndoTimeout; why says which, for the message.
+func undoBound(st *Stage) (time.Duration, string) {
+	if st.Timeout > 0 {
+		return st.Timeout, "the stage's timeout"
+	}
+	return defaults.UndoTimeout, "the default for a stage without a timeout"
 }
 
 // undoConfig is the stage's step block as its undo sees it, for the kind's

@@ -44,6 +44,27 @@ func HasRollout(apiVersion, kind string) bool {
 	return false
 }
 
+// Observed is the condition of a wait that is done once the object's
+// controller has seen its latest generation.
+func Observed(obj *unstructured.Unstructured) (bool, string, error) {
+	if obj == nil {
+		return false, "", fmt.Errorf("the object was deleted while waiting for its controller")
+	}
+	og, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	return og >= obj.GetGeneration(), "", nil
+}
+
+// OnDelete says whether obj is a DaemonSet or StatefulSet with
+// updateStrategy OnDelete: its controller replaces no pod when its
+// template changes, so a changed template starts no rollout to wait for.
+func OnDelete(obj *unstructured.Unstructured) bool {
+	if obj == nil || obj.GetAPIVersion() != "apps/v1" || (obj.GetKind() != "DaemonSet" && obj.GetKind() != "StatefulSet") {
+		return false
+	}
+	t, _, _ := unstructured.NestedString(obj.Object, "spec", "updateStrategy", "type")
+	return t == "OnDelete"
+}
+
 // RolloutStatus says where a workload's rollout stands, with the semantics
 // of `kubectl rollout status`: done; waiting, with a message saying for what;
 // or failed (a *RolloutFailed error). A controller that has not yet observed

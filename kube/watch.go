@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -80,10 +81,16 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 	ri := c.Resource(r)
 	selector := fields.OneTermEqualSelector("metadata.name", r.Name).String()
 	last := ""
+	announced := false
 	check := func(obj *unstructured.Unstructured) (bool, error) {
 		done, msg, err := cond(obj)
 		if err != nil {
 			return false, err
+		}
+		if !done && !announced && report != nil {
+			// Said once, before what it waits for: how long it will.
+			announced = true
+			report(WaitingUpTo(ctx, r.Short()))
 		}
 		if msg != "" && msg != last {
 			last = msg
@@ -96,7 +103,7 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 	ended := func() error {
 		cause := context.Cause(ctx)
 		what := "timed out"
-		if !errors.Is(cause, context.DeadlineExceeded) {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			what = "stopped"
 		}
 		if last == "" {
@@ -218,6 +225,17 @@ func follow(ctx context.Context, w watch.Interface, check func(*unstructured.Uns
 			}
 		}
 	}
+}
+
+// WaitingUpTo is the first line of a wait for what: how long it may take
+// (ctx's deadline), "web: waiting up to 5m0s (until 12:05:03 UTC)", or
+// that nothing bounds it.
+func WaitingUpTo(ctx context.Context, what string) string {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return what + ": waiting with no time limit"
+	}
+	return fmt.Sprintf("%s: waiting up to %s (until %s)", what, max(time.Until(dl), 0).Round(time.Second), dl.UTC().Format("15:04:05 MST"))
 }
 
 // watcherFunc adapts a function to cache.WatcherWithContext.

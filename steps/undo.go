@@ -114,6 +114,7 @@ func RestoreObjects(ctx context.Context, env *Env, c *kube.Clients, records []js
 	}
 	var ue UndoErrors
 	var restored []kube.Ref
+	restoredTo := map[kube.Ref]*unstructured.Unstructured{}
 	for _, r := range order {
 		if p.Target != nil {
 			if err := p.Target(r); err != nil {
@@ -141,6 +142,7 @@ func RestoreObjects(ctx context.Context, env *Env, c *kube.Clients, records []js
 		}
 		if out != nil && kube.HasRollout(r.APIVersion, r.Kind) && rollsOut(fields[r]) {
 			restored = append(restored, r)
+			restoredTo[r] = out
 		}
 		switch did {
 		case kube.Deleted:
@@ -154,6 +156,19 @@ func RestoreObjects(ctx context.Context, env *Env, c *kube.Clients, records []js
 		}
 	}
 	for _, r := range restored {
+		if out := restoredTo[r]; kube.OnDelete(out) {
+			// Its controller replaces no pod for the restored template:
+			// waiting for its pods would wait for pods nobody replaces
+			// (one of the release's, Pending, for ever). The kind that
+			// replaced them (update_nodes) replaces them again in its
+			// undo, which runs after this one.
+			if _, err := c.WaitFrom(ctx, r, out, kube.Observed, nil); err != nil {
+				ue.Add(err)
+				continue
+			}
+			env.Report(r.Short() + ": restored template observed; updateStrategy OnDelete: its pods take it when they are replaced")
+			continue
+		}
 		if _, err := c.WaitRollout(ctx, r, env.Report); err != nil {
 			ue.Add(err)
 		}

@@ -36,6 +36,10 @@ const (
 	// output is read after it exits (a child holding the pipe open).
 	ExecKillGrace = 5 * time.Second
 	ExecPipeGrace = 2 * time.Second
+	// UndoTimeout bounds the undo of a stage without a timeout of its own
+	// (a stage's undo gets its timeout): an undo waiting on a rollout that
+	// cannot finish ends "undo failed" and the others go on.
+	UndoTimeout = 10 * time.Minute
 	// TerminationGrace is Kubernetes's terminationGracePeriodSeconds when a
 	// pod spec does not set it (the lint's capacity rules).
 	TerminationGrace = 30 * time.Second

@@ -264,7 +264,7 @@ func waitWorkloads(ctx context.Context, env *steps.Env, c *kube.Clients, refs []
 		if wait {
 			obj, err = c.WaitRolloutFrom(ctx, r, wrote[r], env.Report)
 		} else {
-			obj, err = c.WaitFrom(ctx, r, wrote[r], observed, nil)
+			obj, err = c.WaitFrom(ctx, r, wrote[r], kube.Observed, nil)
 		}
 		if err != nil {
 			return "", steps.APIError(err)
@@ -292,15 +292,6 @@ func waitWorkloads(ctx context.Context, env *steps.Env, c *kube.Clients, refs []
 }
 
 const revisionAnnotation = "deployment.kubernetes.io/revision"
-
-// observed is done once the controller has seen the latest generation.
-func observed(obj *unstructured.Unstructured) (bool, string, error) {
-	if obj == nil {
-		return false, "", fmt.Errorf("the object was deleted while waiting for its controller")
-	}
-	og, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
-	return og >= obj.GetGeneration(), "", nil
-}
 
 // Undo restores every object the deploy wrote, newest first, and waits for
 // restored workloads to roll back out. Records must name objects of the

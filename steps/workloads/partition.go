@@ -115,7 +115,7 @@ func (partitionKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	if live == nil {
 		return cty.NilVal, fmt.Errorf("partition: %s does not exist", r)
 	}
-	if live, err = c.WaitFrom(ctx, r, live, observed, env.Report); err != nil {
+	if live, err = c.WaitFrom(ctx, r, live, kube.Observed, env.Report); err != nil {
 		return cty.NilVal, steps.APIError(err)
 	}
 	if err := rollingUpdate(live); err != nil {
@@ -302,7 +302,7 @@ func rollBackPods(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.R
 	}
 	// The controller re-creates a pod below the partition from the
 	// current revision: wait until it has seen the restored partition.
-	sts, err := c.WaitFrom(ctx, r, sts, observed, env.Report)
+	sts, err := c.WaitFrom(ctx, r, sts, kube.Observed, env.Report)
 	if err != nil {
 		return nil, steps.APIError(err)
 	}

@@ -65,6 +65,29 @@ func workloadPods(ctx context.Context, c *kube.Clients, obj *unstructured.Unstru
 	return out, nil
 }
 
+// nodeOf is the node a DaemonSet's pod is for: the one it runs on, or,
+// while the scheduler has not placed it (Pending: the node lacks room), the
+// one its controller pinned it to by node affinity on metadata.name. Without
+// that a Pending pod belongs to no node, and an undo would not see the
+// pod of the release it must replace.
+func nodeOf(p *corev1.Pod) string {
+	if p.Spec.NodeName != "" {
+		return p.Spec.NodeName
+	}
+	a := p.Spec.Affinity
+	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return ""
+	}
+	for _, t := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+		for _, f := range t.MatchFields {
+			if f.Key == "metadata.name" && f.Operator == corev1.NodeSelectorOpIn && len(f.Values) == 1 {
+				return f.Values[0]
+			}
+		}
+	}
+	return ""
+}
+
 // ordinalOf is a StatefulSet pod's ordinal (NAME-ORDINAL), -1 if none.
 func ordinalOf(set, pod string) int64 {
 	n, err := strconv.ParseInt(strings.TrimPrefix(pod, set+"-"), 10, 64)
@@ -101,8 +124,13 @@ func waitPods(ctx context.Context, c *kube.Clients, ns string, sel labels.Select
 	}, c.Typed)
 	seen := map[types.UID]*corev1.Pod{}
 	last := ""
+	announced := false
 	check := func() bool {
 		done, msg := judge(seen)
+		if !done && !announced && report != nil {
+			announced = true
+			report(kube.WaitingUpTo(ctx, "pods "+sel.String()))
+		}
 		if msg != last && report != nil {
 			report(msg)
 		}

@@ -190,6 +190,14 @@ func sub(r Resource, name string) Resource {
 	return r
 }
 
+// rolloutPods is the pods of a workload whose rollout a step or its undo
+// waits for: the wait lists and watches them to name a pod the scheduler
+// cannot place (docs/design.md, "Rollout waits"); without the rule it goes
+// on blind to why.
+func rolloutPods(what string, assumed bool) steps.Permission {
+	return perm(Resource{Resource: "pods", Namespaced: true, Assumed: assumed}, "name the pods that keep the rollout of "+what+" waiting (Pending, not ready)", "list", "watch")
+}
+
 // hasRolloutKind says whether a wait on r follows a rollout (kube.HasRollout).
 func hasRolloutKind(r Resource) bool {
 	if r.Group != "apps" {
@@ -232,7 +240,7 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 			// Even with wait = false: the first Deployment is watched until
 			// its controller has seen the spec, and undo always waits for
 			// a restored workload to roll out.
-			out = append(out, perm(r, "wait for the rollout of "+what, "list", "watch"))
+			out = append(out, perm(r, "wait for the rollout of "+what, "list", "watch"), rolloutPods(what, false))
 		}
 		if r.Group == "apiextensions.k8s.io" && r.Resource == "customresourcedefinitions" {
 			out = append(out, perm(r, "wait until CRD "+obj.GetName()+" is established", "list", "watch"))
@@ -245,7 +253,8 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 		out = append(out,
 			perm(Resource{Group: "apps", Resource: "deployments", Assumed: true}, why, "get", "create", "patch", "update", "delete", "list", "watch"),
 			perm(Resource{Resource: "services", Assumed: true}, why, "get", "create", "patch", "update", "delete"),
-			perm(Resource{Resource: "configmaps", Assumed: true}, why, "get", "create", "patch", "update", "delete"))
+			perm(Resource{Resource: "configmaps", Assumed: true}, why, "get", "create", "patch", "update", "delete"),
+			rolloutPods("the assumed Deployment", true))
 	}
 	return out, nil
 }
@@ -286,7 +295,7 @@ func (patchKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission,
 	}
 	out := []steps.Permission{perm(r, "record and patch the object; undo restores it"+note, "get", "patch", "update")}
 	if hasRolloutKind(r) {
-		out = append(out, perm(r, "undo waits for the restored rollout"+note, "list", "watch"))
+		out = append(out, perm(r, "undo waits for the restored rollout"+note, "list", "watch"), rolloutPods("the restored object", r.Assumed))
 	}
 	return out, nil
 }
@@ -304,6 +313,9 @@ func (deleteKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 	if hasRolloutKind(r) || u.Has("wait") || dc.Wait {
 		out = append(out, perm(r, "wait for the deletion (and, on undo, the rollout)"+note, "list", "watch"))
 	}
+	if hasRolloutKind(r) {
+		out = append(out, rolloutPods("the re-created object, on undo", r.Assumed))
+	}
 	return out, nil
 }
 
@@ -314,6 +326,7 @@ func (rollbackKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permissi
 	return []steps.Permission{
 		perm(d, "roll the Deployment back and wait for the rollout", "get", "patch", "list", "watch"),
 		perm(Resource{Group: "apps", Resource: "replicasets", Namespaced: true}, "find the revision to roll back to", "list"),
+		rolloutPods("the Deployment", false),
 	}, nil
 }
 
@@ -333,5 +346,9 @@ func (waitKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, 
 	if err != nil {
 		return nil, fmt.Errorf("wait: %w", err)
 	}
-	return []steps.Permission{perm(r, "wait for the object"+note, "get", "list", "watch")}, nil
+	out := []steps.Permission{perm(r, "wait for the object"+note, "get", "list", "watch")}
+	if (c.Rollout != nil && *c.Rollout) || u.Has("rollout") {
+		out = append(out, rolloutPods("the object", r.Assumed || u.Has("rollout")))
+	}
+	return out, nil
 }

@@ -99,6 +99,7 @@ manifests = [<<-EOT
 
 func TestDeployPermissionsPerObject(t *testing.T) {
 	sameRules(t, rules(t, deployKind{}, permCfg(t, deployKind{}, rbacManifests, nil)),
+		"/pods: list,watch",
 		"/services: create,delete,get,patch,update",
 		"apps/deployments: create,delete,get,list,patch,update,watch",
 		"argoproj.io/analysistemplates: create,delete,get,patch,update")
@@ -108,6 +109,7 @@ func TestDeployWithoutWaitStillWatchesTheFirstDeployment(t *testing.T) {
 	// wait = false still waits for the controller to observe the spec, to
 	// return the new revision.
 	sameRules(t, rules(t, deployKind{}, permCfg(t, deployKind{}, rbacManifests+"wait = false\n", nil)),
+		"/pods: list,watch",
 		"/services: create,delete,get,patch,update",
 		"apps/deployments: create,delete,get,list,patch,update,watch",
 		"argoproj.io/analysistemplates: create,delete,get,patch,update")
@@ -131,6 +133,7 @@ func TestDeployUnknownManifestsFallBack(t *testing.T) {
 	got := rules(t, deployKind{}, cfg)
 	sameRules(t, got,
 		"/configmaps: create,delete,get,patch,update",
+		"/pods: list,watch",
 		"/services: create,delete,get,patch,update",
 		"apps/deployments: create,delete,get,list,patch,update,watch")
 	ps, _ := deployKind{}.Permissions(&steps.Env{}, cfg)
@@ -175,7 +178,11 @@ patch = { metadata = { labels = { a = "b" } } }`, []string{"/services: get,patch
 		{patchKind{}, `
 kind  = "deployments.apps"
 name  = "web"
-patch = { spec = { paused = true } }`, []string{"apps/deployments: get,list,patch,update,watch"}},
+patch = { spec = { paused = true } }`, []string{"/pods: list,watch", "apps/deployments: get,list,patch,update,watch"}},
+		{deleteKind{}, `
+kind = "Deployment"
+name = "old"
+wait = false`, []string{"/pods: list,watch", "apps/deployments: create,delete,get,list,update,watch"}},
 		{deleteKind{}, `
 kind = "ConfigMap"
 name = "old"`, []string{"/configmaps: create,delete,get,list,update,watch"}},
@@ -183,7 +190,7 @@ name = "old"`, []string{"/configmaps: create,delete,get,list,update,watch"}},
 kind = "ConfigMap"
 name = "old"
 wait = false`, []string{"/configmaps: create,delete,get,update"}},
-		{rollbackKind{}, `name = "web"`, []string{"apps/deployments: get,list,patch,watch", "apps/replicasets: list"}},
+		{rollbackKind{}, `name = "web"`, []string{"/pods: list,watch", "apps/deployments: get,list,patch,watch", "apps/replicasets: list"}},
 		{waitKind{}, `duration = "5s"`, nil},
 		{waitKind{}, `
 resource {
@@ -191,6 +198,12 @@ resource {
   name = "migrate"
 }
 condition = "Complete"`, []string{"batch/jobs: get,list,watch"}},
+		{waitKind{}, `
+resource {
+  kind = "StatefulSet"
+  name = "db"
+}
+rollout = true`, []string{"/pods: list,watch", "apps/statefulsets: get,list,watch"}},
 	} {
 		sameRules(t, rules(t, tc.kind, permCfg(t, tc.kind, tc.src, nil)), tc.want...)
 	}

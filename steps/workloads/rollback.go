@@ -136,7 +136,7 @@ func (rollbackKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty
 	} else {
 		// The controller gives the restored template a new revision number
 		// as soon as it observes the change: wait for that much only.
-		obj, err = c.WaitFor(ctx, r, observed, nil)
+		obj, err = c.WaitFor(ctx, r, kube.Observed, nil)
 	}
 	if err != nil {
 		return cty.NilVal, steps.APIError(err)

@@ -43,7 +43,20 @@ type updateNodesConfig struct {
 	Namespace      string            `hcl:"namespace"`
 	Nodes          map[string]string `hcl:"nodes"`
 	MaxUnavailable int64             `hcl:"max_unavailable"`
+	// MaxSurge is only read to refuse it (surgeRefused).
+	MaxSurge cty.Value `hcl:"max_surge,type=dynamic"`
 }
+
+// surgeRefused is why update_nodes takes no max_surge (docs/language.md,
+// "Step kinds"): checked on the local control plane's DaemonSet controller,
+// which surges only under RollingUpdate, on every node, and under OnDelete
+// deletes a second pod it finds on a node.
+const surgeRefused = "update_nodes replaces pods on the nodes it picks, which needs the DaemonSet's updateStrategy OnDelete; " +
+	"a DaemonSet surges (a new pod beside the old one on a node) only under updateStrategy RollingUpdate with maxSurge, " +
+	"where its controller replaces the pods of every node itself and no subset can be picked, and under OnDelete its " +
+	"controller keeps one pod per node. Remove max_surge: update_nodes replaces max_unavailable nodes' pods at a time. " +
+	"For a surge on every node, give the DaemonSet updateStrategy RollingUpdate with rollingUpdate.maxSurge and release " +
+	"it with deploy alone, which waits for its rollout."
 
 func newUpdateNodesConfig() updateNodesConfig { return updateNodesConfig{MaxUnavailable: 1} }
 
@@ -70,6 +83,7 @@ func (updateNodesKind) AttrDocs() map[string]string {
 		"namespace":       "Its namespace; the pipeline's by default.",
 		"nodes":           "Labels a node must have for its pod to be updated (a node selector); every node of the DaemonSet when not set.",
 		"max_unavailable": "How many nodes' pods are replaced at once (default 1).",
+		"max_surge":       "Refused, with why: a DaemonSet surges only under updateStrategy RollingUpdate, where its controller rolls every node, never a picked subset.",
 	}
 }
 
@@ -80,6 +94,9 @@ func (updateNodesKind) Check(cfg cty.Value) []steps.Problem {
 	if !u.Has("max_unavailable") && c.MaxUnavailable < 1 {
 		ps = append(ps, steps.Problem{Path: []string{"max_unavailable"}, Summary: "Invalid max_unavailable",
 			Detail: fmt.Sprintf("max_unavailable is how many nodes' pods are replaced at once, at least 1; got %d", c.MaxUnavailable)})
+	}
+	if !c.MaxSurge.IsNull() {
+		ps = append(ps, steps.Problem{Path: []string{"max_surge"}, Summary: "update_nodes cannot surge", Detail: surgeRefused})
 	}
 	if !u.Has("nodes") && c.Nodes != nil {
 		if _, err := labels.ValidatedSelectorFromSet(c.Nodes); err != nil {
@@ -134,12 +151,12 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	onPicked := 0
 	for i := range pods {
 		p := &pods[i]
-		if !picked[p.Spec.NodeName] || p.DeletionTimestamp != nil {
+		if !picked[nodeOf(p)] || p.DeletionTimestamp != nil {
 			continue
 		}
 		onPicked++
 		if revisionOf(p) != hash {
-			rec.Nodes[p.Spec.NodeName] = revisionOf(p)
+			rec.Nodes[nodeOf(p)] = revisionOf(p)
 			todo = append(todo, p)
 		}
 	}
@@ -203,7 +220,7 @@ func daemonSetRevision(ctx context.Context, env *steps.Env, c *kube.Clients, r k
 	if ds == nil {
 		return nil, "", fmt.Errorf("%s does not exist", r)
 	}
-	if ds, err = c.WaitFrom(ctx, r, ds, observed, env.Report); err != nil {
+	if ds, err = c.WaitFrom(ctx, r, ds, kube.Observed, env.Report); err != nil {
 		return nil, "", steps.APIError(err)
 	}
 	sel, err := selectorOf(ds)
@@ -226,13 +243,13 @@ func daemonSetRevision(ctx context.Context, env *steps.Env, c *kube.Clients, r k
 	return ds, hash, nil
 }
 
-// nodesMatching is the set of nodes running the pods whose labels match
+// nodesMatching is the set of nodes of the pods (nodeOf) whose labels match
 // sel (every one when sel is empty).
 func nodesMatching(ctx context.Context, c *kube.Clients, pods []corev1.Pod, sel map[string]string) (map[string]bool, error) {
 	out := map[string]bool{}
 	want := labels.SelectorFromSet(sel)
-	for _, p := range pods {
-		n := p.Spec.NodeName
+	for i := range pods {
+		n := nodeOf(&pods[i])
 		if n == "" || out[n] {
 			continue
 		}
@@ -258,14 +275,14 @@ func replaceByNode(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(a.Spec.NodeName, b.Spec.NodeName) })
+	slices.SortFunc(pods, func(a, b *corev1.Pod) int { return strings.Compare(nodeOf(a), nodeOf(b)) })
 	for len(pods) > 0 {
 		n := min(int(batch), len(pods))
 		group := pods[:n]
 		pods = pods[n:]
 		var names []string
 		for _, p := range group {
-			names = append(names, p.Spec.NodeName)
+			names = append(names, nodeOf(p))
 			if err := deletePod(ctx, c, p); err != nil {
 				return err
 			}
@@ -276,7 +293,7 @@ func replaceByNode(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.
 			for _, node := range names {
 				ok := false
 				for _, q := range seen {
-					if q.Spec.NodeName == node && ownedBy(q, ds.GetUID()) && revisionOf(q) == want && serving(q) {
+					if nodeOf(q) == node && ownedBy(q, ds.GetUID()) && revisionOf(q) == want && serving(q) {
 						ok = true
 					}
 				}
@@ -369,11 +386,11 @@ func (updateNodesKind) Undo(ctx context.Context, env *steps.Env, records []json.
 		var todo []*corev1.Pod
 		for i := range pods {
 			p := &pods[i]
-			was, ours := before[p.Spec.NodeName]
+			was, ours := before[nodeOf(p)]
 			switch {
 			case !ours || p.DeletionTimestamp != nil || revisionOf(p) != update:
 			case was != hash && !env.Force:
-				leave(fmt.Sprintf("%s: the pod on %s ran %s before this run, and the template is now %s; left as is", r, p.Spec.NodeName, was, hash))
+				leave(fmt.Sprintf("%s: the pod on %s ran %s before this run, and the template is now %s; left as is", r, nodeOf(p), was, hash))
 			default:
 				todo = append(todo, p)
 			}
