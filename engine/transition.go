@@ -68,8 +68,21 @@ func (r *runner) transition(sr *StageRun, t *transitionKind, ev events.Event, ex
 // startAttempt moves sr into a new attempt: the event at once, the journal entry
 // as durably as startEntry decides (stop ends its delayed flush).
 func (r *runner) startAttempt(ctx context.Context, sr *StageRun) (stop func(), err error) {
-	e := r.move(sr, toStarted, events.Event{Elapsed: time.Since(sr.Started)}, journal.Entry{})
+	e := r.move(sr, toStarted, events.Event{Elapsed: time.Since(sr.Started)}, journal.Entry{Deadline: deadline(ctx, r.p.Stages[sr.Name].Timeout)})
 	return r.startEntry(ctx, e)
+}
+
+// deadline is when something starting now in ctx, bounded by timeout (0:
+// none) too, must end; zero when nothing bounds it.
+func deadline(ctx context.Context, timeout time.Duration) time.Time {
+	var dl time.Time
+	if timeout > 0 {
+		dl = time.Now().Add(timeout)
+	}
+	if d, ok := ctx.Deadline(); ok && (dl.IsZero() || d.Before(dl)) {
+		dl = d
+	}
+	return dl
 }
 
 // move is the one place a stage changes: its status (and, for a stage
@@ -94,7 +107,7 @@ func (r *runner) move(sr *StageRun, t *transitionKind, ev events.Event, extra jo
 	}
 	r.mu.Unlock()
 	e := t.entry(sr.Name, attempt)
-	e.Data = extra.Data
+	e.Data, e.Deadline = extra.Data, extra.Deadline
 	if ev.Error != "" {
 		e.Message = r.red.String(ev.Error)
 	}

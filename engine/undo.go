@@ -101,13 +101,13 @@ func (r *runner) undoStage(ctx context.Context, sr *StageRun, shrinks bool) erro
 		}
 	}
 	started := time.Now()
-	r.transition(sr, toUndoStarted, events.Event{}, journal.Entry{}, false)
 	// Every undo is bounded, retries included: one waiting for a rollout
 	// that cannot finish ends "undo failed", naming what it waited for,
 	// and the other stages are still undone (docs/design.md, "Undo").
 	bound, why := undoBound(st)
 	ctx, cancel := context.WithTimeoutCause(ctx, bound, fmt.Errorf("the undo's bound of %s (%s) was reached", bound, why))
 	defer cancel()
+	r.transition(sr, toUndoStarted, events.Event{}, journal.Entry{Deadline: deadline(ctx, 0)}, false)
 	// Undo is the path that must not give up on a blip: transient errors
 	// are retried a few times whatever the stage's own retry said.
 	err := retry.Do(ctx, retry.WithMaxRetries(4, retry.NewExponential(500*time.Millisecond)), func(ctx context.Context) error {

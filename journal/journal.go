@@ -37,6 +37,9 @@ type Entry struct {
 	Attempt int             `json:"attempt,omitempty"`
 	Data    json.RawMessage `json:"data,omitempty"` // record, or a succeeded stage's output
 	Message string          `json:"message,omitempty"`
+	// Deadline is, on the start of an attempt or of an undo, when its
+	// bound ends it (none: unbounded), for `cutover status` to show.
+	Deadline time.Time `json:"deadline,omitzero"`
 }
 
 // StatusRunning is a run's status (Meta.Status) from its creation until

@@ -382,6 +382,8 @@ type entryView struct {
 	Status  string    `json:"status,omitempty"`
 	Attempt int       `json:"attempt,omitempty"`
 	Message string    `json:"message,omitempty"`
+	// Deadline: when the attempt or undo this entry starts must end.
+	Deadline time.Time `json:"deadline,omitzero"`
 }
 
 func (c *cli) printRun(r runView, o *options) int {
@@ -403,7 +405,7 @@ func (c *cli) printRun(r runView, o *options) int {
 	var view []entryView
 	for _, e := range entries {
 		if e.Kind != journal.KindRecord {
-			view = append(view, entryView{e.Time, e.Stage, e.Kind, e.Status, e.Attempt, e.Message})
+			view = append(view, entryView{e.Time, e.Stage, e.Kind, e.Status, e.Attempt, e.Message, e.Deadline})
 		}
 	}
 	var waiting []waitingView
@@ -428,13 +430,61 @@ func (c *cli) printRun(r runView, o *options) int {
 	fmt.Fprintf(c.stdout, "run %s of pipeline %q%s: %s (started %s by %s)\n", r.RunID, r.Pipeline, share, r.shown(), r.Started.Format(time.RFC3339), r.By)
 	tw := tabwriter.NewWriter(c.stdout, 2, 4, 2, ' ', 0)
 	for _, e := range view {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format("15:04:05"), orDash(e.Stage), e.Kind+" "+e.Status, e.Message)
+		msg := e.Message
+		if !e.Deadline.IsZero() {
+			msg = strings.TrimSpace("until " + e.Deadline.UTC().Format("15:04:05 MST") + " " + msg)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", e.Time.Format("15:04:05"), orDash(e.Stage), e.Kind+" "+e.Status, msg)
 	}
 	tw.Flush()
+	if r.Status == journal.StatusRunning {
+		for _, line := range stillRunning(view, time.Now()) {
+			fmt.Fprintln(c.stdout, line)
+		}
+	}
 	for _, w := range waiting {
 		fmt.Fprintf(c.stdout, "stage %s is waiting for approval%s\n  approve: %s\n  abort:   %s\n", w.Stage, questionSuffix(w.Message), w.Approve, w.Abort)
 	}
 	return exitOK
+}
+
+// stillRunning says, for each stage whose last entry starts an attempt or
+// its undo, what runs and until when: "stage canary: attempt 2 running,
+// until 12:05:03 UTC (4m12s left)".
+func stillRunning(view []entryView, now time.Time) []string {
+	last := map[string]entryView{}
+	var order []string
+	for _, e := range view {
+		if e.Stage == "" || (e.Kind != journal.KindStage && e.Kind != journal.KindUndo) {
+			continue
+		}
+		if _, ok := last[e.Stage]; !ok {
+			order = append(order, e.Stage)
+		}
+		last[e.Stage] = e
+	}
+	var out []string
+	for _, st := range order {
+		e := last[st]
+		if e.Status != "started" {
+			continue
+		}
+		what := fmt.Sprintf("attempt %d", max(e.Attempt, 1))
+		if e.Kind == journal.KindUndo {
+			what = "undo"
+		}
+		line := fmt.Sprintf("stage %s: %s running", st, what)
+		switch left := e.Deadline.Sub(now).Round(time.Second); {
+		case e.Deadline.IsZero():
+			line += ", with no time limit"
+		case left >= 0:
+			line += fmt.Sprintf(", until %s (%s left)", e.Deadline.UTC().Format("15:04:05 MST"), left)
+		default:
+			line += fmt.Sprintf(", until %s (passed %s ago)", e.Deadline.UTC().Format("15:04:05 MST"), -left)
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 func (c *cli) listRuns(o *options) ([]runView, int) {
