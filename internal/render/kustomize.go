@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,10 +31,21 @@ func RenderOverlay(dir string, o Overlay) ([]File, error) {
 	if err := scanKustomization(dir, o.Path, map[string]bool{}); err != nil {
 		return nil, err
 	}
+	f, _ := kustomizationFile(dir, o.Path)
+	fs := originFS{FileSystem: filesys.MakeFsOnDisk()}
+	if o.NameSuffix != "" || len(o.Labels) > 0 {
+		extra, err := overlayExtras(dir, f, o)
+		if err != nil {
+			return nil, err
+		}
+		if fs.top, err = filepath.Abs(abs(dir, f)); err != nil {
+			return nil, err
+		}
+		fs.replaced = extra
+	}
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsRootOnly
-	m, err := krusty.MakeKustomizer(opts).Run(originFS{filesys.MakeFsOnDisk()}, abs(dir, o.Path))
-	f, _ := kustomizationFile(dir, o.Path)
+	m, err := krusty.MakeKustomizer(opts).Run(fs, abs(dir, o.Path))
 	if err != nil {
 		return nil, &Error{File: f, Msg: "kustomize build: " + strings.ReplaceAll(err.Error(), abs(dir, ""), "")}
 	}
@@ -149,4 +161,66 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// overlayExtras is the overlay's kustomization (file) with the block's
+// name_suffix and labels added, after its last line so that every line
+// keeps its number: nameSuffix, and labels on objects, selectors and pod
+// templates; the whole kustomization as it is read. A kustomization that
+// sets nameSuffix itself is refused at that key: two would not merge.
+func overlayExtras(dir, file string, o Overlay) ([]byte, error) {
+	b, err := os.ReadFile(abs(dir, file))
+	if err != nil {
+		return nil, &Error{File: file, Msg: pathError(err)}
+	}
+	root := mappingOf(b)
+	if root == nil || root.Style&yaml.FlowStyle != 0 {
+		return nil, &Error{File: file, Line: 1, Col: 1, Msg: "name_suffix and labels are added to a kustomization written as a block mapping, not a flow one"}
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	var out []byte
+	add := func(key, attr string, v any) error {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if k := root.Content[i]; k.Value == key {
+				return &Error{File: file, Line: k.Line, Col: k.Column, Msg: fmt.Sprintf(
+					"%s is set here and by the pipeline (kustomize %s); move it to a base this overlay names, or leave it to the pipeline", key, attr)}
+			}
+		}
+		j, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		out = append(out, key+": "+string(j)+"\n"...)
+		return nil
+	}
+	if o.NameSuffix != "" {
+		if err := add("nameSuffix", "name_suffix", o.NameSuffix); err != nil {
+			return nil, err
+		}
+	}
+	if len(o.Labels) > 0 {
+		item := map[string]any{"pairs": o.Labels, "includeSelectors": true}
+		if ls := keyOf(root, "labels"); ls != nil && ls.Kind == yaml.SequenceNode {
+			// The overlay's own labels: one more item in its list, the
+			// document re-encoded (its lines may move; errors and lint
+			// findings are placed from the file on disk).
+			var n yaml.Node
+			if err := n.Encode(item); err != nil {
+				return nil, err
+			}
+			ls.Content = append(ls.Content, &n)
+			ls.Style = 0
+			doc, err := yaml.Marshal(root)
+			if err != nil {
+				return nil, err
+			}
+			return append(doc, out...), nil
+		}
+		if err := add("labels", "labels", []any{item}); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, out...), nil
 }

@@ -23,20 +23,29 @@ import (
 // originFS is the disk, except that a kustomization without buildMetadata
 // reads with `buildMetadata: [originAnnotations]` appended: after its last
 // line, so every line kustomize could name keeps its number.
-type originFS struct{ filesys.FileSystem }
+// The overlay's own kustomization (top) reads as replaced: with the
+// block's name_suffix and labels (overlayExtras).
+type originFS struct {
+	filesys.FileSystem
+	top      string
+	replaced []byte
+}
 
 func (f originFS) ReadFile(p string) ([]byte, error) {
 	b, err := f.FileSystem.ReadFile(p)
 	if err != nil || !contains(kustomizationNames, filepath.Base(p)) {
 		return b, err
 	}
-	root := mappingOf(b)
-	if root == nil || root.Style&yaml.FlowStyle != 0 || keyOf(root, "buildMetadata") != nil {
-		return b, nil // not ours to change; the user's buildMetadata is kept as it is
+	if f.top != "" && filepath.Clean(p) == f.top {
+		b = f.replaced
 	}
 	out := append([]byte(nil), b...)
 	if len(out) > 0 && out[len(out)-1] != '\n' {
 		out = append(out, '\n')
+	}
+	root := mappingOf(b)
+	if root == nil || root.Style&yaml.FlowStyle != 0 || keyOf(root, "buildMetadata") != nil {
+		return out, nil // not ours to change; the user's buildMetadata is kept as it is
 	}
 	return append(out, "buildMetadata: [originAnnotations]\n"...), nil
 }

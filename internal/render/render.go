@@ -27,6 +27,21 @@ type Chart struct {
 	// objects, merged in the order given over the chart's values.yaml; a
 	// single object or path is a list of one.
 	Values cty.Value `hcl:"values,type=dynamic"`
+	// Workload is what the pipeline's later stages act on by name.
+	Workload *Workload `hcl:"workload,block"`
+}
+
+// Workload is an object a chart or overlay must render because the stages
+// after the deploy act on it by name and select its pods by label (a
+// blue/green Service's selector, a canary's gate): deploy checks the
+// rendered objects at load time, so a chart that names its Deployment
+// otherwise, or ignores the pod labels it is given, stops the pipeline
+// before it writes (docs/design.md, "Charts and overlays").
+type Workload struct {
+	Kind string `hcl:"kind,required"`
+	Name string `hcl:"name,required"`
+	// Labels the workload's pod template must carry.
+	Labels map[string]string `hcl:"labels"`
 }
 
 // Given reports whether the block names a chart. A block whose path is
@@ -53,6 +68,12 @@ type Overlay struct {
 	// Path is a directory holding a kustomization.yaml, relative to the
 	// pipeline directory.
 	Path string `hcl:"path,required"`
+	// NameSuffix and Labels are added by a kustomization around the
+	// overlay's (its nameSuffix, and labels with includeSelectors), so one
+	// overlay makes the tracks a pipeline names after a version (APP-v2).
+	NameSuffix string            `hcl:"name_suffix"`
+	Labels     map[string]string `hcl:"labels"`
+	Workload   *Workload         `hcl:"workload,block"`
 }
 
 // Given reports whether the block names an overlay; an empty path counts
@@ -119,10 +140,20 @@ func rel(base string, parts ...string) string {
 // Docs describe the chart and kustomize blocks for the reference pages of
 // the kinds that take them (deploy, lint).
 var Docs = map[string]string{
-	"chart":          "A Helm chart rendered in process, as `helm template` does (no helm binary; dependencies must be vendored in its charts/ directory). Set one of manifests, chart or kustomize.",
-	"chart.path":     "The chart: a directory or a packaged chart (.tgz), relative to the pipeline directory.",
-	"chart.release":  "The release name templates see as `.Release.Name` (default: the chart's name); `.Release.Namespace` is the step's namespace.",
-	"chart.values":   "Values over the chart's values.yaml, merged in order: a path is a values file (relative to the pipeline directory), an object is taken as is (`[\"values-prod.yaml\", { image = { tag = var.version } }]`).",
-	"kustomize":      "A Kustomize overlay built in process, as `kustomize build` does (no kustomize binary; remote bases are refused). Set one of manifests, chart or kustomize.",
-	"kustomize.path": "The directory holding the kustomization.yaml, relative to the pipeline directory.",
+	"chart":                     "A Helm chart rendered in process, as `helm template` does (no helm binary; dependencies must be vendored in its charts/ directory). Set one of manifests, chart or kustomize.",
+	"chart.path":                "The chart: a directory or a packaged chart (.tgz), relative to the pipeline directory.",
+	"chart.release":             "The release name templates see as `.Release.Name` (default: the chart's name); `.Release.Namespace` is the step's namespace.",
+	"chart.values":              "Values over the chart's values.yaml, merged in order: a path is a values file (relative to the pipeline directory), an object is taken as is (`[\"values-prod.yaml\", { image = { tag = var.version } }]`).",
+	"kustomize":                 "A Kustomize overlay built in process, as `kustomize build` does (no kustomize binary; remote bases are refused). Set one of manifests, chart or kustomize.",
+	"kustomize.path":            "The directory holding the kustomization.yaml, relative to the pipeline directory.",
+	"kustomize.name_suffix":     "Added to every object's name, as the kustomization's `nameSuffix` would (`\"-v2\"`: the Deployment `web` becomes `web-v2`, references follow). The overlay's own kustomization must not set nameSuffix.",
+	"kustomize.labels":          "Labels added to every object, its selectors and pod templates, as the kustomization's `labels` with `includeSelectors` would. The overlay's own kustomization must not set labels.",
+	"chart.workload":            "An object the chart must render, which later stages act on by name: deploy checks the rendered objects when the pipeline loads (exit 2 at the file at fault).",
+	"chart.workload.kind":       "Its kind: Deployment, StatefulSet, DaemonSet, ReplicaSet.",
+	"chart.workload.name":       "Its name (for a chart, usually the release).",
+	"chart.workload.labels":     "Labels its pod template must carry (a chart takes them from values, e.g. `podLabels`).",
+	"kustomize.workload":        "As chart.workload, for the overlay's objects.",
+	"kustomize.workload.kind":   "Its kind.",
+	"kustomize.workload.name":   "Its name, name_suffix included.",
+	"kustomize.workload.labels": "Labels its pod template must carry.",
 }

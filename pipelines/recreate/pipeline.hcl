@@ -27,7 +27,7 @@ locals {
     image          = { repository = var.image, tag = var.version }
     replicaCount   = var.replicas
     podAnnotations = var.pod_annotations
-    podLabels      = { version = var.version }
+    podLabels      = { app = var.app, version = var.version }
     strategy       = { type = "Recreate", rollingUpdate = null }
   }])
   images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }

@@ -33,7 +33,7 @@ locals {
     image          = { repository = var.image, tag = var.version }
     replicaCount   = var.replicas
     podAnnotations = var.pod_annotations
-    podLabels      = { version = var.version }
+    podLabels      = { app = var.app, version = var.version }
     strategy       = { type = "RollingUpdate", rollingUpdate = { maxSurge = var.max_surge, maxUnavailable = var.max_unavailable } }
   }])
   images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }

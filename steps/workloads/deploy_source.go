@@ -74,14 +74,19 @@ func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string
 		if ms, err = render.Manifests(files); err != nil {
 			return nil, "", fmt.Errorf("chart %s renders what does not parse: %w", dc.Chart.Path, err)
 		}
+		if err := dc.Chart.Workload.Check("chart "+dc.Chart.Path, files, ms); err != nil {
+			return nil, "", err
+		}
 		return ms, note, nil
 	case dc.Kustomize.Given():
 		files, err := render.RenderOverlay(dir, *dc.Kustomize)
 		if err != nil {
 			return nil, "", fmt.Errorf("kustomize: %w", err)
 		}
-		ms, err = render.Manifests(files)
-		return ms, "", err
+		if ms, err = render.Manifests(files); err != nil {
+			return nil, "", err
+		}
+		return ms, "", dc.Kustomize.Workload.Check("overlay "+dc.Kustomize.Path, files, ms)
 	}
 	ms, err = kube.ParseManifests(dc.Manifests)
 	return ms, "", err

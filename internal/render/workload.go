@@ -1,0 +1,128 @@
+package render
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/cutoverhq/cutover/kube"
+)
+
+// Check says when the rendered objects lack w: no object of its kind and
+// name, or one whose pod template lacks a label. An object of the kind
+// under another name is the likely culprit: the error is placed at its
+// name's line in the chart's template or the overlay's file. what names
+// the input for the message ("chart charts/web").
+func (w *Workload) Check(what string, files []File, ms []kube.Manifest) error {
+	if w == nil {
+		return nil
+	}
+	var others []kube.Manifest
+	for _, m := range ms {
+		if m.Object.GetKind() != w.Kind {
+			continue
+		}
+		if m.Object.GetName() != w.Name {
+			others = append(others, m)
+			continue
+		}
+		labels := mapAt(m.Object.Object, "spec", "template", "metadata", "labels")
+		var missing []string
+		for _, k := range slices.Sorted(maps.Keys(w.Labels)) {
+			if labels[k] != w.Labels[k] {
+				have := "none"
+				if v, ok := labels[k]; ok {
+					have = fmt.Sprintf("%q", v)
+				}
+				missing = append(missing, fmt.Sprintf("%s=%s (it has %s)", k, w.Labels[k], have))
+			}
+		}
+		if len(missing) == 0 {
+			return nil
+		}
+		e := at(files, m, w.Name)
+		e.Msg = fmt.Sprintf("the pod template of %s %s lacks the labels %s, which the pipeline selects its pods by; %s",
+			w.Kind, w.Name, strings.Join(missing, ", "), labelAdvice(what))
+		return e
+	}
+	var names []string
+	for _, m := range others {
+		names = append(names, m.Object.GetName())
+	}
+	if len(others) > 0 {
+		e := at(files, others[0], others[0].Object.GetName())
+		e.Msg = fmt.Sprintf("%s renders %s %s, but the pipeline acts on %s %s: %s",
+			what, w.Kind, strings.Join(names, ", "), w.Kind, w.Name, nameAdvice(what))
+		return e
+	}
+	var kinds []string
+	for _, m := range ms {
+		kinds = append(kinds, m.Object.GetKind()+" "+m.Object.GetName())
+	}
+	if len(kinds) == 0 {
+		kinds = []string{"nothing"}
+	}
+	return &Error{File: strings.TrimPrefix(strings.TrimPrefix(what, "chart "), "overlay "), Msg: fmt.Sprintf(
+		"%s renders no %s (it renders %s), but the pipeline acts on %s %s", what, w.Kind, strings.Join(kinds, ", "), w.Kind, w.Name)}
+}
+
+var nameLine = regexp.MustCompile(`^(\s*)name:`)
+
+func nameAdvice(what string) string {
+	if strings.HasPrefix(what, "chart") {
+		return "name it after the release ({{ .Release.Name }}), which the pipeline sets"
+	}
+	return "name it after app in the overlay; the pipeline adds name_suffix"
+}
+
+func labelAdvice(what string) string {
+	if strings.HasPrefix(what, "chart") {
+		return "the chart must add .Values.podLabels to its pod template, as `helm create` does"
+	}
+	return "the pipeline adds them with the kustomization's labels: a patch of the overlay must not remove them"
+}
+
+// mapAt is the map at path in obj, empty when there is none.
+func mapAt(obj map[string]any, path ...string) map[string]any {
+	cur := obj
+	for _, p := range path {
+		next, ok := cur[p].(map[string]any)
+		if !ok {
+			return map[string]any{}
+		}
+		cur = next
+	}
+	return cur
+}
+
+// at is the place of object m's name in the file it was rendered from:
+// the source line of its `name:` line, when the file's lines map back.
+func at(files []File, m kube.Manifest, name string) *Error {
+	fileName, _, _ := strings.Cut(m.Source, ", document ")
+	for _, f := range files {
+		if f.Name != fileName {
+			continue
+		}
+		e := &Error{File: f.Name}
+		re := regexp.MustCompile(`^(\s*)name:\s*["']?` + regexp.QuoteMeta(name) + `["']?\s*$`)
+		for i, l := range strings.Split(f.Text, "\n") {
+			if m := re.FindStringSubmatch(l); m != nil {
+				e.Line, e.Col = f.Line(i+1, len(m[1])+1)
+				break
+			}
+		}
+		if e.Line == 0 && f.Template != "" {
+			// A templated name: the template's first name line (metadata's).
+			for i, l := range strings.Split(f.Template, "\n") {
+				if m := nameLine.FindStringSubmatch(l); m != nil {
+					e.Line, e.Col = i+1, len(m[1])+1
+					break
+				}
+			}
+		}
+		return e
+	}
+	return &Error{File: fileName}
+}
