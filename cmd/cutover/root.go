@@ -57,6 +57,7 @@ func (c *cli) newRoot() *cobra.Command {
 	}
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	wordCobraCommands(root)
 	root.InitDefaultHelpFlag()
 	root.InitDefaultVersionFlag()
 	root.Flags().Lookup("version").Usage = "print the version, its commit and build time"
