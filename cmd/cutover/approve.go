@@ -37,11 +37,20 @@ func (c *cli) answerPause(args []string, answer string) int {
 	if !ok {
 		return exitInvalid
 	}
+	pos, path := pipelineArg(pos)
 	if len(pos) < 1 || len(pos) > 2 {
-		c.errorf("usage: cutover %s RUN [STAGE]", answer)
+		c.errorf("usage: cutover %s RUN [STAGE] [PATH]", answer)
 		return exitInvalid
 	}
 	runID := pos[0]
+	if path != "" || o.target != "" {
+		// A run with targets: the question is in one target's cluster.
+		to, code := c.pauseTarget(runID, path, answer, o)
+		if to == nil {
+			return code
+		}
+		o = to
+	}
 	if len(pos) == 2 && len(validation.IsValidLabelValue(pause.StageValue(pos[1]))) > 0 {
 		// No question can carry it: a List by it would be refused.
 		c.errorf("run %s has no pause stage %q: that is not a stage name cutover can wait on", runID, pos[1])
@@ -61,7 +70,7 @@ func (c *cli) answerPause(args []string, answer string) int {
 	// A question outlives a run killed while it waited: answering it
 	// would tell nobody. The run's journal says whether it is over.
 	if why := c.runOver(clients, ns, runID, o); why != "" {
-		c.errorf("run %s %s: nothing waits for an answer; nothing was written", runID, why)
+		c.errorf("run %s %s: nothing waits for an answer%s; nothing was written", runID, why, c.answeredBefore(clients, ns, runID, pos[1:], o))
 		return exitInvalid
 	}
 	var waiting []string
@@ -76,7 +85,11 @@ func (c *cli) answerPause(args []string, answer string) int {
 	}
 	switch {
 	case len(waiting) == 0:
-		c.errorf("run %s has no pause stage waiting in namespace %s (the run prints its namespace: cutover %s %s -n NAMESPACE)", runID, ns, answer, runID)
+		if before := c.answeredBefore(clients, ns, runID, pos[1:], o); before != "" {
+			c.errorf("run %s has no pause stage waiting in namespace %s%s; nothing was written", runID, ns, before)
+			return exitInvalid
+		}
+		c.errorf("run %s has no pause stage waiting in namespace %s (the run prints its namespace: cutover %s %s -n NAMESPACE; a question answered is removed as its stage goes on: cutover status %s shows it)", runID, ns, answer, runID, runID)
 		return exitInvalid
 	case len(pos) == 2 && q == nil:
 		c.errorf("run %s has no pause stage %q waiting; %s: %s", runID, pos[1],

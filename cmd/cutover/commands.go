@@ -142,17 +142,21 @@ var commands = []command{
 		run:     cmdUndo, complete: completeRunArg(2),
 	},
 	{
-		name: "approve", args: "RUN [STAGE]",
-		short:   "answer a pause stage of a run: go on",
-		example: "  cutover approve RUN\n  cutover approve RUN promote -n shop",
-		flags:   flagsOf(clusterFlags, []string{"output"}),
+		name: "approve", args: "RUN [STAGE] [PATH]",
+		short: "answer a pause stage of a run: go on",
+		long: "Answers the question of run RUN's pause stage STAGE (or the only one waiting). For a run of a\n" +
+			"pipeline with targets (PATH, default: the current directory), --target NAME answers in that\n" +
+			"target's cluster; without it, the only target with a question waiting, else exit 2 naming them.",
+		example: "  cutover approve RUN\n  cutover approve RUN promote -n shop\n  cutover approve RUN promote --target eu pipelines/fleet-blue-green",
+		flags:   flagsOf(varFlags, clusterFlags, []string{"output", "target"}),
 		run:     cmdApprove, complete: completePauseArgs,
 	},
 	{
-		name: "abort", args: "RUN [STAGE]",
+		name: "abort", args: "RUN [STAGE] [PATH]",
 		short:   "answer a pause stage of a run: stop and undo",
-		example: "  cutover abort RUN",
-		flags:   flagsOf(clusterFlags, []string{"output"}),
+		long:    "As approve, the other answer: the stage fails and the run is undone (a run with targets: --target NAME).",
+		example: "  cutover abort RUN\n  cutover abort RUN promote --target eu pipelines/fleet-blue-green",
+		flags:   flagsOf(varFlags, clusterFlags, []string{"output", "target"}),
 		run:     cmdAbort, complete: completePauseArgs,
 	},
 	{
