@@ -12,11 +12,7 @@ import (
 // flags (with the values they take) and the exit codes it can end with.
 func helpText(cmd *cobra.Command) string {
 	var b strings.Builder
-	desc := cmd.Long
-	if desc == "" {
-		desc = cmd.Short
-	}
-	if desc != "" {
+	if desc := description(cmd); desc != "" {
 		b.WriteString(strings.TrimRight(desc, "\n") + "\n\n")
 	}
 	b.WriteString("Usage:\n")
@@ -53,6 +49,15 @@ func helpText(cmd *cobra.Command) string {
 			"or before the command.\n")
 	}
 	return b.String()
+}
+
+// description is what a command's help says it does: its long text, or
+// its short phrase (as `cutover --help` lists it) written as a sentence.
+func description(cmd *cobra.Command) string {
+	if cmd.Long != "" || cmd.Short == "" {
+		return cmd.Long
+	}
+	return strings.ToUpper(cmd.Short[:1]) + cmd.Short[1:] + "."
 }
 
 // isOurs says whether cmd is one of the commands table's (not cobra's help

@@ -23,11 +23,7 @@ func cliReference() string {
 			continue
 		}
 		fmt.Fprintf(&b, "\n## cutover %s\n\n", cmd.Name())
-		desc := cmd.Long
-		if desc == "" {
-			desc = cmd.Short
-		}
-		b.WriteString(strings.Join(strings.Fields(desc), " ") + "\n\n")
+		b.WriteString(strings.Join(strings.Fields(description(cmd)), " ") + "\n\n")
 		fmt.Fprintf(&b, "```\n%s [flags]\n```\n", cmd.UseLine())
 		if cmd.Example != "" {
 			b.WriteString("\nExamples:\n\n```sh\n")
