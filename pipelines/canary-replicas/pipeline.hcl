@@ -23,6 +23,20 @@ locals {
     progress_deadline = var.progress_deadline
   })
   service = templatefile("service.yaml.tpl", { app = var.app })
+
+  # The canary is the Deployment above, or a chart released as APP-VERSION,
+  # or an overlay whose objects get the suffix -VERSION (pipelines/README.md,
+  # "Charts and overlays"); the shared Service is always the pipeline's. A
+  # chart or kustomize block whose path is empty counts as absent.
+  own        = var.chart == "" && var.overlay == ""
+  pod_labels = { app = var.app, version = var.version }
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.canary_replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = local.pod_labels
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "canary_healthy" {
@@ -59,7 +73,17 @@ defaults {
 
 stage "lint" {
   lint {
-    manifests = [local.deployment, local.service]
+    manifests = local.own ? [local.deployment, local.service] : null
+    chart {
+      path    = var.chart
+      release = local.new
+      values  = local.chart_values
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+    }
     # By design the Service spans both versions' pods, and the canary runs
     # a single replica for a while.
     ignore = ["selector-matches-many", "single-replica"]
@@ -78,7 +102,30 @@ stage "deploy_canary" {
   depends_on = [stage.lint, stage.service]
   timeout    = "10m"
   deploy {
-    manifests = [local.deployment]
+    manifests = local.own ? [local.deployment] : null
+    # The stages below gate and scale the Deployment APP-VERSION: a chart or
+    # overlay that does not render it stops the pipeline before it writes.
+    chart {
+      path    = var.chart
+      release = local.new
+      values  = local.chart_values
+      workload {
+        kind   = "Deployment"
+        name   = local.new
+        labels = local.pod_labels
+      }
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+      workload {
+        kind   = "Deployment"
+        name   = local.new
+        labels = local.pod_labels
+      }
+    }
+    images = local.images
   }
 }
 
@@ -91,7 +138,7 @@ stage "canary_ready" {
     kubernetes {
       kind      = "Deployment"
       name      = local.new
-      condition = result.ready_pods == var.canary_replicas && result.restarts == 0
+      condition = result.ready_pods == result.spec.replicas && result.restarts == 0
     }
   }
 }

@@ -25,6 +25,20 @@ locals {
     pod_annotations = var.pod_annotations
   })
   service = templatefile("service.yaml.tpl", { app = var.app, selector = local.traffic })
+
+  # The new server group is the ReplicaSet above, or a chart released as
+  # APP-VERSION, or an overlay whose objects get the suffix -VERSION
+  # (pipelines/README.md, "Charts and overlays"); the Service is always the
+  # pipeline's. A chart or kustomize block whose path is empty is absent.
+  own        = var.chart == "" && var.overlay == ""
+  pod_labels = { app = var.app, version = var.version }
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = local.pod_labels
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "new_healthy" {
@@ -51,7 +65,17 @@ analysis "live_healthy" {
 
 stage "lint" {
   lint {
-    manifests = [local.replicaset, local.service]
+    manifests = local.own ? [local.replicaset, local.service] : null
+    chart {
+      path    = var.chart
+      release = local.new_rs
+      values  = local.chart_values
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+    }
   }
 }
 
@@ -78,7 +102,30 @@ stage "deploy_new" {
     delay    = "1s"
   }
   deploy {
-    manifests = [local.replicaset]
+    manifests = local.own ? [local.replicaset] : null
+    # The stages below label and scale the ReplicaSet APP-VERSION: a chart
+    # or overlay that does not render it stops the pipeline before it writes.
+    chart {
+      path    = var.chart
+      release = local.new_rs
+      values  = local.chart_values
+      workload {
+        kind   = "ReplicaSet"
+        name   = local.new_rs
+        labels = local.pod_labels
+      }
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+      workload {
+        kind   = "ReplicaSet"
+        name   = local.new_rs
+        labels = local.pod_labels
+      }
+    }
+    images = local.images
   }
 }
 
@@ -91,7 +138,7 @@ stage "new_ready" {
     kubernetes {
       kind      = "ReplicaSet"
       name      = local.new_rs
-      condition = result.ready_pods == var.replicas && result.restarts == 0
+      condition = result.ready_pods == result.spec.replicas && result.restarts == 0
     }
   }
 }

@@ -89,3 +89,21 @@ variable "traffic_label" {
   default     = "createBy"
   description = "Label the Service selects; it is added to the new ReplicaSet's pods and removed from the old one's (CODING CD's createBy)"
 }
+
+variable "chart" {
+  type        = string
+  default     = ""
+  description = "Helm chart to release as the new server group instead of the pipeline's ReplicaSet: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Released as APP-VERSION, which must name its ReplicaSet; podLabels (app, version) must reach its pod template. See pipelines/README.md, \"Charts and overlays\". Empty: the manifests; not with overlay"
+}
+
+variable "chart_values" {
+  type        = list(string)
+  default     = []
+  description = "Values files of the chart, in order, relative to the pipeline directory; the pipeline's values come after them"
+}
+
+variable "overlay" {
+  type        = string
+  default     = ""
+  description = "Kustomize overlay to release as the new server group instead of the pipeline's ReplicaSet: a directory holding a kustomization.yaml whose ReplicaSet and container are named after app; the pipeline adds the suffix -VERSION and the labels app and version, and sets the image. Empty: the manifests; not with chart"
+}
