@@ -103,11 +103,15 @@ func (p *Program) RunFleet(ctx context.Context, fo FleetOptions) (*Outcome, erro
 	lost := false
 	for wi, w := range p.Waves {
 		f.emit(events.Event{Type: events.WaveStarted, Wave: w.Name, Targets: w.Targets})
-		failures, lockLost := f.runWave(ctx, w)
+		failures, lostOn := f.runWave(ctx, w)
+		lockLost := len(lostOn) > 0
+		for _, t := range lostOn {
+			failures = append(failures, t+": lock lost")
+		}
 		f.waveFinished(ctx, w, failures, lockLost || len(failures) > w.MaxFailures || ctx.Err() != nil)
 		if lockLost {
 			lost = true
-			out.Err = errors.New("lock lost: nothing undone; run `cutover undo " + fo.RunID + "` when it is safe")
+			out.Err = errors.New("lock lost on target " + strings.Join(lostOn, ", ") + ": the release stopped, nothing undone on any target; run `cutover undo " + fo.RunID + " PATH` when it is safe")
 			failedWave = wi
 			break
 		}
@@ -181,7 +185,7 @@ func (f *fleet) waveFinished(ctx context.Context, w Wave, failures []string, fai
 // runWave runs the wave's shares, at most Parallelism at once. It returns
 // the failed targets, each with why; once more than max_failures failed,
 // the others are cancelled.
-func (f *fleet) runWave(ctx context.Context, w Wave) (failures []string, lockLost bool) {
+func (f *fleet) runWave(ctx context.Context, w Wave) (failures, lockLost []string) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var mu sync.Mutex
@@ -218,7 +222,7 @@ func (f *fleet) runWave(ctx context.Context, w Wave) (failures []string, lockLos
 			mu.Lock()
 			f.ran = append(f.ran, t)
 			if o.Result == events.LockLost {
-				lockLost = true
+				lockLost = append(lockLost, t)
 			}
 			mu.Unlock()
 			if o.Err == nil || o.Result == events.LockLost {
