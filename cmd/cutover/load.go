@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
@@ -68,24 +68,49 @@ func appendNew(diags, more hcl.Diagnostics) hcl.Diagnostics {
 
 // withSources adds to files those a diagnostic points into that the parser
 // did not read (a chart's template, an overlay's YAML), so their lines are
-// shown too; a file that cannot be read is left to "source code not
-// available".
+// shown too. A file that cannot be read, is larger than a pipeline file may
+// be, is not text, or whose line is too long to echo (the way a pipeline
+// file refused for nesting looks) is left to "source code not available".
 func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) {
 	for _, d := range diags {
-		if d.Subject == nil || files[d.Subject.Filename] != nil {
+		name := ""
+		if d.Subject != nil {
+			name = d.Subject.Filename
+		}
+		if name == "" || files[name] != nil {
 			continue
 		}
-		b, err := os.ReadFile(d.Subject.Filename)
-		if err != nil {
+		b, derr := config.ReadSource(name)
+		if derr != nil || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
 			continue
 		}
-		files[d.Subject.Filename] = &hcl.File{Bytes: b}
-		if d.Subject.Start.Byte == 0 && d.Subject.End.Byte == 0 {
+		start, end := d.Subject.Start.Byte, d.Subject.End.Byte
+		if start == 0 && end == 0 {
 			// Placed by line and column only: the writer finds lines by offset.
-			d.Subject.Start.Byte = offsetOf(b, d.Subject.Start)
-			d.Subject.End.Byte = max(offsetOf(b, d.Subject.End), d.Subject.Start.Byte)
+			start = offsetOf(b, d.Subject.Start)
+			end = max(offsetOf(b, d.Subject.End), start)
 		}
+		if lineLen(b, start) > maxShownLine {
+			continue
+		}
+		files[name] = &hcl.File{Bytes: b}
+		d.Subject.Start.Byte, d.Subject.End.Byte = start, end
 	}
+}
+
+// maxShownLine bounds a line echoed under a diagnostic: a generated or
+// minified file's single line would flood the terminal.
+const maxShownLine = 1000
+
+// lineLen is the length of the line holding byte offset off.
+func lineLen(b []byte, off int) int {
+	off = min(off, len(b))
+	start := bytes.LastIndexByte(b[:off], '\n') + 1
+	end := bytes.IndexByte(b[off:], '\n')
+	if end < 0 {
+		return len(b) - start
+	}
+	return off + end - start
 }
 
 // offsetOf is the byte offset of a 1-based line and column in b.
