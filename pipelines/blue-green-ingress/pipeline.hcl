@@ -23,6 +23,21 @@ locals {
   ingress = templatefile("ingress.yaml.tpl", {
     app = var.app, version = var.version, host = var.host, ingress_class = var.ingress_class
   })
+
+  # Green (its Deployment and Service) is the manifests above, or a chart
+  # released as APP-VERSION, or an overlay whose objects get the suffix
+  # -VERSION (pipelines/README.md, "Charts and overlays"); the Ingress is
+  # always the pipeline's. A chart or kustomize block whose path is empty
+  # counts as absent.
+  own        = var.chart == "" && var.overlay == ""
+  pod_labels = { app = var.app, version = var.version }
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = local.pod_labels
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "green_healthy" {
@@ -49,7 +64,17 @@ analysis "live_healthy" {
 
 stage "lint" {
   lint {
-    manifests = [local.deployment]
+    manifests = local.own ? [local.deployment] : null
+    chart {
+      path    = var.chart
+      release = local.green
+      values  = local.chart_values
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+    }
   }
 }
 
@@ -62,7 +87,31 @@ stage "deploy_green" {
     delay    = "1s"
   }
   deploy {
-    manifests = [local.deployment]
+    manifests = local.own ? [local.deployment] : null
+    # The stages below act on the Deployment (and Service) APP-VERSION: a
+    # chart or overlay that does not render it stops the pipeline before it
+    # writes.
+    chart {
+      path    = var.chart
+      release = local.green
+      values  = local.chart_values
+      workload {
+        kind   = "Deployment"
+        name   = local.green
+        labels = local.pod_labels
+      }
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+      workload {
+        kind   = "Deployment"
+        name   = local.green
+        labels = local.pod_labels
+      }
+    }
+    images = local.images
   }
 }
 

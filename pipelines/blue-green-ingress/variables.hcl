@@ -92,3 +92,21 @@ variable "ingress_class" {
   default     = ""
   description = "ingressClassName of the Ingress when it is created; empty: the cluster's default class"
 }
+
+variable "chart" {
+  type        = string
+  default     = ""
+  description = "Helm chart to release as green (Deployment and Service) instead of the pipeline's: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Released as APP-VERSION, which must name its Deployment; podLabels (app, version) must reach its pod template. See pipelines/README.md, \"Charts and overlays\". Empty: the manifests; not with overlay"
+}
+
+variable "chart_values" {
+  type        = list(string)
+  default     = []
+  description = "Values files of the chart, in order, relative to the pipeline directory; the pipeline's values come after them"
+}
+
+variable "overlay" {
+  type        = string
+  default     = ""
+  description = "Kustomize overlay to release as green (Deployment and Service) instead of the pipeline's: a directory holding a kustomization.yaml whose Deployment and container are named after app; the pipeline adds the suffix -VERSION and the labels app and version, and sets the image. Empty: the manifests; not with chart"
+}
