@@ -70,14 +70,15 @@ func appendNew(diags, more hcl.Diagnostics) hcl.Diagnostics {
 // did not read (a chart's template, an overlay's YAML), so their lines are
 // shown too. A file that cannot be read, is larger than a pipeline file may
 // be, is not text, or whose line is too long to echo (the way a pipeline
-// file refused for nesting looks) is left to "source code not available".
-func withSources(files map[string]*hcl.File, diags hcl.Diagnostics) {
+// file refused for nesting looks) is left to "source code not available",
+// as are the hidden files.
+func withSources(files map[string]*hcl.File, hidden map[string]bool, diags hcl.Diagnostics) {
 	for _, d := range diags {
 		name := ""
 		if d.Subject != nil {
 			name = d.Subject.Filename
 		}
-		if name == "" || files[name] != nil {
+		if name == "" || files[name] != nil || hidden[name] {
 			continue
 		}
 		b, derr := config.ReadSource(name)
@@ -139,11 +140,22 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 		}
 		return
 	}
+	// A variable file's lines are never echoed: they hold values, some
+	// sensitive, and a value that does not parse is not known to be a
+	// secret to mask. Its diagnostics keep their file:line:col.
 	files := map[string]*hcl.File{}
-	if cfg != nil {
-		files = cfg.Parser.Files()
+	hidden := map[string]bool{}
+	for _, f := range o.varFiles {
+		hidden[f] = true
 	}
-	withSources(files, diags)
+	if cfg != nil {
+		for name, f := range cfg.Parser.Files() {
+			if !hidden[name] {
+				files[name] = f
+			}
+		}
+	}
+	withSources(files, hidden, diags)
 	color := false
 	if f, ok := c.stderr.(interface{ Fd() uintptr }); ok && report.Colors(c.getenv) {
 		color = term.IsTerminal(int(f.Fd()))
