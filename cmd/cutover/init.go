@@ -32,6 +32,10 @@ func cmdInit(c *cli, args []string) int {
 		return exitInvalid
 	}
 	if o.list {
+		if len(pos) > 0 {
+			c.errorf("init --list writes nothing and takes no DIR, got %q", pos)
+			return exitInvalid
+		}
 		return c.listTemplates(all, o)
 	}
 	if len(pos) > 1 {

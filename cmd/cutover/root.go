@@ -58,6 +58,7 @@ func (c *cli) newRoot() *cobra.Command {
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	wordCobraCommands(root)
+	c.strictHelp(root)
 	root.InitDefaultHelpFlag()
 	root.InitDefaultVersionFlag()
 	root.Flags().Lookup("version").Usage = "print the version, its commit and build time"
@@ -75,6 +76,13 @@ func (c *cli) newCommand(def command) *cobra.Command {
 		Args:    cobra.ArbitraryArgs, // each body checks its own, precisely
 		Run: func(_ *cobra.Command, args []string) {
 			c.opts = o
+			if def.args == "" && len(args) > 0 {
+				// history, schema, version: a word after them is a mistake
+				// (a misplaced PATH, a typo), not something to ignore.
+				c.errorf("%s takes no arguments, got %q", def.name, args)
+				c.code = exitInvalid
+				return
+			}
 			c.code = def.run(c, args)
 		},
 		DisableFlagsInUseLine: true,
@@ -311,4 +319,22 @@ func findSub(cmd *cobra.Command, name string) *cobra.Command {
 		}
 	}
 	return nil
+}
+
+// strictHelp makes `cutover help NOPE` the usage mistake `cutover NOPE`
+// is (exit 2, the command named), where cobra's help prints the global
+// help and exits 0.
+func (c *cli) strictHelp(root *cobra.Command) {
+	help, _, err := root.Find([]string{"help"})
+	if err != nil || help.Name() != "help" {
+		return
+	}
+	help.Run = nil
+	help.RunE = func(_ *cobra.Command, args []string) error {
+		cmd, _, err := root.Find(args)
+		if err != nil {
+			return usageError{err}
+		}
+		return cmd.Help()
+	}
 }

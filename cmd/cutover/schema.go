@@ -8,10 +8,7 @@ import (
 // cmdSchema prints the JSON schema of a pipeline file, built from the
 // decoder's schemas and this binary's step kinds and providers.
 func cmdSchema(c *cli, args []string) int {
-	if _, pos, ok := c.parse("schema", args); !ok || len(pos) > 0 {
-		if len(pos) > 0 {
-			c.errorf("schema takes no arguments")
-		}
+	if _, _, ok := c.parse("schema", args); !ok {
 		return exitInvalid
 	}
 	out, err := reference.Schema(steps.Default)
