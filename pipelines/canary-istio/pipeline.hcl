@@ -35,6 +35,23 @@ locals {
   route = templatefile("virtualservice.yaml.tpl", {
     app = var.app, host = var.host, gateway = var.gateway
   })
+
+  # The canary track is the Deployment and Service APP-canary above, or a
+  # chart released as APP-VERSION (its Deployment and Service), or an
+  # overlay whose objects get the suffix -VERSION (pipelines/README.md,
+  # "Charts and overlays"); the stable track and the VirtualService are always
+  # the pipeline's. A chart or kustomize block whose path is empty counts as
+  # absent.
+  own         = var.chart == "" && var.overlay == ""
+  canary_name = local.own ? "${var.app}-canary" : "${var.app}-${var.version}"
+  pod_labels  = { app = var.app, version = var.version }
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.canary_replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = local.pod_labels
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "canary_healthy" {
@@ -60,8 +77,19 @@ defaults {
 
 stage "lint" {
   lint {
-    # What the release ends with: the stable track on the new version.
-    manifests = [local.canary_workload, local.promoted]
+    # What the release ends with: the stable track on the new version (with
+    # a chart or an overlay, the canary track as it renders).
+    manifests = local.own ? [local.canary_workload, local.promoted] : null
+    chart {
+      path    = var.chart
+      release = "${var.app}-${var.version}"
+      values  = local.chart_values
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+    }
     # The canary track runs one replica on purpose.
     ignore = ["single-replica"]
   }
@@ -81,7 +109,31 @@ stage "deploy_canary" {
   when       = local.canary
   timeout    = "10m"
   deploy {
-    manifests = [local.canary_workload]
+    manifests = local.own ? [local.canary_workload] : null
+    # The stages below gate, route to and scale the Deployment and Service
+    # of the canary track: a chart or overlay that does not render its
+    # Deployment stops the pipeline before it writes.
+    chart {
+      path    = var.chart
+      release = local.canary_name
+      values  = local.chart_values
+      workload {
+        kind   = "Deployment"
+        name   = local.canary_name
+        labels = local.pod_labels
+      }
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+      workload {
+        kind   = "Deployment"
+        name   = local.canary_name
+        labels = local.pod_labels
+      }
+    }
+    images = local.images
   }
 }
 
@@ -94,7 +146,7 @@ stage "canary_ready" {
     failure_limit = 0
     kubernetes {
       kind      = "Service"
-      name      = "${var.app}-canary"
+      name      = local.canary_name
       condition = result.ready_pods == var.canary_replicas && result.restarts == 0
     }
   }
@@ -108,7 +160,7 @@ stage "ab" {
     router          = "istio"
     virtual_service = var.app
     stable          = var.app
-    canary          = "${var.app}-canary"
+    canary          = local.canary_name
     subsets         = false # stable and canary are Services (hosts), not subsets
     weight          = 0
     header {
@@ -148,7 +200,7 @@ stage "weight" {
     router          = "istio"
     virtual_service = var.app
     stable          = var.app
-    canary          = "${var.app}-canary"
+    canary          = local.canary_name
     subsets         = false # stable and canary are Services (hosts), not subsets
     weight          = each.value
   }
@@ -197,7 +249,7 @@ stage "route_stable" {
     router          = "istio"
     virtual_service = var.app
     stable          = var.app
-    canary          = "${var.app}-canary"
+    canary          = local.canary_name
     subsets         = false # stable and canary are Services (hosts), not subsets
     weight          = 0
   }
@@ -207,7 +259,7 @@ stage "retire_canary" {
   depends_on = [stage.route_stable]
   when       = local.canary
   scale {
-    name     = "${var.app}-canary"
+    name     = local.canary_name
     replicas = 0
   }
 }

@@ -21,6 +21,22 @@ locals {
     progress_deadline = var.progress_deadline
   })
   service = templatefile("service.yaml.tpl", { app = var.app, version = var.version })
+
+  # Green, on every target, is the manifests above, or a chart released as
+  # APP-VERSION, or an overlay whose objects get the suffix -VERSION
+  # (pipelines/README.md, "Charts and overlays"); the live Service is always
+  # the pipeline's. A chart or kustomize block whose path is empty counts as
+  # absent.
+  green      = "${var.app}-${var.version}"
+  own        = var.chart == "" && var.overlay == ""
+  pod_labels = { app = var.app, version = var.version }
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = local.pod_labels
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "green_healthy" {
@@ -38,7 +54,17 @@ analysis "green_healthy" {
 # preStop, grace period, surge settings), before anything is written.
 stage "lint" {
   lint {
-    manifests = [local.deployment, local.service]
+    manifests = local.own ? [local.deployment, local.service] : null
+    chart {
+      path    = var.chart
+      release = local.green
+      values  = local.chart_values
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+    }
   }
 }
 
@@ -64,7 +90,31 @@ stage "deploy_green" {
     delay    = "1s"
   }
   deploy {
-    manifests = [local.deployment]
+    manifests = local.own ? [local.deployment] : null
+    # The stages below act on the Deployment APP-VERSION and select its
+    # pods by app and version: a chart or overlay that does not render it
+    # stops the pipeline before it writes.
+    chart {
+      path    = var.chart
+      release = local.green
+      values  = local.chart_values
+      workload {
+        kind   = "Deployment"
+        name   = local.green
+        labels = local.pod_labels
+      }
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+      workload {
+        kind   = "Deployment"
+        name   = local.green
+        labels = local.pod_labels
+      }
+    }
+    images = local.images
   }
 }
 
@@ -77,8 +127,8 @@ stage "green_ready" {
     failure_limit = 0
     kubernetes {
       kind      = "Deployment"
-      name      = "${var.app}-${var.version}"
-      condition = result.ready_pods == var.replicas && result.restarts == 0
+      name      = local.green
+      condition = result.ready_pods == result.spec.replicas && result.restarts == 0
     }
   }
 }

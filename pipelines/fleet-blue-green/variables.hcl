@@ -98,3 +98,21 @@ variable "max_failures" {
   default     = 0
   description = "How many clusters of the second wave may fail (each undone on its own) without failing the release"
 }
+
+variable "chart" {
+  type        = string
+  default     = ""
+  description = "Helm chart to release as green instead of the pipeline's Deployment: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Released as APP-VERSION, which must name its Deployment; podLabels (app, version) must reach its pod template. See pipelines/README.md, \"Charts and overlays\". Empty: the manifests; not with overlay"
+}
+
+variable "chart_values" {
+  type        = list(string)
+  default     = []
+  description = "Values files of the chart, in order, relative to the pipeline directory; the pipeline's values come after them"
+}
+
+variable "overlay" {
+  type        = string
+  default     = ""
+  description = "Kustomize overlay to release as green instead of the pipeline's Deployment: a directory holding a kustomization.yaml whose Deployment and container are named after app; the pipeline adds the suffix -VERSION and the labels app and version, and sets the image. Empty: the manifests; not with chart"
+}
