@@ -36,7 +36,7 @@ func (c *cli) addCompletions(cmd *cobra.Command, def command, o *options) {
 	}
 	fixed := map[string][]string{
 		"output": {"text", "json"}, "format": {"dot", "mermaid"}, "dry-run": {"server", "none"},
-		"state": {"secret", "configmap"},
+		"state": {"secret", "configmap"}, "ci": {"github", "gitlab"},
 	}
 	if def.name == "rbac" {
 		fixed["state"] = append(fixed["state"], "none")
@@ -56,6 +56,12 @@ func (c *cli) addCompletions(cmd *cobra.Command, def command, o *options) {
 	})
 	register("var", func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return variablesAt(pathOf(args)), cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
+	})
+	register("wave", func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return wavesAt(pathOf(args)), cobra.ShellCompDirectiveNoFileComp
+	})
+	register("target", func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return targetsAt(pathOf(args)), cobra.ShellCompDirectiveNoFileComp
 	})
 	register("var-file", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return []cobra.Completion{"hcl", "json"}, cobra.ShellCompDirectiveFilterFileExt
@@ -210,6 +216,29 @@ func variablesAt(path string) []cobra.Completion {
 		out = append(out, cobra.CompletionWithDesc(name+"=", cfg.Variables[name].Description))
 	}
 	return out
+}
+
+// wavesAt completes --wave with the pipeline's waves, in their order, each
+// described by its targets.
+func wavesAt(path string) []cobra.Completion {
+	cfg, _ := config.Load(path, nil)
+	if cfg == nil {
+		return nil
+	}
+	var out []cobra.Completion
+	for _, w := range cfg.Waves {
+		out = append(out, cobra.CompletionWithDesc(w.Name, strings.Join(w.Targets, ", ")))
+	}
+	return out
+}
+
+// targetsAt completes --target with the pipeline's targets, in their order.
+func targetsAt(path string) []cobra.Completion {
+	cfg, _ := config.Load(path, nil)
+	if cfg == nil {
+		return nil
+	}
+	return append([]cobra.Completion(nil), cfg.TargetOrder...)
 }
 
 // templateNames completes init --template with the ready pipelines whose
