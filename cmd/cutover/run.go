@@ -226,6 +226,19 @@ func (c *cli) checkStateFlags(o *options) bool {
 	return true
 }
 
+// signalName is the signal as the exit codes and CI docs name it (SIGINT,
+// SIGTERM); Go's own String is "interrupt" / "terminated", which read as
+// "interrupted by interrupt".
+func signalName(s os.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
 // signalContext is cancelled by the first SIGINT or SIGTERM (a cancelled CI
 // job); the returned func says which one arrived. On a terminal a second
 // signal exits at once: the person pressing ^C twice means it. In CI a
@@ -243,12 +256,13 @@ func (c *cli) signalContext() (context.Context, func() os.Signal) {
 		s := <-ch
 		got = s
 		close(done)
+		name := signalName(s)
 		again := "again to exit at once"
 		if !interactive {
 			again = "within --grace"
 		}
-		fmt.Fprintf(c.stderr, "cutover: %s received: stopping, undoing what this run changed (%s)\n", s, again)
-		cancel(fmt.Errorf("interrupted by %s", s))
+		fmt.Fprintf(c.stderr, "cutover: %s received: stopping, undoing what this run changed (%s)\n", name, again)
+		cancel(fmt.Errorf("interrupted by %s", name))
 		for s := range ch {
 			if interactive {
 				if s == syscall.SIGTERM {
@@ -256,7 +270,7 @@ func (c *cli) signalContext() (context.Context, func() os.Signal) {
 				}
 				os.Exit(exitInterrupted)
 			}
-			fmt.Fprintf(c.stderr, "cutover: %s received again: still undoing (within --grace)\n", s)
+			fmt.Fprintf(c.stderr, "cutover: %s received again: still undoing (within --grace)\n", signalName(s))
 		}
 	}()
 	return ctx, func() os.Signal {
