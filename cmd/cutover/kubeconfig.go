@@ -54,10 +54,10 @@ func kubeconfigProblem(kubeconfig, context string) string {
 			files = append(files, f)
 		}
 	}
-	where := "no kubeconfig file (--kubeconfig, $KUBECONFIG, ~/.kube/config)"
-	if len(files) > 0 {
-		where = "the kubeconfig " + strings.Join(files, ", ")
+	if len(files) == 0 {
+		return fmt.Sprintf("context %q is not there: no kubeconfig file is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config)", context)
 	}
+	where := "the kubeconfig " + strings.Join(files, ", ")
 	have := "it has no context"
 	if len(raw.Contexts) > 0 {
 		var names []string
