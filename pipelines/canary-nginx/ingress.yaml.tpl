@@ -3,6 +3,8 @@
 # the share of the stable Ingress's requests that the canary-weight,
 # canary-by-header and canary-by-cookie annotations (set by the traffic
 # stages) say. It is created with weight 0: no traffic until a step says so.
+# Its backend is the track's Service: APP or APP-canary, or the release of
+# a chart or overlay (APP-VERSION).
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
@@ -25,6 +27,6 @@ spec:
             pathType: Prefix
             backend:
               service:
-                name: ${name}
+                name: ${service}
                 port:
                   number: 80

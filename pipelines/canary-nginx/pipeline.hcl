@@ -33,11 +33,28 @@ locals {
     pod_annotations = var.pod_annotations
   }))
   stable_ingress = templatefile("ingress.yaml.tpl", {
-    app = var.app, name = var.app, track = "stable", host = var.host, ingress_class = var.ingress_class
+    app = var.app, name = var.app, service = var.app, track = "stable", host = var.host, ingress_class = var.ingress_class
   })
   canary_ingress = templatefile("ingress.yaml.tpl", {
-    app = var.app, name = "${var.app}-canary", track = "canary", host = var.host, ingress_class = var.ingress_class
+    app = var.app, name = "${var.app}-canary", service = local.canary_name, track = "canary", host = var.host, ingress_class = var.ingress_class
   })
+
+  # The canary track is the Deployment and Service APP-canary above, or a
+  # chart released as APP-VERSION (its Deployment and Service), or an
+  # overlay whose objects get the suffix -VERSION (pipelines/README.md,
+  # "Charts and overlays"); the stable track and the canary Ingress (sending
+  # to the canary's Service) are always the pipeline's. A chart or kustomize
+  # block whose path is empty counts as absent.
+  own         = var.chart == "" && var.overlay == ""
+  canary_name = local.own ? "${var.app}-canary" : "${var.app}-${var.version}"
+  pod_labels  = { app = var.app, version = var.version }
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.canary_replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = local.pod_labels
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "canary_healthy" {
@@ -63,8 +80,19 @@ defaults {
 
 stage "lint" {
   lint {
-    # What the release ends with: the stable track on the new version.
-    manifests = [local.canary_workload, local.promoted]
+    # What the release ends with: the stable track on the new version (with
+    # a chart or an overlay, the canary track as it renders).
+    manifests = local.own ? [local.canary_workload, local.promoted] : null
+    chart {
+      path    = var.chart
+      release = "${var.app}-${var.version}"
+      values  = local.chart_values
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+    }
     # The canary track runs one replica on purpose.
     ignore = ["single-replica"]
   }
@@ -84,12 +112,46 @@ stage "deploy_canary" {
   when       = local.canary
   timeout    = "10m"
   deploy {
-    manifests = [local.canary_workload, local.canary_ingress]
+    manifests = local.own ? [local.canary_workload, local.canary_ingress] : null
+    # The stages below gate, route to and scale the Deployment and Service
+    # of the canary track: a chart or overlay that does not render its
+    # Deployment stops the pipeline before it writes.
+    chart {
+      path    = var.chart
+      release = local.canary_name
+      values  = local.chart_values
+      workload {
+        kind   = "Deployment"
+        name   = local.canary_name
+        labels = local.pod_labels
+      }
+    }
+    kustomize {
+      path        = var.overlay
+      name_suffix = "-${var.version}"
+      labels      = local.pod_labels
+      workload {
+        kind   = "Deployment"
+        name   = local.canary_name
+        labels = local.pod_labels
+      }
+    }
+    images = local.images
+  }
+}
+
+# With a chart or an overlay, the canary Ingress (the pipeline's, sending
+# to the release's Service) is applied on its own: a deploy takes one input.
+stage "canary_ingress" {
+  depends_on = [stage.deploy_canary]
+  when       = local.canary && !local.own
+  deploy {
+    manifests = [local.canary_ingress]
   }
 }
 
 stage "canary_ready" {
-  depends_on = [stage.deploy_canary]
+  depends_on = [stage.deploy_canary, stage.canary_ingress]
   when       = local.canary
   verify {
     interval      = var.analysis_interval
@@ -97,7 +159,7 @@ stage "canary_ready" {
     failure_limit = 0
     kubernetes {
       kind      = "Service"
-      name      = "${var.app}-canary"
+      name      = local.canary_name
       condition = result.ready_pods == var.canary_replicas && result.restarts == 0
     }
   }
@@ -202,7 +264,7 @@ stage "retire_canary" {
   depends_on = [stage.route_stable]
   when       = local.canary
   scale {
-    name     = "${var.app}-canary"
+    name     = local.canary_name
     replicas = 0
   }
 }

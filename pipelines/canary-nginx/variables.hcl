@@ -139,3 +139,21 @@ variable "approval_timeout" {
   default     = "1h"
   description = "How long each approval waits for an answer before the release is aborted and rolled back"
 }
+
+variable "chart" {
+  type        = string
+  default     = ""
+  description = "Helm chart to release as the canary instead of the pipeline's Deployment: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Released as APP-VERSION, which must name its Deployment and the Service the router sends the canary share to; podLabels (app, version) must reach its pod template. See pipelines/README.md, \"Charts and overlays\". Empty: the manifests; not with overlay"
+}
+
+variable "chart_values" {
+  type        = list(string)
+  default     = []
+  description = "Values files of the chart, in order, relative to the pipeline directory; the pipeline's values come after them"
+}
+
+variable "overlay" {
+  type        = string
+  default     = ""
+  description = "Kustomize overlay to release as the canary instead of the pipeline's Deployment: a directory holding a kustomization.yaml whose Deployment, Service and container are named after app; the pipeline adds the suffix -VERSION and the labels app and version, and sets the image. Empty: the manifests; not with chart"
+}
