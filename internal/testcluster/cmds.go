@@ -416,18 +416,26 @@ func applyObject(ctx context.Context, cl *clients, u *unstructured.Unstructured,
 
 // evalJSONPath evaluates a kubectl-style JSONPath; missing keys give "".
 func evalJSONPath(expr string, obj any) (string, error) {
-	if !strings.HasPrefix(strings.TrimSpace(expr), "{") {
-		expr = "{" + expr + "}"
-	}
-	jp := jsonpath.New("path").AllowMissingKeys(true)
-	if err := jp.Parse(expr); err != nil {
-		return "", fmt.Errorf("bad JSONPath %q: %v", expr, err)
+	jp, err := compileJSONPath(expr)
+	if err != nil {
+		return "", err
 	}
 	var buf bytes.Buffer
 	if err := jp.Execute(&buf, obj); err != nil {
 		return "", fmt.Errorf("JSONPath %q: %v", expr, err)
 	}
 	return buf.String(), nil
+}
+
+func compileJSONPath(expr string) (*jsonpath.JSONPath, error) {
+	if !strings.HasPrefix(strings.TrimSpace(expr), "{") {
+		expr = "{" + expr + "}"
+	}
+	jp := jsonpath.New("path").AllowMissingKeys(true)
+	if err := jp.Parse(expr); err != nil {
+		return nil, fmt.Errorf("bad JSONPath %q: %v", expr, err)
+	}
+	return jp, nil
 }
 
 // target is what kget and kwait look at: one named object or the List of
@@ -625,6 +633,9 @@ func cmdKwait(ts *testscript.TestScript, neg bool, args []string) {
 	var conds []waitCondition
 	for _, a := range args {
 		c, err := parseWaitCondition(a)
+		if err == nil && c.path != "" {
+			_, err = compileJSONPath(c.path)
+		}
 		if err != nil {
 			ts.Fatalf("%v\n%s", err, usage)
 		}
@@ -656,7 +667,13 @@ func cmdKwait(ts *testscript.TestScript, neg bool, args []string) {
 			default:
 				got, err := evalJSONPath(cond.path, v)
 				if err != nil {
-					return false, err
+					// A filter over a field the object does not have yet
+					// (a CRD's conditions before its controller wrote
+					// them) is "not yet", as in kubectl wait; the path's
+					// syntax was checked before the wait began.
+					ok = false
+					seen = append(seen, err.Error())
+					continue
 				}
 				ok = ok && got == cond.value
 				seen = append(seen, cond.path+"="+strconv.Quote(got))
