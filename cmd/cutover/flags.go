@@ -205,6 +205,10 @@ func (d *durationFlag) Set(v string) error {
 }
 
 func parseDuration(v string) (time.Duration, error) {
+	if abs, neg := strings.CutPrefix(v, "-"); neg && looksLikeDuration(abs) {
+		// -5s or -5: a duration, but one no wait can take.
+		return 0, fmt.Errorf("a duration is 0 or more, not %s", v)
+	}
 	if _, err := strconv.ParseFloat(v, 64); err == nil {
 		return 0, fmt.Errorf("a duration needs its unit: %ss for seconds, %sm for minutes (units: ms, s, m, h)", v, v)
 	}
@@ -213,6 +217,14 @@ func parseDuration(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("not a duration: write it with its unit, as 90s, 2m or 1m30s")
 	}
 	return d, nil
+}
+
+// looksLikeDuration says whether v is a duration, or a number missing its
+// unit.
+func looksLikeDuration(v string) bool {
+	_, errNum := strconv.ParseFloat(v, 64)
+	_, errDur := time.ParseDuration(v)
+	return errNum == nil || errDur == nil
 }
 
 // waitFlag is --wait-lock (10 minutes) or --wait-lock=DURATION: how long to
