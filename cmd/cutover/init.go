@@ -62,6 +62,10 @@ func cmdInit(c *cli, args []string) int {
 		c.errorf("no ready pipeline %q.%s They are: %s", o.template, hint, strings.Join(names, ", "))
 		return exitInvalid
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		c.errorf("%s is a file: init writes a pipeline's files into a directory (DIR)", dir)
+		return exitInvalid
+	}
 	// Nothing is written when one file would be overwritten: a half
 	// initialised directory is worse than none.
 	var exist []string
