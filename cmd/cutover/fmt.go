@@ -45,14 +45,14 @@ func (c *cli) format(paths []string, o *options) int {
 			bad = config.CheckSource(src, f, config.ConfigSource)
 		}
 		if bad != nil {
-			c.printDiags(nil, hcl.Diagnostics{bad}, o)
+			c.writeDiags(nil, hcl.Diagnostics{bad}, o, f+" is left as it is")
 			invalid = true
 			continue
 		}
 		// Refuse to "format" what does not parse: hclwrite would keep the
 		// broken tokens and the user would learn nothing.
 		if _, diags := hclwrite.ParseConfig(src, f, hcl.InitialPos); diags.HasErrors() {
-			c.printDiags(nil, diags, o)
+			c.writeDiags(nil, diags, o, f+" is left as it is")
 			invalid = true
 			continue
 		}

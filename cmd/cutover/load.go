@@ -130,6 +130,12 @@ func offsetOf(b []byte, p hcl.Pos) int {
 // printDiags renders diagnostics: with source and caret on stderr as text,
 // as diagnostic events in JSON, and as annotations on GitHub.
 func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) {
+	c.writeDiags(cfg, diags, o, "nothing was run")
+}
+
+// writeDiags is printDiags with what the errors left undone, said after
+// their count in text.
+func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, outcome string) {
 	// Found in several passes (parse, decode, evaluation), shown in the
 	// order of the source, which is the order a reader fixes them in.
 	sort.SliceStable(diags, func(i, j int) bool { return diagBefore(diags[i], diags[j]) })
@@ -176,7 +182,7 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 		}
 	}
 	if errs > 0 {
-		fmt.Fprintf(c.stderr, "%s; nothing was run.\n", words.Count(errs, "error"))
+		fmt.Fprintf(c.stderr, "%s; %s.\n", words.Count(errs, "error"), outcome)
 	}
 	if c.getenv("GITHUB_ACTIONS") == "true" {
 		// Annotations point at the line in the pull request's diff.
