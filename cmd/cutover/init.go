@@ -86,6 +86,8 @@ func cmdInit(c *cli, args []string) int {
 		return exitInvalid
 	}
 	stale, changed := leftovers(dir, *t, all)
+	text := o.output != "json"
+	res := initResult{Template: t.Name, Dir: dir, Removed: stale, Left: changed}
 	for _, f := range t.Files {
 		src, err := fs.ReadFile(pipelines.FS, path.Join(t.Name, f))
 		if err == nil {
@@ -95,20 +97,46 @@ func cmdInit(c *cli, args []string) int {
 			c.errorf("%v", err)
 			return exitInvalid
 		}
-		fmt.Fprintf(c.stdout, "wrote %s\n", filepath.Join(dir, f))
+		res.Wrote = append(res.Wrote, filepath.Join(dir, f))
+		if text {
+			fmt.Fprintf(c.stdout, "wrote %s\n", filepath.Join(dir, f))
+		}
 	}
 	for _, f := range stale {
 		if err := os.Remove(f); err != nil {
 			c.errorf("%v", err)
 			return exitInvalid
 		}
-		fmt.Fprintf(c.stdout, "removed %s (an earlier init wrote it; %s does not have it)\n", f, t.Name)
+		if text {
+			fmt.Fprintf(c.stdout, "removed %s (an earlier init wrote it; %s does not have it)\n", f, t.Name)
+		}
+	}
+	res.Required = requiredVariables(dir)
+	if !text {
+		_ = json.NewEncoder(c.stdout).Encode(res)
+		return exitOK
 	}
 	for _, f := range changed {
 		fmt.Fprintf(c.stdout, "left %s: a file of another ready pipeline, changed since init wrote it; remove it if %s does not need it\n", f, t.Name)
 	}
-	c.nextSteps(dir)
+	var flags []string
+	for _, name := range res.Required {
+		flags = append(flags, "-var "+name+"=…")
+	}
+	fmt.Fprintf(c.stdout, "\nNext: cutover validate %s\n      cutover plan %s %s\n", dir, dir, strings.Join(flags, " "))
 	return exitOK
+}
+
+// initResult is what init -o json prints: the files it wrote and removed,
+// those of an earlier init it left (edited since), and the variables a
+// plan or run needs a value for.
+type initResult struct {
+	Template string   `json:"template"`
+	Dir      string   `json:"dir"`
+	Wrote    []string `json:"wrote"`
+	Removed  []string `json:"removed,omitempty"`
+	Left     []string `json:"left,omitempty"`
+	Required []string `json:"required_variables,omitempty"`
 }
 
 // leftovers are the files of dir that an earlier init of another ready
@@ -150,19 +178,19 @@ func leftovers(dir string, t template, all []template) (stale, changed []string)
 	return stale, changed
 }
 
-// nextSteps says how to look at the new pipeline, with the variables it
-// needs a value for.
-func (c *cli) nextSteps(dir string) {
+// requiredVariables are the variables of the pipeline in dir without a
+// default: what plan and run need a value for.
+func requiredVariables(dir string) []string {
 	cfg, _ := config.Load(dir, nil)
 	var required []string
 	if cfg != nil {
 		for _, name := range cfg.VariableOrder {
 			if !cfg.Variables[name].HasDefault {
-				required = append(required, "-var "+name+"=…")
+				required = append(required, name)
 			}
 		}
 	}
-	fmt.Fprintf(c.stdout, "\nNext: cutover validate %s\n      cutover plan %s %s\n", dir, dir, strings.Join(required, " "))
+	return required
 }
 
 func (c *cli) listTemplates(all []template, o *options) int {
