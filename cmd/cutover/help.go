@@ -19,14 +19,19 @@ func helpText(cmd *cobra.Command) string {
 	if cmd.Runnable() && cmd.Parent() != nil {
 		fmt.Fprintf(&b, "  %s [flags]\n", cmd.UseLine())
 	}
+	// completion's subcommands are the shells it writes scripts for.
+	sub, subs := "COMMAND", "Commands"
+	if cmd.Name() == "completion" {
+		sub, subs = "SHELL", "Shells"
+	}
 	if cmd.HasAvailableSubCommands() {
-		fmt.Fprintf(&b, "  %s COMMAND [flags]\n", cmd.CommandPath())
+		fmt.Fprintf(&b, "  %s %s [flags]\n", cmd.CommandPath(), sub)
 	}
 	if cmd.Example != "" {
 		b.WriteString("\nExamples:\n" + strings.TrimRight(cmd.Example, "\n") + "\n")
 	}
 	if cmd.HasAvailableSubCommands() {
-		b.WriteString("\nCommands:\n")
+		b.WriteString("\n" + subs + ":\n")
 		for _, s := range cmd.Commands() {
 			if s.IsAvailableCommand() || s.Name() == "help" {
 				fmt.Fprintf(&b, "  %-11s %s\n", s.Name(), s.Short)
