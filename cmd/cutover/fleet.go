@@ -505,7 +505,7 @@ func (c *cli) statusFleet(runID, path string, o *options) int {
 		for _, r := range runs {
 			if r.RunID == runID {
 				found, anywhere = true, true
-				if rc := c.printRun(r, to); rc != exitOK {
+				if rc := c.printRun(r, path, to); rc != exitOK {
 					code = rc
 				}
 			}

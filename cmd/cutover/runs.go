@@ -17,6 +17,7 @@ import (
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
+	"github.com/cutoverhq/cutover/steps/pause"
 )
 
 // priorRun is an existing run, loaded for --resume or undo.
@@ -332,7 +333,7 @@ func (c *cli) statusRun(runID, pipelineNS string, o *options) int {
 		return exitOf(err)
 	}
 	m := j.Meta()
-	code := c.printRun(viewOf(m, ns, lock.NewLeaseLocker(clients, ns)), o)
+	code := c.printRun(viewOf(m, ns, lock.NewLeaseLocker(clients, ns)), "", o)
 	if m.Target != "" && code == exitOK && o.output != "json" {
 		// One share of a fleet run: the others are in their own
 		// clusters, which this status did not read.
@@ -386,7 +387,10 @@ type entryView struct {
 	Deadline time.Time `json:"deadline,omitzero"`
 }
 
-func (c *cli) printRun(r runView, o *options) int {
+// printRun shows run r as its journal in this cluster has it. path is the
+// pipeline the run was asked about (status RUN PATH), "" when unknown: a
+// target's share names it in the commands that answer a pause there.
+func (c *cli) printRun(r runView, path string, o *options) int {
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
@@ -411,6 +415,19 @@ func (c *cli) printRun(r runView, o *options) int {
 	var waiting []waitingView
 	if r.Status == journal.StatusRunning {
 		waiting = waitingFor(clients, r.Namespace, r.RunID)
+	}
+	if r.Target != "" {
+		// A share's question is answered in its own cluster, which the
+		// kubeconfig's current context need not be: --target and the
+		// pipeline say which (docs/language.md, "Targets and waves").
+		if path == "" {
+			path = "PATH"
+		}
+		for i := range waiting {
+			w := &waiting[i]
+			w.Approve = pause.TargetCommand(pause.Approve, r.RunID, w.Stage, r.Namespace, r.Target, path)
+			w.Abort = pause.TargetCommand(pause.Abort, r.RunID, w.Stage, r.Namespace, r.Target, path)
+		}
 	}
 	if o.output == "json" {
 		if view == nil {

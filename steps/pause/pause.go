@@ -251,6 +251,13 @@ func Command(answer, runID, stage, namespace string) string {
 	return fmt.Sprintf("cutover %s %s %s -n %s", answer, runID, shellWord(stage), namespace)
 }
 
+// TargetCommand is Command for a stage of a target's share of a run
+// (docs/design.md, "Targets and waves"): the question is in that target's
+// cluster, which --target and the pipeline at path name.
+func TargetCommand(answer, runID, stage, namespace, target, path string) string {
+	return fmt.Sprintf("cutover %s %s %s --target %s %s -n %s", answer, runID, shellWord(stage), shellWord(target), shellWord(path), namespace)
+}
+
 func shellWord(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == "" {
 		return s
