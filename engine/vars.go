@@ -59,7 +59,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 	for _, f := range in.VarFiles {
 		// The same guards as pipeline files: a binary, huge or absurdly
 		// nested file is one diagnostic, not a crash or minutes of parsing.
-		src, bad := config.ReadSource(f)
+		src, bad := config.ReadSource(f, "variable file")
 		if bad == nil {
 			bad = config.CheckSource(src, f, config.ConfigSource)
 		}
@@ -74,7 +74,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 			parse = cfg.Parser.ParseJSON
 		}
 		file, d := parse(src, f)
-		diags = append(diags, d...)
+		diags = append(diags, withoutQuotes(d, cfg)...)
 		if d.HasErrors() {
 			continue
 		}
@@ -255,4 +255,25 @@ func validateVariable(v *config.Variable, val cty.Value, fns ctxFuncs) hcl.Diagn
 		})
 	}
 	return diags
+}
+
+// withoutQuotes keeps a variable file's syntax errors from quoting its text
+// when the pipeline has a sensitive variable: the JSON parser names the
+// word it stopped at ("hunter" is not a valid JSON keyword), which may be
+// part of a secret. The place (file:line:col) is kept.
+func withoutQuotes(diags hcl.Diagnostics, cfg *config.Config) hcl.Diagnostics {
+	sensitive := false
+	for _, v := range cfg.Variables {
+		sensitive = sensitive || v.Sensitive
+	}
+	if !sensitive {
+		return diags
+	}
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		c := *d
+		c.Detail = "The text there is not shown: the pipeline has sensitive variables, and a value may be one."
+		out[i] = &c
+	}
+	return out
 }

@@ -40,7 +40,7 @@ func (c *cli) format(paths []string, o *options) int {
 	}
 	unformatted, invalid := 0, false
 	for _, f := range files {
-		src, bad := config.ReadSource(f)
+		src, bad := config.ReadSource(f, "pipeline file")
 		if bad == nil {
 			bad = config.CheckSource(src, f, config.ConfigSource)
 		}

@@ -81,7 +81,7 @@ func withSources(files map[string]*hcl.File, hidden map[string]bool, diags hcl.D
 		if name == "" || files[name] != nil || hidden[name] {
 			continue
 		}
-		b, derr := config.ReadSource(name)
+		b, derr := config.ReadSource(name, "file")
 		if derr != nil || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
 			continue
 		}

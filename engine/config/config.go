@@ -86,7 +86,7 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 		// Read and vetted here, not by ParseHCLFile: a binary, huge or
 		// absurdly nested file gets one diagnostic and never reaches the
 		// parser (see CheckSource).
-		src, d := ReadSource(f)
+		src, d := ReadSource(f, "pipeline file")
 		if d != nil {
 			diags = append(diags, d)
 			continue

@@ -38,28 +38,29 @@ const (
 	TemplateSource
 )
 
-// ReadSource reads a file of at most MaxFileSize bytes. what names the file
-// in the diagnostic, as the user wrote it.
-func ReadSource(filename string) ([]byte, *hcl.Diagnostic) {
+// ReadSource reads a file of at most MaxFileSize bytes. what says what the
+// file is to the user ("pipeline file", "variable file") in the diagnostic.
+func ReadSource(filename, what string) ([]byte, *hcl.Diagnostic) {
+	cannot := "Cannot read " + what
 	f, err := os.Open(filename)
 	if err != nil {
-		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read pipeline file", Detail: err.Error()}
+		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: cannot, Detail: err.Error()}
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
 		// A FIFO or a device would block or never end.
-		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read pipeline file",
+		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: cannot,
 			Detail: fmt.Sprintf("%s is not a regular file.", filename)}
 	}
 	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read pipeline file", Detail: err.Error()}
+		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: cannot, Detail: err.Error()}
 	}
 	if len(src) > MaxFileSize {
 		return nil, &hcl.Diagnostic{
-			Severity: hcl.DiagError, Summary: "Pipeline file too large",
-			Detail: fmt.Sprintf("%s is larger than %d MiB, the most cutover reads of a pipeline file; is it really pipeline source?",
-				filename, MaxFileSize>>20),
+			Severity: hcl.DiagError, Summary: "File too large",
+			Detail: fmt.Sprintf("%s is larger than %d MiB, the most cutover reads of a %s; is it really one?",
+				filename, MaxFileSize>>20, what),
 			Subject: &hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos},
 		}
 	}
