@@ -219,6 +219,13 @@ func (f *fleet) runWave(ctx context.Context, w Wave) (failures, lockLost []strin
 			sctx, stop := r.watchLock(ctx)
 			defer stop()
 			o := r.execute(sctx)
+			// The share's last news (its stages' ends) is only noted, to
+			// ride on its next durable write, which for a share done with
+			// its wave is the end of the whole release: written now, its
+			// cluster's journal says what it did while later waves run
+			// (status, a job that dies there). A write that fails leaves
+			// the news noted; the release's end tries again.
+			_ = r.journal(sctx)
 			mu.Lock()
 			f.ran = append(f.ran, t)
 			if o.Result == events.LockLost {
