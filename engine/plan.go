@@ -27,6 +27,9 @@ type PlanStage struct {
 	// Diff is the step's own account of its changes against the live
 	// cluster (plan --dry-run=server), when it could be computed.
 	Diff string `json:"diff,omitempty"`
+	// Manifests are the documents the stage would apply, rendered, each
+	// after a comment line (plan --show-manifests).
+	Manifests []string `json:"manifests,omitempty"`
 }
 
 // PlanLine is one attribute of a step block, evaluated as far as possible.
@@ -82,6 +85,12 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 		ps.Config = p.renderBody(st.Step.Body, evalCtx, 0, absent(st, evalCtx))
 		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil && !knownFalse(st.When, evalCtx) {
 			ps.Diff = p.stageDiff(ctx, pl, st, evalCtx, opts)
+		}
+		if r, ok := st.Kind.(steps.Renderer); ok && opts.ShowManifests {
+			ps.Manifests = p.stageManifests(r, st, evalCtx)
+		}
+		for i := range ps.Manifests {
+			ps.Manifests[i] = red.String(ps.Manifests[i])
 		}
 		for i := range ps.Settings {
 			ps.Settings[i] = red.String(ps.Settings[i])

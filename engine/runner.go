@@ -29,8 +29,11 @@ type Options struct {
 	RunID   string
 	Cluster *kube.Cluster // nil: no cluster configured
 	DryRun  bool
-	Sink    events.Sink // receives redacted events
-	Journal journal.Journal
+	// ShowManifests: Plan renders what stages that apply objects would
+	// apply (plan --show-manifests).
+	ShowManifests bool
+	Sink          events.Sink // receives redacted events
+	Journal       journal.Journal
 	// Lock is the pipeline's lock, already held by the caller (taken before
 	// the journal is created, so a refused run leaves no journal behind).
 	// When it is lost the run stops writing at once: no new stage, no undo.

@@ -83,6 +83,15 @@ type Chooser interface {
 	Absent(cfg cty.Value) []string
 }
 
+// Renderer is implemented by kinds that apply objects: it renders their
+// input (manifests, a chart, an overlay) as a run would, without a cluster,
+// so plan --show-manifests can show the documents (docs/design.md,
+// "Charts and overlays").
+// namespace is the one a chart is rendered for.
+type Renderer interface {
+	Render(dir, namespace string, cfg cty.Value) ([]kube.Manifest, error)
+}
+
 // FileChecker is implemented by kinds whose block names files relative to
 // the pipeline directory that are read only when the step runs (a chart,
 // an overlay): at load time, once the block's values are known, it reads

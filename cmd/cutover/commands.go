@@ -42,9 +42,10 @@ var commands = []command{
 		short: "show what a run would do, stage by stage",
 		long: "Shows the stages in the order they would run with their settings evaluated; values only a stage\n" +
 			"can produce are shown as (known after STAGE). --dry-run=server asks the cluster and shows the\n" +
-			"diff of every object a stage would write.",
-		example: "  cutover plan pipelines/blue-green-service -var version=v2\n  cutover plan . -var version=v2 --dry-run=server",
-		flags:   flagsOf(varFlags, clusterFlags, []string{"output", "dry-run"}),
+			"diff of every object a stage would write. --show-manifests prints the YAML each deploy would\n" +
+			"apply, rendered, with secrets hidden.",
+		example: "  cutover plan pipelines/blue-green-service -var version=v2\n  cutover plan . -var version=v2 --dry-run=server\n  cutover plan . -var version=v2 --show-manifests",
+		flags:   flagsOf(varFlags, clusterFlags, []string{"output", "dry-run", "show-manifests"}),
 		run:     cmdPlan,
 	},
 	{

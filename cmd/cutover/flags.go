@@ -24,6 +24,7 @@ type options struct {
 	grace                          durationFlag
 	waitLock                       waitFlag
 	force                          bool
+	showManifests                  bool
 	state                          string
 	historyMax                     intFlag
 	// saved: the values an existing run was started with (not a flag).
@@ -81,6 +82,9 @@ var flagDefs = map[string]func(fs *pflag.FlagSet, o *options){
 	"dry-run": func(fs *pflag.FlagSet, o *options) {
 		fs.Var(&o.dryRun, "dry-run", "`server|none`: server (alone: --dry-run) makes every write a server-side dry run, nothing changes; none is a real run")
 		fs.Lookup("dry-run").NoOptDefVal = "server"
+	},
+	"show-manifests": func(fs *pflag.FlagSet, o *options) {
+		fs.BoolVar(&o.showManifests, "show-manifests", false, "print the YAML documents each deploy would apply (manifests interpolated, charts rendered, overlays built); a sensitive manifest shows as (sensitive), a Secret's data values as (hidden)")
 	},
 	"grace": func(fs *pflag.FlagSet, o *options) {
 		fs.Var(&o.grace, "grace", "the `DURATION` allowed to undo after SIGINT/SIGTERM, with its unit (90s, 2m)")

@@ -22,7 +22,7 @@ func cmdPlan(c *cli, args []string) int {
 		return exitInvalid
 	}
 	c.applyNamespace(p, o)
-	opts := engine.Options{DryRun: o.dryRun == "server"}
+	opts := engine.Options{DryRun: o.dryRun == "server", ShowManifests: o.showManifests}
 	if opts.DryRun {
 		// A server-side plan asks the cluster: without one, or with one
 		// that does not answer, there is no plan to show, only an error.
@@ -76,6 +76,12 @@ func cmdPlan(c *cli, args []string) int {
 		if s.Diff != "" {
 			for _, l := range strings.Split(strings.TrimRight(s.Diff, "\n"), "\n") {
 				fmt.Fprintf(c.stdout, "     | %s\n", l)
+			}
+		}
+		for _, m := range s.Manifests {
+			fmt.Fprintf(c.stdout, "     ---\n")
+			for _, l := range strings.Split(strings.TrimRight(m, "\n"), "\n") {
+				fmt.Fprintf(c.stdout, "     %s\n", l)
 			}
 		}
 	}

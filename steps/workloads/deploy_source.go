@@ -92,6 +92,20 @@ func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string
 	return ms, "", err
 }
 
+// Render is what the deploy would apply, its images overridden, for plan
+// --show-manifests.
+func (deployKind) Render(dir, ns string, cfg cty.Value) ([]kube.Manifest, error) {
+	dc := newDeployConfig()
+	if _, err := steps.Decode(cfg, &dc); err != nil {
+		return nil, err
+	}
+	ms, _, err := dc.objects(dir, kube.NamespaceOf(nil, dc.Namespace, ns))
+	if err != nil {
+		return nil, err
+	}
+	return ms, overrideImages(ms, dc.Images)
+}
+
 // CheckFiles renders a chart or an overlay at load time, once its values
 // are known, so a chart that does not render, a values file that does not
 // parse or an overlay naming a remote base stops the pipeline before it
