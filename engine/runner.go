@@ -492,7 +492,7 @@ func (r *runner) fail(ctx context.Context, sr *StageRun, err error) error {
 func (r *runner) env(name string, ctx *hcl.EvalContext, body hcl.Body, sr *StageRun) *steps.Env {
 	return &steps.Env{
 		Pipeline: r.p.Name, Stage: name, RunID: r.opts.RunID, Namespace: r.namespace(),
-		Dir: r.p.Config.Dir, DryRun: r.opts.DryRun, Cluster: r.opts.Cluster,
+		Dir: r.p.Config.Dir, Target: r.opts.Target, DryRun: r.opts.DryRun, Cluster: r.opts.Cluster,
 		Body: body, EvalContext: ctx,
 		Progress: r.progress(sr),
 		Moved:    r.moved(name),

@@ -99,7 +99,7 @@ func (t *translator) message(e events.Event) (Message, bool) {
 			m.Text = fmt.Sprintf("%s: undo of run %s started", e.Pipeline, e.RunID)
 		}
 	case events.StageProgress:
-		detail, ns, ok := pause.Waiting(e.Message)
+		detail, ns, targetArgs, ok := pause.Waiting(e.Message)
 		if e.Kind != "pause" || !ok || t.paused[e.Stage] {
 			return m, false
 		}
@@ -110,6 +110,11 @@ func (t *translator) message(e events.Event) (Message, bool) {
 		m.Event, m.Detail = Paused, detail
 		m.Approve = pause.Command("approve", e.RunID, e.Stage, ns)
 		m.Abort = pause.Command("abort", e.RunID, e.Stage, ns)
+		if targetArgs != "" {
+			// A fleet's share: e.Stage is NAME["TARGET"], which approve
+			// does not take; the step said how to answer in its cluster.
+			m.Approve, m.Abort = "cutover approve "+targetArgs, "cutover abort "+targetArgs
+		}
 		m.Text = fmt.Sprintf("%s: stage %s waits for approval", e.Pipeline, e.Stage)
 	case events.StageSucceeded:
 		if !t.paused[e.Stage] {

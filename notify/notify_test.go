@@ -239,3 +239,15 @@ func TestConnectionRefusedIsRetriedThenWarned(t *testing.T) {
 		t.Errorf("not retried: %q", warnings[0])
 	}
 }
+
+// A fleet's share names its stage NAME["TARGET"], which approve does not
+// take: the message answers with --target and the pipeline, as the pause
+// step said.
+func TestPausedInAFleetShare(t *testing.T) {
+	var tr translator
+	m, ok := tr.message(events.Event{Type: events.StageProgress, Stage: `gate["eu"]`, Kind: "pause", RunID: "r-1",
+		Message: "waiting for approval: cutover approve r-1 gate --target eu /ci/p -n shop (or abort), 1m0s left"})
+	if !ok || m.Approve != "cutover approve r-1 gate --target eu /ci/p -n shop" || m.Abort != "cutover abort r-1 gate --target eu /ci/p -n shop" {
+		t.Errorf("paused in a share: %v %+v", ok, m)
+	}
+}

@@ -138,6 +138,7 @@ type Env struct {
 	Attempt   int    // 1 for the first attempt
 	Namespace string // the pipeline's default namespace ("" = from kubeconfig)
 	Dir       string // the pipeline directory; relative paths resolve against it
+	Target    string // the target whose share this is, in a run with targets
 	DryRun    bool   // every write must be a server-side dry run
 
 	// Cluster gives lazy access to Kubernetes clients; nil when the command

@@ -171,7 +171,13 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 
 	// The namespace is spelt out: the person answering may have another
 	// default namespace than the pipeline's.
-	msg := fmt.Sprintf(waitingPrefix+"%s -n %s (or abort), %s left", env.RunID, ns, timeout)
+	how := fmt.Sprintf("%s -n %s", env.RunID, ns)
+	if env.Target != "" {
+		// A fleet's share: the question lives in this target's cluster,
+		// which approve finds with --target and the pipeline.
+		how = strings.TrimPrefix(TargetCommand(Approve, env.RunID, env.Stage, ns, env.Target, env.Dir), "cutover "+Approve+" ")
+	}
+	msg := fmt.Sprintf(waitingPrefix+"%s (or abort), %s left", how, timeout)
 	if c.Message != "" {
 		msg = c.Message + messageSep + msg
 	}
@@ -225,17 +231,25 @@ const (
 )
 
 // Waiting says whether msg is a pause stage's question, and returns the
-// pipeline's message for it and the namespace the question lives in.
-func Waiting(msg string) (message, namespace string, ok bool) {
+// pipeline's message for it, the namespace the question lives in and, in
+// a fleet's share, the arguments that answer it (RUN STAGE --target T PATH
+// -n NS; "" otherwise).
+func Waiting(msg string) (message, namespace, targetArgs string, ok bool) {
 	before, after, ok := strings.Cut(msg, waitingPrefix)
 	if !ok {
-		return "", "", false
+		return "", "", "", false
 	}
-	f := strings.Fields(after)
-	if len(f) < 3 || f[1] != "-n" {
-		return "", "", false
+	args, _, _ := strings.Cut(after, " (or abort)")
+	f := strings.Fields(args)
+	for i := 1; i+1 < len(f); i++ {
+		if f[i] == "-n" {
+			if strings.Contains(args, " --target ") {
+				targetArgs = args
+			}
+			return strings.TrimSuffix(before, messageSep), f[i+1], targetArgs, true
+		}
 	}
-	return strings.TrimSuffix(before, messageSep), f[2], true
+	return "", "", "", false
 }
 
 func orUnknown(s string) string {
