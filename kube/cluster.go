@@ -77,6 +77,10 @@ func (c *Cluster) Clients() (*Clients, error) {
 	return c.clients, c.err
 }
 
+// ErrNoKubeconfig: no kubeconfig anywhere cutover looks, which is invalid
+// input (exit 2), not a cluster that failed.
+var ErrNoKubeconfig = errors.New("no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config, or in-cluster)")
+
 func build(o Options) (*Clients, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if o.Kubeconfig != "" {
@@ -91,7 +95,7 @@ func build(o Options) (*Clients, error) {
 	if clientcmd.IsEmptyConfig(err) {
 		// client-go's own text sends the user to KUBERNETES_MASTER, which
 		// nothing reads any more.
-		return nil, errors.New("no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config, or in-cluster)")
+		return nil, ErrNoKubeconfig
 	}
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes configuration: %w", err)

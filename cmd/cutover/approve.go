@@ -59,7 +59,7 @@ func (c *cli) answerPause(args []string, answer string) int {
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
-		return exitFailed
+		return exitOf(err)
 	}
 	ctx := context.Background()
 	list, ns, err := findQuestions(ctx, clients, runID, answer, o)

@@ -95,7 +95,7 @@ func (e *manyHomes) Error() string {
 func exitOf(err error) int {
 	var nf *runNotFound
 	var many *manyHomes
-	if errors.As(err, &nf) && !nf.forbidden || errors.As(err, &many) {
+	if errors.As(err, &nf) && !nf.forbidden || errors.As(err, &many) || errors.Is(err, kube.ErrNoKubeconfig) {
 		return exitInvalid
 	}
 	return exitFailed

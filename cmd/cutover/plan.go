@@ -28,7 +28,7 @@ func cmdPlan(c *cli, args []string) int {
 		// that does not answer, there is no plan to show, only an error.
 		if !c.hasKubeconfig(o) {
 			c.errorf("plan --dry-run=server needs a Kubernetes cluster, and no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config)")
-			return exitFailed
+			return exitInvalid
 		}
 		opts.Cluster = c.cluster(o)
 		clients, err := opts.Cluster.Clients()

@@ -55,7 +55,7 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
-		return nil, exitFailed
+		return nil, exitOf(err)
 	}
 	// The journal is where the run resolved its namespace; the lock is
 	// beside it, and an undo acts there (cmdUndo).
@@ -321,7 +321,7 @@ func (c *cli) statusRun(runID, pipelineNS string, o *options) int {
 	}
 	if err != nil {
 		c.errorf("%v", err)
-		return exitFailed
+		return exitOf(err)
 	}
 	j, ns, err := c.findRun(context.Background(), clients, runID, o, pipelineNS)
 	if err != nil {
@@ -394,7 +394,7 @@ func (c *cli) printRun(r runView, path string, o *options) int {
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
-		return exitFailed
+		return exitOf(err)
 	}
 	j, err := runStore(clients, r.Namespace, o).Open(context.Background(), r.RunID)
 	if err != nil {
@@ -508,7 +508,7 @@ func (c *cli) listRuns(o *options) ([]runView, int) {
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
-		return nil, exitFailed
+		return nil, exitOf(err)
 	}
 	// An unreachable cluster is said at once, not after the journal's
 	// retries for passing blips have run out.
