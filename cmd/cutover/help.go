@@ -16,7 +16,9 @@ func helpText(cmd *cobra.Command) string {
 		b.WriteString(strings.TrimRight(desc, "\n") + "\n\n")
 	}
 	b.WriteString("Usage:\n")
-	if cmd.Runnable() && cmd.Parent() != nil {
+	// A command with subcommands (cutover, completion) runs only to say
+	// one is missing: its usage is the line below.
+	if cmd.Runnable() && cmd.Parent() != nil && !cmd.HasAvailableSubCommands() {
 		fmt.Fprintf(&b, "  %s [flags]\n", cmd.UseLine())
 	}
 	// completion's subcommands are the shells it writes scripts for.

@@ -323,18 +323,33 @@ func findSub(cmd *cobra.Command, name string) *cobra.Command {
 
 // strictHelp makes `cutover help NOPE` the usage mistake `cutover NOPE`
 // is (exit 2, the command named), where cobra's help prints the global
-// help and exits 0.
+// help and exits 0; so is a word after the command (`help run extra`),
+// which cobra ignores. `cutover completion` takes a shell as `cutover`
+// takes a command: none is a usage mistake (help on stderr, exit 2), an
+// unknown one too, where cobra prints the help and exits 0.
 func (c *cli) strictHelp(root *cobra.Command) {
-	help, _, err := root.Find([]string{"help"})
-	if err != nil || help.Name() != "help" {
-		return
-	}
-	help.Run = nil
-	help.RunE = func(_ *cobra.Command, args []string) error {
-		cmd, _, err := root.Find(args)
-		if err != nil {
-			return usageError{err}
+	if help, _, err := root.Find([]string{"help"}); err == nil && help.Name() == "help" {
+		help.Run = nil
+		help.RunE = func(_ *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil {
+				return usageError{err}
+			}
+			if len(rest) > 0 {
+				return usageError{fmt.Errorf("help shows one command's help: unexpected %q after %q", rest[0], strings.Join(args[:len(args)-len(rest)], " "))}
+			}
+			return cmd.Help()
 		}
-		return cmd.Help()
+	}
+	if comp, _, err := root.Find([]string{"completion"}); err == nil && comp.Name() == "completion" {
+		comp.Args = cobra.ArbitraryArgs
+		comp.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown shell %q for %q (bash, zsh, fish, powershell)", args[0], cmd.CommandPath())}
+			}
+			fmt.Fprint(c.stderr, helpText(cmd))
+			c.code = exitInvalid
+			return nil
+		}
 	}
 }
