@@ -82,7 +82,7 @@ func parse(file string, src []byte) ([]*object, []Finding) {
 			return objs, nil
 		}
 		if err != nil {
-			return objs, []Finding{parseFinding(file, err)}
+			return objs, []Finding{parseFinding(file, src, err)}
 		}
 		objs = append(objs, collect(file, deref(&doc))...)
 	}
@@ -146,14 +146,31 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // parseFinding places a YAML syntax error at the line the parser names.
 // The parser reports the line where it noticed the problem (sometimes the
-// start of the enclosing flow collection, one line early), with no column.
-func parseFinding(file string, err error) Finding {
+// start of the enclosing flow collection, one line early) and no column:
+// the finding's column is where that line's text starts (its first
+// character after the indentation; a tab there is the character the
+// parser refuses), so an editor lands on it as on any other finding.
+func parseFinding(file string, src []byte, err error) Finding {
 	msg := err.Error()
 	f := Finding{File: file, Rule: "parse", Severity: SevError, Hint: "fix the syntax; documents after this error are not linted"}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		f.Line, _ = strconv.Atoi(m[1])
+		f.Col = textColumn(src, f.Line)
 		msg = msg[len(m[0]):]
 	}
 	f.Message = "not valid YAML: " + strings.TrimPrefix(msg, "yaml: ")
 	return f
+}
+
+// textColumn is the 1-based column of the first character of line (1-based)
+// of src that is not an indenting space; 1 for a blank line or one past the
+// end.
+func textColumn(src []byte, line int) int {
+	lines := bytes.Split(src, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return 1
+	}
+	text := bytes.TrimRight(lines[line-1], "\r")
+	indent := len(text) - len(bytes.TrimLeft(text, " "))
+	return 1 + indent
 }

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -275,8 +276,38 @@ func TestParseErrorIsAFinding(t *testing.T) {
 	if parse == nil || parse.Severity != SevError || parse.Line < 5 || parse.Line > 6 || strings.Contains(parse.Message, "line ") {
 		t.Fatalf("want a parse error at bad.yaml:5 or 6 without the line repeated in the message, got %+v", fs)
 	}
+	// The parser gives no column: the line's text starts it ("---" at 1,
+	// "kind: [unclosed" at 1).
+	if parse.Col != 1 {
+		t.Fatalf("want the parse error at column 1 (where line %d's text starts), got %+v", parse.Line, parse)
+	}
 	if before == nil || before.Line != 4 {
 		t.Fatalf("the document before the error should still be linted (single-replica at 4), got %+v", fs)
+	}
+}
+
+// TestParseErrorColumn: the parser names a line (the one it noticed the
+// problem on, for a parser error the line before the construct it was in)
+// and no column; the column is where that line's text starts, after its
+// indenting spaces.
+func TestParseErrorColumn(t *testing.T) {
+	for _, c := range []struct {
+		name, src string
+		line, col int
+	}{
+		{"unclosed flow mapping", "kind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n      selector: {app: web\n  type: ClusterIP\n", 6, 5},
+		{"tab in the indentation", "kind: Service\nmetadata:\n  name: web\n\tlabels: {}\n", 3, 3},
+		{"unterminated string", "kind: Service\nmetadata: {name: \"web}\n", 2, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fs := Sources(map[string]string{"bad.yaml": c.src})
+			if len(fs) != 1 || fs[0].Rule != "parse" || fs[0].Line != c.line || fs[0].Col != c.col {
+				t.Fatalf("want one parse finding at bad.yaml:%d:%d, got %+v", c.line, c.col, fs)
+			}
+			if want := fmt.Sprintf("bad.yaml:%d:%d: error: not valid YAML: ", c.line, c.col); !strings.HasPrefix(fs[0].String(), want) {
+				t.Fatalf("want the line to start %q, got %q", want, fs[0].String())
+			}
+		})
 	}
 }
 
