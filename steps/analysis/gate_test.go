@@ -164,3 +164,31 @@ func TestGateProgress(t *testing.T) {
 		t.Errorf("progress:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestVerdictSaysErrorOnce: a gate that ends in Error reads "could not
+// measure", not "Error:", which the run's summary already puts before a
+// failed run's error ("Error: stage verify: analysis health: Error: …").
+func TestVerdictSaysErrorOnce(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		s      settings
+		want   string
+	}{
+		{"SEEE", settings{count: 3, consecutiveErrorLimit: 2}, "analysis healthy could not measure: 3 consecutive measurement errors, more than consecutive_error_limit 2; last error: connection refused (1 successful, 0 failed, 0 inconclusive, 3 errors)"},
+		{"SF", settings{count: 3, consecutiveErrorLimit: 2}, `analysis healthy failed: 1 measurement failed, more than failure_limit 0; last failed value "Failed" (1 successful, 1 failed, 0 inconclusive, 0 errors)`},
+		{"I", settings{count: 3, consecutiveErrorLimit: 2}, `analysis healthy was inconclusive: 1 measurement inconclusive, more than inconclusive_limit 0; last inconclusive value "Inconclusive" (0 successful, 0 failed, 1 inconclusive, 0 errors)`},
+	} {
+		g := &gate{name: "healthy", s: tc.s, clock: newFakeClock(), measure: script(t, tc.script), report: func(string) {}}
+		tl, err := g.run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := newVerdict("healthy", tc.s, tl).Error()
+		if got != tc.want {
+			t.Errorf("%s: verdict\n  %s\nwant\n  %s", tc.script, got, tc.want)
+		}
+		if line := "Error: stage verify: " + got; strings.Count(line, "Error") != 1 {
+			t.Errorf("%s: the summary's line says Error more than once: %s", tc.script, line)
+		}
+	}
+}

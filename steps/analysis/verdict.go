@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cutoverhq/cutover/internal/words"
 )
@@ -16,9 +17,26 @@ type Verdict struct {
 	Reason                                   string
 }
 
+// Error says how the gate ended as a verb ("analysis health could not
+// measure: …"), not as its phase's name: the run's summary puts "Error: "
+// before a failed run's error already, and "Error: stage verify: analysis
+// health: Error: …" said it twice.
 func (v *Verdict) Error() string {
-	return fmt.Sprintf("analysis %s: %s: %s (%d successful, %d failed, %d inconclusive, %s)",
-		v.Analysis, v.Phase, v.Reason, v.Successful, v.Failed, v.Inconclusive, words.Count(v.Errors, "error"))
+	return fmt.Sprintf("analysis %s %s: %s (%d successful, %d failed, %d inconclusive, %s)",
+		v.Analysis, endedAs(v.Phase), v.Reason, v.Successful, v.Failed, v.Inconclusive, words.Count(v.Errors, "error"))
+}
+
+// endedAs words how a gate that did not pass ended.
+func endedAs(p Phase) string {
+	switch p {
+	case Failed:
+		return "failed"
+	case Inconclusive:
+		return "was inconclusive"
+	case Error:
+		return "could not measure"
+	}
+	return "ended " + strings.ToLower(string(p))
 }
 
 func newVerdict(name string, s settings, t *tally) *Verdict {
