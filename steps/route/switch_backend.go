@@ -441,8 +441,11 @@ func (switchBackend) Undo(ctx context.Context, env *steps.Env, records []json.Ra
 				}
 			}
 			ing.Spec.Rules, ing.Spec.DefaultBackend = rec.Rules, rec.DefaultBackend
-			_, err = cl.Typed.NetworkingV1().Ingresses(k.ns).Update(ctx, ing, updateOpts(env))
-			return err
+			if _, err = cl.Typed.NetworkingV1().Ingresses(k.ns).Update(ctx, ing, updateOpts(env)); err != nil {
+				return err
+			}
+			env.Report(what + ": backends put back as before the run")
+			return nil
 		})
 		var te *steps.TargetError
 		switch {

@@ -431,8 +431,13 @@ func restoreSelector(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, 
 			"metadata": map[string]any{"resourceVersion": live.ResourceVersion},
 			"spec":     map[string]any{"selector": selector},
 		})
-		_, err = svcs.Patch(ctx, name, types.MergePatchType, body, patchOpts(env))
-		return err
+		if _, err = svcs.Patch(ctx, name, types.MergePatchType, body, patchOpts(env)); err != nil {
+			return err
+		}
+		// Said as the other undos say what they put back (replicas back
+		// to 2), so the run's lines show the traffic going back.
+		env.Report(fmt.Sprintf("service %s: selector back to %s", name, formatLabels(sel)))
+		return nil
 	})
 	if notFound(err) {
 		return "", fmt.Errorf("cannot restore the selector %s of service %q in namespace %q: the service no longer exists", formatLabels(sel), name, ns)

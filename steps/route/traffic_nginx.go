@@ -292,8 +292,11 @@ func (nginxRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients, r
 		if why, err = g.Check(what, string(ing.UID), ing.Annotations, nginxDigest(ing.Annotations)); why != "" || err != nil {
 			return err
 		}
-		_, err = ings.Patch(ctx, rec.Name, types.MergePatchType, annotationsPatch(rec.Annotations, ing.ResourceVersion), patchOpts(env))
-		return err
+		if _, err = ings.Patch(ctx, rec.Name, types.MergePatchType, annotationsPatch(rec.Annotations, ing.ResourceVersion), patchOpts(env)); err != nil {
+			return err
+		}
+		env.Report(what + ": canary annotations put back as before the run")
+		return nil
 	})
 	var te *steps.TargetError
 	switch {

@@ -262,8 +262,11 @@ func (t rulesRouter) Undo(ctx context.Context, env *steps.Env, cl *kube.Clients,
 			"metadata": map[string]any{"resourceVersion": obj.GetResourceVersion()},
 			"spec":     map[string]any{t.field: rules},
 		})
-		_, err = ri.Patch(ctx, rec.Name, types.MergePatchType, body, patchOpts(env))
-		return err
+		if _, err = ri.Patch(ctx, rec.Name, types.MergePatchType, body, patchOpts(env)); err != nil {
+			return err
+		}
+		env.Report(what + ": rules put back as before the run")
+		return nil
 	})
 	var te *steps.TargetError
 	switch {
