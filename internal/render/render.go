@@ -42,6 +42,14 @@ type Workload struct {
 	Name string `hcl:"name,required"`
 	// Labels the workload's pod template must carry.
 	Labels map[string]string `hcl:"labels"`
+	// Held says applying its template must replace no pod, because the
+	// stages after the deploy roll it out themselves: a StatefulSet's
+	// rolling update partition at or above its replicas (partition steps
+	// it down), a DaemonSet's updateStrategy OnDelete (update_nodes
+	// replaces its pods). A chart that ignores the strategy it is given,
+	// or an overlay that sets none, would otherwise update every pod in
+	// the deploy, before any gate.
+	Held bool `hcl:"held"`
 }
 
 // Given reports whether the block names a chart. A block whose path is
@@ -152,8 +160,10 @@ var Docs = map[string]string{
 	"chart.workload.kind":       "Its kind: Deployment, StatefulSet, DaemonSet, ReplicaSet.",
 	"chart.workload.name":       "Its name (for a chart, usually the release).",
 	"chart.workload.labels":     "Labels its pod template must carry (a chart takes them from values, e.g. `podLabels`).",
+	"chart.workload.held":       "Applying its template must replace no pod, as the stages after the deploy roll it out: a StatefulSet with `updateStrategy` RollingUpdate and `rollingUpdate.partition` at or above its replicas (for `partition`), a DaemonSet with `updateStrategy: OnDelete` (for `update_nodes`). Default false.",
 	"kustomize.workload":        "As chart.workload, for the overlay's objects.",
 	"kustomize.workload.kind":   "Its kind.",
 	"kustomize.workload.name":   "Its name, name_suffix included.",
 	"kustomize.workload.labels": "Labels its pod template must carry.",
+	"kustomize.workload.held":   "As chart.workload.held.",
 }

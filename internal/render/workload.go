@@ -40,7 +40,10 @@ func (w *Workload) Check(what string, files []File, ms []kube.Manifest) error {
 			}
 		}
 		if len(missing) == 0 {
-			return nil
+			if !w.Held {
+				return nil
+			}
+			return w.checkHeld(what, files, m)
 		}
 		e := at(files, m, w.Name)
 		e.Msg = fmt.Sprintf("the pod template of %s %s lacks the labels %s, which the pipeline selects its pods by; %s",
@@ -100,13 +103,19 @@ func mapAt(obj map[string]any, path ...string) map[string]any {
 // at is the place of object m's name in the file it was rendered from:
 // the source line of its `name:` line, when the file's lines map back.
 func at(files []File, m kube.Manifest, name string) *Error {
+	return atLine(files, m, regexp.MustCompile(`^(\s*)name:\s*["']?`+regexp.QuoteMeta(name)+`["']?\s*$`))
+}
+
+// atLine is the place of the first rendered line of m's file that re
+// matches (its first group: the indentation), mapped back to its source;
+// else, in a template, the template's first name line.
+func atLine(files []File, m kube.Manifest, re *regexp.Regexp) *Error {
 	fileName, _, _ := strings.Cut(m.Source, ", document ")
 	for _, f := range files {
 		if f.Name != fileName {
 			continue
 		}
 		e := &Error{File: f.Name}
-		re := regexp.MustCompile(`^(\s*)name:\s*["']?` + regexp.QuoteMeta(name) + `["']?\s*$`)
 		for i, l := range strings.Split(f.Text, "\n") {
 			if m := re.FindStringSubmatch(l); m != nil {
 				e.Line, e.Col = f.Line(i+1, len(m[1])+1)

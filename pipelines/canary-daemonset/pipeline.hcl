@@ -3,7 +3,8 @@
 # the nodes labelled var.canary_nodes are replaced and checked, then those
 # of every node, max_unavailable nodes at a time. Undo: the previous
 # template comes back, then the pods the run replaced are replaced again,
-# on the restored template.
+# on the restored template. The DaemonSet comes from the pipeline's
+# manifest, a Helm chart (var.chart) or a Kustomize overlay (var.overlay).
 pipeline "canary-daemonset" {
   description = "Canary release of DaemonSet ${var.app}: the nodes labelled ${jsonencode(var.canary_nodes)} first, then all"
   namespace   = var.namespace
@@ -20,6 +21,22 @@ locals {
     node_selector   = var.node_selector
     pod_annotations = var.pod_annotations
   })
+
+  # What is released: the manifests above, or a chart, or an overlay
+  # (pipelines/README.md, "Charts and overlays"). A chart or kustomize block
+  # whose path is empty counts as absent, so one stage takes any of them.
+  # The chart is given updateStrategy OnDelete (and node_selector merged
+  # into its nodeSelector); an overlay sets its own.
+  own        = var.chart == "" && var.overlay == ""
+  pod_labels = { app = var.app, version = var.version }
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    podAnnotations = var.pod_annotations
+    podLabels      = local.pod_labels
+    nodeSelector   = var.node_selector
+    updateStrategy = { type = "OnDelete", rollingUpdate = null }
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "canary_healthy" {
@@ -56,16 +73,47 @@ defaults {
 
 stage "lint" {
   lint {
-    manifests = [local.manifests]
+    manifests = local.own ? [local.manifests] : null
+    chart {
+      path    = var.chart
+      release = var.app
+      values  = local.chart_values
+    }
+    kustomize {
+      path = var.overlay
+    }
   }
 }
 
-# OnDelete: the DaemonSet takes the template, no pod does.
+# OnDelete: the DaemonSet takes the template, no pod does. The stages below
+# replace the pods of DaemonSet APP node by node: a chart or overlay that
+# does not render it so (named after app, OnDelete) stops the pipeline
+# before it writes.
 stage "deploy" {
   depends_on = [stage.lint]
   timeout    = "10m"
   deploy {
-    manifests = [local.manifests]
+    manifests = local.own ? [local.manifests] : null
+    chart {
+      path    = var.chart
+      release = var.app
+      values  = local.chart_values
+      workload {
+        kind   = "DaemonSet"
+        name   = var.app
+        labels = local.pod_labels
+        held   = true
+      }
+    }
+    kustomize {
+      path = var.overlay
+      workload {
+        kind = "DaemonSet"
+        name = var.app
+        held = true
+      }
+    }
+    images = local.images
   }
 }
 

@@ -41,7 +41,7 @@ variable "canary_nodes" {
 variable "node_selector" {
   type        = map(string)
   default     = {}
-  description = "nodeSelector of the DaemonSet: the nodes it runs on (every node when empty)"
+  description = "nodeSelector of the DaemonSet: the nodes it runs on (every node when empty); with a chart, merged into its nodeSelector value; with an overlay, the overlay's is used"
 }
 
 variable "max_unavailable" {
@@ -82,4 +82,22 @@ variable "analysis_count" {
   type        = number
   default     = 3
   description = "Measurements a gate takes; one failure fails it"
+}
+
+variable "chart" {
+  type        = string
+  default     = ""
+  description = "Helm chart to release instead of the pipeline's manifests: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Its release is named after app, which must name its DaemonSet; the pipeline's values follow chart_values: image.repository and image.tag (image, version), podAnnotations, podLabels (app, version), nodeSelector (node_selector) and updateStrategy (OnDelete). See pipelines/README.md, \"Charts and overlays\". Empty: the manifests; not with overlay"
+}
+
+variable "chart_values" {
+  type        = list(string)
+  default     = []
+  description = "Values files of the chart, in order, relative to the pipeline directory; the pipeline's values come after them"
+}
+
+variable "overlay" {
+  type        = string
+  default     = ""
+  description = "Kustomize overlay to release instead of the pipeline's manifests: a directory holding a kustomization.yaml whose DaemonSet and container are named after app, with updateStrategy OnDelete; the container's image is set to image:version, everything else (nodeSelector, annotations) is the overlay's. Empty: the manifests; not with chart"
 }

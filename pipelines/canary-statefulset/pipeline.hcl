@@ -3,7 +3,9 @@
 # partition is then stepped down (var.partitions, e.g. [2, 0]: the highest
 # ordinal first, then all), each step gated. Undo: the partition goes back
 # up and the pods a step updated are re-created at the old revision, then
-# the previous template and partition are restored.
+# the previous template and partition are restored. The StatefulSet comes
+# from the pipeline's manifest, a Helm chart (var.chart) or a Kustomize
+# overlay (var.overlay).
 pipeline "canary-statefulset" {
   description = "Canary release of StatefulSet ${var.app} by partition: ${join(" → ", [for p in concat([var.replicas], var.partitions) : tostring(p)])}"
   namespace   = var.namespace
@@ -20,6 +22,22 @@ locals {
     replicas        = var.replicas
     pod_annotations = var.pod_annotations
   })
+
+  # What is released: the manifests above, or a chart, or an overlay
+  # (pipelines/README.md, "Charts and overlays"). A chart or kustomize block
+  # whose path is empty counts as absent, so one stage takes any of them.
+  # The chart is given the partition at the replica count; an overlay sets
+  # its own (and its replicas).
+  own        = var.chart == "" && var.overlay == ""
+  pod_labels = { app = var.app, version = var.version }
+  chart_values = concat(var.chart_values, [{
+    image          = { repository = var.image, tag = var.version }
+    replicaCount   = var.replicas
+    podAnnotations = var.pod_annotations
+    podLabels      = local.pod_labels
+    updateStrategy = { type = "RollingUpdate", rollingUpdate = { partition = var.replicas } }
+  }])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
 }
 
 analysis "healthy" {
@@ -45,17 +63,47 @@ defaults {
 
 stage "lint" {
   lint {
-    manifests = [local.manifests]
+    manifests = local.own ? [local.manifests] : null
+    chart {
+      path    = var.chart
+      release = var.app
+      values  = local.chart_values
+    }
+    kustomize {
+      path = var.overlay
+    }
   }
 }
 
 # The partition at the replica count: the StatefulSet takes the template,
-# no pod does.
+# no pod does. The stages below step the partition of StatefulSet APP down:
+# a chart or overlay that does not render it so (named after app, the
+# partition at its replicas) stops the pipeline before it writes.
 stage "deploy" {
   depends_on = [stage.lint]
   timeout    = "10m"
   deploy {
-    manifests = [local.manifests]
+    manifests = local.own ? [local.manifests] : null
+    chart {
+      path    = var.chart
+      release = var.app
+      values  = local.chart_values
+      workload {
+        kind   = "StatefulSet"
+        name   = var.app
+        labels = local.pod_labels
+        held   = true
+      }
+    }
+    kustomize {
+      path = var.overlay
+      workload {
+        kind = "StatefulSet"
+        name = var.app
+        held = true
+      }
+    }
+    images = local.images
   }
 }
 
@@ -81,7 +129,7 @@ stage "ready" {
     kubernetes {
       kind      = "StatefulSet"
       name      = var.app
-      condition = result.ready_pods == var.replicas && result.restarts == 0
+      condition = result.ready_pods == result.spec.replicas && result.restarts == 0
     }
   }
 }

@@ -32,7 +32,7 @@ variable "image" {
 variable "replicas" {
   type        = number
   default     = 3
-  description = "Replicas of the StatefulSet; the new template is applied with the partition at this count"
+  description = "Replicas of the StatefulSet; the new template is applied with the partition at this count (with an overlay, the overlay's replicas and partition are used)"
   validation {
     condition     = var.replicas >= 1
     error_message = "replicas must be at least 1"
@@ -75,4 +75,22 @@ variable "analysis_count" {
   type        = number
   default     = 3
   description = "Measurements a gate takes; one failure fails it"
+}
+
+variable "chart" {
+  type        = string
+  default     = ""
+  description = "Helm chart to release instead of the pipeline's manifests: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Its release is named after app, which must name its StatefulSet; the pipeline's values follow chart_values: image.repository and image.tag (image, version), replicaCount, podAnnotations, podLabels (app, version) and updateStrategy (partition at replicas). See pipelines/README.md, \"Charts and overlays\". Empty: the manifests; not with overlay"
+}
+
+variable "chart_values" {
+  type        = list(string)
+  default     = []
+  description = "Values files of the chart, in order, relative to the pipeline directory; the pipeline's values come after them"
+}
+
+variable "overlay" {
+  type        = string
+  default     = ""
+  description = "Kustomize overlay to release instead of the pipeline's manifests: a directory holding a kustomization.yaml whose StatefulSet and container are named after app, with updateStrategy RollingUpdate and its partition at its replica count; the container's image is set to image:version, everything else is the overlay's. Empty: the manifests; not with chart"
 }
