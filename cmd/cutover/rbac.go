@@ -85,6 +85,9 @@ func cmdRBAC(c *cli, args []string) int {
 	if name == "" {
 		name = "cutover-" + dnsName(p.Name)
 	}
+	if n := targetsNote(p.Targets); n != "" {
+		notes = append(notes, n)
+	}
 	spec := roleSpec{Pipeline: p.Name, Name: name, Namespace: p.Namespace, Notes: notes}
 	for _, r := range mergeRules(perms) {
 		if workloads.ClusterScoped(r.Group, strings.Split(r.Resource, "/")[0]) {
@@ -234,6 +237,33 @@ func mergeRules(perms []steps.Permission) []roleRule {
 	return out
 }
 
+// targetsNote says where a fleet's Role goes: each target runs its share
+// with its own cluster's credentials, and keeps its journal and lock in
+// its own namespace there ("" for a pipeline without targets).
+func targetsNote(targets []engine.Target) string {
+	if len(targets) == 0 {
+		return ""
+	}
+	var where []string
+	for _, t := range targets {
+		var at []string
+		if t.Context != "" {
+			at = append(at, "context "+t.Context)
+		}
+		if t.Namespace != "" {
+			at = append(at, "namespace "+t.Namespace)
+		}
+		if len(at) == 0 {
+			where = append(where, t.Name)
+		} else {
+			where = append(where, t.Name+" ("+strings.Join(at, ", ")+")")
+		}
+	}
+	return fmt.Sprintf("the pipeline releases to %s, each in its own cluster with its own journal and lock: "+
+		"apply what follows, with its bindings, in each target's cluster, in the namespace its share runs in, "+
+		"for the identity that cluster's share runs as: %s", words.Count(len(targets), "target"), strings.Join(where, ", "))
+}
+
 // roleSpec is what rbac prints.
 type roleSpec struct {
 	Pipeline, Name, Namespace string
@@ -243,8 +273,8 @@ type roleSpec struct {
 }
 
 // writeRole prints the Role as YAML with a comment per reason, the
-// cluster-scoped rules as a ClusterRole, and a RoleBinding template in
-// comments.
+// cluster-scoped rules as a ClusterRole, and in comments a RoleBinding
+// template (and a ClusterRoleBinding one for the ClusterRole).
 func writeRole(w io.Writer, s roleSpec) {
 	fmt.Fprintf(w, "# Role for pipeline %q, printed by `cutover rbac`: what its stages need to\n", s.Pipeline)
 	fmt.Fprintln(w, "# run and to be undone, and cutover's own run state and lock. Discovery (which")
@@ -286,6 +316,27 @@ func writeRole(w io.Writer, s roleSpec) {
 	fmt.Fprintln(w, "# roleRef:")
 	fmt.Fprintln(w, "#   apiGroup: rbac.authorization.k8s.io")
 	fmt.Fprintln(w, "#   kind: Role")
+	fmt.Fprintf(w, "#   name: %s\n", s.Name)
+	fmt.Fprintln(w, "# subjects:")
+	fmt.Fprintln(w, "# - kind: ServiceAccount")
+	fmt.Fprintln(w, "#   name: SERVICE_ACCOUNT")
+	fmt.Fprintf(w, "#   namespace: %s\n", ns)
+	if len(s.Cluster) == 0 {
+		return
+	}
+	// A ClusterRole grants cluster-scoped objects only through a
+	// ClusterRoleBinding: bound by a RoleBinding it would grant them in
+	// one namespace, which is to say not at all.
+	fmt.Fprintln(w, "# and the ClusterRole to the same identity with a ClusterRoleBinding (a RoleBinding")
+	fmt.Fprintln(w, "# cannot grant cluster-scoped objects):")
+	fmt.Fprintln(w, "# ---")
+	fmt.Fprintln(w, "# apiVersion: rbac.authorization.k8s.io/v1")
+	fmt.Fprintln(w, "# kind: ClusterRoleBinding")
+	fmt.Fprintln(w, "# metadata:")
+	fmt.Fprintf(w, "#   name: %s\n", s.Name)
+	fmt.Fprintln(w, "# roleRef:")
+	fmt.Fprintln(w, "#   apiGroup: rbac.authorization.k8s.io")
+	fmt.Fprintln(w, "#   kind: ClusterRole")
 	fmt.Fprintf(w, "#   name: %s\n", s.Name)
 	fmt.Fprintln(w, "# subjects:")
 	fmt.Fprintln(w, "# - kind: ServiceAccount")

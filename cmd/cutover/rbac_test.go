@@ -56,6 +56,10 @@ func TestWriteRole(t *testing.T) {
 		"# kind: RoleBinding\n",
 		"#   namespace: shop\n",
 		"needs no rule",
+		// the ClusterRole is bound too: a RoleBinding cannot grant it
+		"# kind: ClusterRoleBinding\n# metadata:\n#   name: cutover-web\n# roleRef:\n" +
+			"#   apiGroup: rbac.authorization.k8s.io\n#   kind: ClusterRole\n#   name: cutover-web\n" +
+			"# subjects:\n# - kind: ServiceAccount\n#   name: SERVICE_ACCOUNT\n#   namespace: shop\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -119,8 +123,28 @@ func TestRBACBlueGreenService(t *testing.T) {
 	}
 	// Stages that only speak HTTP or lint need nothing, and nothing else
 	// is granted.
-	if strings.Contains(out, "configmaps") || strings.Contains(out, "ClusterRole") || strings.Contains(out, "# note:") {
+	if strings.Contains(out, "configmaps") || strings.Contains(out, "ClusterRole") || strings.Contains(out, "# note:") || strings.Contains(out, "target") {
 		t.Errorf("more than needed:\n%s", out)
+	}
+}
+
+// TestRBACFleetSaysWhereTheRoleGoes: a pipeline with targets runs each
+// share with its cluster's credentials; the Role says it goes into each.
+func TestRBACFleetSaysWhereTheRoleGoes(t *testing.T) {
+	out, stderr, code := rbacCLI(t, "../../pipelines/fleet-blue-green", "-var", "version=v2",
+		"-var", `contexts={canary = "kind-canary", eu = "prod-eu", us = "prod-us"}`)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	note := strings.Join(strings.Fields(strings.ReplaceAll(out, "\n#", "")), " ")
+	for _, want := range []string{
+		"note: the pipeline releases to 3 targets, each in its own cluster",
+		"in each target's cluster, in the namespace its share runs in",
+		"canary (context kind-canary), eu (context prod-eu), us (context prod-us)",
+	} {
+		if !strings.Contains(note, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
 
