@@ -127,11 +127,18 @@ func (s *sender) deliver(q queued) {
 		b = retry.WithMaxRetries(0, b)
 	}
 	attempts := 0
-	var last error
+	// last is what the last attempt met; answered, what the last attempt
+	// that was not cut short by the deadline met: a receiver that refused
+	// every connection is named so even when the deadline ended the last
+	// attempt (which then only says no answer came in time).
+	var last, answered error
 	err = retry.Do(ctx, b, func(ctx context.Context) error {
 		attempts++
 		var again bool
 		if again, last = s.post(ctx, body); again {
+			if ctx.Err() == nil {
+				answered = last
+			}
 			return retry.RetryableError(last)
 		}
 		return last
@@ -149,7 +156,11 @@ func (s *sender) deliver(q queued) {
 	if attempts > 1 {
 		tries = fmt.Sprintf("%d attempts", attempts)
 	}
-	s.warn(q.m, fmt.Sprintf("%v (%s in %s)", last, tries, time.Since(start).Round(10*time.Millisecond)))
+	why := last.Error()
+	if answered != nil && answered.Error() != why {
+		why += "; before that: " + answered.Error()
+	}
+	s.warn(q.m, fmt.Sprintf("%s (%s in %s)", why, tries, time.Since(start).Round(10*time.Millisecond)))
 }
 
 func (s *sender) warn(m Message, why string) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -228,15 +229,54 @@ func TestConnectionRefusedIsRetriedThenWarned(t *testing.T) {
 	url := srv.URL
 	srv.Close()
 	var warnings []string
-	n := New([]Target{{Name: "gone", Format: "webhook", URL: url, On: []string{Undone}, Timeout: 300 * time.Millisecond}},
+	n := New([]Target{{Name: "gone", Format: "webhook", URL: url, On: []string{Undone}, Timeout: time.Second}},
 		Options{Retry: 20 * time.Millisecond, Warn: func(s string) { warnings = append(warnings, s) }})
 	play(n, release())
+	// The deadline may cut the last attempt short (it then says no answer
+	// came in time): the refusals before it are still named.
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "connection refused") {
 		t.Fatalf("warnings %q", warnings)
 	}
-	// 300 ms of attempts 20, 40, 80, 160 ms apart: more than one.
+	// A second of attempts 20, 40, 80, 160 ms … apart: more than one.
 	if strings.Contains(warnings[0], "(1 attempt ") {
 		t.Errorf("not retried: %q", warnings[0])
+	}
+}
+
+// A receiver that reset the first connection and then never answered: the
+// deadline ends the last attempt, and the warning still says what the
+// earlier one met.
+func TestWarningNamesWhatCameBeforeTheDeadline(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var held []net.Conn
+		for first := true; ; first = false {
+			c, err := l.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			if first {
+				c.(*net.TCPConn).SetLinger(0)
+				c.Close()
+				continue
+			}
+			held = append(held, c)
+		}
+	}()
+	var warnings []string
+	n := New([]Target{{Name: "flaky", Format: "webhook", URL: "http://" + l.Addr().String(), On: []string{Undone}, Timeout: 500 * time.Millisecond}},
+		Options{Retry: 20 * time.Millisecond, Warn: func(s string) { warnings = append(warnings, s) }})
+	play(n, release())
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "no answer before the notification's timeout; before that: request failed:") ||
+		!strings.Contains(warnings[0], "reset") {
+		t.Fatalf("warnings %q", warnings)
 	}
 }
 
