@@ -51,6 +51,8 @@ type fleet struct {
 	ran []string
 	// tolerated names the targets that failed within max_failures.
 	tolerated []string
+	// undoCommand undoes the whole release on every target.
+	undoCommand string
 }
 
 func (p *Program) newFleet(fo FleetOptions) *fleet {
@@ -66,7 +68,34 @@ func (p *Program) newFleet(fo FleetOptions) *fleet {
 		f.shares[t] = r
 		f.all[t] = r
 	}
+	// A share of this release suggests undoing all of it: a lost lock
+	// stops every target, and each is left as it was.
+	f.undoCommand = p.undoCommand(fo.RunID, f.namespace(), "")
+	for _, r := range f.all {
+		r.undoCommand = f.undoCommand
+	}
 	return f
+}
+
+// namespace is the one namespace of the targets whose block names none
+// (every such share resolved the same one, from -n, the pipeline or one
+// kubeconfig context), which `undo -n` gives them again; "" when they
+// differ: each share's came from its own context, where undo finds it
+// again. A target whose block names its namespace takes it over -n.
+func (f *fleet) namespace() string {
+	ns := ""
+	for name, r := range f.all {
+		if t, ok := f.p.TargetNamed(name); ok && t.Namespace != "" {
+			continue
+		}
+		switch n := r.namespace(); {
+		case ns == "":
+			ns = n
+		case n != ns:
+			return ""
+		}
+	}
+	return ns
 }
 
 func orNop(s events.Sink) events.Sink {
@@ -111,7 +140,7 @@ func (p *Program) RunFleet(ctx context.Context, fo FleetOptions) (*Outcome, erro
 		f.waveFinished(ctx, w, failures, lockLost || len(failures) > w.MaxFailures || ctx.Err() != nil)
 		if lockLost {
 			lost = true
-			out.Err = errors.New("lock lost on target " + strings.Join(lostOn, ", ") + ": the release stopped, nothing undone on any target; run `cutover undo " + fo.RunID + " PATH` when it is safe")
+			out.Err = errors.New("lock lost on target " + strings.Join(lostOn, ", ") + ": the release stopped, nothing undone on any target; run `" + f.undoCommand + "` when it is safe")
 			failedWave = wi
 			break
 		}

@@ -114,6 +114,9 @@ type runner struct {
 	// and RunFinished itself.
 	target cty.Value
 	quiet  bool
+	// undoCommand is the command a message suggests to undo this run
+	// (undoCommand); a fleet's share suggests the whole release's.
+	undoCommand string
 
 	jmu   sync.Mutex      // orders journal appends
 	noted []journal.Entry // queued for the next append
@@ -280,8 +283,23 @@ func (r *runner) loseLock(cause error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.lost == nil {
-		r.lost = fmt.Errorf("lock lost: %v; nothing undone: run `cutover undo %s` when it is safe", cause, r.opts.RunID)
+		r.lost = fmt.Errorf("lock lost: %v; nothing undone: run `%s` when it is safe", cause, r.undoCommand)
 	}
+}
+
+// undoCommand is the command line that undoes run runID, as messages
+// suggest it, to be run as printed: the pipeline's directory, the
+// namespace its journal is in (when known) and, for one target's share
+// run alone (run --target), that target.
+func (p *Program) undoCommand(runID, namespace, target string) string {
+	cmd := "cutover undo " + runID + " " + words.Shell(p.Config.Dir)
+	if target != "" {
+		cmd += " --target " + words.Shell(target)
+	}
+	if namespace != "" {
+		cmd += " -n " + namespace
+	}
+	return cmd
 }
 
 func (r *runner) lockLost() error {
@@ -303,6 +321,7 @@ func (p *Program) newRunner(opts Options) *runner {
 	if t, ok := p.TargetNamed(opts.Target); ok {
 		r.target = t.value(r.namespace())
 	}
+	r.undoCommand = p.undoCommand(opts.RunID, r.namespace(), opts.Target)
 	return r
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -257,7 +258,9 @@ stage "after" {
 	if got := out.Stages["after"].Status; got != events.StatusNotRun {
 		t.Fatalf("after: %s", got)
 	}
-	if !strings.Contains(out.Err.Error(), "cutover undo test") || !strings.Contains(out.Err.Error(), "Lease was deleted") {
+	// The undo it suggests names the pipeline's directory: runnable as
+	// printed.
+	if !regexp.MustCompile("run `cutover undo test /[^ `]+` when it is safe").MatchString(out.Err.Error()) || !strings.Contains(out.Err.Error(), "Lease was deleted") {
 		t.Fatalf("error %v", out.Err)
 	}
 }

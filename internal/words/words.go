@@ -54,3 +54,14 @@ func Or(names []string) string {
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
+
+// Shell is s as one word of a shell command line: as it is when it holds
+// only letters, digits and _-./, else single-quoted, so a command a
+// message suggests (a stage approval["20"], a pipeline path with spaces)
+// runs as printed.
+func Shell(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -62,3 +62,18 @@ func TestOr(t *testing.T) {
 		}
 	}
 }
+
+func TestShell(t *testing.T) {
+	for in, want := range map[string]string{
+		"gate":              "gate",
+		"/work/p-1/x_y.hcl": "/work/p-1/x_y.hcl",
+		`approval["20"]`:    `'approval["20"]'`,
+		"my pipelines":      "'my pipelines'",
+		"it's":              `'it'\''s'`,
+		"":                  "''",
+	} {
+		if got := Shell(in); got != want {
+			t.Errorf("Shell(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

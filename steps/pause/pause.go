@@ -26,6 +26,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/cutoverhq/cutover/internal/defaults"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -262,21 +263,14 @@ func orUnknown(s string) string {
 // Command is the shell command that answers stage of run: the stage is
 // single-quoted when it needs to be, so approval["20"] survives a shell.
 func Command(answer, runID, stage, namespace string) string {
-	return fmt.Sprintf("cutover %s %s %s -n %s", answer, runID, shellWord(stage), namespace)
+	return fmt.Sprintf("cutover %s %s %s -n %s", answer, runID, words.Shell(stage), namespace)
 }
 
 // TargetCommand is Command for a stage of a target's share of a run
 // (docs/design.md, "Targets and waves"): the question is in that target's
 // cluster, which --target and the pipeline at path name.
 func TargetCommand(answer, runID, stage, namespace, target, path string) string {
-	return fmt.Sprintf("cutover %s %s %s --target %s %s -n %s", answer, runID, shellWord(stage), shellWord(target), shellWord(path), namespace)
-}
-
-func shellWord(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return fmt.Sprintf("cutover %s %s %s --target %s %s -n %s", answer, runID, words.Shell(stage), words.Shell(target), words.Shell(path), namespace)
 }
 
 // StageValue is the StageLabel value of a stage's question.
