@@ -68,10 +68,13 @@ func (r *runner) note(matters bool, entries ...journal.Entry) {
 // own undo block an undo must run. Any other start rides on the stage's
 // first undo record, or is flushed once the stage has run for
 // journalFlushAfter, so `cutover status` still shows a long wait; stop
-// cancels that flush.
+// cancels that flush. A target's share makes its first start durable at
+// once too: until then its journal, created when the release started, has
+// nothing started, which `cutover status` shows as its wave not come yet.
 func (r *runner) startEntry(ctx context.Context, e journal.Entry) (stop func(), err error) {
 	r.jmu.Lock()
-	matters := r.notedMatters
+	matters := r.notedMatters || (r.opts.Target != "" && !r.startJournaled)
+	r.startJournaled = true
 	r.jmu.Unlock()
 	if matters {
 		return func() {}, r.journal(ctx, e)

@@ -123,9 +123,12 @@ type runner struct {
 	// notedMatters: noted holds an outcome a resume or an undo needs (see
 	// startEntry), so the next stage start makes it durable at once.
 	notedMatters bool
-	seq          int
-	failed       error
-	drain        drainState // under mu
+	// startJournaled: a stage start was journaled (under jmu; see
+	// startEntry).
+	startJournaled bool
+	seq            int
+	failed         error
+	drain          drainState // under mu
 }
 
 // Run executes the program. ctx cancellation (a signal) stops scheduling,

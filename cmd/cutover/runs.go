@@ -356,7 +356,8 @@ type runView struct {
 	// Status is as journaled: "running", or the run's result.
 	Status string `json:"status"`
 	// State is as judged now: the result, or for a running journal
-	// "running?", "abandoned?" or "abandoned", with Detail saying why.
+	// "running?", "not started", "abandoned?" or "abandoned", with Detail
+	// saying why.
 	State   string    `json:"state"`
 	Detail  string    `json:"detail,omitempty"`
 	Started time.Time `json:"started"`
@@ -412,6 +413,7 @@ func (c *cli) printRun(r runView, path string, o *options) int {
 			view = append(view, entryView{e.Time, e.Stage, e.Kind, e.Status, e.Attempt, e.Message, e.Deadline})
 		}
 	}
+	r.judgeStart(view)
 	var waiting []waitingView
 	if r.Status == journal.StatusRunning {
 		waiting = waitingFor(clients, r.Namespace, r.RunID)
@@ -550,6 +552,31 @@ func viewOf(m journal.Meta, ns string, locker *lock.LeaseLocker) runView {
 // "running?", with when it was last renewed (on the holder's clock); one
 // not renewed for three lease durations is "abandoned?"; a lock released
 // or held by another run means the run is gone: "abandoned".
+// notStarted is the state of a target's share whose run is alive
+// (running?) and that has started none of its stages: its wave, or its
+// turn in it, has not come.
+const notStarted = "not started"
+
+// judgeStart tells a share that has started nothing from one running its
+// stages, by its journal: a share journals its first start at once
+// (engine's startEntry), where a one-cluster run's start may wait for its
+// next write. A live one is "not started"; one whose process is gone
+// stays abandoned, and says it had started nothing (--resume starts it).
+func (r *runView) judgeStart(view []entryView) {
+	if r.Status != journal.StatusRunning || r.Target == "" {
+		return
+	}
+	for _, e := range view {
+		if e.Kind == journal.KindStage || e.Kind == journal.KindUndo {
+			return
+		}
+	}
+	if r.State == "running?" {
+		r.State = notStarted
+	}
+	r.Detail = strings.TrimSuffix("none of its stages has started (its wave, or its turn in the wave, has not come); "+r.Detail, "; ")
+}
+
 func liveness(l *lock.LeaseLocker, m journal.Meta, now time.Time) (state, detail string) {
 	if m.Lock == "" {
 		return "running?", "it takes no lock (lock = false): nothing shows whether its process is alive"
