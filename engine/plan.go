@@ -277,6 +277,17 @@ func knownFalse(e hcl.Expression, ctx *hcl.EvalContext) bool {
 	return v.IsKnown() && !v.IsNull() && v.Type() == cty.Bool && v.False()
 }
 
+// whenKnown reports a `when` whose value is known before the run (or no
+// `when`): one that reads an earlier stage's output is decided by the run.
+// One that cannot be evaluated is left for validate to report.
+func whenKnown(e hcl.Expression, ctx *hcl.EvalContext) bool {
+	if e == nil {
+		return true
+	}
+	v, diags := e.Value(ctx)
+	return diags.HasErrors() || v.IsWhollyKnown()
+}
+
 // fromDefaults marks a setting plan shows that the defaults block gave.
 func (st *Stage) fromDefaults(setting string) string {
 	if slices.Contains(st.FromDefaults, setting) {

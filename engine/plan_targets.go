@@ -11,21 +11,33 @@ type PlanWave struct {
 
 // PlanTarget is one target's share as plan shows it: where it runs and
 // the stages it runs. Skipped are the stages whose when is false for this
-// target before the run ("" namespace: the pipeline's, else the
-// kubeconfig context's; "" context: the kubeconfig's current one).
+// target before the run, Conditional those whose when only the run can
+// tell (it reads an earlier stage's output) ("" namespace: the
+// pipeline's, else the kubeconfig context's; "" context: the kubeconfig's
+// current one).
 type PlanTarget struct {
-	Name       string            `json:"name"`
-	Context    string            `json:"context,omitempty"`
-	Kubeconfig string            `json:"kubeconfig,omitempty"`
-	Namespace  string            `json:"namespace,omitempty"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Stages     []string          `json:"stages"`
-	Skipped    []string          `json:"skipped,omitempty"`
+	Name        string            `json:"name"`
+	Context     string            `json:"context,omitempty"`
+	Kubeconfig  string            `json:"kubeconfig,omitempty"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Stages      []string          `json:"stages"`
+	Conditional []PlanCondition   `json:"conditional,omitempty"`
+	Skipped     []string          `json:"skipped,omitempty"`
+}
+
+// PlanCondition is a stage that runs or is skipped as its when turns out
+// during the run: When is how plan shows it, "(known after switch)".
+type PlanCondition struct {
+	Stage string `json:"stage"`
+	When  string `json:"when"`
 }
 
 // PlanWaves lists the waves in the order they run, each target with the
-// stages its share runs: a stage whose when is known false with `target`
-// bound to it is skipped there (docs/design.md, "Targets and waves").
+// stages its share runs: a stage's when is evaluated with `target` bound
+// to it; known false, the stage is skipped there; unknown (it reads an
+// earlier stage's output), the run decides (docs/design.md, "Targets and
+// waves").
 func (p *Program) PlanWaves() []PlanWave {
 	red := p.Redactor()
 	var out []PlanWave
@@ -47,9 +59,14 @@ func (p *Program) PlanWaves() []PlanWave {
 			ctx := p.EvalContext(nil)
 			ctx.Variables["target"] = t.value(ns)
 			for _, n := range p.Order {
-				if knownFalse(p.Stages[n].When, p.Stages[n].Context(ctx)) {
+				st := p.Stages[n]
+				sctx := st.Context(ctx)
+				switch {
+				case knownFalse(st.When, sctx):
 					pt.Skipped = append(pt.Skipped, n)
-				} else {
+				case !whenKnown(st.When, sctx):
+					pt.Conditional = append(pt.Conditional, PlanCondition{Stage: n, When: red.String(p.renderExpr(st.When, sctx))})
+				default:
 					pt.Stages = append(pt.Stages, n)
 				}
 			}

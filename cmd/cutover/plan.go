@@ -103,6 +103,11 @@ func (c *cli) planWaves(p *engine.Program) {
 		for _, t := range w.Targets {
 			fmt.Fprintf(c.stdout, "  %s: %s\n", t.Name, strings.Join(targetPlace(t), ", "))
 			fmt.Fprintf(c.stdout, "     runs %s\n", strings.Join(t.Stages, ", "))
+			for _, cond := range t.Conditional {
+				// As the stage list above shows a when only the run
+				// decides.
+				fmt.Fprintf(c.stdout, "     may run %s: when = %s\n", cond.Stage, cond.When)
+			}
 			if len(t.Skipped) > 0 {
 				fmt.Fprintf(c.stdout, "     skips %s (when is false)\n", strings.Join(t.Skipped, ", "))
 			}
