@@ -1,16 +1,18 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
-	"github.com/cutoverhq/cutover/journal"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/internal/words"
+	"github.com/cutoverhq/cutover/journal"
 )
 
 // A pipeline with target blocks runs its stages once per target, wave by
@@ -198,4 +200,29 @@ func (p *Program) WaveOf(name string) *journal.Wave {
 		}
 	}
 	return nil
+}
+
+// JoinedOutputs evaluates the output blocks of a run with targets from its
+// shares' journals (entries by target): what `cutover join` prints once
+// the waves it read succeeded, as the run of every target prints them at
+// its end. Its form is RunFinished.Outputs' (sensitive values masked,
+// secrets redacted); an output that reads a target not in shares is left
+// out, and note names it.
+func (p *Program) JoinedOutputs(shares map[string][]journal.Entry) (outputs json.RawMessage, note string) {
+	runners := map[string]*runner{}
+	for target, entries := range shares {
+		r := p.newRunner(Options{Target: target})
+		r.restore(entries)
+		runners[target] = r
+	}
+	var left []string
+	out := p.outputsIn(p.targetsContext(runners), &left)
+	if len(out) > 0 {
+		outputs = p.Redactor().JSON(plainJSON(cty.ObjectVal(out)))
+	}
+	if len(left) > 0 {
+		note = fmt.Sprintf("%s %s left out: %s evaluated from the targets this join read (not a later wave's, nor one that did not succeed)",
+			words.Noun(len(left), "output"), strings.Join(left, ", "), map[bool]string{true: "it cannot be", false: "they cannot be"}[len(left) == 1])
+	}
+	return outputs, note
 }

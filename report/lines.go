@@ -293,7 +293,7 @@ func (l *lines) summary() []string {
 	} else if len(m.diags) > 0 {
 		out = append(out, "Result: "+paint(c, ansiRed, "invalid")+fmt.Sprintf(" (%d diagnostics)", len(m.diags)))
 	}
-	if outs := outputLines(m.outputs); len(outs) > 0 {
+	if outs := OutputLines(m.outputs); len(outs) > 0 {
 		out = append(out, "Outputs:")
 		for _, o := range outs {
 			out = append(out, "  "+o)

@@ -45,7 +45,9 @@ func valueText(v json.RawMessage) string {
 	return b.String()
 }
 
-func outputLines(raw json.RawMessage) []string {
+// OutputLines are the outputs as the summary's "Outputs:" block lists
+// them, "name = value", in name order (also `cutover join`'s).
+func OutputLines(raw json.RawMessage) []string {
 	var out []string
 	for _, o := range parseOutputs(raw) {
 		out = append(out, o.name+" = "+oneLine(o.value))

@@ -79,9 +79,11 @@ var commands = []command{
 		long: "Reads the journal of run RUN on every target of the waves up to --wave (default: all), each in\n" +
 			"its own cluster, and exits 0 when each wave's failed targets are within its max_failures, 1\n" +
 			"otherwise, naming them (a target whose job never ran has no journal and counts as failed); 6\n" +
-			"when a target's share is still running, or its job died while running (not finished, named).",
-		example: "  cutover join $RUN pipelines/fleet-blue-green --wave canary",
-		flags:   flagsOf(varFlags, clusterFlags, []string{"wave", "state"}),
+			"when a target's share is still running, or its job died while running (not finished, named).\n" +
+			"On success it prints the pipeline's outputs, evaluated from the targets' stages as a run of\n" +
+			"every target prints them at its end (sensitive values masked); -o json: one JSON document.",
+		example: "  cutover join $RUN pipelines/fleet-blue-green --wave canary\n  cutover join $RUN pipelines/fleet-blue-green -o json",
+		flags:   flagsOf(varFlags, clusterFlags, []string{"wave", "state", "output"}),
 		run:     cmdJoin,
 	},
 	{
