@@ -388,6 +388,18 @@ type entryView struct {
 	Deadline time.Time `json:"deadline,omitzero"`
 }
 
+// viewEntries are a journal's entries as status shows them: undo records
+// (snapshots of objects) left out.
+func viewEntries(entries []journal.Entry) []entryView {
+	var view []entryView
+	for _, e := range entries {
+		if e.Kind != journal.KindRecord {
+			view = append(view, entryView{e.Time, e.Stage, e.Kind, e.Status, e.Attempt, e.Message, e.Deadline})
+		}
+	}
+	return view
+}
+
 // printRun shows run r as its journal in this cluster has it. path is the
 // pipeline the run was asked about (status RUN PATH), "" when unknown: a
 // target's share names it in the commands that answer a pause there.
@@ -407,12 +419,7 @@ func (c *cli) printRun(r runView, path string, o *options) int {
 		c.errorf("%v", err)
 		return exitFailed
 	}
-	var view []entryView
-	for _, e := range entries {
-		if e.Kind != journal.KindRecord {
-			view = append(view, entryView{e.Time, e.Stage, e.Kind, e.Status, e.Attempt, e.Message, e.Deadline})
-		}
-	}
+	view := viewEntries(entries)
 	r.judgeStart(view)
 	var waiting []waitingView
 	if r.Status == journal.StatusRunning {
@@ -577,6 +584,30 @@ func (r *runView) judgeStart(view []entryView) {
 	r.Detail = strings.TrimSuffix("none of its stages has started (its wave, or its turn in the wave, has not come); "+r.Detail, "; ")
 }
 
+// judgeStarts judges each running share of a list by its journal
+// (judgeStart): one read per such run, which the list alone lacks.
+func (c *cli) judgeStarts(runs []runView, o *options) {
+	for i := range runs {
+		r := &runs[i]
+		if r.Status != journal.StatusRunning || r.Target == "" {
+			continue
+		}
+		clients, err := c.cluster(o).Clients()
+		if err != nil {
+			return
+		}
+		j, err := runStore(clients, r.Namespace, o).Open(context.Background(), r.RunID)
+		if err != nil {
+			continue
+		}
+		entries, err := j.Entries(context.Background())
+		if err != nil {
+			continue
+		}
+		r.judgeStart(viewEntries(entries))
+	}
+}
+
 func liveness(l *lock.LeaseLocker, m journal.Meta, now time.Time) (state, detail string) {
 	if m.Lock == "" {
 		return "running?", "it takes no lock (lock = false): nothing shows whether its process is alive"
@@ -603,6 +634,7 @@ func liveness(l *lock.LeaseLocker, m journal.Meta, now time.Time) (state, detail
 }
 
 func (c *cli) printRuns(runs []runView, o *options) {
+	c.judgeStarts(runs, o)
 	if o.output == "json" {
 		if runs == nil {
 			runs = []runView{}
