@@ -144,20 +144,30 @@ func Unschedulable(pods map[types.UID]*corev1.Pod) string {
 	return msg
 }
 
-// rolloutWatch is the condition of a rollout wait with, once the rollout
-// is seen not done, the pods of the workload followed: their changes
-// re-judge the last state (changed), and a pod that cannot be scheduled is
-// named in the message. stop ends the pod watch.
+// rolloutWatch is the condition of a rollout wait, with its pods followed
+// (followPods).
 func (c *Clients) rolloutWatch(ctx context.Context, r Ref) (cond Condition, changed <-chan struct{}, stop func()) {
+	return c.followPods(ctx, func(obj *unstructured.Unstructured) (bool, string, error) {
+		if obj == nil {
+			return false, r.Short() + ": waiting for it to exist", nil
+		}
+		return RolloutStatus(obj)
+	})
+}
+
+// followPods is base with, once base says a workload is not done, the
+// pods the workload selects followed: their changes re-judge the last
+// state (changed), and a pod that cannot be scheduled is named in the
+// message. stop ends the pod watch. Whatever waits for a workload's pods
+// (a rollout, a scale) says why one cannot start, rather than counting
+// ready replicas until the timeout.
+func (c *Clients) followPods(ctx context.Context, base Condition) (cond Condition, changed <-chan struct{}, stop func()) {
 	ctx, stop = context.WithCancel(ctx)
 	pw := &podWatch{pods: map[types.UID]*corev1.Pod{}, changed: make(chan struct{}, 1)}
 	following := false
 	cond = func(obj *unstructured.Unstructured) (bool, string, error) {
-		if obj == nil {
-			return false, r.Short() + ": waiting for it to exist", nil
-		}
-		done, msg, err := RolloutStatus(obj)
-		if done || err != nil {
+		done, msg, err := base(obj)
+		if done || err != nil || obj == nil {
 			return done, msg, err
 		}
 		if !following {

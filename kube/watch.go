@@ -60,10 +60,28 @@ func (c *Clients) WaitFrom(ctx context.Context, r Ref, known *unstructured.Unstr
 // unknown, or the server has compacted past since, the object is listed as
 // WaitFor lists it.
 func (c *Clients) WaitAfterWrite(ctx context.Context, r Ref, since, wrote string, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
+	return c.wait(ctx, r, afterWrite(since, wrote), cond, nil, report)
+}
+
+// WaitPodsAfterWrite is WaitAfterWrite for a workload whose pods cond
+// counts (a scale's replicas): while it is not done its pods are followed
+// and one the scheduler cannot place is named in the message ("pod web-1
+// Pending: 0/3 nodes are available: …"), as a rollout wait names it. It
+// still waits until ctx ends: the pod may yet be placed (an autoscaler
+// adding a node).
+func (c *Clients) WaitPodsAfterWrite(ctx context.Context, r Ref, since, wrote string, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
+	cond, changed, stop := c.followPods(ctx, cond)
+	defer stop()
+	return c.wait(ctx, r, afterWrite(since, wrote), cond, changed, report)
+}
+
+// afterWrite is where a wait after a write starts (WaitAfterWrite): a list
+// when since and wrote are unknown or the same.
+func afterWrite(since, wrote string) waitStart {
 	if since == "" || wrote == "" || since == wrote {
-		return c.WaitFor(ctx, r, cond, report)
+		return waitStart{}
 	}
-	return c.wait(ctx, r, waitStart{since: since, wrote: wrote}, cond, nil, report)
+	return waitStart{since: since, wrote: wrote}
 }
 
 // waitStart is where a wait begins: a list (zero value), a state held by

@@ -154,6 +154,7 @@ func TestScalePermissionsUseTheSubresource(t *testing.T) {
 name     = "web"
 replicas = 0
 `, nil)),
+		"/pods: list,watch", // to name a new replica the scheduler cannot place
 		"apps/deployments/scale: get,patch",
 		"apps/deployments: list,watch")
 	sameRules(t, rules(t, scaleKind{}, permCfg(t, scaleKind{}, `
@@ -161,6 +162,7 @@ kind     = "sts"
 name     = "db"
 replicas = 3
 `, nil)),
+		"/pods: list,watch",
 		"apps/statefulsets/scale: get,patch",
 		"apps/statefulsets: list,watch")
 }

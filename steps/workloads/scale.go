@@ -123,7 +123,7 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		// The scale subresource answers with a Scale, not the workload's
 		// status: the wait watches the workload from the read before the
 		// patch and judges its states from the patch's on, with no list.
-		if _, err := c.WaitAfterWrite(ctx, r, read, out.GetResourceVersion(), scaledTo(r, want), env.Report); err != nil {
+		if _, err := waitScaled(ctx, c, r, read, out.GetResourceVersion(), want, want > prev, env.Report); err != nil {
 			return cty.NilVal, steps.APIError(err)
 		}
 	}
@@ -169,7 +169,8 @@ func (scaleKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 			ue.Left(env, r.String(), why)
 			continue
 		}
-		if _, err := c.WaitAfterWrite(ctx, r, read, wrote, scaledTo(r, want), env.Report); err != nil {
+		grows := s.Last.Want == nil || want > *s.Last.Want
+		if _, err := waitScaled(ctx, c, r, read, wrote, want, grows, env.Report); err != nil {
 			ue.Add(err)
 		}
 	}
@@ -250,6 +251,17 @@ func setScale(ctx context.Context, c *kube.Clients, r kube.Ref, n int64, rv stri
 
 // scaledTo is done when the controller has observed the new count, runs
 // exactly n pods (scaled-down ones have terminated) and all n are ready.
+// waitScaled waits for the workload's replicas to follow a scale to n
+// (kube.WaitAfterWrite). A scale up also follows the workload's pods, to
+// name one the scheduler cannot place: new pods are what can be stuck
+// Pending, and a scale down would only name the ones it deletes.
+func waitScaled(ctx context.Context, c *kube.Clients, r kube.Ref, read, wrote string, n int64, grows bool, report func(string)) (*unstructured.Unstructured, error) {
+	if grows {
+		return c.WaitPodsAfterWrite(ctx, r, read, wrote, scaledTo(r, n), report)
+	}
+	return c.WaitAfterWrite(ctx, r, read, wrote, scaledTo(r, n), report)
+}
+
 func scaledTo(r kube.Ref, n int64) kube.Condition {
 	return func(obj *unstructured.Unstructured) (bool, string, error) {
 		if obj == nil {
