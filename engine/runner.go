@@ -290,21 +290,6 @@ func (r *runner) loseLock(cause error) {
 	}
 }
 
-// undoCommand is the command line that undoes run runID, as messages
-// suggest it, to be run as printed: the pipeline's directory, the
-// namespace its journal is in (when known) and, for one target's share
-// run alone (run --target), that target.
-func (p *Program) undoCommand(runID, namespace, target string) string {
-	cmd := "cutover undo " + runID + " " + words.Shell(p.Config.Dir)
-	if target != "" {
-		cmd += " --target " + words.Shell(target)
-	}
-	if namespace != "" {
-		cmd += " -n " + namespace
-	}
-	return cmd
-}
-
 func (r *runner) lockLost() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
