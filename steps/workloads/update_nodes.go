@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -81,7 +82,7 @@ func (updateNodesKind) AttrDocs() map[string]string {
 	return map[string]string{
 		"daemonset":       "The DaemonSet's name.",
 		"namespace":       "Its namespace; the pipeline's by default.",
-		"nodes":           "Labels a node must have for its pod to be updated (a node selector); every node of the DaemonSet when not set.",
+		"nodes":           "Labels a node must have for its pod to be updated (a node selector); every node of the DaemonSet when not set. Labels that match none of the DaemonSet's nodes fail the step (a typo would otherwise skip the canary).",
 		"max_unavailable": "How many nodes' pods are replaced at once (default 1).",
 		"max_surge":       "Refused, with why: a DaemonSet surges only under updateStrategy RollingUpdate, where its controller rolls every node, never a picked subset.",
 	}
@@ -174,6 +175,12 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	if desired, found, _ := unstructured.NestedInt64(ds.Object, "status", "desiredNumberScheduled"); found && desired == 0 && !env.DryRun {
 		return cty.NilVal, fmt.Errorf("%s schedules no pod on any node: its template's nodeSelector, affinity or tolerations match none, so the release would remove it from every node", r)
 	}
+	// A selector that picks none of the DaemonSet's nodes (a typo in a
+	// label) would update no pod and pass, and the stage after it would
+	// release to every node: the canary skipped without a word.
+	if len(uc.Nodes) > 0 && len(nodes) == 0 && !env.DryRun {
+		return cty.NilVal, noNodePicked(r, uc.Nodes, pods)
+	}
 	if len(nodes) > 0 && onPicked == 0 && !env.DryRun {
 		return cty.NilVal, fmt.Errorf("%s has no pod on any of the %s it picked (%s): its template does not schedule there (nodeSelector, affinity or tolerations), so the release would remove it from them", r, words.Count(len(nodes), "node"), strings.Join(nodes, ", "))
 	}
@@ -241,6 +248,24 @@ func daemonSetRevision(ctx context.Context, env *steps.Env, c *kube.Clients, r k
 		return nil, "", steps.Retryable(fmt.Errorf("%s has no controller revision yet", r))
 	}
 	return ds, hash, nil
+}
+
+// noNodePicked is the failure of a node selector that matches none of the
+// nodes the DaemonSet's pods run on.
+func noNodePicked(r kube.Ref, sel map[string]string, pods []corev1.Pod) error {
+	runs := map[string]bool{}
+	for i := range pods {
+		if n := nodeOf(&pods[i]); n != "" {
+			runs[n] = true
+		}
+	}
+	names := slices.Sorted(maps.Keys(runs))
+	if len(names) > 5 {
+		names = append(names[:5], "…")
+	}
+	s := labels.SelectorFromSet(sel).String()
+	return fmt.Errorf("%s: the nodes selector %s matches none of the %s it runs on (%s), so this stage would update no pod and the release would go on without it; check the labels (kubectl get nodes -l %s)",
+		r, s, words.Count(len(runs), "node"), strings.Join(names, ", "), words.Shell(s))
 }
 
 // nodesMatching is the set of nodes of the pods (nodeOf) whose labels match
