@@ -184,7 +184,7 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	if len(nodes) > 0 && onPicked == 0 && !env.DryRun {
 		return cty.NilVal, fmt.Errorf("%s has no pod on any of the %s it picked (%s): its template does not schedule there (nodeSelector, affinity or tolerations), so the release would remove it from them", r, words.Count(len(nodes), "node"), strings.Join(nodes, ", "))
 	}
-	env.Report(fmt.Sprintf("%s: %d of %d picked nodes to update to %s", r.Short(), len(todo), len(nodes), hash))
+	env.Report(pickedLine(r.Short(), len(nodes), len(todo), hash))
 	if env.DryRun || len(todo) == 0 {
 		return nodesOutput(nodes, hash, 0), nil
 	}
@@ -248,6 +248,28 @@ func daemonSetRevision(ctx context.Context, env *steps.Env, c *kube.Clients, r k
 		return nil, "", steps.Retryable(fmt.Errorf("%s has no controller revision yet", r))
 	}
 	return ds, hash, nil
+}
+
+// pickedLine says how many nodes the step picked and how many of their pods
+// it replaces to reach revision hash: "1 picked node, 0 to update: its pod
+// already runs abc".
+func pickedLine(name string, picked, todo int, hash string) string {
+	s := fmt.Sprintf("%s: %s, %d to update", name, words.Count(picked, "picked node"), todo)
+	switch {
+	case picked == 0:
+		return s
+	case todo == 0 && picked == 1:
+		return s + ": its pod already runs " + hash
+	case todo == 0:
+		return s + ": their pods already run " + hash
+	case todo == picked:
+		return s + " to " + hash
+	}
+	verb := "run"
+	if picked-todo == 1 {
+		verb = "runs"
+	}
+	return fmt.Sprintf("%s to %s (%d already %s it)", s, hash, picked-todo, verb)
 }
 
 // noNodePicked is the failure of a node selector that matches none of the
