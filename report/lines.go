@@ -279,11 +279,14 @@ func (l *lines) summary() []string {
 			paint(c, styleOf(s.status), res), strings.Repeat(" ", max(0, 9-len(res))), d, note), " "))
 	}
 	if m.finished {
-		res := string(m.result)
-		if res == "" {
+		res, tail := string(m.result), ""
+		switch {
+		case res == "":
 			res = "unknown"
+		case m.nothingUndone():
+			res, tail = "failed", ", nothing to undo"
 		}
-		out = append(out, fmt.Sprintf("Result: %s in %s", paint(c, ansiBold+resultStyle(m.result), res), dur(m.runDuration())))
+		out = append(out, fmt.Sprintf("Result: %s in %s%s", paint(c, ansiBold+resultStyle(m.result), res), dur(m.runDuration()), tail))
 		if m.err != "" {
 			out = append(out, "Error: "+oneLine(m.err))
 		}

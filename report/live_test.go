@@ -197,7 +197,7 @@ func TestDumbTerminalGetsNoEscapes(t *testing.T) {
 	if err := Close(sink); err != nil {
 		t.Fatal(err)
 	}
-	screen := term.waitFor(t, "Result: failed, undone in 3.0s")
+	screen := term.waitFor(t, "Result: failed in 3.0s, nothing to undo")
 	if strings.Contains(screen, "\x1b") {
 		t.Errorf("TERM=dumb output has escape sequences: %q", screen)
 	}

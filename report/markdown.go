@@ -105,6 +105,8 @@ func writeMarkdown(w io.Writer, m *model) error {
 	var b strings.Builder
 	res := string(m.result)
 	switch {
+	case m.nothingUndone():
+		res = "failed, nothing to undo"
 	case res == "" && len(m.diags) > 0:
 		res = "invalid"
 	case res == "":

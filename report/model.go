@@ -205,3 +205,19 @@ func (m *model) runDuration() time.Duration {
 	}
 	return m.elapsed
 }
+
+// nothingUndone says whether the run ended "failed, undone" with no stage
+// having anything to undo (it failed before any write), which the result
+// alone does not tell: the report says "nothing to undo" and events keep
+// the result as it is (docs/events.md).
+func (m *model) nothingUndone() bool {
+	if m.result != events.FailedUndone {
+		return false
+	}
+	for _, s := range m.stages {
+		if s.undo != "" {
+			return false
+		}
+	}
+	return true
+}

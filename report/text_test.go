@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/cutoverhq/cutover/events"
 )
 
 func TestTextFailedRun(t *testing.T) {
@@ -58,6 +60,52 @@ func TestTextDiagnostics(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+// A run that fails before any stage wrote ends "failed, undone" with no
+// undo: the Result line says there was nothing to undo, and one with an
+// undo still says undone.
+func TestTextNothingToUndo(t *testing.T) {
+	run := func(undo bool) string {
+		evs := []events.Event{
+			{Type: events.RunStarted, Time: at(0), RunID: "r-8", Pipeline: "p", Stages: []events.Stage{{Name: "a"}, {Name: "b"}}},
+			{Type: events.StageStarted, Time: at(0), Stage: "a", Attempt: 1},
+		}
+		if undo {
+			evs = append(evs, events.Event{Type: events.StageSucceeded, Time: at(0.1), Stage: "a", Attempt: 1},
+				events.Event{Type: events.StageStarted, Time: at(0.1), Stage: "b", Attempt: 1},
+				events.Event{Type: events.StageFailed, Time: at(0.2), Stage: "b", Attempt: 1, Error: "boom"},
+				events.Event{Type: events.UndoStarted, Time: at(0.2), Stage: "a"},
+				events.Event{Type: events.UndoSucceeded, Time: at(0.3), Stage: "a"})
+		} else {
+			evs = append(evs, events.Event{Type: events.StageFailed, Time: at(0.1), Stage: "a", Attempt: 1, Error: "boom"},
+				events.Event{Type: events.StageSkipped, Time: at(0.1), Stage: "b", Message: "dependency a failed"})
+		}
+		evs = append(evs, events.Event{Type: events.RunFinished, Time: at(0.3), RunID: "r-8", Result: events.FailedUndone, Error: "boom"})
+		var b, md bytes.Buffer
+		play(NewText(&b, Options{}), evs)
+		m := newModel()
+		for _, e := range evs {
+			m.apply(e)
+		}
+		if err := writeMarkdown(&md, m); err != nil {
+			t.Fatal(err)
+		}
+		return b.String() + md.String()
+	}
+	for _, c := range []struct {
+		undo      bool
+		want, not string
+		markdown  string
+	}{
+		{false, "Result: failed in 0.3s, nothing to undo\n", "undone", "failed, nothing to undo\n"},
+		{true, "Result: failed, undone in 0.3s\n", "nothing to undo", "failed, undone\n"},
+	} {
+		out := run(c.undo)
+		if !strings.Contains(out, c.want) || !strings.Contains(out, c.markdown) || strings.Contains(out, "Result: failed, "+c.not) {
+			t.Errorf("undo %v: want %q and %q, not %q, in:\n%s", c.undo, c.want, c.markdown, c.not, out)
 		}
 	}
 }
