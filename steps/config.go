@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -107,7 +108,9 @@ func Decode(cfg cty.Value, dst any) (Unknown, error) {
 		panic(fmt.Sprintf("steps.Decode: want a pointer to a struct, got %T", dst))
 	}
 	s := schemaOf(rv.Elem().Type())
-	d := &decoder{u: Unknown{valid: s.paths, set: map[string]bool{}}}
+	d := &decoder{u: Unknown{valid: s.paths}}
+	// Not guarded by ContainsMarked: that walk costs more than unmarking,
+	// which copies nothing when there is no mark.
 	if cfg.Type() != cty.NilType {
 		cfg, _ = cfg.UnmarkDeep()
 	}
@@ -136,9 +139,11 @@ type field struct {
 var schemas sync.Map // reflect.Type → *schema
 
 var (
-	durationType = reflect.TypeFor[time.Duration]()
-	valueType    = reflect.TypeFor[cty.Value]()
-	analysisPtr  = reflect.TypeFor[*Analysis]()
+	durationType  = reflect.TypeFor[time.Duration]()
+	valueType     = reflect.TypeFor[cty.Value]()
+	analysisPtr   = reflect.TypeFor[*Analysis]()
+	stringsType   = reflect.TypeFor[[]string]()
+	stringMapType = reflect.TypeFor[map[string]string]()
 )
 
 func schemaOf(t reflect.Type) *schema {
@@ -262,28 +267,37 @@ type decoder struct {
 	problems Problems
 }
 
+// unknown notes the attribute or block at path as unknown.
+func (d *decoder) unknown(path ...string) {
+	if d.u.set == nil {
+		d.u.set = map[string]bool{}
+	}
+	d.u.set[strings.Join(path, ".")] = true
+}
+
 func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []string) {
 	if v.Type() == cty.NilType || (v.IsKnown() && v.IsNull()) {
 		return
 	}
 	if !v.IsKnown() {
 		if len(path) > 0 {
-			d.u.set[strings.Join(path, ".")] = true
+			d.unknown(path...)
 			return
 		}
 		for _, f := range s.fields {
-			d.u.set[f.name] = true
+			d.unknown(f.name)
 		}
 		return
 	}
 	for _, f := range s.fields {
-		p := append(append([]string{}, path...), f.name)
+		// The field's path, built only when something is said about it.
+		p := func() []string { return append(slices.Clip(path), f.name) }
 		a := attr(v, f.name)
 		out := dst.FieldByIndex(f.index)
 		if out.Type() == valueType {
 			out.Set(reflect.ValueOf(a))
 			if !a.IsWhollyKnown() {
-				d.u.set[strings.Join(p, ".")] = true
+				d.unknown(p()...)
 			}
 			continue
 		}
@@ -291,7 +305,7 @@ func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []strin
 			continue
 		}
 		if !a.IsKnown() || (f.nested == nil && !a.IsWhollyKnown()) {
-			d.u.set[strings.Join(p, ".")] = true
+			d.unknown(p()...)
 			if a.IsKnown() && (out.Kind() == reflect.Slice || out.Kind() == reflect.Map) {
 				// A collection of which some elements are known keeps
 				// those: `cutover rbac` and the checks use what they can.
@@ -306,11 +320,11 @@ func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []strin
 			out = out.Elem()
 		}
 		if f.nested != nil {
-			d.object(a, out, f.nested, p)
+			d.object(a, out, f.nested, p())
 			continue
 		}
 		if summary, detail := set(a, out, f.name); detail != "" {
-			d.problems = append(d.problems, Problem{Path: p, Summary: summary, Detail: detail})
+			d.problems = append(d.problems, Problem{Path: p(), Summary: summary, Detail: detail})
 		}
 	}
 }
@@ -338,10 +352,49 @@ func set(a cty.Value, out reflect.Value, name string) (string, string) {
 		out.SetInt(i)
 		return "", ""
 	}
+	if setStrings(a, out) {
+		return "", ""
+	}
 	if err := gocty.FromCtyValue(a, out.Addr().Interface()); err != nil {
 		return "Invalid " + name, fmt.Sprintf("%s: %s", name, err)
 	}
 	return "", ""
+}
+
+// setStrings stores a string, or a list or map of strings none of which is
+// null, as gocty would, without its reflection over every element: the
+// most common fields of step blocks, decoded for every stage at load. It
+// reports false, storing nothing, for anything else.
+func setStrings(a cty.Value, out reflect.Value) bool {
+	ty := a.Type()
+	switch {
+	case out.Kind() == reflect.String && ty == cty.String:
+		out.SetString(a.AsString())
+		return true
+	case out.Type() == stringsType && ty.IsListType() && ty.ElementType() == cty.String:
+		l := make([]string, 0, a.LengthInt())
+		for it := a.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if e.IsNull() {
+				return false
+			}
+			l = append(l, e.AsString())
+		}
+		out.Set(reflect.ValueOf(l))
+		return true
+	case out.Type() == stringMapType && ty.IsMapType() && ty.ElementType() == cty.String:
+		m := make(map[string]string, a.LengthInt())
+		for it := a.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			if e.IsNull() {
+				return false
+			}
+			m[k.AsString()] = e.AsString()
+		}
+		out.Set(reflect.ValueOf(m))
+		return true
+	}
+	return false
 }
 
 // knownPart is a list or map without its unknown elements.
