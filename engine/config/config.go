@@ -315,7 +315,7 @@ func duplicate(what, name string, first, again hcl.Range) *hcl.Diagnostic {
 // validName reports a diagnostic when a block label is not an identifier;
 // stage names appear in traversals, so they must be valid there.
 func validName(kind, name string, r hcl.Range) hcl.Diagnostics {
-	if !hclsyntax.ValidIdentifier(name) {
+	if !plainIdentifier(name) && !hclsyntax.ValidIdentifier(name) {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid " + kind + " name",
@@ -324,4 +324,22 @@ func validName(kind, name string, r hcl.Range) hcl.Diagnostics {
 		}}
 	}
 	return nil
+}
+
+// plainIdentifier reports whether name is an ASCII letter or underscore
+// followed by ASCII letters, digits, underscores and dashes: an identifier
+// to HCL, known without running its lexer over the name as
+// hclsyntax.ValidIdentifier does (for every stage of a pipeline). False
+// says nothing: the name may still be an identifier.
+func plainIdentifier(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '_':
+		case i > 0 && ('0' <= c && c <= '9' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return name != ""
 }

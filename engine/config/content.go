@@ -52,14 +52,20 @@ func (ix *indexedSchema) content(body hcl.Body) (*hcl.BodyContent, hcl.Diagnosti
 			return body.Content(ix.BodySchema)
 		}
 	}
+	// The attributes and blocks are allocated together, not one by one as
+	// AsHCLAttribute and AsHCLBlock would: a few of each for every stage.
 	c := &hcl.BodyContent{Attributes: make(hcl.Attributes, len(sb.Attributes)), MissingItemRange: sb.MissingItemRange()}
+	attrs := make([]hcl.Attribute, 0, len(sb.Attributes))
 	for name, a := range sb.Attributes {
-		c.Attributes[name] = a.AsHCLAttribute()
+		attrs = append(attrs, hcl.Attribute{Name: a.Name, Expr: a.Expr, Range: a.SrcRange, NameRange: a.NameRange})
+		c.Attributes[name] = &attrs[len(attrs)-1]
 	}
 	if len(sb.Blocks) > 0 {
-		c.Blocks = make(hcl.Blocks, 0, len(sb.Blocks))
-		for _, b := range sb.Blocks {
-			c.Blocks = append(c.Blocks, b.AsHCLBlock())
+		blocks := make([]hcl.Block, len(sb.Blocks))
+		c.Blocks = make(hcl.Blocks, len(sb.Blocks))
+		for i, b := range sb.Blocks {
+			blocks[i] = hcl.Block{Type: b.Type, Labels: b.Labels, Body: b.Body, DefRange: b.DefRange(), TypeRange: b.TypeRange, LabelRanges: b.LabelRanges}
+			c.Blocks[i] = &blocks[i]
 		}
 	}
 	return c, nil

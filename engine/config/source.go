@@ -47,12 +47,21 @@ func ReadSource(filename, what string) ([]byte, *hcl.Diagnostic) {
 		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: cannot, Detail: err.Error()}
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && !st.Mode().IsRegular() {
-		// A FIFO or a device would block or never end.
-		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: cannot,
-			Detail: fmt.Sprintf("%s is not a regular file.", filename)}
+	size := int64(0)
+	if st, err := f.Stat(); err == nil {
+		if !st.Mode().IsRegular() {
+			// A FIFO or a device would block or never end.
+			return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: cannot,
+				Detail: fmt.Sprintf("%s is not a regular file.", filename)}
+		}
+		size = st.Size()
 	}
-	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	// Read into a buffer of the file's size (and a byte to see the end):
+	// io.ReadAll grows its own by copying, twice the file's size for a
+	// large one.
+	buf := bytes.NewBuffer(make([]byte, 0, min(size, MaxFileSize)+bytes.MinRead))
+	_, err = buf.ReadFrom(io.LimitReader(f, MaxFileSize+1))
+	src := buf.Bytes()
 	if err != nil {
 		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: cannot, Detail: err.Error()}
 	}
