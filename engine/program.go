@@ -272,7 +272,7 @@ func undoStep(cs *config.Stage) *config.Step {
 // and, when that found nothing, its FileChecker (files relative to dir).
 // marked says whether any value the block can read carries a mark.
 func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string, marked bool) hcl.Diagnostics {
-	cfg, diags := hcldec.Decode(step.Body, step.Spec, ctx)
+	cfg, diags := decodeStep(step.Body, step.Spec, ctx)
 	if diags.HasErrors() {
 		return diags
 	}
