@@ -201,7 +201,7 @@ func (p *Program) link() hcl.Diagnostics {
 		}
 		prev[st.Stage.Name] = n
 	}
-	g := dag.New()
+	g := dag.NewSized(len(p.stageOrder))
 	for _, n := range p.stageOrder {
 		g.Add(n)
 	}

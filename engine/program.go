@@ -101,7 +101,8 @@ type Stage struct {
 func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
 	p := &Program{
 		Config: cfg, Name: cfg.Pipeline.Name, Parallelism: 4, OnFailure: "undo",
-		Stages: map[string]*Stage{}, funcs: functions(cfg.Dir),
+		Stages: make(map[string]*Stage, len(cfg.Stages)), funcs: functions(cfg.Dir),
+		stageOrder: make([]string, 0, len(cfg.StageOrder)),
 	}
 	// A variable without a valid value is unknown from here on, so the
 	// rest of the pipeline is still checked in the same pass.

@@ -516,7 +516,7 @@ func exprVars(e hcl.Expression) []hcl.Traversal {
 // Graph returns the stages as a DAG of their dependencies. Call it only on a
 // Config whose diagnostics had no errors.
 func (c *Config) Graph() *dag.Graph {
-	g := dag.New()
+	g := dag.NewSized(len(c.StageOrder))
 	for _, n := range c.StageOrder {
 		g.Add(n)
 	}

@@ -16,8 +16,13 @@ type Graph struct {
 }
 
 // New returns an empty graph.
-func New() *Graph {
-	return &Graph{deps: map[string][]string{}, rdeps: map[string][]string{}}
+func New() *Graph { return NewSized(0) }
+
+// NewSized returns an empty graph with room for n vertices: a pipeline's
+// stages are known before its graph is built, and growing the maps one
+// stage at a time copies them over and over.
+func NewSized(n int) *Graph {
+	return &Graph{order: make([]string, 0, n), deps: make(map[string][]string, n), rdeps: make(map[string][]string, n)}
 }
 
 // Add inserts a vertex; adding it again is a no-op.
@@ -61,59 +66,66 @@ func (g *Graph) Dependants(v string) []string { return append([]string(nil), g.r
 // vertex, and every self-loop, each sorted by insertion order. Tarjan's
 // algorithm, iterative so a 10,000-stage chain does not grow the stack.
 func (g *Graph) Cycles() [][]string {
-	index := map[string]int{}
-	low := map[string]int{}
-	onStack := map[string]bool{}
+	// Per vertex, by its position: its index (-1 while not seen), its low
+	// link and whether it is on the stack.
+	pos := g.positions()
+	index := make([]int, len(g.order))
+	for i := range index {
+		index[i] = -1
+	}
+	low := make([]int, len(g.order))
+	onStack := make([]bool, len(g.order))
 	var stack []string
 	var out [][]string
 	next := 0
-	pos := g.positions()
 
 	type frame struct {
 		v string
 		i int
 	}
-	for _, root := range g.order {
-		if _, seen := index[root]; seen {
+	for r, root := range g.order {
+		if index[r] >= 0 {
 			continue
 		}
 		work := []frame{{v: root}}
-		index[root], low[root] = next, next
+		index[r], low[r] = next, next
 		next++
 		stack = append(stack, root)
-		onStack[root] = true
+		onStack[r] = true
 		for len(work) > 0 {
 			f := &work[len(work)-1]
+			fv := pos[f.v]
 			if f.i < len(g.deps[f.v]) {
 				w := g.deps[f.v][f.i]
+				wv := pos[w]
 				f.i++
-				if _, seen := index[w]; !seen {
-					index[w], low[w] = next, next
+				if index[wv] < 0 {
+					index[wv], low[wv] = next, next
 					next++
 					stack = append(stack, w)
-					onStack[w] = true
+					onStack[wv] = true
 					work = append(work, frame{v: w})
-				} else if onStack[w] && index[w] < low[f.v] {
-					low[f.v] = index[w]
+				} else if onStack[wv] && index[wv] < low[fv] {
+					low[fv] = index[wv]
 				}
 				continue
 			}
 			v := f.v
 			work = work[:len(work)-1]
 			if len(work) > 0 {
-				p := work[len(work)-1].v
-				if low[v] < low[p] {
-					low[p] = low[v]
+				p := pos[work[len(work)-1].v]
+				if low[fv] < low[p] {
+					low[p] = low[fv]
 				}
 			}
-			if low[v] != index[v] {
+			if low[fv] != index[fv] {
 				continue
 			}
 			var scc []string
 			for {
 				w := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
-				onStack[w] = false
+				onStack[pos[w]] = false
 				scc = append(scc, w)
 				if w == v {
 					break
