@@ -34,33 +34,59 @@ func indexSchema(s *hcl.BodySchema) *indexedSchema {
 	return ix
 }
 
+// blockContent is a body's content as an indexedSchema reads it: the
+// native-syntax body itself when it holds nothing the schema does not
+// name (its attributes are then read in place, not copied into a map as
+// hcl's Content does for every stage), or hcl's content otherwise.
+type blockContent struct {
+	syntax *hclsyntax.Body
+	attrs  hcl.Attributes
+	Blocks hcl.Blocks
+}
+
+// Attr is the attribute name, or nil when it is not set.
+func (c blockContent) Attr(name string) *hcl.Attribute {
+	if c.syntax != nil {
+		return c.syntax.Attributes[name].AsHCLAttribute()
+	}
+	return c.attrs[name]
+}
+
+// Expr is the expression of attribute name, or nil when it is not set.
+func (c blockContent) Expr(name string) hcl.Expression {
+	if c.syntax != nil {
+		if a, ok := c.syntax.Attributes[name]; ok {
+			return a.Expr
+		}
+		return nil
+	}
+	if a, ok := c.attrs[name]; ok {
+		return a.Expr
+	}
+	return nil
+}
+
 // content is body.Content(schema). A native-syntax body whose every
 // attribute and block is in the schema is read directly; anything else goes
 // through hcl's Content, which reports what is wrong.
-func (ix *indexedSchema) content(body hcl.Body) (*hcl.BodyContent, hcl.Diagnostics) {
+func (ix *indexedSchema) content(body hcl.Body) (blockContent, hcl.Diagnostics) {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok {
-		return body.Content(ix.BodySchema)
+		return ix.hclContent(body)
 	}
 	for name := range sb.Attributes {
 		if !ix.attrs[name] {
-			return body.Content(ix.BodySchema)
+			return ix.hclContent(body)
 		}
 	}
 	for _, b := range sb.Blocks {
 		if !ix.blocks[b.Type] || len(b.Labels) > 0 {
-			return body.Content(ix.BodySchema)
+			return ix.hclContent(body)
 		}
 	}
-	// The attributes and blocks are allocated together, not one by one as
-	// AsHCLAttribute and AsHCLBlock would: a few of each for every stage.
-	c := &hcl.BodyContent{Attributes: make(hcl.Attributes, len(sb.Attributes)), MissingItemRange: sb.MissingItemRange()}
-	attrs := make([]hcl.Attribute, 0, len(sb.Attributes))
-	for name, a := range sb.Attributes {
-		attrs = append(attrs, hcl.Attribute{Name: a.Name, Expr: a.Expr, Range: a.SrcRange, NameRange: a.NameRange})
-		c.Attributes[name] = &attrs[len(attrs)-1]
-	}
+	c := blockContent{syntax: sb}
 	if len(sb.Blocks) > 0 {
+		// Allocated together, not one by one as AsHCLBlock would.
 		blocks := make([]hcl.Block, len(sb.Blocks))
 		c.Blocks = make(hcl.Blocks, len(sb.Blocks))
 		for i, b := range sb.Blocks {
@@ -69,4 +95,12 @@ func (ix *indexedSchema) content(body hcl.Body) (*hcl.BodyContent, hcl.Diagnosti
 		}
 	}
 	return c, nil
+}
+
+func (ix *indexedSchema) hclContent(body hcl.Body) (blockContent, hcl.Diagnostics) {
+	c, diags := body.Content(ix.BodySchema)
+	if c == nil {
+		return blockContent{}, diags
+	}
+	return blockContent{attrs: c.Attributes, Blocks: c.Blocks}, diags
 }

@@ -131,10 +131,10 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 	diags := validName("stage", s.Name, b.LabelRanges[0])
 	content, d := sc.stage.content(b.Body)
 	diags = append(diags, unknownStepHint(d, reg)...)
-	s.When = attrExpr(content, "when")
-	s.Timeout = attrExpr(content, "timeout")
-	s.ForEach = attrExpr(content, "for_each")
-	if a, ok := content.Attributes["sequential"]; ok {
+	s.When = content.Expr("when")
+	s.Timeout = content.Expr("timeout")
+	s.ForEach = content.Expr("for_each")
+	if a := content.Attr("sequential"); a != nil {
 		diags = append(diags, decodeLiteral(a, cty.Bool, func(v cty.Value) { s.Sequential = v.True() })...)
 		if s.ForEach == nil {
 			diags = append(diags, &hcl.Diagnostic{
@@ -144,7 +144,7 @@ func decodeStageBlock(b *hcl.Block, sc *stageSchemas) (*Stage, hcl.Diagnostics) 
 			})
 		}
 	}
-	if a, ok := content.Attributes["depends_on"]; ok {
+	if a := content.Attr("depends_on"); a != nil {
 		trs, each, d := decodeDependsOn(a)
 		diags = append(diags, d...)
 		s.DependsOn, s.DependsOnEach = trs, each
@@ -199,9 +199,9 @@ func decodeRetryInto(dst **Retry, b *hcl.Block) hcl.Diagnostics {
 	}
 	rc, diags := retrySchema.content(b.Body)
 	*dst = &Retry{
-		Attempts: attrExpr(rc, "attempts"), Backoff: attrExpr(rc, "backoff"),
-		Delay: attrExpr(rc, "delay"), MaxDelay: attrExpr(rc, "max_delay"),
-		Jitter: attrExpr(rc, "jitter"), Timeouts: attrExpr(rc, "timeouts"), DeclRange: b.DefRange,
+		Attempts: rc.Expr("attempts"), Backoff: rc.Expr("backoff"),
+		Delay: rc.Expr("delay"), MaxDelay: rc.Expr("max_delay"),
+		Jitter: rc.Expr("jitter"), Timeouts: rc.Expr("timeouts"), DeclRange: b.DefRange,
 	}
 	return diags
 }
