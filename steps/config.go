@@ -69,7 +69,7 @@ func ProblemsOf(err error) []Problem {
 // stage ran, an attribute over `result` or `object`.
 type Unknown struct {
 	valid map[string]bool
-	set   map[string]bool
+	set   []string // a block has few attributes: no map for them
 }
 
 // Has reports whether any attribute of paths ("name", "resource.name") is
@@ -81,7 +81,7 @@ func (u Unknown) Has(paths ...string) bool {
 			panic(fmt.Sprintf("steps: Unknown.Has(%q): no such attribute", p))
 		}
 		for q := p; ; {
-			if u.set[q] {
+			if slices.Contains(u.set, q) {
 				return true
 			}
 			i := strings.LastIndexByte(q, '.')
@@ -269,10 +269,9 @@ type decoder struct {
 
 // unknown notes the attribute or block at path as unknown.
 func (d *decoder) unknown(path ...string) {
-	if d.u.set == nil {
-		d.u.set = map[string]bool{}
+	if p := strings.Join(path, "."); !slices.Contains(d.u.set, p) {
+		d.u.set = append(d.u.set, p)
 	}
-	d.u.set[strings.Join(path, ".")] = true
 }
 
 func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []string) {
@@ -309,7 +308,9 @@ func (d *decoder) object(v cty.Value, dst reflect.Value, s *schema, path []strin
 			if a.IsKnown() && (out.Kind() == reflect.Slice || out.Kind() == reflect.Map) {
 				// A collection of which some elements are known keeps
 				// those: `cutover rbac` and the checks use what they can.
-				set(knownPart(a), out, f.name)
+				if !setStrings(a, out) {
+					set(knownPart(a), out, f.name)
+				}
 			}
 			continue
 		}
@@ -361,8 +362,9 @@ func set(a cty.Value, out reflect.Value, name string) (string, string) {
 	return "", ""
 }
 
-// setStrings stores a string, or a list or map of strings none of which is
-// null, as gocty would, without its reflection over every element: the
+// setStrings stores a string, or the known elements of a list or map of
+// strings none of which is null, as gocty would (set of knownPart), without
+// its reflection over every element or a list of the known ones first: the
 // most common fields of step blocks, decoded for every stage at load. It
 // reports false, storing nothing, for anything else.
 func setStrings(a cty.Value, out reflect.Value) bool {
@@ -375,6 +377,9 @@ func setStrings(a cty.Value, out reflect.Value) bool {
 		l := make([]string, 0, a.LengthInt())
 		for it := a.ElementIterator(); it.Next(); {
 			_, e := it.Element()
+			if !e.IsKnown() {
+				continue
+			}
 			if e.IsNull() {
 				return false
 			}
@@ -386,6 +391,9 @@ func setStrings(a cty.Value, out reflect.Value) bool {
 		m := make(map[string]string, a.LengthInt())
 		for it := a.ElementIterator(); it.Next(); {
 			k, e := it.Element()
+			if !e.IsKnown() {
+				continue
+			}
 			if e.IsNull() {
 				return false
 			}

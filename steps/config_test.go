@@ -138,3 +138,27 @@ func TestUnknownHasMisspelt(t *testing.T) {
 	u, _ := Decode(cty.NullVal(hcldec.ImpliedType(SpecFor[testBlock]())), &c)
 	u.Has("nmae")
 }
+
+// TestDecodeKnownPart: a list or map with unknown elements is unknown, and
+// its field holds the known ones.
+func TestDecodeKnownPart(t *testing.T) {
+	cfg, diags := decodeSrc(t, `
+name   = "web"
+args   = ["a", var.x, "b"]
+labels = { app = "web", tier = var.tier }
+`)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var c testBlock
+	u, err := Decode(cfg, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Has("args") || !u.Has("labels") || u.Has("name") {
+		t.Errorf("unknown = %v", u.set)
+	}
+	if strings.Join(c.Args, ",") != "a,b" || len(c.Labels) != 1 || c.Labels["app"] != "web" {
+		t.Errorf("known parts: args %q, labels %v", c.Args, c.Labels)
+	}
+}
