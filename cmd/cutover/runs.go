@@ -365,14 +365,24 @@ type runView struct {
 	Lock    string    `json:"lock,omitempty"`
 	// Target is the target block whose share this journal is.
 	Target string `json:"target,omitempty"`
+	// Undone: the run ended with everything it changed put back (its
+	// result failed, undone; interrupted; or undone). A field of its own,
+	// so that state keeps the result as journaled.
+	Undone bool `json:"undone,omitempty"`
 }
 
-// shown is the STATUS column: the state and why.
+// shown is the STATUS column: the state and why. An interrupted run's
+// result does not say its undo completed (one that did not ends "failed,
+// undo incomplete"): the column does, as "failed, undone" does.
 func (r runView) shown() string {
-	if r.Detail == "" {
-		return r.State
+	s := r.State
+	if r.Undone && s == string(events.Interrupted) {
+		s += ", undone"
 	}
-	return r.State + " (" + r.Detail + ")"
+	if r.Detail == "" {
+		return s
+	}
+	return s + " (" + r.Detail + ")"
 }
 
 // entryView is one line of a run's journal in status RUN -o json: undo
@@ -543,7 +553,7 @@ func (c *cli) listRuns(o *options) ([]runView, int) {
 // (where its lock is too).
 func viewOf(m journal.Meta, ns string, locker *lock.LeaseLocker) runView {
 	r := runView{RunID: m.RunID, Pipeline: m.Pipeline, Namespace: m.Namespace, Status: m.Status,
-		State: m.Status, Started: m.Started, By: m.Holder, Lock: m.Lock, Target: m.Target}
+		State: m.Status, Started: m.Started, By: m.Holder, Lock: m.Lock, Target: m.Target, Undone: undone(m.Status)}
 	if r.Namespace == "" {
 		r.Namespace = ns
 	}
