@@ -307,20 +307,7 @@ func writeRole(w io.Writer, s roleSpec) {
 		ns = "NAMESPACE"
 	}
 	fmt.Fprintln(w, "# Bind it to the identity CI runs cutover as, e.g. a ServiceAccount:")
-	fmt.Fprintln(w, "# ---")
-	fmt.Fprintln(w, "# apiVersion: rbac.authorization.k8s.io/v1")
-	fmt.Fprintln(w, "# kind: RoleBinding")
-	fmt.Fprintln(w, "# metadata:")
-	fmt.Fprintf(w, "#   name: %s\n", s.Name)
-	fmt.Fprintf(w, "#   namespace: %s\n", ns)
-	fmt.Fprintln(w, "# roleRef:")
-	fmt.Fprintln(w, "#   apiGroup: rbac.authorization.k8s.io")
-	fmt.Fprintln(w, "#   kind: Role")
-	fmt.Fprintf(w, "#   name: %s\n", s.Name)
-	fmt.Fprintln(w, "# subjects:")
-	fmt.Fprintln(w, "# - kind: ServiceAccount")
-	fmt.Fprintln(w, "#   name: SERVICE_ACCOUNT")
-	fmt.Fprintf(w, "#   namespace: %s\n", ns)
+	writeBinding(w, "RoleBinding", "Role", s.Name, ns)
 	if len(s.Cluster) == 0 {
 		return
 	}
@@ -329,15 +316,25 @@ func writeRole(w io.Writer, s roleSpec) {
 	// one namespace, which is to say not at all.
 	fmt.Fprintln(w, "# and the ClusterRole to the same identity with a ClusterRoleBinding (a RoleBinding")
 	fmt.Fprintln(w, "# cannot grant cluster-scoped objects):")
+	writeBinding(w, "ClusterRoleBinding", "ClusterRole", s.Name, ns)
+}
+
+// writeBinding writes, commented out, a binding of kind (RoleBinding or
+// ClusterRoleBinding) of the role named name to a ServiceAccount in ns; a
+// ClusterRoleBinding has no namespace of its own.
+func writeBinding(w io.Writer, kind, roleKind, name, ns string) {
 	fmt.Fprintln(w, "# ---")
 	fmt.Fprintln(w, "# apiVersion: rbac.authorization.k8s.io/v1")
-	fmt.Fprintln(w, "# kind: ClusterRoleBinding")
+	fmt.Fprintf(w, "# kind: %s\n", kind)
 	fmt.Fprintln(w, "# metadata:")
-	fmt.Fprintf(w, "#   name: %s\n", s.Name)
+	fmt.Fprintf(w, "#   name: %s\n", name)
+	if kind == "RoleBinding" {
+		fmt.Fprintf(w, "#   namespace: %s\n", ns)
+	}
 	fmt.Fprintln(w, "# roleRef:")
 	fmt.Fprintln(w, "#   apiGroup: rbac.authorization.k8s.io")
-	fmt.Fprintln(w, "#   kind: ClusterRole")
-	fmt.Fprintf(w, "#   name: %s\n", s.Name)
+	fmt.Fprintf(w, "#   kind: %s\n", roleKind)
+	fmt.Fprintf(w, "#   name: %s\n", name)
 	fmt.Fprintln(w, "# subjects:")
 	fmt.Fprintln(w, "# - kind: ServiceAccount")
 	fmt.Fprintln(w, "#   name: SERVICE_ACCOUNT")
