@@ -9,8 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-
-	"github.com/cutoverhq/cutover/internal/words"
 )
 
 // RolloutFailed is a rollout that will not finish by waiting longer (a
@@ -150,20 +148,7 @@ func statefulSetStatus(name string, s *appsv1.StatefulSet) (bool, string, error)
 		return true, fmt.Sprintf("%s: %d pods ready (OnDelete: pods update when deleted)", name, s.Status.ReadyReplicas), nil
 	}
 	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && *ru.Partition > 0 {
-		// A partitioned rollout: the pods at or above the partition get
-		// the update revision, the others keep the current one. Done when
-		// every pod is at one of the two (none being replaced: a pod
-		// terminating or not yet re-created is in neither count) and the
-		// pods above the partition are updated; all are ready (above).
-		target := max(want-*ru.Partition, 0)
-		st := s.Status
-		switch {
-		case st.UpdatedReplicas < target:
-			return false, fmt.Sprintf("%s: %d of %d pods above partition %d updated", name, st.UpdatedReplicas, target, *ru.Partition), nil
-		case st.UpdateRevision != st.CurrentRevision && st.CurrentReplicas+st.UpdatedReplicas < want:
-			return false, fmt.Sprintf("%s: %d pods at %s, %d at %s, of %d: waiting for the others", name, st.CurrentReplicas, st.CurrentRevision, st.UpdatedReplicas, st.UpdateRevision, want), nil
-		}
-		return true, fmt.Sprintf("%s: partitioned rollout done, %s at or above partition %d updated to %s, %d ready", name, words.Count(int(st.UpdatedReplicas), "pod"), *ru.Partition, st.UpdateRevision, st.ReadyReplicas), nil
+		return partitionedStatus(name, want, *ru.Partition, s.Status)
 	}
 	if s.Status.UpdateRevision != s.Status.CurrentRevision {
 		return false, fmt.Sprintf("%s: %d of %d pods at revision %s", name, s.Status.UpdatedReplicas, want, s.Status.UpdateRevision), nil

@@ -121,6 +121,25 @@ func TestRolloutStatusStatefulSet(t *testing.T) {
 			t.Errorf("%s: = %v %q %v, want done=%v with a message", c.name, done, msg, err, c.done)
 		}
 	}
+	// A partitioned rollout's lines say "at or above" the partition and
+	// count pods by the revision they run: an install with the partition
+	// at the replica count updates no ordinal, and the end of an undo
+	// (partition back to 3, db-2 re-created at a) names a, not b.
+	lines := []struct {
+		name string
+		s    *appsv1.StatefulSet
+		want string
+	}{
+		{"install", sts(1, 1, 3, 3, 3, "a", "a", ptr.To[int32](3), false, 3), "statefulset/db: 3 pods ready at revision a (partition 3, no update pending)"},
+		{"pending", sts(2, 2, 4, 4, 1, "a", "b", ptr.To[int32](2), false, 3), "statefulset/db: 1 of 2 pods at or above partition 2 at update revision b"},
+		{"done", sts(2, 2, 4, 4, 2, "a", "b", ptr.To[int32](2), false, 2), "statefulset/db: partitioned rollout done (partition 2, 2 pods at or above it): 2 at update revision b, 2 at current revision a, 4 ready"},
+		{"undone", sts(3, 3, 3, 3, 0, "a", "b", ptr.To[int32](3), false, 3), "statefulset/db: partitioned rollout done (partition 3, 0 pods at or above it): 0 at update revision b, 3 at current revision a, 3 ready"},
+	}
+	for _, c := range lines {
+		if _, msg, _ := RolloutStatus(mustU(t, c.s, "StatefulSet")); msg != c.want {
+			t.Errorf("%s: %q, want %q", c.name, msg, c.want)
+		}
+	}
 }
 
 func TestRolloutStatusDaemonSetAndReplicaSet(t *testing.T) {

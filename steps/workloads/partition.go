@@ -284,6 +284,12 @@ func undoPartition(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.
 	if err != nil {
 		return drift, err
 	}
+	// The status read before the pods were replaced still counts them at
+	// the revision this step rolled out: a wait from it would be done at
+	// once and say so.
+	if obj, err := c.Get(ctx, r); err == nil && obj != nil {
+		live = obj
+	}
 	if _, err := c.WaitRolloutFrom(ctx, r, live, env.Report); err != nil {
 		return drift, steps.APIError(err)
 	}
