@@ -500,6 +500,9 @@ func (r *runner) env(name string, ctx *hcl.EvalContext, body hcl.Body, sr *Stage
 	return &steps.Env{
 		Pipeline: r.p.Name, Stage: name, RunID: r.opts.RunID, Namespace: r.namespace(),
 		Dir: r.p.Config.Dir, Target: r.opts.Target, DryRun: r.opts.DryRun, Cluster: r.opts.Cluster,
+		Command: func(namespace, verb string, args ...string) string {
+			return r.p.Command(verb, args, r.opts.Target, namespace)
+		},
 		Body: body, EvalContext: ctx,
 		Progress: r.progress(sr),
 		Moved:    r.moved(name),

@@ -141,6 +141,11 @@ type Env struct {
 	Target    string // the target whose share this is, in a run with targets
 	DryRun    bool   // every write must be a server-side dry run
 
+	// Command is a cutover command on this run as a message suggests it,
+	// complete (the pipeline's directory, --target, the values that say
+	// where the targets are, -n namespace): cutover VERB ARGS … .
+	Command func(namespace, verb string, args ...string) string
+
 	// Cluster gives lazy access to Kubernetes clients; nil when the command
 	// has no cluster (validate, plan without --dry-run).
 	Cluster *kube.Cluster

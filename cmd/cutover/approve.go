@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
@@ -43,13 +44,15 @@ func (c *cli) answerPause(args []string, answer string) int {
 		return exitInvalid
 	}
 	runID := pos[0]
+	// fleet: the pipeline with targets whose share the question is in.
+	var fleet *engine.Program
 	if path != "" || o.target != "" {
 		// A run with targets: the question is in one target's cluster.
-		to, code := c.pauseTarget(runID, path, answer, o)
+		to, p, code := c.pauseTarget(runID, path, answer, o)
 		if to == nil {
 			return code
 		}
-		o = to
+		o, fleet = to, p
 	}
 	if len(pos) == 2 && len(validation.IsValidLabelValue(pause.StageValue(pos[1]))) > 0 {
 		// No question can carry it: a List by it would be refused.
@@ -69,7 +72,7 @@ func (c *cli) answerPause(args []string, answer string) int {
 	}
 	// A question outlives a run killed while it waited: answering it
 	// would tell nobody. The run's journal says whether it is over.
-	if why := c.runOver(clients, ns, runID, o); why != "" {
+	if why := c.runOver(clients, ns, runID, fleet, o); why != "" {
 		c.errorf("run %s %s: nothing waits for an answer%s; nothing was written", runID, why, c.answeredBefore(clients, ns, runID, pos[1:], o))
 		return exitInvalid
 	}
@@ -224,8 +227,9 @@ func waitVerb(n int) string {
 // runOver says why a run can no longer take an answer ("is over
 // (undone)", "was abandoned (its lock is released)"), or "" when it may be
 // waiting. A run whose journal cannot be read is given the benefit of the
-// doubt: its question is the only evidence there is.
-func (c *cli) runOver(clients *kube.Clients, ns, runID string, o *options) string {
+// doubt: its question is the only evidence there is. p is the pipeline of
+// a fleet's share (nil otherwise: the resume it suggests names PATH).
+func (c *cli) runOver(clients *kube.Clients, ns, runID string, p *engine.Program, o *options) string {
 	j, err := runStore(clients, ns, o).Open(context.Background(), runID)
 	if err != nil {
 		return ""
@@ -235,7 +239,7 @@ func (c *cli) runOver(clients *kube.Clients, ns, runID string, o *options) strin
 		return "is over (" + m.Status + ")"
 	}
 	if state, detail := liveness(lock.NewLeaseLocker(clients, ns), m, time.Now()); state == "abandoned" {
-		return "was abandoned (" + detail + "; cutover run --resume " + runID + " to go on)"
+		return "was abandoned (" + detail + "; " + p.Command("run", []string{"--resume", runID}, o.target, ns) + " to go on)"
 	}
 	return ""
 }

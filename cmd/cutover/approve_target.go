@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps/pause"
@@ -35,35 +36,36 @@ func pipelineArg(pos []string) ([]string, string) {
 
 // pauseTarget resolves where run runID's question is: the target --target
 // names in the pipeline at path (default: the current directory), else
-// the only target whose cluster has a question waiting. Several waiting,
+// the only target whose cluster has a question waiting; with the pipeline
+// (nil without targets), for the commands its messages suggest. Several waiting,
 // or none named that the pipeline has, is exit 2, naming them.
-func (c *cli) pauseTarget(runID, path, answer string, o *options) (*options, int) {
+func (c *cli) pauseTarget(runID, path, answer string, o *options) (*options, *engine.Program, int) {
 	if path == "" {
 		if m, _ := filepath.Glob("*.hcl"); len(m) == 0 {
 			c.errorf("--target %s: give the run's pipeline: cutover %s %s [STAGE] --target %s PATH (the current directory holds no .hcl files)", o.target, answer, runID, o.target)
-			return nil, exitInvalid
+			return nil, nil, exitInvalid
 		}
 		path = "."
 	}
 	p, ok := c.load(path, withLenient(o))
 	if !ok {
-		return nil, exitInvalid
+		return nil, nil, exitInvalid
 	}
 	t, ok := c.checkTarget(p, o)
 	switch {
 	case !ok:
-		return nil, exitInvalid
+		return nil, nil, exitInvalid
 	case len(p.Targets) == 0:
-		return o, exitOK // one cluster: as without PATH
+		return o, nil, exitOK // one cluster: as without PATH
 	case t != nil:
 		to := targetOptions(t, o)
 		if !c.checkTargetKubeconfig(t, to) {
-			return nil, exitInvalid
+			return nil, nil, exitInvalid
 		}
-		return to, exitOK
+		return to, p, exitOK
 	}
 	if !c.checkTargetKubeconfigs(p, o) {
-		return nil, exitInvalid
+		return nil, nil, exitInvalid
 	}
 	var waiting []string
 	var only *options
@@ -94,13 +96,13 @@ func (c *cli) pauseTarget(runID, path, answer string, o *options) (*options, int
 	switch len(waiting) {
 	case 0:
 		c.errorf("run %s has no pause stage waiting on any target of pipeline %q; nothing was written", runID, p.Name)
-		return nil, exitInvalid
+		return nil, nil, exitInvalid
 	case 1:
-		return only, exitOK
+		return only, p, exitOK
 	}
 	c.errorf("run %s has pause stages waiting on targets %s: name one: cutover %s %s [STAGE] --target NAME %s",
 		runID, strings.Join(waiting, ", "), answer, runID, path)
-	return nil, exitInvalid
+	return nil, nil, exitInvalid
 }
 
 // answeredBefore says, for a question no longer there, how its stage was

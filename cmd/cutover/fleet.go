@@ -89,10 +89,11 @@ func (c *cli) checkTargetKubeconfigs(p *engine.Program, o *options) bool {
 // checkNewRun refuses a --run-id whose journal the cluster has already: a
 // retried CI job of a release. Starting it again would mix two releases in
 // one journal; what the person wants is finishing it (--resume, when its
-// job died while running) or putting it back (undo). Found before the
+// job died while running) or putting it back (undo), which it suggests as
+// commands complete for pipeline p (namespace: their -n). Found before the
 // lock is taken, so nothing is written.
 // share: a job of one target (--target), not a whole fleet's run.
-func (c *cli) checkNewRun(ctx context.Context, st *state, runID, target, path string, share bool) int {
+func (c *cli) checkNewRun(ctx context.Context, st *state, p *engine.Program, runID, target, namespace string, share bool) int {
 	j, err := st.store.Open(ctx, runID)
 	if err != nil {
 		return exitOK // not there (a new run), or the Create that follows says why
@@ -103,19 +104,20 @@ func (c *cli) checkNewRun(ctx context.Context, st *state, runID, target, path st
 		what += " (target " + target + ")"
 	}
 	if share {
-		flag = " --target " + target
+		flag = target
 	}
 	where := ""
 	if st.namespace != "" {
 		where = " in namespace " + st.namespace
 	}
+	undo := p.Command("undo", []string{runID}, flag, namespace)
 	if m.Status == journal.StatusRunning || m.Status == "" {
-		c.errorf("%s exists already%s, still running: if its job died, `cutover run %s%s --resume %s` finishes it (exit 4 while its process is alive), `cutover undo %s %s%s` puts it back; a new release takes a new --run-id; nothing was done",
-			what, where, path, flag, runID, runID, path, flag)
+		c.errorf("%s exists already%s, still running: if its job died, `%s` finishes it (exit 4 while its process is alive), `%s` puts it back; a new release takes a new --run-id; nothing was done",
+			what, where, p.Command("run", []string{"--resume", runID}, flag, namespace), undo)
 		return exitInvalid
 	}
-	c.errorf("%s exists already%s and ended %s at %s: `cutover undo %s %s%s` puts it back; a new release takes a new --run-id (--resume is only for a run whose job died while running); nothing was done",
-		what, where, m.Status, m.Started.UTC().Format(time.RFC3339), runID, path, flag)
+	c.errorf("%s exists already%s and ended %s at %s: `%s` puts it back; a new release takes a new --run-id (--resume is only for a run whose job died while running); nothing was done",
+		what, where, m.Status, m.Started.UTC().Format(time.RFC3339), undo)
 	return exitInvalid
 }
 
@@ -232,7 +234,7 @@ func (c *cli) runFleet(ctx context.Context, p *engine.Program, path string, o *o
 	}
 	for _, name := range p.TargetNames() {
 		if sh, ok := shares[name]; ok && code == exitOK && prior == nil && o.runID != "" {
-			code = c.checkNewRun(ctx, sh.st, runID, name, path, false)
+			code = c.checkNewRun(ctx, sh.st, p, runID, name, o.namespace, false)
 		}
 	}
 	if code == exitOK {
@@ -505,7 +507,7 @@ func (c *cli) statusFleet(runID, path string, o *options) int {
 		for _, r := range runs {
 			if r.RunID == runID {
 				found, anywhere = true, true
-				if rc := c.printRun(r, path, to); rc != exitOK {
+				if rc := c.printRun(r, p, to); rc != exitOK {
 					code = rc
 				}
 			}

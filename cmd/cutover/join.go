@@ -77,7 +77,7 @@ func cmdJoin(c *cli, args []string) int {
 			case sh.meta.Status == journal.StatusRunning:
 				// Neither failed nor succeeded: not counted, named.
 				live = true
-				running = append(running, c.unfinished(name, runID, path, sh))
+				running = append(running, c.unfinished(p, name, runID, sh, o))
 			default:
 				if !strings.HasSuffix(status, string(events.Undone)) {
 					live = true
@@ -123,7 +123,7 @@ func cmdJoin(c *cli, args []string) int {
 		// Undo is advised only for a share that is there to put back:
 		// never for targets that succeeded, are undone already, or whose
 		// cluster could not be read (their share may have succeeded).
-		advice := fmt.Sprintf("`cutover undo %s %s` puts every target back", runID, path)
+		advice := fmt.Sprintf("`%s` puts every target back", p.Command("undo", []string{runID}, "", o.namespace))
 		switch {
 		case len(running) > 0:
 			advice += " once the shares still running ended"
@@ -169,12 +169,13 @@ func (c *cli) printJoin(v joinView, o *options) {
 }
 
 // unfinished says what is known of a share still "running": alive (join
-// again once its job ended), or abandoned by its job (resume or undo it).
-func (c *cli) unfinished(name, runID, path string, sh shareRead) string {
+// again once its job ended), or abandoned by its job (resume or undo it,
+// where join found it).
+func (c *cli) unfinished(p *engine.Program, name, runID string, sh shareRead, o *options) string {
 	state, detail := liveness(sh.locker, *sh.meta, time.Now())
 	if strings.HasPrefix(state, "abandoned") {
-		return fmt.Sprintf("target %s's job died while running (%s: %s): `cutover run %s --target %s --resume %s` finishes it, `cutover undo %s %s --target %s` puts it back",
-			name, state, detail, path, name, runID, runID, path, name)
+		return fmt.Sprintf("target %s's job died while running (%s: %s): `%s` finishes it, `%s` puts it back",
+			name, state, detail, p.Command("run", []string{"--resume", runID}, name, o.namespace), p.Command("undo", []string{runID}, name, o.namespace))
 	}
 	return fmt.Sprintf("target %s is still running (%s); join again once its job ended", name, detail)
 }

@@ -119,7 +119,7 @@ func cmdRun(c *cli, args []string) int {
 		runID, lockName = prior.meta.RunID, prior.lockName(p)
 	}
 	if prior == nil && o.runID != "" {
-		if code := c.checkNewRun(ctx, st, runID, opts.Target, path, opts.Target != ""); code != exitOK {
+		if code := c.checkNewRun(ctx, st, p, runID, opts.Target, st.namespace, opts.Target != ""); code != exitOK {
 			return code
 		}
 	}

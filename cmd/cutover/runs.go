@@ -333,7 +333,7 @@ func (c *cli) statusRun(runID, pipelineNS string, o *options) int {
 		return exitOf(err)
 	}
 	m := j.Meta()
-	code := c.printRun(viewOf(m, ns, lock.NewLeaseLocker(clients, ns)), "", o)
+	code := c.printRun(viewOf(m, ns, lock.NewLeaseLocker(clients, ns)), nil, o)
 	if m.Target != "" && code == exitOK && o.output != "json" {
 		// One share of a fleet run: the others are in their own
 		// clusters, which this status did not read.
@@ -341,7 +341,7 @@ func (c *cli) statusRun(runID, pipelineNS string, o *options) int {
 		if m.Wave != nil {
 			wave = ", wave " + m.Wave.Name
 		}
-		fmt.Fprintf(c.stdout, "Shown: target %s's share (from this cluster%s). Run %s spans other targets of pipeline %q, each journaled in its own cluster: `cutover status %s PATH` (PATH: the pipeline) shows every target.\n",
+		fmt.Fprintf(c.stdout, "Shown: target %s's share (from this cluster%s). Run %s spans other targets of pipeline %q, each journaled in its own cluster: `cutover status %s PATH` (PATH: the pipeline; with -var, any value its targets' context, kubeconfig or namespace read) shows every target.\n",
 			m.Target, wave, runID, m.Pipeline, runID)
 	}
 	return code
@@ -410,10 +410,10 @@ func viewEntries(entries []journal.Entry) []entryView {
 	return view
 }
 
-// printRun shows run r as its journal in this cluster has it. path is the
-// pipeline the run was asked about (status RUN PATH), "" when unknown: a
+// printRun shows run r as its journal in this cluster has it. p is the
+// pipeline the run was asked about (status RUN PATH), nil when unknown: a
 // target's share names it in the commands that answer a pause there.
-func (c *cli) printRun(r runView, path string, o *options) int {
+func (c *cli) printRun(r runView, p *engine.Program, o *options) int {
 	clients, err := c.cluster(o).Clients()
 	if err != nil {
 		c.errorf("%v", err)
@@ -439,13 +439,10 @@ func (c *cli) printRun(r runView, path string, o *options) int {
 		// A share's question is answered in its own cluster, which the
 		// kubeconfig's current context need not be: --target and the
 		// pipeline say which (docs/language.md, "Targets and waves").
-		if path == "" {
-			path = "PATH"
-		}
 		for i := range waiting {
 			w := &waiting[i]
-			w.Approve = pause.TargetCommand(pause.Approve, r.RunID, w.Stage, r.Namespace, r.Target, path)
-			w.Abort = pause.TargetCommand(pause.Abort, r.RunID, w.Stage, r.Namespace, r.Target, path)
+			w.Approve = p.Command(pause.Approve, []string{r.RunID, w.Stage}, r.Target, r.Namespace)
+			w.Abort = p.Command(pause.Abort, []string{r.RunID, w.Stage}, r.Target, r.Namespace)
 		}
 	}
 	if o.output == "json" {

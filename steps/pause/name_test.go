@@ -50,16 +50,3 @@ func TestCommandQuotesTheStage(t *testing.T) {
 		}
 	}
 }
-
-// A target's share is answered in its cluster: --target and the pipeline's
-// path, a path left as typed (a slash needs no quotes), anything else quoted.
-func TestTargetCommand(t *testing.T) {
-	for path, want := range map[string]string{
-		"pipelines/fleet-blue-green": "cutover approve r-1 gate --target eu-1 pipelines/fleet-blue-green -n shop",
-		"my pipelines/fleet":         "cutover approve r-1 gate --target eu-1 'my pipelines/fleet' -n shop",
-	} {
-		if got := TargetCommand("approve", "r-1", "gate", "shop", "eu-1", path); got != want {
-			t.Errorf("TargetCommand(%s) = %s, want %s", path, got, want)
-		}
-	}
-}

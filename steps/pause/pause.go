@@ -176,7 +176,7 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	if env.Target != "" {
 		// A fleet's share: the question lives in this target's cluster,
 		// which approve finds with --target and the pipeline.
-		how = strings.TrimPrefix(TargetCommand(Approve, env.RunID, env.Stage, ns, env.Target, env.Dir), "cutover "+Approve+" ")
+		how = strings.TrimPrefix(env.Command(ns, Approve, env.RunID, env.Stage), "cutover "+Approve+" ")
 	}
 	msg := fmt.Sprintf(waitingPrefix+"%s (or abort), %s left", how, timeout)
 	if c.Message != "" {
@@ -233,16 +233,17 @@ const (
 
 // Waiting says whether msg is a pause stage's question, and returns the
 // pipeline's message for it, the namespace the question lives in and, in
-// a fleet's share, the arguments that answer it (RUN STAGE --target T PATH
-// -n NS; "" otherwise).
+// a fleet's share, the arguments that answer it (RUN STAGE PATH --target T
+// [-var …] -n NS, as the run's Env.Command gives them; "" otherwise).
 func Waiting(msg string) (message, namespace, targetArgs string, ok bool) {
 	before, after, ok := strings.Cut(msg, waitingPrefix)
 	if !ok {
 		return "", "", "", false
 	}
 	args, _, _ := strings.Cut(after, " (or abort)")
+	// The last -n: a -var before it may hold any word.
 	f := strings.Fields(args)
-	for i := 1; i+1 < len(f); i++ {
+	for i := len(f) - 2; i >= 1; i-- {
 		if f[i] == "-n" {
 			if strings.Contains(args, " --target ") {
 				targetArgs = args
@@ -264,13 +265,6 @@ func orUnknown(s string) string {
 // single-quoted when it needs to be, so approval["20"] survives a shell.
 func Command(answer, runID, stage, namespace string) string {
 	return fmt.Sprintf("cutover %s %s %s -n %s", answer, runID, words.Shell(stage), namespace)
-}
-
-// TargetCommand is Command for a stage of a target's share of a run
-// (docs/design.md, "Targets and waves"): the question is in that target's
-// cluster, which --target and the pipeline at path name.
-func TargetCommand(answer, runID, stage, namespace, target, path string) string {
-	return fmt.Sprintf("cutover %s %s %s --target %s %s -n %s", answer, runID, words.Shell(stage), words.Shell(target), words.Shell(path), namespace)
 }
 
 // StageValue is the StageLabel value of a stage's question.

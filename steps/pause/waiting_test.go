@@ -6,9 +6,10 @@ func TestWaitingReadsBackTheQuestion(t *testing.T) {
 	for _, tc := range []struct{ msg, message, ns, args string }{
 		{"waiting for approval: cutover approve r-1 -n shop (or abort), 1h0m0s left", "", "shop", ""},
 		{"Ship it? — waiting for approval: cutover approve r-1 -n prod (or abort), 2m0s left", "Ship it?", "prod", ""},
-		// a fleet's share: answered with --target and the pipeline
-		{"waiting for approval: cutover approve r-1 promote --target eu /ci/fleet -n shop (or abort), 1m0s left",
-			"", "shop", "r-1 promote --target eu /ci/fleet -n shop"},
+		// a fleet's share: answered with the pipeline, --target and the
+		// values that say where (a -var may hold -n)
+		{"waiting for approval: cutover approve r-1 promote /ci/fleet --target eu -var 'ctx=a -n b' -n shop (or abort), 1m0s left",
+			"", "shop", "r-1 promote /ci/fleet --target eu -var 'ctx=a -n b' -n shop"},
 	} {
 		m, ns, args, ok := Waiting(tc.msg)
 		if !ok || m != tc.message || ns != tc.ns || args != tc.args {

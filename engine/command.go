@@ -12,29 +12,55 @@ import (
 	"github.com/cutoverhq/cutover/internal/words"
 )
 
-// undoCommand is the command line that undoes run runID, as messages
-// suggest it, to be run as printed: the pipeline's directory, the
-// namespace its journal is in (when known) and, for one target's share
-// run alone (run --target), that target. With targets, undo finds each
-// target's journal through the target blocks before it reads the run's
-// variables there: the values the run was given that say where (whereVars)
-// are given again with -var.
-func (p *Program) undoCommand(runID, namespace, target string) string {
-	cmd := "cutover undo " + runID + " " + words.Shell(p.Config.Dir)
+// Command is a cutover command on a run of this pipeline as a message
+// suggests it, to be run as printed from any directory: cutover VERB
+// ARGS (RUN, a stage, --resume RUN: each shell-quoted), the pipeline's
+// directory, --target for one target's share, the namespace its journal
+// is in (when known) and, with targets, the values that say where they
+// are. A command on a run with targets finds each target's journal
+// through the target blocks before it reads the run's variables there:
+// the values the run was given that say where (whereVars) are given again
+// with -var. A sensitive one is never printed: a shell comment at the end
+// names it, to be given again (without a default, the command asks for
+// it; with one, it would use the default).
+// A nil Program (a share's status read without its pipeline) names the
+// directory PATH.
+func (p *Program) Command(verb string, args []string, target, namespace string) string {
+	cmd := "cutover " + verb
+	for _, a := range args {
+		cmd += " " + words.Shell(a)
+	}
+	if p == nil {
+		cmd += " PATH"
+	} else {
+		cmd += " " + words.Shell(p.Config.Dir)
+	}
 	if target != "" {
 		cmd += " --target " + words.Shell(target)
 	}
-	if len(p.Targets) > 0 {
+	var withheld []string
+	if p != nil && len(p.Targets) > 0 {
 		for _, name := range p.whereVars() {
-			if arg, ok := p.varArg(name); ok {
+			switch arg, ok, sensitive := p.varArg(name); {
+			case ok:
 				cmd += " -var " + words.Shell(name+"="+arg)
+			case sensitive:
+				withheld = append(withheld, "-var "+name+"=…")
 			}
 		}
 	}
 	if namespace != "" {
-		cmd += " -n " + namespace
+		cmd += " -n " + words.Shell(namespace)
+	}
+	if len(withheld) > 0 {
+		cmd += " # and " + strings.Join(withheld, " ") + ": sensitive, not printed"
 	}
 	return cmd
+}
+
+// undoCommand is the undo of run runID a message suggests (Command).
+func (p *Program) undoCommand(runID, namespace, target string) string {
+	return p.Command("undo", []string{runID}, target, namespace)
 }
 
 // whereVars are the variables that say where a pipeline with targets
@@ -85,25 +111,31 @@ func (p *Program) whereVars() []string {
 
 // varArg is variable name's value as -var takes it (verbatim for a
 // string variable, HCL on one line otherwise), when it is not its default
-// and may be printed (a sensitive value never is).
-func (p *Program) varArg(name string) (string, bool) {
+// and may be printed; a sensitive value never is: sensitive says one was
+// given that is not its default.
+func (p *Program) varArg(name string) (arg string, ok, sensitive bool) {
 	v, ok := p.Vars[name]
 	decl := p.Config.Variables[name]
-	if !ok || decl == nil || decl.Sensitive || v.IsNull() || !v.IsWhollyKnown() || v.ContainsMarked() {
-		return "", false
+	if !ok || decl == nil || v.IsNull() || !v.IsWhollyKnown() {
+		return "", false, false
 	}
+	wasMarked := v.ContainsMarked()
+	v, _ = v.UnmarkDeep()
 	if decl.HasDefault {
 		if d, err := convert.Convert(decl.Default, v.Type()); err == nil && d.RawEquals(v) {
-			return "", false
+			return "", false, false
 		}
+	}
+	if decl.Sensitive || wasMarked {
+		return "", false, true
 	}
 	switch {
 	case decl.Type == cty.String || decl.Type == cty.DynamicPseudoType && v.Type() == cty.String:
-		return v.AsString(), true
+		return v.AsString(), true, false
 	case decl.Type == cty.DynamicPseudoType:
-		return "", false // -var gives an untyped variable a string only
+		return "", false, false // -var gives an untyped variable a string only
 	}
-	return oneLineHCL(v), true
+	return oneLineHCL(v), true, false
 }
 
 // oneLineHCL is v as an HCL expression on one line, as -var reads it.
