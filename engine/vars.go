@@ -172,8 +172,9 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 	if diags.HasErrors() {
 		return vals, missing, diags
 	}
+	all := cty.ObjectVal(vals)
 	for _, name := range cfg.VariableOrder {
-		diags = append(diags, validateVariable(cfg.Variables[name], vals[name], fns)...)
+		diags = append(diags, validateVariable(cfg.Variables[name], all, fns)...)
 	}
 	return vals, missing, diags
 }
@@ -217,10 +218,12 @@ func parseText(text string, ty cty.Type, rng hcl.Range, sensitive bool) (cty.Val
 	}}
 }
 
-func validateVariable(v *config.Variable, val cty.Value, fns ctxFuncs) hcl.Diagnostics {
+// validateVariable checks v's validation rules against vars, every
+// variable's value (a rule may weigh v against another).
+func validateVariable(v *config.Variable, vars cty.Value, fns ctxFuncs) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	ctx := &hcl.EvalContext{
-		Variables: map[string]cty.Value{"var": cty.ObjectVal(map[string]cty.Value{v.Name: val})},
+		Variables: map[string]cty.Value{"var": vars},
 		Functions: fns,
 	}
 	for _, rule := range v.Validations {

@@ -154,8 +154,11 @@ var podSpecPaths = map[string][]string{
 }
 
 // SetImages sets the image of every container and init container named in
-// images (container name → image) in obj's pod spec, if obj has one. It
-// returns the names it matched.
+// images (container name → image) in obj's pod spec, if obj has one. An
+// image of the form ":TAG" sets the tag only (kustomize's newTag): the
+// container keeps the repository its manifests name, so a pipeline can
+// release its version without replacing a chart's or overlay's registry.
+// It returns the names it matched.
 func SetImages(obj *unstructured.Unstructured, images map[string]string) (matched []string, err error) {
 	path, ok := podSpecPaths[obj.GetKind()]
 	if !ok || len(images) == 0 {
@@ -178,6 +181,10 @@ func SetImages(obj *unstructured.Unstructured, images map[string]string) (matche
 			}
 			name, _ := cm["name"].(string)
 			if img, ok := images[name]; ok {
+				if strings.HasPrefix(img, ":") {
+					old, _ := cm["image"].(string)
+					img = Repository(old) + img
+				}
 				cm["image"] = img
 				matched = append(matched, name)
 				changed = true
@@ -191,6 +198,18 @@ func SetImages(obj *unstructured.Unstructured, images map[string]string) (matche
 	}
 	sort.Strings(matched)
 	return matched, nil
+}
+
+// Repository is image without its tag or digest: "host:5000/team/app:v1"
+// is "host:5000/team/app".
+func Repository(image string) string {
+	if i := strings.Index(image, "@"); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		image = image[:i]
+	}
+	return image
 }
 
 // ContainerNames lists the containers and init containers of obj's pod spec.

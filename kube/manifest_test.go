@@ -117,3 +117,23 @@ func TestSetImages(t *testing.T) {
 		t.Error("CronJob container not matched")
 	}
 }
+
+// ":TAG" keeps the repository the manifests name, registry port included.
+func TestSetImagesTagOnly(t *testing.T) {
+	for _, c := range []struct{ old, want string }{
+		{"registry.example.com:5000/team/ledger:v1", "registry.example.com:5000/team/ledger:v2"},
+		{"team/ledger", "team/ledger:v2"},
+		{"ledger@sha256:abc", "ledger:v2"},
+		{"localhost:5000/ledger", "localhost:5000/ledger:v2"},
+	} {
+		d := &unstructured.Unstructured{Object: map[string]any{"kind": "Pod", "spec": map[string]any{
+			"containers": []any{map[string]any{"name": "app", "image": c.old}}}}}
+		if _, err := SetImages(d, map[string]string{"app": ":v2"}); err != nil {
+			t.Fatal(err)
+		}
+		l, _, _ := unstructured.NestedSlice(d.Object, "spec", "containers")
+		if got := l[0].(map[string]any)["image"]; got != c.want {
+			t.Errorf("%s with :v2 = %v, want %s", c.old, got, c.want)
+		}
+	}
+}

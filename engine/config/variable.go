@@ -88,26 +88,26 @@ func decodeVariableBlock(b *hcl.Block) (*Variable, hcl.Diagnostics) {
 			ErrorMessage: vc.Attributes["error_message"].Expr,
 			DeclRange:    vb.DefRange,
 		})
-		diags = append(diags, checkSelfOnly(v.Name, vc.Attributes["condition"].Expr)...)
+		diags = append(diags, checkVarsOnly(v.Name, vc.Attributes["condition"].Expr)...)
 	}
 	return v, diags
 }
 
-// checkSelfOnly enforces Terraform's rule that a validation may only look at
-// the variable it validates: anything else would make validation order
-// dependent.
-func checkSelfOnly(name string, expr hcl.Expression) hcl.Diagnostics {
+// checkVarsOnly keeps a validation to variables: they are all known once
+// the run's values are read, before locals and stages, so a condition may
+// weigh one against another (a variable that only reaches the pipeline's
+// own manifests, refused with an overlay) without depending on evaluation
+// order.
+func checkVarsOnly(name string, expr hcl.Expression) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for _, t := range expr.Variables() {
-		if t.RootName() == "var" && len(t) > 1 {
-			if a, ok := t[1].(hcl.TraverseAttr); ok && a.Name == name {
-				continue
-			}
+		if t.RootName() == "var" {
+			continue
 		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid reference in variable validation",
-			Detail:   fmt.Sprintf("The condition for variable %q can only refer to the variable itself, as var.%s.", name, name),
+			Detail:   fmt.Sprintf("The condition for variable %q can only refer to variables (var.%s, or another var.NAME).", name, name),
 			Subject:  t.SourceRange().Ptr(),
 		})
 	}

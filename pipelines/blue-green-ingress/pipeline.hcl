@@ -15,8 +15,8 @@ locals {
   deployment = templatefile("deployment.yaml.tpl", {
     app               = var.app
     version           = var.version
-    image             = var.image
-    replicas          = var.replicas
+    image             = coalesce(var.image, "bebullish/demo")
+    replicas          = coalesce(var.replicas, 3)
     pod_annotations   = var.pod_annotations
     progress_deadline = var.progress_deadline
   })
@@ -31,13 +31,12 @@ locals {
   # counts as absent.
   own        = var.chart == "" && var.overlay == ""
   pod_labels = { app = var.app, version = var.version }
-  chart_values = concat(var.chart_values, [{
-    image          = { repository = var.image, tag = var.version }
-    replicaCount   = var.replicas
+  chart_values = concat(var.chart_values, [merge({
+    image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     podAnnotations = var.pod_annotations
     podLabels      = local.pod_labels
-  }])
-  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
+  }, { for k, v in { replicaCount = var.replicas } : k => v if v != null })])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }
 
 analysis "green_healthy" {
@@ -128,7 +127,9 @@ stage "ingress" {
   }
 }
 
-# Green's own Service has an endpoint for every replica, and none restarts.
+# Green's own Service has an endpoint for every replica, and none restarts
+# (a chart's replicas are its values' unless -var replicas: then every pod
+# its selector matches, which the deploy waited for).
 stage "green_ready" {
   depends_on = [stage.deploy_green]
   verify {
@@ -138,7 +139,7 @@ stage "green_ready" {
     kubernetes {
       kind      = "Service"
       name      = local.green
-      condition = result.ready_pods == var.replicas && result.restarts == 0
+      condition = result.ready_pods == coalesce(var.replicas, local.own ? 3 : result.pods) && result.ready_pods > 0 && result.restarts == 0
     }
   }
 }

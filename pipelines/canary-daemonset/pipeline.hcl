@@ -17,7 +17,7 @@ locals {
   manifests = templatefile("daemonset.yaml.tpl", {
     app             = var.app
     version         = var.version
-    image           = var.image
+    image           = coalesce(var.image, "bebullish/demo")
     node_selector   = var.node_selector
     pod_annotations = var.pod_annotations
   })
@@ -30,13 +30,13 @@ locals {
   own        = var.chart == "" && var.overlay == ""
   pod_labels = { app = var.app, version = var.version }
   chart_values = concat(var.chart_values, [{
-    image          = { repository = var.image, tag = var.version }
+    image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     podAnnotations = var.pod_annotations
     podLabels      = local.pod_labels
     nodeSelector   = var.node_selector
     updateStrategy = { type = "OnDelete", rollingUpdate = null }
   }])
-  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }
 
 analysis "canary_healthy" {

@@ -25,8 +25,8 @@ variable "namespace" {
 
 variable "image" {
   type        = string
-  default     = "bebullish/demo"
-  description = "Image repository; the tag is the version"
+  default     = null
+  description = "Image repository; the tag is the version. Not given: bebullish/demo for the pipeline's manifests, while a chart keeps its values' image.repository and an overlay its image"
 }
 
 variable "canary_nodes" {
@@ -42,6 +42,10 @@ variable "node_selector" {
   type        = map(string)
   default     = {}
   description = "nodeSelector of the DaemonSet: the nodes it runs on (every node when empty); with a chart, merged into its nodeSelector value; with an overlay, the overlay's is used"
+  validation {
+    condition     = var.overlay == "" || length(var.node_selector) == 0
+    error_message = "node_selector does not reach an overlay, whose nodeSelector is its own: set it in the overlay, or leave node_selector out"
+  }
 }
 
 variable "max_unavailable" {
@@ -70,6 +74,10 @@ variable "pod_annotations" {
   type        = map(string)
   default     = {}
   description = "Extra annotations on the pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed canary)"
+  validation {
+    condition     = var.overlay == "" || length(var.pod_annotations) == 0
+    error_message = "pod_annotations do not reach an overlay, whose pod template is its own: set them in the overlay (a patch, or commonAnnotations), or release without overlay"
+  }
 }
 
 variable "analysis_interval" {
@@ -87,7 +95,7 @@ variable "analysis_count" {
 variable "chart" {
   type        = string
   default     = ""
-  description = "Helm chart to release instead of the pipeline's manifests: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Its release is named after app, which must name its DaemonSet; the pipeline's values follow chart_values: image.repository and image.tag (image, version), podAnnotations, podLabels (app, version), nodeSelector (node_selector) and updateStrategy (OnDelete). See pipelines/README.md, \"Charts and overlays\". Empty: the manifests; not with overlay"
+  description = "Helm chart to release instead of the pipeline's manifests: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Its release is named after app, which must name its DaemonSet; the pipeline's values follow chart_values: image.tag (version), image.repository only when image is given, podAnnotations, podLabels (app, version), nodeSelector (node_selector) and updateStrategy (OnDelete). See pipelines/README.md, \"Charts and overlays\". Empty: the manifests; not with overlay"
 }
 
 variable "chart_values" {
@@ -99,5 +107,5 @@ variable "chart_values" {
 variable "overlay" {
   type        = string
   default     = ""
-  description = "Kustomize overlay to release instead of the pipeline's manifests: a directory holding a kustomization.yaml whose DaemonSet and container are named after app, with updateStrategy OnDelete; the container's image is set to image:version, everything else (nodeSelector, annotations) is the overlay's. Empty: the manifests; not with chart"
+  description = "Kustomize overlay to release instead of the pipeline's manifests: a directory holding a kustomization.yaml whose DaemonSet and container are named after app, with updateStrategy OnDelete; the container's image tag is set to version (its repository to image only when given), everything else (nodeSelector, annotations) is the overlay's. Empty: the manifests; not with chart"
 }

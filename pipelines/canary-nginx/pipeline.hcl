@@ -17,7 +17,7 @@ locals {
   canary = var.version != var.stable_version
   ab     = local.canary && (var.ab_header != "" || var.ab_cookie != "")
   common = {
-    app = var.app, image = var.image, progress_deadline = var.progress_deadline
+    app = var.app, image = coalesce(var.image, "bebullish/demo"), progress_deadline = var.progress_deadline
   }
   stable = templatefile("workload.yaml.tpl", merge(local.common, {
     name = var.app, track = "stable", version = var.stable_version, replicas = var.replicas, pod_annotations = {}
@@ -49,12 +49,12 @@ locals {
   canary_name = local.own ? "${var.app}-canary" : "${var.app}-${var.version}"
   pod_labels  = { app = var.app, version = var.version }
   chart_values = concat(var.chart_values, [{
-    image          = { repository = var.image, tag = var.version }
+    image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     replicaCount   = var.canary_replicas
     podAnnotations = var.pod_annotations
     podLabels      = local.pod_labels
   }])
-  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }
 
 analysis "canary_healthy" {

@@ -17,7 +17,7 @@ locals {
   deployment = templatefile("deployment.yaml.tpl", {
     app               = var.app
     version           = var.version
-    image             = var.image
+    image             = coalesce(var.image, "bebullish/demo")
     replicas          = var.canary_replicas
     pod_annotations   = var.pod_annotations
     progress_deadline = var.progress_deadline
@@ -31,12 +31,12 @@ locals {
   own        = var.chart == "" && var.overlay == ""
   pod_labels = { app = var.app, version = var.version }
   chart_values = concat(var.chart_values, [{
-    image          = { repository = var.image, tag = var.version }
+    image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     replicaCount   = var.canary_replicas
     podAnnotations = var.pod_annotations
     podLabels      = local.pod_labels
   }])
-  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }
 
 analysis "canary_healthy" {

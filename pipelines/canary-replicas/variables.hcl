@@ -25,8 +25,8 @@ variable "namespace" {
 
 variable "image" {
   type        = string
-  default     = "bebullish/demo"
-  description = "Image repository; the tag is the version"
+  default     = null
+  description = "Image repository; the tag is the version. Not given: bebullish/demo for the pipeline's manifests, while a chart keeps its values' image.repository and an overlay its image"
 }
 
 variable "replicas" {
@@ -61,6 +61,10 @@ variable "pod_annotations" {
   type        = map(string)
   default     = {}
   description = "Extra annotations on the new pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed rollout)"
+  validation {
+    condition     = var.overlay == "" || length(var.pod_annotations) == 0
+    error_message = "pod_annotations do not reach an overlay, whose pod template is its own: set them in the overlay (a patch, or commonAnnotations), or release without overlay"
+  }
 }
 
 variable "progress_deadline" {

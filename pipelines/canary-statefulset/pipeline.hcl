@@ -7,7 +7,7 @@
 # from the pipeline's manifest, a Helm chart (var.chart) or a Kustomize
 # overlay (var.overlay).
 pipeline "canary-statefulset" {
-  description = "Canary release of StatefulSet ${var.app} by partition: ${join(" → ", [for p in concat([var.replicas], var.partitions) : tostring(p)])}"
+  description = "Canary release of StatefulSet ${var.app} by partition: ${join(" → ", concat([var.replicas != null ? tostring(var.replicas) : var.chart == "" && var.overlay == "" ? "3" : "all held"], [for p in var.partitions : tostring(p)]))}"
   namespace   = var.namespace
   lock        = "${var.app}-release"
   on_failure  = "undo"
@@ -18,26 +18,28 @@ locals {
   manifests = templatefile("statefulset.yaml.tpl", {
     app             = var.app
     version         = var.version
-    image           = var.image
-    replicas        = var.replicas
+    image           = coalesce(var.image, "bebullish/demo")
+    replicas        = coalesce(var.replicas, 3)
     pod_annotations = var.pod_annotations
   })
 
   # What is released: the manifests above, or a chart, or an overlay
   # (pipelines/README.md, "Charts and overlays"). A chart or kustomize block
   # whose path is empty counts as absent, so one stage takes any of them.
-  # The chart is given the partition at the replica count; an overlay sets
-  # its own (and its replicas).
+  # The chart is given the partition at replicas when the run sets them;
+  # else its values' replicaCount stands and the partition is the largest
+  # a StatefulSet takes (2147483647, int32), at or above any replica count,
+  # so no pod takes the template either way. An overlay sets its own
+  # partition (and its replicas).
   own        = var.chart == "" && var.overlay == ""
   pod_labels = { app = var.app, version = var.version }
-  chart_values = concat(var.chart_values, [{
-    image          = { repository = var.image, tag = var.version }
-    replicaCount   = var.replicas
+  chart_values = concat(var.chart_values, [merge({
+    image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     podAnnotations = var.pod_annotations
     podLabels      = local.pod_labels
-    updateStrategy = { type = "RollingUpdate", rollingUpdate = { partition = var.replicas } }
-  }])
-  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
+    updateStrategy = { type = "RollingUpdate", rollingUpdate = { partition = coalesce(var.replicas, 2147483647) } }
+  }, { for k, v in { replicaCount = var.replicas } : k => v if v != null })])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }
 
 analysis "healthy" {

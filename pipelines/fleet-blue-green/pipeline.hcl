@@ -15,8 +15,8 @@ locals {
   deployment = templatefile("deployment.yaml.tpl", {
     app               = var.app
     version           = var.version
-    image             = var.image
-    replicas          = var.replicas
+    image             = coalesce(var.image, "bebullish/demo")
+    replicas          = coalesce(var.replicas, 3)
     pod_annotations   = var.pod_annotations
     progress_deadline = var.progress_deadline
   })
@@ -30,13 +30,12 @@ locals {
   green      = "${var.app}-${var.version}"
   own        = var.chart == "" && var.overlay == ""
   pod_labels = { app = var.app, version = var.version }
-  chart_values = concat(var.chart_values, [{
-    image          = { repository = var.image, tag = var.version }
-    replicaCount   = var.replicas
+  chart_values = concat(var.chart_values, [merge({
+    image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     podAnnotations = var.pod_annotations
     podLabels      = local.pod_labels
-  }])
-  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
+  }, { for k, v in { replicaCount = var.replicas } : k => v if v != null })])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }
 
 analysis "green_healthy" {

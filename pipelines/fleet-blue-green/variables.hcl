@@ -25,17 +25,21 @@ variable "namespace" {
 
 variable "image" {
   type        = string
-  default     = "bebullish/demo"
-  description = "Image repository; the tag is the version"
+  default     = null
+  description = "Image repository; the tag is the version. Not given: bebullish/demo for the pipeline's manifests, while a chart keeps its values' image.repository and an overlay its image"
 }
 
 variable "replicas" {
   type        = number
-  default     = 3
-  description = "Replicas of each colour"
+  default     = null
+  description = "Replicas of each colour; not given: 3 for the pipeline's manifests, the values' replicaCount for a chart"
   validation {
-    condition     = var.replicas >= 1
+    condition     = coalesce(var.replicas, 1) >= 1
     error_message = "replicas must be at least 1"
+  }
+  validation {
+    condition     = var.overlay == "" || var.replicas == null
+    error_message = "replicas does not reach an overlay, whose replica count is its own: set it in the overlay (replicas:), or leave replicas out"
   }
 }
 
@@ -73,6 +77,10 @@ variable "pod_annotations" {
   type        = map(string)
   default     = {}
   description = "Extra annotations on the green pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed rollout)"
+  validation {
+    condition     = var.overlay == "" || length(var.pod_annotations) == 0
+    error_message = "pod_annotations do not reach an overlay, whose pod template is its own: set them in the overlay (a patch, or commonAnnotations), or release without overlay"
+  }
 }
 
 variable "progress_deadline" {

@@ -25,17 +25,21 @@ variable "namespace" {
 
 variable "image" {
   type        = string
-  default     = "bebullish/demo"
-  description = "Image repository; the tag is the version"
+  default     = null
+  description = "Image repository; the tag is the version. Not given: bebullish/demo for the pipeline's manifests, while a chart keeps its values' image.repository and an overlay its image"
 }
 
 variable "replicas" {
   type        = number
-  default     = 3
-  description = "Replicas of the Deployment"
+  default     = null
+  description = "Replicas of the Deployment; not given: 3 for the pipeline's manifests, the values' replicaCount for a chart"
   validation {
-    condition     = var.replicas >= 1
+    condition     = coalesce(var.replicas, 1) >= 1
     error_message = "replicas must be at least 1"
+  }
+  validation {
+    condition     = var.overlay == "" || var.replicas == null
+    error_message = "replicas does not reach an overlay, whose replica count is its own: set it in the overlay (replicas:), or leave replicas out"
   }
 }
 
@@ -49,6 +53,10 @@ variable "pod_annotations" {
   type        = map(string)
   default     = {}
   description = "Extra annotations on the pod template (e.g. cutover.test/never-ready = \"true\" to rehearse a failed rollout)"
+  validation {
+    condition     = var.overlay == "" || length(var.pod_annotations) == 0
+    error_message = "pod_annotations do not reach an overlay, whose pod template is its own: set them in the overlay (a patch, or commonAnnotations), or release without overlay"
+  }
 }
 
 variable "progress_deadline" {
@@ -72,7 +80,7 @@ variable "analysis_count" {
 variable "chart" {
   type        = string
   default     = ""
-  description = "Helm chart to release instead of the pipeline's manifests: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Its release is named after app; the pipeline's values follow chart_values: image.repository and image.tag (image, version), replicaCount, podAnnotations, podLabels (version) and strategy, as `helm create` names them. Empty: the manifests; not with overlay"
+  description = "Helm chart to release instead of the pipeline's manifests: a chart directory or a packaged .tgz, relative to the pipeline directory (or absolute). Its release is named after app; the pipeline's values follow chart_values: image.tag (version), image.repository and replicaCount only when image and replicas are given, podAnnotations, podLabels (version) and strategy, as `helm create` names them. Empty: the manifests; not with overlay"
 }
 
 variable "chart_values" {
@@ -84,5 +92,5 @@ variable "chart_values" {
 variable "overlay" {
   type        = string
   default     = ""
-  description = "Kustomize overlay to release instead of the pipeline's manifests: a directory holding a kustomization.yaml. Its workload and that workload's container are named after app; the container's image is set to image:version, everything else is the overlay's. Empty: the manifests; not with chart"
+  description = "Kustomize overlay to release instead of the pipeline's manifests: a directory holding a kustomization.yaml. Its workload and that workload's container are named after app; the container's image tag is set to version (its repository to image only when given), everything else is the overlay's. Empty: the manifests; not with chart"
 }

@@ -20,8 +20,8 @@ locals {
   replicaset = templatefile("replicaset.yaml.tpl", {
     app             = var.app
     version         = var.version
-    image           = var.image
-    replicas        = var.replicas
+    image           = coalesce(var.image, "bebullish/demo")
+    replicas        = coalesce(var.replicas, 3)
     pod_annotations = var.pod_annotations
   })
   service = templatefile("service.yaml.tpl", { app = var.app, selector = local.traffic })
@@ -32,13 +32,12 @@ locals {
   # pipeline's. A chart or kustomize block whose path is empty is absent.
   own        = var.chart == "" && var.overlay == ""
   pod_labels = { app = var.app, version = var.version }
-  chart_values = concat(var.chart_values, [{
-    image          = { repository = var.image, tag = var.version }
-    replicaCount   = var.replicas
+  chart_values = concat(var.chart_values, [merge({
+    image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     podAnnotations = var.pod_annotations
     podLabels      = local.pod_labels
-  }])
-  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
+  }, { for k, v in { replicaCount = var.replicas } : k => v if v != null })])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }
 
 analysis "new_healthy" {

@@ -17,8 +17,8 @@ locals {
   manifests = templatefile("app.yaml.tpl", {
     app               = var.app
     version           = var.version
-    image             = var.image
-    replicas          = var.replicas
+    image             = coalesce(var.image, "bebullish/demo")
+    replicas          = coalesce(var.replicas, 3)
     pod_annotations   = var.pod_annotations
     progress_deadline = var.progress_deadline
     max_surge         = var.max_surge
@@ -29,14 +29,13 @@ locals {
   # (pipelines/README.md, "Charts and overlays"). A chart or kustomize block
   # whose path is empty counts as absent, so one stage takes any of them.
   own = var.chart == "" && var.overlay == ""
-  chart_values = concat(var.chart_values, [{
-    image          = { repository = var.image, tag = var.version }
-    replicaCount   = var.replicas
+  chart_values = concat(var.chart_values, [merge({
+    image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     podAnnotations = var.pod_annotations
     podLabels      = { app = var.app, version = var.version }
     strategy       = { type = "RollingUpdate", rollingUpdate = { maxSurge = var.max_surge, maxUnavailable = var.max_unavailable } }
-  }])
-  images = var.overlay == "" ? {} : { (var.app) = "${var.image}:${var.version}" }
+  }, { for k, v in { replicaCount = var.replicas } : k => v if v != null })])
+  images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }
 
 analysis "healthy" {

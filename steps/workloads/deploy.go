@@ -47,7 +47,7 @@ func (deployKind) AttrDocs() map[string]string {
 // deployDocs describe deployConfig's attributes in the reference.
 var deployDocs = map[string]string{
 	"manifests": "YAML or JSON documents, each string holding one or more (`[file(\"app.yaml\")]`, `templatefile(…)`). Set one of manifests, chart or kustomize.",
-	"images":    "Images to set, by container name (`{ app = \"registry/app:v2\" }`), in every workload of the manifests (or of what the chart or overlay rendered); a name no container has is an error.",
+	"images":    "Images to set, by container name (`{ app = \"registry/app:v2\" }`), in every workload of the manifests (or of what the chart or overlay rendered); `\":v2\"` sets the tag only, keeping the repository the container has; a name no container has is an error.",
 	"namespace": "The namespace of namespaced objects that name none (default: the pipeline's, or the run's `--namespace`).",
 	"wait":      "Wait for the workloads to roll out (default true).",
 }
