@@ -62,6 +62,9 @@ type Program struct {
 	stageOrder []string
 	instances  map[string][]string
 	defaults   stageDefaults
+	// nsChecks are the steps to check again once the run's namespace is
+	// known (CheckNamespace).
+	nsChecks []checkedStep
 	// marked: some variable is sensitive (holds a mark). Marks start only
 	// there (functions pass them on, none adds one), so without any, no
 	// value evaluated in the pipeline can hold one.
@@ -257,7 +260,11 @@ func (p *Program) prepareStage(st *Stage, static, planCtx *hcl.EvalContext) hcl.
 		if step == nil || step.Kind == nil {
 			continue
 		}
-		diags = append(diags, checkStep(step, planCtx, p.Config.Dir, p.marked)...)
+		cfg, d := checkStep(step, planCtx, p.Config.Dir, p.marked)
+		diags = append(diags, d...)
+		if _, ok := step.Kind.(steps.NamespaceChecker); ok && !d.HasErrors() {
+			p.nsChecks = append(p.nsChecks, checkedStep{step, cfg})
+		}
 	}
 	return diags
 }
@@ -273,10 +280,10 @@ func undoStep(cs *config.Stage) *config.Step {
 // required and unsupported attributes are checked, then the kind's Checker
 // and, when that found nothing, its FileChecker (files relative to dir).
 // marked says whether any value the block can read carries a mark.
-func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string, marked bool) hcl.Diagnostics {
+func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string, marked bool) (cty.Value, hcl.Diagnostics) {
 	cfg, diags := decodeStep(step.Body, step.Spec, ctx)
 	if diags.HasErrors() {
-		return diags
+		return cfg, diags
 	}
 	// Looking for marks is a walk of the whole value, and unmarking copies
 	// it: both only when a sensitive variable could have put one there.
@@ -290,6 +297,13 @@ func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string, marked bool)
 	if fc, ok := step.Kind.(steps.FileChecker); ok && len(problems) == 0 {
 		problems = fc.CheckFiles(dir, cfg)
 	}
+	return cfg, append(diags, problemDiags(step, problems)...)
+}
+
+// problemDiags places a kind's problems in the step's block, or where the
+// problem says (a chart's template).
+func problemDiags(step *config.Step, problems []steps.Problem) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	for _, pr := range problems {
 		subject := pr.Subject
 		if subject == nil {
@@ -298,6 +312,25 @@ func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string, marked bool)
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: pr.Summary, Detail: pr.Detail, Subject: subject,
 		})
+	}
+	return diags
+}
+
+// checkedStep is a step block as the load-time check decoded it.
+type checkedStep struct {
+	step *config.Step
+	cfg  cty.Value
+}
+
+// CheckNamespace runs the checks that depend on the namespace the run acts
+// in (steps.NamespaceChecker), once the command resolved it: a deploy whose
+// chart or overlay renders its workload into another namespace is a
+// diagnostic before the lock and any write.
+func (p *Program) CheckNamespace(ns string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, c := range p.nsChecks {
+		problems := c.step.Kind.(steps.NamespaceChecker).CheckNamespace(p.Config.Dir, ns, c.cfg)
+		diags = append(diags, problemDiags(c.step, problems)...)
 	}
 	return diags
 }

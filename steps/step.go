@@ -100,6 +100,15 @@ type FileChecker interface {
 	CheckFiles(dir string, cfg cty.Value) []Problem
 }
 
+// NamespaceChecker is implemented by FileChecker kinds whose check also
+// depends on the namespace the run acts in (a deploy's workload rendered
+// into another namespace): the command calls it once that namespace is
+// resolved (--namespace, the pipeline's, the kubeconfig's), before the
+// lock and any write.
+type NamespaceChecker interface {
+	CheckNamespace(dir, ns string, cfg cty.Value) []Problem
+}
+
 // Problem is a finding of a Checker. Path names the attribute (and nested
 // block types) it concerns, so the engine can point at its source range;
 // Subject, when set, is where in another file the problem is (a chart's

@@ -22,6 +22,9 @@ func cmdPlan(c *cli, args []string) int {
 		return exitInvalid
 	}
 	c.applyNamespace(p, o)
+	if !c.checkNamespace(p, o) {
+		return exitInvalid
+	}
 	opts := engine.Options{DryRun: o.dryRun == "server", ShowManifests: o.showManifests}
 	if opts.DryRun {
 		// A server-side plan asks the cluster: without one, or with one

@@ -111,6 +111,9 @@ func cmdRun(c *cli, args []string) int {
 		// and status.
 		p.Namespace = st.namespace
 	}
+	if !c.checkNamespace(p, o) {
+		return exitInvalid
+	}
 	runID, lockName := journal.NewRunID(), p.Lock
 	if o.runID != "" {
 		runID = o.runID
@@ -296,6 +299,20 @@ func (c *cli) applyNamespace(p *engine.Program, o *options) {
 	if o.namespace != "" {
 		p.Namespace = o.namespace
 	}
+}
+
+// checkNamespace runs the checks that need the namespace the run acts in
+// (a chart's or overlay's workload rendered into another), once p.Namespace
+// holds it; false when one failed (printed).
+func (c *cli) checkNamespace(p *engine.Program, o *options) bool {
+	if p.Namespace == "" {
+		return true
+	}
+	diags := p.CheckNamespace(p.Namespace)
+	if len(diags) > 0 {
+		c.printDiags(p.Config, diags, o)
+	}
+	return !diags.HasErrors()
 }
 
 func (c *cli) cluster(o *options) *kube.Cluster {

@@ -121,3 +121,45 @@ func TestHeldDaemonSet(t *testing.T) {
 		t.Errorf("Deployment: err = %v", err)
 	}
 }
+
+// A workload rendered into a namespace other than the one the pipeline
+// acts in is refused, at the namespace line; unknown (load time) or the
+// same namespace passes.
+func TestWorkloadNamespace(t *testing.T) {
+	files := []File{{Name: "o/sts.yaml", Text: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: demo\n  namespace: team-a\nspec:\n  replicas: 1\n  updateStrategy:\n    rollingUpdate:\n      partition: 1\n"}}
+	ms, err := Manifests(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"", "team-a"} {
+		w := &Workload{Kind: "StatefulSet", Name: "demo", Held: true, Namespace: ns}
+		if err := w.Check("overlay o", files, ms); err != nil {
+			t.Errorf("acting in %q: %v", ns, err)
+		}
+	}
+	w := &Workload{Kind: "StatefulSet", Name: "demo", Namespace: "shop"}
+	var e *Error
+	if err := w.Check("overlay o", files, ms); !errors.As(err, &e) {
+		t.Fatalf("acting in shop: err = %v", err)
+	}
+	if e.File != "o/sts.yaml" || e.Line != 5 || e.Col != 3 || !strings.Contains(e.Msg, "into namespace team-a, but the pipeline acts in shop") {
+		t.Errorf("err = %s:%d:%d %s", e.File, e.Line, e.Col, e.Msg)
+	}
+}
+
+// The advice for a misnamed workload says what the pipeline adds.
+func TestNameAdvice(t *testing.T) {
+	files := []File{{Name: "o/ds.yaml", Text: "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: team-demo\n"}}
+	ms, err := Manifests(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &Workload{Kind: "DaemonSet", Name: "demo"}
+	if err := w.Check("overlay o", files, ms); err == nil || !strings.Contains(err.Error(), "a namePrefix or nameSuffix in its kustomization renames it, and the pipeline adds none") {
+		t.Errorf("no suffix: %v", err)
+	}
+	w = &Workload{Kind: "DaemonSet", Name: "demo-v2", NameSuffix: "-v2"}
+	if err := w.Check("overlay o", files, ms); err == nil || !strings.Contains(err.Error(), "the pipeline adds the suffix -v2") {
+		t.Errorf("suffix: %v", err)
+	}
+}

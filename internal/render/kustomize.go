@@ -32,6 +32,9 @@ func RenderOverlay(dir string, o Overlay) ([]File, error) {
 		return nil, err
 	}
 	f, _ := kustomizationFile(dir, o.Path)
+	if o.Workload != nil {
+		o.Workload.namespaceAt = namespaceIn(dir, f)
+	}
 	fs := originFS{FileSystem: filesys.MakeFsOnDisk()}
 	if o.NameSuffix != "" || len(o.Labels) > 0 {
 		extra, err := overlayExtras(dir, f, o)
@@ -54,6 +57,21 @@ func RenderOverlay(dir string, o Overlay) ([]File, error) {
 		return nil, &Error{File: o.Path, Msg: "kustomize build: " + err.Error()}
 	}
 	return files, nil
+}
+
+// namespaceIn is the place of a kustomization's own namespace: line, which
+// puts every object it builds there; nil when it sets none.
+func namespaceIn(dir, file string) *Error {
+	b, err := os.ReadFile(abs(dir, file))
+	if err != nil {
+		return nil
+	}
+	for i, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "namespace:") {
+			return &Error{File: file, Line: i + 1, Col: 1}
+		}
+	}
+	return nil
 }
 
 // kustomizationFile is the kustomization file of the directory p.

@@ -50,6 +50,17 @@ type Workload struct {
 	// or an overlay that sets none, would otherwise update every pod in
 	// the deploy, before any gate.
 	Held bool `hcl:"held"`
+	// Namespace is the namespace the pipeline acts in ("" while not
+	// known, before the run resolves it): a workload rendered into another
+	// would be deployed there while the run, its lock and the later stages
+	// look for it here. Set by the deploy, not by the pipeline.
+	Namespace string
+	// NameSuffix is what the deploy adds to an overlay's names (the
+	// kustomize block's name_suffix), for the advice when a name differs.
+	NameSuffix string
+	// namespaceAt is where an overlay's kustomization sets its namespace,
+	// the place to blame for a workload in another (RenderOverlay sets it).
+	namespaceAt *Error
 }
 
 // Given reports whether the block names a chart. A block whose path is
@@ -57,6 +68,14 @@ type Workload struct {
 // overlay from variables and apply the one given (docs/design.md, "Charts
 // and overlays").
 func (c *Chart) Given() bool { return c != nil && c.Path != "" }
+
+// GetWorkload is c's workload block, nil when c or the block is absent.
+func (c *Chart) GetWorkload() *Workload {
+	if c == nil {
+		return nil
+	}
+	return c.Workload
+}
 
 // Absent names the chart and kustomize blocks that are written but count
 // as absent (an empty path), for steps.Chooser.
@@ -87,6 +106,14 @@ type Overlay struct {
 // Given reports whether the block names an overlay; an empty path counts
 // as absent, as for Chart.
 func (o *Overlay) Given() bool { return o != nil && o.Path != "" }
+
+// GetWorkload is o's workload block, nil when o or the block is absent.
+func (o *Overlay) GetWorkload() *Workload {
+	if o == nil {
+		return nil
+	}
+	return o.Workload
+}
 
 // File is one rendered text: a chart template's output, or an overlay's
 // build.

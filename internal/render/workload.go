@@ -40,6 +40,9 @@ func (w *Workload) Check(what string, files []File, ms []kube.Manifest) error {
 			}
 		}
 		if len(missing) == 0 {
+			if err := w.checkNamespace(what, files, m); err != nil {
+				return err
+			}
 			if !w.Held {
 				return nil
 			}
@@ -57,7 +60,7 @@ func (w *Workload) Check(what string, files []File, ms []kube.Manifest) error {
 	if len(others) > 0 {
 		e := at(files, others[0], others[0].Object.GetName())
 		e.Msg = fmt.Sprintf("%s renders %s %s, but the pipeline acts on %s %s: %s",
-			what, w.Kind, strings.Join(names, ", "), w.Kind, w.Name, nameAdvice(what))
+			what, w.Kind, strings.Join(names, ", "), w.Kind, w.Name, nameAdvice(what, w.NameSuffix))
 		return e
 	}
 	var kinds []string
@@ -73,11 +76,41 @@ func (w *Workload) Check(what string, files []File, ms []kube.Manifest) error {
 
 var nameLine = regexp.MustCompile(`^(\s*)name:`)
 
-func nameAdvice(what string) string {
+// namespaceLine is where a rendered object (or, for an overlay, its
+// kustomization) sets its namespace.
+var namespaceLine = regexp.MustCompile(`^(\s*)namespace:`)
+
+// checkNamespace says when m, the workload, is rendered into a namespace
+// other than the one the pipeline acts in (w.Namespace, when known).
+func (w *Workload) checkNamespace(what string, files []File, m kube.Manifest) error {
+	ns := m.Object.GetNamespace()
+	if w.Namespace == "" || ns == "" || ns == w.Namespace {
+		return nil
+	}
+	var e *Error
+	if w.namespaceAt != nil {
+		c := *w.namespaceAt
+		e = &c
+	} else if e = atLine(files, m, namespaceLine); e.Line == 0 {
+		e = at(files, m, w.Name)
+	}
+	fix := "remove the namespace from the overlay (its kustomization's namespace: or the object's), or run in " + ns + " (-n " + ns + ")"
+	if strings.HasPrefix(what, "chart") {
+		fix = "the chart must put it in .Release.Namespace, which the pipeline sets, or run in " + ns + " (-n " + ns + ")"
+	}
+	e.Msg = fmt.Sprintf("%s renders %s %s into namespace %s, but the pipeline acts in %s (its run, lock and later stages would not find it there): %s",
+		what, w.Kind, w.Name, ns, w.Namespace, fix)
+	return e
+}
+
+func nameAdvice(what, suffix string) string {
 	if strings.HasPrefix(what, "chart") {
 		return "name it after the release ({{ .Release.Name }}), which the pipeline sets"
 	}
-	return "name it after app in the overlay; the pipeline adds name_suffix"
+	if suffix != "" {
+		return "name it after app in the overlay, with no namePrefix or nameSuffix of its own; the pipeline adds the suffix " + suffix
+	}
+	return "name it after app in the overlay: a namePrefix or nameSuffix in its kustomization renames it, and the pipeline adds none"
 }
 
 func labelAdvice(what string) string {

@@ -156,7 +156,7 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		return cty.NilVal, err
 	}
 	ns := env.NamespaceFor(dc.Namespace, c)
-	ms, note, err := dc.objects(env.Dir, ns)
+	ms, note, err := dc.objects(env.Dir, ns, ns)
 	if err != nil {
 		return cty.NilVal, err
 	}
@@ -318,7 +318,7 @@ func deployPolicy(env *steps.Env, c *kube.Clients) steps.UndoPolicy {
 		return steps.MarkedTarget(c)
 	}
 	ns := env.NamespaceFor(dc.Namespace, c)
-	ms, _, err := dc.objects(env.Dir, ns)
+	ms, _, err := dc.objects(env.Dir, ns, ns)
 	if err != nil {
 		return steps.UndoPolicy{Target: steps.RefuseAll("the stage's manifests, chart or overlay no longer parse or render, so the record cannot be checked against them: " + err.Error())}
 	}

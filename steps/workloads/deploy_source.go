@@ -61,9 +61,19 @@ func (deployKind) Absent(cfg cty.Value) []string {
 	return render.Absent(dc.Chart, dc.Kustomize)
 }
 
-// objects parses or renders the deploy's input; note names what a chart
-// rendered that is left out (its hooks), "" for nothing.
-func (dc *deployConfig) objects(dir, ns string) (ms []kube.Manifest, note string, err error) {
+// objects parses or renders the deploy's input, a chart's in namespace ns;
+// note names what a chart rendered that is left out (its hooks), "" for
+// nothing. acting is the namespace the run acts in, "" while it is not
+// known: a workload block's workload rendered into another is refused.
+func (dc *deployConfig) objects(dir, ns, acting string) (ms []kube.Manifest, note string, err error) {
+	for _, w := range []*render.Workload{dc.Chart.GetWorkload(), dc.Kustomize.GetWorkload()} {
+		if w != nil {
+			w.Namespace = acting
+		}
+	}
+	if w := dc.Kustomize.GetWorkload(); w != nil {
+		w.NameSuffix = dc.Kustomize.NameSuffix
+	}
 	switch {
 	case dc.Chart.Given():
 		files, err := render.RenderChart(dir, *dc.Chart, ns)
@@ -99,7 +109,11 @@ func (deployKind) Render(dir, ns string, cfg cty.Value) ([]kube.Manifest, error)
 	if _, err := steps.Decode(cfg, &dc); err != nil {
 		return nil, err
 	}
-	ms, _, err := dc.objects(dir, kube.NamespaceOf(nil, dc.Namespace, ns))
+	acting := dc.Namespace
+	if acting == "" {
+		acting = ns
+	}
+	ms, _, err := dc.objects(dir, kube.NamespaceOf(nil, dc.Namespace, ns), acting)
 	if err != nil {
 		return nil, err
 	}
@@ -111,12 +125,29 @@ func (deployKind) Render(dir, ns string, cfg cty.Value) ([]kube.Manifest, error)
 // parse or an overlay naming a remote base stops the pipeline before it
 // writes, at the file and line at fault.
 func (deployKind) CheckFiles(dir string, cfg cty.Value) []steps.Problem {
+	return checkFiles(dir, "", cfg)
+}
+
+// CheckNamespace renders a chart or an overlay again once the run's
+// namespace ns is resolved, so a workload rendered into another namespace
+// (an overlay's own namespace:) stops the run before the lock is taken.
+func (deployKind) CheckNamespace(dir, ns string, cfg cty.Value) []steps.Problem {
+	return checkFiles(dir, ns, cfg)
+}
+
+// checkFiles renders the deploy's chart or overlay with the namespace the
+// run acts in: the deploy's own, else ns ("" while not known).
+func checkFiles(dir, ns string, cfg cty.Value) []steps.Problem {
 	dc := newDeployConfig()
 	u, err := steps.Decode(cfg, &dc)
 	if err != nil || u.Any() || (!dc.Chart.Given() && !dc.Kustomize.Given()) {
 		return nil
 	}
-	_, _, err = dc.objects(dir, kube.NamespaceOf(nil, dc.Namespace))
+	acting := dc.Namespace
+	if acting == "" {
+		acting = ns
+	}
+	_, _, err = dc.objects(dir, kube.NamespaceOf(nil, acting), acting)
 	return sourceProblems(dir, err, dc.Chart.Given())
 }
 

@@ -52,7 +52,7 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 		return "", err
 	}
 	ns := env.NamespaceFor(dc.Namespace, c)
-	ms, note, err := dc.objects(env.Dir, ns)
+	ms, note, err := dc.objects(env.Dir, ns, ns)
 	if err != nil {
 		return "", err
 	}

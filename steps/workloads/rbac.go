@@ -226,7 +226,7 @@ func (deployKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission
 		if env != nil {
 			dir = env.Dir
 		}
-		if ms, _, err = dc.objects(dir, env.NamespaceFor(dc.Namespace, nil)); err != nil {
+		if ms, _, err = dc.objects(dir, env.NamespaceFor(dc.Namespace, nil), ""); err != nil {
 			return nil, fmt.Errorf("deploy: %w", err)
 		}
 	}
