@@ -277,3 +277,43 @@ stage "a" {
 		t.Errorf("name = %q: -var given now must beat the saved value", got)
 	}
 }
+
+// A -var naming no declared variable suggests the closest one; a
+// validation may weigh one variable against another.
+func TestVariableTypoAndCrossValidation(t *testing.T) {
+	files := map[string]string{"a.hcl": `pipeline "p" {}
+variable "chart_values" {
+  type    = list(string)
+  default = []
+}
+variable "overlay" {
+  type    = string
+  default = ""
+}
+variable "pod_annotations" {
+  type    = map(string)
+  default = {}
+  validation {
+    condition     = var.overlay == "" || length(var.pod_annotations) == 0
+    error_message = "pod_annotations do not reach an overlay"
+  }
+}
+stage "x" {
+  step {}
+}
+`}
+	_, diags := load(t, newLog(), files, Inputs{Vars: []string{"chart_value=a.yaml"}})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), `declares no variable "chart_value". Did you mean chart_values?`) {
+		t.Errorf("typo: %v", diags)
+	}
+	_, diags = load(t, newLog(), files, Inputs{Vars: []string{"overlay=o", `pod_annotations={a="b"}`}})
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "var.pod_annotations: pod_annotations do not reach an overlay") ||
+		diags[0].Subject == nil || diags[0].Subject.Start.Line != 14 {
+		t.Errorf("cross validation: %v", diags)
+	}
+	for _, vars := range [][]string{{"overlay=o"}, {`pod_annotations={a="b"}`}} {
+		if _, diags = load(t, newLog(), files, Inputs{Vars: vars}); diags.HasErrors() {
+			t.Errorf("%v: %v", vars, diags)
+		}
+	}
+}

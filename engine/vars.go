@@ -84,7 +84,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 			if _, declared := cfg.Variables[name]; !declared {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError, Summary: "Value for undeclared variable",
-					Detail:  fmt.Sprintf("The pipeline declares no variable %q.", name),
+					Detail:  fmt.Sprintf("The pipeline declares no variable %q.%s", name, didYouMean(cfg, name)),
 					Subject: a.NameRange.Ptr(),
 				})
 				continue
@@ -107,7 +107,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 		}
 		if _, declared := cfg.Variables[name]; !declared {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Value for undeclared variable",
-				Detail: fmt.Sprintf("-var %s: the pipeline declares no variable %q.", kv, name)})
+				Detail: fmt.Sprintf("-var %s: the pipeline declares no variable %q.%s", kv, name, didYouMean(cfg, name))})
 			continue
 		}
 		given[name] = rawValue{text: val, rng: rng}
@@ -177,6 +177,15 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 		diags = append(diags, validateVariable(cfg.Variables[name], all, fns)...)
 	}
 	return vals, missing, diags
+}
+
+// didYouMean names the declared variable closest to name (" Did you mean
+// chart_values?"), "" when none is close.
+func didYouMean(cfg *config.Config, name string) string {
+	if s := config.Suggest(name, cfg.VariableOrder); s != "" {
+		return " Did you mean " + s + "?"
+	}
+	return ""
 }
 
 // subjectOf prefers a real source range (a var file) over a synthetic one.

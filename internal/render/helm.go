@@ -90,8 +90,13 @@ func ChartValuesOf(v cty.Value) bool {
 
 func loadChart(dir, p string) (*chart.Chart, error) {
 	full := abs(dir, p)
-	if _, err := os.Stat(full); err != nil {
-		return nil, &Error{File: p, Msg: "no chart here: " + pathError(err)}
+	st, err := os.Stat(full)
+	if err != nil {
+		return nil, &Error{File: p, Msg: "no chart here: " + missing(dir, p, err)}
+	}
+	if !st.IsDir() && !strings.HasSuffix(p, ".tgz") && !strings.HasSuffix(p, ".tar.gz") {
+		return nil, &Error{File: p, Msg: "a chart is a directory holding Chart.yaml, or a packaged .tgz; this is a file " +
+			"(a values file goes in the chart's values, chart_values in a ready pipeline)"}
 	}
 	ch, err := loader.Load(full)
 	if err != nil {

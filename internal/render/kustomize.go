@@ -82,7 +82,7 @@ func kustomizationFile(dir, p string) (string, error) {
 		}
 	}
 	if _, err := os.Stat(abs(dir, p)); err != nil {
-		return "", &Error{File: p, Msg: "no overlay here: " + pathError(err)}
+		return "", &Error{File: p, Msg: "no overlay here: " + missing(dir, p, err)}
 	}
 	return "", &Error{File: p, Msg: "no kustomization.yaml in this directory"}
 }

@@ -374,3 +374,28 @@ func TestOverlayOrigins(t *testing.T) {
 		t.Errorf("files = %s", got)
 	}
 }
+
+// Paths that lead nowhere say where they were looked for; a file given as
+// a chart is not read as an archive; a values file that cannot be read is
+// the values attribute's problem.
+func TestRenderPathMistakes(t *testing.T) {
+	abs, _ := filepath.Abs(dir)
+	_, err := RenderChart(abs, Chart{Path: "../charts/demo"}, "default")
+	if err == nil || !strings.Contains(err.Error(), "looked for "+filepath.Join(abs, "../charts/demo")) ||
+		!strings.Contains(err.Error(), "a relative path is read from the pipeline directory, "+abs) {
+		t.Errorf("missing chart: %v", err)
+	}
+	_, err = RenderOverlay(abs, Overlay{Path: "overlays/nope"})
+	if err == nil || !strings.Contains(err.Error(), "looked for "+filepath.Join(abs, "overlays/nope")) {
+		t.Errorf("missing overlay: %v", err)
+	}
+	_, err = RenderChart(abs, Chart{Path: "charts/demo/values.yaml"}, "default")
+	if err == nil || !strings.Contains(err.Error(), "this is a file") || strings.Contains(err.Error(), "values.yaml/values.yaml") {
+		t.Errorf("a values file as the chart: %v", err)
+	}
+	_, err = RenderChart(abs, Chart{Path: "charts/demo", Values: cty.TupleVal([]cty.Value{cty.StringVal("nope.yaml")})}, "default")
+	var vp *ValuesProblem
+	if !errors.As(err, &vp) || vp.Index != 0 || !strings.Contains(vp.Msg, "looked for "+filepath.Join(abs, "nope.yaml")) {
+		t.Errorf("missing values file: %v", err)
+	}
+}

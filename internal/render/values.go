@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 
@@ -58,7 +59,12 @@ func layer(dir string, v cty.Value, i int) (map[string]any, error) {
 	case v.IsNull():
 		return nil, nil
 	case t == cty.String:
-		return valuesFile(dir, v.AsString())
+		m, err := valuesFile(dir, v.AsString())
+		if e, ok := err.(*Error); ok && e.Line == 0 {
+			// Not read at all: the values attribute is at fault, not a line.
+			return nil, &ValuesProblem{Index: i, Msg: e.Msg}
+		}
+		return m, err
 	case t.IsObjectType() || t.IsMapType():
 		b, err := ctyjson.Marshal(v, t)
 		if err != nil {
@@ -79,7 +85,7 @@ func layer(dir string, v cty.Value, i int) (map[string]any, error) {
 func valuesFile(dir, p string) (map[string]any, error) {
 	b, err := os.ReadFile(abs(dir, p))
 	if err != nil {
-		return nil, &Error{File: p, Msg: "cannot read the values file: " + pathError(err)}
+		return nil, &Error{File: p, Msg: "cannot read the values file " + p + ": " + missing(dir, p, err)}
 	}
 	m, err := parseYAMLMap(b)
 	if err != nil {
@@ -107,6 +113,18 @@ func yamlError(file string, err error) *Error {
 		e.Col, _ = strconv.Atoi(m[2])
 	}
 	return e
+}
+
+// missing is the message for path p (as given, relative to dir unless
+// absolute) that could not be opened: the reason, and for a relative path
+// where it was looked for, since it is read from the pipeline directory,
+// not the current one.
+func missing(dir, p string, err error) string {
+	msg := pathError(err)
+	if !filepath.IsAbs(p) && dir != "" {
+		msg += fmt.Sprintf(" (looked for %s: a relative path is read from the pipeline directory, %s)", abs(dir, p), dir)
+	}
+	return msg
 }
 
 // pathError is the reason of a file error without the path, which the
