@@ -16,7 +16,8 @@ import (
 // changed it since" (docs/design.md, "Undo", drift):
 //
 //   - Fields, kept in the undo record before a write: the shape of what the
-//     step sets (the keys of a manifest or of a merge patch), so an undo
+//     step sets (the keys of a manifest or of a merge patch, and for an
+//     apply those an earlier apply of cutover's owns: AppliedFields), so an undo
 //     restores those fields only and leaves the others (an HPA's replicas, a
 //     label a person added) as they are.
 //   - Written, noted after the write: the object's UID and a digest of those

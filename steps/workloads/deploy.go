@@ -202,10 +202,13 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 		kube.Mark(obj, env.RunID)
 		fields := kube.FieldsOf(obj.Object)
 		if !env.DryRun {
-			snap, _, err := c.Capture(ctx, r)
+			snap, live, err := c.Capture(ctx, r)
 			if err != nil {
 				return cty.NilVal, steps.APIError(err)
 			}
+			// The apply also removes what an earlier release applied and
+			// this manifest leaves out: the undo restores those too.
+			fields = kube.MergeFields(fields, kube.AppliedFields(live, kube.FieldManager))
 			snap.Fields = fields
 			if err := steps.RecordBefore(env, snap); err != nil {
 				return cty.NilVal, err
