@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,13 +23,16 @@ import (
 // podWatch follows the pods a workload selects while a rollout wait runs,
 // so that the wait can say why it is not done: a workload's status counts
 // pods that are not ready but never says that the scheduler cannot place
-// one (docs/design.md, "Rollout waits"). It is best effort: without the right to
+// one, or that one crashes over and over (docs/design.md, "Rollout
+// waits"). It is best effort: without the right to
 // list and watch pods, or once the watch fails, the wait goes on with the
 // workload's status alone.
 type podWatch struct {
 	mu      sync.Mutex
 	pods    map[types.UID]*corev1.Pod
 	changed chan struct{} // a value after every change, coalesced
+	timer   *time.Timer   // pokes when a pod will have been slow to get ready
+	wake    time.Time     // when timer fires
 }
 
 // start follows the pods obj selects until ctx ends; false when obj
@@ -110,10 +114,32 @@ func (pw *podWatch) poke() {
 	}
 }
 
+// stuck says why the pods are not ready (Stuck). When a pod running but
+// not ready will be named later, with no event then to say so, a timer
+// re-judges the state at that time (changed).
 func (pw *podWatch) stuck() string {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
-	return Unschedulable(pw.pods)
+	now := time.Now()
+	msg, recheck := Stuck(pw.pods, now)
+	if at := now.Add(recheck); recheck > 0 && (pw.wake.IsZero() || !now.Before(pw.wake) || at.Before(pw.wake)) {
+		pw.wake = at
+		if pw.timer == nil {
+			pw.timer = time.AfterFunc(recheck, pw.poke)
+		} else {
+			pw.timer.Reset(recheck)
+		}
+	}
+	return msg
+}
+
+// stop ends the timer stuck may have set.
+func (pw *podWatch) stop() {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	if pw.timer != nil {
+		pw.timer.Stop()
+	}
 }
 
 // Unschedulable says which of pods the scheduler cannot place: "pod web-1
@@ -157,13 +183,18 @@ func (c *Clients) rolloutWatch(ctx context.Context, r Ref) (cond Condition, chan
 
 // followPods is base with, once base says a workload is not done, the
 // pods the workload selects followed: their changes re-judge the last
-// state (changed), and a pod that cannot be scheduled is named in the
-// message. stop ends the pod watch. Whatever waits for a workload's pods
-// (a rollout, a scale) says why one cannot start, rather than counting
-// ready replicas until the timeout.
+// state (changed), and a pod that cannot be scheduled, or does not get
+// ready (Stuck), is named in the message. stop ends the pod watch.
+// Whatever waits for a workload's pods (a rollout, a scale) says why one
+// cannot start or crashes, rather than counting ready replicas until the
+// timeout.
 func (c *Clients) followPods(ctx context.Context, base Condition) (cond Condition, changed <-chan struct{}, stop func()) {
-	ctx, stop = context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(ctx)
 	pw := &podWatch{pods: map[types.UID]*corev1.Pod{}, changed: make(chan struct{}, 1)}
+	stop = func() {
+		cancel()
+		pw.stop()
+	}
 	following := false
 	cond = func(obj *unstructured.Unstructured) (bool, string, error) {
 		done, msg, err := base(obj)

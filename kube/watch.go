@@ -29,8 +29,8 @@ type Condition func(obj *unstructured.Unstructured) (done bool, msg string, err 
 // report (may be nil) is called whenever the condition's message changes,
 // not on every event.
 //
-// When ctx ends first the error names r and the last message, and wraps the
-// context's error.
+// When ctx ends first the error names r and wraps the context's error
+// (its cause), and ends with the last message.
 func (c *Clients) WaitFor(ctx context.Context, r Ref, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
 	return c.wait(ctx, r, waitStart{}, cond, nil, report)
 }
@@ -65,10 +65,10 @@ func (c *Clients) WaitAfterWrite(ctx context.Context, r Ref, since, wrote string
 
 // WaitPodsAfterWrite is WaitAfterWrite for a workload whose pods cond
 // counts (a scale's replicas): while it is not done its pods are followed
-// and one the scheduler cannot place is named in the message ("pod web-1
-// Pending: 0/3 nodes are available: …"), as a rollout wait names it. It
-// still waits until ctx ends: the pod may yet be placed (an autoscaler
-// adding a node).
+// and one that does not get ready is named in the message ("pod web-1
+// Pending: 0/3 nodes are available: …", "pod web-1 CrashLoopBackOff: …";
+// Stuck), as a rollout wait names it. It still waits until ctx ends: the
+// pod may yet be placed (an autoscaler adding a node), or recover.
 func (c *Clients) WaitPodsAfterWrite(ctx context.Context, r Ref, since, wrote string, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
 	cond, changed, stop := c.followPods(ctx, cond)
 	defer stop()
@@ -100,7 +100,10 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 	selector := fields.OneTermEqualSelector("metadata.name", r.Name).String()
 	last := ""
 	announced := false
+	var lastObj *unstructured.Unstructured // the last state judged
+	judgedAny := false
 	check := func(obj *unstructured.Unstructured) (bool, error) {
+		lastObj, judgedAny = obj, true
 		done, msg, err := cond(obj)
 		if err != nil {
 			return false, err
@@ -124,10 +127,20 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			what = "stopped"
 		}
+		if judgedAny && changed != nil {
+			// Judged again: what a message about pods says of time
+			// ("running, not ready for 40s") is as of the end, not of
+			// the last event.
+			if done, msg, err := cond(lastObj); !done && err == nil && msg != "" {
+				last = msg
+			}
+		}
 		if last == "" {
 			return fmt.Errorf("%s waiting for %s: %w", what, r, cause)
 		}
-		return fmt.Errorf("%s waiting for %s; last seen: %s: %w", what, r, last, cause)
+		// The last message at the end: the run's summary ends with why
+		// the wait did not finish (a pod crash-looping, say).
+		return fmt.Errorf("%s waiting for %s (%w); last seen: %s", what, r, cause, last)
 	}
 
 	for {
@@ -278,8 +291,8 @@ func (f watcherFunc) WatchWithContext(ctx context.Context, o metav1.ListOptions)
 }
 
 // WaitRollout waits until the workload at r has rolled out (RolloutStatus),
-// reporting progress, with the pods the scheduler cannot place named; a
-// missing object is awaited too. When ctx ends first the error is a
+// reporting progress, with a pod that does not get ready named (Stuck);
+// a missing object is awaited too. When ctx ends first the error is a
 // *RolloutUnfinished.
 func (c *Clients) WaitRollout(ctx context.Context, r Ref, report func(string)) (*unstructured.Unstructured, error) {
 	return c.WaitRolloutFrom(ctx, r, nil, report)

@@ -91,7 +91,7 @@ func TestWaitForAbsentAndTimeout(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := c.WaitFor(ctx, flagRef, phaseIs("go"), nil)
-	if err == nil || !strings.Contains(err.Error(), "timed out waiting for configmap/flag in namespace ns; last seen: absent") {
+	if err == nil || !strings.Contains(err.Error(), "timed out waiting for configmap/flag in namespace ns (context deadline exceeded); last seen: absent") {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -159,7 +159,8 @@ func waitPods(ctx context.Context, c *kube.Clients, ns string, sel labels.Select
 	})
 	if err != nil {
 		if last != "" {
-			err = fmt.Errorf("waiting for pods (%s); last seen: %s: %w", sel, last, err)
+			// The last message at the end, as kube's waits end theirs.
+			err = fmt.Errorf("waiting for pods (%s: %w); last seen: %s", sel, err, last)
 		} else {
 			err = fmt.Errorf("waiting for pods (%s): %w", sel, err)
 		}

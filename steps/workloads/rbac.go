@@ -271,7 +271,7 @@ func kindResource(env *steps.Env, kind string, known bool) (Resource, string, er
 
 // Permissions of scale: the scale subresource read and patched (by the run
 // and by the undo), and a watch of the workload until its pods follow, with
-// its pods followed to name one the scheduler cannot place.
+// its pods followed to name one that does not get ready (kube.Stuck).
 func (scaleKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission, error) {
 	sc := newScaleConfig()
 	u, _ := steps.Decode(cfg, &sc)
@@ -282,7 +282,7 @@ func (scaleKind) Permissions(env *steps.Env, cfg cty.Value) ([]steps.Permission,
 	return []steps.Permission{
 		perm(sub(r, "scale"), "read and set the replica count; undo sets it back"+note, "get", "patch"),
 		perm(r, "wait for the replicas to follow"+note, "list", "watch"),
-		perm(Resource{Resource: "pods", Namespaced: true, Assumed: r.Assumed}, "name the pods that keep the replicas from being ready (Pending: why the scheduler cannot place them)"+note, "list", "watch"),
+		perm(Resource{Resource: "pods", Namespaced: true, Assumed: r.Assumed}, "name the pods that keep the replicas from being ready, and why (Pending, crash-looping, not ready)"+note, "list", "watch"),
 	}, nil
 }
 

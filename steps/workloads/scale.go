@@ -253,8 +253,9 @@ func setScale(ctx context.Context, c *kube.Clients, r kube.Ref, n int64, rv stri
 // exactly n pods (scaled-down ones have terminated) and all n are ready.
 // waitScaled waits for the workload's replicas to follow a scale to n
 // (kube.WaitAfterWrite). A scale up also follows the workload's pods, to
-// name one the scheduler cannot place: new pods are what can be stuck
-// Pending, and a scale down would only name the ones it deletes.
+// name one that does not get ready (kube.Stuck: Pending, crash-looping):
+// new pods are what can be stuck, and a scale down would only name the
+// ones it deletes.
 func waitScaled(ctx context.Context, c *kube.Clients, r kube.Ref, read, wrote string, n int64, grows bool, report func(string)) (*unstructured.Unstructured, error) {
 	if grows {
 		return c.WaitPodsAfterWrite(ctx, r, read, wrote, scaledTo(r, n), report)

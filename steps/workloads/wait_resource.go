@@ -41,7 +41,7 @@ func (waitKind) runResource(ctx context.Context, env *steps.Env, wc waitConfig) 
 	}
 	var obj *unstructured.Unstructured
 	if wc.Rollout != nil && *wc.Rollout && (wc.Condition == nil || *wc.Condition == "") {
-		// With the pods that cannot be scheduled named, and a timeout
+		// With the pods that do not get ready named, and a timeout
 		// that is not retried (kube.WaitRollout).
 		obj, err = c.WaitRollout(ctx, r, env.Report)
 	} else {
