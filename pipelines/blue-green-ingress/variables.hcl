@@ -73,8 +73,12 @@ variable "pod_annotations" {
 
 variable "progress_deadline" {
   type        = number
-  default     = 120
-  description = "progressDeadlineSeconds of the Deployments: how long a rollout may make no progress before it fails"
+  default     = null
+  description = "progressDeadlineSeconds of the Deployments: how long a rollout may make no progress before it fails; 120 when not given. The pipeline's manifests only: a chart or overlay sets its own"
+  validation {
+    condition     = (var.chart == "" && var.overlay == "") || var.progress_deadline == null
+    error_message = "progress_deadline reaches only the pipeline's manifests: set progressDeadlineSeconds in the chart's values (chart_values) or in the overlay, or leave progress_deadline out"
+  }
 }
 
 variable "analysis_interval" {

@@ -20,7 +20,7 @@ locals {
     image             = coalesce(var.image, "bebullish/demo")
     replicas          = var.canary_replicas
     pod_annotations   = var.pod_annotations
-    progress_deadline = var.progress_deadline
+    progress_deadline = coalesce(var.progress_deadline, 120)
   })
   service = templatefile("service.yaml.tpl", { app = var.app })
 

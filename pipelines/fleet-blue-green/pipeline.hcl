@@ -18,7 +18,7 @@ locals {
     image             = coalesce(var.image, "bebullish/demo")
     replicas          = coalesce(var.replicas, 3)
     pod_annotations   = var.pod_annotations
-    progress_deadline = var.progress_deadline
+    progress_deadline = coalesce(var.progress_deadline, 120)
   })
   service = templatefile("service.yaml.tpl", { app = var.app, version = var.version })
 

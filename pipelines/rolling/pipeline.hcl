@@ -20,9 +20,9 @@ locals {
     image             = coalesce(var.image, "bebullish/demo")
     replicas          = coalesce(var.replicas, 3)
     pod_annotations   = var.pod_annotations
-    progress_deadline = var.progress_deadline
-    max_surge         = var.max_surge
-    max_unavailable   = var.max_unavailable
+    progress_deadline = coalesce(var.progress_deadline, 120)
+    max_surge         = coalesce(var.max_surge, "1")
+    max_unavailable   = coalesce(var.max_unavailable, "0")
   })
 
   # What is released: the manifests above, or a chart, or an overlay
@@ -33,7 +33,7 @@ locals {
     image          = { for k, v in { repository = var.image, tag = var.version } : k => v if v != null }
     podAnnotations = var.pod_annotations
     podLabels      = { app = var.app, version = var.version }
-    strategy       = { type = "RollingUpdate", rollingUpdate = { maxSurge = var.max_surge, maxUnavailable = var.max_unavailable } }
+    strategy       = { type = "RollingUpdate", rollingUpdate = { maxSurge = coalesce(var.max_surge, "1"), maxUnavailable = coalesce(var.max_unavailable, "0") } }
   }, { for k, v in { replicaCount = var.replicas } : k => v if v != null })])
   images = var.overlay == "" ? {} : { (var.app) = "${var.image == null ? "" : var.image}:${var.version}" }
 }

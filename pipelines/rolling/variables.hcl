@@ -61,8 +61,12 @@ variable "pod_annotations" {
 
 variable "progress_deadline" {
   type        = number
-  default     = 120
-  description = "progressDeadlineSeconds: how long the rollout may make no progress before it fails"
+  default     = null
+  description = "progressDeadlineSeconds: how long the rollout may make no progress before it fails; 120 when not given. The pipeline's manifests only: a chart or overlay sets its own"
+  validation {
+    condition     = (var.chart == "" && var.overlay == "") || var.progress_deadline == null
+    error_message = "progress_deadline reaches only the pipeline's manifests: set progressDeadlineSeconds in the chart's values (chart_values) or in the overlay, or leave progress_deadline out"
+  }
 }
 
 variable "analysis_interval" {
@@ -79,14 +83,22 @@ variable "analysis_count" {
 
 variable "max_surge" {
   type        = string
-  default     = "1"
-  description = "maxSurge of the rolling update: pods above replicas during the rollout (a number or a percentage)"
+  default     = null
+  description = "maxSurge of the rolling update: pods above replicas during the rollout (a number or a percentage); 1 when not given. With an overlay, the overlay's"
+  validation {
+    condition     = var.overlay == "" || var.max_surge == null
+    error_message = "max_surge does not reach an overlay, whose rolling update is its own: set it in the overlay, or leave max_surge out"
+  }
 }
 
 variable "max_unavailable" {
   type        = string
-  default     = "0"
-  description = "maxUnavailable of the rolling update: wanted pods that may be not Ready during the rollout (a number or a percentage); lint refuses a value that takes every replica down"
+  default     = null
+  description = "maxUnavailable of the rolling update (0 when not given; with an overlay, the overlay's): wanted pods that may be not Ready during the rollout (a number or a percentage); lint refuses a value that takes every replica down"
+  validation {
+    condition     = var.overlay == "" || var.max_unavailable == null
+    error_message = "max_unavailable does not reach an overlay, whose rolling update is its own: set it in the overlay, or leave max_unavailable out"
+  }
 }
 
 variable "approval" {
