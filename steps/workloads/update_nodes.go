@@ -178,8 +178,16 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	// A selector that picks none of the DaemonSet's nodes (a typo in a
 	// label) would update no pod and pass, and the stage after it would
 	// release to every node: the canary skipped without a word.
-	if len(uc.Nodes) > 0 && len(nodes) == 0 && !env.DryRun {
-		return cty.NilVal, noNodePicked(r, uc.Nodes, pods)
+	// A dry run reads the pods of the template before the deploy, which a
+	// new template may place on other nodes: it says so, and goes on.
+	if len(uc.Nodes) > 0 && len(nodes) == 0 {
+		err := noNodePicked(r, uc.Nodes, pods)
+		switch {
+		case !env.DryRun:
+			return cty.NilVal, err
+		case len(pods) > 0:
+			env.Report("dry run: " + err.Error() + "; the run fails here unless the new template runs on a node the selector picks")
+		}
 	}
 	if len(nodes) > 0 && onPicked == 0 && !env.DryRun {
 		return cty.NilVal, fmt.Errorf("%s has no pod on any of the %s it picked (%s): its template does not schedule there (nodeSelector, affinity or tolerations), so the release would remove it from them", r, words.Count(len(nodes), "node"), strings.Join(nodes, ", "))
