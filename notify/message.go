@@ -87,10 +87,12 @@ func (m Message) Facts() []Fact {
 type translator struct {
 	paused    map[string]bool
 	failStage string
+	ending    events.Ending // whether the run's undo had anything to undo
 }
 
 func (t *translator) message(e events.Event) (Message, bool) {
 	m := Message{Schema: Schema, Time: e.Time, Pipeline: e.Pipeline, Run: e.RunID, Stage: e.Stage, Kind: e.Kind, Scope: "stage"}
+	t.ending.Add(e)
 	switch e.Type {
 	case events.RunStarted:
 		m.Event, m.Scope, m.Stage = Started, "run", ""
@@ -143,24 +145,32 @@ func (t *translator) message(e events.Event) (Message, bool) {
 	return m, true
 }
 
-// finished names how a run ended: succeeded, everything undone, or failed
+// finished names how a run ended, as the run's summary tells it
+// (events.Ending): succeeded; undone, or with nothing to undo; or failed
 // with something left for a person.
 func (t *translator) finished(e events.Event) (event, text string) {
 	run := fmt.Sprintf("%s: run %s", e.Pipeline, e.RunID)
+	failed := run + " failed"
+	if t.failStage != "" {
+		failed = fmt.Sprintf("%s failed at stage %s", run, t.failStage)
+	}
+	undone := "everything undone"
+	if t.ending.NothingUndone() {
+		undone = events.NothingToUndo
+	}
 	switch e.Result {
 	case events.Succeeded:
 		return Succeeded, run + " succeeded"
 	case events.Undone:
 		return Undone, run + " undone"
 	case events.FailedUndone:
-		if t.failStage != "" {
-			return Undone, fmt.Sprintf("%s failed at stage %s, everything undone", run, t.failStage)
-		}
-		return Undone, run + " failed, everything undone"
+		return Undone, failed + ", " + undone
 	case events.Interrupted:
-		return Undone, run + " interrupted, everything undone"
+		return Undone, run + " interrupted, " + undone
 	case events.FailedStopped:
-		return Failed, fmt.Sprintf("%s failed at stage %s, nothing undone (on_failure = \"stop\")", run, t.failStage)
+		return Failed, failed + `, nothing undone (on_failure = "stop")`
+	case events.UndoIncomplete:
+		return Failed, failed + ", undo incomplete" // undo_pending lists what is left
 	}
 	return Failed, fmt.Sprintf("%s ended: %s", run, e.Result)
 }

@@ -279,12 +279,9 @@ func (l *lines) summary() []string {
 			paint(c, styleOf(s.status), res), strings.Repeat(" ", max(0, 9-len(res))), d, note), " "))
 	}
 	if m.finished {
-		res, tail := string(m.result), ""
-		switch {
-		case res == "":
+		res, tail := m.ending.Words()
+		if res == "" {
 			res = "unknown"
-		case m.nothingUndone():
-			res, tail = "failed", ", nothing to undo"
 		}
 		out = append(out, fmt.Sprintf("Result: %s in %s%s", paint(c, ansiBold+resultStyle(m.result), res), dur(m.runDuration()), tail))
 		if m.err != "" {

@@ -103,10 +103,9 @@ func cell(s string) string {
 // run whose nodes are colored by outcome.
 func writeMarkdown(w io.Writer, m *model) error {
 	var b strings.Builder
-	res := string(m.result)
+	res, tail := m.ending.Words()
+	res += tail
 	switch {
-	case m.nothingUndone():
-		res = "failed, nothing to undo"
 	case res == "" && len(m.diags) > 0:
 		res = "invalid"
 	case res == "":

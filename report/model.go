@@ -53,6 +53,7 @@ type model struct {
 	note         string // RunFinished.Message: what the result leaves out (targets failed within max_failures)
 	outputs      json.RawMessage
 	undoPending  []string
+	ending       events.Ending // how the run's end is told
 	order        []string
 	stages       map[string]*stage
 	diags        []events.Diagnostic
@@ -87,6 +88,7 @@ func (m *model) clock(e events.Event) time.Duration {
 
 // apply folds e into the model.
 func (m *model) apply(e events.Event) {
+	m.ending.Add(e)
 	if e.RunID != "" {
 		m.id = e.RunID
 	}
@@ -204,20 +206,4 @@ func (m *model) runDuration() time.Duration {
 		return m.end.Sub(m.start)
 	}
 	return m.elapsed
-}
-
-// nothingUndone says whether the run ended "failed, undone" with no stage
-// having anything to undo (it failed before any write), which the result
-// alone does not tell: the report says "nothing to undo" and events keep
-// the result as it is (docs/events.md).
-func (m *model) nothingUndone() bool {
-	if m.result != events.FailedUndone {
-		return false
-	}
-	for _, s := range m.stages {
-		if s.undo != "" {
-			return false
-		}
-	}
-	return true
 }
