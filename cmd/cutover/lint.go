@@ -16,7 +16,8 @@ import (
 // in a directory, is linted as what deploy would apply: rendered in process
 // with the chart's own values, findings at the template's lines. It exits
 // exitFindings when a finding is an error, 0 with only warnings, 2 when a
-// file cannot be read or a chart or overlay does not render.
+// file cannot be read or a chart or overlay does not render (every other
+// chart and overlay is linted first, and its findings printed).
 func cmdLint(c *cli, args []string) int {
 	o, pos, ok := c.parse("lint", args)
 	if !ok {
@@ -61,12 +62,16 @@ func cmdLint(c *cli, args []string) int {
 	}
 	// Each chart or overlay is one release's objects, linted on its own:
 	// an overlay and its base, both met in a directory, would otherwise
-	// make every Service select two copies of each workload.
+	// make every Service select two copies of each workload. One that
+	// does not render is said at its place and the others are linted
+	// still: a directory of charts shows every broken one in one go.
+	code := exitOK
 	for _, p := range rendered {
 		files, note, _, err := lint.RenderPath(p)
 		if err != nil {
 			c.errorf("%v", err)
-			return exitInvalid
+			code = exitInvalid
+			continue
 		}
 		if note != "" {
 			fmt.Fprintf(c.stderr, "%s: %s\n", p, note)
@@ -87,8 +92,10 @@ func cmdLint(c *cli, args []string) int {
 		_ = lint.Format(c.stdout, findings)
 		fmt.Fprintln(c.stdout, lint.Summary(findings))
 	}
-	if errs, _ := lint.Count(findings); errs > 0 {
+	// Input that could not be linted outranks findings: the verdict is
+	// not complete.
+	if errs, _ := lint.Count(findings); errs > 0 && code == exitOK {
 		return exitFindings
 	}
-	return exitOK
+	return code
 }

@@ -43,10 +43,30 @@ func templateError(p string, ch *chart.Chart, err error) error {
 		} else {
 			e.Col = colOf(lineAt(templateSources(ch)[m[1]], e.Line), msg)
 		}
-		e.Msg = strings.Join(strings.Fields(msg), " ")
+		e.Msg = templateMsg(msg)
 		break
 	}
 	return e
+}
+
+// Positions in an engine error: "parse error at (web/templates/x.yaml:4)",
+// "execution error at (…:4:6)", "… started at …:3", and "web/templates/
+// x.yaml:4:6 " before what an execution was doing there.
+var (
+	innerPos  = regexp.MustCompile(templatePos.String() + `:? executing `)
+	positions = regexp.MustCompile(` at \(` + templatePos.String() + `\)| started at ` + templatePos.String() + `|^` + templatePos.String() + `:? `)
+)
+
+// templateMsg is an engine error's message without the positions in it:
+// the Error says where, once, as file:line:col (a column in the message
+// too read as a second one). For an error inside an include it is what the
+// innermost execution did; the includes around it are left out.
+func templateMsg(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if locs := innerPos.FindAllStringIndex(msg, -1); len(locs) > 0 {
+		msg = msg[locs[len(locs)-1][0]:]
+	}
+	return positions.ReplaceAllString(msg, "")
 }
 
 // parseSubject picks, in a parse error, what the error is about: a function

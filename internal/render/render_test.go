@@ -142,6 +142,11 @@ func TestRenderChartErrors(t *testing.T) {
 			if e.File != filepath.ToSlash(filepath.Join(d, tc.file)) || e.Line != tc.line || (tc.col > 0 && e.Col != tc.col) || !strings.Contains(e.Msg, tc.msg) {
 				t.Errorf("err = %s:%d:%d %s\nwant %s:%d:%d … %s", e.File, e.Line, e.Col, e.Msg, tc.file, tc.line, tc.col, tc.msg)
 			}
+			// The place is said once, by the Error: a position in the
+			// message too reads as a second column.
+			if m := templatePos.FindString(e.Msg); m != "" {
+				t.Errorf("message %q repeats a position (%s)", e.Msg, m)
+			}
 		})
 	}
 }
