@@ -3,6 +3,7 @@ package report
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -169,19 +170,41 @@ func (h *GitHub) finish() {
 		if result == "" && len(m.diags) > 0 {
 			result = "invalid"
 		}
-		var b strings.Builder
-		for _, kv := range [][2]string{{"result", result}, {"run-id", m.id}, {"outputs", compactOutputs(m.outputs)}} {
-			writeOutput(&b, kv[0], kv[1])
-		}
-		f, err := os.OpenFile(h.output, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err == nil {
-			_, err = io.WriteString(f, b.String())
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-		}
-		h.fail(err, "GITHUB_OUTPUT")
+		h.fail(appendOutputs(h.output, [][2]string{{"result", result}, {"run-id", m.id}, {"outputs", compactOutputs(m.outputs)}}), "GITHUB_OUTPUT")
 	}
+}
+
+// GitHubOutputs writes a pipeline's outputs (RunFinished.Outputs: sensitive
+// ones masked already) as the step output "outputs", as a run does, when
+// running in GitHub Actions with $GITHUB_OUTPUT set: `cutover join`'s,
+// which prints them without a run's renderers.
+func GitHubOutputs(env func(string) string, outputs json.RawMessage) error {
+	path := env("GITHUB_OUTPUT")
+	if env("GITHUB_ACTIONS") != "true" || path == "" {
+		return nil
+	}
+	if err := appendOutputs(path, [][2]string{{"outputs", compactOutputs(outputs)}}); err != nil {
+		return fmt.Errorf("GITHUB_OUTPUT: %w", err)
+	}
+	return nil
+}
+
+// appendOutputs appends step outputs, name and value, to the file
+// $GITHUB_OUTPUT names.
+func appendOutputs(path string, kv [][2]string) error {
+	var b strings.Builder
+	for _, o := range kv {
+		writeOutput(&b, o[0], o[1])
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(f, b.String())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // writeOutput uses the heredoc form (name<<DELIM) for every value: it is the

@@ -81,7 +81,8 @@ var commands = []command{
 			"otherwise, naming them (a target whose job never ran has no journal and counts as failed); 6\n" +
 			"when a target's share is still running, or its job died while running (not finished, named).\n" +
 			"On success it prints the pipeline's outputs, evaluated from the targets' stages as a run of\n" +
-			"every target prints them at its end (sensitive values masked); -o json: one JSON document.",
+			"every target prints them at its end (sensitive values masked); -o json: one JSON document. On\n" +
+			"GitHub Actions they are also the step output outputs ($GITHUB_OUTPUT), as a run writes them.",
 		example: "  cutover join $RUN pipelines/fleet-blue-green --wave canary\n  cutover join $RUN pipelines/fleet-blue-green -o json",
 		flags:   flagsOf(varFlags, clusterFlags, []string{"wave", "state", "output"}),
 		run:     cmdJoin,

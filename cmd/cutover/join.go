@@ -116,6 +116,13 @@ func cmdJoin(c *cli, args []string) int {
 		view.Outputs, view.Note = p.JoinedOutputs(succeeded)
 	}
 	c.printJoin(view, o)
+	if passed {
+		// On GitHub Actions, the outputs are the step's as a run's are
+		// (docs/ci.md): the next job reads them from the join.
+		if err := report.GitHubOutputs(c.getenv, view.Outputs); err != nil {
+			c.errorf("writing reports: %v", err)
+		}
+	}
 	for _, n := range notes {
 		fmt.Fprintf(c.stderr, "cutover: note: %s\n", n)
 	}
