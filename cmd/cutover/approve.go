@@ -99,7 +99,11 @@ func (c *cli) answerPause(args []string, answer string) int {
 			words.Count(len(waiting), "stage")+" "+waitVerb(len(waiting))+" ("+strings.Join(waiting, ", ")+")", pause.Command(answer, runID, waiting[0], ns))
 		return exitInvalid
 	case q == nil && len(waiting) > 1:
-		c.errorf("run %s has %d pause stages waiting (%s); name one: cutover %s %s STAGE -n %s", runID, len(waiting), strings.Join(waiting, ", "), answer, runID, ns)
+		cmds := make([]string, len(waiting))
+		for i, st := range waiting {
+			cmds[i] = answerCommand(fleet, answer, runID, st, o.target, ns)
+		}
+		c.errorf("run %s has %d pause stages waiting (%s); name one: %s", runID, len(waiting), strings.Join(waiting, ", "), strings.Join(cmds, ", or "))
 		return exitInvalid
 	case q == nil:
 		q = &list.Items[0]
@@ -152,6 +156,19 @@ type waitingView struct {
 	Message string `json:"message,omitempty"`
 	Approve string `json:"approve"`
 	Abort   string `json:"abort"`
+}
+
+// answerCommand is the command that answers stage of run runID, waiting
+// in namespace ns. A share of a run with targets is answered in its own
+// cluster, which the kubeconfig's current context need not be: with its
+// pipeline known, the command names it and the target (Program.Command,
+// docs/language.md, "Targets and waves"); else it is the question's own,
+// for the cluster the question was found in.
+func answerCommand(p *engine.Program, answer, runID, stage, target, ns string) string {
+	if p != nil && target != "" {
+		return p.Command(answer, []string{runID, stage}, target, ns)
+	}
+	return pause.Command(answer, runID, stage, ns)
 }
 
 // waitingFor lists the pause stages of a run that wait for an answer, with

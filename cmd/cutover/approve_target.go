@@ -67,7 +67,7 @@ func (c *cli) pauseTarget(runID, path, answer string, o *options) (*options, *en
 	if !c.checkTargetKubeconfigs(p, o) {
 		return nil, nil, exitInvalid
 	}
-	var waiting []string
+	var waiting, cmds []string
 	var only *options
 	for i := range p.Targets {
 		t := &p.Targets[i]
@@ -84,6 +84,7 @@ func (c *cli) pauseTarget(runID, path, answer string, o *options) (*options, *en
 		var stages []string
 		for _, w := range waitingFor(clients, ns, runID) {
 			stages = append(stages, w.Stage)
+			cmds = append(cmds, answerCommand(p, answer, runID, w.Stage, t.Name, ns))
 		}
 		if len(stages) > 0 {
 			waiting = append(waiting, fmt.Sprintf("%s (%s)", t.Name, strings.Join(stages, ", ")))
@@ -100,8 +101,8 @@ func (c *cli) pauseTarget(runID, path, answer string, o *options) (*options, *en
 	case 1:
 		return only, p, exitOK
 	}
-	c.errorf("run %s has pause stages waiting on targets %s: name one: cutover %s %s [STAGE] --target NAME %s",
-		runID, strings.Join(waiting, ", "), answer, runID, path)
+	c.errorf("run %s has pause stages waiting on targets %s: name one: %s",
+		runID, strings.Join(waiting, ", "), strings.Join(cmds, ", or "))
 	return nil, nil, exitInvalid
 }
 

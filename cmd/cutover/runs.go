@@ -327,7 +327,7 @@ func (c *cli) statusRun(runID, pipelineNS string, o *options) int {
 	if err != nil {
 		hint := ""
 		if pipelineNS == "" && exitOf(err) == exitInvalid {
-			hint = fmt.Sprintf(" (or give its pipeline: cutover status %s PATH)", runID)
+			hint = " (or give the directory of its pipeline after the run id: the pipeline's namespace is looked in first)"
 		}
 		c.errorf("%v%s", err, hint)
 		return exitOf(err)
@@ -341,8 +341,11 @@ func (c *cli) statusRun(runID, pipelineNS string, o *options) int {
 		if m.Wave != nil {
 			wave = ", wave " + m.Wave.Name
 		}
-		fmt.Fprintf(c.stdout, "Shown: target %s's share (from this cluster%s). Run %s spans other targets of pipeline %q, each journaled in its own cluster: `cutover status %s PATH` (PATH: the pipeline; with -var, any value its targets' context, kubeconfig or namespace read) shows every target.\n",
-			m.Target, wave, runID, m.Pipeline, runID)
+		// The journal names the pipeline, not where it is (a path on the
+		// machine that ran it need not be one here): no command to
+		// print, what it needs is said.
+		fmt.Fprintf(c.stdout, "Shown: target %s's share (from this cluster%s). Run %s spans other targets of pipeline %q, each journaled in its own cluster: to show every target, give the directory of pipeline %q after the run id (its journal does not record where the pipeline is), with -var for any value its targets' context, kubeconfig or namespace read.\n",
+			m.Target, wave, runID, m.Pipeline, m.Pipeline)
 	}
 	return code
 }
@@ -435,15 +438,10 @@ func (c *cli) printRun(r runView, p *engine.Program, o *options) int {
 	if r.Status == journal.StatusRunning {
 		waiting = waitingFor(clients, r.Namespace, r.RunID)
 	}
-	if r.Target != "" {
-		// A share's question is answered in its own cluster, which the
-		// kubeconfig's current context need not be: --target and the
-		// pipeline say which (docs/language.md, "Targets and waves").
-		for i := range waiting {
-			w := &waiting[i]
-			w.Approve = p.Command(pause.Approve, []string{r.RunID, w.Stage}, r.Target, r.Namespace)
-			w.Abort = p.Command(pause.Abort, []string{r.RunID, w.Stage}, r.Target, r.Namespace)
-		}
+	for i := range waiting {
+		w := &waiting[i]
+		w.Approve = answerCommand(p, pause.Approve, r.RunID, w.Stage, r.Target, r.Namespace)
+		w.Abort = answerCommand(p, pause.Abort, r.RunID, w.Stage, r.Target, r.Namespace)
 	}
 	if o.output == "json" {
 		if view == nil {
