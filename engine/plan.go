@@ -45,6 +45,9 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 	evalCtx := p.EvalContext(nil)
 	red := p.Redactor()
 	var out []PlanStage
+	// What each stage's plan leaves, and the stages that write but whose
+	// changes are not known before the run (steps.Planned).
+	left, unknown := map[string]*steps.Planned{}, map[string]bool{}
 	for _, name := range p.Order {
 		st := p.Stages[name]
 		evalCtx := st.Context(evalCtx)
@@ -84,7 +87,16 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 		}
 		ps.Config = p.renderBody(st.Step.Body, evalCtx, 0, absent(st, evalCtx))
 		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil && !knownFalse(st.When, evalCtx) {
-			ps.Diff = p.stageDiff(ctx, pl, st, evalCtx, opts)
+			before := p.plannedBefore(name, left, unknown)
+			diff, computed := p.stageDiff(ctx, pl, st, evalCtx, opts, before)
+			ps.Diff = diff
+			if _, ro := st.Kind.(steps.ReadOnly); !ro {
+				if computed && whenKnown(st.When, evalCtx) {
+					left[name] = before
+				} else {
+					unknown[name] = true
+				}
+			}
 		}
 		if r, ok := st.Kind.(steps.Renderer); ok && opts.ShowManifests {
 			ps.Manifests = p.stageManifests(r, st, evalCtx)
@@ -104,22 +116,53 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 	return out
 }
 
-func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, evalCtx *hcl.EvalContext, opts Options) string {
+// stageDiff is a stage's account of its changes, starting from what the
+// stages before it leave, and whether it could be computed.
+func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, evalCtx *hcl.EvalContext, opts Options, before *steps.Planned) (string, bool) {
 	cfg, diags := hcldec.Decode(st.Step.Body, st.Step.Spec, evalCtx)
 	if diags.HasErrors() {
-		return ""
+		return "", false
 	}
 	cfg, _ = cfg.UnmarkDeep()
 	if !cfg.IsWhollyKnown() {
-		return "(changes depend on earlier stages; not computed)"
+		return "(changes depend on earlier stages; not computed)", false
 	}
 	env := &steps.Env{Pipeline: p.Name, Stage: st.Name, Namespace: p.Namespace, Dir: p.Config.Dir,
-		DryRun: true, Cluster: opts.Cluster, Body: st.Step.Body, EvalContext: evalCtx}
+		DryRun: true, Cluster: opts.Cluster, Body: st.Step.Body, EvalContext: evalCtx, Planned: before}
 	text, err := pl.Plan(ctx, env, cfg)
 	if err != nil {
-		return "error: " + err.Error()
+		return "error: " + err.Error(), false
 	}
-	return text
+	return text, true
+}
+
+// plannedBefore is what the stages name depends on leave, as their plans
+// computed it (left), in the order they run; unknown are those whose
+// changes could not be computed, named as what a value is known after.
+func (p *Program) plannedBefore(name string, left map[string]*steps.Planned, unknown map[string]bool) *steps.Planned {
+	up := map[string]bool{}
+	queue := slices.Clone(p.Stages[name].Deps)
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		if !up[n] {
+			up[n] = true
+			queue = append(queue, p.Stages[n].Deps...)
+		}
+	}
+	var after []string
+	for _, n := range p.Order {
+		if up[n] && unknown[n] {
+			after = append(after, n)
+		}
+	}
+	out := steps.NewPlanned(after)
+	for _, n := range p.Order {
+		if l := left[n]; up[n] && l != nil {
+			out.After(l)
+		}
+	}
+	return out
 }
 
 // absent names the nested blocks of a stage's step that its kind counts as

@@ -149,6 +149,9 @@ type Env struct {
 	Dir       string // the pipeline directory; relative paths resolve against it
 	Target    string // the target whose share this is, in a run with targets
 	DryRun    bool   // every write must be a server-side dry run
+	// Planned is, in plan --dry-run=server, what the stages before this
+	// one leave; nil otherwise.
+	Planned *Planned
 
 	// Command is a cutover command on this run as a message suggests it,
 	// complete (the pipeline's directory, --target, the values that say

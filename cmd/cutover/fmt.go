@@ -12,9 +12,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
-	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/internal/textdiff"
 	"github.com/cutoverhq/cutover/internal/words"
 )
 
@@ -62,7 +62,7 @@ func (c *cli) format(paths []string, o *options) int {
 		}
 		unformatted++
 		if o.diff {
-			fmt.Fprint(c.stdout, unifiedDiff(f, src, out)) // its header names the file
+			fmt.Fprint(c.stdout, textdiff.Unified(f, f+" (formatted)", src, out)) // its header names the file
 		} else {
 			fmt.Fprintln(c.stdout, f)
 		}
@@ -130,24 +130,4 @@ func walkFiles(c *cli, paths []string, recursive bool, claim func(string) bool, 
 		files = append(files, found...)
 	}
 	return files, exitOK
-}
-
-// unifiedDiff is the change from src to out as `diff -u` prints it.
-func unifiedDiff(name string, src, out []byte) string {
-	d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: lines(src), B: lines(out),
-		FromFile: name, ToFile: name + " (formatted)", Context: 3,
-	})
-	return d
-}
-
-// lines splits text after each new line; a last line without one gets it,
-// so that the diff does not show a change of the file's ending alone.
-func lines(text []byte) []string {
-	out := strings.SplitAfter(string(text), "\n")
-	if out[len(out)-1] == "" {
-		return out[:len(out)-1]
-	}
-	out[len(out)-1] += "\n"
-	return out
 }

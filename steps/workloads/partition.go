@@ -367,6 +367,9 @@ func rollBackPods(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.R
 }
 
 // Plan says what the partition would become and which pods would update.
+// It moves from the partition the stages before it leave (the deploy that
+// applies the template with the partition at the replicas), as the run
+// does; when their changes are not known, from a value known after them.
 func (partitionKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
 	pc := newPartitionConfig()
 	if _, err := steps.Decode(cfg, &pc); err != nil {
@@ -384,24 +387,40 @@ func (partitionKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (s
 	if err != nil {
 		return "", steps.APIError(err)
 	}
-	if live == nil {
+	if live != nil {
+		// Against the live object: the permissions and admission of the
+		// write, whatever the partition it starts from.
+		if _, err := setPartition(ctx, c, r, pc.Partition, "", true); err != nil {
+			return "", err
+		}
+	}
+	if unknown := env.Planned.Unknown(); len(unknown) > 0 {
+		return fmt.Sprintf("~ partition %s: (known after %s) → %d", r, strings.Join(unknown, ", "), pc.Partition), nil
+	}
+	sts := live
+	if o, ok := env.Planned.Object(r); ok {
+		sts = o
+	}
+	if sts == nil {
 		return "", fmt.Errorf("partition: %s does not exist", r)
 	}
-	if err := rollingUpdate(live); err != nil {
+	if err := rollingUpdate(sts); err != nil {
 		return "", err
 	}
-	if _, err := setPartition(ctx, c, r, pc.Partition, "", true); err != nil {
+	after := sts.DeepCopy()
+	if err := unstructured.SetNestedField(after.Object, pc.Partition, "spec", "updateStrategy", "rollingUpdate", "partition"); err != nil {
 		return "", err
 	}
-	prev := partitionOf(live)
+	env.Planned.Leave(r, after)
+	prev := partitionOf(sts)
 	if prev == pc.Partition {
 		return fmt.Sprintf("= unchanged %s: partition %d", r, prev), nil
 	}
-	replicas, found, _ := unstructured.NestedInt64(live.Object, "spec", "replicas")
+	replicas, found, _ := unstructured.NestedInt64(sts.Object, "spec", "replicas")
 	if !found {
 		replicas = 1
 	}
-	start := ordinalStart(live)
+	start := ordinalStart(sts)
 	var pods []string
 	for o := start + pc.Partition; o < start+min(prev, replicas); o++ {
 		pods = append(pods, fmt.Sprintf("%s-%d", r.Name, o))

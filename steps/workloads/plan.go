@@ -2,14 +2,16 @@ package workloads
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
+	"github.com/cutoverhq/cutover/internal/textdiff"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -20,12 +22,18 @@ import (
 // those of a real run.
 
 // diffText is "~ ref" followed by the differences between the live object
-// and what the server would store, without server-owned fields.
+// and what the server would store, without server-owned fields: their
+// YAML, as a unified diff, so a plan reads as the manifests it applies.
 func diffText(r kube.Ref, live, after *unstructured.Unstructured) string {
 	if live == nil {
 		return "+ create " + r.String()
 	}
-	d := cmp.Diff(kube.Clean(live).Object, kube.Clean(after).Object)
+	a, errA := yaml.Marshal(kube.Clean(live).Object)
+	b, errB := yaml.Marshal(kube.Clean(after).Object)
+	if err := errors.Join(errA, errB); err != nil {
+		return fmt.Sprintf("? %s: %v", r, err)
+	}
+	d := textdiff.Hunks(a, b)
 	if d == "" {
 		return "= unchanged " + r.String()
 	}
@@ -88,6 +96,7 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 			return "", steps.APIError(err)
 		}
 		out = append(out, diffText(r, live, after))
+		env.Planned.Leave(r, after)
 	}
 	return strings.Join(out, "\n"), nil
 }
