@@ -136,6 +136,7 @@ type share struct {
 func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (map[string]*share, map[string]error, int) {
 	shares, unreachable := map[string]*share{}, map[string]error{}
 	where := map[string]string{}
+	var nss []string
 	if !c.checkTargetKubeconfigs(p, o) {
 		return nil, nil, exitInvalid
 	}
@@ -161,10 +162,27 @@ func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (ma
 				return nil, nil, exitInvalid
 			}
 			where[key] = t.Name
+			nss = append(nss, ns)
 		}
 		shares[t.Name] = &share{target: t, o: to, st: st}
 	}
+	// As for a single cluster: a chart's or overlay's workload rendered
+	// into another namespace than a target's is refused before any target
+	// is locked.
+	if !c.checkNamespaces(p, o, nss...) {
+		return nil, nil, exitInvalid
+	}
 	return shares, unreachable, exitOK
+}
+
+// targetNamespaces are the namespaces p's targets name for themselves,
+// those a plan knows without asking their clusters.
+func targetNamespaces(p *engine.Program) []string {
+	var nss []string
+	for _, t := range p.Targets {
+		nss = append(nss, t.Namespace)
+	}
+	return nss
 }
 
 // lockShares takes every reachable target's lock, all at once (a lock

@@ -22,7 +22,7 @@ func cmdPlan(c *cli, args []string) int {
 		return exitInvalid
 	}
 	c.applyNamespace(p, o)
-	if !c.checkNamespace(p, o) {
+	if !c.checkNamespaces(p, o, append(targetNamespaces(p), p.Namespace)...) {
 		return exitInvalid
 	}
 	opts := engine.Options{DryRun: o.dryRun == "server", ShowManifests: o.showManifests}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cutoverhq/cutover/steps"
-	"github.com/hashicorp/hcl/v2/hcldec"
-	"github.com/zclconf/go-cty/cty"
 	"os"
 	"os/signal"
 	"os/user"
@@ -15,6 +12,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
 
 	"github.com/cutoverhq/cutover/engine"
@@ -23,6 +23,7 @@ import (
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/lock"
 	"github.com/cutoverhq/cutover/report"
+	"github.com/cutoverhq/cutover/steps"
 )
 
 func cmdRun(c *cli, args []string) int {
@@ -111,7 +112,7 @@ func cmdRun(c *cli, args []string) int {
 		// and status.
 		p.Namespace = st.namespace
 	}
-	if !c.checkNamespace(p, o) {
+	if !c.checkNamespaces(p, o, p.Namespace) {
 		return exitInvalid
 	}
 	runID, lockName := journal.NewRunID(), p.Lock
@@ -301,14 +302,18 @@ func (c *cli) applyNamespace(p *engine.Program, o *options) {
 	}
 }
 
-// checkNamespace runs the checks that need the namespace the run acts in
-// (a chart's or overlay's workload rendered into another), once p.Namespace
-// holds it; false when one failed (printed).
-func (c *cli) checkNamespace(p *engine.Program, o *options) bool {
-	if p.Namespace == "" {
-		return true
+// checkNamespaces runs the checks that need the namespace the run acts in
+// (a chart's or overlay's workload rendered into another), for each of
+// nss once it is known ("" is not); false when one failed (printed).
+func (c *cli) checkNamespaces(p *engine.Program, o *options, nss ...string) bool {
+	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	for _, ns := range nss {
+		if ns != "" && !seen[ns] {
+			seen[ns] = true
+			diags = appendNew(diags, p.CheckNamespace(ns))
+		}
 	}
-	diags := p.CheckNamespace(p.Namespace)
 	if len(diags) > 0 {
 		c.printDiags(p.Config, diags, o)
 	}
