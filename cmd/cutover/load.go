@@ -185,12 +185,17 @@ func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, 
 		fmt.Fprintf(c.stderr, "%s; %s.\n", words.Count(errs, "error"), outcome)
 	}
 	if c.getenv("GITHUB_ACTIONS") == "true" {
-		// Annotations point at the line in the pull request's diff.
+		// Annotations point at the line in the pull request's diff. Closing
+		// the sink writes the step summary and outputs (result=invalid):
+		// only when errors end the command here; after warnings alone it
+		// goes on and writes its own.
 		sink := c.sink(o, nil)
 		for _, d := range diags {
 			sink.Emit(events.Event{Type: events.DiagnosticEvent, Time: time.Now(), Diagnostic: toEventDiag(d)})
 		}
-		c.closeSink(sink)
+		if errs > 0 {
+			c.closeSink(sink)
+		}
 	}
 }
 
