@@ -102,7 +102,6 @@ type Stage struct {
 // Prepare loads nothing: it evaluates a loaded Config with the given
 // variable inputs. Every problem is reported at once.
 func Prepare(cfg *config.Config, in Inputs) (*Program, hcl.Diagnostics) {
-	defer lowerGC()()
 	p := &Program{
 		Config: cfg, Name: cfg.Pipeline.Name, Parallelism: 4, OnFailure: "undo",
 		Stages: make(map[string]*Stage, len(cfg.Stages)), funcs: functions(cfg.Dir),

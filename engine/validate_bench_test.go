@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/internal/gcpace"
 	"github.com/cutoverhq/cutover/steps"
 	_ "github.com/cutoverhq/cutover/steps/all"
 )
@@ -71,7 +72,7 @@ func benchValidate(b *testing.B, src string, stages int) {
 		hwm := resetPeakRSS()
 		start := cpuTime()
 		b.StartTimer()
-		p := prepareDir(b, dir, steps.Default)
+		p := loadPaced(b, dir)
 		b.StopTimer()
 		cpu += cpuTime() - start
 		if hwm {
@@ -86,6 +87,23 @@ func benchValidate(b *testing.B, src string, stages int) {
 	if peak > 0 {
 		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
 	}
+}
+
+// loadPaced is prepareDir paced as `cutover validate` paces its load
+// (cmd/cutover's load, internal/gcpace).
+func loadPaced(b *testing.B, dir string) *Program {
+	pace := gcpace.Start(config.SourceSize(dir))
+	defer pace.Done()
+	cfg, diags := config.Load(dir, steps.Default)
+	pace.Parsed()
+	if diags.HasErrors() {
+		b.Fatal(dump(diags))
+	}
+	p, diags := Prepare(cfg, Inputs{})
+	if diags.HasErrors() {
+		b.Fatal(dump(diags))
+	}
+	return p
 }
 
 // resetPeakRSS gives the freed heap back to the system and resets the

@@ -15,6 +15,7 @@ import (
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/gcpace"
 	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/report"
 )
@@ -22,7 +23,10 @@ import (
 // load parses and prepares the pipeline at path with the command's
 // variables. On any error it prints every diagnostic and returns nil.
 func (c *cli) load(path string, o *options) (*engine.Program, bool) {
+	pace := gcpace.Start(config.SourceSize(path))
+	defer pace.Done()
 	cfg, diags := config.Load(path, nil)
+	pace.Parsed()
 	var p *engine.Program
 	if cfg != nil && cfg.Pipeline != nil {
 		// Evaluate even a config with errors, so variables, durations and

@@ -156,6 +156,22 @@ func capPerFile(diags hcl.Diagnostics, max int) hcl.Diagnostics {
 	return out
 }
 
+// SourceSize is how many bytes of pipeline source Load reads at path; 0
+// when it cannot tell (Load says why).
+func SourceSize(path string) int64 {
+	files, _, err := pipelineFiles(path)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
 func pipelineFiles(path string) (files []string, dir string, err error) {
 	if path == "" {
 		path = "."
