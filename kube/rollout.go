@@ -68,6 +68,15 @@ func OnDelete(obj *unstructured.Unstructured) bool {
 // or failed (a *RolloutFailed error). A controller that has not yet observed
 // the latest spec is always "waiting": its status describes an older spec.
 func RolloutStatus(obj *unstructured.Unstructured) (done bool, msg string, err error) {
+	return rolloutStatus(obj, nil, time.Time{})
+}
+
+// rolloutStatus is RolloutStatus at now, with a Deployment's rollout that
+// its controller does not time timed by pc (nil: kubectl's verdict alone).
+func rolloutStatus(obj *unstructured.Unstructured, pc *progressClock, now time.Time) (done bool, msg string, err error) {
+	if pc != nil {
+		pc.due = time.Time{}
+	}
 	name := fmt.Sprintf("%s/%s", kindLower(obj.GetKind()), obj.GetName())
 	switch obj.GetKind() {
 	case "Deployment":
@@ -75,7 +84,7 @@ func RolloutStatus(obj *unstructured.Unstructured) (done bool, msg string, err e
 		if err := fromUnstructured(obj, &d); err != nil {
 			return false, "", err
 		}
-		return deploymentStatus(name, obj.GetNamespace(), &d)
+		return deploymentStatus(name, obj.GetNamespace(), &d, pc, now)
 	case "StatefulSet":
 		var s appsv1.StatefulSet
 		if err := fromUnstructured(obj, &s); err != nil {
@@ -98,17 +107,19 @@ func RolloutStatus(obj *unstructured.Unstructured) (done bool, msg string, err e
 	return false, "", fmt.Errorf("%s: rollout status is defined for Deployment, StatefulSet, DaemonSet and ReplicaSet, not %s", name, obj.GetKind())
 }
 
-func deploymentStatus(name, ns string, d *appsv1.Deployment) (bool, string, error) {
+// deploymentStatus judges d at now; pc (may be nil: kubectl's verdict
+// alone) times a rollout its controller does not (progressClock).
+func deploymentStatus(name, ns string, d *appsv1.Deployment, pc *progressClock, now time.Time) (bool, string, error) {
 	if d.Generation > d.Status.ObservedGeneration {
 		return false, name + ": waiting for the deployment controller to observe the new spec", nil
 	}
+	obj := name
+	if ns != "" {
+		obj += " in namespace " + ns
+	}
 	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded" && !staleCondition(c.LastUpdateTime, d) {
-			obj := name
-			if ns != "" {
-				obj += " in namespace " + ns
-			}
-			return false, "", &RolloutFailed{Object: obj, Reason: fmt.Sprintf("rollout exceeded its progress deadline (%ds): %s", deref(d.Spec.ProgressDeadlineSeconds, 600), c.Message)}
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == reasonDeadline && !staleCondition(c.LastUpdateTime, d) {
+			return false, "", pastDeadline(obj, d, c.Message)
 		}
 	}
 	want := deref(d.Spec.Replicas, 1)
@@ -116,21 +127,25 @@ func deploymentStatus(name, ns string, d *appsv1.Deployment) (bool, string, erro
 	if d.Spec.Paused && st.UpdatedReplicas < want {
 		// A paused rollout never progresses: waiting for it would hang
 		// until the stage's timeout. Say why at once.
-		obj := name
-		if ns != "" {
-			obj += " in namespace " + ns
-		}
 		return false, "", &RolloutFailed{Object: obj, Reason: fmt.Sprintf("the deployment is paused (spec.paused) with %d of %d replicas updated, so its rollout cannot progress: an earlier run may have left it paused (see cutover status, and undo that run), or resume it (kubectl rollout resume)", st.UpdatedReplicas, want)}
 	}
+	var waiting string
 	switch {
 	case st.UpdatedReplicas < want:
-		return false, fmt.Sprintf("%s: %d of %d replicas updated", name, st.UpdatedReplicas, want), nil
+		waiting = fmt.Sprintf("%d of %d replicas updated", st.UpdatedReplicas, want)
 	case st.Replicas > st.UpdatedReplicas:
-		return false, fmt.Sprintf("%s: %d old replicas pending termination", name, st.Replicas-st.UpdatedReplicas), nil
+		waiting = fmt.Sprintf("%d old replicas pending termination", st.Replicas-st.UpdatedReplicas)
 	case st.AvailableReplicas < st.UpdatedReplicas:
-		return false, fmt.Sprintf("%s: %d of %d updated replicas are available", name, st.AvailableReplicas, st.UpdatedReplicas), nil
+		waiting = fmt.Sprintf("%d of %d updated replicas are available", st.AvailableReplicas, st.UpdatedReplicas)
+	default:
+		return true, fmt.Sprintf("%s: %d of %d updated replicas are available", name, st.AvailableReplicas, want), nil
 	}
-	return true, fmt.Sprintf("%s: %d of %d updated replicas are available", name, st.AvailableReplicas, want), nil
+	if pc != nil {
+		if err := pc.judge(obj, d, waiting, now); err != nil {
+			return false, "", err
+		}
+	}
+	return false, name + ": " + waiting, nil
 }
 
 func statefulSetStatus(name string, s *appsv1.StatefulSet) (bool, string, error) {

@@ -28,11 +28,9 @@ import (
 // list and watch pods, or once the watch fails, the wait goes on with the
 // workload's status alone.
 type podWatch struct {
-	mu      sync.Mutex
-	pods    map[types.UID]*corev1.Pod
-	changed chan struct{} // a value after every change, coalesced
-	timer   *time.Timer   // pokes when a pod will have been slow to get ready
-	wake    time.Time     // when timer fires
+	mu    sync.Mutex
+	pods  map[types.UID]*corev1.Pod
+	alarm *alarm // poked after every change, and when a pod will have been slow to get ready
 }
 
 // start follows the pods obj selects until ctx ends; false when obj
@@ -59,7 +57,7 @@ func (pw *podWatch) follow(ctx context.Context, c *Clients, ns, sel string) {
 			pw.pods[list.Items[i].UID] = &list.Items[i]
 		}
 		pw.mu.Unlock()
-		pw.poke()
+		pw.alarm.poke()
 		w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, watcherFunc(func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = sel
 			return pods.Watch(ctx, o)
@@ -102,43 +100,69 @@ func (pw *podWatch) apply(ctx context.Context, w watch.Interface) bool {
 				pw.pods[p.UID] = p
 			}
 			pw.mu.Unlock()
-			pw.poke()
+			pw.alarm.poke()
 		}
 	}
 }
 
-func (pw *podWatch) poke() {
-	select {
-	case pw.changed <- struct{}{}:
-	default:
-	}
-}
-
 // stuck says why the pods are not ready (Stuck). When a pod running but
-// not ready will be named later, with no event then to say so, a timer
-// re-judges the state at that time (changed).
+// not ready will be named later, with no event then to say so, the alarm
+// re-judges the state at that time.
 func (pw *podWatch) stuck() string {
 	pw.mu.Lock()
 	defer pw.mu.Unlock()
 	now := time.Now()
 	msg, recheck := Stuck(pw.pods, now)
-	if at := now.Add(recheck); recheck > 0 && (pw.wake.IsZero() || !now.Before(pw.wake) || at.Before(pw.wake)) {
-		pw.wake = at
-		if pw.timer == nil {
-			pw.timer = time.AfterFunc(recheck, pw.poke)
-		} else {
-			pw.timer.Reset(recheck)
-		}
+	if recheck > 0 {
+		pw.alarm.at(now.Add(recheck))
 	}
 	return msg
 }
 
-// stop ends the timer stuck may have set.
-func (pw *podWatch) stop() {
-	pw.mu.Lock()
-	defer pw.mu.Unlock()
-	if pw.timer != nil {
-		pw.timer.Stop()
+// alarm pokes a wait to judge its last state again (a value on c,
+// coalesced): when something its condition reads besides the object
+// changed, or at a moment when the verdict changes with time alone (a
+// pod slow to get ready, a progress deadline passing), as no event comes
+// then.
+type alarm struct {
+	c     chan struct{}
+	mu    sync.Mutex
+	timer *time.Timer
+	wake  time.Time // when timer fires
+}
+
+func newAlarm() *alarm { return &alarm{c: make(chan struct{}, 1)} }
+
+func (a *alarm) poke() {
+	select {
+	case a.c <- struct{}{}:
+	default:
+	}
+}
+
+// at pokes at t, unless an earlier moment is pending; a zero or past t
+// sets nothing.
+func (a *alarm) at(t time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	if !t.After(now) || (!a.wake.IsZero() && now.Before(a.wake) && !t.Before(a.wake)) {
+		return
+	}
+	a.wake = t
+	if a.timer == nil {
+		a.timer = time.AfterFunc(t.Sub(now), a.poke)
+	} else {
+		a.timer.Reset(t.Sub(now))
+	}
+}
+
+// stop ends the pending poke, if any.
+func (a *alarm) stop() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.timer != nil {
+		a.timer.Stop()
 	}
 }
 
@@ -171,29 +195,35 @@ func Unschedulable(pods map[types.UID]*corev1.Pod) string {
 }
 
 // rolloutWatch is the condition of a rollout wait, with its pods followed
-// (followPods).
+// (followPods), and a Deployment's rollout that its controller does not
+// time timed by the wait (progressClock), judged again when its deadline
+// passes.
 func (c *Clients) rolloutWatch(ctx context.Context, r Ref) (cond Condition, changed <-chan struct{}, stop func()) {
-	return c.followPods(ctx, func(obj *unstructured.Unstructured) (bool, string, error) {
+	al := newAlarm()
+	var clock progressClock
+	return c.followPods(ctx, al, func(obj *unstructured.Unstructured) (bool, string, error) {
 		if obj == nil {
 			return false, r.Short() + ": waiting for it to exist", nil
 		}
-		return RolloutStatus(obj)
+		done, msg, err := rolloutStatus(obj, &clock, time.Now())
+		al.at(clock.due)
+		return done, msg, err
 	})
 }
 
 // followPods is base with, once base says a workload is not done, the
 // pods the workload selects followed: their changes re-judge the last
-// state (changed), and a pod that cannot be scheduled, or does not get
-// ready (Stuck), is named in the message. stop ends the pod watch.
-// Whatever waits for a workload's pods (a rollout, a scale) says why one
-// cannot start or crashes, rather than counting ready replicas until the
-// timeout.
-func (c *Clients) followPods(ctx context.Context, base Condition) (cond Condition, changed <-chan struct{}, stop func()) {
+// state (al, which changed receives), and a pod that cannot be scheduled,
+// or does not get ready (Stuck), is named in the message. stop ends the
+// pod watch and al. Whatever waits for a workload's pods (a rollout, a
+// scale) says why one cannot start or crashes, rather than counting ready
+// replicas until the timeout.
+func (c *Clients) followPods(ctx context.Context, al *alarm, base Condition) (cond Condition, changed <-chan struct{}, stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	pw := &podWatch{pods: map[types.UID]*corev1.Pod{}, changed: make(chan struct{}, 1)}
+	pw := &podWatch{pods: map[types.UID]*corev1.Pod{}, alarm: al}
 	stop = func() {
 		cancel()
-		pw.stop()
+		al.stop()
 	}
 	following := false
 	cond = func(obj *unstructured.Unstructured) (bool, string, error) {
@@ -209,5 +239,5 @@ func (c *Clients) followPods(ctx context.Context, base Condition) (cond Conditio
 		}
 		return done, msg, err
 	}
-	return cond, pw.changed, stop
+	return cond, al.c, stop
 }

@@ -70,7 +70,7 @@ func (c *Clients) WaitAfterWrite(ctx context.Context, r Ref, since, wrote string
 // Stuck), as a rollout wait names it. It still waits until ctx ends: the
 // pod may yet be placed (an autoscaler adding a node), or recover.
 func (c *Clients) WaitPodsAfterWrite(ctx context.Context, r Ref, since, wrote string, cond Condition, report func(string)) (*unstructured.Unstructured, error) {
-	cond, changed, stop := c.followPods(ctx, cond)
+	cond, changed, stop := c.followPods(ctx, newAlarm(), cond)
 	defer stop()
 	return c.wait(ctx, r, afterWrite(since, wrote), cond, changed, report)
 }
