@@ -47,7 +47,7 @@ func progressing(reason, msg string, at time.Time) appsv1.DeploymentCondition {
 // verdict's wording and why cutover gave it; progress starts the clock
 // again, as the controller's does.
 func TestProgressDeadlineOfAnUntimedRollout(t *testing.T) {
-	before := time.Date(2026, 12, 3, 12, 0, 2, 0, time.UTC)  // the earlier rollout's end
+	before := time.Date(2026, 12, 3, 12, 0, 2, 0, time.UTC) // the earlier rollout's end
 	after := time.Date(2026, 12, 3, 12, 0, 11, 0, time.UTC) // the controller took up this spec
 	old := progressing(reasonAvailable, `ReplicaSet "web-76554b7697" has successfully progressed.`, before)
 	t0 := time.Now()
