@@ -80,7 +80,7 @@ func (pc *progressClock) judge(obj string, d *appsv1.Deployment, waiting string,
 		pc.due = at
 		return nil
 	}
-	return pastDeadline(obj, d, fmt.Sprintf("no progress for %s (%s); cutover applied the deadline because the deployment controller did not: its Progressing condition is an earlier rollout's (%s since %s: %s)",
+	return pastDeadline(obj, d, fmt.Sprintf("no progress for %s (%s); cutover applied the deadline because the deployment controller did not: its Progressing condition is an earlier rollout's (%s at %s: %s)",
 		now.Sub(pc.since).Round(time.Second), waiting, cond.Reason, cond.LastUpdateTime.UTC().Format("15:04:05 MST"), cond.Message))
 }
 

@@ -200,7 +200,12 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 		obj, done, relist, err := follow(ctx, w, judge, changed, judged, seen)
 		w.Stop()
 		<-w.Done()
+		var status apierrors.APIStatus
 		switch {
+		case err != nil && !errors.As(err, &status):
+			// cond's verdict (a rollout past its progress deadline):
+			// worded as when the state judged before the watch gives it.
+			return nil, err
 		case err != nil:
 			return nil, fmt.Errorf("watching %s: %w", r, err)
 		case done:

@@ -44,7 +44,7 @@ func (waitKind) AttrDocs() map[string]string { return waitDocs }
 var waitDocs = map[string]string{
 	"duration":           "Time to wait, with its unit (`\"30s\"`); alone, without a resource block.",
 	"condition":          "A status condition of the object that must be True (`\"Available\"`, `\"Ready\"`).",
-	"rollout":            "Wait until the workload has rolled out, as `kubectl rollout status` does.",
+	"rollout":            "Wait until the workload has rolled out, as `kubectl rollout status` does; a Deployment that makes no progress for its `progressDeadlineSeconds` fails the step, also when its controller does not say so (cutover then applies the deadline itself).",
 	"until":              "An expression over `object` (the watched object, as in YAML) evaluated at each change until it is true.",
 	"resource":           "The object to watch.",
 	"resource.kind":      "The object's kind (`Deployment`, `deploy`, `StatefulSet`, any kind the cluster serves).",
