@@ -68,6 +68,12 @@ type DataPlane struct {
 	mu      sync.Mutex
 	proxies map[serviceKey]*serviceProxy
 	router  *router
+
+	// addrFileMu serializes writeAddrs: Start and the Service informer's
+	// handler both write the address file, and each write reads the
+	// addresses while holding it, so the file renamed into place last
+	// holds the newest state.
+	addrFileMu sync.Mutex
 }
 
 // Start starts the data plane and returns once its informers have synced
@@ -299,18 +305,45 @@ func ReadAddrs(path string) (Addrs, error) {
 	return a, json.Unmarshal(data, &a)
 }
 
+// writeAddrs replaces the address file with the addresses in use now. A
+// reader sees the previous file or this one, never a partial one: the
+// document goes to a temporary file of its own, then is renamed over it.
 func (d *DataPlane) writeAddrs() {
 	if d.opts.AddrFile == "" {
 		return
 	}
+	d.addrFileMu.Lock()
+	defer d.addrFileMu.Unlock()
 	data, err := json.MarshalIndent(d.Addrs(), "", "  ")
+	if err == nil {
+		err = replaceFile(d.opts.AddrFile, data)
+	}
 	if err != nil {
-		return
+		d.logf("dataplane: address file not written: %v", err)
 	}
-	tmp := filepath.Join(filepath.Dir(d.opts.AddrFile), "."+filepath.Base(d.opts.AddrFile)+".tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err == nil {
-		_ = os.Rename(tmp, d.opts.AddrFile)
+}
+
+// replaceFile writes data to a new temporary file beside path and renames
+// it to path.
+func replaceFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
 	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644) // CreateTemp's 0600: other users' tools read it
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
 }
 
 // syncRoutes rebuilds the route table from every routing object now; the

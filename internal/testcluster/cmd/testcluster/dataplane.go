@@ -49,8 +49,7 @@ func spawnDataPlane(ctx context.Context, dir, kubeconfig string) (*testcluster.P
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.After(60 * time.Second)
 	for {
-		if _, err := os.Stat(addrFile); err == nil {
-			a, _ := dataplane.ReadAddrs(addrFile)
+		if a, err := dataplane.ReadAddrs(addrFile); err == nil {
 			logf("data plane up: router %s, propagation delay %s; service addresses: testcluster addr svc/NAMESPACE/NAME", a.Router, a.Delay)
 			return p, nil
 		}
@@ -150,7 +149,11 @@ func cmdAddr(args []string) error {
 func printDataPlaneEnv(dir string) {
 	file := filepath.Join(dir, testcluster.DataPlaneFile)
 	a, err := dataplane.ReadAddrs(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return // no data plane ($CUTOVER_DATAPLANE=off)
+	}
 	if err != nil {
+		logf("testcluster: no %s, %s: %v", testcluster.EnvRouterAddr, testcluster.EnvDataPlaneAddrs, err)
 		return
 	}
 	fmt.Printf("export %s=%s\n", testcluster.EnvRouterAddr, a.Router)
