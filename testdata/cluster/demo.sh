@@ -18,6 +18,15 @@ echo "== v1 goes live"
 ./bin/cutover run -n "$ns" pipelines/blue-green-service -var version=v1 -var initial=true -var analysis_interval=1s
 svc=$(testcluster addr "svc/$ns/demo")
 
+# The Service is new: its proxy resets connections until the data plane acts
+# on its endpoints, a propagation delay after they appeared. The clients are
+# counted from when v1 answers through it, so that they measure the release.
+echo "== waiting for v1 to answer through the Service demo ($svc)"
+./bin/loadgen -await -version v1 -await-timeout 60s "http://$svc/" || {
+  echo "== the Service demo did not answer from v1 in 60s: see logs/dataplane.log and logs/pod-agent.log in ${CUTOVER_DEV_CLUSTER_DIR:-$HOME/.cache/cutover/dev-cluster}"
+  exit 1
+}
+
 echo "== clients: 200 requests/s through the Service demo ($svc)"
 ./bin/loadgen -rate 200 -prefix 'traffic: ' "http://$svc/" >bin/demo-load.json &
 load=$!
@@ -27,8 +36,12 @@ echo "== v2: deployed beside v1, checked, switched to while a probe watches, v1 
 ./bin/cutover run -n "$ns" pipelines/blue-green-service -var version=v2 -var analysis_interval=1s \
   -var health_url="http://$svc/healthz" -var smoke_url="http://$svc/healthz" \
   -var probe_url="http://$svc/" -var probe_duration=8s
-# What the clients see once the data plane acted on the switch (its delay).
-sleep 3
+# The clients keep counting until only v2 has answered for twice the data
+# plane's propagation delay: the release as they see it once it is over.
+./bin/loadgen -await -version v2 -for 3s "http://$svc/" || {
+  echo "== v2 alone did not answer through the Service demo for 3s"
+  exit 1
+}
 kill -INT $load
 wait $load || { echo "== clients saw errors (bin/demo-load.json)"; exit 1; }
 trap - EXIT

@@ -357,42 +357,13 @@ func await(ts *testscript.TestScript, target string, args []string) {
 			ts.Fatalf("load await: %s: %v", a, err)
 		}
 	}
-	deadline := time.Now().Add(timeout)
 	if share != "" {
-		awaitShare(ts, loadgen.Options{URL: url, Host: host, Header: header, Count: window, Rate: 1000}, share, deadline)
+		awaitShare(ts, loadgen.Options{URL: url, Host: host, Header: header, Count: window, Rate: 1000}, share, time.Now().Add(timeout))
 		return
 	}
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	last := ""
-	var since time.Time // of the unbroken run of good answers
-	for {
-		req, err := http.NewRequest(http.MethodGet, url, nil)
-		ts.Check(err)
-		req.Host, req.Header = host, header.Clone()
-		resp, err := client.Do(req)
-		good := false
-		if err == nil {
-			resp.Body.Close()
-			got := resp.Header.Get(loadgen.VersionHeader)
-			good = resp.StatusCode < 400 && (version == "" || got == version)
-			last = fmt.Sprintf("%s from %q", resp.Status, got)
-		} else {
-			last = err.Error()
-		}
-		switch {
-		case !good:
-			since = time.Time{}
-		case since.IsZero():
-			since = time.Now()
-		}
-		if good && time.Since(since) >= steady {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("load await %s: no answer%s%s after %s; last: %s", target, map[bool]string{true: " from " + version}[version != ""],
-				map[bool]string{true: " for " + steady.String()}[steady > 0], timeout, last)
-		}
-		time.Sleep(25 * time.Millisecond) // polling what clients see: there is nothing to watch
+	err := loadgen.Await(context.Background(), loadgen.AwaitOptions{URL: url, Host: host, Header: header, Version: version, For: steady, Timeout: timeout})
+	if err != nil {
+		ts.Fatalf("load await %s: %v", target, err)
 	}
 }
 

@@ -4,9 +4,17 @@
 // plane: testcluster addr svc/NAMESPACE/NAME, $ROUTER_ADDR).
 //
 //	loadgen [-rate 200] [-duration 30s] [-count N] [-host H] [-H 'K: V']... [-prefix P] URL
+//	loadgen -await [-version V] [-for D] [-await-timeout 60s] [-host H] [-H 'K: V']... [-prefix P] URL
 //
 // The per-second lines (t=  3s v1=180 v2=20 errors=0) start with the
 // prefix, so that they read apart from another program's output (make demo).
+// Exit status 1: a request failed.
+//
+// -await sends nothing counted: it polls URL until it answers below 400
+// (from version V; every answer for D), then exits 0, or 1 after the
+// timeout with the last answer. Counted traffic that starts after it
+// measures a release, not the data plane's propagation delay for a Service
+// just created (make demo).
 package main
 
 import (
@@ -19,6 +27,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cutoverhq/cutover/internal/loadgen"
 )
@@ -45,15 +54,37 @@ func main() {
 	flag.BoolVar(&opts.KeepAlive, "keepalive", false, "reuse connections")
 	flag.Var(headers(opts.Header), "H", "header 'Name: value' (repeatable)")
 	prefix := flag.String("prefix", "", "start each per-second line with this")
+	await := flag.Bool("await", false, "only wait until URL answers below 400 (see -version, -for), then exit")
+	version := flag.String("version", "", "with -await: the version that must answer")
+	steady := flag.Duration("for", 0, "with -await: every answer good, without a break, for this long")
+	awaitTimeout := flag.Duration("await-timeout", loadgen.DefaultAwaitTimeout, "with -await: give up after this long")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: loadgen [flags] URL")
 		os.Exit(2)
 	}
 	opts.URL = flag.Arg(0)
-	opts.OnSecond = func(s loadgen.Second) { fmt.Fprintln(os.Stderr, *prefix+s.String()) }
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *await {
+		begin := time.Now()
+		err := loadgen.Await(ctx, loadgen.AwaitOptions{URL: opts.URL, Host: opts.Host, Header: opts.Header,
+			Version: *version, For: *steady, Timeout: *awaitTimeout})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%sawait %s: %v\n", *prefix, opts.URL, err)
+			os.Exit(1)
+		}
+		what := "answered"
+		if *version != "" {
+			what += " from " + *version
+		}
+		if *steady > 0 {
+			what += ", every answer for " + steady.String() + ","
+		}
+		fmt.Fprintf(os.Stderr, "%sawait %s: %s after %s\n", *prefix, opts.URL, what, time.Since(begin).Round(10*time.Millisecond))
+		return
+	}
+	opts.OnSecond = func(s loadgen.Second) { fmt.Fprintln(os.Stderr, *prefix+s.String()) }
 	r, err := loadgen.Start(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
