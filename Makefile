@@ -43,8 +43,9 @@ clean:
 include testdata/cluster/cluster.mk
 
 # A cluster of your own, then a blue/green release on it, on process pods
-# with 200 requests/s flowing through the Service: v1 goes live, then v2 is
-# deployed beside it, verified, switched to and v1 retired, while each
-# second's versions and errors print (testdata/cluster/demo.sh).
+# with 200 requests/s flowing through the Service: v1 goes live, then, once
+# it answers through the Service's proxy, v2 is deployed beside it,
+# verified, switched to and v1 retired, while each second's versions and
+# errors print (testdata/cluster/demo.sh).
 demo: build cluster-up
 	@testdata/cluster/demo.sh
