@@ -30,7 +30,7 @@ func TestWriteAddrsConcurrently(t *testing.T) {
 	d := &DataPlane{opts: Options{AddrFile: file}, logf: t.Logf,
 		router: &router{addr: "127.1.0.1:80"}, proxies: map[serviceKey]*serviceProxy{}}
 
-	const writers, rounds = 4, 150
+	const writers, rounds = 4, 100
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Add(1)
