@@ -42,6 +42,9 @@ func (c *cli) load(path string, o *options) (*engine.Program, bool) {
 			d.Summary, d.Detail = red.String(d.Summary), red.String(d.Detail)
 		}
 	}
+	if h := cfg.SingleFileHint(diags); h != nil {
+		diags = append(diags, h)
+	}
 	if len(diags) > 0 {
 		c.printDiags(cfg, diags, o)
 	}
@@ -141,8 +144,11 @@ func (c *cli) printDiags(cfg *config.Config, diags hcl.Diagnostics, o *options) 
 // their count in text.
 func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, outcome string) {
 	// Found in several passes (parse, decode, evaluation), shown in the
-	// order of the source, which is the order a reader fixes them in.
+	// order of the source, which is the order a reader fixes them in, and
+	// capped once over all of them, so the count left out is true.
 	sort.SliceStable(diags, func(i, j int) bool { return diagBefore(diags[i], diags[j]) })
+	diags = cfg.CapPerFile(diags)
+	sort.SliceStable(diags, func(i, j int) bool { return !isHint(diags[i]) && isHint(diags[j]) })
 	if o.output == "json" {
 		enc := json.NewEncoder(c.stdout)
 		for _, d := range diags {
@@ -226,6 +232,13 @@ func (c *cli) pathArg(pos []string) (string, bool) {
 	}
 	c.errorf("expected one PATH, got %d: %v", len(pos), pos)
 	return "", false
+}
+
+// isHint is whether d is advice on the diagnostics before it: it is shown
+// last, after the note of those left out.
+func isHint(d *hcl.Diagnostic) bool {
+	_, ok := d.Extra.(config.Hint)
+	return ok
 }
 
 func diagBefore(a, b *hcl.Diagnostic) bool {

@@ -51,6 +51,9 @@ type Config struct {
 	Registry *steps.Registry
 
 	schemas *stageSchemas
+	// unparsed holds the files the parser found errors in: when one has
+	// too many to show, it may not be pipeline source at all.
+	unparsed map[string]bool
 }
 
 var rootSchema = &hcl.BodySchema{
@@ -82,6 +85,7 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 	p := hclparse.NewParser()
 	var diags hcl.Diagnostics
 	var bodies []*hcl.File
+	unparsed := map[string]bool{}
 	for _, f := range files {
 		// Read and vetted here, not by ParseHCLFile: a binary, huge or
 		// absurdly nested file gets one diagnostic and never reaches the
@@ -93,6 +97,7 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 		}
 		file, pd := parseFile(p, src, f)
 		diags = append(diags, pd...)
+		unparsed[f] = pd.HasErrors()
 		if file != nil {
 			bodies = append(bodies, file)
 		}
@@ -101,7 +106,7 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 		Dir: dir, Parser: p, Files: files, Registry: reg,
 		Variables: map[string]*Variable{}, Locals: map[string]*Local{},
 		Analyses: map[string]*Analysis{}, Stages: map[string]*Stage{}, Outputs: map[string]*Output{},
-		Targets: map[string]*Target{}, schemas: newStageSchemas(reg),
+		Targets: map[string]*Target{}, schemas: newStageSchemas(reg), unparsed: unparsed,
 	}
 	for _, f := range bodies {
 		diags = append(diags, cfg.addFile(f)...)
@@ -115,7 +120,7 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 	}
 	diags = append(diags, cfg.checkReferences()...)
 	diags = append(diags, cfg.checkWaves()...)
-	return cfg, capPerFile(diags, MaxDiagnosticsPerFile)
+	return cfg, diags
 }
 
 // MaxDiagnosticsPerFile bounds the errors reported for one file. A file
@@ -124,10 +129,23 @@ func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
 // everything a person can act on.
 const MaxDiagnosticsPerFile = 10
 
-// capPerFile keeps the first max errors of each file, in the order found,
+// CapPerFile keeps the first MaxDiagnosticsPerFile errors of each file and
+// says how many more there were. It is applied once, to everything a
+// command is about to print (Load's and evaluation's together), so the
+// count it states is the count left out. c may be nil (no pipeline read).
+func (c *Config) CapPerFile(diags hcl.Diagnostics) hcl.Diagnostics {
+	var unparsed map[string]bool
+	if c != nil {
+		unparsed = c.unparsed
+	}
+	return capPerFile(diags, MaxDiagnosticsPerFile, unparsed)
+}
+
+// capPerFile keeps the first max errors of each file, in the order given,
 // and says how many more there were; warnings and diagnostics without a
-// file are kept.
-func capPerFile(diags hcl.Diagnostics, max int) hcl.Diagnostics {
+// file are kept. Of a file the parser found errors in (unparsed), it asks
+// whether it is pipeline source at all.
+func capPerFile(diags hcl.Diagnostics, max int, unparsed map[string]bool) hcl.Diagnostics {
 	seen := map[string]int{}
 	var out hcl.Diagnostics
 	var over []string
@@ -146,10 +164,13 @@ func capPerFile(diags hcl.Diagnostics, max int) hcl.Diagnostics {
 		}
 	}
 	for _, f := range over {
-		n := seen[f] - max
+		detail := fmt.Sprintf("%s has %d more errors, not shown; the first %d are above.", f, seen[f]-max, max)
+		if unparsed[f] {
+			detail += " Is it pipeline source?"
+		}
 		out = append(out, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Too many errors",
-			Detail:  fmt.Sprintf("%s has %d more errors, not shown; the first %d are above. Is it pipeline source?", f, n, max),
+			Detail:  detail,
 			Subject: &hcl.Range{Filename: f, Start: hcl.InitialPos, End: hcl.InitialPos},
 		})
 	}
@@ -184,21 +205,32 @@ func pipelineFiles(path string) (files []string, dir string, err error) {
 		abs, _ := filepath.Abs(filepath.Dir(path))
 		return []string{path}, abs, nil
 	}
-	entries, err := os.ReadDir(path)
+	files, err = hclFiles(path)
 	if err != nil {
 		return nil, "", err
 	}
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".hcl") && !strings.HasPrefix(e.Name(), ".") {
-			files = append(files, filepath.Join(path, e.Name()))
-		}
-	}
-	sort.Strings(files)
 	if len(files) == 0 {
 		return nil, "", fmt.Errorf("%s holds no .hcl files", path)
 	}
 	abs, _ := filepath.Abs(path)
 	return files, abs, nil
+}
+
+// hclFiles lists the pipeline files of directory dir, sorted: its .hcl
+// files, not hidden ones.
+func hclFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".hcl") && !strings.HasPrefix(e.Name(), ".") {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
 }
 
 func (c *Config) addFile(f *hcl.File) hcl.Diagnostics {
@@ -358,4 +390,48 @@ func plainIdentifier(name string) bool {
 		}
 	}
 	return name != ""
+}
+
+// Hint marks, in a diagnostic's Extra, advice about the diagnostics around
+// it rather than a problem at a place: it is shown after them.
+type Hint struct{}
+
+// SingleFileHint explains references to undeclared things when PATH was
+// one file of a directory holding other pipeline files: those files (where
+// the variables usually are) were not loaded. nil when that is not the case.
+func (c *Config) SingleFileHint(diags hcl.Diagnostics) *hcl.Diagnostic {
+	if c == nil || len(c.Files) != 1 || !hasUndeclared(diags) {
+		return nil
+	}
+	file := c.Files[0]
+	dir := filepath.Dir(file)
+	all, err := hclFiles(dir)
+	if err != nil {
+		return nil
+	}
+	var others []string
+	for _, f := range all {
+		if filepath.Base(f) != filepath.Base(file) {
+			others = append(others, filepath.Base(f))
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "Only " + file + " was loaded",
+		Detail: fmt.Sprintf("PATH is one file, so the other files of its directory (%s) are not loaded, and what they declare is undeclared here. To load the whole pipeline, give the directory as PATH: %s",
+			strings.Join(others, ", "), dir),
+		Extra: Hint{},
+	}
+}
+
+func hasUndeclared(diags hcl.Diagnostics) bool {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && strings.HasPrefix(d.Summary, "Reference to undeclared ") {
+			return true
+		}
+	}
+	return false
 }
