@@ -92,6 +92,14 @@ func build(o Options) (*Clients, error) {
 	}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
+	if err != nil {
+		// Said in words, naming the file: client-go's errors name Go
+		// types, or say none is configured when $KUBECONFIG names a file
+		// that is not there.
+		if perr := configProblem(o.Kubeconfig); perr != nil {
+			return nil, perr
+		}
+	}
 	if clientcmd.IsEmptyConfig(err) {
 		// client-go's own text sends the user to KUBERNETES_MASTER, which
 		// nothing reads any more.

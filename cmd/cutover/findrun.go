@@ -95,7 +95,8 @@ func (e *manyHomes) Error() string {
 func exitOf(err error) int {
 	var nf *runNotFound
 	var many *manyHomes
-	if errors.As(err, &nf) && !nf.forbidden || errors.As(err, &many) || errors.Is(err, kube.ErrNoKubeconfig) {
+	var bad *kube.InvalidKubeconfig
+	if errors.As(err, &nf) && !nf.forbidden || errors.As(err, &many) || errors.Is(err, kube.ErrNoKubeconfig) || errors.As(err, &bad) {
 		return exitInvalid
 	}
 	return exitFailed

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/cutoverhq/cutover/kube"
 )
 
 // checkKubeconfig refuses a --kubeconfig that does not exist or does not
@@ -28,12 +28,8 @@ func (c *cli) checkKubeconfig(o *options) bool {
 // is: "kubeconfig FILE: no such file", "context "X" is not in …".
 func kubeconfigProblem(kubeconfig, context string) string {
 	if kubeconfig != "" {
-		_, err := clientcmd.LoadFromFile(kubeconfig)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return fmt.Sprintf("kubeconfig %s: no such file", kubeconfig)
-		case err != nil:
-			return fmt.Sprintf("kubeconfig %s: not a kubeconfig: %v", kubeconfig, err)
+		if p := kube.FileProblem(kubeconfig); p != "" {
+			return fmt.Sprintf("kubeconfig %s: %s", kubeconfig, p)
 		}
 	}
 	if context == "" {

@@ -40,7 +40,7 @@ func cmdPlan(c *cli, args []string) int {
 		}
 		if err != nil {
 			c.errorf("%v", err)
-			return exitFailed
+			return exitOf(err)
 		}
 	}
 	stages := p.Plan(context.Background(), opts)

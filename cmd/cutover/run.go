@@ -103,7 +103,7 @@ func cmdRun(c *cli, args []string) int {
 	if st == nil {
 		if st, err = c.stateFor(ctx, p, cl, o); err != nil {
 			c.errorf("%v", err)
-			return exitFailed
+			return exitOf(err)
 		}
 	}
 	if st.namespace != "" {
