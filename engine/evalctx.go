@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/events"
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -148,11 +150,17 @@ func evalAs(e hcl.Expression, ctx *hcl.EvalContext, ty cty.Type) (cty.Value, hcl
 	}
 	conv, err := convert.Convert(v, ty)
 	if err != nil {
+		// cty's own error ("a number is required") only repeats what is
+		// required; the type given is the news (not its value: it may be
+		// a secret).
 		return cty.NilVal, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect value type",
-			Detail: fmt.Sprintf("A %s is required here: %s.", ty.FriendlyName(), err), Subject: e.Range().Ptr()})
+			Detail:  fmt.Sprintf("%s is required here, not %s.", upper(words.A(ty.FriendlyName())), words.A(v.Type().FriendlyName())),
+			Subject: e.Range().Ptr()})
 	}
 	return conv, diags
 }
+
+func upper(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 // bound is every name some kind binds at run time.
 func (p *Program) bound() []string {

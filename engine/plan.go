@@ -292,6 +292,9 @@ func renderValue(v cty.Value) string {
 			k, e := it.Element()
 			parts = append(parts, k.AsString()+" = "+renderValue(e))
 		}
+		if len(parts) == 0 {
+			return "{}"
+		}
 		return "{ " + strings.Join(parts, ", ") + " }"
 	}
 	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes()))

@@ -170,7 +170,7 @@ func writeMarkdown(w io.Writer, m *model) error {
 	if outs := parseOutputs(m.outputs); len(outs) > 0 {
 		b.WriteString("<details><summary>Outputs</summary>\n\n| Output | Value |\n|---|---|\n")
 		for _, o := range outs {
-			fmt.Fprintf(&b, "| `%s` | %s |\n", o.name, cell(o.value))
+			fmt.Fprintf(&b, "| `%s` | %s |\n", o.name, cell(o.shown()))
 		}
 		b.WriteString("\n</details>\n\n")
 	}

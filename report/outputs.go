@@ -8,7 +8,20 @@ import (
 
 // output is one pipeline output: its name and its value as text (strings
 // as they are, anything else as compact JSON).
-type output struct{ name, value string }
+type output struct {
+	name, value string
+	null        bool
+}
+
+// shown is the value as a person reads it: a null output (a skipped
+// stage's, say) says null rather than nothing, as an empty string would.
+// A dotenv file keeps value, where null is the empty string.
+func (o output) shown() string {
+	if o.null {
+		return "null"
+	}
+	return o.value
+}
 
 // parseOutputs reads RunFinished.Outputs, an object of output name to value,
 // in name order. Anything else yields nothing: outputs are a convenience and
@@ -28,7 +41,8 @@ func parseOutputs(raw json.RawMessage) []output {
 	sort.Strings(names)
 	out := make([]output, 0, len(names))
 	for _, n := range names {
-		out = append(out, output{n, valueText(obj[n])})
+		null := string(bytes.TrimSpace(obj[n])) == "null"
+		out = append(out, output{name: n, value: valueText(obj[n]), null: null})
 	}
 	return out
 }
@@ -50,7 +64,7 @@ func valueText(v json.RawMessage) string {
 func OutputLines(raw json.RawMessage) []string {
 	var out []string
 	for _, o := range parseOutputs(raw) {
-		out = append(out, o.name+" = "+oneLine(o.value))
+		out = append(out, o.name+" = "+oneLine(o.shown()))
 	}
 	return out
 }

@@ -8,7 +8,10 @@ import "github.com/spf13/cobra"
 type command struct {
 	name, args, short, long, example string
 	flags                            []string
-	run                              func(c *cli, args []string) int
+	// usage replaces a shared flag's help where it means something else
+	// for this command (plan's --dry-run never runs anything).
+	usage map[string]string
+	run   func(c *cli, args []string) int
 	// complete completes positional arguments (nil: files).
 	complete func(c *cli, o *options, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective)
 }
@@ -46,7 +49,10 @@ var commands = []command{
 			"apply, rendered, with secrets hidden.",
 		example: "  cutover plan pipelines/blue-green-service -var version=v2\n  cutover plan . -var version=v2 --dry-run=server\n  cutover plan . -var version=v2 --show-manifests",
 		flags:   flagsOf(varFlags, clusterFlags, []string{"output", "dry-run", "show-manifests"}),
-		run:     cmdPlan,
+		usage: map[string]string{
+			"dry-run": "`server|none`: server (alone: --dry-run) asks the cluster to dry-run every write and shows the diff of each object; none (the default) plans without a cluster. plan never writes",
+		},
+		run: cmdPlan,
 	},
 	{
 		name: "run", args: "[PATH]",

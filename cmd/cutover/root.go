@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/cutoverhq/cutover/engine/config"
 )
 
 // The command line is built on cobra, kubectl's framework: per-command
@@ -93,6 +95,9 @@ func (c *cli) newCommand(def command) *cobra.Command {
 			panic("cutover: command " + def.name + " names an unknown flag " + f)
 		}
 		add(cmd.Flags(), o)
+	}
+	for name, usage := range def.usage {
+		cmd.Flags().Lookup(name).Usage = usage
 	}
 	// The value's name moves from the usage's backquotes (pflag's
 	// convention) to an annotation: completion shows the usage as is.
@@ -250,6 +255,26 @@ func flagOwners(root *cobra.Command, name string) []string {
 	return out
 }
 
+// nearestFlag is " (did you mean --dry-run?)" for a long flag name close to
+// one of cmd's, "" when none is.
+func nearestFlag(cmd *cobra.Command, name string) string {
+	if len(name) < 2 {
+		return ""
+	}
+	var known []string
+	add := func(f *pflag.Flag) {
+		if !f.Hidden {
+			known = append(known, f.Name)
+		}
+	}
+	cmd.Flags().VisitAll(add)
+	cmd.InheritedFlags().VisitAll(add)
+	if s := config.Suggest(name, known); s != "" {
+		return fmt.Sprintf(" (did you mean --%s?)", s)
+	}
+	return ""
+}
+
 // normalizeFlag rewrites args[i] to its two-dash form when it is a long
 // flag of cmd written with one dash, and returns the flag it names (nil
 // when it names none).
@@ -287,6 +312,8 @@ func normalizeFlag(cmd *cobra.Command, args []string, i int) *pflag.Flag {
 
 // notHere completes pflag's "unknown flag" when another command takes the
 // flag: `validate --kubeconfig x` is a flag in the wrong place, not a typo.
+// When none does, it suggests the command's nearest flag, as cobra does for
+// a misspelt command.
 func notHere(root, cmd *cobra.Command, err error) string {
 	msg := err.Error()
 	var name string
@@ -300,7 +327,7 @@ func notHere(root, cmd *cobra.Command, err error) string {
 	}
 	owners := flagOwners(root, name)
 	if len(owners) == 0 {
-		return ""
+		return nearestFlag(cmd, name)
 	}
 	return fmt.Sprintf(" (%s takes no such flag; %s do%s)", cmd.Name(), strings.Join(owners, ", "), map[bool]string{true: "es"}[len(owners) == 1])
 }
