@@ -44,6 +44,7 @@ type fleet struct {
 	p      *Program
 	fo     FleetOptions
 	sink   events.Sink
+	dryRun bool // its shares' runs are --dry-run=server
 	start  time.Time
 	shares map[string]*runner // the shares still in the release
 	all    map[string]*runner
@@ -56,13 +57,17 @@ type fleet struct {
 }
 
 func (p *Program) newFleet(fo FleetOptions) *fleet {
-	f := &fleet{p: p, fo: fo, sink: events.Redact(p.Secrets(), orNop(fo.Sink)), start: time.Now(), shares: map[string]*runner{}, all: map[string]*runner{}}
+	// One Ended for the fleet's events and its shares': the undo the
+	// fleet's end tells of is any share's.
+	sink := events.Ended(orNop(fo.Sink))
+	f := &fleet{p: p, fo: fo, sink: events.Redact(p.Secrets(), sink), start: time.Now(), shares: map[string]*runner{}, all: map[string]*runner{}}
 	for _, t := range p.TargetNames() {
 		opts, ok := fo.Shares[t]
 		if !ok {
 			continue
 		}
-		opts.Target, opts.RunID, opts.Sink, opts.Grace = t, fo.RunID, fo.Sink, fo.Grace
+		f.dryRun = f.dryRun || opts.DryRun
+		opts.Target, opts.RunID, opts.Sink, opts.Grace = t, fo.RunID, sink, fo.Grace
 		r := p.newRunner(opts)
 		r.quiet = true
 		f.shares[t] = r
@@ -107,6 +112,9 @@ func orNop(s events.Sink) events.Sink {
 
 func (f *fleet) emit(e events.Event) {
 	e.Time, e.RunID, e.Pipeline = time.Now(), f.fo.RunID, f.p.Name
+	if e.Type == events.RunStarted || e.Type == events.RunFinished {
+		e.DryRun = f.dryRun
+	}
 	if e.Elapsed == 0 {
 		e.Elapsed = time.Since(f.start)
 	}

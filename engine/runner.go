@@ -302,7 +302,7 @@ func (p *Program) newRunner(opts Options) *runner {
 	if sink == nil {
 		sink = events.SinkFunc(func(events.Event) {})
 	}
-	r := &runner{p: p, opts: opts, sink: events.Redact(p.Secrets(), sink), red: red, start: time.Now(), stages: map[string]*StageRun{}}
+	r := &runner{p: p, opts: opts, sink: events.Redact(p.Secrets(), events.Ended(sink)), red: red, start: time.Now(), stages: map[string]*StageRun{}}
 	for _, n := range p.stageOrder {
 		r.stages[n] = &StageRun{Name: n, Status: events.StatusPending}
 	}
@@ -357,8 +357,11 @@ func (r *runner) emit(e events.Event) {
 	if e.Stage != "" {
 		e.Stage = r.address(e.Stage)
 	}
-	if r.quiet && (e.Type == events.RunStarted || e.Type == events.RunFinished) {
-		return // a fleet's target: the fleet says when the run starts and ends
+	if e.Type == events.RunStarted || e.Type == events.RunFinished {
+		if r.quiet {
+			return // a fleet's target: the fleet says when the run starts and ends
+		}
+		e.DryRun = r.opts.DryRun
 	}
 	r.sink.Emit(e)
 }
@@ -419,7 +422,8 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 	err := retry.Do(ctx, b, func(ctx context.Context) error {
 		sr.Attempts++
 		env.Attempt = sr.Attempts
-		stopFlush, err := r.startAttempt(ctx, sr)
+		env.Deadline = deadline(ctx, attemptBound(st, cfg))
+		stopFlush, err := r.startAttempt(ctx, sr, env.Deadline)
 		defer stopFlush()
 		if err != nil {
 			return err

@@ -4,8 +4,11 @@ import (
 	"context"
 	"time"
 
+	"github.com/zclconf/go-cty/cty"
+
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/journal"
+	"github.com/cutoverhq/cutover/steps"
 )
 
 // transitionKind is one change in a stage's life. The stage's status, the
@@ -65,11 +68,26 @@ func (r *runner) transition(sr *StageRun, t *transitionKind, ev events.Event, ex
 	}
 }
 
-// startAttempt moves sr into a new attempt: the event at once, the journal entry
-// as durably as startEntry decides (stop ends its delayed flush).
-func (r *runner) startAttempt(ctx context.Context, sr *StageRun) (stop func(), err error) {
-	e := r.move(sr, toStarted, events.Event{Elapsed: time.Since(sr.Started)}, journal.Entry{Deadline: deadline(ctx, r.p.Stages[sr.Name].Timeout)})
+// startAttempt moves sr into a new attempt that must end by dl (zero: no
+// bound): the event at once, the journal entry as durably as startEntry
+// decides (stop ends its delayed flush).
+func (r *runner) startAttempt(ctx context.Context, sr *StageRun, dl time.Time) (stop func(), err error) {
+	e := r.move(sr, toStarted, events.Event{Elapsed: time.Since(sr.Started)}, journal.Entry{Deadline: dl})
 	return r.startEntry(ctx, e)
+}
+
+// attemptBound is how long an attempt of st, its step given cfg, may take
+// by its own rules: the stage's timeout or the step's own wait
+// (steps.Bounded), the shorter; 0 when neither bounds it. deadline adds
+// the pipeline's.
+func attemptBound(st *Stage, cfg cty.Value) time.Duration {
+	bound := st.Timeout
+	if b, ok := st.Kind.(steps.Bounded); ok {
+		if d := b.Bound(cfg); d > 0 && (bound == 0 || d < bound) {
+			bound = d
+		}
+	}
+	return bound
 }
 
 // deadline is when something starting now in ctx, bounded by timeout (0:

@@ -1,9 +1,36 @@
 package events
 
+import "sync"
+
 // NothingToUndo is how a summary or a notification tells a run whose
 // result names an undo ("failed, undone", "interrupted") when no stage had
 // anything to undo: it stopped before any write.
 const NothingToUndo = "nothing to undo"
+
+// UndoNothing is RunFinished's Undo for a run whose undo had nothing to do.
+const UndoNothing = "nothing"
+
+// Ended passes every event on to s, a RunFinished with Undo set to
+// UndoNothing when Ending says nothing was undone: the JSON stream and
+// every decoration fed from it tell what the text summary tells. The
+// engine wraps its sink in it; events come from several goroutines.
+func Ended(s Sink) Sink { return &ended{s: s} }
+
+type ended struct {
+	mu sync.Mutex
+	n  Ending
+	s  Sink
+}
+
+func (d *ended) Emit(e Event) {
+	d.mu.Lock()
+	d.n.Add(e)
+	if e.Type == RunFinished && d.n.NothingUndone() {
+		e.Undo = UndoNothing
+	}
+	d.mu.Unlock()
+	d.s.Emit(e)
+}
 
 // Ending folds a run's events into what its result alone does not tell:
 // whether its undo had anything to do. The result stays as the engine
@@ -12,6 +39,9 @@ const NothingToUndo = "nothing to undo"
 // tell the same.
 type Ending struct {
 	Result Result
+	// DryRun: the run was a --dry-run=server run, its result and outputs
+	// those of a rehearsal.
+	DryRun bool
 	undid  bool
 }
 
@@ -22,6 +52,7 @@ func (n *Ending) Add(e Event) {
 		n.undid = true
 	case RunFinished:
 		n.Result = e.Result
+		n.DryRun = e.DryRun
 	}
 }
 
@@ -34,12 +65,17 @@ func (n Ending) NothingUndone() bool {
 // Words are the run's result as summaries tell it, in two parts around
 // what a summary puts after the result (the duration): "failed" and
 // ", nothing to undo" when nothing was undone, else the result and "".
+// A dry run's result says so first: "dry run succeeded".
 func (n Ending) Words() (result, tail string) {
-	if !n.NothingUndone() {
-		return string(n.Result), ""
+	result = string(n.Result)
+	if n.NothingUndone() {
+		tail = ", " + NothingToUndo
+		if n.Result == FailedUndone {
+			result = "failed"
+		}
 	}
-	if n.Result == FailedUndone {
-		return "failed", ", " + NothingToUndo
+	if n.DryRun && result != "" {
+		result = "dry run " + result
 	}
-	return string(n.Result), ", " + NothingToUndo
+	return result, tail
 }

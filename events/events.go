@@ -103,6 +103,12 @@ type Event struct {
 	Outputs     json.RawMessage `json:"outputs,omitempty"` // RunFinished: pipeline outputs
 	Diagnostic  *Diagnostic     `json:"diagnostic,omitempty"`
 	UndoPending []string        `json:"undo_pending,omitempty"` // RunFinished: what is left for a person
+	// Undo, on RunFinished: UndoNothing when the result names an undo
+	// (failed, undone; interrupted) that had nothing to do (Ending).
+	Undo string `json:"undo,omitempty"`
+	// DryRun, on RunStarted and RunFinished: a --dry-run=server run,
+	// which wrote nothing; its outputs come from dry-run values.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // MarshalJSON writes durations as seconds (float), which every consumer of a

@@ -85,6 +85,30 @@ func (o Revert) changedSince(live *unstructured.Unstructured) bool {
 	return FieldsDigest(live, o.Last.Fields) != o.Written.Digest
 }
 
+// changedBy names who made the newest change to live, when its
+// managedFields tell and it was not cutover: " (by kubectl-set at
+// 18:01:02 UTC)", the field manager of the newest entry (status writes
+// left out: they change no field a run sets); "" otherwise. Entries are
+// stamped to the second, so a tie goes to the other manager: cutover's
+// write cannot be the change that made the object differ from it.
+func changedBy(live *unstructured.Unstructured) string {
+	var newest *metav1.ManagedFieldsEntry
+	mf := live.GetManagedFields()
+	for i := range mf {
+		m := &mf[i]
+		if m.Subresource != "" || m.Time == nil || m.Manager == "" {
+			continue
+		}
+		if newest == nil || newest.Time.Before(m.Time) || (newest.Time.Equal(m.Time) && m.Manager != FieldManager) {
+			newest = m
+		}
+	}
+	if newest == nil || newest.Manager == FieldManager {
+		return ""
+	}
+	return fmt.Sprintf(" (by %s at %s)", newest.Manager, newest.Time.UTC().Format("15:04:05 MST"))
+}
+
 // Revert brings one object back to o.First, unless someone changed it since
 // this run wrote it (a *Drift, unless o.Force) or it is not this run's to
 // write (an *Untrusted, even with Force). Each decision is made on a fresh
@@ -209,7 +233,7 @@ func (c *Clients) revertExisting(ctx context.Context, o Revert, live *unstructur
 		return nil, "", &Drift{r, "deleted and re-created since this run wrote it"}
 	}
 	if !o.Force && o.changedSince(live) {
-		return nil, "", &Drift{r, "changed since this run wrote it"}
+		return nil, "", &Drift{r, "changed since this run wrote it" + changedBy(live)}
 	}
 	if o.Fields == nil || o.Deleted {
 		want := prev.DeepCopy()

@@ -170,7 +170,11 @@ func (h *GitHub) finish() {
 		if result == "" && len(m.diags) > 0 {
 			result = "invalid"
 		}
-		h.fail(appendOutputs(h.output, [][2]string{{"result", result}, {"run-id", m.id}, {"outputs", compactOutputs(m.outputs)}}), "GITHUB_OUTPUT")
+		kv := [][2]string{{"result", result}, {"run-id", m.id}, {"outputs", compactOutputs(m.outputs)}}
+		if m.dryRun {
+			kv = append(kv, [2]string{"dry-run", "true"}) // result and outputs are a rehearsal's
+		}
+		h.fail(appendOutputs(h.output, kv), "GITHUB_OUTPUT")
 	}
 }
 

@@ -103,6 +103,9 @@ func (l *GitLab) finish() {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "CUTOVER_RESULT=%s\nCUTOVER_RUN_ID=%s\n", dotenvValue(result), dotenvValue(m.id))
+	if m.dryRun {
+		b.WriteString("CUTOVER_DRY_RUN=true\n") // result and outputs are a rehearsal's
+	}
 	for _, o := range parseOutputs(m.outputs) {
 		fmt.Fprintf(&b, "%s=%s\n", dotenvKey(o.name), dotenvValue(o.value))
 	}

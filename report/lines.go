@@ -58,7 +58,11 @@ func (l *lines) format(e events.Event) []line {
 		for _, s := range e.Stages {
 			l.width = max(l.width, len(s.Name))
 		}
-		what := fmt.Sprintf("pipeline %s: run %s started, %s", orDash(e.Pipeline), orDash(e.RunID), words.Count(len(e.Stages), "stage"))
+		run := "run"
+		if e.DryRun {
+			run = "dry run" // nothing is written: say so before anything runs
+		}
+		what := fmt.Sprintf("pipeline %s: %s %s started, %s", orDash(e.Pipeline), run, orDash(e.RunID), words.Count(len(e.Stages), "stage"))
 		if e.Message == events.UndoRun {
 			what = fmt.Sprintf("pipeline %s: undo of run %s started, %s", orDash(e.Pipeline), orDash(e.RunID), words.Count(len(e.Stages), "stage"))
 		}
@@ -294,7 +298,7 @@ func (l *lines) summary() []string {
 		out = append(out, "Result: "+paint(c, ansiRed, "invalid")+fmt.Sprintf(" (%d diagnostics)", len(m.diags)))
 	}
 	if outs := OutputLines(m.outputs); len(outs) > 0 {
-		out = append(out, "Outputs:")
+		out = append(out, m.outputsTitle()+":")
 		for _, o := range outs {
 			out = append(out, "  "+o)
 		}

@@ -168,7 +168,7 @@ func writeMarkdown(w io.Writer, m *model) error {
 		b.WriteString("\n")
 	}
 	if outs := parseOutputs(m.outputs); len(outs) > 0 {
-		b.WriteString("<details><summary>Outputs</summary>\n\n| Output | Value |\n|---|---|\n")
+		b.WriteString("<details><summary>" + m.outputsTitle() + "</summary>\n\n| Output | Value |\n|---|---|\n")
 		for _, o := range outs {
 			fmt.Fprintf(&b, "| `%s` | %s |\n", o.name, cell(o.shown()))
 		}

@@ -40,6 +40,16 @@ func (s *stage) duration() time.Duration {
 	return s.elapsed
 }
 
+// outputsTitle heads the outputs in a summary: a dry run's are computed
+// from what its steps' dry runs returned (a revision that was not made), and
+// say so.
+func (m *model) outputsTitle() string {
+	if m.dryRun {
+		return "Outputs (dry run: from values the dry run returned, nothing was released)"
+	}
+	return "Outputs"
+}
+
 // model is the picture of a run that every summary is drawn from. It only
 // ever grows from events, so renderers can share its logic and still differ
 // in what they print.
@@ -54,6 +64,7 @@ type model struct {
 	outputs      json.RawMessage
 	undoPending  []string
 	ending       events.Ending // how the run's end is told
+	dryRun       bool          // RunStarted.DryRun: nothing written, outputs from dry-run values
 	order        []string
 	stages       map[string]*stage
 	diags        []events.Diagnostic
@@ -97,7 +108,7 @@ func (m *model) apply(e events.Event) {
 	}
 	switch e.Type {
 	case events.RunStarted:
-		m.start = e.Time
+		m.start, m.dryRun = e.Time, e.DryRun
 		for _, st := range e.Stages {
 			s := m.stage(st.Name)
 			s.kind, s.dependsOn, s.file, s.line = st.Kind, st.DependsOn, st.File, st.Line
@@ -114,6 +125,7 @@ func (m *model) apply(e events.Event) {
 	case events.RunFinished:
 		m.finished, m.result, m.outputs, m.undoPending = true, e.Result, e.Outputs, e.UndoPending
 		m.end, m.elapsed, m.err, m.note = e.Time, e.Elapsed, e.Error, e.Message
+		m.dryRun = m.dryRun || e.DryRun
 		return
 	case events.DiagnosticEvent:
 		if e.Diagnostic != nil {

@@ -77,13 +77,16 @@ func IsStuck(err error) bool {
 // DriftError is returned by an Undo that left objects alone because someone
 // changed them since this run wrote them (a person's fix, an HPA's replica
 // count, an object deleted and re-created). Each entry names the object and
-// what changed: "service shop: selector changed since this run set it".
+// what changed: "service shop: selector changed since this run set it; left
+// as is".
 // The engine reports them, ends the run with exit 3 and does not retry;
 // `cutover undo --force` restores anyway.
 type DriftError struct{ Changed []string }
 
+// Each entry says what changed and ends "left as is": the error is them,
+// with nothing around that would say it twice.
 func (e *DriftError) Error() string {
-	return "changed since this run wrote it, left as is: " + strings.Join(e.Changed, "; ")
+	return strings.Join(e.Changed, "; ")
 }
 
 // TargetError is returned by an Undo given a record that names an object its

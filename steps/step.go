@@ -41,6 +41,15 @@ type Kind interface {
 	Run(ctx context.Context, env *Env, cfg cty.Value) (cty.Value, error)
 }
 
+// Bounded is implemented by kinds whose wait ends by their own rule before
+// any timeout of the stage (a pause's timeout, after which on_timeout
+// answers): Bound is that wait's length for cfg, 0 for none. The engine
+// counts it in the attempt's deadline (Env.Deadline, and the journal's that
+// status shows), so the run and status tell the same time.
+type Bounded interface {
+	Bound(cfg cty.Value) time.Duration
+}
+
 // Undoer is implemented by kinds with a built-in compensation. Undo receives,
 // in the order they were made, every record Run journaled during all
 // attempts of the stage: its own (Env.Record, before each write) and the
@@ -149,6 +158,10 @@ type Env struct {
 	Dir       string // the pipeline directory; relative paths resolve against it
 	Target    string // the target whose share this is, in a run with targets
 	DryRun    bool   // every write must be a server-side dry run
+	// Deadline is when the attempt ends at the latest: the stage's
+	// timeout, the step's own (Bounded) or the pipeline's, whichever ends
+	// first, as journaled; zero when nothing bounds it.
+	Deadline time.Time
 	// Planned is, in plan --dry-run=server, what the stages before this
 	// one leave; nil otherwise.
 	Planned *Planned

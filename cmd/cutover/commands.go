@@ -130,7 +130,7 @@ var commands = []command{
 		example:  "  cutover status\n  cutover status RUN -n shop\n  cutover status RUN pipelines/fleet-blue-green",
 		flags:    flagsOf(clusterFlags, varFlags, []string{"output"}),
 		run:      cmdStatus,
-		complete: completeRunArg(1),
+		complete: completeRunArg(1, nil),
 	},
 	{
 		name: "history", args: "",
@@ -149,7 +149,7 @@ var commands = []command{
 			"namespace the credentials may list; the undo acts where the run did.",
 		example: "  cutover undo RUN pipelines/blue-green-service\n  cutover undo RUN . --force",
 		flags:   flagsOf(varFlags, reportFlags, clusterFlags, []string{"force", "wait-lock", "state", "target"}),
-		run:     cmdUndo, complete: completeRunArg(2),
+		run: cmdUndo, complete: completeRunArg(2, undoable),
 	},
 	{
 		name: "approve", args: "RUN [STAGE] [PATH]",

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/cutoverhq/cutover/engine/config"
+	"github.com/cutoverhq/cutover/journal"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps/pause"
 )
@@ -52,7 +53,7 @@ func (c *cli) addCompletions(cmd *cobra.Command, def command, o *options) {
 		}
 	}
 	register("resume", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		return c.runIDs(o), cobra.ShellCompDirectiveNoFileComp
+		return c.runIDs(o, func(m journal.Meta, _ []journal.Meta) bool { return resumable(m) }), cobra.ShellCompDirectiveNoFileComp
 	})
 	register("var", func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return variablesAt(pathOf(args)), cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
@@ -88,13 +89,17 @@ func completePath(more bool) ([]cobra.Completion, cobra.ShellCompDirective) {
 	return []cobra.Completion{"hcl"}, cobra.ShellCompDirectiveFilterFileExt
 }
 
-// completeRunArg completes RUN as the first argument, then a PATH when the
-// command takes n arguments.
-func completeRunArg(n int) func(*cli, *options, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+// completeRunArg completes RUN as the first argument, among the runs accept
+// takes (nil: every run), then a PATH when the command takes n arguments.
+func completeRunArg(n int, accept func(o *options, m journal.Meta, all []journal.Meta) bool) func(*cli, *options, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	return func(c *cli, o *options, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		switch {
 		case len(args) == 0:
-			return c.runIDs(o), cobra.ShellCompDirectiveNoFileComp
+			var f func(journal.Meta, []journal.Meta) bool
+			if accept != nil {
+				f = func(m journal.Meta, all []journal.Meta) bool { return accept(o, m, all) }
+			}
+			return c.runIDs(o, f), cobra.ShellCompDirectiveNoFileComp
 		case len(args) < n:
 			return completePath(true)
 		}
@@ -107,7 +112,7 @@ func completeRunArg(n int) func(*cli, *options, []string, string) ([]cobra.Compl
 func completePauseArgs(c *cli, o *options, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	switch len(args) {
 	case 0:
-		return c.runIDs(o), cobra.ShellCompDirectiveNoFileComp
+		return c.runIDs(o, nil), cobra.ShellCompDirectiveNoFileComp
 	case 1:
 		return c.waitingStages(o, args[0]), cobra.ShellCompDirectiveNoFileComp
 	}
@@ -142,13 +147,17 @@ func (c *cli) withCluster(o *options, f func(ctx context.Context, clients *kube.
 	return out
 }
 
-// runIDs are the runs in the namespace the flags select, newest first,
-// each described by its pipeline, status and start.
-func (c *cli) runIDs(o *options) []cobra.Completion {
+// runIDs are the runs in the namespace the flags select that accept takes
+// (given the run and every run listed; nil: all), newest first, each
+// described by its pipeline, status and start.
+func (c *cli) runIDs(o *options, accept func(m journal.Meta, all []journal.Meta) bool) []cobra.Completion {
 	return c.withCluster(o, func(ctx context.Context, clients *kube.Clients, ns string) ([]cobra.Completion, error) {
 		metas, err := runStore(clients, ns, o).List(ctx)
 		var out []cobra.Completion
 		for _, m := range metas {
+			if accept != nil && !accept(m, metas) {
+				continue
+			}
 			out = append(out, cobra.CompletionWithDesc(m.RunID, m.Pipeline+" "+m.Status+" "+m.Started.Format(time.RFC3339)))
 		}
 		return out, err

@@ -108,7 +108,7 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 // failed, undone) would be released again, skipping the gates it passed.
 // "" when the run is still running.
 func endedRun(m journal.Meta, entries []journal.Entry) string {
-	if m.Status == journal.StatusRunning || m.Status == "" {
+	if resumable(m) {
 		return ""
 	}
 	at := m.Started
@@ -121,6 +121,12 @@ func endedRun(m journal.Meta, entries []journal.Entry) string {
 	}
 	return fmt.Sprintf("%s ended %s at %s; --resume is for a run whose job died while it was running: start a new run (without --resume); nothing was done",
 		what, m.Status, at.UTC().Format(time.RFC3339))
+}
+
+// resumable says whether --resume takes run m: one still "running" in its
+// journal (endedRun says why another is refused; completion offers these).
+func resumable(m journal.Meta) bool {
+	return m.Status == journal.StatusRunning || m.Status == ""
 }
 
 // sensitiveMissing names the sensitive variables without a default that in
@@ -228,18 +234,34 @@ func (c *cli) undoAllowed(ctx context.Context, r *priorRun, o *options) int {
 		c.errorf("listing the runs of %s: %v", r.meta.Pipeline, err)
 		return exitFailed
 	}
-	for _, m := range metas {
-		if m.Pipeline != r.meta.Pipeline || m.RunID == r.meta.RunID || !m.Started.After(r.meta.Started) {
-			continue
-		}
-		if undone(m.Status) {
-			continue
-		}
+	if m := releasedAfter(r.meta, metas); m != nil {
 		c.errorf("run %s succeeded, and run %s (%s, %s) released %s after it: undoing %s would revert that release too; give --force to undo it anyway",
 			r.meta.RunID, m.RunID, m.Status, m.Started.Format(time.RFC3339), m.Pipeline, r.meta.RunID)
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// releasedAfter is a run of r's pipeline among metas that started after
+// succeeded run r and left its release in place (not undone), nil when
+// none: undo refuses r without --force then (undoAllowed).
+func releasedAfter(r journal.Meta, metas []journal.Meta) *journal.Meta {
+	if r.Status != string(events.Succeeded) {
+		return nil
+	}
+	for i, m := range metas {
+		if m.Pipeline != r.Pipeline || m.RunID == r.RunID || !m.Started.After(r.Started) || undone(m.Status) {
+			continue
+		}
+		return &metas[i]
+	}
+	return nil
+}
+
+// undoable says whether `cutover undo` with options o takes run m, listed
+// among metas: cmdUndo's rules (undoneAlready, undoAllowed), for completion.
+func undoable(o *options, m journal.Meta, metas []journal.Meta) bool {
+	return !undone(m.Status) && (o.force || releasedAfter(m, metas) == nil)
 }
 
 // undoneAlready says how a run left nothing changed ("undone already: its
@@ -372,6 +394,39 @@ type runView struct {
 	// result failed, undone; interrupted; or undone). A field of its own,
 	// so that state keeps the result as journaled.
 	Undone bool `json:"undone,omitempty"`
+	// Release and Undo, for a run that `cutover undo` undid after it
+	// ended: the run's own result, and how the undo ended ("undone",
+	// "incomplete"); status is then the undo's result. Empty otherwise.
+	Release string `json:"release,omitempty"`
+	Undo    string `json:"undo,omitempty"`
+}
+
+// undoResults are the results a `cutover undo` ends a journal with: a run
+// listed with one of them may have ended before it (judgeUndo reads which).
+var undoResults = map[string]bool{string(events.Undone): true, string(events.UndoIncomplete): true}
+
+// judgeUndo tells a run's own result from that of a later `cutover undo`
+// by its journal: each ending appends a result entry, so a journal with
+// two or more was undone after its run ended, and the last is the undo's.
+func (r *runView) judgeUndo(entries []journal.Entry) {
+	var results []string
+	for _, e := range entries {
+		if e.Kind == journal.KindResult {
+			results = append(results, e.Status)
+		}
+	}
+	if len(results) < 2 {
+		return
+	}
+	r.Release = results[0]
+	switch last := events.Result(results[len(results)-1]); last {
+	case events.Undone:
+		r.Undo = "undone"
+	case events.UndoIncomplete:
+		r.Undo = "incomplete"
+	default:
+		r.Undo = string(last)
+	}
 }
 
 // shown is the STATUS column: the state and why. An interrupted run's
@@ -381,6 +436,15 @@ func (r runView) shown() string {
 	s := r.State
 	if r.Undone && s == string(events.Interrupted) {
 		s += ", undone"
+	}
+	if r.Release != "" {
+		// The release's outcome, then the undo's: "succeeded; undo
+		// incomplete", not the undo's result alone as if the run had failed.
+		undo := "undo " + r.Undo
+		if r.Undo == "undone" {
+			undo = "undone"
+		}
+		s = r.Release + "; " + undo
 	}
 	if r.Detail == "" {
 		return s
@@ -434,6 +498,7 @@ func (c *cli) printRun(r runView, p *engine.Program, o *options) int {
 	}
 	view := viewEntries(entries)
 	r.judgeStart(view)
+	r.judgeUndo(entries)
 	var waiting []waitingView
 	if r.Status == journal.StatusRunning {
 		waiting = waitingFor(clients, r.Namespace, r.RunID)
@@ -593,23 +658,38 @@ func (r *runView) judgeStart(view []entryView) {
 // (judgeStart): one read per such run, which the list alone lacks.
 func (c *cli) judgeStarts(runs []runView, o *options) {
 	for i := range runs {
-		r := &runs[i]
-		if r.Status != journal.StatusRunning || r.Target == "" {
-			continue
+		if r := &runs[i]; r.Status == journal.StatusRunning && r.Target != "" {
+			if entries, ok := c.entriesOf(r, o); ok {
+				r.judgeStart(viewEntries(entries))
+			}
 		}
-		clients, err := c.cluster(o).Clients()
-		if err != nil {
-			return
+	}
+}
+
+// entriesOf reads listed run r's journal; not ok when it cannot be read
+// (the list shows the run as its meta has it).
+func (c *cli) entriesOf(r *runView, o *options) ([]journal.Entry, bool) {
+	clients, err := c.cluster(o).Clients()
+	if err != nil {
+		return nil, false
+	}
+	j, err := runStore(clients, r.Namespace, o).Open(context.Background(), r.RunID)
+	if err != nil {
+		return nil, false
+	}
+	entries, err := j.Entries(context.Background())
+	return entries, err == nil
+}
+
+// judgeUndos reads the journal of each listed run whose status an undo
+// may have given (judgeUndo): one read per such run.
+func (c *cli) judgeUndos(runs []runView, o *options) {
+	for i := range runs {
+		if r := &runs[i]; undoResults[r.Status] {
+			if entries, ok := c.entriesOf(r, o); ok {
+				r.judgeUndo(entries)
+			}
 		}
-		j, err := runStore(clients, r.Namespace, o).Open(context.Background(), r.RunID)
-		if err != nil {
-			continue
-		}
-		entries, err := j.Entries(context.Background())
-		if err != nil {
-			continue
-		}
-		r.judgeStart(viewEntries(entries))
 	}
 }
 
@@ -640,6 +720,7 @@ func liveness(l *lock.LeaseLocker, m journal.Meta, now time.Time) (state, detail
 
 func (c *cli) printRuns(runs []runView, o *options) {
 	c.judgeStarts(runs, o)
+	c.judgeUndos(runs, o)
 	if o.output == "json" {
 		if runs == nil {
 			runs = []runView{}

@@ -141,6 +141,16 @@ func (kind) Check(cfg cty.Value) []steps.Problem {
 	return out
 }
 
+// Bound is the wait's own end, its timeout: the engine counts it in the
+// attempt's deadline, which the question's "left" and status both tell.
+func (kind) Bound(cfg cty.Value) time.Duration {
+	c := newConfig()
+	if _, err := steps.Decode(cfg, &c); err != nil {
+		return 0
+	}
+	return c.Timeout
+}
+
 func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, error) {
 	c := newConfig()
 	if _, err := steps.Decode(cfg, &c); err != nil {
@@ -178,7 +188,13 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 		// which approve finds with --target and the pipeline.
 		how = strings.TrimPrefix(env.Command(ns, Approve, env.RunID, env.Stage), "cutover "+Approve+" ")
 	}
-	msg := fmt.Sprintf(waitingPrefix+"%s (or abort), %s left", how, timeout)
+	// What is left of the attempt's deadline (this timeout, or the
+	// stage's or the pipeline's when one ends first), as status tells it.
+	left := timeout
+	if !env.Deadline.IsZero() {
+		left = max(time.Until(env.Deadline).Round(time.Second), 0)
+	}
+	msg := fmt.Sprintf(waitingPrefix+"%s (or abort), %s left", how, left)
 	if c.Message != "" {
 		msg = c.Message + messageSep + msg
 	}
