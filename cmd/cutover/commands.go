@@ -149,7 +149,7 @@ var commands = []command{
 			"namespace the credentials may list; the undo acts where the run did.",
 		example: "  cutover undo RUN pipelines/blue-green-service\n  cutover undo RUN . --force",
 		flags:   flagsOf(varFlags, reportFlags, clusterFlags, []string{"force", "wait-lock", "state", "target"}),
-		run: cmdUndo, complete: completeRunArg(2, undoable),
+		run:     cmdUndo, complete: completeRunArg(2, undoable),
 	},
 	{
 		name: "approve", args: "RUN [STAGE] [PATH]",
