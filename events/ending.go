@@ -43,11 +43,16 @@ type Ending struct {
 	// those of a rehearsal.
 	DryRun bool
 	undid  bool
+	// undoRun: the events are `cutover undo RUN`'s (RunStarted's Message
+	// UndoRun), whose incomplete end is not a release that failed.
+	undoRun bool
 }
 
 // Add folds e.
 func (n *Ending) Add(e Event) {
 	switch e.Type {
+	case RunStarted:
+		n.undoRun = e.Message == UndoRun
 	case UndoStarted:
 		n.undid = true
 	case RunFinished:
@@ -73,6 +78,11 @@ func (n Ending) Words() (result, tail string) {
 		if n.Result == FailedUndone {
 			result = "failed"
 		}
+	}
+	if n.undoRun && n.Result == UndoIncomplete {
+		// The undo of a run (that may have succeeded) did not finish;
+		// the result's "failed" would say the release had.
+		result = "undo incomplete"
 	}
 	if n.DryRun && result != "" {
 		result = "dry run " + result

@@ -16,6 +16,8 @@ func TestEndingWordsAndEnded(t *testing.T) {
 		{"interrupted before any write", []Event{{Type: RunFinished, Result: Interrupted}}, "interrupted", ", nothing to undo", UndoNothing},
 		{"succeeded", []Event{{Type: RunFinished, Result: Succeeded}}, "succeeded", "", ""},
 		{"dry run", []Event{{Type: RunStarted, DryRun: true}, {Type: RunFinished, Result: Succeeded, DryRun: true}}, "dry run succeeded", "", ""},
+		{"cutover undo that left an object", []Event{{Type: RunStarted, Message: UndoRun}, {Type: UndoStarted, Stage: "a"}, {Type: RunFinished, Result: UndoIncomplete}}, "undo incomplete", "", ""},
+		{"a run whose own undo was incomplete", []Event{{Type: RunStarted}, {Type: UndoStarted, Stage: "a"}, {Type: RunFinished, Result: UndoIncomplete}}, "failed, undo incomplete", "", ""},
 		{"dry run that failed", []Event{{Type: RunFinished, Result: FailedUndone, DryRun: true}}, "dry run failed", ", nothing to undo", UndoNothing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
