@@ -22,7 +22,8 @@ var commands = []command{
 		name: "init", args: "[DIR]",
 		short: "write a starting pipeline from a ready one (--list shows them)",
 		long: "Writes the files of a ready pipeline (pipelines/ in the repository, embedded in the binary)\n" +
-			"into DIR (default: the current directory). Existing files are left alone unless --force; over\n" +
+			"into DIR (default: the current directory). Existing files are left alone unless --force, which\n" +
+			"overwrites them, first copying each one you edited to FILE.orig (named in the output); over\n" +
 			"another ready pipeline, --force also removes the files an earlier init wrote that this one does\n" +
 			"not have, if they are unchanged (edited ones are named and kept; other files are never touched).",
 		example: "  cutover init --list\n  cutover init --template canary-replicas deploy/\n  cutover validate deploy/",

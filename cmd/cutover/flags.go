@@ -127,7 +127,7 @@ var flagDefs = map[string]func(fs *pflag.FlagSet, o *options){
 		fs.BoolVar(&o.list, "list", false, "list the ready pipelines, with what each does")
 	},
 	"force-init": func(fs *pflag.FlagSet, o *options) {
-		fs.BoolVar(&o.force, "force", false, "overwrite files that exist, and remove an earlier init's unchanged files this pipeline does not have")
+		fs.BoolVar(&o.force, "force", false, "overwrite files that exist (an edited one is copied to FILE.orig first), and remove an earlier init's unchanged files this pipeline does not have")
 	},
 	"role-name": func(fs *pflag.FlagSet, o *options) {
 		fs.StringVar(&o.roleName, "name", "", "the Role's `NAME` (default: cutover-PIPELINE)")

@@ -85,9 +85,23 @@ func cmdInit(c *cli, args []string) int {
 		c.errorf("%v", err)
 		return exitInvalid
 	}
-	stale, changed := leftovers(dir, *t, all)
+	shipped := shippedFiles(all)
+	stale, changed := leftovers(dir, *t, shipped)
 	text := o.output != "json"
 	res := initResult{Template: t.Name, Dir: dir, Removed: stale, Left: changed}
+	// A file the user edited is copied aside before it is overwritten, all
+	// of them before the first write: --force replaces init's files, never
+	// loses the user's work.
+	for _, f := range exist {
+		kept, err := keepEdited(f, shipped[filepath.Base(f)])
+		if err != nil {
+			c.errorf("%s: cannot keep a copy of your edits: %v; nothing written", f, err)
+			return exitInvalid
+		}
+		if kept != "" {
+			res.Kept = append(res.Kept, keptFile{File: f, Copy: kept})
+		}
+	}
 	for _, f := range t.Files {
 		src, err := fs.ReadFile(pipelines.FS, path.Join(t.Name, f))
 		if err == nil {
@@ -116,6 +130,9 @@ func cmdInit(c *cli, args []string) int {
 		_ = json.NewEncoder(c.stdout).Encode(res)
 		return exitOK
 	}
+	for _, k := range res.Kept {
+		fmt.Fprintf(c.stdout, "kept your edited %s as %s (--force wrote %s's over it)\n", k.File, k.Copy, t.Name)
+	}
 	for _, f := range changed {
 		fmt.Fprintf(c.stdout, "left %s: a file of another ready pipeline, changed since init wrote it; remove it if %s does not need it\n", f, t.Name)
 	}
@@ -131,12 +148,65 @@ func cmdInit(c *cli, args []string) int {
 // those of an earlier init it left (edited since), and the variables a
 // plan or run needs a value for.
 type initResult struct {
-	Template string   `json:"template"`
-	Dir      string   `json:"dir"`
-	Wrote    []string `json:"wrote"`
-	Removed  []string `json:"removed,omitempty"`
-	Left     []string `json:"left,omitempty"`
-	Required []string `json:"required_variables,omitempty"`
+	Template string     `json:"template"`
+	Dir      string     `json:"dir"`
+	Wrote    []string   `json:"wrote"`
+	Removed  []string   `json:"removed,omitempty"`
+	Left     []string   `json:"left,omitempty"`
+	Kept     []keptFile `json:"kept,omitempty"`
+	Required []string   `json:"required_variables,omitempty"`
+}
+
+// keptFile is a file --force overwrote that the user had edited, and the
+// copy of it init made first.
+type keptFile struct {
+	File string `json:"file"`
+	Copy string `json:"copy"`
+}
+
+// shippedFiles maps a file name to its contents in each ready pipeline
+// that has it: a file in DIR byte for byte one of them is as init wrote it.
+func shippedFiles(all []template) map[string][][]byte {
+	shipped := map[string][][]byte{}
+	for _, o := range all {
+		for _, f := range o.Files {
+			if src, err := fs.ReadFile(pipelines.FS, path.Join(o.Name, f)); err == nil {
+				shipped[f] = append(shipped[f], src)
+			}
+		}
+	}
+	return shipped
+}
+
+// keepEdited copies file, when it is not byte for byte one of shipped (an
+// init wrote it and nobody changed it since), to the first free name of
+// FILE.orig, FILE.orig.1, …, and returns that name ("" when unchanged).
+func keepEdited(file string, shipped [][]byte) (string, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	if slices.ContainsFunc(shipped, func(b []byte) bool { return bytes.Equal(b, src) }) {
+		return "", nil
+	}
+	for i := 0; ; i++ {
+		name := file + ".orig"
+		if i > 0 {
+			name += fmt.Sprintf(".%d", i)
+		}
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		_, err = f.Write(src)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return name, err
+	}
 }
 
 // leftovers are the files of dir that an earlier init of another ready
@@ -145,18 +215,10 @@ type initResult struct {
 // that name), are removed; changed, named like one but edited since, are
 // the user's work and only named. Any other file is the user's own and not
 // looked at.
-func leftovers(dir string, t template, all []template) (stale, changed []string) {
+func leftovers(dir string, t template, shipped map[string][][]byte) (stale, changed []string) {
 	ours := map[string]bool{}
 	for _, f := range t.Files {
 		ours[f] = true
-	}
-	shipped := map[string][][]byte{} // file name → its contents in the ready pipelines
-	for _, o := range all {
-		for _, f := range o.Files {
-			if src, err := fs.ReadFile(pipelines.FS, path.Join(o.Name, f)); err == nil {
-				shipped[f] = append(shipped[f], src)
-			}
-		}
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
