@@ -104,7 +104,14 @@ var commands = []command{
 	},
 	{
 		name: "fmt", args: "[PATH...]",
-		short:   "format .hcl files in place, subdirectories too (--check: only report, --diff: show)",
+		short: "format .hcl files in place, subdirectories too (--check: change nothing, exit 5)",
+		long: "Formats the .hcl files named, and those of the directories named (default: the current one;\n" +
+			"their subdirectories too unless --recursive=false), as terraform fmt does:\n\n" +
+			"  cutover fmt                 rewrites each file not formatted and prints its name\n" +
+			"  cutover fmt --diff          rewrites each file not formatted and prints its change as a diff\n" +
+			"  cutover fmt --check         changes nothing: prints each name, exits 5 if there are any\n" +
+			"  cutover fmt --check --diff  changes nothing: prints each change as a diff, exits 5 if any\n\n" +
+			"A file that does not parse is left as it is and reported (exit 2).",
 		example: "  cutover fmt\n  cutover fmt --check --diff pipelines/",
 		flags:   []string{"check", "diff", "recursive"},
 		run:     cmdFmt,

@@ -115,7 +115,7 @@ var flagDefs = map[string]func(fs *pflag.FlagSet, o *options){
 		fs.BoolVar(&o.recursive, "recursive", true, "lint the subdirectories of a directory too (--recursive=false: only its own files)")
 	},
 	"diff": func(fs *pflag.FlagSet, o *options) {
-		fs.BoolVar(&o.diff, "diff", false, "print each change as a unified diff")
+		fs.BoolVar(&o.diff, "diff", false, "print each change as a unified diff instead of the file's name; the file is still rewritten unless --check")
 	},
 	"recursive": func(fs *pflag.FlagSet, o *options) {
 		fs.BoolVar(&o.recursive, "recursive", true, "format the subdirectories of a directory too (--recursive=false: only its own files)")
