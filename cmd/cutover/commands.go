@@ -125,7 +125,9 @@ var commands = []command{
 			"Chart.yaml, or a .tgz) or a Kustomize overlay (a directory with a kustomization.yaml), named or\n" +
 			"met in a directory, is rendered in process as deploy renders it and linted on its own, findings\n" +
 			"at the template's line: a chart with its own values.yaml, released under the chart's name in\n" +
-			"namespace default, hooks left out (other values: helm template … | cutover lint -).",
+			"namespace default, hooks left out (other values: helm template … | cutover lint -). A pipeline's\n" +
+			"templates (.tpl files with ${…}) are not manifests until it renders them: its lint stage lints\n" +
+			"what they render, and cutover plan --show-manifests shows it.",
 		example: "  cutover lint k8s/deployment.yaml\n  cutover lint k8s/ -o json\n  cutover lint charts/web overlays/prod\n" +
 			"  helm template chart/ -f prod.yaml | cutover lint -",
 		flags: []string{"output", "recursive-lint"},

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 
 	"github.com/cutoverhq/cutover/internal/render"
@@ -40,12 +41,20 @@ func cmdLint(c *cli, args []string) int {
 			paths = append(paths, p)
 			continue
 		}
+		if isTemplate(p) {
+			c.errorf("%s is a template, not a manifest: %s", p, renderedAdvice(filepath.Dir(p), "it"))
+			return exitInvalid
+		}
 		before := len(rendered)
 		found, code := walkFiles(c, []string{p}, o.recursive, claim, ".yaml", ".yml", ".json")
 		if code != exitOK {
 			return code
 		}
 		if len(found) == 0 && len(rendered) == before {
+			if note := pipelineDirNote(p); note != "" {
+				c.errorf("%s: no .yaml, .yml or .json files in it; %s", p, note)
+				return exitInvalid
+			}
 			c.errorf("%s: no .yaml, .yml or .json files in it, and no chart or overlay", p)
 			return exitInvalid
 		}
