@@ -27,6 +27,10 @@ type PlanStage struct {
 	// Diff is the step's own account of its changes against the live
 	// cluster (plan --dry-run=server), when it could be computed.
 	Diff string `json:"diff,omitempty"`
+	// Error is why the stage's changes could not be computed when the
+	// cluster refused a request of its plan (or its plan failed otherwise):
+	// the run would fail there. Diff says it too, as "error: …".
+	Error string `json:"error,omitempty"`
 	// Manifests are the documents the stage would apply, rendered, each
 	// after a comment line (plan --show-manifests).
 	Manifests []string `json:"manifests,omitempty"`
@@ -88,8 +92,16 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 		ps.Config = p.renderBody(st.Step.Body, evalCtx, 0, absent(st, evalCtx))
 		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil && !knownFalse(st.When, evalCtx) {
 			before := p.plannedBefore(name, left, unknown)
-			diff, computed := p.stageDiff(ctx, pl, st, evalCtx, opts, before)
+			diff, computed, err := p.stageDiff(ctx, pl, st, evalCtx, opts, before)
 			ps.Diff = diff
+			switch {
+			case err != nil && whenKnown(st.When, evalCtx):
+				ps.Error = err.Error()
+				ps.Diff = "error: " + err.Error()
+			case err != nil:
+				// The run may skip the stage: its failure is not the plan's.
+				ps.Diff = "error (if the stage runs: " + p.renderExpr(st.When, evalCtx) + "): " + err.Error()
+			}
 			if _, ro := st.Kind.(steps.ReadOnly); !ro {
 				if computed && whenKnown(st.When, evalCtx) {
 					left[name] = before
@@ -110,30 +122,28 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 		for i := range ps.Config {
 			ps.Config[i].Text = red.String(ps.Config[i].Text)
 		}
-		ps.Diff = red.String(ps.Diff)
+		ps.Diff, ps.Error = red.String(ps.Diff), red.String(ps.Error)
 		out = append(out, ps)
 	}
 	return out
 }
 
 // stageDiff is a stage's account of its changes, starting from what the
-// stages before it leave, and whether it could be computed.
-func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, evalCtx *hcl.EvalContext, opts Options, before *steps.Planned) (string, bool) {
+// stages before it leave, and whether it could be computed; err is why its
+// plan failed (the cluster refused a request of it): the run fails there.
+func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, evalCtx *hcl.EvalContext, opts Options, before *steps.Planned) (diff string, computed bool, err error) {
 	cfg, diags := hcldec.Decode(st.Step.Body, st.Step.Spec, evalCtx)
 	if diags.HasErrors() {
-		return "", false
+		return "", false, nil
 	}
 	cfg, _ = cfg.UnmarkDeep()
 	if !cfg.IsWhollyKnown() {
-		return "(changes depend on earlier stages; not computed)", false
+		return "(changes depend on earlier stages; not computed)", false, nil
 	}
 	env := &steps.Env{Pipeline: p.Name, Stage: st.Name, Namespace: p.Namespace, Dir: p.Config.Dir,
 		DryRun: true, Cluster: opts.Cluster, Body: st.Step.Body, EvalContext: evalCtx, Planned: before}
-	text, err := pl.Plan(ctx, env, cfg)
-	if err != nil {
-		return "error: " + err.Error(), false
-	}
-	return text, true
+	diff, err = pl.Plan(ctx, env, cfg)
+	return diff, err == nil, err
 }
 
 // plannedBefore is what the stages name depends on leave, as their plans
@@ -156,7 +166,7 @@ func (p *Program) plannedBefore(name string, left map[string]*steps.Planned, unk
 			after = append(after, n)
 		}
 	}
-	out := steps.NewPlanned(after)
+	out := steps.NewPlanned(name, after)
 	for _, n := range p.Order {
 		if l := left[n]; up[n] && l != nil {
 			out.After(l)

@@ -40,7 +40,8 @@ type note struct{ command, text string }
 var exitCodes = []exitCode{
 	{exitOK, "success", nil, []note{
 		{"fmt", "every file formatted (`--check`)"}, {"lint", "no error finding (warnings alone exit 0)"}}},
-	{exitFailed, "failed, nothing left changed: a stage failed and everything was undone, or the cluster could not be reached or refused a request", []string{"run", "plan", "undo", "status", "history", "approve", "abort", "join"}, nil},
+	{exitFailed, "failed, nothing left changed: a stage failed and everything was undone, or the cluster could not be reached or refused a request", []string{"run", "plan", "undo", "status", "history", "approve", "abort", "join"}, []note{
+		{"plan", "with `--dry-run=server`, a stage's request the cluster refused: the plan is printed whole, the refused stages named at the end"}}},
 	{exitInvalid, "invalid input (HCL, variables, flags, files, a kubeconfig or context that is not there); nothing ran", nil, []note{
 		{"run", "also `--resume` of a run that ended, or `--run-id` of one that exists already (a retried job: `--resume RUN` or `undo RUN`)"},
 		{"lint", "a file cannot be read, or a chart or overlay does not render (each named at its place; the others are linted and their findings printed)"}}},

@@ -44,14 +44,25 @@ func cmdPlan(c *cli, args []string) int {
 		}
 	}
 	stages := p.Plan(context.Background(), opts)
+	// A stage whose plan the cluster refused fails the run there: the plan
+	// is shown whole, and exits as the run would (docs/cli.md, "plan").
+	var refused []string
+	for _, s := range stages {
+		if s.Error != "" {
+			refused = append(refused, s.Name)
+		}
+	}
 	if o.output == "json" {
 		enc := json.NewEncoder(c.stdout)
 		doc := map[string]any{"pipeline": p.Name, "stages": stages}
 		if len(p.Targets) > 0 {
 			doc["waves"] = p.PlanWaves()
 		}
+		if opts.DryRun {
+			doc["refused"] = append([]string{}, refused...)
+		}
 		_ = enc.Encode(doc)
-		return exitOK
+		return c.planRefused(refused, len(stages))
 	}
 	// The pipeline's settings are evaluated unmarked: one built from a
 	// sensitive variable is hidden here like every stage setting.
@@ -91,7 +102,18 @@ func cmdPlan(c *cli, args []string) int {
 	if len(p.Targets) > 0 {
 		c.planWaves(p)
 	}
-	return exitOK
+	return c.planRefused(refused, len(stages))
+}
+
+// planRefused says how many stages of a server-side plan the cluster
+// refused, and exits 1 when any: a CI step gated on the plan fails on a
+// manifest the API server would not take, as the run would.
+func (c *cli) planRefused(refused []string, stages int) int {
+	if len(refused) == 0 {
+		return exitOK
+	}
+	c.errorf("the cluster refused %d of %s (%s): a run fails there", len(refused), words.Count(stages, "stage"), strings.Join(refused, ", "))
+	return exitFailed
 }
 
 // planWaves shows how a pipeline with targets is released: wave by wave,

@@ -169,6 +169,9 @@ func (c podHTTPConfig) pods(ctx context.Context, cl *kube.Clients, ns string) ([
 	if err != nil {
 		return nil, fmt.Errorf("pod_http: reading %s: %w", ref, err)
 	}
+	if obj == nil {
+		return nil, fmt.Errorf("pod_http: %s does not exist", ref)
+	}
 	pods, err := cl.PodsOf(ctx, obj)
 	if err != nil {
 		return nil, steps.Retryable(fmt.Errorf("pod_http: the pods of %s: %w", ref, err))
@@ -218,12 +221,40 @@ func (podHTTPKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (str
 	if err != nil {
 		return "", err
 	}
-	pods, err := c.pods(ctx, cl, env.NamespaceFor(c.Namespace, cl))
+	ns := env.NamespaceFor(c.Namespace, cl)
+	// The pods of a workload an earlier stage writes, or may create, are
+	// those it leaves: known after it.
+	if after := c.podsAfter(ctx, cl, env, ns); len(after) > 0 {
+		return fmt.Sprintf("would send %s %s to the running pods of %s (known after %s)", c.Method, callout.Redact(c.Path), c.target(), strings.Join(after, ", ")), nil
+	}
+	pods, err := c.pods(ctx, cl, ns)
 	if err != nil {
 		return "", err
 	}
 	ask, skipped := running(pods)
 	return fmt.Sprintf("would send %s %s to %s", c.Method, callout.Redact(c.Path), describePods(c.target(), ask, skipped)), nil
+}
+
+// podsAfter names the earlier stages after which the pods of the workload
+// c names are known, in a plan: the one that writes it, or those that may
+// create it when it does not exist. nil for a selector (any pod may match)
+// or a workload no earlier stage writes.
+func (c podHTTPConfig) podsAfter(ctx context.Context, cl *kube.Clients, env *steps.Env, ns string) []string {
+	if c.Name == "" || len(env.Planned.Writers()) == 0 {
+		return nil
+	}
+	m, err := kube.ResolveKind(cl.Mapper, c.Kind)
+	if err != nil {
+		return nil
+	}
+	ref := kube.RefFor(m, ns, c.Name)
+	if _, ok := env.Planned.Object(ref); ok {
+		return env.Planned.KnownAfter(ref)
+	}
+	if live, err := cl.Get(ctx, ref); err == nil && live == nil {
+		return env.Planned.KnownAfter(ref)
+	}
+	return nil
 }
 
 func describePods(target string, ask []corev1.Pod, skipped []string) string {

@@ -7,7 +7,13 @@ import (
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/cutoverhq/cutover/kube"
 
 	"github.com/cutoverhq/cutover/steps"
 )
@@ -29,12 +35,17 @@ func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (
 	ch := selectorChange(c.Selector)
 	var b strings.Builder
 	for _, name := range c.serviceNames() {
-		svc, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if notFound(err) {
-			return "", fmt.Errorf("service %q not found in namespace %q", name, ns)
-		}
+		svc := &corev1.Service{}
+		r := kube.Ref{APIVersion: "v1", Kind: "Service", Resource: "services", Namespace: ns, Name: name}
+		found, after, err := planned(env, r, "service", svc, func() (*corev1.Service, error) {
+			return cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		})
 		if err != nil {
-			return "", apiErr(err, "reading service %q in namespace %q", name, ns)
+			return "", err
+		}
+		if !found {
+			fmt.Fprintf(&b, "service/%s: selector (known after %s), with %s\n", name, strings.Join(after, ", "), ch.describe())
+			continue
 		}
 		if len(svc.Spec.Selector) == 0 {
 			fmt.Fprintf(&b, "service/%s: would be refused: %v\n", name, noSelectorErr(name, ns))
@@ -42,13 +53,74 @@ func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (
 		}
 		next := ch.apply(svc.Spec.Selector)
 		fmt.Fprintf(&b, "service/%s: selector %s → %s\n", name, formatLabels(svc.Spec.Selector), formatLabels(next))
-		if !c.AllowEmpty {
-			if err := guardReadyPods(ctx, cl, ns, name, next); err != nil {
-				fmt.Fprintf(&b, "  would be refused: %v\n", err)
-			}
+		svc.Spec.Selector = next
+		leave(env, r, svc)
+		if c.AllowEmpty {
+			continue
+		}
+		// The pods the new selector picks are those of the workloads the
+		// earlier stages write: the guard is the run's to apply.
+		if w := env.Planned.Writers(); len(w) > 0 {
+			fmt.Fprintf(&b, "  ready pods (known after %s) checked when it runs\n", strings.Join(w, ", "))
+		} else if err := guardReadyPods(ctx, cl, ns, name, next); err != nil {
+			fmt.Fprintf(&b, "  would be refused: %v\n", err)
 		}
 	}
 	return b.String(), nil
+}
+
+// planned reads r into obj as this stage's plan starts from it: as the
+// earlier stages leave it (steps.Planned), else live (get, through the
+// typed client). When neither has it, found is false and after names the
+// earlier stages that may create it; with none, the run would not find it
+// either: an error that calls it kind.
+func planned[T any](env *steps.Env, r kube.Ref, kind string, obj *T, get func() (*T, error)) (found bool, after []string, err error) {
+	if u, ok := env.Planned.Object(r); ok {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
+			return false, nil, fmt.Errorf("reading %s: %w", r, err)
+		}
+		return true, nil, nil
+	}
+	live, err := get()
+	switch {
+	case notFound(err):
+		if after := env.Planned.KnownAfter(r); len(after) > 0 {
+			return false, after, nil
+		}
+		return false, nil, fmt.Errorf("%s %q not found in namespace %q", kind, r.Name, r.Namespace)
+	case err != nil:
+		return false, nil, apiErr(err, "reading %s %q in namespace %q", strings.ToLower(r.Kind), r.Name, r.Namespace)
+	}
+	*obj = *live
+	return true, nil, nil
+}
+
+// plannedObject is r as this stage's plan starts from it: as the earlier
+// stages leave it (steps.Planned), else live. When neither has it, it is
+// nil and after names the earlier stages that may create it; with none,
+// the run would not find it either: an error that calls it kind.
+func plannedObject(ctx context.Context, cl *kube.Clients, env *steps.Env, r kube.Ref, kind string) (*unstructured.Unstructured, []string, error) {
+	if u, ok := env.Planned.Object(r); ok {
+		return u, nil, nil
+	}
+	u, err := cl.Get(ctx, r)
+	if err != nil {
+		return nil, nil, steps.APIError(err)
+	}
+	if u != nil {
+		return u, nil, nil
+	}
+	if after := env.Planned.KnownAfter(r); len(after) > 0 {
+		return nil, after, nil
+	}
+	return nil, nil, fmt.Errorf("%s %q not found in namespace %q", kind, r.Name, r.Namespace)
+}
+
+// leave records obj as this stage's plan leaves r, for the stages after it.
+func leave(env *steps.Env, r kube.Ref, obj any) {
+	if u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj); err == nil {
+		env.Planned.Leave(r, &unstructured.Unstructured{Object: u})
+	}
 }
 
 func (switchBackend) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
@@ -66,15 +138,21 @@ func (switchBackend) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (s
 	if err != nil {
 		return "", err
 	}
-	ing, err := cl.Typed.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{})
-	if notFound(err) {
-		return "", fmt.Errorf("ingress %q not found in namespace %q", name, ns)
-	}
+	ing := &networkingv1.Ingress{}
+	r := kube.Ref{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Resource: "ingresses", Namespace: ns, Name: name}
+	found, after, err := planned(env, r, "ingress", ing, func() (*networkingv1.Ingress, error) {
+		return cl.Typed.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{})
+	})
 	if err != nil {
-		return "", apiErr(err, "reading ingress %q in namespace %q", name, ns)
+		return "", err
+	}
+	if !found {
+		return fmt.Sprintf("ingress/%s: backends (known after %s) → %s\n", name, strings.Join(after, ", "), to), nil
 	}
 	spec := ing.Spec.DeepCopy()
 	sw := rewriteBackends(spec, to, port, c.Host, c.Path, c.From)
+	ing.Spec = *spec
+	leave(env, r, ing)
 	if len(sw) == 0 {
 		return fmt.Sprintf("ingress/%s: no backend to switch; %s\n", name, describeBackends(ing.Spec)), nil
 	}
@@ -108,8 +186,32 @@ func (labelKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	}
 	ch := c.change()
 	lt := &labeler{cl: cl, env: env, ns: env.NamespaceFor(c.Namespace, cl), kind: kind, ch: ch}
+	var r kube.Ref
+	if name := c.name(); name != "" && kind != "Pod" {
+		// A workload an earlier stage writes: its template as that stage
+		// leaves it; its pods are known after it.
+		r = kube.Ref{APIVersion: "apps/v1", Kind: kind, Resource: strings.ToLower(kind) + "s", Namespace: lt.ns, Name: name}
+		if obj, ok := env.Planned.Object(r); ok {
+			labels, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "metadata", "labels")
+			next := obj.DeepCopy()
+			_ = unstructured.SetNestedStringMap(next.Object, ch.apply(labels), "spec", "template", "metadata", "labels")
+			env.Planned.Leave(r, next)
+			out := fmt.Sprintf("%s/%s pod template labels: %s → %s\n", strings.ToLower(kind), name, formatLabels(labels), formatLabels(ch.apply(labels)))
+			if kind == "ReplicaSet" {
+				out += fmt.Sprintf("pods of replicaset/%s: (known after %s), with %s\n", name, strings.Join(env.Planned.KnownAfter(r), ", "), ch.describe())
+			}
+			return out, nil
+		}
+	}
 	targets, err := lt.find(ctx, c.name(), c.Selector)
 	if err != nil {
+		// Not there yet, and an earlier stage whose changes are not known
+		// may create it.
+		if after := env.Planned.KnownAfter(r); r.Name != "" && len(after) > 0 {
+			if live, gerr := cl.Get(ctx, r); gerr == nil && live == nil {
+				return fmt.Sprintf("%s/%s pod template labels: (known after %s), with %s\n", strings.ToLower(kind), r.Name, strings.Join(after, ", "), ch.describe()), nil
+			}
+		}
 		return "", err
 	}
 	var b strings.Builder
@@ -175,3 +277,16 @@ var (
 		steps.Planner
 	} = trafficKind{}
 )
+
+// describe is the change as a plan shows it when the labels it applies to
+// are not known yet: "version=v2, -track".
+func (ch labelChange) describe() string {
+	parts := []string{formatLabels(ch.set)}
+	if len(ch.set) == 0 {
+		parts = nil
+	}
+	for _, k := range ch.del {
+		parts = append(parts, "-"+k)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
@@ -237,14 +238,33 @@ func describeMatches(s Traffic, cookie string) string {
 }
 
 func (n nginxRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (string, error) {
-	ing, err := cl.Typed.NetworkingV1().Ingresses(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
-	if notFound(err) {
-		return "", fmt.Errorf("canary ingress %q not found in namespace %q", s.Name, s.Namespace)
-	}
+	r := kube.Ref{APIVersion: "networking.k8s.io/v1", Kind: "Ingress", Resource: "ingresses", Namespace: s.Namespace, Name: s.Name}
+	ing := &networkingv1.Ingress{}
+	found, after, err := planned(env, r, "canary ingress", ing, func() (*networkingv1.Ingress, error) {
+		return cl.Typed.NetworkingV1().Ingresses(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
+	})
 	if err != nil {
-		return "", apiErr(err, "reading ingress %q in namespace %q", s.Name, s.Namespace)
+		return "", err
 	}
-	return annotationsDiff("ingress/"+s.Name, ing.Annotations, nginxAnnotations(s.Weight, s.Header, n.cookie(s))), nil
+	if !found {
+		return fmt.Sprintf("ingress/%s: annotations (known after %s)\n", s.Name, strings.Join(after, ", ")), nil
+	}
+	want := nginxAnnotations(s.Weight, s.Header, n.cookie(s))
+	before := ing.Annotations
+	next := map[string]string{}
+	for k, v := range before {
+		next[k] = v
+	}
+	for k, v := range want {
+		if v == nil {
+			delete(next, k)
+		} else {
+			next[k] = *v
+		}
+	}
+	ing.Annotations = next
+	leave(env, r, ing)
+	return annotationsDiff("ingress/"+s.Name, before, want), nil
 }
 
 // Undo puts back the recorded annotations, unless the guard says to leave

@@ -180,13 +180,29 @@ func rulesDigest(obj *unstructured.Unstructured, field string) string {
 }
 
 func (t rulesRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients, s Traffic) (string, error) {
-	before, err := t.live(ctx, cl, s)
+	m, err := kube.ResolveKind(cl.Mapper, t.resource)
+	if err != nil {
+		return "", fmt.Errorf("router %q: %w; install %s", s.Router, err, t.crd)
+	}
+	r := kube.RefFor(m, s.Namespace, s.Name)
+	obj, after, err := plannedObject(ctx, cl, env, r, t.kind)
 	if err != nil {
 		return "", err
 	}
-	after, err := t.rewrite(s, before)
+	if obj == nil {
+		return fmt.Sprintf("%s/%s spec.%s: (known after %s)\n", t.kind, s.Name, t.field, strings.Join(after, ", ")), nil
+	}
+	before, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
 	if err != nil {
 		return "", fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.Name, s.Namespace, err)
+	}
+	rules, err := t.rewrite(s, before)
+	if err != nil {
+		return "", fmt.Errorf("%s %q in namespace %q: %w", t.kind, s.Name, s.Namespace, err)
+	}
+	next := obj.DeepCopy()
+	if err := unstructured.SetNestedSlice(next.Object, rules, "spec", t.field); err == nil {
+		env.Planned.Leave(r, next)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s/%s spec.%s:\n", t.kind, s.Name, t.field)
@@ -194,28 +210,11 @@ func (t rulesRouter) Plan(ctx context.Context, env *steps.Env, cl *kube.Clients,
 		j, _ := json.Marshal(r)
 		fmt.Fprintf(&b, "- %s\n", j)
 	}
-	for _, r := range after {
+	for _, r := range rules {
 		j, _ := json.Marshal(r)
 		fmt.Fprintf(&b, "+ %s\n", j)
 	}
 	return b.String(), nil
-}
-
-// live reads the rules of the object s names.
-func (t rulesRouter) live(ctx context.Context, cl *kube.Clients, s Traffic) ([]any, error) {
-	m, err := kube.ResolveKind(cl.Mapper, t.resource)
-	if err != nil {
-		return nil, fmt.Errorf("router %q: %w; install %s", s.Router, err, t.crd)
-	}
-	obj, err := cl.Dynamic.Resource(m.Resource).Namespace(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
-	if notFound(err) {
-		return nil, fmt.Errorf("%s %q not found in namespace %q", t.kind, s.Name, s.Namespace)
-	}
-	if err != nil {
-		return nil, apiErr(err, "reading %s %q in namespace %q", t.kind, s.Name, s.Namespace)
-	}
-	rules, _, err := unstructured.NestedSlice(obj.Object, "spec", t.field)
-	return rules, err
 }
 
 // Undo writes the list of the oldest record back in one merge patch, which

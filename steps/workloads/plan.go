@@ -2,13 +2,17 @@ package workloads
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 
 	"github.com/cutoverhq/cutover/internal/textdiff"
@@ -101,6 +105,9 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 	return strings.Join(out, "\n"), nil
 }
 
+// Plan says what the replica count would become, from the count the
+// stages before it leave (a deploy that creates or changes the workload),
+// as the run does; the dry run of the write goes to the live object.
 func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
 	sc := newScaleConfig()
 	if _, err := steps.Decode(cfg, &sc); err != nil {
@@ -114,13 +121,31 @@ func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	if err != nil {
 		return "", err
 	}
-	prev, err := currentScale(ctx, c, r)
-	if err != nil {
-		return "", err
-	}
 	want := sc.Replicas
-	if _, err := setScale(ctx, c, r, want, "", true); err != nil {
-		return "", err
+	obj, planned := env.Planned.Object(r)
+	var prev int64
+	switch live, err := c.Get(ctx, r); {
+	case err != nil:
+		return "", steps.APIError(err)
+	case live != nil:
+		if prev, err = currentScale(ctx, c, r); err != nil {
+			return "", err
+		}
+		if _, err := setScale(ctx, c, r, want, "", true); err != nil {
+			return "", err
+		}
+	case !planned:
+		if after := env.Planned.KnownAfter(r); len(after) > 0 {
+			return fmt.Sprintf("~ scale %s: (known after %s) → %d replicas", r, strings.Join(after, ", "), want), nil
+		}
+		return "", fmt.Errorf("scale: %s does not exist", r)
+	}
+	if planned {
+		prev = replicasOf(obj)
+		next := obj.DeepCopy()
+		if err := unstructured.SetNestedField(next.Object, want, "spec", "replicas"); err == nil {
+			env.Planned.Leave(r, next)
+		}
 	}
 	if prev == want {
 		return fmt.Sprintf("= unchanged %s: %d replicas", r, want), nil
@@ -128,6 +153,18 @@ func (scaleKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	return fmt.Sprintf("~ scale %s: %d → %d replicas", r, prev, want), nil
 }
 
+// replicasOf is a workload's spec.replicas, 1 when unset (the default).
+func replicasOf(obj *unstructured.Unstructured) int64 {
+	n, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
+	if !found {
+		return 1
+	}
+	return n
+}
+
+// Plan says what the patch would change: of the object as the stages
+// before it leave it, patched here as the API server would, when one
+// writes it; else the live object's server-side dry run.
 func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
 	pc := newPatchConfig()
 	if _, err := steps.Decode(cfg, &pc); err != nil {
@@ -150,15 +187,70 @@ func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	if err != nil {
 		return "", steps.APIError(err)
 	}
-	if live == nil {
+	var after *unstructured.Unstructured
+	if live != nil {
+		// Against the live object: the permissions and admission of the
+		// write, whatever it starts from.
+		after, err = c.Resource(r).Patch(ctx, r.Name, patchTypes[typ], body,
+			metav1.PatchOptions{FieldManager: kube.FieldManager, DryRun: kube.DryRunAll})
+		if err != nil {
+			return "", steps.APIError(fmt.Errorf("patching %s (%s patch, dry run): %w", r, typ, err))
+		}
+	}
+	if obj, ok := env.Planned.Object(r); ok {
+		if after, err = patchLocally(obj, typ, body); err != nil {
+			return "", fmt.Errorf("patching %s (%s patch) as %s leaves it: %w", r, typ, strings.Join(env.Planned.KnownAfter(r), ", "), err)
+		}
+		live = obj
+	}
+	if after == nil {
+		if by := env.Planned.KnownAfter(r); len(by) > 0 {
+			return fmt.Sprintf("~ patch %s: (known after %s)", r, strings.Join(by, ", ")), nil
+		}
 		return "", fmt.Errorf("patch: %s does not exist", r)
 	}
-	after, err := c.Resource(r).Patch(ctx, r.Name, patchTypes[typ], body,
-		metav1.PatchOptions{FieldManager: kube.FieldManager, DryRun: kube.DryRunAll})
-	if err != nil {
-		return "", steps.APIError(fmt.Errorf("patching %s (%s patch, dry run): %w", r, typ, err))
-	}
+	env.Planned.Leave(r, after)
 	return diffText(r, live, after), nil
+}
+
+// patchLocally applies a patch of type typ to obj as the API server
+// would: a strategic merge by the kind's Go type (a merge patch for a
+// kind the client does not know).
+func patchLocally(obj *unstructured.Unstructured, typ string, body []byte) (*unstructured.Unstructured, error) {
+	orig, err := json.Marshal(obj.Object)
+	if err != nil {
+		return nil, err
+	}
+	var out []byte
+	switch typ {
+	case "json":
+		p, err := jsonpatch.DecodePatch(body)
+		if err != nil {
+			return nil, err
+		}
+		out, err = p.Apply(orig)
+		if err != nil {
+			return nil, err
+		}
+	case "strategic":
+		if typed, err := scheme.Scheme.New(obj.GroupVersionKind()); err == nil {
+			out, err = strategicpatch.StrategicMergePatch(orig, body, typed)
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
+		fallthrough
+	default:
+		if out, err = jsonpatch.MergePatch(orig, body); err != nil {
+			return nil, err
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		return nil, err
+	}
+	return &unstructured.Unstructured{Object: m}, nil
 }
 
 func (deleteKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (string, error) {
