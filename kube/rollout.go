@@ -65,7 +65,8 @@ func OnDelete(obj *unstructured.Unstructured) bool {
 
 // RolloutStatus says where a workload's rollout stands, with the semantics
 // of `kubectl rollout status`: done; waiting, with a message saying for what;
-// or failed (a *RolloutFailed error). A controller that has not yet observed
+// or failed (a *RolloutFailed error, with the message of what it was
+// waiting for when there is one). A controller that has not yet observed
 // the latest spec is always "waiting": its status describes an older spec.
 func RolloutStatus(obj *unstructured.Unstructured) (done bool, msg string, err error) {
 	return rolloutStatus(obj, nil, time.Time{})
@@ -108,7 +109,9 @@ func rolloutStatus(obj *unstructured.Unstructured, pc *progressClock, now time.T
 }
 
 // deploymentStatus judges d at now; pc (may be nil: kubectl's verdict
-// alone) times a rollout its controller does not (progressClock).
+// alone) times a rollout its controller does not (progressClock). A
+// failure comes with what the rollout was waiting for, as a wait's last
+// message (Condition).
 func deploymentStatus(name, ns string, d *appsv1.Deployment, pc *progressClock, now time.Time) (bool, string, error) {
 	if d.Generation > d.Status.ObservedGeneration {
 		return false, name + ": waiting for the deployment controller to observe the new spec", nil
@@ -117,18 +120,8 @@ func deploymentStatus(name, ns string, d *appsv1.Deployment, pc *progressClock, 
 	if ns != "" {
 		obj += " in namespace " + ns
 	}
-	for _, c := range d.Status.Conditions {
-		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == reasonDeadline && !staleCondition(c.LastUpdateTime, d) {
-			return false, "", pastDeadline(obj, d, c.Message)
-		}
-	}
 	want := deref(d.Spec.Replicas, 1)
 	st := d.Status
-	if d.Spec.Paused && st.UpdatedReplicas < want {
-		// A paused rollout never progresses: waiting for it would hang
-		// until the stage's timeout. Say why at once.
-		return false, "", &RolloutFailed{Object: obj, Reason: fmt.Sprintf("the deployment is paused (spec.paused) with %d of %d replicas updated, so its rollout cannot progress: an earlier run may have left it paused (see cutover status, and undo that run), or resume it (kubectl rollout resume)", st.UpdatedReplicas, want)}
-	}
 	var waiting string
 	switch {
 	case st.UpdatedReplicas < want:
@@ -137,15 +130,30 @@ func deploymentStatus(name, ns string, d *appsv1.Deployment, pc *progressClock, 
 		waiting = fmt.Sprintf("%d old replicas pending termination", st.Replicas-st.UpdatedReplicas)
 	case st.AvailableReplicas < st.UpdatedReplicas:
 		waiting = fmt.Sprintf("%d of %d updated replicas are available", st.AvailableReplicas, st.UpdatedReplicas)
-	default:
+	}
+	msg := ""
+	if waiting != "" {
+		msg = name + ": " + waiting
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == reasonDeadline && !staleCondition(c.LastUpdateTime, d) {
+			return false, msg, pastDeadline(obj, d, c.Message)
+		}
+	}
+	if d.Spec.Paused && st.UpdatedReplicas < want {
+		// A paused rollout never progresses: waiting for it would hang
+		// until the stage's timeout. Say why at once.
+		return false, msg, &RolloutFailed{Object: obj, Reason: fmt.Sprintf("the deployment is paused (spec.paused) with %d of %d replicas updated, so its rollout cannot progress: an earlier run may have left it paused (see cutover status, and undo that run), or resume it (kubectl rollout resume)", st.UpdatedReplicas, want)}
+	}
+	if waiting == "" {
 		return true, fmt.Sprintf("%s: %d of %d updated replicas are available", name, st.AvailableReplicas, want), nil
 	}
 	if pc != nil {
 		if err := pc.judge(obj, d, waiting, now); err != nil {
-			return false, "", err
+			return false, msg, err
 		}
 	}
-	return false, name + ": " + waiting, nil
+	return false, msg, nil
 }
 
 func statefulSetStatus(name string, s *appsv1.StatefulSet) (bool, string, error) {

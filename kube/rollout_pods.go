@@ -51,12 +51,7 @@ func (pw *podWatch) follow(ctx context.Context, c *Clients, ns, sel string) {
 		if err != nil {
 			return
 		}
-		pw.mu.Lock()
-		clear(pw.pods)
-		for i := range list.Items {
-			pw.pods[list.Items[i].UID] = &list.Items[i]
-		}
-		pw.mu.Unlock()
+		pw.set(list.Items)
 		pw.alarm.poke()
 		w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, watcherFunc(func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			o.LabelSelector = sel
@@ -71,6 +66,30 @@ func (pw *podWatch) follow(ctx context.Context, c *Clients, ns, sel string) {
 		if !relist {
 			return
 		}
+	}
+}
+
+// set makes pods the pods known.
+func (pw *podWatch) set(pods []corev1.Pod) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	clear(pw.pods)
+	for i := range pods {
+		pw.pods[pods[i].UID] = &pods[i]
+	}
+}
+
+// once lists the pods obj selects, for a verdict on a state judged
+// before any pod was followed (a wait that begins past a progress
+// deadline): best effort, as the watch is.
+func (pw *podWatch) once(ctx context.Context, c *Clients, obj *unstructured.Unstructured) {
+	sel, err := SelectorOf(obj)
+	if err != nil || sel == nil || c.Typed == nil {
+		return
+	}
+	list, err := c.Typed.CoreV1().Pods(obj.GetNamespace()).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err == nil {
+		pw.set(list.Items)
 	}
 }
 
@@ -170,7 +189,10 @@ func (c *Clients) rolloutWatch(ctx context.Context, r Ref) (cond Condition, chan
 // or does not get ready (Stuck), is named in the message. stop ends the
 // pod watch and al. Whatever waits for a workload's pods (a rollout, a
 // scale) says why one cannot start or crashes, rather than counting ready
-// replicas until the timeout.
+// replicas until the timeout. A verdict of base that comes with its
+// message (a rollout past its progress deadline) gets the pods' reason
+// too, judged then, and the wait's error ends with both (lastSeen), as a
+// timeout's does.
 func (c *Clients) followPods(ctx context.Context, al *alarm, base Condition) (cond Condition, changed <-chan struct{}, stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	pw := &podWatch{pods: map[types.UID]*corev1.Pod{}, alarm: al}
@@ -181,10 +203,14 @@ func (c *Clients) followPods(ctx context.Context, al *alarm, base Condition) (co
 	following := false
 	cond = func(obj *unstructured.Unstructured) (bool, string, error) {
 		done, msg, err := base(obj)
-		if done || err != nil || obj == nil {
+		if done || obj == nil || (err != nil && msg == "") {
 			return done, msg, err
 		}
-		if !following {
+		switch {
+		case following:
+		case err != nil:
+			pw.once(ctx, c, obj)
+		default:
 			following = pw.start(ctx, c, obj)
 		}
 		if s := pw.stuck(); s != "" {

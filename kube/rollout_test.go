@@ -51,7 +51,9 @@ func TestRolloutStatusDeployment(t *testing.T) {
 		{"not available", dep(2, 2, 3, 3, 3, 1), false, "1 of 3 updated replicas are available", false},
 		{"done", dep(2, 2, 3, 3, 3, 3, progressing), true, "3 of 3", false},
 		{"scaled to zero", dep(2, 2, 0, 0, 0, 0), true, "", false},
-		{"deadline exceeded", dep(2, 2, 3, 1, 4, 3, deadline), false, "", true},
+		// A verdict comes with what the rollout waited for (a wait's
+		// failure ends with it).
+		{"deadline exceeded", dep(2, 2, 3, 1, 4, 3, deadline), false, "deployment/web: 1 of 3 replicas updated", true},
 		// An old deadline condition from before the spec changed is not final.
 		{"deadline of an unobserved spec", dep(3, 2, 3, 1, 4, 3, deadline), false, "observe", false},
 	}
@@ -65,6 +67,9 @@ func TestRolloutStatusDeployment(t *testing.T) {
 				}
 				if !strings.Contains(err.Error(), "deployment/web in namespace shop") || !strings.Contains(err.Error(), "progress deadline") {
 					t.Errorf("error %q should name the deployment and the deadline", err)
+				}
+				if msg != c.msg {
+					t.Errorf("message = %q, want %q", msg, c.msg)
 				}
 				return
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,7 +17,9 @@ import (
 
 // Condition judges one state of a watched object; obj is nil while the
 // object does not exist. It returns done, or a message saying what is still
-// awaited, or an error that ends the wait (a terminal failure).
+// awaited, or an error that ends the wait (a terminal failure), with the
+// message of what it was awaiting then when there is one: the wait's
+// error ends with it (lastSeen).
 type Condition func(obj *unstructured.Unstructured) (done bool, msg string, err error)
 
 // WaitFor watches r until cond is done and returns the object that satisfied
@@ -106,7 +109,9 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 		lastObj, judgedAny = obj, true
 		done, msg, err := cond(obj)
 		if err != nil {
-			return false, err
+			// The state that failed, as a timeout's is: why the pods
+			// were not ready when the deadline passed.
+			return false, lastSeen(err, msg)
 		}
 		if !done && !announced && report != nil {
 			// Said once, before what it waits for: how long it will.
@@ -131,16 +136,14 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 			// Judged again: what a message about pods says of time
 			// ("running, not ready for 40s") is as of the end, not of
 			// the last event.
-			if done, msg, err := cond(lastObj); !done && err == nil && msg != "" {
+			if done, msg, _ := cond(lastObj); !done && msg != "" {
 				last = msg
 			}
 		}
 		if last == "" {
 			return fmt.Errorf("%s waiting for %s: %w", what, r, cause)
 		}
-		// The last message at the end: the run's summary ends with why
-		// the wait did not finish (a pod crash-looping, say).
-		return fmt.Errorf("%s waiting for %s (%w); last seen: %s", what, r, cause, last)
+		return lastSeen(fmt.Errorf("%s waiting for %s (%w)", what, r, cause), last)
 	}
 
 	for {
@@ -217,6 +220,31 @@ func (c *Clients) wait(ctx context.Context, r Ref, start waitStart, cond Conditi
 		}
 	}
 }
+
+// lastSeen ends err, the failure of a wait, with msg, the last thing it
+// saw ("; last seen: deployment/web: 0 of 2 updated replicas are
+// available; pod web-1 CrashLoopBackOff: …"): the failure line and the
+// run's summary end with why the wait did not finish, whether its time
+// ran out or its condition failed. err is unchanged when msg is "".
+func lastSeen(err error, msg string) error {
+	if msg == "" {
+		return err
+	}
+	return &seenError{err: err, seen: msg}
+}
+
+type seenError struct {
+	err  error
+	seen string
+}
+
+// Error drops a final period of err's ("ReplicaSet "web-1" has timed out
+// progressing.", the deployment controller's words): a sentence goes on.
+func (e *seenError) Error() string {
+	return strings.TrimSuffix(e.err.Error(), ".") + "; last seen: " + e.seen
+}
+
+func (e *seenError) Unwrap() error { return e.err }
 
 // follow judges watch events until the condition is done, fails, the
 // context ends, or the server says the resourceVersion is too old (relist).

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -267,5 +268,25 @@ func TestWaitAfterWriteOfNothingLists(t *testing.T) {
 	}
 	if s.lists != 1 || len(s.watchRV) != 0 {
 		t.Errorf("lists = %d, watches = %d; want the list alone", s.lists, len(s.watchRV))
+	}
+}
+
+// A condition's verdict ends the wait's error with the message it came
+// with, as a timeout's ends with the last one (lastSeen); a verdict
+// without one is left as it is.
+func TestWaitFailureSaysWhatItSaw(t *testing.T) {
+	verdict := errors.New(`ReplicaSet "web-1" has timed out progressing.`)
+	cond := func(msg string) Condition {
+		return func(*unstructured.Unstructured) (bool, string, error) { return false, msg, verdict }
+	}
+	var s fakeServer
+	c := s.clients(listOf("10", cmAt("stuck", "10")))
+	_, err := c.WaitFor(context.Background(), flagRef, cond("deployment/web: 0 of 2 updated replicas are available; pod web-1 CrashLoopBackOff"), nil)
+	want := `ReplicaSet "web-1" has timed out progressing; last seen: deployment/web: 0 of 2 updated replicas are available; pod web-1 CrashLoopBackOff`
+	if err == nil || err.Error() != want || !errors.Is(err, verdict) {
+		t.Errorf("err = %v, want %q wrapping the verdict", err, want)
+	}
+	if _, err := c.WaitFor(context.Background(), flagRef, cond(""), nil); err != verdict {
+		t.Errorf("err = %v, want the verdict as it is", err)
 	}
 }

@@ -106,6 +106,11 @@ func TestE2EDeployProgressDeadlineIsTerminal(t *testing.T) {
 	if !strings.Contains(err.Error(), "has timed out progressing") || strings.Contains(err.Error(), "cutover applied") {
 		t.Errorf("err = %v, want the deployment controller's verdict", err)
 	}
+	// And it ends with the state that failed, as a timeout's error does
+	// (the pod is named too once it has run unready for SlowReady).
+	if !strings.Contains(err.Error(), "progressing; last seen: deployment/stuck: 0 of 1 updated replicas are available") {
+		t.Errorf("err = %v, want it to end with what the wait saw last", err)
+	}
 }
 
 func TestE2EDeployRejectsUnknownImageName(t *testing.T) {
