@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cutoverhq/cutover/events"
 )
@@ -58,22 +59,31 @@ func oneLine(s string) string {
 // shape is a progress message with its numbers blanked. Two messages with
 // the same shape say the same thing about a different count ("ready 3/10",
 // "ready 4/10"), so they are rate limited; a different shape is a new phase
-// and is always printed.
+// and is always printed. A word with digits is a number when its only
+// letters are a duration's units ("40s", "1m5s", "0/3", "12:05:03"), and
+// a name otherwise ("demo-2", "web-5d9f8-x2k4q", "v3"): a message about
+// another pod has another shape.
 func shape(s string) string {
-	var b strings.Builder
-	digits := false
-	for _, r := range s {
-		if r >= '0' && r <= '9' || (digits && r == '.') {
-			if !digits {
-				b.WriteByte('#')
-			}
-			digits = true
-			continue
+	words := strings.Fields(s)
+	for i, w := range words {
+		if isNumber(w) {
+			words[i] = "#"
 		}
-		digits = false
-		b.WriteRune(r)
 	}
-	return b.String()
+	return strings.Join(words, " ")
+}
+
+func isNumber(w string) bool {
+	digits := false
+	for _, r := range w {
+		switch {
+		case r >= '0' && r <= '9':
+			digits = true
+		case unicode.IsLetter(r) && !strings.ContainsRune("hmsnuµ", r):
+			return false
+		}
+	}
+	return digits
 }
 
 // ANSI styles used when colors are on.

@@ -26,7 +26,7 @@ type lines struct {
 
 // progressMark remembers a stage's last printed progress line, for the rate
 // limit, and the newest suppressed one, printed if the attempt then fails so
-// the log says what it was waiting for.
+// the log says what it was waiting for (unless the error says it).
 type progressMark struct {
 	at      time.Time
 	msg     string
@@ -85,12 +85,13 @@ func (l *lines) format(e events.Event) []line {
 		l.prog[e.Stage] = pm
 	}
 	var out []line
-	// A failed attempt first shows the last thing it was waiting for.
+	// A failed attempt first shows the last thing it was waiting for,
+	// unless its error says it (a wait's "last seen: …").
 	flush := func() {
-		if pm.pending != "" {
+		if pm.pending != "" && !strings.Contains(e.Error, pm.pending) {
 			out = append(out, row(e.Stage, paint(l.opts.Color, ansiDim, "progress: "+oneLine(pm.pending))))
-			pm.pending = ""
 		}
+		pm.pending = ""
 	}
 	switch e.Type {
 	case events.StageStarted:
@@ -181,8 +182,13 @@ func waveLine(e events.Event) string {
 	return out
 }
 
-// progressDue applies the rate limit: a message with a new shape at once,
-// the same shape at most once per ProgressEvery, an identical one never.
+// progressDue applies the rate limit: a message with a new shape at once;
+// one of the same shape, whose numbers alone moved, at most once per
+// ProgressEvery when they are what the stage waits for (its first clause,
+// up to "; ": "3 of 10 updated replicas are available"), and once per
+// ReasonEvery when only why it waits moved (what follows: a crash-looping
+// pod's restarts), with the newest numbers then; an identical one never.
+// Another pod or another reason is another shape, said at once.
 func (l *lines) progressDue(pm *progressMark, at time.Time, msg string) bool {
 	switch {
 	case pm.msg == "":
@@ -192,7 +198,20 @@ func (l *lines) progressDue(pm *progressMark, at time.Time, msg string) bool {
 	case shape(msg) != shape(pm.msg):
 		return true
 	}
-	return at.IsZero() || pm.at.IsZero() || at.Sub(pm.at) >= l.opts.progressEvery()
+	every := l.opts.progressEvery()
+	if waitsFor(msg) == waitsFor(pm.msg) {
+		every = max(every, l.opts.reasonEvery())
+	}
+	return at.IsZero() || pm.at.IsZero() || at.Sub(pm.at) >= every
+}
+
+// waitsFor is the first clause of a progress message, what the stage
+// waits for; the clauses after it say why it is not done yet
+// ("deployment/web: 0 of 2 updated replicas are available; pod web-1
+// CrashLoopBackOff: …", kube.Stuck's).
+func waitsFor(msg string) string {
+	what, _, _ := strings.Cut(msg, "; ")
+	return what
 }
 
 func reason(msg string) string {

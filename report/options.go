@@ -23,6 +23,10 @@ type Options struct {
 	// that only differ in their numbers (default 2s). A message that says
 	// something new is printed at once.
 	ProgressEvery time.Duration
+	// ReasonEvery is the least time between two progress lines of a stage
+	// that differ only in the numbers of why it waits, not of what it
+	// waits for: a crash-looping pod's restarts (default 30s).
+	ReasonEvery time.Duration
 	// JUnit and Summary are paths for the JUnit XML and the markdown report
 	// (--junit, --summary); ForEnvironment adds those sinks when set.
 	JUnit   string
@@ -39,6 +43,13 @@ func (o Options) progressEvery() time.Duration {
 		return o.ProgressEvery
 	}
 	return defaults.ProgressEvery
+}
+
+func (o Options) reasonEvery() time.Duration {
+	if o.ReasonEvery > 0 {
+		return o.ReasonEvery
+	}
+	return defaults.ReasonEvery
 }
 
 func (o Options) now() time.Time {

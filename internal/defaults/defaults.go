@@ -86,4 +86,10 @@ const (
 	NotifyMaxDelay = 2 * time.Second
 	// ProgressEvery is how often a renderer reports a stage still running.
 	ProgressEvery = 2 * time.Second
+	// ReasonEvery is how often the text output says again why a stage
+	// waits when only a count in its reason moved (a crash-looping pod
+	// restarts about every 10 s to 5 min, a fake one every second), not
+	// what it waits for: the reason is news when it changes, not when
+	// its restart count does.
+	ReasonEvery = 30 * time.Second
 )
