@@ -56,18 +56,46 @@ func (c *cli) load(path string, o *options) (*engine.Program, bool) {
 
 // appendNew adds the diagnostics of more whose subject no earlier error
 // overlaps: a reference to an undeclared stage, say, also fails evaluation.
+// Subjects are indexed by file and line, so a pipeline with an error in
+// each of thousands of stages is not compared all against all.
 func appendNew(diags, more hcl.Diagnostics) hcl.Diagnostics {
 	had := diags.HasErrors()
+	type line struct {
+		file string
+		n    int
+	}
+	byLine := map[line][]*hcl.Range{}
+	index := func(d *hcl.Diagnostic) {
+		if d.Subject == nil {
+			return
+		}
+		for n := d.Subject.Start.Line; n <= d.Subject.End.Line; n++ {
+			k := line{d.Subject.Filename, n}
+			byLine[k] = append(byLine[k], d.Subject)
+		}
+	}
+	if had {
+		for _, d := range diags {
+			index(d)
+		}
+	}
 	for _, d := range more {
 		dup := false
-		for _, e := range diags {
-			if had && e.Subject != nil && d.Subject != nil && e.Subject.Overlaps(*d.Subject) {
-				dup = true
-				break
+		if had && d.Subject != nil {
+			for n := d.Subject.Start.Line; n <= d.Subject.End.Line && !dup; n++ {
+				for _, r := range byLine[line{d.Subject.Filename, n}] {
+					if r.Overlaps(*d.Subject) {
+						dup = true
+						break
+					}
+				}
 			}
 		}
 		if !dup && (!had || d.Subject != nil) {
 			diags = append(diags, d)
+			if had {
+				index(d)
+			}
 		}
 	}
 	return diags
