@@ -18,7 +18,7 @@ func TestAppendNew(t *testing.T) {
 	}
 	more := hcl.Diagnostics{
 		{Severity: hcl.DiagError, Summary: "Unsupported attribute", Subject: at(5, 45, 103, 5, 49, 107)}, // the same reference
-		{Severity: hcl.DiagError, Summary: "inside the block", Subject: at(12, 3, 250, 12, 9, 256)},    // within a multi-line subject
+		{Severity: hcl.DiagError, Summary: "inside the block", Subject: at(12, 3, 250, 12, 9, 256)},      // within a multi-line subject
 		{Severity: hcl.DiagError, Summary: "same line, apart", Subject: at(5, 60, 118, 5, 65, 123)},
 		{Severity: hcl.DiagError, Summary: "no place"},
 		{Severity: hcl.DiagError, Summary: "again", Subject: at(5, 61, 119, 5, 62, 120)}, // overlaps one appended
