@@ -61,6 +61,9 @@ func (n *Ending) Add(e Event) {
 	}
 }
 
+// UndoOfRun says whether the events are `cutover undo RUN`'s.
+func (n Ending) UndoOfRun() bool { return n.undoRun }
+
 // NothingUndone says whether the run ended undone (failed, or interrupted)
 // without any stage to undo.
 func (n Ending) NothingUndone() bool {

@@ -23,9 +23,17 @@ func TestRunEndTellsWhatTheSummaryTells(t *testing.T) {
 	failed := []events.Event{ev(events.RunStarted, ""), ev(events.StageStarted, "web"), ev(events.StageFailed, "web")}
 	undone := append(failed[:3:3], ev(events.UndoStarted, "web"), ev(events.UndoSucceeded, "web"))
 	undoFailed := append(failed[:3:3], ev(events.UndoStarted, "web"), ev(events.UndoFailed, "web"))
+	undoRun := ev(events.RunStarted, "")
+	undoRun.Message = events.UndoRun
+	dry := func(typ events.Type) events.Event {
+		e := ev(typ, "")
+		e.DryRun = true
+		return e
+	}
 	end := func(evs []events.Event, r events.Result, pending ...string) []events.Event {
 		e := ev(events.RunFinished, "")
 		e.Result, e.UndoPending = r, pending
+		e.DryRun = len(evs) > 0 && evs[0].DryRun
 		return append(evs[:len(evs):len(evs)], e)
 	}
 	for _, c := range []struct {
@@ -45,6 +53,10 @@ func TestRunEndTellsWhatTheSummaryTells(t *testing.T) {
 			"shop: run r-7 interrupted, everything undone", "Result: interrupted"},
 		{"undo failed", end(undoFailed, events.UndoIncomplete, "stage web: restore by hand"), Failed,
 			"shop: run r-7 failed at stage web, undo incomplete", "Result: failed, undo incomplete"},
+		{"undo of a run left incomplete", end([]events.Event{undoRun, ev(events.UndoStarted, "web"), ev(events.UndoFailed, "web")}, events.UndoIncomplete, "stage web: restore by hand"), Failed,
+			"shop: run r-7: undo incomplete", "Result: undo incomplete"},
+		{"dry run", end([]events.Event{dry(events.RunStarted), ev(events.StageStarted, "web"), ev(events.StageSucceeded, "web")}, events.Succeeded), Succeeded,
+			"shop: dry run r-7 succeeded", "Result: dry run succeeded"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rcv, base := newReceiver(t, ok)

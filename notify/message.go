@@ -150,6 +150,10 @@ func (t *translator) message(e events.Event) (Message, bool) {
 // with something left for a person.
 func (t *translator) finished(e events.Event) (event, text string) {
 	run := fmt.Sprintf("%s: run %s", e.Pipeline, e.RunID)
+	if t.ending.DryRun {
+		// Told as the summary tells it: a rehearsal released nothing.
+		run = fmt.Sprintf("%s: dry run %s", e.Pipeline, e.RunID)
+	}
 	failed := run + " failed"
 	if t.failStage != "" {
 		failed = fmt.Sprintf("%s failed at stage %s", run, t.failStage)
@@ -169,8 +173,13 @@ func (t *translator) finished(e events.Event) (event, text string) {
 		return Undone, run + " interrupted, " + undone
 	case events.FailedStopped:
 		return Failed, failed + `, nothing undone (on_failure = "stop")`
-	case events.UndoIncomplete:
-		return Failed, failed + ", undo incomplete" // undo_pending lists what is left
+	case events.UndoIncomplete: // undo_pending lists what is left
+		if t.ending.UndoOfRun() {
+			// `cutover undo RUN` of a run that may have succeeded: the
+			// undo, not the release, is what did not finish.
+			return Failed, run + ": undo incomplete"
+		}
+		return Failed, failed + ", undo incomplete"
 	}
 	return Failed, fmt.Sprintf("%s ended: %s", run, e.Result)
 }
