@@ -175,6 +175,12 @@ func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, 
 	// order of the source, which is the order a reader fixes them in, and
 	// capped once over all of them, so the count left out is true.
 	sort.SliceStable(diags, func(i, j int) bool { return diagBefore(diags[i], diags[j]) })
+	errs := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs++
+		}
+	}
 	diags = cfg.CapPerFile(diags)
 	sort.SliceStable(diags, func(i, j int) bool { return !isHint(diags[i]) && isHint(diags[j]) })
 	if o.output == "json" {
@@ -213,14 +219,18 @@ func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, 
 		}
 		_ = w.WriteDiagnostic(d)
 	}
-	errs := 0
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError {
-			errs++
-		}
-	}
 	if errs > 0 {
-		fmt.Fprintf(c.stderr, "%s; %s.\n", words.Count(errs, "error"), outcome)
+		shown := 0
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError && d.Summary != config.TooManyErrors {
+				shown++
+			}
+		}
+		count := words.Count(errs, "error")
+		if shown < errs {
+			count += fmt.Sprintf(" (%d not shown)", errs-shown)
+		}
+		fmt.Fprintf(c.stderr, "%s; %s.\n", count, outcome)
 	}
 	if c.getenv("GITHUB_ACTIONS") == "true" {
 		// Annotations point at the line in the pull request's diff. Closing

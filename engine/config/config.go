@@ -141,6 +141,10 @@ func (c *Config) CapPerFile(diags hcl.Diagnostics) hcl.Diagnostics {
 	return capPerFile(diags, MaxDiagnosticsPerFile, unparsed)
 }
 
+// TooManyErrors is the summary of the diagnostic that stands for a file's
+// errors left out by CapPerFile.
+const TooManyErrors = "Too many errors"
+
 // capPerFile keeps the first max errors of each file, in the order given,
 // and says how many more there were; warnings and diagnostics without a
 // file are kept. Of a file the parser found errors in (unparsed), it asks
@@ -169,7 +173,7 @@ func capPerFile(diags hcl.Diagnostics, max int, unparsed map[string]bool) hcl.Di
 			detail += " Is it pipeline source?"
 		}
 		out = append(out, &hcl.Diagnostic{
-			Severity: hcl.DiagError, Summary: "Too many errors",
+			Severity: hcl.DiagError, Summary: TooManyErrors,
 			Detail:  detail,
 			Subject: &hcl.Range{Filename: f, Start: hcl.InitialPos, End: hcl.InitialPos},
 		})
