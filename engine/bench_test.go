@@ -22,7 +22,14 @@ func writeFile(tb testing.TB, dir, name, src string) {
 
 func prepareDir(tb testing.TB, dir string, reg *steps.Registry) *Program {
 	tb.Helper()
+	return prepareDirParsed(tb, dir, reg, func() {})
+}
+
+// prepareDirParsed is prepareDir calling parsed between load and prepare.
+func prepareDirParsed(tb testing.TB, dir string, reg *steps.Registry, parsed func()) *Program {
+	tb.Helper()
 	cfg, diags := config.Load(dir, reg)
+	parsed()
 	if diags.HasErrors() {
 		tb.Fatal(dump(diags))
 	}

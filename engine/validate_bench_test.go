@@ -94,16 +94,7 @@ func benchValidate(b *testing.B, src string, stages int) {
 func loadPaced(b *testing.B, dir string) *Program {
 	pace := gcpace.Start(config.SourceSize(dir))
 	defer pace.Done()
-	cfg, diags := config.Load(dir, steps.Default)
-	pace.Parsed()
-	if diags.HasErrors() {
-		b.Fatal(dump(diags))
-	}
-	p, diags := Prepare(cfg, Inputs{})
-	if diags.HasErrors() {
-		b.Fatal(dump(diags))
-	}
-	return p
+	return prepareDirParsed(b, dir, steps.Default, pace.Parsed)
 }
 
 // resetPeakRSS gives the freed heap back to the system and resets the
