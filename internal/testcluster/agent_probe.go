@@ -196,7 +196,8 @@ func parseSleep(s string) (time.Duration, error) {
 
 // prober runs one probe of a container at the probe's period and reports
 // when its result flips, after successThreshold successes or
-// failureThreshold failures in a row (the kubelet's rules and defaults).
+// failureThreshold failures in a row (the kubelet's rules and defaults,
+// except a timeout of at least minProbeTimeout).
 type prober struct {
 	kind  string // readiness, liveness, startup
 	probe *corev1.Probe
@@ -206,7 +207,7 @@ type prober struct {
 // flips; the first report is the first flip from the initial "unknown".
 func (p prober) run(ctx context.Context, ip string, c *corev1.Container, report func(ok bool, err error)) {
 	period := secondsOr(p.probe.PeriodSeconds, 10)
-	timeout := secondsOr(p.probe.TimeoutSeconds, 1)
+	timeout := max(secondsOr(p.probe.TimeoutSeconds, 1), minProbeTimeout)
 	succNeeded := int(max(p.probe.SuccessThreshold, 1))
 	failNeeded := int(p.probe.FailureThreshold)
 	if failNeeded <= 0 {
@@ -253,6 +254,16 @@ func (p prober) run(ctx context.Context, ip string, c *corev1.Container, report 
 		}
 	}
 }
+
+// minProbeTimeout is the least time a probe is given. A kubelet's node
+// serves its pods alone; here the probes run in the test process, sharing
+// two cores with the control plane, the data plane, the load generators and
+// other scenarios, and a stall of a few seconds there failed every probe
+// of every pod at once (their 1 s default), taking all endpoints out of
+// the Services whose traffic a scenario was counting. A dead server is
+// refused at once, not timed out, so failures stay prompt; no scenario
+// relies on a slow probe failing.
+const minProbeTimeout = 5 * time.Second
 
 func secondsOr(s, def int32) time.Duration {
 	if s <= 0 {
