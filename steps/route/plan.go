@@ -70,12 +70,18 @@ func (switchSelector) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (
 }
 
 // planned reads r into obj as this stage's plan starts from it: as the
-// earlier stages leave it (steps.Planned), else live (get, through the
-// typed client). When neither has it, found is false and after names the
-// earlier stages that may create it; with none, the run would not find it
-// either: an error that calls it kind.
+// earlier stages leave it (steps.Planned), else live (get). When neither
+// has it, found is false and after names the earlier stages that may create
+// it; with none, the run would not find it either: an error that calls it
+// kind.
 func planned[T any](env *steps.Env, r kube.Ref, kind string, obj *T, get func() (*T, error)) (found bool, after []string, err error) {
 	if u, ok := env.Planned.Object(r); ok {
+		// An unstructured reader takes the object as it is; a typed one
+		// converts it.
+		if p, ok := any(obj).(*unstructured.Unstructured); ok {
+			*p = *u.DeepCopy()
+			return true, nil, nil
+		}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, obj); err != nil {
 			return false, nil, fmt.Errorf("reading %s: %w", r, err)
 		}
@@ -95,25 +101,17 @@ func planned[T any](env *steps.Env, r kube.Ref, kind string, obj *T, get func() 
 	return true, nil, nil
 }
 
-// plannedObject is r as this stage's plan starts from it: as the earlier
-// stages leave it (steps.Planned), else live. When neither has it, it is
-// nil and after names the earlier stages that may create it; with none,
-// the run would not find it either: an error that calls it kind.
+// plannedObject is planned through the dynamic client, for the kinds
+// without a typed one (the traffic routers' objects); nil when not found.
 func plannedObject(ctx context.Context, cl *kube.Clients, env *steps.Env, r kube.Ref, kind string) (*unstructured.Unstructured, []string, error) {
-	if u, ok := env.Planned.Object(r); ok {
-		return u, nil, nil
+	obj := &unstructured.Unstructured{}
+	found, after, err := planned(env, r, kind, obj, func() (*unstructured.Unstructured, error) {
+		return cl.Resource(r).Get(ctx, r.Name, metav1.GetOptions{})
+	})
+	if !found {
+		return nil, after, err
 	}
-	u, err := cl.Get(ctx, r)
-	if err != nil {
-		return nil, nil, steps.APIError(err)
-	}
-	if u != nil {
-		return u, nil, nil
-	}
-	if after := env.Planned.KnownAfter(r); len(after) > 0 {
-		return nil, after, nil
-	}
-	return nil, nil, fmt.Errorf("%s %q not found in namespace %q", kind, r.Name, r.Namespace)
+	return obj, nil, nil
 }
 
 // leave records obj as this stage's plan leaves r, for the stages after it.
