@@ -36,7 +36,9 @@ var commands = []command{
 		long: "Checks the pipeline at PATH (a directory of .hcl files, or one file; default: the current\n" +
 			"directory) without running anything: syntax, references, types, variables and each step's\n" +
 			"settings, every problem at once with file:line:col. Required variables without a value are\n" +
-			"checked as unknown, as terraform validate does.",
+			"checked as unknown, as terraform validate does. -o json: the diagnostics, one event per line,\n" +
+			"then the verdict, valid or not: {\"valid\": …, \"errors\": N, \"warnings\": N, …} (plan -o json\n" +
+			"of an invalid pipeline ends with it too).",
 		example: "  cutover validate pipelines/blue-green-service\n  cutover validate . -var version=v2 -o json",
 		flags:   flagsOf(varFlags, []string{"output"}),
 		run:     cmdValidate,

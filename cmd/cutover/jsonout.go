@@ -3,7 +3,10 @@ package main
 import (
 	"encoding/json"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/cutoverhq/cutover/engine"
+	"github.com/cutoverhq/cutover/engine/config"
 )
 
 // The -o json documents of the commands whose text output is data
@@ -13,14 +16,27 @@ import (
 // printJSON writes v as one line of JSON.
 func (c *cli) printJSON(v any) { _ = json.NewEncoder(c.stdout).Encode(v) }
 
-// validated is validate's document (after any warning's diagnostic event).
-func validated(p *engine.Program) map[string]any {
+// validated is validate's document, its last line (after the diagnostic
+// events): valid or not, with the count of errors and warnings found; the
+// pipeline's counts when it is valid. pipeline is "" when the pipeline
+// block did not parse.
+func validated(p *engine.Program, cfg *config.Config, diags hcl.Diagnostics) map[string]any {
+	errs, warns := countDiags(diags)
+	doc := map[string]any{"valid": errs == 0, "errors": errs, "warnings": warns, "pipeline": ""}
+	if cfg != nil && cfg.Pipeline != nil {
+		doc["pipeline"] = cfg.Pipeline.Name
+	}
+	if errs > 0 || p == nil {
+		return doc
+	}
 	missing := p.Missing
 	if missing == nil {
 		missing = []string{}
 	}
-	return map[string]any{"valid": true, "pipeline": p.Name, "stages": len(p.Order), "variables": len(p.Vars), "missing": missing,
-		"targets": len(p.Targets), "waves": len(p.Waves)}
+	doc["pipeline"] = p.Name
+	doc["stages"], doc["variables"], doc["missing"] = len(p.Order), len(p.Vars), missing
+	doc["targets"], doc["waves"] = len(p.Targets), len(p.Waves)
+	return doc
 }
 
 type graphStage struct {

@@ -23,6 +23,20 @@ import (
 // load parses and prepares the pipeline at path with the command's
 // variables. On any error it prints every diagnostic and returns nil.
 func (c *cli) load(path string, o *options) (*engine.Program, bool) {
+	p, cfg, diags := c.prepare(path, o)
+	if len(diags) > 0 {
+		c.printDiags(cfg, diags, o)
+	}
+	if diags.HasErrors() {
+		return nil, false
+	}
+	return p, true
+}
+
+// prepare is load without printing: the program (nil when the pipeline
+// block did not parse), the config and every diagnostic, for a command
+// that says more about them (validate's verdict).
+func (c *cli) prepare(path string, o *options) (*engine.Program, *config.Config, hcl.Diagnostics) {
 	pace := gcpace.Start(config.SourceSize(path))
 	defer pace.Done()
 	cfg, diags := config.Load(path, nil)
@@ -45,13 +59,21 @@ func (c *cli) load(path string, o *options) (*engine.Program, bool) {
 	if h := cfg.SingleFileHint(diags); h != nil {
 		diags = append(diags, h)
 	}
-	if len(diags) > 0 {
-		c.printDiags(cfg, diags, o)
+	return p, cfg, diags
+}
+
+// countDiags counts diagnostics by severity: all of them, before any cap
+// on how many are shown.
+func countDiags(diags hcl.Diagnostics) (errs, warns int) {
+	for _, d := range diags {
+		switch d.Severity {
+		case hcl.DiagError:
+			errs++
+		case hcl.DiagWarning:
+			warns++
+		}
 	}
-	if diags.HasErrors() {
-		return nil, false
-	}
-	return p, true
+	return errs, warns
 }
 
 // appendNew adds the diagnostics of more whose subject no earlier error
@@ -175,12 +197,7 @@ func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, 
 	// order of the source, which is the order a reader fixes them in, and
 	// capped once over all of them, so the count left out is true.
 	sort.SliceStable(diags, func(i, j int) bool { return diagBefore(diags[i], diags[j]) })
-	errs := 0
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError {
-			errs++
-		}
-	}
+	errs, _ := countDiags(diags)
 	diags = cfg.CapPerFile(diags)
 	sort.SliceStable(diags, func(i, j int) bool { return !isHint(diags[i]) && isHint(diags[j]) })
 	if o.output == "json" {

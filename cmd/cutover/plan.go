@@ -17,8 +17,16 @@ func cmdPlan(c *cli, args []string) int {
 	if !ok {
 		return exitInvalid
 	}
-	p, ok := c.load(path, o)
-	if !ok {
+	p, cfg, diags := c.prepare(path, o)
+	if len(diags) > 0 {
+		c.printDiags(cfg, diags, o)
+	}
+	if diags.HasErrors() {
+		if o.output == "json" {
+			// No plan: the last line is validate's verdict, as it
+			// would say it (invalid, with its counts).
+			c.printJSON(validated(nil, cfg, diags))
+		}
 		return exitInvalid
 	}
 	c.applyNamespace(p, o)
@@ -54,7 +62,8 @@ func cmdPlan(c *cli, args []string) int {
 	}
 	if o.output == "json" {
 		enc := json.NewEncoder(c.stdout)
-		doc := map[string]any{"pipeline": p.Name, "stages": stages}
+		_, warns := countDiags(diags)
+		doc := map[string]any{"valid": true, "errors": 0, "warnings": warns, "pipeline": p.Name, "stages": stages}
 		if len(p.Targets) > 0 {
 			doc["waves"] = p.PlanWaves()
 		}

@@ -15,13 +15,19 @@ func cmdValidate(c *cli, args []string) int {
 	// As terraform validate: a required variable without a value is
 	// checked as unknown, so a pipeline validates without its inputs.
 	o.lenient = true
-	p, ok := c.load(path, o)
-	if !ok {
-		return exitInvalid
+	p, cfg, diags := c.prepare(path, o)
+	if len(diags) > 0 {
+		c.printDiags(cfg, diags, o)
 	}
 	if o.output == "json" {
-		c.printJSON(validated(p))
-	} else {
+		// The last line is the verdict, valid or not: a consumer reading
+		// it needs no exit code nor a scan of the diagnostics before it.
+		c.printJSON(validated(p, cfg, diags))
+	}
+	if diags.HasErrors() {
+		return exitInvalid
+	}
+	if o.output != "json" {
 		fleet := ""
 		if len(p.Targets) > 0 {
 			fleet = fmt.Sprintf(", %s in %s", words.Count(len(p.Targets), "target"), words.Count(len(p.Waves), "wave"))
