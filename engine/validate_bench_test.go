@@ -92,7 +92,7 @@ func benchValidate(b *testing.B, src string, stages int) {
 // loadPaced is prepareDir paced as `cutover validate` paces its load
 // (cmd/cutover's load, internal/gcpace).
 func loadPaced(b *testing.B, dir string) *Program {
-	pace := gcpace.Start(config.SourceSize(dir))
+	pace := gcpace.Start(config.List(dir).Size())
 	defer pace.Done()
 	return prepareDirParsed(b, dir, steps.Default, pace.Parsed)
 }

@@ -37,9 +37,10 @@ func (c *cli) load(path string, o *options) (*engine.Program, bool) {
 // block did not parse), the config and every diagnostic, for a command
 // that says more about them (validate's verdict).
 func (c *cli) prepare(path string, o *options) (*engine.Program, *config.Config, hcl.Diagnostics) {
-	pace := gcpace.Start(config.SourceSize(path))
+	src := config.List(path)
+	pace := gcpace.Start(src.Size())
 	defer pace.Done()
-	cfg, diags := config.Load(path, nil)
+	cfg, diags := src.Load(nil)
 	pace.Parsed()
 	var p *engine.Program
 	if cfg != nil && cfg.Pipeline != nil {

@@ -75,13 +75,45 @@ var rootSchema = &hcl.BodySchema{
 // decodes it. All problems are returned together; a nil Config means the
 // files could not be read at all.
 func Load(path string, reg *steps.Registry) (*Config, hcl.Diagnostics) {
+	return List(path).Load(reg)
+}
+
+// Listing is the pipeline files at a path, listed once: a command that
+// paces the collector by their size (internal/gcpace) loads the files it
+// sized.
+type Listing struct {
+	files []string
+	dir   string
+	err   error
+}
+
+// List lists the files Load reads at path; an error is Load's to report.
+func List(path string) Listing {
+	files, dir, err := pipelineFiles(path)
+	return Listing{files: files, dir: dir, err: err}
+}
+
+// Size is how many bytes of pipeline source the listing holds; 0 when it
+// cannot tell (Load says why).
+func (l Listing) Size() int64 {
+	var n int64
+	for _, f := range l.files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// Load is config.Load of the listed files.
+func (l Listing) Load(reg *steps.Registry) (*Config, hcl.Diagnostics) {
 	if reg == nil {
 		reg = steps.Default
 	}
-	files, dir, err := pipelineFiles(path)
-	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read pipeline", Detail: err.Error()}}
+	if l.err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read pipeline", Detail: l.err.Error()}}
 	}
+	files, dir := l.files, l.dir
 	p := hclparse.NewParser()
 	var diags hcl.Diagnostics
 	var bodies []*hcl.File
@@ -179,22 +211,6 @@ func capPerFile(diags hcl.Diagnostics, max int, unparsed map[string]bool) hcl.Di
 		})
 	}
 	return out
-}
-
-// SourceSize is how many bytes of pipeline source Load reads at path; 0
-// when it cannot tell (Load says why).
-func SourceSize(path string) int64 {
-	files, _, err := pipelineFiles(path)
-	if err != nil {
-		return 0
-	}
-	var n int64
-	for _, f := range files {
-		if st, err := os.Stat(f); err == nil {
-			n += st.Size()
-		}
-	}
-	return n
 }
 
 func pipelineFiles(path string) (files []string, dir string, err error) {

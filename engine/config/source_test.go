@@ -270,3 +270,25 @@ func TestDiagnosticsAreCappedPerFile(t *testing.T) {
 		t.Errorf("summary: %s: %s", last.Summary, last.Detail)
 	}
 }
+
+// TestListSizesWhatLoadReads: the size a command paces the collector by is
+// that of the files Load parses, hidden and other files not counted.
+func TestListSizesWhatLoadReads(t *testing.T) {
+	a := "pipeline \"p\" {}\n"
+	b := "stage \"a\" {\n  exec { command = [\"true\"] }\n}\n"
+	dir := writePipeline(t, map[string]string{"a.hcl": a, "b.hcl": b, ".c.hcl": "junk {", "notes.txt": "junk"})
+	l := List(dir)
+	if got, want := l.Size(), int64(len(a)+len(b)); got != want {
+		t.Errorf("Size = %d; want %d", got, want)
+	}
+	if cfg, diags := l.Load(testRegistry()); diags.HasErrors() || cfg.Stages["a"] == nil {
+		t.Errorf("Load: %v", diags)
+	}
+	missing := List(filepath.Join(dir, "none"))
+	if missing.Size() != 0 {
+		t.Errorf("Size of a missing path = %d; want 0", missing.Size())
+	}
+	if cfg, diags := missing.Load(testRegistry()); cfg != nil || len(diags) != 1 || diags[0].Summary != "Cannot read pipeline" {
+		t.Errorf("Load of a missing path: %v, %v", cfg, diags)
+	}
+}
