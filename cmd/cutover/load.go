@@ -199,7 +199,7 @@ func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, 
 	// capped once over all of them, so the count left out is true.
 	sort.SliceStable(diags, func(i, j int) bool { return diagBefore(diags[i], diags[j]) })
 	errs, _ := countDiags(diags)
-	diags = cfg.CapPerFile(diags)
+	diags, left := cfg.CapPerFile(diags)
 	sort.SliceStable(diags, func(i, j int) bool { return !isHint(diags[i]) && isHint(diags[j]) })
 	if o.output == "json" {
 		enc := json.NewEncoder(c.stdout)
@@ -238,15 +238,9 @@ func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, 
 		_ = w.WriteDiagnostic(d)
 	}
 	if errs > 0 {
-		shown := 0
-		for _, d := range diags {
-			if d.Severity == hcl.DiagError && d.Summary != config.TooManyErrors {
-				shown++
-			}
-		}
 		count := words.Count(errs, "error")
-		if shown < errs {
-			count += fmt.Sprintf(" (%d not shown)", errs-shown)
+		if left > 0 {
+			count += fmt.Sprintf(" (%d not shown)", left)
 		}
 		fmt.Fprintf(c.stderr, "%s; %s.\n", count, outcome)
 	}

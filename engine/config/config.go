@@ -162,10 +162,11 @@ func (l Listing) Load(reg *steps.Registry) (*Config, hcl.Diagnostics) {
 const MaxDiagnosticsPerFile = 10
 
 // CapPerFile keeps the first MaxDiagnosticsPerFile errors of each file and
-// says how many more there were. It is applied once, to everything a
-// command is about to print (Load's and evaluation's together), so the
-// count it states is the count left out. c may be nil (no pipeline read).
-func (c *Config) CapPerFile(diags hcl.Diagnostics) hcl.Diagnostics {
+// says how many more there were; left is that count, over all files. It is
+// applied once, to everything a command is about to print (Load's and
+// evaluation's together), so the count it states is the count left out.
+// c may be nil (no pipeline read).
+func (c *Config) CapPerFile(diags hcl.Diagnostics) (kept hcl.Diagnostics, left int) {
 	var unparsed map[string]bool
 	if c != nil {
 		unparsed = c.unparsed
@@ -173,28 +174,23 @@ func (c *Config) CapPerFile(diags hcl.Diagnostics) hcl.Diagnostics {
 	return capPerFile(diags, MaxDiagnosticsPerFile, unparsed)
 }
 
-// TooManyErrors is the summary of the diagnostic that stands for a file's
-// errors left out by CapPerFile.
-const TooManyErrors = "Too many errors"
-
 // capPerFile keeps the first max errors of each file, in the order given,
-// and says how many more there were; warnings and diagnostics without a
-// file are kept. Of a file the parser found errors in (unparsed), it asks
-// whether it is pipeline source at all.
-func capPerFile(diags hcl.Diagnostics, max int, unparsed map[string]bool) hcl.Diagnostics {
+// and says how many more there were (left, in all); warnings and
+// diagnostics without a file are kept. Of a file the parser found errors
+// in (unparsed), it asks whether it is pipeline source at all.
+func capPerFile(diags hcl.Diagnostics, max int, unparsed map[string]bool) (kept hcl.Diagnostics, left int) {
 	seen := map[string]int{}
-	var out hcl.Diagnostics
 	var over []string
 	for _, d := range diags {
 		if d.Severity != hcl.DiagError || d.Subject == nil {
-			out = append(out, d)
+			kept = append(kept, d)
 			continue
 		}
 		f := d.Subject.Filename
 		seen[f]++
 		switch {
 		case seen[f] <= max:
-			out = append(out, d)
+			kept = append(kept, d)
 		case seen[f] == max+1:
 			over = append(over, f)
 		}
@@ -204,13 +200,14 @@ func capPerFile(diags hcl.Diagnostics, max int, unparsed map[string]bool) hcl.Di
 		if unparsed[f] {
 			detail += " Is it pipeline source?"
 		}
-		out = append(out, &hcl.Diagnostic{
-			Severity: hcl.DiagError, Summary: TooManyErrors,
+		left += seen[f] - max
+		kept = append(kept, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Too many errors",
 			Detail:  detail,
 			Subject: &hcl.Range{Filename: f, Start: hcl.InitialPos, End: hcl.InitialPos},
 		})
 	}
-	return out
+	return kept, left
 }
 
 func pipelineFiles(path string) (files []string, dir string, err error) {

@@ -261,7 +261,10 @@ func TestDiagnosticsAreCappedPerFile(t *testing.T) {
 	diags = append(diags,
 		&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "other", Subject: &hcl.Range{Filename: "ok.hcl"}},
 		&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "no file"})
-	got := capPerFile(diags, 10, map[string]bool{"junk.hcl": true})
+	got, left := capPerFile(diags, 10, map[string]bool{"junk.hcl": true})
+	if left != 15 {
+		t.Errorf("left = %d, want 15", left)
+	}
 	if len(got) != 13 {
 		t.Fatalf("%d diagnostics, want 10 of junk.hcl, ok.hcl's, the one without a file and one summary: %v", len(got), got)
 	}
