@@ -53,7 +53,7 @@ func (c *cli) addCompletions(cmd *cobra.Command, def command, o *options) {
 		}
 	}
 	register("resume", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		return c.runIDs(o, func(m journal.Meta, _ []journal.Meta) bool { return resumable(m) }), cobra.ShellCompDirectiveNoFileComp
+		return c.runIDs(o, func(_ *options, m journal.Meta, _ []journal.Meta) bool { return resumable(m) }), cobra.ShellCompDirectiveNoFileComp
 	})
 	register("var", func(_ *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return variablesAt(pathOf(args)), cobra.ShellCompDirectiveNoSpace | cobra.ShellCompDirectiveNoFileComp
@@ -91,15 +91,11 @@ func completePath(more bool) ([]cobra.Completion, cobra.ShellCompDirective) {
 
 // completeRunArg completes RUN as the first argument, among the runs accept
 // takes (nil: every run), then a PATH when the command takes n arguments.
-func completeRunArg(n int, accept func(o *options, m journal.Meta, all []journal.Meta) bool) func(*cli, *options, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
+func completeRunArg(n int, accept runFilter) func(*cli, *options, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	return func(c *cli, o *options, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		switch {
 		case len(args) == 0:
-			var f func(journal.Meta, []journal.Meta) bool
-			if accept != nil {
-				f = func(m journal.Meta, all []journal.Meta) bool { return accept(o, m, all) }
-			}
-			return c.runIDs(o, f), cobra.ShellCompDirectiveNoFileComp
+			return c.runIDs(o, accept), cobra.ShellCompDirectiveNoFileComp
 		case len(args) < n:
 			return completePath(true)
 		}
@@ -147,15 +143,19 @@ func (c *cli) withCluster(o *options, f func(ctx context.Context, clients *kube.
 	return out
 }
 
+// runFilter says whether a command with options o takes run m, given every
+// run listed (all); undoable is one.
+type runFilter func(o *options, m journal.Meta, all []journal.Meta) bool
+
 // runIDs are the runs in the namespace the flags select that accept takes
-// (given the run and every run listed; nil: all), newest first, each
-// described by its pipeline, status and start.
-func (c *cli) runIDs(o *options, accept func(m journal.Meta, all []journal.Meta) bool) []cobra.Completion {
+// (nil: all), newest first, each described by its pipeline, status and
+// start.
+func (c *cli) runIDs(o *options, accept runFilter) []cobra.Completion {
 	return c.withCluster(o, func(ctx context.Context, clients *kube.Clients, ns string) ([]cobra.Completion, error) {
 		metas, err := runStore(clients, ns, o).List(ctx)
 		var out []cobra.Completion
 		for _, m := range metas {
-			if accept != nil && !accept(m, metas) {
+			if accept != nil && !accept(o, m, metas) {
 				continue
 			}
 			out = append(out, cobra.CompletionWithDesc(m.RunID, m.Pipeline+" "+m.Status+" "+m.Started.Format(time.RFC3339)))
