@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -13,17 +14,22 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
 
 // PlanStage is what plan says about one stage.
 type PlanStage struct {
-	Name     string     `json:"name"`
-	Kind     string     `json:"kind"`
-	After    []string   `json:"after,omitempty"`
-	Settings []string   `json:"settings,omitempty"` // when, timeout, retry, undo
-	Config   []PlanLine `json:"config"`
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
+	After    []string `json:"after,omitempty"`
+	Settings []string `json:"settings,omitempty"` // when, timeout, retry, undo
+	// Config is the step block as plan's text shows it, line by line;
+	// Step is the same as data (what a program reads): Config is made
+	// from it, so the two never disagree.
+	Config []PlanLine `json:"config"`
+	Step   *PlanBlock `json:"step"`
 	// Diff is the step's own account of its changes against the live
 	// cluster (plan --dry-run=server), when it could be computed.
 	Diff string `json:"diff,omitempty"`
@@ -40,6 +46,64 @@ type PlanStage struct {
 type PlanLine struct {
 	Depth int    `json:"depth"`
 	Text  string `json:"text"`
+}
+
+// PlanBlock is a step block as plan evaluates it: the stage's step (Type
+// its kind) or a block nested in it (a deploy's chart).
+type PlanBlock struct {
+	Type       string      `json:"type"`
+	Labels     []string    `json:"labels,omitempty"`
+	Attributes []PlanAttr  `json:"attributes"`
+	Blocks     []PlanBlock `json:"blocks,omitempty"`
+}
+
+// PlanAttr is one attribute of a step block, in source order; one whose
+// value is null is not set and not listed.
+type PlanAttr struct {
+	Name string `json:"name"`
+	// Text is the value as the text plan shows it.
+	Text string `json:"text"`
+	// Known: Value is the value, as JSON (an analysis reference is its
+	// name, "analysis.NAME"). Otherwise the value is sensitive (hidden),
+	// waits for the stages of KnownAfter, could not be evaluated (Error),
+	// or is known only at run time (Text says which).
+	Known      bool            `json:"known"`
+	Value      json.RawMessage `json:"value,omitempty"`
+	Sensitive  bool            `json:"sensitive,omitempty"`
+	KnownAfter []string        `json:"known_after,omitempty"`
+	Error      string          `json:"error,omitempty"`
+}
+
+// lines are b's attributes and nested blocks as the text plan shows them,
+// the names of a block's attributes aligned.
+func (b *PlanBlock) lines(depth int) []PlanLine {
+	width := 0
+	for _, a := range b.Attributes {
+		width = max(width, len(a.Name))
+	}
+	var out []PlanLine
+	for _, a := range b.Attributes {
+		out = append(out, PlanLine{Depth: depth, Text: fmt.Sprintf("%-*s = %s", width, a.Name, a.Text)})
+	}
+	for _, nb := range b.Blocks {
+		out = append(out, PlanLine{Depth: depth, Text: strings.Join(append([]string{nb.Type}, nb.Labels...), " ") + " {"})
+		out = append(out, nb.lines(depth+1)...)
+		out = append(out, PlanLine{Depth: depth, Text: "}"})
+	}
+	return out
+}
+
+// redact hides in b what red hides in every output: a sensitive value met
+// where no mark says so.
+func (b *PlanBlock) redact(red events.Redactor) {
+	for i := range b.Attributes {
+		a := &b.Attributes[i]
+		a.Name, a.Text, a.Error = red.String(a.Name), red.String(a.Text), red.String(a.Error)
+		a.Value = red.JSON(a.Value)
+	}
+	for i := range b.Blocks {
+		b.Blocks[i].redact(red)
+	}
 }
 
 // Plan evaluates every stage as far as it can be known before the run.
@@ -89,7 +153,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 				ps.Settings = append(ps.Settings, "undo = built-in ("+st.Kind.Name()+")")
 			}
 		}
-		ps.Config = p.renderBody(st.Step.Body, evalCtx, 0, absent(st, evalCtx))
+		ps.Step = p.planBlock(st.Kind.Name(), nil, st.Step.Body, evalCtx, absent(st, evalCtx))
 		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil && !knownFalse(st.When, evalCtx) {
 			before := p.plannedBefore(name, left, unknown)
 			diff, computed, err := p.stageDiff(ctx, pl, st, evalCtx, opts, before)
@@ -119,8 +183,10 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 		for i := range ps.Settings {
 			ps.Settings[i] = red.String(ps.Settings[i])
 		}
+		ps.Step.redact(red)
+		ps.Config = ps.Step.lines(0)
 		for i := range ps.Config {
-			ps.Config[i].Text = red.String(ps.Config[i].Text)
+			ps.Config[i].Text = red.String(ps.Config[i].Text) // a name or a brace too
 		}
 		ps.Diff, ps.Error = red.String(ps.Diff), red.String(ps.Error)
 		out = append(out, ps)
@@ -193,41 +259,43 @@ func absent(st *Stage, ctx *hcl.EvalContext) []string {
 	return ch.Absent(cfg)
 }
 
-// renderBody shows a step block's attributes in source order, then its
-// nested blocks.
-func (p *Program) renderBody(body hcl.Body, ctx *hcl.EvalContext, depth int, absent []string) []PlanLine {
+// planBlock is a step block's attributes in source order, then its nested
+// blocks.
+func (p *Program) planBlock(typ string, labels []string, body hcl.Body, ctx *hcl.EvalContext, absent []string) *PlanBlock {
+	b := &PlanBlock{Type: typ, Labels: labels, Attributes: []PlanAttr{}}
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok {
-		return nil
+		return b
 	}
 	attrs := make([]*hclsyntax.Attribute, 0, len(sb.Attributes))
-	width := 0
 	for _, a := range sb.Attributes {
 		if v, diags := a.Expr.Value(ctx); !diags.HasErrors() && v.IsNull() {
 			continue // null is not set: an input the stage does not use
 		}
 		attrs = append(attrs, a)
-		width = max(width, len(a.Name))
 	}
 	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
-	var out []PlanLine
 	for _, a := range attrs {
-		out = append(out, PlanLine{Depth: depth, Text: fmt.Sprintf("%-*s = %s", width, a.Name, p.renderExpr(a.Expr, ctx))})
+		pa := p.planExpr(a.Expr, ctx)
+		pa.Name = a.Name
+		b.Attributes = append(b.Attributes, pa)
 	}
-	for _, b := range sb.Blocks {
-		if slices.Contains(absent, b.Type) {
-			continue
+	for _, nb := range sb.Blocks {
+		if !slices.Contains(absent, nb.Type) {
+			b.Blocks = append(b.Blocks, *p.planBlock(nb.Type, nb.Labels, nb.Body, ctx, nil))
 		}
-		out = append(out, PlanLine{Depth: depth, Text: strings.Join(append([]string{b.Type}, b.Labels...), " ") + " {"})
-		out = append(out, p.renderBody(b.Body, ctx, depth+1, nil)...)
-		out = append(out, PlanLine{Depth: depth, Text: "}"})
 	}
-	return out
+	return b
 }
 
 // renderExpr shows a value when it is known now, "(sensitive)" for secrets,
 // and otherwise what it waits for.
 func (p *Program) renderExpr(e hcl.Expression, ctx *hcl.EvalContext) string {
+	return p.planExpr(e, ctx).Text
+}
+
+// planExpr is an expression as plan shows it (renderExpr), and as data.
+func (p *Program) planExpr(e hcl.Expression, ctx *hcl.EvalContext) PlanAttr {
 	lazy, stagesNeeded := false, map[string]bool{}
 	for _, tr := range e.Variables() {
 		switch root := tr.RootName(); {
@@ -242,14 +310,14 @@ func (p *Program) renderExpr(e hcl.Expression, ctx *hcl.EvalContext) string {
 		}
 	}
 	if lazy {
-		return "(evaluated at run time: " + p.exprSource(e) + ")"
+		return PlanAttr{Text: "(evaluated at run time: " + p.exprSource(e) + ")"}
 	}
 	v, diags := e.Value(ctx)
 	if diags.HasErrors() {
-		return "(error: " + diagText(diags) + ")"
+		return PlanAttr{Text: "(error: " + diagText(diags) + ")", Error: diagText(diags)}
 	}
 	if v.HasMark(Sensitive) || v.ContainsMarked() {
-		return "(sensitive)"
+		return PlanAttr{Text: "(sensitive)", Sensitive: true}
 	}
 	if !v.IsWhollyKnown() {
 		var names []string
@@ -258,9 +326,45 @@ func (p *Program) renderExpr(e hcl.Expression, ctx *hcl.EvalContext) string {
 		}
 		sort.Strings(names)
 		if len(names) == 0 {
-			return "(known at run time)"
+			return PlanAttr{Text: "(known at run time)"}
 		}
-		return "(known after " + strings.Join(names, ", ") + ")"
+		return PlanAttr{Text: "(known after " + strings.Join(names, ", ") + ")", KnownAfter: names}
+	}
+	b, err := json.Marshal(plainValue(v))
+	if err != nil {
+		return PlanAttr{Text: renderValue(v), Error: err.Error()}
+	}
+	return PlanAttr{Text: renderValue(v), Known: true, Value: b}
+}
+
+// plainValue is a known, unmarked value as encoding/json writes it: an
+// analysis reference (a capsule) as its name, numbers exact.
+func plainValue(v cty.Value) any {
+	switch t := v.Type(); {
+	case v.IsNull():
+		return nil
+	case t.IsCapsuleType():
+		return renderValue(v)
+	case t == cty.String:
+		return v.AsString()
+	case t == cty.Bool:
+		return v.True()
+	case t == cty.Number:
+		return json.Number(v.AsBigFloat().Text('f', -1))
+	case t.IsObjectType() || t.IsMapType():
+		out := map[string]any{}
+		for it := v.ElementIterator(); it.Next(); {
+			k, e := it.Element()
+			out[k.AsString()] = plainValue(e)
+		}
+		return out
+	case v.CanIterateElements():
+		out := []any{}
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			out = append(out, plainValue(e))
+		}
+		return out
 	}
 	return renderValue(v)
 }

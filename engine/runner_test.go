@@ -461,6 +461,10 @@ stage "check" {
 	if got := plan[0].Config[0].Text; got != "analysis = analysis.healthy" {
 		t.Fatalf("plan line %q", got)
 	}
+	// As data, the reference is its name (-o json's step).
+	if a := plan[0].Step.Attributes[0]; !a.Known || string(a.Value) != `"analysis.healthy"` {
+		t.Fatalf("plan attribute %+v", a)
+	}
 }
 
 // refKind takes an analysis reference, as verify does.
