@@ -147,10 +147,14 @@ var commands = []command{
 		complete: completeRunArg(1, nil),
 	},
 	{
-		name: "history", args: "",
-		short:   "list past runs",
-		example: "  cutover history -n shop",
-		flags:   flagsOf(clusterFlags, []string{"output"}),
+		name: "history", args: "[PATH]",
+		short: "list past runs",
+		long: "Lists the runs journaled in --namespace, else the kubeconfig's namespace, newest first. With\n" +
+			"PATH, the runs of that pipeline, looked for as status RUN PATH looks: in --namespace, else the\n" +
+			"pipeline's namespace, else the kubeconfig's; for a pipeline with target blocks, in each target's\n" +
+			"cluster and namespace, target by target.",
+		example: "  cutover history -n shop\n  cutover history pipelines/blue-green-service\n  cutover history pipelines/fleet-blue-green -o json",
+		flags:   flagsOf(clusterFlags, varFlags, []string{"output"}),
 		run:     cmdHistory,
 	},
 	{

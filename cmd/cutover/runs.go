@@ -288,16 +288,88 @@ func undone(status string) bool {
 }
 
 func cmdHistory(c *cli, args []string) int {
-	o, _, ok := c.parse("history", args)
+	o, pos, ok := c.parse("history", args)
 	if !ok {
 		return exitInvalid
 	}
-	runs, code := c.listRuns(o)
-	if code != exitOK {
-		return code
+	switch len(pos) {
+	case 0:
+		runs, code := c.listRuns(o)
+		if code != exitOK {
+			return code
+		}
+		c.printRuns(runs, o)
+		return exitOK
+	case 1:
+		return c.historyOf(pos[0], o)
 	}
-	c.printRuns(runs, o)
-	return exitOK
+	c.errorf("usage: cutover history [PATH]")
+	return exitInvalid
+}
+
+// historyOf lists the runs of the pipeline at path, found as status RUN
+// PATH finds a run: in --namespace, else the pipeline's namespace, else
+// the kubeconfig's; for a pipeline with targets, in each target's cluster
+// and namespace (fleet.go, statusFleet).
+func (c *cli) historyOf(path string, o *options) int {
+	p, ok := c.load(path, withLenient(o))
+	if !ok {
+		return exitInvalid
+	}
+	ofPipeline := func(runs []runView) []runView {
+		var out []runView
+		for _, r := range runs {
+			if r.Pipeline == p.Name {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	if len(p.Targets) == 0 {
+		po := *o
+		if po.namespace == "" {
+			po.namespace = p.Namespace
+		}
+		runs, code := c.listRuns(&po)
+		if code != exitOK {
+			return code
+		}
+		c.printRuns(ofPipeline(runs), &po)
+		return exitOK
+	}
+	if !c.checkTargetKubeconfigs(p, o) {
+		return exitInvalid
+	}
+	// One list: each target's runs (newest first), the targets in the
+	// order they are declared; each run names its target.
+	var all []runView
+	code := exitOK
+	for i := range p.Targets {
+		t := &p.Targets[i]
+		to := targetOptions(t, o)
+		if to.namespace == "" {
+			to.namespace = p.Namespace
+		}
+		runs, rc := c.listRuns(to)
+		if rc != exitOK {
+			code = exitFailed
+			if o.output != "json" {
+				fmt.Fprintf(c.stdout, "target %s:\n  unreachable\n", t.Name)
+			}
+			continue
+		}
+		runs = ofPipeline(runs)
+		c.judgeRuns(runs, to)
+		if o.output != "json" {
+			fmt.Fprintf(c.stdout, "target %s:\n", t.Name)
+			c.writeRuns(runs, o)
+		}
+		all = append(all, runs...)
+	}
+	if o.output == "json" {
+		c.writeRuns(all, o)
+	}
+	return code
 }
 
 func cmdStatus(c *cli, args []string) int {
@@ -718,9 +790,21 @@ func liveness(l *lock.LeaseLocker, m journal.Meta, now time.Time) (state, detail
 	return "running?", fmt.Sprintf("lock held by %s, last renewed %s ago", s.Holder, ago)
 }
 
+// printRuns shows runs listed with options o, judged by their journals.
 func (c *cli) printRuns(runs []runView, o *options) {
+	c.judgeRuns(runs, o)
+	c.writeRuns(runs, o)
+}
+
+// judgeRuns judges listed runs by their journals, read with options o
+// (judgeStarts, judgeUndos).
+func (c *cli) judgeRuns(runs []runView, o *options) {
 	c.judgeStarts(runs, o)
 	c.judgeUndos(runs, o)
+}
+
+// writeRuns writes runs as a table, or with -o json one document.
+func (c *cli) writeRuns(runs []runView, o *options) {
 	if o.output == "json" {
 		if runs == nil {
 			runs = []runView{}
