@@ -108,6 +108,9 @@ type runner struct {
 	stages map[string]*StageRun
 
 	lost error // set once the lock is lost: nothing more is written
+	// undoing: the undo has begun (under mu), so a lost lock stops it
+	// part-way rather than before anything was undone.
+	undoing bool
 
 	// target is the `target` object of a target's share (cty.NilVal: no
 	// targets); quiet: the share runs in a fleet, which emits RunStarted
@@ -225,6 +228,10 @@ func (r *runner) conclude(ctx context.Context, out *Outcome) {
 	undoCtx, stop := undoContext(ctx, r.opts.Grace)
 	defer stop()
 	out.UndoPending = r.undoAll(undoCtx)
+	if lost := r.lockLost(); lost != nil {
+		out.Result, out.Err = events.LockLost, fmt.Errorf("%v; %w", out.Err, lost)
+		return
+	}
 	out.Result = events.FailedUndone
 	if len(out.UndoPending) > 0 {
 		out.Result = events.UndoIncomplete
@@ -285,7 +292,13 @@ func (r *runner) loseLock(cause error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.lost == nil {
+	switch {
+	case r.lost != nil:
+	case r.undoing:
+		// The undo stopped where it was: what is left is named in the
+		// run's undo_pending, and the same command finishes it.
+		r.lost = fmt.Errorf("lock lost: %v; the undo stopped, what it had not undone is left: run `%s` when it is safe", cause, r.undoCommand)
+	default:
 		r.lost = fmt.Errorf("lock lost: %v; nothing undone: run `%s` when it is safe", cause, r.undoCommand)
 	}
 }

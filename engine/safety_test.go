@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -261,6 +262,58 @@ stage "after" {
 	// The undo it suggests names the pipeline's directory: runnable as
 	// printed.
 	if !regexp.MustCompile("run `cutover undo test /[^ `]+` when it is safe").MatchString(out.Err.Error()) || !strings.Contains(out.Err.Error(), "Lease was deleted") {
+		t.Fatalf("error %v", out.Err)
+	}
+}
+
+// A run whose undo loses its lock stops undoing at once, as a run stops:
+// the stage being undone is cut short, the stages after it are left, each
+// named, and the result is lock lost (exit 3), not "failed, undone".
+func TestLockLostStopsTheUndo(t *testing.T) {
+	fl := &fakeLock{lost: make(chan struct{})}
+	l := newLog()
+	p, diags := load(t, l, map[string]string{"p.hcl": `
+pipeline "p" { parallelism = 1 }
+stage "first" {
+  step { value = "1" }
+}
+stage "blocked" {
+  depends_on = [stage.first]
+  step {
+    value      = "2"
+    block_undo = true
+  }
+}
+stage "gate" {
+  depends_on = [stage.blocked]
+  step {
+    value = "3"
+    fail  = 1
+  }
+}
+`}, Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	go func() {
+		<-l.undoBlocked // blocked's undo is under way
+		fl.lose()
+	}()
+	out, err := p.Run(context.Background(), Options{Lock: fl, Sink: &collected{}, RunID: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Result != events.LockLost || out.ExitCode() != 3 {
+		t.Fatalf("result %s exit %d (%v)", out.Result, out.ExitCode(), out.Err)
+	}
+	if !slices.Equal(l.undone, []string{"gate"}) {
+		t.Fatalf("undone %v; want gate alone (first is left once the lock is lost)", l.undone)
+	}
+	want := []string{"blocked: not undone: the undo stopped when the lock was lost", "first: not undone: the undo stopped when the lock was lost"}
+	if !slices.Equal(out.UndoPending, want) {
+		t.Fatalf("pending %q; want %q", out.UndoPending, want)
+	}
+	if e := out.Err.Error(); !strings.Contains(e, "gate failed on attempt 1") || !strings.Contains(e, "lock lost: the Lease was deleted; the undo stopped") {
 		t.Fatalf("error %v", out.Err)
 	}
 }

@@ -24,8 +24,15 @@ import (
 // undoAll compensates, newest first, every stage that changed something:
 // succeeded stages (their undo block, or the step's built-in undo) and
 // failed or cancelled ones that captured undo records before writing. It
-// returns the stages whose undo failed.
+// returns the stages whose undo failed. A lost lock stops it at once, as
+// it stops a run: someone else may hold the lock now, and undoing further
+// could undo their work; what is left is pending, and lockLost says why.
 func (r *runner) undoAll(ctx context.Context) (pending []string) {
+	ctx, stop := r.watchLock(ctx)
+	defer stop()
+	r.mu.Lock()
+	r.undoing = true
+	r.mu.Unlock()
 	var todo []*StageRun
 	for _, sr := range r.stages {
 		switch sr.Status {
@@ -39,7 +46,15 @@ func (r *runner) undoAll(ctx context.Context) (pending []string) {
 	}
 	shrinks := r.undoOrder(todo)
 	for _, sr := range todo {
-		if err := r.undoStage(ctx, sr, shrinks[sr]); err != nil {
+		if r.lockLost() != nil {
+			pending = append(pending, sr.Name+": not undone: the undo stopped when the lock was lost")
+			continue
+		}
+		err := r.undoStage(ctx, sr, shrinks[sr])
+		switch {
+		case err != nil && r.lockLost() != nil:
+			pending = append(pending, sr.Name+": not undone: the undo stopped when the lock was lost")
+		case err != nil:
 			pending = append(pending, fmt.Sprintf("%s: %s", sr.Name, r.red.String(err.Error())))
 		}
 	}
@@ -270,6 +285,10 @@ func (r *runner) undoJournal(ctx context.Context, entries []journal.Entry) *Outc
 	}
 	out := &Outcome{Stages: r.stages}
 	out.UndoPending = r.undoAll(ctx)
+	if err := r.lockLost(); err != nil {
+		out.Result, out.Err = events.LockLost, err
+		return out
+	}
 	out.Result = events.Undone
 	if len(out.UndoPending) > 0 {
 		out.Result = events.UndoIncomplete

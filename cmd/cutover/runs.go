@@ -475,17 +475,34 @@ type runView struct {
 
 // undoResults are the results a `cutover undo` ends a journal with: a run
 // listed with one of them may have ended before it (judgeUndo reads which).
-var undoResults = map[string]bool{string(events.Undone): true, string(events.UndoIncomplete): true}
+// A lost lock ends an undo too, the run's own or a later one: its journal
+// tells which.
+var undoResults = map[string]bool{string(events.Undone): true, string(events.UndoIncomplete): true, string(events.LockLost): true}
+
+// undoLockLost is runView.Undo for an undo that stopped when it lost its
+// lock (someone else may hold it now): what it had not undone is left.
+const undoLockLost = "lock lost"
 
 // judgeUndo tells a run's own result from that of a later `cutover undo`
 // by its journal: each ending appends a result entry, so a journal with
 // two or more was undone after its run ended, and the last is the undo's.
+// A journal that ends lock lost once, after an undo entry, is a run whose
+// own undo stopped when it lost its lock (one that lost it while its
+// stages ran undid nothing, and journaled no undo).
 func (r *runView) judgeUndo(entries []journal.Entry) {
 	var results []string
+	undid := false
 	for _, e := range entries {
-		if e.Kind == journal.KindResult {
+		switch e.Kind {
+		case journal.KindResult:
 			results = append(results, e.Status)
+		case journal.KindUndo:
+			undid = true
 		}
+	}
+	if len(results) == 1 && results[0] == string(events.LockLost) && undid {
+		r.Undo = undoLockLost
+		return
 	}
 	if len(results) < 2 {
 		return
@@ -496,6 +513,8 @@ func (r *runView) judgeUndo(entries []journal.Entry) {
 		r.Undo = "undone"
 	case events.UndoIncomplete:
 		r.Undo = "incomplete"
+	case events.LockLost:
+		r.Undo = undoLockLost
 	default:
 		r.Undo = string(last)
 	}
@@ -509,14 +528,22 @@ func (r runView) shown() string {
 	if r.Undone && s == string(events.Interrupted) {
 		s += ", undone"
 	}
-	if r.Release != "" {
+	switch {
+	case r.Release != "":
 		// The release's outcome, then the undo's: "succeeded; undo
 		// incomplete", not the undo's result alone as if the run had failed.
 		undo := "undo " + r.Undo
-		if r.Undo == "undone" {
+		switch r.Undo {
+		case "undone":
 			undo = "undone"
+		case undoLockLost:
+			undo = "undo stopped, lock lost"
 		}
 		s = r.Release + "; " + undo
+	case r.Undo == undoLockLost:
+		// The run's own undo stopped: not a run that lost its lock
+		// while its stages ran and undid nothing.
+		s += ", undo stopped"
 	}
 	if r.Detail == "" {
 		return s

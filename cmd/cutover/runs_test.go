@@ -12,6 +12,7 @@ import (
 func TestJudgeUndo(t *testing.T) {
 	result := func(s string) journal.Entry { return journal.Entry{Kind: journal.KindResult, Status: s} }
 	stage := journal.Entry{Kind: journal.KindStage, Stage: "a", Status: "succeeded"}
+	undo := journal.Entry{Kind: journal.KindUndo, Stage: "a", Status: "started"}
 	for _, tc := range []struct {
 		name          string
 		status        string
@@ -24,6 +25,11 @@ func TestJudgeUndo(t *testing.T) {
 		{"undone again with --force", "undone", []journal.Entry{result("succeeded"), result("failed, undo incomplete"), result("undone")}, "succeeded", "undone", "succeeded; undone"},
 		{"its own undo was incomplete", "failed, undo incomplete", []journal.Entry{stage, result("failed, undo incomplete")}, "", "", "failed, undo incomplete"},
 		{"died, then undone", "undone", []journal.Entry{stage, result("undone")}, "", "", "undone"},
+		// A lost lock stops an undo: the one of a later cutover undo, or
+		// the run's own; one lost while the stages ran undid nothing.
+		{"undo lost its lock", "lock lost", []journal.Entry{stage, result("succeeded"), undo, result("lock lost")}, "succeeded", "lock lost", "succeeded; undo stopped, lock lost"},
+		{"its own undo lost its lock", "lock lost", []journal.Entry{stage, undo, result("lock lost")}, "", "lock lost", "lock lost, undo stopped"},
+		{"lost its lock while running", "lock lost", []journal.Entry{stage, result("lock lost")}, "", "", "lock lost"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runView{Status: tc.status, State: tc.status}
