@@ -88,21 +88,78 @@ func (deployKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (stri
 		if err != nil {
 			return "", steps.APIError(err)
 		}
+		// What the run starts from: the object as an earlier stage of the
+		// plan leaves it, else the live one.
+		from, planned := env.Planned.Object(r)
+		if !planned {
+			from = live
+		}
 		// The run's mark: a run would set its own; a plan has no run, and
-		// keeps the live one rather than show it removed.
+		// keeps the one it starts from rather than show it removed.
 		if run := env.RunID; run != "" {
 			kube.Mark(obj, run)
-		} else if run := kube.MarkedBy(live); run != "" {
+		} else if run := kube.MarkedBy(from); run != "" {
 			kube.Mark(obj, run)
 		}
+		// The dry run goes to the live object: the permissions, admission
+		// and defaulting of the write, whatever it starts from.
 		after, err := c.Apply(ctx, r, obj, true)
 		if err != nil {
 			return "", steps.APIError(err)
 		}
-		out = append(out, diffText(r, live, after))
+		if planned {
+			if after, err = applyOver(from, live, after, obj); err != nil {
+				return "", fmt.Errorf("applying %s over what %s leaves: %w", r, strings.Join(env.Planned.KnownAfter(r), ", "), err)
+			}
+		}
+		out = append(out, diffText(r, from, after))
 		env.Planned.Leave(r, after)
 	}
 	return strings.Join(out, "\n"), nil
+}
+
+// applyOver is what applying manifest leaves of planned, the object as
+// an earlier stage of the plan leaves it, when the server's dry run of the
+// apply went to live (nil: not there yet) and returned after: the changes
+// the apply makes to live (with the server's defaults), then the
+// manifest's own fields, which an apply sets whatever they were (an
+// earlier deploy's image put back). Fields an earlier stage set that the
+// manifest does not name are kept, as an apply keeps another writer's.
+func applyOver(planned, live, after, manifest *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	base := &unstructured.Unstructured{Object: map[string]any{}}
+	if live != nil {
+		base = kube.Clean(live)
+	}
+	changes, err := twoWayPatch(base, kube.Clean(after))
+	if err != nil {
+		return nil, err
+	}
+	out, err := patchLocally(planned, "strategic", changes)
+	if err != nil {
+		return nil, err
+	}
+	own, err := json.Marshal(manifest.Object)
+	if err != nil {
+		return nil, err
+	}
+	return patchLocally(out, "strategic", own)
+}
+
+// twoWayPatch is the patch from a to b that patchLocally's strategic
+// merge applies: by the kind's Go type, else a merge patch.
+func twoWayPatch(a, b *unstructured.Unstructured) ([]byte, error) {
+	ja, err := json.Marshal(a.Object)
+	if err != nil {
+		return nil, err
+	}
+	jb, err := json.Marshal(b.Object)
+	if err != nil {
+		return nil, err
+	}
+	if typed, err := scheme.Scheme.New(b.GroupVersionKind()); err == nil {
+		return strategicpatch.CreateTwoWayMergePatch(ja, jb, typed)
+	}
+	return jsonpatch.CreateMergePatch(ja, jb)
 }
 
 // Plan says what the replica count would become, from the count the
