@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"slices"
 	"sort"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -119,4 +120,23 @@ func (p *Planned) Leave(r kube.Ref, obj *unstructured.Unstructured) {
 	}
 	k := keyOf(r)
 	p.objects[k], p.left[k] = obj, obj
+}
+
+// WritersOf names the earlier stages that leave an object match accepts
+// (r names it: its resource, namespace and name), sorted: what a step
+// reads of objects it finds by other means than their name, such as the
+// pods of the workloads a selector matches, is known after them.
+func (p *Planned) WritersOf(match func(r kube.Ref, obj *unstructured.Unstructured) bool) []string {
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for k, o := range p.objects {
+		if by := p.by[k]; by != "" && !slices.Contains(out, by) &&
+			match(kube.Ref{Resource: k.resource, Namespace: k.namespace, Name: k.name}, o) {
+			out = append(out, by)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -22,6 +22,7 @@ type labelTarget struct {
 	template        bool // spec.template.metadata.labels
 	chosen          bool // named by the step (not a ReplicaSet's pod)
 	labels          map[string]string
+	owner           kube.Ref // a pod's workload (resource and name), when it has one
 }
 
 type labeler struct {
@@ -55,7 +56,7 @@ func (l *labeler) find(ctx context.Context, name string, sel map[string]string) 
 			return nil, l.findErr(ctx, err, name, what)
 		}
 		for _, p := range pods {
-			out = append(out, labelTarget{kind: "Pod", name: p.Name, uid: string(p.UID), chosen: true, labels: p.Labels})
+			out = append(out, labelTarget{kind: "Pod", name: p.Name, uid: string(p.UID), chosen: true, labels: p.Labels, owner: podOwner(&p)})
 		}
 	case "ReplicaSet":
 		rss, err := getOrList(ctx, name, list,
@@ -143,15 +144,35 @@ type errNone struct{}
 
 func (errNone) Error() string { return "none" }
 
+// errMissing is find's error when nothing is there to label: the named
+// object is not found, or the selector chose none.
+type errMissing struct{ msg string }
+
+func (e errMissing) Error() string { return e.msg }
+
 func (l *labeler) findErr(ctx context.Context, err error, name, what string) error {
 	kind := strings.ToLower(l.kind)
 	switch {
 	case notFound(err):
-		return fmt.Errorf("%s %q not found in namespace %q", kind, name, l.ns)
+		return errMissing{fmt.Sprintf("%s %q not found in namespace %q", kind, name, l.ns)}
 	case err == (errNone{}):
-		return fmt.Errorf("no %s in namespace %q is %s; nothing was labelled", kind, l.ns, what)
+		return errMissing{fmt.Sprintf("no %s in namespace %q is %s; nothing was labelled", kind, l.ns, what)}
 	}
 	return apiErr(err, "reading the %s to label in namespace %q", kind, l.ns)
+}
+
+// podOwner is the workload whose pods p is: its controller, or the
+// Deployment of its ReplicaSet (named after it, with the pod template's
+// hash, which the pod carries as a label).
+func podOwner(p *corev1.Pod) kube.Ref {
+	c := metav1.GetControllerOfNoCopy(p)
+	if c == nil {
+		return kube.Ref{}
+	}
+	if h := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; c.Kind == "ReplicaSet" && h != "" && strings.HasSuffix(c.Name, "-"+h) {
+		return kube.Ref{APIVersion: "apps/v1", Resource: "deployments", Namespace: p.Namespace, Name: strings.TrimSuffix(c.Name, "-"+h)}
+	}
+	return kube.Ref{APIVersion: c.APIVersion, Resource: strings.ToLower(c.Kind) + "s", Namespace: p.Namespace, Name: c.Name}
 }
 
 // getOrList returns the named object, or every object the list options

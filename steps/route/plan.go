@@ -2,6 +2,7 @@ package route
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/cutoverhq/cutover/kube"
@@ -201,6 +203,9 @@ func (labelKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 			return out, nil
 		}
 	}
+	if kind == "Pod" {
+		return lt.planPods(ctx, c.name(), c.Selector)
+	}
 	targets, err := lt.find(ctx, c.name(), c.Selector)
 	if err != nil {
 		// Not there yet, and an earlier stage whose changes are not known
@@ -222,6 +227,59 @@ func (labelKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	}
 	return b.String(), nil
 }
+
+// planPods says what labelling pods would change: the live pods' labels,
+// but for the pods of workloads an earlier stage writes, known after it:
+// a live pod's workload (its pods may be replaced), one whose pod template
+// matches the selector (its new pods are chosen too), the named pod's (by
+// name). With no pod there and none written before, the stages whose
+// changes are not known may create them; with none of those either, the
+// run would find none: find's error.
+func (l *labeler) planPods(ctx context.Context, name string, sel map[string]string) (string, error) {
+	targets, err := l.find(ctx, name, sel)
+	if err != nil && !errors.As(err, new(errMissing)) {
+		return "", err
+	}
+	owned := map[string]bool{} // resource/name of the live pods' workloads
+	for _, t := range targets {
+		owned[t.owner.Resource+"/"+t.owner.Name] = true
+	}
+	after := l.env.Planned.WritersOf(func(r kube.Ref, obj *unstructured.Unstructured) bool {
+		if r.Namespace != l.ns || !podWorkloads[r.Resource] {
+			return false
+		}
+		if owned[r.Resource+"/"+r.Name] {
+			return true
+		}
+		if name != "" {
+			return strings.HasPrefix(name, r.Name+"-")
+		}
+		tmpl, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "metadata", "labels")
+		return len(tmpl) > 0 && labels.SelectorFromSet(sel).Matches(labels.Set(tmpl))
+	})
+	if err != nil && len(after) == 0 {
+		if after = l.env.Planned.Unknown(); len(after) == 0 {
+			return "", err
+		}
+	}
+	var b strings.Builder
+	for _, t := range targets {
+		if _, written := l.env.Planned.Object(t.owner); !written {
+			fmt.Fprintf(&b, "pod/%s labels: %s → %s\n", t.name, formatLabels(t.labels), formatLabels(l.ch.apply(t.labels)))
+		}
+	}
+	if len(after) > 0 {
+		what := "pod/" + name
+		if name == "" {
+			what = "pods matching " + formatLabels(sel)
+		}
+		fmt.Fprintf(&b, "%s labels: (known after %s), with %s\n", what, strings.Join(after, ", "), l.ch.describe())
+	}
+	return b.String(), nil
+}
+
+// podWorkloads are the resources whose objects run pods from a template.
+var podWorkloads = map[string]bool{"deployments": true, "replicasets": true, "statefulsets": true, "daemonsets": true}
 
 // annotationsDiff lists the annotations that would change.
 func annotationsDiff(what string, live map[string]string, want map[string]*string) string {
