@@ -204,7 +204,19 @@ func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, ev
 	}
 	cfg, _ = cfg.UnmarkDeep()
 	if !cfg.IsWhollyKnown() {
-		return "(changes depend on earlier stages; not computed)", false, nil
+		stages, unknown := p.waitsFor(st, evalCtx)
+		_, binds := st.Kind.(steps.Binder)
+		switch _, ro := st.Kind.(steps.ReadOnly); {
+		case binds && len(stages) == 0 && !unknown:
+			// Unknown only where it reads what it binds itself (a
+			// verify's conditions over result), as in the run.
+		case ro:
+			// A check whose settings read an earlier stage's output:
+			// nothing to compute, only when it is decided.
+			return "(changes nothing: it only reads; what it checks is " + knownAfter(stages) + ")", false, nil
+		default:
+			return "(changes depend on earlier stages; not computed)", false, nil
+		}
 	}
 	env := &steps.Env{Pipeline: p.Name, Stage: st.Name, Namespace: p.Namespace, Dir: p.Config.Dir,
 		DryRun: true, Cluster: opts.Cluster, Body: st.Step.Body, EvalContext: evalCtx, Planned: before}
@@ -296,17 +308,10 @@ func (p *Program) renderExpr(e hcl.Expression, ctx *hcl.EvalContext) string {
 
 // planExpr is an expression as plan shows it (renderExpr), and as data.
 func (p *Program) planExpr(e hcl.Expression, ctx *hcl.EvalContext) PlanAttr {
-	lazy, stagesNeeded := false, map[string]bool{}
+	lazy := false
 	for _, tr := range e.Variables() {
-		switch root := tr.RootName(); {
-		case slices.Contains(p.bound(), root):
+		if slices.Contains(p.bound(), tr.RootName()) {
 			lazy = true
-		case root == "stage":
-			if len(tr) > 1 {
-				if a, ok := tr[1].(hcl.TraverseAttr); ok {
-					stagesNeeded[a.Name] = true
-				}
-			}
 		}
 	}
 	if lazy {
@@ -320,21 +325,53 @@ func (p *Program) planExpr(e hcl.Expression, ctx *hcl.EvalContext) PlanAttr {
 		return PlanAttr{Text: "(sensitive)", Sensitive: true}
 	}
 	if !v.IsWhollyKnown() {
-		var names []string
-		for n := range stagesNeeded {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		if len(names) == 0 {
-			return PlanAttr{Text: "(known at run time)"}
-		}
-		return PlanAttr{Text: "(known after " + strings.Join(names, ", ") + ")", KnownAfter: names}
+		names := stagesRead(e.Variables())
+		return PlanAttr{Text: "(" + knownAfter(names) + ")", KnownAfter: names}
 	}
 	b, err := json.Marshal(plainValue(v))
 	if err != nil {
 		return PlanAttr{Text: renderValue(v), Error: err.Error()}
 	}
 	return PlanAttr{Text: renderValue(v), Known: true, Value: b}
+}
+
+// waitsFor names the stages whose outputs st's settings read, and says
+// whether any other value they read is unknown before the run (the names
+// a kind binds itself aside).
+func (p *Program) waitsFor(st *Stage, ctx *hcl.EvalContext) (stages []string, unknown bool) {
+	trs := hcldec.Variables(st.Step.Body, st.Step.Spec)
+	for _, tr := range trs {
+		if root := tr.RootName(); root == "stage" || slices.Contains(p.bound(), root) {
+			continue
+		}
+		if v, diags := tr.TraverseAbs(ctx); diags.HasErrors() || !v.IsWhollyKnown() {
+			unknown = true
+		}
+	}
+	return stagesRead(trs), unknown
+}
+
+// stagesRead names the stages whose outputs the traversals read, sorted.
+func stagesRead(trs []hcl.Traversal) []string {
+	var names []string
+	for _, tr := range trs {
+		if tr.RootName() != "stage" || len(tr) < 2 {
+			continue
+		}
+		if a, ok := tr[1].(hcl.TraverseAttr); ok && !slices.Contains(names, a.Name) {
+			names = append(names, a.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// knownAfter says when a value that reads the stages' outputs is known.
+func knownAfter(stages []string) string {
+	if len(stages) == 0 {
+		return "known at run time"
+	}
+	return "known after " + strings.Join(stages, ", ")
 }
 
 // plainValue is a known, unmarked value as encoding/json writes it: an
