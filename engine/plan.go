@@ -109,8 +109,15 @@ func (b *PlanBlock) redact(red events.Redactor) {
 // Plan evaluates every stage as far as it can be known before the run.
 // With a cluster in opts and DryRun set, kinds that can describe their
 // changes against the live objects do so.
+//
+// With opts.Target, it is that target's share: `target` is bound to it,
+// the stages act in opts.Namespace (else the pipeline's), and opts.Cluster
+// is the target's cluster.
 func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 	evalCtx := p.EvalContext(nil)
+	if t, ok := p.TargetNamed(opts.Target); ok {
+		evalCtx.Variables["target"] = t.value(p.planNamespace(opts))
+	}
 	red := p.Redactor()
 	var out []PlanStage
 	// What each stage's plan leaves, and the stages that write but whose
@@ -218,10 +225,19 @@ func (p *Program) stageDiff(ctx context.Context, pl steps.Planner, st *Stage, ev
 			return "(changes depend on earlier stages; not computed)", false, nil
 		}
 	}
-	env := &steps.Env{Pipeline: p.Name, Stage: st.Name, Namespace: p.Namespace, Dir: p.Config.Dir,
+	env := &steps.Env{Pipeline: p.Name, Stage: st.Name, Namespace: p.planNamespace(opts), Dir: p.Config.Dir, Target: opts.Target,
 		DryRun: true, Cluster: opts.Cluster, Body: st.Step.Body, EvalContext: evalCtx, Planned: before}
 	diff, err = pl.Plan(ctx, env, cfg)
 	return diff, err == nil, err
+}
+
+// planNamespace is where a plan's stages act: a target's share's
+// namespace, else the pipeline's ("" : the kubeconfig context's).
+func (p *Program) planNamespace(opts Options) string {
+	if opts.Target != "" && opts.Namespace != "" {
+		return opts.Namespace
+	}
+	return p.Namespace
 }
 
 // plannedBefore is what the stages name depends on leave, as their plans

@@ -24,6 +24,18 @@ type PlanTarget struct {
 	Stages      []string          `json:"stages"`
 	Conditional []PlanCondition   `json:"conditional,omitempty"`
 	Skipped     []string          `json:"skipped,omitempty"`
+	// Plan is what each stage would change in the target's cluster
+	// (plan --dry-run=server), computed there: the stages whose plan
+	// says something, in order.
+	Plan []PlanChange `json:"plan,omitempty"`
+}
+
+// PlanChange is one stage's changes in one target's cluster: Diff and
+// Error as PlanStage has them.
+type PlanChange struct {
+	Stage string `json:"stage"`
+	Diff  string `json:"diff"`
+	Error string `json:"error,omitempty"`
 }
 
 // PlanCondition is a stage that runs or is skipped as its when turns out

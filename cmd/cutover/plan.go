@@ -34,6 +34,14 @@ func cmdPlan(c *cli, args []string) int {
 		return exitInvalid
 	}
 	opts := engine.Options{DryRun: o.dryRun == "server", ShowManifests: o.showManifests}
+	var waves []engine.PlanWave
+	if len(p.Targets) > 0 {
+		waves = p.PlanWaves()
+	}
+	// A stage whose plan the cluster refused fails the run there: the plan
+	// is shown whole, and exits as the run would (docs/cli.md, "plan").
+	var refused []string
+	planned := 0 // stages planned against a cluster
 	if opts.DryRun {
 		// A server-side plan asks the cluster: without one, or with one
 		// that does not answer, there is no plan to show, only an error.
@@ -41,23 +49,33 @@ func cmdPlan(c *cli, args []string) int {
 			c.errorf("plan --dry-run=server needs a Kubernetes cluster, and no kubeconfig is configured (--kubeconfig, $KUBECONFIG, ~/.kube/config)")
 			return exitInvalid
 		}
-		opts.Cluster = c.cluster(o)
-		clients, err := opts.Cluster.Clients()
-		if err == nil {
-			err = clients.Reachable(context.Background())
-		}
-		if err != nil {
-			c.errorf("%v", err)
-			return exitOf(err)
+		if len(p.Targets) > 0 {
+			// Each target's share asks its own cluster, under the
+			// target; the stages are shown once, with their settings.
+			var code int
+			if refused, planned, code = c.planTargets(p, o, waves); code != exitOK {
+				return code
+			}
+			opts.DryRun = false
+		} else {
+			opts.Cluster = c.cluster(o)
+			clients, err := opts.Cluster.Clients()
+			if err == nil {
+				err = clients.Reachable(context.Background())
+			}
+			if err != nil {
+				c.errorf("%v", err)
+				return exitOf(err)
+			}
 		}
 	}
 	stages := p.Plan(context.Background(), opts)
-	// A stage whose plan the cluster refused fails the run there: the plan
-	// is shown whole, and exits as the run would (docs/cli.md, "plan").
-	var refused []string
-	for _, s := range stages {
-		if s.Error != "" {
-			refused = append(refused, s.Name)
+	if opts.DryRun {
+		planned = len(stages)
+		for _, s := range stages {
+			if s.Error != "" {
+				refused = append(refused, s.Name)
+			}
 		}
 	}
 	if o.output == "json" {
@@ -65,13 +83,13 @@ func cmdPlan(c *cli, args []string) int {
 		_, warns := countDiags(diags)
 		doc := map[string]any{"valid": true, "errors": 0, "warnings": warns, "pipeline": p.Name, "stages": stages}
 		if len(p.Targets) > 0 {
-			doc["waves"] = p.PlanWaves()
+			doc["waves"] = waves
 		}
-		if opts.DryRun {
+		if o.dryRun == "server" {
 			doc["refused"] = append([]string{}, refused...)
 		}
 		_ = enc.Encode(doc)
-		return c.planRefused(refused, len(stages))
+		return c.planRefused(refused, planned)
 	}
 	// The pipeline's settings are evaluated unmarked: one built from a
 	// sensitive variable is hidden here like every stage setting.
@@ -109,9 +127,9 @@ func cmdPlan(c *cli, args []string) int {
 		}
 	}
 	if len(p.Targets) > 0 {
-		c.planWaves(p)
+		c.planWaves(p, waves)
 	}
-	return c.planRefused(refused, len(stages))
+	return c.planRefused(refused, planned)
 }
 
 // planRefused says how many stages of a server-side plan the cluster
@@ -128,8 +146,7 @@ func (c *cli) planRefused(refused []string, stages int) int {
 // planWaves shows how a pipeline with targets is released: wave by wave,
 // each target with where it runs and the stages its share runs
 // (docs/design.md, "Targets and waves").
-func (c *cli) planWaves(p *engine.Program) {
-	waves := p.PlanWaves()
+func (c *cli) planWaves(p *engine.Program, waves []engine.PlanWave) {
 	fmt.Fprintf(c.stdout, "\nTargets: %s in %s, one after the other; each target runs the stages above in its own cluster.\n",
 		words.Count(len(p.Targets), "target"), words.Count(len(waves), "wave"))
 	for i, w := range waves {
@@ -144,6 +161,12 @@ func (c *cli) planWaves(p *engine.Program) {
 			}
 			if len(t.Skipped) > 0 {
 				fmt.Fprintf(c.stdout, "     skips %s (when is false)\n", strings.Join(t.Skipped, ", "))
+			}
+			for _, ch := range t.Plan {
+				fmt.Fprintf(c.stdout, "     %s:\n", ch.Stage)
+				for _, l := range strings.Split(strings.TrimRight(ch.Diff, "\n"), "\n") {
+					fmt.Fprintf(c.stdout, "       | %s\n", l)
+				}
 			}
 		}
 	}
