@@ -165,6 +165,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 			continue
 		}
 		if v.Sensitive {
+			diags = append(diags, shortSecrets(v, conv, subjectOf(raw.rng, v.DeclRange))...)
 			conv = conv.Mark(Sensitive)
 		}
 		vals[name] = conv

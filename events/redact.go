@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -96,12 +97,60 @@ func (r Redactor) String(s string) string {
 	return r.plain.Replace(s)
 }
 
-// JSON redacts a JSON document, escaped forms included.
+// JSON redacts a JSON document, escaped forms included. A secret that
+// is a bare token of the document (a sensitive number as a JSON number, or
+// inside one) would leave it invalid once replaced: such a document is
+// redacted value by value instead, each string, key and scalar whose text
+// holds a secret becoming Mask.
 func (r Redactor) JSON(b json.RawMessage) json.RawMessage {
 	if r.none || len(b) == 0 {
 		return b
 	}
-	return json.RawMessage(r.raw.Replace(string(b)))
+	out := r.raw.Replace(string(b))
+	if out == string(b) || json.Valid([]byte(out)) || !json.Valid(b) {
+		return json.RawMessage(out)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return json.RawMessage(out)
+	}
+	// Encoded as the events are (no HTML escaping), on one line.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(r.value(v)) != nil {
+		return json.RawMessage(out)
+	}
+	return json.RawMessage(bytes.TrimRight(buf.Bytes(), "\n"))
+}
+
+// value is a decoded JSON value with its secrets masked.
+func (r Redactor) value(v any) any {
+	switch v := v.(type) {
+	case string:
+		return r.String(v)
+	case json.Number:
+		if r.String(string(v)) != string(v) {
+			return Mask
+		}
+	case bool:
+		if s := strconv.FormatBool(v); r.String(s) != s {
+			return Mask
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = r.value(e)
+		}
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[r.String(k)] = r.value(e)
+		}
+		return m
+	}
+	return v
 }
 
 // Event returns e with every text field redacted.
