@@ -28,6 +28,8 @@ type PlanTarget struct {
 	// (plan --dry-run=server), computed there: the stages whose plan
 	// says something, in order.
 	Plan []PlanChange `json:"plan,omitempty"`
+	// NotPlanned: plan --dry-run=server --target chose another target.
+	NotPlanned bool `json:"not_planned,omitempty"`
 }
 
 // PlanChange is one stage's changes in one target's cluster: Diff and

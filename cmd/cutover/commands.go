@@ -49,11 +49,12 @@ var commands = []command{
 		long: "Shows the stages in the order they would run with their settings evaluated; values only a stage\n" +
 			"can produce are shown as (known after STAGE). --dry-run=server asks the cluster and shows the\n" +
 			"diff of every object a stage would write, each stage starting from what the stages before it\n" +
-			"leave (a pipeline with targets: each target's share in its own cluster, under the target); when the cluster refuses a stage's request, the plan is printed whole and exits 1,\n" +
+			"leave (a pipeline with targets: each target's share in its own cluster, under the target;\n" +
+			"--target NAME: that one only); when the cluster refuses a stage's request, the plan is printed whole and exits 1,\n" +
 			"naming the refused stages. --show-manifests prints the YAML each deploy would apply, rendered,\n" +
 			"with secrets hidden.",
 		example: "  cutover plan pipelines/blue-green-service -var version=v2\n  cutover plan . -var version=v2 --dry-run=server\n  cutover plan . -var version=v2 --show-manifests",
-		flags:   flagsOf(varFlags, clusterFlags, []string{"output", "dry-run", "show-manifests"}),
+		flags:   flagsOf(varFlags, clusterFlags, []string{"output", "dry-run", "show-manifests", "target"}),
 		usage: map[string]string{
 			"dry-run": "`server|none`: server (alone: --dry-run) asks the cluster to dry-run every write and shows the diff of each object; none (the default) plans without a cluster. plan never writes",
 		},

@@ -29,6 +29,9 @@ func cmdPlan(c *cli, args []string) int {
 		}
 		return exitInvalid
 	}
+	if _, ok := c.checkTarget(p, o); !ok {
+		return exitInvalid
+	}
 	c.applyNamespace(p, o)
 	if !c.checkNamespaces(p, o, append(targetNamespaces(p), p.Namespace)...) {
 		return exitInvalid
@@ -127,7 +130,7 @@ func cmdPlan(c *cli, args []string) int {
 		}
 	}
 	if len(p.Targets) > 0 {
-		c.planWaves(p, waves)
+		c.planWaves(p, waves, o)
 	}
 	return c.planRefused(refused, planned)
 }
@@ -146,7 +149,7 @@ func (c *cli) planRefused(refused []string, stages int) int {
 // planWaves shows how a pipeline with targets is released: wave by wave,
 // each target with where it runs and the stages its share runs
 // (docs/design.md, "Targets and waves").
-func (c *cli) planWaves(p *engine.Program, waves []engine.PlanWave) {
+func (c *cli) planWaves(p *engine.Program, waves []engine.PlanWave, o *options) {
 	fmt.Fprintf(c.stdout, "\nTargets: %s in %s, one after the other; each target runs the stages above in its own cluster.\n",
 		words.Count(len(p.Targets), "target"), words.Count(len(waves), "wave"))
 	for i, w := range waves {
@@ -161,6 +164,9 @@ func (c *cli) planWaves(p *engine.Program, waves []engine.PlanWave) {
 			}
 			if len(t.Skipped) > 0 {
 				fmt.Fprintf(c.stdout, "     skips %s (when is false)\n", strings.Join(t.Skipped, ", "))
+			}
+			if t.NotPlanned {
+				fmt.Fprintf(c.stdout, "     not planned (--target %s)\n", o.target)
 			}
 			for _, ch := range t.Plan {
 				fmt.Fprintf(c.stdout, "     %s:\n", ch.Stage)

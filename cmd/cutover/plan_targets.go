@@ -13,15 +13,28 @@ import (
 // there: into waves' Plan. It returns the stages the clusters refused, by
 // address (deploy["eu-1"]), and how many stages were planned. A target
 // whose kubeconfig is wrong, or whose cluster does not answer, is named,
-// every one at once, and there is no plan.
+// every one at once, and there is no plan. With --target, only that
+// target's share is planned (a CI job that holds its cluster's
+// kubeconfig alone), the others marked NotPlanned.
 func (c *cli) planTargets(p *engine.Program, o *options, waves []engine.PlanWave) (refused []string, planned, code int) {
-	if !c.checkTargetKubeconfigs(p, o) {
+	chosen := func(name string) bool { return o.target == "" || o.target == name }
+	ok := true
+	for i := range p.Targets {
+		if t := &p.Targets[i]; chosen(t.Name) {
+			ok = c.checkTargetKubeconfig(t, targetOptions(t, o)) && ok
+		}
+	}
+	if !ok {
 		return nil, 0, exitInvalid
 	}
 	ctx := context.Background()
 	for i := range waves {
 		for j := range waves[i].Targets {
 			pt := &waves[i].Targets[j]
+			if !chosen(pt.Name) {
+				pt.NotPlanned = true
+				continue
+			}
 			t, _ := p.TargetNamed(pt.Name)
 			to := targetOptions(t, o)
 			cl := c.cluster(to)
