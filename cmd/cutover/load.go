@@ -213,7 +213,7 @@ func (c *cli) writeDiags(cfg *config.Config, diags hcl.Diagnostics, o *options, 
 	// secret to mask. Its diagnostics keep their file:line:col.
 	files := map[string]*hcl.File{}
 	hidden := map[string]bool{}
-	for _, f := range o.varFiles {
+	for _, f := range append(o.varFiles, cfg.VariableFiles()...) {
 		hidden[f] = true
 	}
 	if cfg != nil {

@@ -54,6 +54,8 @@ type Config struct {
 	// unparsed holds the files the parser found errors in: when one has
 	// too many to show, it may not be pipeline source at all.
 	unparsed map[string]bool
+	// varFiles are the files that look like variables files.
+	varFiles []string
 }
 
 var rootSchema = &hcl.BodySchema{
@@ -143,6 +145,7 @@ func (l Listing) Load(reg *steps.Registry) (*Config, hcl.Diagnostics) {
 	for _, f := range bodies {
 		diags = append(diags, cfg.addFile(f)...)
 	}
+	diags = append(diags, cfg.varFileHints(diags)...)
 	if cfg.Pipeline == nil && !diags.HasErrors() {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
