@@ -120,9 +120,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 	}
 	red := p.Redactor()
 	var out []PlanStage
-	// What each stage's plan leaves, and the stages that write but whose
-	// changes are not known before the run (steps.Planned).
-	left, unknown := map[string]*steps.Planned{}, map[string]bool{}
+	rh := p.newRehearsal()
 	for _, name := range p.Order {
 		st := p.Stages[name]
 		evalCtx := st.Context(evalCtx)
@@ -162,7 +160,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 		}
 		ps.Step = p.planBlock(st.Kind.Name(), nil, st.Step.Body, evalCtx, absent(st, evalCtx))
 		if pl, ok := st.Kind.(steps.Planner); ok && opts.DryRun && opts.Cluster != nil && !knownFalse(st.When, evalCtx) {
-			before := p.plannedBefore(name, left, unknown)
+			before := rh.before(name)
 			diff, computed, err := p.stageDiff(ctx, pl, st, evalCtx, opts, before)
 			ps.Diff = diff
 			switch {
@@ -173,13 +171,7 @@ func (p *Program) Plan(ctx context.Context, opts Options) []PlanStage {
 				// The run may skip the stage: its failure is not the plan's.
 				ps.Diff = "error (if the stage runs: " + p.renderExpr(st.When, evalCtx) + "): " + err.Error()
 			}
-			if _, ro := st.Kind.(steps.ReadOnly); !ro {
-				if computed && whenKnown(st.When, evalCtx) {
-					left[name] = before
-				} else {
-					unknown[name] = true
-				}
-			}
+			rh.done(st, before, computed && whenKnown(st.When, evalCtx))
 		}
 		if r, ok := st.Kind.(steps.Renderer); ok && opts.ShowManifests {
 			ps.Manifests = p.stageManifests(r, st, evalCtx)
@@ -238,35 +230,6 @@ func (p *Program) planNamespace(opts Options) string {
 		return opts.Namespace
 	}
 	return p.Namespace
-}
-
-// plannedBefore is what the stages name depends on leave, as their plans
-// computed it (left), in the order they run; unknown are those whose
-// changes could not be computed, named as what a value is known after.
-func (p *Program) plannedBefore(name string, left map[string]*steps.Planned, unknown map[string]bool) *steps.Planned {
-	up := map[string]bool{}
-	queue := slices.Clone(p.Stages[name].Deps)
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		if !up[n] {
-			up[n] = true
-			queue = append(queue, p.Stages[n].Deps...)
-		}
-	}
-	var after []string
-	for _, n := range p.Order {
-		if up[n] && unknown[n] {
-			after = append(after, n)
-		}
-	}
-	out := steps.NewPlanned(name, after)
-	for _, n := range p.Order {
-		if l := left[n]; up[n] && l != nil {
-			out.After(l)
-		}
-	}
-	return out
 }
 
 // absent names the nested blocks of a stage's step that its kind counts as

@@ -132,6 +132,9 @@ type runner struct {
 	seq            int
 	failed         error
 	drain          drainState // under mu
+	// rh is, in a dry run, what each stage's dry runs leave for the
+	// stages after it (nil otherwise).
+	rh *rehearsal
 }
 
 // Run executes the program. ctx cancellation (a signal) stops scheduling,
@@ -323,6 +326,9 @@ func (p *Program) newRunner(opts Options) *runner {
 		r.target = t.value(r.namespace())
 	}
 	r.undoCommand = p.undoCommand(opts.RunID, r.namespace(), opts.Target)
+	if opts.DryRun {
+		r.rh = p.newRehearsal()
+	}
 	return r
 }
 
@@ -416,8 +422,12 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 	}
 	cfg, _ = cfg.UnmarkDeep()
 	env := r.env(name, evalCtx, st.Step.Body, sr)
+	if r.rh != nil {
+		env.Planned = r.rh.before(name)
+	}
 
 	var lastErr error
+	var notRehearsed *steps.NotRehearsedError
 	policy := st.Retry.backoff()
 	b := retry.BackoffFunc(func() (time.Duration, bool) {
 		if ctx.Err() != nil {
@@ -460,6 +470,10 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 			out = v
 			return nil
 		}
+		if nr, ok := steps.AsNotRehearsed(err); ok && r.opts.DryRun {
+			notRehearsed, out = nr, nr.Output
+			return nil
+		}
 		if ctx.Err() == nil && actx.Err() != nil {
 			// The attempt's own timeout: another attempt may fare better,
 			// unless the step says it would wait for the same thing again
@@ -489,7 +503,29 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 		}
 		return r.fail(ctx, sr, err)
 	}
+	if _, ok := st.Kind.(steps.Planner); ok && r.rh != nil {
+		r.rh.done(st, env.Planned, notRehearsed == nil)
+	}
+	if notRehearsed != nil {
+		return r.notRehearsed(sr, notRehearsed)
+	}
 	return r.succeed(ctx, sr, out)
+}
+
+// notRehearsed ends a dry run's stage whose work its kind could not
+// rehearse (steps.NotRehearsed): skipped, saying why, with the output the
+// stages after it read. Neither failed (what it checks does not exist
+// before the writes are real) nor succeeded (it checked nothing).
+func (r *runner) notRehearsed(sr *StageRun, nr *steps.NotRehearsedError) error {
+	out := nr.Output
+	if out.Type() == cty.NilType {
+		out = cty.NullVal(r.p.Stages[sr.Name].Kind.Output())
+	}
+	r.mu.Lock()
+	sr.Output = out
+	r.mu.Unlock()
+	r.transition(sr, toSkipped, events.Event{Message: nr.Error(), Output: plainJSON(out)}, journal.Entry{}, false)
+	return nil
 }
 
 func (r *runner) succeed(ctx context.Context, sr *StageRun, out cty.Value) error {

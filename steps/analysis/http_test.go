@@ -178,12 +178,13 @@ func TestDryRunMeasuresNothing(t *testing.T) {
 	srv, auth := statusServer(t, 200)
 	env, cfg := inline(t, fmt.Sprintf("http {\n url = %q\n}", srv.URL), nil)
 	env.DryRun = true
-	out, prog, err := runFake(t, env, cfg)
-	if err != nil || stepstest.Str(out, "phase") != "Skipped" || len(*auth) != 0 {
-		t.Fatalf("phase %q, err %v, %d requests", stepstest.Str(out, "phase"), err, len(*auth))
+	_, _, err := runFake(t, env, cfg)
+	nr, ok := steps.AsNotRehearsed(err)
+	if !ok || stepstest.Str(nr.Output, "phase") != "Skipped" || len(*auth) != 0 {
+		t.Fatalf("err %v, %d requests", err, len(*auth))
 	}
-	if !strings.Contains(prog.all(), "dry run") {
-		t.Errorf("progress: %s", prog.all())
+	if !strings.Contains(nr.Error(), "dry run: not rehearsed: analysis") {
+		t.Errorf("err = %q", nr.Error())
 	}
 }
 

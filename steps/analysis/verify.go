@@ -155,9 +155,9 @@ func run(ctx context.Context, env *steps.Env, cfg cty.Value, clk clock) (cty.Val
 	}
 	if env.DryRun {
 		// Measuring proves nothing before the release exists, and an exec
-		// provider could have effects: a dry run only shows the plan.
-		env.Report(fmt.Sprintf("dry run: analysis %s not run (%s)", p.name, p.describe()))
-		return output(p.name, &tally{phase: Skipped, last: cty.NullVal(cty.DynamicPseudoType)}), nil
+		// provider could have effects: a dry run says what it would measure.
+		return cty.NilVal, steps.NotRehearsed(output(p.name, &tally{phase: Skipped, last: cty.NullVal(cty.DynamicPseudoType)}),
+			fmt.Sprintf("analysis %s not run (%s): it measures the release, which a dry run does not make", p.name, p.describe()))
 	}
 	env.Report(fmt.Sprintf("analysis %s: %s", p.name, p.describe()))
 	g := &gate{name: p.name, s: p.settings, clock: clk, report: env.Report, measure: p.measure}

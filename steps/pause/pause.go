@@ -158,7 +158,8 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 	}
 	timeout, onTimeout := c.Timeout, c.OnTimeout
 	if env.DryRun {
-		return cty.ObjectVal(map[string]cty.Value{"answer": cty.StringVal(Approve), "answered_by": cty.StringVal("dry run")}), nil
+		return cty.NilVal, steps.NotRehearsed(cty.ObjectVal(map[string]cty.Value{"answer": cty.StringVal(Approve), "answered_by": cty.StringVal("dry run")}),
+			"no one is asked; the stages after it go on as if approved")
 	}
 	// Its answer is given with `cutover approve`, through a ConfigMap.
 	cs, err := env.Clients("pause")

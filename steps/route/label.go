@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/cutoverhq/cutover/kube"
@@ -270,6 +271,11 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		return cty.NilVal, errors.New("label: nothing to change; give add and/or remove")
 	}
 	lt := &labeler{cl: cl, env: env, ns: ns, kind: kind, ch: ch}
+	if name := c.name(); env.DryRun && name != "" && kind != "Pod" {
+		if v, done, err := lt.rehearse(ctx, name); done {
+			return v, err
+		}
+	}
 	targets, err := lt.find(ctx, c.name(), c.Selector)
 	if err != nil {
 		return cty.NilVal, err
@@ -312,6 +318,37 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		}
 	}
 	return labelOutput(targets), nil
+}
+
+// rehearse is a dry run's label of the workload name that the stages
+// before it leave (steps.Env.Rehearse): its template's labels from theirs;
+// its pods exist once the writes are real. done is false for a workload
+// they do not write: the dry run of the live one's follows.
+func (lt *labeler) rehearse(ctx context.Context, name string) (v cty.Value, done bool, err error) {
+	r := labelRef(lt.ns, lt.kind, name)
+	obj, planned, err := lt.env.Starting(ctx, lt.cl, r)
+	switch {
+	case err != nil:
+		return cty.NilVal, true, err
+	case obj == nil:
+		if err := lt.env.Unfollowed(r); err != nil {
+			return cty.NilVal, true, err
+		}
+		return cty.NilVal, false, nil
+	case !planned:
+		return cty.NilVal, false, nil
+	}
+	labels, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "metadata", "labels")
+	if err := unstructured.SetNestedStringMap(obj.Object, lt.ch.apply(labels), "spec", "template", "metadata", "labels"); err != nil {
+		return cty.NilVal, true, err
+	}
+	if _, err := lt.env.Rehearse(ctx, lt.cl, r, obj); err != nil {
+		return cty.NilVal, true, err
+	}
+	if lt.kind == "ReplicaSet" {
+		lt.env.Report(fmt.Sprintf("dry run: pods of %s (known after %s) not labelled: a dry run starts no pod", r.Short(), strings.Join(lt.env.Planned.KnownAfter(r), ", ")))
+	}
+	return labelOutput([]labelTarget{{kind: lt.kind, name: name, template: true, chosen: true, labels: labels}}), true, nil
 }
 
 // labelOutput: previous is the first chosen object's labels (its template's

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/cutoverhq/cutover/kube"
@@ -222,20 +223,26 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 		return cty.NilVal, err
 	}
 	ings := cl.Typed.NetworkingV1().Ingresses(ns)
-	ing, err := ings.Get(ctx, name, metav1.GetOptions{})
-	if notFound(err) {
-		return cty.NilVal, fmt.Errorf("ingress %q not found in namespace %q", name, ns)
-	}
+	// In a dry run, as the dry runs of the stages before leave it
+	// (steps.Planned): a first release's earlier stage creates it.
+	ing, r := &networkingv1.Ingress{}, ingressRef(ns, name)
+	found, after, err := planned(env, r, "ingress", ing, func() (*networkingv1.Ingress, error) {
+		return ings.Get(ctx, name, metav1.GetOptions{})
+	})
 	if err != nil {
-		return cty.NilVal, apiErr(err, "reading ingress %q in namespace %q", name, ns)
+		return cty.NilVal, err
 	}
+	if !found {
+		return cty.NilVal, steps.NotRehearsed(cty.NilVal, fmt.Sprintf("ingress/%s is known after %s, whose changes the dry run could not follow", name, strings.Join(after, ", ")))
+	}
+	_, isPlanned := env.Planned.Object(r)
 	rec := backendRecord{Namespace: ns, Ingress: name, Rules: ing.Spec.Rules, DefaultBackend: ing.Spec.DefaultBackend}
 	rec = *deepCopyRecord(&rec)
 	switched := rewriteBackends(&ing.Spec, to, port, host, path, from)
 	if len(switched) == 0 {
 		return cty.NilVal, fmt.Errorf("ingress %q in namespace %q has no Service backend %s; %s", name, ns, describeMatch(host, path, from), describeBackends(rec.spec()))
 	}
-	if err := checkBackendService(ctx, cl, ns, to, ing.Spec); err != nil {
+	if err := checkBackendService(ctx, env, cl, ns, to, ing.Spec); err != nil {
 		return cty.NilVal, err
 	}
 	rec.Want = backendsDigest(ing.Spec)
@@ -250,6 +257,18 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 		}
 		ing.Annotations[kube.AnnotationRun] = env.RunID
 	}
+	if isPlanned {
+		// The rehearsal's Ingress: the switch is checked by the API server
+		// as the object it leaves (steps.Env.Rehearse).
+		u, err := kube.ToUnstructured(ing)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		if _, err := env.Rehearse(ctx, cl, r, u); err != nil {
+			return cty.NilVal, err
+		}
+		return backendOutput(switched), nil
+	}
 	// Update carries the resourceVersion we read: the journaled rules are
 	// exactly what we replace, and a concurrent writer is a retryable
 	// conflict.
@@ -260,6 +279,7 @@ func (switchBackend) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	if !env.DryRun {
 		env.Remember(kube.Written{Wrote: ingressRef(ns, name), UID: string(out.UID), Digest: backendsDigest(out.Spec)})
 	}
+	leave(env, r, out)
 	env.TrafficMoved(c.DrainDelay)
 	return backendOutput(switched), nil
 }
@@ -295,13 +315,26 @@ func describeMatch(host, path, from string) string {
 // checkBackendService refuses a switch to a Service that does not exist or
 // lacks the port the switched backends will use: the Ingress controller
 // would answer 503 for every request.
-func checkBackendService(ctx context.Context, cl *kube.Clients, ns, name string, spec networkingv1.IngressSpec) error {
-	svc, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-	if notFound(err) {
-		return fmt.Errorf("service %q not found in namespace %q; the ingress would send traffic nowhere, so nothing was changed", name, ns)
-	}
-	if err != nil {
-		return apiErr(err, "reading service %q in namespace %q", name, ns)
+func checkBackendService(ctx context.Context, env *steps.Env, cl *kube.Clients, ns, name string, spec networkingv1.IngressSpec) error {
+	svc := &corev1.Service{}
+	r := serviceRef(ns, name)
+	if u, ok := env.Planned.Object(r); ok {
+		// A dry run's: the Service an earlier stage's dry run creates.
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, svc); err != nil {
+			return fmt.Errorf("reading %s: %w", r, err)
+		}
+	} else {
+		live, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		if notFound(err) {
+			if err := env.Unfollowed(r); err != nil {
+				return err
+			}
+			return fmt.Errorf("service %q not found in namespace %q; the ingress would send traffic nowhere, so nothing was changed", name, ns)
+		}
+		if err != nil {
+			return apiErr(err, "reading service %q in namespace %q", name, ns)
+		}
+		svc = live
 	}
 	check := func(b *networkingv1.IngressBackend) error {
 		if b == nil || b.Service == nil || b.Service.Name != name {

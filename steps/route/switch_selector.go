@@ -149,16 +149,24 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		svc        *corev1.Service
 		prev, next map[string]string
 		pods       *corev1.PodList // the guard's list of the pods next selects
+		planned    bool            // a dry run's: as the stages before leave it
 	}
 	targets := make([]target, 0, len(names))
 	for _, name := range names {
-		svc, err := cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
-		if notFound(err) {
-			return cty.NilVal, fmt.Errorf("service %q not found in namespace %q", name, ns)
-		}
+		// In a dry run, as the dry runs of the stages before leave it
+		// (steps.Planned): the Service a first release's earlier stage
+		// creates exists only there.
+		svc, r := &corev1.Service{}, serviceRef(ns, name)
+		found, after, err := planned(env, r, "service", svc, func() (*corev1.Service, error) {
+			return cl.Typed.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		})
 		if err != nil {
-			return cty.NilVal, apiErr(err, "reading service %q in namespace %q", name, ns)
+			return cty.NilVal, err
 		}
+		if !found {
+			return cty.NilVal, steps.NotRehearsed(cty.NilVal, fmt.Sprintf("service/%s is known after %s, whose changes the dry run could not follow", name, strings.Join(after, ", ")))
+		}
+		_, isPlanned := env.Planned.Object(r)
 		if len(svc.Spec.Selector) == 0 {
 			return cty.NilVal, noSelectorErr(name, ns)
 		}
@@ -167,7 +175,11 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 			return cty.NilVal, fmt.Errorf("service %q in namespace %q: the merged selector would be empty (selector %s minus the removed keys); a Service without a selector gets no endpoints", name, ns, formatLabels(svc.Spec.Selector))
 		}
 		var pods *corev1.PodList
-		if !c.AllowEmpty {
+		if w := env.Planned.Writers(); !c.AllowEmpty && env.DryRun && len(w) > 0 {
+			// The pods the new selector picks are those of the workloads
+			// the stages before write, which a dry run starts none of.
+			env.Report(fmt.Sprintf("dry run: ready pods for %s (known after %s) not checked: a dry run starts no pod", formatLabels(next), strings.Join(w, ", ")))
+		} else if !c.AllowEmpty {
 			pods, err = guardPods(ctx, cl, ns, name, next)
 			if err != nil {
 				// A dry run created no pods for earlier stages to
@@ -178,7 +190,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 				env.Report("dry run: " + err.Error())
 			}
 		}
-		targets = append(targets, target{svc: svc, prev: svc.Spec.Selector, next: next, pods: pods})
+		targets = append(targets, target{svc: svc, prev: svc.Spec.Selector, next: next, pods: pods, planned: isPlanned})
 	}
 
 	rec := selectorRecord{Namespace: ns}
@@ -191,6 +203,20 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		}
 	}
 	for _, t := range targets {
+		if t.planned {
+			// The rehearsal's Service: the switch is checked by the API
+			// server as the object it leaves (steps.Env.Rehearse).
+			next := t.svc.DeepCopy()
+			next.Spec.Selector = t.next
+			u, err := kube.ToUnstructured(next)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			if _, err := env.Rehearse(ctx, cl, serviceRef(ns, t.svc.Name), u); err != nil {
+				return cty.NilVal, err
+			}
+			continue
+		}
 		// resourceVersion makes the patch conditional on the Service being
 		// as we read it, so the journaled selector is exactly what we
 		// replaced; a concurrent writer turns into a retryable conflict.
@@ -209,6 +235,7 @@ func (switchSelector) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (c
 		if !env.DryRun {
 			env.Remember(kube.Written{Wrote: serviceRef(ns, out.Name), UID: string(out.UID), Digest: stringsDigest(out.Spec.Selector)})
 		}
+		leave(env, serviceRef(ns, out.Name), out)
 	}
 	env.TrafficMoved(c.DrainDelay)
 	if c.WaitEndpoints && !env.DryRun {

@@ -222,6 +222,8 @@ func (deployKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 			env.Remember(steps.WrittenBy(r, out, fields))
 			wrote[r] = out
 		}
+		// What the stages after this one read in a dry run (Planned).
+		env.Planned.Leave(r, out)
 		applied = append(applied, r)
 		if isCRD(obj) {
 			crds = append(crds, r)
@@ -259,7 +261,13 @@ func waitWorkloads(ctx context.Context, env *steps.Env, c *kube.Clients, refs []
 			continue
 		}
 		isDeploy := r.Kind == "Deployment" && first
-		if env.DryRun || (!wait && !isDeploy) {
+		if !wait && !isDeploy {
+			continue
+		}
+		if env.DryRun {
+			if wait {
+				env.Report("dry run: not waiting for the rollout of " + r.Short() + ": a dry run starts no pod")
+			}
 			continue
 		}
 		var obj *unstructured.Unstructured

@@ -106,6 +106,11 @@ func (partitionKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 	if err != nil {
 		return cty.NilVal, err
 	}
+	if env.DryRun {
+		if v, done, err := rehearsePartition(ctx, env, c, r, pc.Partition); done {
+			return v, err
+		}
+	}
 	// The update revision is the controller's: a template applied a moment
 	// ago has one only once the controller has observed it.
 	live, err := c.Get(ctx, r)
@@ -160,6 +165,41 @@ func (partitionKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 		"previous": cty.NumberIntVal(prev), "partition": cty.NumberIntVal(pc.Partition),
 		"revision": cty.StringVal(update), "updated": cty.NumberIntVal(updated),
 	}), nil
+}
+
+// rehearsePartition is a dry run's partition of a StatefulSet the stages
+// before it leave (steps.Env.Rehearse): from their partition; its update
+// revision and pods are the controller's, once the writes are real. done
+// is false for one they do not write: the dry run of the live one's
+// follows.
+func rehearsePartition(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.Ref, want int64) (v cty.Value, done bool, err error) {
+	sts, planned, err := env.Starting(ctx, c, r)
+	switch {
+	case err != nil:
+		return cty.NilVal, true, err
+	case sts == nil:
+		if err := env.Unfollowed(r); err != nil {
+			return cty.NilVal, true, err
+		}
+		return cty.NilVal, false, nil
+	case !planned:
+		return cty.NilVal, false, nil
+	}
+	if err := rollingUpdate(sts); err != nil {
+		return cty.NilVal, true, err
+	}
+	prev := partitionOf(sts)
+	if err := unstructured.SetNestedField(sts.Object, want, "spec", "updateStrategy", "rollingUpdate", "partition"); err != nil {
+		return cty.NilVal, true, err
+	}
+	if _, err := env.Rehearse(ctx, c, r, sts); err != nil {
+		return cty.NilVal, true, err
+	}
+	env.Report(fmt.Sprintf("%s: partition %d → %d (dry run; the pods it updates are not rehearsed)", r.Short(), prev, want))
+	return cty.ObjectVal(map[string]cty.Value{
+		"previous": cty.NumberIntVal(prev), "partition": cty.NumberIntVal(want),
+		"revision": cty.StringVal(""), "updated": cty.NumberIntVal(0),
+	}), true, nil
 }
 
 // rollingUpdate refuses a StatefulSet whose pods a partition does not

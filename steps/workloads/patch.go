@@ -144,6 +144,30 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 	if err != nil {
 		return cty.NilVal, err
 	}
+	if env.DryRun {
+		obj, planned, err := env.Starting(ctx, c, r)
+		switch {
+		case err != nil:
+			return cty.NilVal, err
+		case planned:
+			// Patched here as the API server would, then checked by it
+			// (steps.Env.Rehearse): the object exists only in the
+			// rehearsal, or the stages before change it first.
+			after, err := patchAsLeft(env, r, obj, typ, body)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			if _, err := env.Rehearse(ctx, c, r, after); err != nil {
+				return cty.NilVal, err
+			}
+			env.Report("patched " + r.String() + " (dry run)")
+			return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(kube.Clean(obj))}), nil
+		case obj == nil:
+			if err := env.Unfollowed(r); err != nil {
+				return cty.NilVal, err
+			}
+		}
+	}
 	snap, live, err := c.Capture(ctx, r)
 	if err != nil {
 		return cty.NilVal, steps.APIError(err)

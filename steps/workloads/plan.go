@@ -255,8 +255,8 @@ func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 		}
 	}
 	if obj, ok := env.Planned.Object(r); ok {
-		if after, err = patchLocally(obj, typ, body); err != nil {
-			return "", fmt.Errorf("patching %s (%s patch) as %s leaves it: %w", r, typ, strings.Join(env.Planned.KnownAfter(r), ", "), err)
+		if after, err = patchAsLeft(env, r, obj, typ, body); err != nil {
+			return "", err
 		}
 		live = obj
 	}
@@ -268,6 +268,16 @@ func (patchKind) Plan(ctx context.Context, env *steps.Env, cfg cty.Value) (strin
 	}
 	env.Planned.Leave(r, after)
 	return diffText(r, live, after), nil
+}
+
+// patchAsLeft patches obj, r as the stages before this one leave it
+// (steps.Planned), as the API server would.
+func patchAsLeft(env *steps.Env, r kube.Ref, obj *unstructured.Unstructured, typ string, body []byte) (*unstructured.Unstructured, error) {
+	after, err := patchLocally(obj, typ, body)
+	if err != nil {
+		return nil, fmt.Errorf("patching %s (%s patch) as %s leaves it: %w", r, typ, strings.Join(env.Planned.KnownAfter(r), ", "), err)
+	}
+	return after, nil
 }
 
 // patchLocally applies a patch of type typ to obj as the API server

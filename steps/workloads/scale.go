@@ -101,6 +101,11 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		return cty.NilVal, fmt.Errorf("scale works on a Deployment, StatefulSet or ReplicaSet; %q is a %s", kind, r.Kind)
 	}
 	want := sc.Replicas
+	if env.DryRun {
+		if v, done, err := rehearseScale(ctx, env, c, r, want); done {
+			return v, err
+		}
+	}
 	prev, read, err := readScale(ctx, c, r)
 	if err != nil {
 		return cty.NilVal, err
@@ -128,6 +133,35 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		}
 	}
 	return cty.ObjectVal(map[string]cty.Value{"previous": cty.NumberIntVal(prev), "replicas": cty.NumberIntVal(want)}), nil
+}
+
+// rehearseScale is a dry run's scale of a workload the stages before it
+// leave (steps.Env.Rehearse): from their count, without the scale
+// subresource, which a workload that exists only in the rehearsal does not
+// have. done is false for a workload they do not write: the dry run of the
+// live one's scale follows.
+func rehearseScale(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.Ref, want int64) (v cty.Value, done bool, err error) {
+	obj, planned, err := env.Starting(ctx, c, r)
+	switch {
+	case err != nil:
+		return cty.NilVal, true, err
+	case obj == nil:
+		if err := env.Unfollowed(r); err != nil {
+			return cty.NilVal, true, err
+		}
+		return cty.NilVal, false, nil
+	case !planned:
+		return cty.NilVal, false, nil
+	}
+	prev := replicasOf(obj)
+	if err := unstructured.SetNestedField(obj.Object, want, "spec", "replicas"); err != nil {
+		return cty.NilVal, true, err
+	}
+	if _, err := env.Rehearse(ctx, c, r, obj); err != nil {
+		return cty.NilVal, true, err
+	}
+	env.Report(fmt.Sprintf("%s: scaled from %d to %d replicas (dry run; its pods are not rehearsed)", r.Short(), prev, want))
+	return cty.ObjectVal(map[string]cty.Value{"previous": cty.NumberIntVal(prev), "replicas": cty.NumberIntVal(want)}), true, nil
 }
 
 // Undo puts back the replica count from before the first attempt and waits

@@ -31,13 +31,15 @@ func (waitKind) runResource(ctx context.Context, env *steps.Env, wc waitConfig) 
 		return cty.NilVal, err
 	}
 	if env.DryRun {
-		// A dry run proves the object can be read, and does not wait.
-		live, err := c.Get(ctx, r)
+		// A dry run proves the object can be read (as the stages before
+		// leave it), and does not wait: what a wait sees change, a
+		// controller does once the writes are real.
+		obj, _, err := env.Starting(ctx, c, r)
 		if err != nil {
-			return cty.NilVal, steps.APIError(err)
+			return cty.NilVal, err
 		}
-		env.Report("dry run: not waiting for " + r.String())
-		return cty.ObjectVal(map[string]cty.Value{"object": objectVal(live)}), nil
+		return cty.NilVal, steps.NotRehearsed(cty.ObjectVal(map[string]cty.Value{"object": objectVal(obj)}),
+			"not waiting for "+r.String()+": what it waits for happens once the writes are real")
 	}
 	var obj *unstructured.Unstructured
 	if wc.Rollout != nil && *wc.Rollout && (wc.Condition == nil || *wc.Condition == "") {
