@@ -20,7 +20,8 @@ import (
 // writes an object records it (Leave) and reads it back (Object) before
 // the live one. The engine gives a stage the objects of the stages it
 // depends on, and the names of those whose changes could not be computed:
-// what they leave is known after them. nil outside plan.
+// what they leave is known after them. A run's --dry-run=server keeps it
+// by the same rules (steps/rehearse.go). nil outside those two.
 type Planned struct {
 	stage   string // the stage this is given to
 	objects map[plannedKey]*unstructured.Unstructured

@@ -73,9 +73,15 @@ func (e *Env) Rehearse(ctx context.Context, c *kube.Clients, r kube.Ref, next *u
 		obj.SetAPIVersion(r.APIVersion)
 		obj.SetKind(r.Kind)
 	}
+	if obj.GetKind() == "Service" {
+		// What the earlier dry run allocated is a placeholder that no
+		// request may give back (10.96.0.0 is the range's own address).
+		unstructured.RemoveNestedField(obj.Object, "spec", "clusterIP")
+		unstructured.RemoveNestedField(obj.Object, "spec", "clusterIPs")
+	}
 	after, err := c.Apply(ctx, r, obj, true)
 	if err != nil {
-		return nil, APIError(fmt.Errorf("%w (dry run of %s as this stage leaves it)", err, r))
+		return nil, APIError(fmt.Errorf("%w (the dry run of the object as this stage leaves it)", err))
 	}
 	e.Planned.Leave(r, after)
 	return after, nil

@@ -162,8 +162,8 @@ type Env struct {
 	// timeout, the step's own (Bounded) or the pipeline's, whichever ends
 	// first, as journaled; zero when nothing bounds it.
 	Deadline time.Time
-	// Planned is, in plan --dry-run=server, what the stages before this
-	// one leave; nil otherwise.
+	// Planned is, in plan --dry-run=server and run --dry-run=server, what
+	// the stages before this one leave; nil otherwise.
 	Planned *Planned
 
 	// Command is a cutover command on this run as a message suggests it,

@@ -132,12 +132,34 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 	if err != nil {
 		return cty.NilVal, err
 	}
+	if env.DryRun {
+		// A DaemonSet only the stages before create (a first release's
+		// deploy) has no pod yet for this step to replace node by node;
+		// the live one's pods are read as in a run.
+		switch live, err := c.Get(ctx, r); {
+		case err != nil:
+			return cty.NilVal, steps.APIError(err)
+		case live == nil:
+			obj, planned := env.Planned.Object(r)
+			if !planned {
+				if err := env.Unfollowed(r); err != nil {
+					return cty.NilVal, err
+				}
+				break
+			}
+			if err := onDelete(r, obj); err != nil {
+				return cty.NilVal, err
+			}
+			return cty.NilVal, steps.NotRehearsed(nodesOutput(nil, "", 0),
+				fmt.Sprintf("%s is created by %s: the pods it replaces on the nodes it picks exist once the writes are real", r.Short(), strings.Join(env.Planned.KnownAfter(r), ", ")))
+		}
+	}
 	ds, hash, err := daemonSetRevision(ctx, env, c, r)
 	if err != nil {
 		return cty.NilVal, err
 	}
-	if t, _, _ := unstructured.NestedString(ds.Object, "spec", "updateStrategy", "type"); t != "OnDelete" {
-		return cty.NilVal, fmt.Errorf("%s uses updateStrategy %s: its controller replaces the pods of every node itself; a rollout by node needs updateStrategy OnDelete in its manifest", r, orDefault(t, "RollingUpdate"))
+	if err := onDelete(r, ds); err != nil {
+		return cty.NilVal, err
 	}
 	pods, err := workloadPods(ctx, c, ds)
 	if err != nil {
@@ -203,6 +225,14 @@ func (k updateNodesKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value)
 		return cty.NilVal, err
 	}
 	return nodesOutput(nodes, hash, len(todo)), nil
+}
+
+// onDelete refuses a DaemonSet whose controller replaces its pods itself.
+func onDelete(r kube.Ref, ds *unstructured.Unstructured) error {
+	if t, _, _ := unstructured.NestedString(ds.Object, "spec", "updateStrategy", "type"); t != "OnDelete" {
+		return fmt.Errorf("%s uses updateStrategy %s: its controller replaces the pods of every node itself; a rollout by node needs updateStrategy OnDelete in its manifest", r, orDefault(t, "RollingUpdate"))
+	}
+	return nil
 }
 
 func nodesOutput(nodes []string, hash string, updated int) cty.Value {
