@@ -67,6 +67,9 @@ type StageRun struct {
 	Err      error
 	records  []json.RawMessage
 	finished int // completion sequence, for undo order
+	// unrehearsed: a dry run's stage skipped as not rehearsed
+	// (steps.NotRehearsed).
+	unrehearsed bool
 }
 
 // Outcome is the result of a run.
@@ -216,8 +219,29 @@ func (r *runner) execute(ctx context.Context) *Outcome {
 	if out.Err == nil {
 		out.Result = events.Succeeded
 		out.Outputs, out.Note = r.outputs()
+		if n := r.unrehearsed(); n != "" {
+			out.Note = strings.TrimPrefix(out.Note+"; "+n, "; ")
+		}
 	}
 	return out
+}
+
+// unrehearsed is what a dry run that succeeded leaves for the real run:
+// the stages it skipped as not rehearsed, in graph order ("" for none), so
+// its result is not read as their checks passing.
+func (r *runner) unrehearsed() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var names []string
+	for _, n := range r.p.Order {
+		if r.stages[n].unrehearsed {
+			names = append(names, r.address(n))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "not rehearsed, left for the real run: " + strings.Join(names, ", ")
 }
 
 // conclude ends a failed run: stopped as on_failure says, or undone
@@ -522,7 +546,7 @@ func (r *runner) notRehearsed(sr *StageRun, nr *steps.NotRehearsedError) error {
 		out = cty.NullVal(r.p.Stages[sr.Name].Kind.Output())
 	}
 	r.mu.Lock()
-	sr.Output = out
+	sr.Output, sr.unrehearsed = out, true
 	r.mu.Unlock()
 	r.transition(sr, toSkipped, events.Event{Message: nr.Error(), Output: plainJSON(out)}, journal.Entry{}, false)
 	return nil

@@ -80,7 +80,7 @@ var flagDefs = map[string]func(fs *pflag.FlagSet, o *options){
 		fs.StringVar(&o.summary, "summary", "", "write a markdown report to `FILE`")
 	},
 	"dry-run": func(fs *pflag.FlagSet, o *options) {
-		fs.Var(&o.dryRun, "dry-run", "`server|none`: server (alone: --dry-run) rehearses: every write a server-side dry run, each stage reading what the earlier stages' dry runs leave, checks that need the release (gates, waits, pauses) skipped as not rehearsed; nothing changes. none (the default) is a real run")
+		fs.Var(&o.dryRun, "dry-run", "`server|none`: none (the default) is a real run; server (alone: --dry-run) rehearses it, nothing changes: every write a server-side dry run, each stage reading what the earlier stages' dry runs leave, checks that need the release (gates, waits, pauses) skipped as not rehearsed")
 		fs.Lookup("dry-run").NoOptDefVal = "server"
 	},
 	"show-manifests": func(fs *pflag.FlagSet, o *options) {
