@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/cutoverhq/cutover/engine/config"
 	"github.com/cutoverhq/cutover/events"
 	"github.com/cutoverhq/cutover/kube"
 	"github.com/cutoverhq/cutover/steps"
@@ -52,6 +55,32 @@ func (rehearseKind) Run(_ context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	return out, nil
 }
 
+// runRehearsal runs rehearsalSrc with rehearseKind alone.
+func runRehearsal(t *testing.T, opts Options) (*Outcome, *collected) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(rehearsalSrc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg := steps.NewRegistry()
+	reg.Register(rehearseKind{})
+	cfg, diags := config.Load(dir, reg)
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	p, diags := Prepare(cfg, Inputs{})
+	if diags.HasErrors() {
+		t.Fatal(dump(diags))
+	}
+	sink := &collected{}
+	opts.Sink, opts.RunID = sink, "test"
+	out, err := p.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, sink
+}
+
 const rehearsalSrc = `
 pipeline "p" {}
 stage "a" {
@@ -81,7 +110,7 @@ stage "apart" {
 // left; one that cannot be rehearsed is skipped, saying so, with its output
 // for the stages after it, and the run's note names it.
 func TestDryRunRehearses(t *testing.T) {
-	out, _, sink := runWith(t, rehearsalSrc, Inputs{}, Options{DryRun: true})
+	out, sink := runRehearsal(t, Options{DryRun: true})
 	if out.Result != events.Succeeded {
 		t.Fatalf("result %s: %v", out.Result, out.Err)
 	}
@@ -112,7 +141,7 @@ func TestDryRunRehearses(t *testing.T) {
 // Outside a dry run there is no rehearsal: nothing is planned, and a kind
 // that says it cannot rehearse has failed.
 func TestRealRunDoesNotRehearse(t *testing.T) {
-	out, _, _ := runWith(t, rehearsalSrc, Inputs{}, Options{})
+	out, _ := runRehearsal(t, Options{})
 	if out.Result == events.Succeeded || out.Stages["gate"].Status != events.StatusFailed {
 		t.Fatalf("result %s, gate %s; want gate failed", out.Result, out.Stages["gate"].Status)
 	}
