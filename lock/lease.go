@@ -191,6 +191,10 @@ type acquirer struct {
 
 	w                   watch.Interface
 	toldProbe, toldWait bool
+	// watched is the holder last watched, set once we block on one (not
+	// us, not released): whether it then let go or died tells a run that
+	// finished from one that was killed.
+	watched *Holder
 }
 
 func (a *acquirer) leases() coordclient.LeaseInterface {
@@ -221,8 +225,24 @@ func (a *acquirer) run(ctx context.Context) (Lock, error) {
 		if lk != nil || err != nil {
 			return lk, err
 		}
+		if err := a.releasedWhileWatched(); err != nil {
+			return nil, err
+		}
 		// The Lease was deleted while we looked: create it again.
 	}
+}
+
+// releasedWhileWatched is the outcome of a watch that saw the holder let
+// go: it finished, it did not die. Without a wait asked for, that other
+// run was in progress when we started, and going ahead now would release
+// on top of it (an older version after a newer one, say); with one, the
+// release is what we waited for. A Lease first seen released, or gone
+// before we could read it, was never watched: nil.
+func (a *acquirer) releasedWhileWatched() error {
+	if a.opts.Wait > 0 || a.watched == nil {
+		return nil
+	}
+	return &ReleasedError{Name: a.name, Holder: *a.watched}
 }
 
 func (a *acquirer) newLease(now time.Time) *coordv1.Lease {
@@ -263,7 +283,13 @@ func (a *acquirer) contend(ctx context.Context) (Lock, error) {
 	for {
 		now := a.t.clock.Now()
 		expiry := a.seen.Add(a.leaseDuration())
-		if h := holderOf(a.cur); h == "" || h == a.me || !now.Before(expiry) {
+		h := holderOf(a.cur)
+		if h == "" {
+			if err := a.releasedWhileWatched(); err != nil {
+				return nil, err
+			}
+		}
+		if h == "" || h == a.me || !now.Before(expiry) {
 			// Released, or not renewed for a lease duration seen here. Or
 			// ours: our create landed but its answer was lost, and its
 			// replay found the Lease (the identity names this process).
@@ -294,6 +320,8 @@ func (a *acquirer) contend(ctx context.Context) (Lock, error) {
 				a.tellProbe(expiry.Sub(now))
 			}
 		}
+		w := a.holder()
+		a.watched = &w
 		deleted, err := a.next(ctx, wake.Sub(now))
 		if err != nil || deleted {
 			return nil, err

@@ -630,3 +630,52 @@ func TestOwnLeaseTakenAtOnce(t *testing.T) {
 		t.Errorf("spec = %+v, want renewed now, no transition", got.Spec)
 	}
 }
+
+// A holder that releases the lock while a contender without --wait-lock
+// watches it finished its run: the contender is refused, naming it, and
+// takes nothing (going ahead would release on top of that run). Deleting
+// the Lease (Release) and clearing its identity are both a release.
+func TestReleasedWhileWatchedRefused(t *testing.T) {
+	for _, how := range []string{"deleted", "cleared"} {
+		t.Run(how, func(t *testing.T) {
+			l, cs, fc := fakeLocker()
+			first := Holder{RunID: "r0", Who: "root@ci (pid 3)"}
+			lease := otherHolder(t, cs, "shop", first, epoch)
+			res := acquireAsync(l, "shop", Holder{RunID: "r1"}, Options{})
+			armed(t, fc)
+			leases := cs.CoordinationV1().Leases("ns")
+			if how == "deleted" {
+				if err := leases.Delete(context.Background(), lease.Name, metav1.DeleteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				lease.Spec.HolderIdentity = nil
+				if _, err := leases.Update(context.Background(), lease, metav1.UpdateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := <-res
+			var rel *ReleasedError
+			if !errors.As(r.err, &rel) || rel.Holder != first || rel.Name != "shop" {
+				t.Fatalf("Acquire = %v, %v; want *ReleasedError naming %v", r.lock, r.err, first)
+			}
+			if want := `lock "shop" was released by run r0 (root@ci (pid 3)) while this process waited to see whether it still renewed`; r.err.Error() != want {
+				t.Errorf("error says %q, want %q", r.err, want)
+			}
+			creates := 0
+			for _, a := range cs.Actions() {
+				switch a.GetVerb() {
+				case "create":
+					creates++
+				case "update":
+					if decodeHolder(holderOf(a.(k8stesting.UpdateAction).GetObject().(*coordv1.Lease))).RunID == "r1" {
+						t.Errorf("took the released lock over")
+					}
+				}
+			}
+			if creates != 2 { // otherHolder's, and our first try
+				t.Errorf("%d creates, want 2: the released lock was created again", creates)
+			}
+		})
+	}
+}

@@ -40,6 +40,10 @@ type Locker interface {
 	// whole lease duration, measured on this process's clock from when it
 	// first looked, is taken over — the same run's earlier process
 	// included: a resume never takes a lock from a process still alive.
+	// A holder that releases the lock while watched ended normally: without
+	// opts.Wait that is *ReleasedError (its run was in progress when we
+	// asked, and may have released something newer than ours), with it the
+	// lock is taken.
 	Acquire(ctx context.Context, name string, h Holder, opts Options) (Lock, error)
 }
 
@@ -66,4 +70,16 @@ type HeldError struct {
 func (e *HeldError) Error() string {
 	return fmt.Sprintf("lock %q is held by %s since %s (renewed %s ago)",
 		e.Name, e.Holder, e.Since.Format(time.RFC3339), time.Since(e.Renewed).Round(time.Second))
+}
+
+// ReleasedError says that the holder found at first look released the lock
+// while this process watched it: that run ended (it did not die) while we
+// decided whether it was alive, and nothing was taken.
+type ReleasedError struct {
+	Name   string
+	Holder Holder
+}
+
+func (e *ReleasedError) Error() string {
+	return fmt.Sprintf("lock %q was released by %s while this process waited to see whether it still renewed", e.Name, e.Holder)
 }

@@ -194,15 +194,32 @@ func (c *cli) acquire(ctx context.Context, st *state, name, runID string, o *opt
 		OnWait: func(msg string) { fmt.Fprintln(c.stderr, "cutover: "+msg) },
 	})
 	var held *lock.HeldError
+	var released *lock.ReleasedError
 	switch {
 	case errors.As(err, &held):
 		c.errorf("%v", held)
+		return nil, exitLockHeld
+	case errors.As(err, &released):
+		c.errorf("%s", c.endedWhileWatched(ctx, st, released))
 		return nil, exitLockHeld
 	case err != nil:
 		c.errorf("taking the lock %q: %v", name, err)
 		return nil, exitFailed
 	}
 	return l, exitOK
+}
+
+// endedWhileWatched says that the run holding the lock when this command
+// started ended normally while it was watched: going ahead would release
+// on top of it (an older version after a newer one), so nothing was done.
+// Its result is read from its journal beside the lock, when it is there.
+func (c *cli) endedWhileWatched(ctx context.Context, st *state, e *lock.ReleasedError) string {
+	result := ""
+	if j, err := st.store.Open(ctx, e.Holder.RunID); err == nil && j.Meta().Status != journal.StatusRunning {
+		result = " (" + j.Meta().Status + ")"
+	}
+	return fmt.Sprintf("%s ended%s while this command waited to see whether it still renewed lock %q: nothing was changed; run this command again if it is still wanted",
+		e.Holder, result, e.Name)
 }
 
 // prune keeps the last --history-max runs of the pipeline, as Helm keeps
