@@ -13,6 +13,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -175,6 +176,39 @@ func (c *Clients) Reachable(ctx context.Context) error {
 		return nil // answered: it is there, and the run's own requests say what is allowed
 	}
 	return fmt.Errorf("cannot reach the Kubernetes API at %s: %w", c.Config.Host, err)
+}
+
+// NamespaceMissing is a namespace the cluster says does not exist: bad
+// input, found before anything is written, and said as such rather than
+// as the first write's "namespaces … not found".
+type NamespaceMissing struct {
+	Namespace string
+	Context   string // the kubeconfig context, "" in-cluster
+	Host      string
+}
+
+func (e *NamespaceMissing) Error() string {
+	where := "the cluster at " + e.Host
+	if e.Context != "" {
+		where = fmt.Sprintf("context %q (%s)", e.Context, e.Host)
+	}
+	return fmt.Sprintf("namespace %q does not exist in %s: create it (kubectl create namespace %s) or give another with -n NAMESPACE; nothing was changed",
+		e.Namespace, where, e.Namespace)
+}
+
+// CheckNamespace returns *NamespaceMissing when the cluster says ns does
+// not exist. Credentials that may not read namespaces (a CI account bound
+// to its own) are no answer: nil, and the run's own requests say the rest.
+func (c *Clients) CheckNamespace(ctx context.Context, ns string) error {
+	_, err := c.Typed.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		return nil
+	}
+	e := &NamespaceMissing{Namespace: ns, Context: c.Context}
+	if c.Config != nil {
+		e.Host = c.Config.Host
+	}
+	return e
 }
 
 // NamespaceOf is the one rule for which namespace is meant (docs/design.md,

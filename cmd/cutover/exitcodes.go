@@ -42,11 +42,11 @@ var exitCodes = []exitCode{
 		{"fmt", "every file formatted (`--check`)"}, {"lint", "no error finding (warnings alone exit 0)"}}},
 	{exitFailed, "failed, nothing left changed: a stage failed and everything was undone, or the cluster could not be reached or refused a request", []string{"run", "plan", "undo", "status", "history", "approve", "abort", "join"}, []note{
 		{"plan", "with `--dry-run=server`, a stage's request the cluster refused: the plan is printed whole, the refused stages named at the end"}}},
-	{exitInvalid, "invalid input (HCL, variables, flags, files, a kubeconfig or context that is not there); nothing ran", nil, []note{
+	{exitInvalid, "invalid input (HCL, variables, flags, files, a kubeconfig, context or namespace that is not there); nothing ran", nil, []note{
 		{"run", "also `--resume` of a run that ended, or `--run-id` of one that exists already (a retried job: `--resume RUN` or `undo RUN`)"},
 		{"lint", "a file cannot be read, or a chart or overlay does not render (each named at its place; the others are linted and their findings printed)"}}},
 	{exitIncomplete, "failed, and the undo is incomplete: the output says what is left (objects someone changed since the run wrote them are left as is and named), or the run lost its lock and stopped without undoing, or its undo lost the lock and stopped (what it had not undone is named)", []string{"run", "undo"}, nil},
-	{exitLockHeld, "the pipeline's lock is held by another run (named), or `undo`/`--resume` of a run whose process is still alive", []string{"run", "undo"}, nil},
+	{exitLockHeld, "the pipeline's lock is held by another run (named; also one that ended while this run watched it: nothing was changed), or `undo`/`--resume` of a run whose process is still alive", []string{"run", "undo"}, nil},
 	{exitFindings, "a check found problems", []string{"fmt", "lint"}, []note{
 		{"fmt", "a file is not formatted (`--check`), each named (`--diff` shows the change)"},
 		{"lint", "an error finding"}}},

@@ -96,7 +96,8 @@ func exitOf(err error) int {
 	var nf *runNotFound
 	var many *manyHomes
 	var bad *kube.InvalidKubeconfig
-	if errors.As(err, &nf) && !nf.forbidden || errors.As(err, &many) || errors.Is(err, kube.ErrNoKubeconfig) || errors.As(err, &bad) {
+	var noNS *kube.NamespaceMissing
+	if errors.As(err, &nf) && !nf.forbidden || errors.As(err, &many) || errors.Is(err, kube.ErrNoKubeconfig) || errors.As(err, &bad) || errors.As(err, &noNS) {
 		return exitInvalid
 	}
 	return exitFailed

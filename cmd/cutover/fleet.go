@@ -132,7 +132,9 @@ type share struct {
 
 // openShares reaches every target's cluster: a target whose cluster cannot
 // be reached is unreachable (its wave's max_failures decides); two
-// targets sharing a cluster's namespace are refused (one journal each).
+// targets sharing a cluster's namespace are refused (one journal each), and
+// so is a target whose namespace does not exist: bad input, said for each
+// such target before any is locked.
 func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (map[string]*share, map[string]error, int) {
 	shares, unreachable := map[string]*share{}, map[string]error{}
 	where := map[string]string{}
@@ -140,11 +142,19 @@ func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (ma
 	if !c.checkTargetKubeconfigs(p, o) {
 		return nil, nil, exitInvalid
 	}
+	missing := false
 	for i := range p.Targets {
 		t := &p.Targets[i]
 		to := targetOptions(t, o)
 		cl := c.cluster(to)
 		st, err := c.stateFor(ctx, p, cl, to)
+		var noNS *kube.NamespaceMissing
+		if errors.As(err, &noNS) {
+			c.errorf("target %s: %v", t.Name, err)
+			missing = true
+			nss = append(nss, noNS.Namespace) // its chart is still checked below
+			continue
+		}
 		if err != nil {
 			unreachable[t.Name] = fmt.Errorf("cluster unreachable: %v", err)
 			continue
@@ -169,7 +179,7 @@ func (c *cli) openShares(ctx context.Context, p *engine.Program, o *options) (ma
 	// As for a single cluster: a chart's or overlay's workload rendered
 	// into another namespace than a target's is refused before any target
 	// is locked.
-	if !c.checkNamespaces(p, o, nss...) {
+	if !c.checkNamespaces(p, o, nss...) || missing {
 		return nil, nil, exitInvalid
 	}
 	return shares, unreachable, exitOK

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cutoverhq/cutover/engine"
 	"github.com/cutoverhq/cutover/internal/words"
+	"github.com/cutoverhq/cutover/kube"
 )
 
 func cmdPlan(c *cli, args []string) int {
@@ -65,6 +66,10 @@ func cmdPlan(c *cli, args []string) int {
 			clients, err := opts.Cluster.Clients()
 			if err == nil {
 				err = clients.Reachable(context.Background())
+			}
+			if err == nil {
+				// As a run would refuse it: before asking about any stage.
+				err = clients.CheckNamespace(context.Background(), kube.NamespaceOf(clients, o.namespace, p.Namespace))
 			}
 			if err != nil {
 				c.errorf("%v", err)

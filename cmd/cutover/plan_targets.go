@@ -42,6 +42,9 @@ func (c *cli) planTargets(p *engine.Program, o *options, waves []engine.PlanWave
 			if err == nil {
 				err = clients.Reachable(ctx)
 			}
+			if err == nil {
+				err = clients.CheckNamespace(ctx, kube.NamespaceOf(clients, to.namespace, p.Namespace))
+			}
 			if err != nil {
 				c.errorf("target %s: %v", t.Name, err)
 				if code == exitOK {

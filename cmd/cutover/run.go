@@ -203,7 +203,8 @@ func (c *cli) acquire(ctx context.Context, st *state, name, runID string, o *opt
 		c.errorf("%s", c.endedWhileWatched(ctx, st, released))
 		return nil, exitLockHeld
 	case err != nil:
-		c.errorf("taking the lock %q: %v", name, err)
+		// The lock's errors name it: no prefix saying so again.
+		c.errorf("%v", err)
 		return nil, exitFailed
 	}
 	return l, exitOK
@@ -378,6 +379,9 @@ func (c *cli) stateFor(ctx context.Context, p *engine.Program, cl *kube.Cluster,
 		return nil, err
 	}
 	ns := kube.NamespaceOf(clients, o.namespace, p.Namespace)
+	if err := clients.CheckNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
 	st := &state{store: runStore(clients, ns, o), locker: lock.NewLeaseLocker(clients, ns), namespace: ns}
 	if o.noJournal {
 		st.store = journal.NewMemoryStore()

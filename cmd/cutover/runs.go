@@ -57,6 +57,14 @@ func (c *cli) loadForRun(path, runID string, o *options) (*priorRun, int) {
 		c.errorf("%v", err)
 		return nil, exitOf(err)
 	}
+	// -n naming a namespace that does not exist is said as such, not as a
+	// run not found there.
+	if o.namespace != "" {
+		if err := clients.CheckNamespace(context.Background(), o.namespace); err != nil {
+			c.errorf("%v", err)
+			return nil, exitOf(err)
+		}
+	}
 	// The journal is where the run resolved its namespace; the lock is
 	// beside it, and an undo acts there (cmdUndo).
 	j, ns, err := c.findRun(context.Background(), clients, runID, o, pipelineNS)
