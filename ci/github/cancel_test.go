@@ -186,9 +186,10 @@ stage "long" {
 }
 
 // TestActionCancelSecondSignalNotPassed: the runner's SIGTERM that follows
-// its SIGINT must not reach cutover, which would take it for "exit at once"
-// and abandon the undo. The undo here outlasts the moment the SIGTERM is
-// sent (right after the undo starts, instead of 7.5s after the SIGINT).
+// its SIGINT must not cut the undo short (run.sh does not pass it on;
+// cutover in CI would only note it). The undo here outlasts the moment the
+// SIGTERM is sent (right after the undo starts, instead of 7.5s after the
+// SIGINT).
 func TestActionCancelSecondSignalNotPassed(t *testing.T) {
 	dir := writePipeline(t, `
 pipeline "cancel" {}

@@ -183,9 +183,10 @@ run() {
 # exited; so CMD runs in the background and bash waits with the `wait`
 # builtin, which a trapped signal interrupts.
 #
-# Only the first signal is passed on. cutover reads a second one as "exit
-# at once, stop undoing" (a person pressing ^C twice); the runner's SIGTERM
-# is its schedule, not a person, and cutover gets more undo time without it.
+# Only the first signal is passed on: cutover is undoing after it, within
+# --grace, and in CI (GITHUB_ACTIONS) it would only note a second one. Not
+# passing the runner's SIGTERM on keeps that undo safe even from a cutover
+# that took itself for a terminal (where ^C twice means "exit at once").
 supervise() {
 	CHILD_PID= FORWARDED=
 	trap 'forward INT' INT
