@@ -164,6 +164,8 @@ func runActionOpts(t *testing.T, inputs map[string]string, dir string, o actionO
 				return in.Default
 			case e == "github.action_ref":
 				return o.ref
+			case e == "github.token":
+				return ""
 			case strings.HasPrefix(e, "steps."):
 				p := strings.Split(e, ".")
 				if len(p) != 4 || p[2] != "outputs" {

@@ -33,6 +33,13 @@ install() {
 		echo "Using $(command -v cutover): $(cutover version)"
 		return
 	fi
+	# A major or minor ref (v1, v1.2: the action's moving tags) stands for
+	# its newest release.
+	local newest
+	if newest=$(resolve_release "$want"); then
+		echo "cutover $want is release $newest"
+		want=$newest
+	fi
 	if command -v cutover >/dev/null; then
 		local have
 		have=$(cutover version 2>/dev/null | awk '{print $2}') || have=
@@ -45,7 +52,7 @@ install() {
 	local bin=${RUNNER_TEMP:-/tmp}/cutover-bin
 	mkdir -p "$bin"
 	if ! install_release "$want" "$bin"; then
-		command -v go >/dev/null || die "no cutover release $want for $(platform) and Go is missing to build it: use a released version, add actions/setup-go before this action, or install cutover and set version: path"
+		command -v go >/dev/null || die "no cutover release $want for $(platform) and Go is missing to build it: use a released version (v1.2.3, or v1 / v1.2 for the newest of those), add actions/setup-go before this action, or install cutover and set version: path"
 		if [[ -z $want || $want == "${CUTOVER_ACTION_REF:-}" ]]; then
 			# The action's own checkout is the source of that ref (or of
 			# uses: ./ when there is no ref).
@@ -85,6 +92,44 @@ sha256() {
 	else
 		shasum -a 256 "$1" | awk '{print $1}'
 	fi
+}
+
+# resolve_release REF: for a major (v1) or minor (v1.2) ref, print the
+# newest release it covers (v1.4.2). Returns 1 for any other ref, and when
+# the release list cannot be read or holds none (the caller then builds
+# the ref). The list is GitHub's releases API, newest first, drafts left
+# out; a prerelease (v1.5.0-rc.1) never matches. CUTOVER_RELEASE_INDEX
+# replaces its URL (a mirror, or file:///…/releases.json in tests); the
+# job's token is sent to GitHub only, for the higher rate limit.
+resolve_release() {
+	local ref=${1#v} next
+	if [[ $ref =~ ^[0-9]+$ ]]; then
+		next='[0-9]+\.[0-9]+'
+	elif [[ $ref =~ ^[0-9]+\.[0-9]+$ ]]; then
+		next='[0-9]+'
+	else
+		return 1
+	fi
+	local index=${CUTOVER_RELEASE_INDEX:-https://api.github.com/repos/cutoverhq/cutover/releases?per_page=100}
+	local -a auth=()
+	if [[ -z ${CUTOVER_RELEASE_INDEX:-} && -n ${GITHUB_TOKEN:-} ]]; then
+		auth=(-H "Authorization: Bearer $GITHUB_TOKEN")
+	fi
+	local list found
+	# ${auth[@]+…}: an empty array is "unbound" to bash 3 (macOS) under set -u.
+	if ! list=$(curl -fsSL --retry 3 ${auth[@]+"${auth[@]}"} "$index" 2>/dev/null); then
+		echo "Cannot read the list of cutover releases at ${index%%\?*}" >&2
+		return 1
+	fi
+	found=$(grep -oE '"tag_name": *"v?[0-9]+\.[0-9]+\.[0-9]+"' <<<"$list" |
+		sed -E 's/.*"v?([0-9.]+)"$/\1/' |
+		grep -E "^${ref//./\\.}\.$next\$" |
+		sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1) || true
+	if [[ -z $found ]]; then
+		echo "No cutover release matches $1 at ${index%%\?*}" >&2
+		return 1
+	fi
+	echo "v$found"
 }
 
 # install_release VERSION DIR: put the released binary for this runner in
