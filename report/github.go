@@ -193,6 +193,28 @@ func GitHubOutputs(env func(string) string, outputs json.RawMessage) error {
 	return nil
 }
 
+// GitHubNotStarted reports, when running in GitHub Actions, a run that
+// stopped before its reports were written (the lock held, say): an
+// ::error annotation titled title with msg, which shows on the run's page,
+// and the step output result, so that a later step can tell "another
+// release is running" from a failed one. No run-id (no run was created)
+// and no summary (nothing ran).
+func GitHubNotStarted(w io.Writer, env func(string) string, result, title, msg string) error {
+	if env("GITHUB_ACTIONS") != "true" {
+		return nil
+	}
+	h := &GitHub{}
+	if _, err := io.WriteString(w, h.annotation("error", nil, title, msg)); err != nil {
+		return err
+	}
+	if path := env("GITHUB_OUTPUT"); path != "" {
+		if err := appendOutputs(path, [][2]string{{"result", result}}); err != nil {
+			return fmt.Errorf("GITHUB_OUTPUT: %w", err)
+		}
+	}
+	return nil
+}
+
 // appendOutputs appends step outputs, name and value, to the file
 // $GITHUB_OUTPUT names.
 func appendOutputs(path string, kv [][2]string) error {

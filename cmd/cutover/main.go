@@ -25,6 +25,12 @@ type cli struct {
 	// opts are the flags of the command that runs; code its exit code.
 	opts *options
 	code int
+	// lastError is the last message errorf printed; reported says the
+	// command's reports (step outputs, dotenv, summary) were written.
+	// Together they report a run that stopped before it started
+	// (reportNotStarted).
+	lastError string
+	reported  bool
 }
 
 func main() {
@@ -42,5 +48,6 @@ func (c *cli) main(args []string) int { return c.execute(args) }
 
 func (c *cli) errorf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	c.lastError = msg
 	fmt.Fprintln(c.stderr, "cutover: "+strings.TrimRight(msg, "\n"))
 }

@@ -27,6 +27,46 @@ import (
 )
 
 func cmdRun(c *cli, args []string) int {
+	code := runCommand(c, args)
+	c.reportNotStarted(code)
+	return code
+}
+
+// notStartedResult is the step output result of a run that stopped before its
+// reports were written, by its exit code: the same words as a run's
+// (docs/ci.md), and "locked" for a lock another run holds.
+var notStartedResult = map[int]string{
+	exitFailed:      string(events.FailedUndone), // nothing was changed
+	exitInvalid:     "invalid",
+	exitLockHeld:    "locked",
+	exitInterrupted: string(events.Interrupted),
+	exitTerminated:  string(events.Interrupted),
+}
+
+// reportNotStarted gives a run that ended before any report was written
+// (the lock held, the cluster unreachable, a retried --run-id) what a run
+// that started gets on GitHub Actions: the step output result, and its
+// last error as an ::error annotation on the run's page, which otherwise
+// is only a line in the log.
+func (c *cli) reportNotStarted(code int) {
+	if code == exitOK || c.reported {
+		return
+	}
+	title, msg := "cutover: run not started", c.lastError
+	if code == exitLockHeld {
+		title = "cutover: lock held"
+	}
+	if msg == "" {
+		msg = fmt.Sprintf("exit %d: the step's log says why", code)
+	}
+	// stderr: the runner reads workflow commands there too, and stdout may
+	// be -o json's events.
+	if err := report.GitHubNotStarted(c.stderr, c.getenv, notStartedResult[code], title, msg); err != nil {
+		c.errorf("writing reports: %v", err)
+	}
+}
+
+func runCommand(c *cli, args []string) int {
 	o, path, ok := c.parsePath("run", args)
 	if !ok || !c.checkStateFlags(o) || !c.checkRunID(o) {
 		return exitInvalid

@@ -27,6 +27,7 @@ func (c *cli) sink(o *options, secrets []string) events.Sink {
 // closeSink flushes the reports; a JUnit or summary file that could not be
 // written is worth a line, not a failed release.
 func (c *cli) closeSink(s events.Sink) {
+	c.reported = true
 	if err := report.Close(s); err != nil {
 		c.errorf("writing reports: %v", err)
 	}
