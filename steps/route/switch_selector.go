@@ -46,7 +46,7 @@ func (switchSelector) AttrDocs() map[string]string {
 		"service":        "The Service to switch (or `services`).",
 		"services":       "Several Services to switch together, all or none.",
 		"selector":       "The labels to merge into the selector (`{ version = var.version }`); null removes a key.",
-		"wait_endpoints": "Wait until the Services' endpoints are the pods the new selector matches (default true).",
+		"wait_endpoints": "Wait until every ready endpoint of each Service is a pod the new selector matches, and at least one is ready: the old pods have left the endpoints, the new ones need not all have joined (default true).",
 		"allow_empty":    "Allow a selector that matches no ready pod (traffic then goes nowhere).",
 		"namespace":      "The Services' namespace (default: the pipeline's, or the run's `--namespace`).",
 		"drain_delay":    drainDoc,
