@@ -213,6 +213,9 @@ output "versions_seen" {
   value = try(stage.watch.output.last.versions, null)
 }
 
+# The version the traffic left: null on a first release (the service stage
+# created the Service on this version: the switch found it there already)
+# and on a redeploy of the live version.
 output "previous_version" {
-  value = stage.switch.output.previous.version
+  value = stage.switch.output.previous.version != var.version ? stage.switch.output.previous.version : null
 }

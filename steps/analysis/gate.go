@@ -9,6 +9,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/cutoverhq/cutover/internal/words"
 	"github.com/cutoverhq/cutover/steps"
 )
 
@@ -112,7 +113,7 @@ func (t *tally) progress() string {
 		s += fmt.Sprintf(", %d inconclusive", t.inconclusive)
 	}
 	if t.errored > 0 {
-		s += fmt.Sprintf(", %d errors", t.errored)
+		s += ", " + words.Count(t.errored, "error")
 	}
 	return s
 }

@@ -157,8 +157,8 @@ func TestGateProgress(t *testing.T) {
 	want := []string{
 		"analysis healthy: 1/3 successful, 0 failed",
 		"analysis healthy: 1/3 successful, 1 failed",
-		"analysis healthy: 1/3 successful, 1 failed, 1 errors",
-		"analysis healthy: 2/3 successful, 1 failed, 1 errors",
+		"analysis healthy: 1/3 successful, 1 failed, 1 error",
+		"analysis healthy: 2/3 successful, 1 failed, 1 error",
 	}
 	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
 		t.Errorf("progress:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
