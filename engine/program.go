@@ -62,9 +62,6 @@ type Program struct {
 	stageOrder []string
 	instances  map[string][]string
 	defaults   stageDefaults
-	// nsChecks are the steps to check again once the run's namespace is
-	// known (CheckNamespace).
-	nsChecks []checkedStep
 	// marked: some variable is sensitive (holds a mark). Marks start only
 	// there (functions pass them on, none adds one), so without any, no
 	// value evaluated in the pipeline can hold one.
@@ -97,6 +94,10 @@ type Stage struct {
 	FromDefaults []string
 
 	each cty.Value // each.key and each.value; cty.NilVal without for_each
+	// nsChecks are the rest of its steps' checks, to run once the run's
+	// namespace is known (CheckNamespace). Kept on the stage, which
+	// Prepare checks beside others, each writing only its own.
+	nsChecks []nsCheck
 }
 
 // Prepare loads nothing: it evaluates a loaded Config with the given
@@ -259,10 +260,10 @@ func (p *Program) prepareStage(st *Stage, static, planCtx *hcl.EvalContext) hcl.
 		if step == nil || step.Kind == nil {
 			continue
 		}
-		cfg, d := checkStep(step, planCtx, p.Config.Dir, p.marked)
+		inNamespace, d := checkStep(step, planCtx, p.Config.Dir, p.Namespace, p.marked)
 		diags = append(diags, d...)
-		if _, ok := step.Kind.(steps.NamespaceChecker); ok && !d.HasErrors() {
-			p.nsChecks = append(p.nsChecks, checkedStep{step, cfg})
+		if inNamespace != nil && !d.HasErrors() {
+			st.nsChecks = append(st.nsChecks, nsCheck{step, inNamespace})
 		}
 	}
 	return diags
@@ -277,12 +278,14 @@ func undoStep(cs *config.Stage) *config.Step {
 
 // checkStep decodes a step block with unknown stage outputs: types,
 // required and unsupported attributes are checked, then the kind's Checker
-// and, when that found nothing, its FileChecker (files relative to dir).
-// marked says whether any value the block can read carries a mark.
-func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string, marked bool) (cty.Value, hcl.Diagnostics) {
+// and, when that found nothing, its FileChecker (files relative to dir,
+// the pipeline's namespace ns), whose rest, to run once the run's
+// namespace is known, it returns (nil: none). marked says whether any
+// value the block can read carries a mark.
+func checkStep(step *config.Step, ctx *hcl.EvalContext, dir, ns string, marked bool) (inNamespace func(ns string) []steps.Problem, diags hcl.Diagnostics) {
 	cfg, diags := decodeStep(step.Body, step.Spec, ctx)
 	if diags.HasErrors() {
-		return cfg, diags
+		return nil, diags
 	}
 	// Looking for marks is a walk of the whole value, and unmarking copies
 	// it: both only when a sensitive variable could have put one there.
@@ -294,9 +297,9 @@ func checkStep(step *config.Step, ctx *hcl.EvalContext, dir string, marked bool)
 		problems = ch.Check(cfg)
 	}
 	if fc, ok := step.Kind.(steps.FileChecker); ok && len(problems) == 0 {
-		problems = fc.CheckFiles(dir, cfg)
+		problems, inNamespace = fc.CheckFiles(dir, ns, cfg)
 	}
-	return cfg, append(diags, problemDiags(step, problems)...)
+	return inNamespace, append(diags, problemDiags(step, problems)...)
 }
 
 // problemDiags places a kind's problems in the step's block, or where the
@@ -315,21 +318,22 @@ func problemDiags(step *config.Step, problems []steps.Problem) hcl.Diagnostics {
 	return diags
 }
 
-// checkedStep is a step block as the load-time check decoded it.
-type checkedStep struct {
-	step *config.Step
-	cfg  cty.Value
+// nsCheck is the rest of a step's load-time check (steps.FileChecker).
+type nsCheck struct {
+	step  *config.Step
+	check func(ns string) []steps.Problem
 }
 
 // CheckNamespace runs the checks that depend on the namespace the run acts
-// in (steps.NamespaceChecker), once the command resolved it: a deploy whose
-// chart or overlay renders its workload into another namespace is a
+// in (steps.FileChecker's rest), once the command resolved it: a deploy
+// whose chart or overlay renders its workload into another namespace is a
 // diagnostic before the lock and any write.
 func (p *Program) CheckNamespace(ns string) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	for _, c := range p.nsChecks {
-		problems := c.step.Kind.(steps.NamespaceChecker).CheckNamespace(p.Config.Dir, ns, c.cfg)
-		diags = append(diags, problemDiags(c.step, problems)...)
+	for _, name := range p.stageOrder {
+		for _, c := range p.Stages[name].nsChecks {
+			diags = append(diags, problemDiags(c.step, c.check(ns))...)
+		}
 	}
 	return diags
 }

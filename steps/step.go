@@ -105,17 +105,15 @@ type Renderer interface {
 // the pipeline directory that are read only when the step runs (a chart,
 // an overlay): at load time, once the block's values are known, it reads
 // and renders them, so a bad chart is a diagnostic before any write.
+// namespace is the pipeline's ("" when it names none), the likeliest for a
+// chart to be rendered for. When the check also depends on the namespace
+// the run acts in (a deploy's workload rendered into another namespace),
+// inNamespace is the rest of it, which the command calls once that
+// namespace is resolved (--namespace, the pipeline's, the kubeconfig's),
+// before the lock and any write; it reuses what the load rendered where
+// the namespace does not change it. nil: nothing is left to check.
 type FileChecker interface {
-	CheckFiles(dir string, cfg cty.Value) []Problem
-}
-
-// NamespaceChecker is implemented by FileChecker kinds whose check also
-// depends on the namespace the run acts in (a deploy's workload rendered
-// into another namespace): the command calls it once that namespace is
-// resolved (--namespace, the pipeline's, the kubeconfig's), before the
-// lock and any write.
-type NamespaceChecker interface {
-	CheckNamespace(dir, ns string, cfg cty.Value) []Problem
+	CheckFiles(dir, namespace string, cfg cty.Value) (problems []Problem, inNamespace func(ns string) []Problem)
 }
 
 // Problem is a finding of a Checker. Path names the attribute (and nested

@@ -66,40 +66,67 @@ func (deployKind) Absent(cfg cty.Value) []string {
 // nothing. acting is the namespace the run acts in, "" while it is not
 // known: a workload block's workload rendered into another is refused.
 func (dc *deployConfig) objects(dir, ns, acting string) (ms []kube.Manifest, note string, err error) {
-	for _, w := range []*render.Workload{dc.Chart.GetWorkload(), dc.Kustomize.GetWorkload()} {
-		if w != nil {
-			w.Namespace = acting
-		}
+	r, err := dc.render(dir, ns)
+	if err != nil {
+		return nil, "", err
 	}
+	if err := dc.checkWorkload(r, acting); err != nil {
+		return nil, "", err
+	}
+	return r.ms, r.note, nil
+}
+
+// rendered is a deploy's input as parsed or rendered: a chart's or an
+// overlay's files, and the objects they hold.
+type rendered struct {
+	files []render.File
+	ms    []kube.Manifest
+	note  string
+}
+
+// render parses or renders the deploy's input, a chart's in namespace ns
+// (objects without the workload block's check).
+func (dc *deployConfig) render(dir, ns string) (r rendered, err error) {
 	if w := dc.Kustomize.GetWorkload(); w != nil {
 		w.NameSuffix = dc.Kustomize.NameSuffix
 	}
 	switch {
 	case dc.Chart.Given():
-		files, err := render.RenderChart(dir, *dc.Chart, ns)
-		if err != nil {
-			return nil, "", fmt.Errorf("chart: %w", err)
+		if r.files, err = render.RenderChart(dir, *dc.Chart, ns); err != nil {
+			return r, fmt.Errorf("chart: %w", err)
 		}
-		files, note = render.LeaveOutHooks(files)
-		if ms, err = render.Manifests(files); err != nil {
-			return nil, "", fmt.Errorf("chart %s renders what does not parse: %w", dc.Chart.Path, err)
+		r.files, r.note = render.LeaveOutHooks(r.files)
+		if r.ms, err = render.Manifests(r.files); err != nil {
+			return r, fmt.Errorf("chart %s renders what does not parse: %w", dc.Chart.Path, err)
 		}
-		if err := dc.Chart.Workload.Check("chart "+dc.Chart.Path, files, ms); err != nil {
-			return nil, "", err
-		}
-		return ms, note, nil
+		return r, nil
 	case dc.Kustomize.Given():
-		files, err := render.RenderOverlay(dir, *dc.Kustomize)
-		if err != nil {
-			return nil, "", fmt.Errorf("kustomize: %w", err)
+		if r.files, err = render.RenderOverlay(dir, *dc.Kustomize); err != nil {
+			return r, fmt.Errorf("kustomize: %w", err)
 		}
-		if ms, err = render.Manifests(files); err != nil {
-			return nil, "", err
-		}
-		return ms, "", dc.Kustomize.Workload.Check("overlay "+dc.Kustomize.Path, files, ms)
+		r.ms, err = render.Manifests(r.files)
+		return r, err
 	}
-	ms, err = kube.ParseManifests(dc.Manifests)
-	return ms, "", err
+	r.ms, err = kube.ParseManifests(dc.Manifests)
+	return r, err
+}
+
+// checkWorkload checks r, a chart's or an overlay's, against the workload
+// block, which says in what namespace the run acts (acting, "" while not
+// known).
+func (dc *deployConfig) checkWorkload(r rendered, acting string) error {
+	for _, w := range []*render.Workload{dc.Chart.GetWorkload(), dc.Kustomize.GetWorkload()} {
+		if w != nil {
+			w.Namespace = acting
+		}
+	}
+	switch {
+	case dc.Chart.Given():
+		return dc.Chart.Workload.Check("chart "+dc.Chart.Path, r.files, r.ms)
+	case dc.Kustomize.Given():
+		return dc.Kustomize.Workload.Check("overlay "+dc.Kustomize.Path, r.files, r.ms)
+	}
+	return nil
 }
 
 // Render is what the deploy would apply, its images overridden, for plan
@@ -123,32 +150,40 @@ func (deployKind) Render(dir, ns string, cfg cty.Value) ([]kube.Manifest, error)
 // CheckFiles renders a chart or an overlay at load time, once its values
 // are known, so a chart that does not render, a values file that does not
 // parse or an overlay naming a remote base stops the pipeline before it
-// writes, at the file and line at fault.
-func (deployKind) CheckFiles(dir string, cfg cty.Value) []steps.Problem {
-	return checkFiles(dir, "", cfg)
-}
-
-// CheckNamespace renders a chart or an overlay again once the run's
-// namespace ns is resolved, so a workload rendered into another namespace
-// (an overlay's own namespace:) stops the run before the lock is taken.
-func (deployKind) CheckNamespace(dir, ns string, cfg cty.Value) []steps.Problem {
-	return checkFiles(dir, ns, cfg)
-}
-
-// checkFiles renders the deploy's chart or overlay with the namespace the
-// run acts in: the deploy's own, else ns ("" while not known).
-func checkFiles(dir, ns string, cfg cty.Value) []steps.Problem {
+// writes, at the file and line at fault. A chart is rendered for the
+// deploy's namespace, else the pipeline's (ns), as a run renders it unless
+// --namespace or the kubeconfig's says otherwise. Without a namespace of
+// its own, the rest of the check waits for the one the run acts in: a
+// workload rendered into another (an overlay's own namespace:) stops the
+// run before the lock is taken. It reuses the load's render where the
+// namespace does not change it: an overlay's, a chart's rendered for it.
+func (deployKind) CheckFiles(dir, ns string, cfg cty.Value) ([]steps.Problem, func(ns string) []steps.Problem) {
 	dc := newDeployConfig()
 	u, err := steps.Decode(cfg, &dc)
 	if err != nil || u.Any() || (!dc.Chart.Given() && !dc.Kustomize.Given()) {
-		return nil
+		return nil, nil
 	}
-	acting := dc.Namespace
-	if acting == "" {
-		acting = ns
+	chart := dc.Chart.Given()
+	renderedIn := kube.NamespaceOf(nil, dc.Namespace, ns)
+	r, err := dc.render(dir, renderedIn)
+	if err == nil {
+		err = dc.checkWorkload(r, dc.Namespace)
 	}
-	_, _, err = dc.objects(dir, kube.NamespaceOf(nil, acting), acting)
-	return sourceProblems(dir, err, dc.Chart.Given())
+	if err != nil || dc.Namespace != "" {
+		// Acting in its own namespace, the deploy was checked in it.
+		return sourceProblems(dir, err, chart), nil
+	}
+	return nil, func(acting string) []steps.Problem {
+		in, err := r, error(nil)
+		if chart && acting != renderedIn {
+			// A chart's templates may read .Release.Namespace.
+			in, err = dc.render(dir, acting)
+		}
+		if err == nil {
+			err = dc.checkWorkload(in, acting)
+		}
+		return sourceProblems(dir, err, chart)
+	}
 }
 
 // sourceProblems turns a render error into a problem placed in the chart's

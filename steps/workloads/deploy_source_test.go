@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/cutoverhq/cutover/steps"
 )
 
 // One deploy body takes manifests, a chart or an overlay from variables, as
@@ -71,7 +73,7 @@ func TestDeploySourceErrorAtChartFile(t *testing.T) {
 	pipelineDir := filepath.Join(root, "pipeline")
 	for _, path := range []string{"../charts/web", chart} {
 		cfg := permCfg(t, deployKind{}, "chart {\n  path = var.chart\n}\n", map[string]cty.Value{"chart": cty.StringVal(path)})
-		ps := deployKind{}.CheckFiles(pipelineDir, cfg)
+		ps, _ := deployKind{}.CheckFiles(pipelineDir, "", cfg)
 		if len(ps) != 1 || ps[0].Subject == nil {
 			t.Fatalf("chart %s: %v", path, ps)
 		}
@@ -80,5 +82,71 @@ func TestDeploySourceErrorAtChartFile(t *testing.T) {
 		if filepath.Clean(s.Filename) != want || s.Start.Line != 4 || s.Start.Column != 28 {
 			t.Errorf("chart %s: at %s:%d:%d, want %s:4:28 (the undefined function)", path, s.Filename, s.Start.Line, s.Start.Column, want)
 		}
+	}
+}
+
+// The rest of a deploy's load-time check, once the run's namespace is
+// known, reuses the load's render where the namespace does not change it:
+// an overlay's, a chart's rendered for the pipeline's namespace (the files
+// broken after the load show it is not rendered again). A chart is
+// rendered again for another namespace (its templates may read
+// .Release.Namespace), and a deploy with a namespace of its own was
+// checked in it at load.
+func TestDeployCheckInNamespace(t *testing.T) {
+	root := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deploy := func(ns string) string {
+		return "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: " + ns + "\n" +
+			"spec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: web:v1}]}\n"
+	}
+	write("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+	write("chart/templates/web.yaml", deploy("{{ .Release.Namespace }}"))
+	write("overlay/kustomization.yaml", "resources: [web.yaml]\n")
+	write("overlay/web.yaml", deploy("team-a"))
+	workload := "  workload {\n    kind = \"Deployment\"\n    name = \"web\"\n  }\n"
+	check := func(pipelineNS, body string) func(string) []steps.Problem {
+		t.Helper()
+		ps, inNamespace := deployKind{}.CheckFiles(root, pipelineNS, permCfg(t, deployKind{}, body, nil))
+		if len(ps) != 0 {
+			t.Fatalf("load: %v", ps)
+		}
+		return inNamespace
+	}
+	chartBlock := "chart {\n  path = \"chart\"\n" + workload + "}\n"
+	overlayBlock := "kustomize {\n  path = \"overlay\"\n" + workload + "}\n"
+
+	// Rendered again for each namespace: in its own each time.
+	chart := check("", chartBlock)
+	for _, ns := range []string{"default", "shop", "default"} {
+		if ps := chart(ns); len(ps) != 0 {
+			t.Errorf("chart in %s: %v (rendered for another namespace?)", ns, ps)
+		}
+	}
+	if own := check("", "namespace = \"team-a\"\n"+overlayBlock); own != nil {
+		t.Error("a deploy with its own namespace leaves a check for the run's")
+	}
+	inShop, overlay := check("shop", chartBlock), check("", overlayBlock)
+	write("chart/templates/web.yaml", "{{ nosuch }}\n")
+	write("overlay/web.yaml", "not: [yaml\n")
+	if ps := inShop("shop"); len(ps) != 0 {
+		t.Errorf("chart in the namespace the load rendered it for: %v (rendered again?)", ps)
+	}
+	if ps := inShop("other"); len(ps) != 1 || ps[0].Summary != "Invalid chart" {
+		t.Errorf("chart in another namespace: %v, want the broken template's error", ps)
+	}
+	if ps := overlay("team-a"); len(ps) != 0 {
+		t.Errorf("overlay in team-a: %v (rendered again?)", ps)
+	}
+	if ps := overlay("shop"); len(ps) != 1 || !strings.Contains(ps[0].Detail, "into namespace team-a, but the pipeline acts in shop") {
+		t.Errorf("overlay in shop: %v", ps)
 	}
 }
