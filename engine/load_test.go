@@ -307,7 +307,7 @@ stage "x" {
 		t.Errorf("typo: %v", diags)
 	}
 	_, diags = load(t, newLog(), files, Inputs{Vars: []string{"overlay=o", `pod_annotations={a="b"}`}})
-	if !diags.HasErrors() || !strings.Contains(diags.Error(), "var.pod_annotations: pod_annotations do not reach an overlay") ||
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "-var pod_annotations: pod_annotations do not reach an overlay") ||
 		diags[0].Subject == nil || diags[0].Subject.Start.Line != 14 {
 		t.Errorf("cross validation: %v", diags)
 	}

@@ -38,6 +38,10 @@ type rawValue struct {
 	value cty.Value
 	expr  hcl.Expression // from a var file
 	rng   hcl.Range
+	// source names where the value was given, as a diagnostic about it
+	// starts: -var NAME, -var-file FILE:LINE, CUTOVER_VAR_NAME; "" for a
+	// default or the run's journal.
+	source string
 }
 
 // resolveVariables returns every variable's value, converted, validated and
@@ -53,7 +57,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 		}
 		name, val, _ := strings.Cut(strings.TrimPrefix(kv, prefix), "=")
 		if _, declared := cfg.Variables[name]; declared {
-			given[name] = rawValue{text: val, rng: hcl.Range{Filename: prefix + name}}
+			given[name] = rawValue{text: val, rng: hcl.Range{Filename: prefix + name}, source: prefix + name}
 		}
 	}
 	for _, f := range in.VarFiles {
@@ -89,7 +93,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 				})
 				continue
 			}
-			given[name] = rawValue{expr: a.Expr, rng: a.Expr.Range()}
+			given[name] = rawValue{expr: a.Expr, rng: a.Expr.Range(), source: fmt.Sprintf("-var-file %s:%d", f, a.NameRange.Start.Line)}
 		}
 	}
 	for name, v := range in.Saved {
@@ -110,14 +114,16 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 				Detail: fmt.Sprintf("-var %s: the pipeline declares no variable %q.%s", kv, name, didYouMean(cfg, name))})
 			continue
 		}
-		given[name] = rawValue{text: val, rng: rng}
+		given[name] = rawValue{text: val, rng: rng, source: rng.Filename}
 	}
 
 	vals := map[string]cty.Value{}
+	sources := map[string]string{}
 	for _, name := range cfg.VariableOrder {
 		vals[name] = cty.DynamicVal // until a valid value is found below
 		v := cfg.Variables[name]
 		raw, ok := given[name]
+		sources[name] = raw.source
 		var val cty.Value
 		switch {
 		case ok && raw.value != cty.NilVal:
@@ -157,9 +163,16 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 		}
 		conv, err := convert.Convert(val, v.Type)
 		if err != nil {
+			what := fmt.Sprintf("The value given for %q", name)
+			switch {
+			case raw.source != "" && raw.expr == nil:
+				what = raw.source + ": " + shownText(raw.text, v.Sensitive)
+			case raw.source != "":
+				what = raw.source + ": the value"
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError, Summary: "Invalid value for variable",
-				Detail:  fmt.Sprintf("The value given for %q is not %s: %s.", name, words.A(v.Type.FriendlyName()), err),
+				Detail:  fmt.Sprintf("%s is not %s: %s.", what, words.A(v.Type.FriendlyName()), err),
 				Subject: subjectOf(raw.rng, v.DeclRange),
 			})
 			continue
@@ -175,7 +188,7 @@ func resolveVariables(cfg *config.Config, in Inputs, fns ctxFuncs) (map[string]c
 	}
 	all := cty.ObjectVal(vals)
 	for _, name := range cfg.VariableOrder {
-		diags = append(diags, validateVariable(cfg.Variables[name], all, fns)...)
+		diags = append(diags, validateVariable(cfg.Variables[name], sources[name], all, fns)...)
 	}
 	return vals, missing, diags
 }
@@ -217,20 +230,31 @@ func parseText(text string, ty cty.Type, rng hcl.Range, sensitive bool) (cty.Val
 			return v, nil
 		}
 	}
-	shown := fmt.Sprintf("%q", text)
-	if sensitive {
-		shown = "the value (sensitive, not shown)"
-	}
 	return cty.NilVal, hcl.Diagnostics{{
 		Severity: hcl.DiagError, Summary: "Invalid value for variable",
 		Detail: fmt.Sprintf("%s: %s is not %s. Values of non-string variables are written as HCL: 3, true, [\"a\", \"b\"], {k = \"v\"}.",
-			rng.Filename, shown, words.A(ty.FriendlyName())),
+			rng.Filename, shownText(text, sensitive), words.A(ty.FriendlyName())),
 	}}
 }
 
+// shownText quotes a -var or environment value in a diagnostic as it was
+// typed: "three", or '["a"]' when double quotes are in it. A sensitive one
+// is never quoted back, even malformed.
+func shownText(text string, sensitive bool) string {
+	switch {
+	case sensitive:
+		return "the value (sensitive, not shown)"
+	case strings.Contains(text, `"`) && !strings.Contains(text, "'"):
+		return "'" + text + "'"
+	}
+	return fmt.Sprintf("%q", text)
+}
+
 // validateVariable checks v's validation rules against vars, every
-// variable's value (a rule may weigh v against another).
-func validateVariable(v *config.Variable, vars cty.Value, fns ctxFuncs) hcl.Diagnostics {
+// variable's value (a rule may weigh v against another). A failure's
+// message starts with where v's value was given (source, as rawValue
+// names it), or var.NAME for a default.
+func validateVariable(v *config.Variable, source string, vars cty.Value, fns ctxFuncs) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	ctx := &hcl.EvalContext{
 		Variables: map[string]cty.Value{"var": vars},
@@ -261,9 +285,12 @@ func validateVariable(v *config.Variable, vars cty.Value, fns ctxFuncs) hcl.Diag
 		if v.Sensitive {
 			detail += " (The value is sensitive and not shown.)"
 		}
+		if source == "" {
+			source = "var." + v.Name
+		}
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Invalid value for variable",
-			Detail:  fmt.Sprintf("var.%s: %s", v.Name, detail),
+			Detail:  fmt.Sprintf("%s: %s", source, detail),
 			Subject: rule.Condition.Range().Ptr(),
 		})
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -127,11 +128,28 @@ func (c *cli) execute(args []string) int {
 	if !errors.As(err, &ue) {
 		ue = usageError{err}
 	}
-	c.errorf("%v%s", ue, notHere(root, cmd, ue))
+	c.errorf("%s%s", asTyped(ue.Error(), args), notHere(root, cmd, ue))
 	if cmd != nil {
 		fmt.Fprintf(c.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return exitInvalid
+}
+
+// asTyped spells the flags in msg (pflag's "flag needs an argument: --var")
+// with one dash where the command line did: normalizeArgs added the other.
+func asTyped(msg string, args []string) string {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || strings.HasPrefix(a, "--") || len(name) < 2 || slices.Contains(args, "--"+name) {
+			continue
+		}
+		re := regexp.MustCompile(`(^|[^\w-])--` + regexp.QuoteMeta(name) + `([^\w-]|$)`)
+		msg = re.ReplaceAllString(msg, "${1}-"+name+"${2}")
+	}
+	return msg
 }
 
 // normalizeArgs rewrites the long flags written with one dash (-var,
