@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -44,13 +45,27 @@ func (r *runner) undoAll(ctx context.Context) (pending []string) {
 			}
 		}
 	}
-	shrinks := r.undoOrder(todo)
+	tier := r.undoOrder(todo)
+	var failed []string // stages whose compensation failed (not: left as is)
 	for _, sr := range todo {
 		if r.lockLost() != nil {
 			pending = append(pending, sr.Name+": not undone: the undo stopped when the lock was lost")
 			continue
 		}
-		err := r.undoStage(ctx, sr, shrinks[sr])
+		var err error
+		if tier[sr] == tierReleases && len(failed) > 0 {
+			// A hold released over a compensation that failed lets the
+			// controller act on the release's spec (a Deployment rolls it
+			// forward): kept, and said so, until an undo gets them all.
+			err = fmt.Errorf("its hold (spec.paused) is kept: the undo of %s failed, and lifting the hold now would let the controller act on what was not restored (a Deployment would roll the release forward); cutover undo lifts it once the rest is undone", strings.Join(failed, ", "))
+			r.undoRefused(sr, err)
+		} else {
+			err = r.undoStage(ctx, sr, tier[sr] == tierShrinks)
+		}
+		var drift *steps.DriftError
+		if err != nil && !errors.As(err, &drift) {
+			failed = append(failed, sr.Name)
+		}
 		switch {
 		case err != nil && r.lockLost() != nil:
 			pending = append(pending, sr.Name+": not undone: the undo stopped when the lock was lost")
@@ -61,28 +76,49 @@ func (r *runner) undoAll(ctx context.Context) (pending []string) {
 	return pending
 }
 
+// The order compensations run in (undoOrder), newest first within each.
+const (
+	tierOthers   = iota
+	tierShrinks  // steps.Shrinker: takes capacity away
+	tierReleases // steps.Releaser: lets a controller act again
+)
+
 // undoOrder sorts what to undo: newest first, except that compensations
-// that take capacity away (steps.Shrinker) go last. A cancelled CI job has
-// seconds (GitHub: 10 s to SIGKILL): clients must be back on the old version
-// (selectors, weights, backends) before the new one is deleted, whatever
-// order the pipeline's stages ran in. Traffic does not jump ahead of the
-// rest: a scale-up of the old version that is newer than the switch to it
-// must come first, which newest-first ensures. It returns which stages'
-// compensations shrink.
-func (r *runner) undoOrder(todo []*StageRun) map[*StageRun]bool {
-	shrinks := make(map[*StageRun]bool, len(todo)) // decoded once, not per comparison
+// that take capacity away (steps.Shrinker) go after the others, and those
+// that release a hold on a controller (steps.Releaser) last of all. A
+// cancelled CI job has seconds (GitHub: 10 s to SIGKILL): clients must be
+// back on the old version (selectors, weights, backends) before the new one
+// is deleted, whatever order the pipeline's stages ran in. Traffic does not
+// jump ahead of the rest: a scale-up of the old version that is newer than
+// the switch to it must come first, which newest-first ensures. A paused
+// rollout is resumed only once its old template is back (a deploy's undo
+// is a Shrinker, hence releases after those): resumed earlier, the
+// Deployment controller rolls the release forward, deleting old pods. It
+// returns each stage's tier.
+func (r *runner) undoOrder(todo []*StageRun) map[*StageRun]int {
+	tier := make(map[*StageRun]int, len(todo)) // decoded once, not per comparison
 	for _, sr := range todo {
 		st := r.p.Stages[sr.Name]
-		sh, ok := st.Kind.(steps.Shrinker)
-		shrinks[sr] = ok && (st.Undo == nil || sr.Status != events.StatusSucceeded) && sh.UndoShrinks(sr.records)
+		builtin := st.Undo == nil || sr.Status != events.StatusSucceeded
+		if rl, ok := st.Kind.(steps.Releaser); ok && builtin && rl.UndoReleases(sr.records) {
+			tier[sr] = tierReleases
+		} else if sh, ok := st.Kind.(steps.Shrinker); ok && builtin && sh.UndoShrinks(sr.records) {
+			tier[sr] = tierShrinks
+		}
 	}
 	sort.SliceStable(todo, func(i, j int) bool {
-		if si, sj := shrinks[todo[i]], shrinks[todo[j]]; si != sj {
-			return sj
+		if ti, tj := tier[todo[i]], tier[todo[j]]; ti != tj {
+			return ti < tj
 		}
 		return todo[i].finished > todo[j].finished
 	})
-	return shrinks
+	return tier
+}
+
+// undoRefused ends a stage's undo, not run, as failed with err.
+func (r *runner) undoRefused(sr *StageRun, err error) {
+	r.transition(sr, toUndoStarted, events.Event{}, journal.Entry{}, false)
+	r.transition(sr, toUndoFailed, events.Event{Error: err.Error()}, journal.Entry{}, false)
 }
 
 // undoStage runs one stage's compensation; one that shrinks first waits

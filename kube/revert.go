@@ -34,6 +34,11 @@ type Revert struct {
 	RunID       string
 	Force       bool
 	RequireMark bool
+	// HoldOnly: the fields are only a hold (spec.paused, HoldOnly) on an
+	// object that existed. Once the object is gone there is nothing left
+	// to hold, whoever deleted it (a deploy's undo of a first release,
+	// which runs before): Gone, not drift.
+	HoldOnly bool
 }
 
 // Drift says an undo left an object alone because someone changed it since
@@ -83,6 +88,50 @@ func (o Revert) changedSince(live *unstructured.Unstructured) bool {
 		return false
 	}
 	return FieldsDigest(live, o.Last.Fields) != o.Written.Digest
+}
+
+// markPutBack says whether live carries a mark other than this run's where
+// the run's write set it: every stage of a run that writes an object marks
+// it, and the undo of an earlier stage, run before this one's (a hold is
+// lifted last: steps.Releaser), put back the mark from before the run. That
+// mark is neither a change someone made since nor this undo's to restore:
+// it is left out of the drift check and of the restore.
+func (o Revert) markPutBack(live *unstructured.Unstructured) bool {
+	md, _ := o.Fields["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	_, marked := ann[AnnotationRun]
+	return marked && o.RunID != "" && MarkedBy(live) != o.RunID
+}
+
+// withoutMark is fields without the run's mark.
+func withoutMark(fields map[string]any) map[string]any {
+	out := make(map[string]any, len(fields))
+	for k, v := range fields {
+		out[k] = v
+	}
+	md, _ := fields["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	rest := make(map[string]any, len(ann))
+	for k, v := range ann {
+		if k != AnnotationRun {
+			rest[k] = v
+		}
+	}
+	mdOut := make(map[string]any, len(md))
+	for k, v := range md {
+		if k != "annotations" || len(rest) > 0 {
+			mdOut[k] = v
+		}
+	}
+	if len(rest) > 0 {
+		mdOut["annotations"] = rest
+	}
+	if len(mdOut) > 0 {
+		out["metadata"] = mdOut
+	} else {
+		delete(out, "metadata")
+	}
+	return out
 }
 
 // changedBy names who made the newest change to live, when its
@@ -189,6 +238,9 @@ func (c *Clients) revertExisting(ctx context.Context, o Revert, live *unstructur
 	if err != nil {
 		return nil, "", err
 	}
+	if o.HoldOnly && !o.Deleted && (live == nil || live.GetDeletionTimestamp() != nil) {
+		return nil, Gone, nil
+	}
 	if live != nil && live.GetDeletionTimestamp() != nil && (o.Deleted || o.Force) {
 		// Still terminating (foreground deletion, finalizers): a write
 		// would not stop it, so wait until it is gone and create it.
@@ -215,9 +267,14 @@ func (c *Clients) revertExisting(ctx context.Context, o Revert, live *unstructur
 		}
 		return out, Recreated, nil
 	}
+	fields, seen := o.Fields, live
+	if o.markPutBack(live) {
+		fields, seen = withoutMark(o.Fields), live.DeepCopy()
+		Mark(seen, o.RunID)
+	}
 	clean := Clean(live)
 	if equality.Semantic.DeepEqual(clean.Object, prev.Object) ||
-		(o.Fields != nil && reflect.DeepEqual(Project(clean.Object, o.Fields), Project(prev.Object, o.Fields))) {
+		(fields != nil && reflect.DeepEqual(Project(clean.Object, fields), Project(prev.Object, fields))) {
 		// As recorded: the write it protected never happened (refused,
 		// say) or was undone already. No write, so an undo needs no more
 		// permission than the stage had.
@@ -232,7 +289,7 @@ func (c *Clients) revertExisting(ctx context.Context, o Revert, live *unstructur
 		}
 		return nil, "", &Drift{r, "deleted and re-created since this run wrote it"}
 	}
-	if !o.Force && o.changedSince(live) {
+	if !o.Force && o.changedSince(seen) {
 		return nil, "", &Drift{r, "changed since this run wrote it" + changedBy(live)}
 	}
 	if o.Fields == nil || o.Deleted {
@@ -244,7 +301,7 @@ func (c *Clients) revertExisting(ctx context.Context, o Revert, live *unstructur
 		}
 		return out, Reverted, nil
 	}
-	patch := restorePatch(prev.Object, clean.Object, o.Fields)
+	patch := restorePatch(prev.Object, clean.Object, fields)
 	md, _ := patch["metadata"].(map[string]any)
 	if md == nil {
 		md = map[string]any{}

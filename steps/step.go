@@ -271,6 +271,19 @@ type Shrinker interface {
 	UndoShrinks(records []json.RawMessage) bool
 }
 
+// Releaser is implemented by kinds whose write may hold a controller back
+// (spec.paused: kubectl rollout pause), so that their undo lets it act
+// again. Undo runs those after every other compensation, shrinking ones
+// included: the controller must first see the object as it was (a
+// Deployment's old template), never the release's spec released. Resumed
+// while its template is still the new one, a Deployment controller rolls
+// the release forward (scales it up, deletes old pods) before the template's
+// own undo rolls it back. An undo cut short leaves the hold on, with what
+// it held restored: the safe state, which `cutover undo RUN` finishes.
+type Releaser interface {
+	UndoReleases(records []json.RawMessage) bool
+}
+
 // Binder is implemented by kinds whose block may refer to names the kind
 // binds itself while it runs: `result` (each measurement of a verify),
 // `object` (the object a wait watches). Anywhere else such a name is

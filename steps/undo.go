@@ -123,9 +123,11 @@ func RestoreObjects(ctx context.Context, env *Env, c *kube.Clients, records []js
 			}
 		}
 		u := byRef[r]
+		hold := kube.HoldOnly(fields[r])
 		out, did, err := c.Revert(ctx, kube.Revert{
 			First: u.First, Last: u.Last, Written: u.Written, Fields: fields[r],
 			Deleted: p.Deleted, RunID: env.RunID, Force: env.Force, RequireMark: p.RequireMark,
+			HoldOnly: hold,
 		})
 		var d *kube.Drift
 		var un *kube.Untrusted
@@ -140,23 +142,33 @@ func RestoreObjects(ctx context.Context, env *Env, c *kube.Clients, records []js
 			ue.Add(err)
 			continue
 		}
-		if out != nil && kube.HasRollout(r.APIVersion, r.Kind) && rollsOut(fields[r]) {
+		if out != nil && kube.HasRollout(r.APIVersion, r.Kind) && rollsOut(fields[r], out) {
 			restored = append(restored, r)
 			restoredTo[r] = out
 		}
-		switch did {
-		case kube.Deleted:
+		switch {
+		case did == kube.Deleted:
 			env.Report("deleted " + r.String() + ", which did not exist before")
-		case kube.Unchanged:
+		case did == kube.Unchanged:
 			env.Report(r.String() + " is as it was before")
-		case kube.Gone:
+		case did == kube.Gone && hold:
+			env.Report(r.String() + " is gone: nothing to resume")
+		case did == kube.Gone:
 			env.Report(r.String() + " did not exist before and is gone already")
 		default:
 			env.Report(did + " " + r.String())
 		}
 	}
 	for _, r := range restored {
-		if out := restoredTo[r]; kube.OnDelete(out) {
+		out := restoredTo[r]
+		if kube.Paused(out) {
+			// Held (spec.paused), as before the run or by a stage whose
+			// undo, last, lifts the hold and waits: its controller rolls
+			// nothing out until then, and waiting here would wait for ever.
+			env.Report(r.Short() + ": restored; paused (spec.paused), so it rolls out once resumed")
+			continue
+		}
+		if kube.OnDelete(out) {
 			// Its controller replaces no pod for the restored template:
 			// waiting for its pods would wait for pods nobody replaces
 			// (one of the release's, Pending, for ever). The kind that
@@ -176,19 +188,18 @@ func RestoreObjects(ctx context.Context, env *Env, c *kube.Clients, records []js
 	return ue.Err()
 }
 
-// rollsOut says whether restoring these fields starts a rollout worth
-// waiting for: the pod template, or the whole object (no field list). An
-// undo that only unpauses a Deployment (kubectl rollout pause's undo) must
-// not wait for the template it finds to roll out everywhere: that template
-// is the release being undone, and the deploy's own undo, next, puts the
-// old one back.
-func rollsOut(fields map[string]any) bool {
+// rollsOut says whether restoring these fields, with out the result,
+// starts a rollout worth waiting for: the pod template, or the whole object
+// (no field list), or a hold lifted (spec.paused back to false). The undo
+// that lifts a pause runs after the template's (steps.Releaser), so the
+// rollout it waits for is the old template's coming back.
+func rollsOut(fields map[string]any, out *unstructured.Unstructured) bool {
 	if fields == nil {
 		return true
 	}
 	spec, _ := fields["spec"].(map[string]any)
 	_, template := spec["template"]
-	return template
+	return template || (kube.Holds(fields) && !kube.Paused(out))
 }
 
 // UndoErrors gathers what an Undo could not do: refused records

@@ -218,6 +218,32 @@ func (patchKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMes
 	return steps.RestoreObjects(ctx, env, c, records, p)
 }
 
+// UndoReleases implements steps.Releaser: the patch held an object's
+// controller back (set spec.paused where it was not set: kubectl rollout
+// pause), so its undo lets the controller act again, and runs once every
+// other compensation has put the object back (docs/design.md, "Undo").
+// Undoing a resume (spec.paused back to true) keeps its place.
+func (patchKind) UndoReleases(records []json.RawMessage) bool {
+	first := map[kube.Ref]bool{}
+	for _, raw := range records {
+		if _, ok := kube.WrittenOf(raw); ok {
+			continue
+		}
+		var s kube.Snapshot
+		if json.Unmarshal(raw, &s) != nil || first[s.Ref] {
+			continue
+		}
+		first[s.Ref] = true // the state before the first attempt is what the undo restores
+		if !s.Existed || !kube.Holds(s.Fields) {
+			continue
+		}
+		if prev, err := s.Previous(); err == nil && !kube.Paused(prev) {
+			return true
+		}
+	}
+	return false
+}
+
 // markedPatch adds the run's mark to a merge or strategic merge patch (one
 // more key in the body) and returns the fields the patch sets. A JSON patch
 // is sent as given, unmarked: adding an annotation to it needs an "add" whose
