@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"slices"
@@ -33,7 +34,11 @@ type safeConfig struct {
 	Shrink bool   `hcl:"shrink"`
 	Drift  bool   `hcl:"drift"`
 	Fail   bool   `hcl:"fail"`
-	Output string `hcl:"output"`
+	// Release: its undo lifts a hold (steps.Releaser); UndoFail: its undo
+	// fails (not drift).
+	Release  bool   `hcl:"release"`
+	UndoFail bool   `hcl:"undo_fail"`
+	Output   string `hcl:"output"`
 	// Drain: the stage moves traffic, and its undo too (Env.TrafficMoved).
 	Drain time.Duration `hcl:"drain"`
 }
@@ -46,7 +51,7 @@ func (k safeKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 	if _, err := steps.Decode(cfg, &c); err != nil {
 		return cty.NilVal, err
 	}
-	if err := env.Record(map[string]any{"target": c.Target, "shrink": c.Shrink}); err != nil {
+	if err := env.Record(map[string]any{"target": c.Target, "shrink": c.Shrink, "release": c.Release}); err != nil {
 		return cty.NilVal, err
 	}
 	env.Remember(map[string]any{"wrote": c.Target})
@@ -61,6 +66,11 @@ func (k safeKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.V
 func (k safeKind) UndoShrinks(records []json.RawMessage) bool {
 	var r struct{ Shrink bool }
 	return len(records) > 0 && json.Unmarshal(records[0], &r) == nil && r.Shrink
+}
+
+func (k safeKind) UndoReleases(records []json.RawMessage) bool {
+	var r struct{ Release bool }
+	return len(records) > 0 && json.Unmarshal(records[0], &r) == nil && r.Release
 }
 
 func (k safeKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMessage) error {
@@ -79,6 +89,9 @@ func (k safeKind) Undo(ctx context.Context, env *steps.Env, records []json.RawMe
 	env.TrafficMoved(c.Drain)
 	if c.Drift && !env.Force {
 		return &steps.DriftError{Changed: []string{"service/" + env.Stage + ": selector changed since this run set it"}}
+	}
+	if c.UndoFail {
+		return errors.New("the API refused the restore")
 	}
 	return nil
 }
@@ -124,6 +137,98 @@ stage "gate" {
 	want := []string{"gate", "scale_up_old", "switch", "extra"}
 	if !reflect.DeepEqual(l.undone, want) {
 		t.Fatalf("undo order %v, want %v", l.undone, want)
+	}
+}
+
+// A compensation that lifts a hold on a controller (a paused rollout) runs
+// after all others, the shrinking ones too (a deploy's undo of a template
+// shrinks): the controller must see the old template before it may act.
+func TestUndoReleasingCompensationsGoLast(t *testing.T) {
+	out, l, _ := run(t, `
+pipeline "p" {}
+stage "deploy" {
+  safe {
+    target = "deploy"
+    shrink = true
+  }
+}
+stage "pause" {
+  depends_on = [stage.deploy]
+  safe {
+    target  = "deploy"
+    release = true
+  }
+}
+stage "switch" {
+  depends_on = [stage.pause]
+  safe { target = "svc" }
+}
+stage "gate" {
+  depends_on = [stage.switch]
+  safe {
+    target = "gate"
+    fail   = true
+  }
+}
+`, Inputs{})
+	if out.Result != events.FailedUndone {
+		t.Fatalf("result %s: %v", out.Result, out.UndoPending)
+	}
+	want := []string{"gate", "switch", "deploy", "pause"}
+	if !reflect.DeepEqual(l.undone, want) {
+		t.Fatalf("undo order %v, want %v", l.undone, want)
+	}
+}
+
+// A hold is kept when a compensation before it failed: lifting it would let
+// the controller act on what was not restored. Drift does not count: the
+// object is someone else's then, as they left it.
+func TestUndoKeepsTheHoldWhenAnEarlierUndoFailed(t *testing.T) {
+	src := `
+pipeline "p" {}
+stage "deploy" {
+  safe {
+    target    = "deploy"
+    shrink    = true
+    undo_fail = %v
+    drift     = %v
+  }
+}
+stage "pause" {
+  depends_on = [stage.deploy]
+  safe {
+    target  = "deploy"
+    release = true
+  }
+}
+stage "gate" {
+  depends_on = [stage.pause]
+  safe {
+    target = "gate"
+    fail   = true
+  }
+}
+`
+	out, l, sink := run(t, fmt.Sprintf(src, true, false), Inputs{})
+	if out.Result != events.UndoIncomplete {
+		t.Fatalf("result %s", out.Result)
+	}
+	if strings.Contains(strings.Join(l.undone, ","), "pause") {
+		t.Fatalf("the hold was lifted after a failed undo: %v", l.undone)
+	}
+	if got := out.Stages["pause"].Status; got != events.StatusUndoFailed {
+		t.Fatalf("pause: %s", got)
+	}
+	if ty := sink.types("pause"); len(ty) < 2 || ty[len(ty)-2] != events.UndoStarted || ty[len(ty)-1] != events.UndoFailed {
+		t.Fatalf("pause events %v", ty)
+	}
+	if p := strings.Join(out.UndoPending, "\n"); !strings.Contains(p, "pause: its hold (spec.paused) is kept: the undo of deploy failed") {
+		t.Fatalf("pending %v", out.UndoPending)
+	}
+
+	out, l, _ = run(t, fmt.Sprintf(src, false, true), Inputs{})
+	if got := out.Stages["pause"].Status; got != events.StatusUndone || l.undone[len(l.undone)-1] != "pause" {
+		t.Fatalf("after drift: pause %s, undone %v", got, l.undone)
 	}
 }
 

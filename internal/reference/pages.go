@@ -101,6 +101,7 @@ func kindPage(k steps.Kind) string {
 	_, undo := k.(steps.Undoer)
 	_, ro := k.(steps.ReadOnly)
 	_, shrinks := k.(steps.Shrinker)
+	_, releases := k.(steps.Releaser)
 	_, plans := k.(steps.Planner)
 	_, perms := k.(steps.Permissioner)
 	fmt.Fprintf(&b, "- built-in undo: %s\n", yesNo(undo, "yes, from the state journaled before each write", "none (an `undo {}` block in the stage can give one)"))
@@ -109,6 +110,9 @@ func kindPage(k steps.Kind) string {
 	}
 	if shrinks {
 		b.WriteString("- its undo may take capacity away, so it runs after the other compensations\n")
+	}
+	if releases {
+		b.WriteString("- its undo may let a controller act again (spec.paused back to false), so it runs after every other compensation, once what it held is restored\n")
 	}
 	if plans {
 		b.WriteString("- `plan --dry-run=server` shows what it would change\n")

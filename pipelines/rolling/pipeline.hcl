@@ -64,7 +64,8 @@ stage "lint" {
 }
 
 # Applied without waiting: the rollout is awaited (and paused) below. The
-# built-in undo restores the previous spec, paused or not, and waits for it.
+# built-in undo restores the previous spec; paused, it rolls out once
+# pause_rollout's undo resumes it, which waits for it.
 stage "deploy" {
   depends_on = [stage.lint]
   retry {
@@ -105,7 +106,9 @@ stage "first_pod" {
 }
 
 # kubectl rollout pause. Its own undo puts spec.paused back as it was (undo
-# restores only the fields a stage set, so the deploy's undo does not).
+# restores only the fields a stage set, so the deploy's undo does not), and
+# runs last: the old template is back before the rollout is resumed, so the
+# controller never rolls this release forward during an undo.
 stage "pause_rollout" {
   depends_on = [stage.first_pod]
   when       = var.approval

@@ -43,3 +43,26 @@ func TestUndoShrinks(t *testing.T) {
 		t.Error("undoing a scale-down adds capacity")
 	}
 }
+
+func TestUndoReleases(t *testing.T) {
+	ref := kube.Ref{APIVersion: "apps/v1", Kind: "Deployment", Resource: "deployments", Namespace: "ns", Name: "web"}
+	hold := map[string]any{"spec": map[string]any{"paused": true}, "metadata": map[string]any{"annotations": map[string]any{kube.AnnotationRun: true}}}
+	snap := func(obj string, fields map[string]any) json.RawMessage {
+		return rawJSON(t, kube.Snapshot{Ref: ref, Existed: true, Object: json.RawMessage(obj), Fields: fields})
+	}
+	running := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":3}}`
+	paused := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"paused":true}}`
+	note := rawJSON(t, kube.Written{Wrote: ref, UID: "u"})
+	if !(patchKind{}).UndoReleases([]json.RawMessage{snap(running, hold), note}) {
+		t.Error("pausing a running Deployment: the undo resumes it")
+	}
+	if !(patchKind{}).UndoReleases([]json.RawMessage{snap(running, hold), snap(paused, hold), note}) {
+		t.Error("a retried pause: the state before the first attempt is what the undo restores")
+	}
+	if (patchKind{}).UndoReleases([]json.RawMessage{snap(paused, hold), note}) {
+		t.Error("resuming a paused Deployment: the undo pauses it again, in its place")
+	}
+	if (patchKind{}).UndoReleases([]json.RawMessage{snap(running, map[string]any{"spec": map[string]any{"replicas": true}}), note}) {
+		t.Error("a patch of replicas holds nothing back")
+	}
+}
