@@ -59,6 +59,23 @@ func (e *Env) Starting(ctx context.Context, c *kube.Clients, r kube.Ref) (obj *u
 	return live, false, nil
 }
 
+// StartingPlanned is Starting for a kind that rehearses its change only
+// on an object the stages before it write: nil when they do not (the dry
+// run of the live one's change follows), with Unfollowed's error when
+// neither they nor the cluster have it.
+func (e *Env) StartingPlanned(ctx context.Context, c *kube.Clients, r kube.Ref) (*unstructured.Unstructured, error) {
+	obj, planned, err := e.Starting(ctx, c, r)
+	switch {
+	case err != nil:
+		return nil, err
+	case obj == nil:
+		return nil, e.Unfollowed(r)
+	case !planned:
+		return nil, nil
+	}
+	return obj, nil
+}
+
 // Rehearse sends next, the object r as this stage of a dry run leaves it
 // (its kind's change to what Starting gave, planned), as a server-side
 // dry-run apply: the API server validates and defaults it, and its answer

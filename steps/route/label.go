@@ -326,17 +326,9 @@ func (labelKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 // they do not write: the dry run of the live one's follows.
 func (lt *labeler) rehearse(ctx context.Context, name string) (v cty.Value, done bool, err error) {
 	r := labelRef(lt.ns, lt.kind, name)
-	obj, planned, err := lt.env.Starting(ctx, lt.cl, r)
-	switch {
-	case err != nil:
-		return cty.NilVal, true, err
-	case obj == nil:
-		if err := lt.env.Unfollowed(r); err != nil {
-			return cty.NilVal, true, err
-		}
-		return cty.NilVal, false, nil
-	case !planned:
-		return cty.NilVal, false, nil
+	obj, err := lt.env.StartingPlanned(ctx, lt.cl, r)
+	if obj == nil {
+		return cty.NilVal, err != nil, err
 	}
 	labels, _, _ := unstructured.NestedStringMap(obj.Object, "spec", "template", "metadata", "labels")
 	if err := unstructured.SetNestedStringMap(obj.Object, lt.ch.apply(labels), "spec", "template", "metadata", "labels"); err != nil {

@@ -173,17 +173,9 @@ func (partitionKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (ct
 // is false for one they do not write: the dry run of the live one's
 // follows.
 func rehearsePartition(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.Ref, want int64) (v cty.Value, done bool, err error) {
-	sts, planned, err := env.Starting(ctx, c, r)
-	switch {
-	case err != nil:
-		return cty.NilVal, true, err
-	case sts == nil:
-		if err := env.Unfollowed(r); err != nil {
-			return cty.NilVal, true, err
-		}
-		return cty.NilVal, false, nil
-	case !planned:
-		return cty.NilVal, false, nil
+	sts, err := env.StartingPlanned(ctx, c, r)
+	if sts == nil {
+		return cty.NilVal, err != nil, err
 	}
 	if err := rollingUpdate(sts); err != nil {
 		return cty.NilVal, true, err

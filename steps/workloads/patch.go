@@ -145,11 +145,11 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 		return cty.NilVal, err
 	}
 	if env.DryRun {
-		obj, planned, err := env.Starting(ctx, c, r)
+		obj, err := env.StartingPlanned(ctx, c, r)
 		switch {
 		case err != nil:
 			return cty.NilVal, err
-		case planned:
+		case obj != nil:
 			// Patched here as the API server would, then checked by it
 			// (steps.Env.Rehearse): the object exists only in the
 			// rehearsal, or the stages before change it first.
@@ -162,10 +162,6 @@ func (patchKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 			}
 			env.Report("patched " + r.String() + " (dry run)")
 			return cty.ObjectVal(map[string]cty.Value{"previous": objectVal(kube.Clean(obj))}), nil
-		case obj == nil:
-			if err := env.Unfollowed(r); err != nil {
-				return cty.NilVal, err
-			}
 		}
 	}
 	snap, live, err := c.Capture(ctx, r)

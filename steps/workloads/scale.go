@@ -141,17 +141,9 @@ func (scaleKind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Va
 // have. done is false for a workload they do not write: the dry run of the
 // live one's scale follows.
 func rehearseScale(ctx context.Context, env *steps.Env, c *kube.Clients, r kube.Ref, want int64) (v cty.Value, done bool, err error) {
-	obj, planned, err := env.Starting(ctx, c, r)
-	switch {
-	case err != nil:
-		return cty.NilVal, true, err
-	case obj == nil:
-		if err := env.Unfollowed(r); err != nil {
-			return cty.NilVal, true, err
-		}
-		return cty.NilVal, false, nil
-	case !planned:
-		return cty.NilVal, false, nil
+	obj, err := env.StartingPlanned(ctx, c, r)
+	if obj == nil {
+		return cty.NilVal, err != nil, err
 	}
 	prev := replicasOf(obj)
 	if err := unstructured.SetNestedField(obj.Object, want, "spec", "replicas"); err != nil {
