@@ -344,6 +344,13 @@ func (a *acquirer) tellProbe(d time.Duration) {
 		return
 	}
 	a.toldProbe = true
+	if h := a.holder(); h.RunID == decodeHolder(a.me).RunID {
+		// A resume or undo finding its own run's earlier process: not
+		// another run holding the lock.
+		a.opts.OnWait(fmt.Sprintf("run %s still holds lock %q (%s); waiting up to %s to see whether that process still renews it",
+			h.RunID, a.name, h.Who, d.Round(100*time.Millisecond)))
+		return
+	}
 	a.opts.OnWait(fmt.Sprintf("lock %q is held by %s; waiting up to %s to see whether it still renews",
 		a.name, a.holder(), d.Round(100*time.Millisecond)))
 }

@@ -679,3 +679,25 @@ func TestReleasedWhileWatchedRefused(t *testing.T) {
 		})
 	}
 }
+
+// A resume or undo that finds its own run's earlier process holding the
+// lock says so, not that another run holds it; alive, that process is
+// *HeldError naming it.
+func TestOwnRunsProcessWatched(t *testing.T) {
+	l, cs, fc := fakeLocker()
+	earlier := Holder{RunID: "r1", Who: "root@ci (pid 10)"}
+	lease := otherHolder(t, cs, "shop", earlier, epoch)
+	m := newMessages()
+	res := acquireAsync(l, "shop", Holder{RunID: "r1", Who: "root@ci (pid 20)"}, Options{OnWait: m.onWait})
+	armed(t, fc)
+	if msgs := m.all(); len(msgs) != 1 || msgs[0] != `run r1 still holds lock "shop" (root@ci (pid 10)); waiting up to 15s to see whether that process still renews it` {
+		t.Errorf("OnWait told %q", msgs)
+	}
+	fc.Step(5 * time.Second)
+	renewAs(t, cs, lease, epoch.Add(5*time.Second))
+	r := <-res
+	var held *HeldError
+	if !errors.As(r.err, &held) || held.Holder != earlier {
+		t.Fatalf("Acquire: %v, %v; want *HeldError naming %v", r.lock, r.err, earlier)
+	}
+}

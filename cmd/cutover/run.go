@@ -236,6 +236,12 @@ func (c *cli) acquire(ctx context.Context, st *state, name, runID string, o *opt
 	var held *lock.HeldError
 	var released *lock.ReleasedError
 	switch {
+	case errors.As(err, &held) && held.Holder.RunID == runID:
+		// undo RUN or --resume RUN of a run whose process still renews
+		// its lock: not a conflict with another run, the run itself.
+		c.errorf("run %s is still running (%s, renewed %s ago): let it end, answer or abort its pause if it waits at one, or stop its process first; nothing was changed",
+			runID, process(held.Holder.Who), time.Since(held.Renewed).Round(time.Second))
+		return nil, exitLockHeld
 	case errors.As(err, &held):
 		c.errorf("%v", held)
 		return nil, exitLockHeld
@@ -248,6 +254,21 @@ func (c *cli) acquire(ctx context.Context, st *state, name, runID string, o *opt
 		return nil, exitFailed
 	}
 	return l, exitOK
+}
+
+// process names who holds a lock as a person reads it: "pid P on HOST"
+// for a process started by hand (Who is user@host (pid P), as holder
+// writes it), else Who as it is (a CI job's URL).
+func process(who string) string {
+	at, rest, ok := strings.Cut(who, "@")
+	host, pid, ok2 := strings.Cut(rest, " (pid ")
+	if !ok || !ok2 || !strings.HasSuffix(pid, ")") || at == "" {
+		if who == "" {
+			return "its process unnamed"
+		}
+		return who
+	}
+	return fmt.Sprintf("pid %s on %s", strings.TrimSuffix(pid, ")"), host)
 }
 
 // endedWhileWatched says that the run holding the lock when this command

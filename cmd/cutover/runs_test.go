@@ -73,3 +73,17 @@ func TestCompletionRules(t *testing.T) {
 		}
 	}
 }
+
+// process names a lock's holder as a person reads it.
+func TestProcess(t *testing.T) {
+	for who, want := range map[string]string{
+		"root@vm (pid 27541)":                    "pid 27541 on vm",
+		"https://github.com/a/b/actions/runs/42": "https://github.com/a/b/actions/runs/42",
+		"":                                       "its process unnamed",
+		"user@host":                              "user@host",
+	} {
+		if got := process(who); got != want {
+			t.Errorf("process(%q) = %q, want %q", who, got, want)
+		}
+	}
+}
