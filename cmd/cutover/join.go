@@ -179,10 +179,14 @@ func (c *cli) printJoin(v joinView, o *options) {
 // again once its job ended), or abandoned by its job (resume or undo it,
 // where join found it).
 func (c *cli) unfinished(p *engine.Program, name, runID string, sh shareRead, o *options) string {
-	state, detail := liveness(sh.locker, *sh.meta, time.Now())
+	state, detail, lapsed := judgeLock(sh.locker, *sh.meta, time.Now())
 	if strings.HasPrefix(state, "abandoned") {
 		return fmt.Sprintf("target %s's job died while running (%s: %s): `%s` finishes it, `%s` puts it back",
 			name, state, detail, p.Command("run", []string{"--resume", runID}, name, o.namespace), p.Command("undo", []string{runID}, name, o.namespace))
+	}
+	if lapsed {
+		// Past its lease, the job may be dead or cut off: not said to run.
+		return fmt.Sprintf("target %s may have stopped: %s; join again then, or once its job ended", name, detail)
 	}
 	return fmt.Sprintf("target %s is still running (%s); join again once its job ended", name, detail)
 }

@@ -801,28 +801,39 @@ func (c *cli) judgeUndos(runs []runView, o *options) {
 }
 
 func liveness(l *lock.LeaseLocker, m journal.Meta, now time.Time) (state, detail string) {
+	state, detail, _ = judgeLock(l, m, now)
+	return state, detail
+}
+
+// judgeLock is liveness, and lapsed says that the holder has not renewed
+// for longer than its lease: it may have died or be cut off (the detail
+// says for how long), and is judged dead after three leases.
+func judgeLock(l *lock.LeaseLocker, m journal.Meta, now time.Time) (state, detail string, lapsed bool) {
 	if m.Lock == "" {
-		return "running?", "it takes no lock (lock = false): nothing shows whether its process is alive"
+		return "running?", "it takes no lock (lock = false): nothing shows whether its process is alive", false
 	}
 	s, err := l.Look(context.Background(), m.Lock)
 	switch {
 	case err != nil:
-		return "running?", fmt.Sprintf("its lock %q cannot be read: %v", m.Lock, err)
+		return "running?", fmt.Sprintf("its lock %q cannot be read: %v", m.Lock, err), false
 	case !s.Found:
-		return "abandoned", "its lock is released"
+		return "abandoned", "its lock is released", false
 	case s.Holder.RunID != m.RunID:
-		return "abandoned", "its lock is held by " + s.Holder.String()
+		return "abandoned", "its lock is held by " + s.Holder.String(), false
 	case s.Renewed.IsZero():
-		return "running?", "lock held by " + s.Holder.String()
+		return "running?", "lock held by " + s.Holder.String(), false
 	}
 	ago := now.Sub(s.Renewed).Round(time.Second)
 	if ago < 0 {
 		ago = 0 // the holder's clock is ahead of ours
 	}
 	if s.Duration > 0 && ago > 3*s.Duration {
-		return "abandoned?", fmt.Sprintf("lock held by %s, not renewed since %s", s.Holder, s.Renewed.Format(time.RFC3339))
+		return "abandoned?", fmt.Sprintf("lock held by %s, not renewed since %s", s.Holder, s.Renewed.Format(time.RFC3339)), false
 	}
-	return "running?", fmt.Sprintf("lock held by %s, last renewed %s ago", s.Holder, ago)
+	if s.Duration > 0 && ago > s.Duration {
+		return "running?", fmt.Sprintf("lock held by %s, not renewed for %s (its lease is %s; it is judged dead after %s)", s.Holder, ago, s.Duration, 3*s.Duration), true
+	}
+	return "running?", fmt.Sprintf("lock held by %s, last renewed %s ago", s.Holder, ago), false
 }
 
 // printRuns shows runs listed with options o, judged by their journals.
