@@ -92,6 +92,10 @@ func (c *cli) answerPause(args []string, answer string) int {
 			c.errorf("run %s has no pause stage waiting in namespace %s%s; nothing was written", runID, ns, before)
 			return exitInvalid
 		}
+		if why := c.notAsked(clients, ns, runID, pos[1:], answer, fleet, o); why != "" {
+			c.errorf("%s; nothing was written", why)
+			return exitInvalid
+		}
 		c.errorf("run %s has no pause stage waiting in namespace %s (the run prints its namespace: cutover %s %s -n NAMESPACE; a question answered is removed as its stage goes on: cutover status %s shows it)", runID, ns, answer, runID, runID)
 		return exitInvalid
 	case len(pos) == 2 && q == nil:

@@ -119,14 +119,7 @@ func (c *cli) answeredBefore(clients *kube.Clients, ns, runID string, stage []st
 		return ""
 	}
 	var out []string
-	// open: the named stage started and has not ended, as far as the
-	// journal knows (a stage's end is written with the next durable
-	// write, not at once: docs/design.md, "Run state").
-	open := false
 	for _, e := range entries {
-		if e.Kind == journal.KindStage && len(stage) > 0 && e.Stage == stage[0] {
-			open = e.Status == "started"
-		}
 		if e.Kind != journal.KindStage || e.Status != "succeeded" || len(e.Data) == 0 || len(stage) > 0 && !slices.Contains(stage, e.Stage) {
 			continue
 		}
@@ -142,11 +135,11 @@ func (c *cli) answeredBefore(clients *kube.Clients, ns, runID string, stage []st
 		}
 		out = append(out, fmt.Sprintf("stage %s was approved already by %s at %s", e.Stage, got.Value.By, e.Time.UTC().Format(time.RFC3339)))
 	}
-	switch {
-	case len(out) > 0:
+	// A stage started and not ended may not have asked yet, or have been
+	// answered (its end is written with the next durable write: docs/
+	// design.md, "Run state"): notAsked says so for a running run.
+	if len(out) > 0 {
 		return ": " + strings.Join(out, "; ")
-	case open:
-		return fmt.Sprintf(": stage %s was answered already (its question is gone) and the run goes on (cutover status %s)", stage[0], runID)
 	}
 	return ""
 }
