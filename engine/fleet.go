@@ -126,12 +126,19 @@ func (f *fleet) emit(e events.Event) {
 func (p *Program) RunFleet(ctx context.Context, fo FleetOptions) (*Outcome, error) {
 	f := p.newFleet(fo)
 	var stages []events.Stage
+	msg := ""
 	for _, t := range p.TargetNames() {
 		if r, ok := f.shares[t]; ok {
+			if err := checkResumed(r.opts.Resume); err != nil {
+				return nil, fmt.Errorf("target %s: %w", t, err)
+			}
+			if m := resumeMessage(r.opts.Resume); m != "" {
+				msg = m
+			}
 			stages = append(stages, r.eventStages()...)
 		}
 	}
-	f.emit(events.Event{Type: events.RunStarted, Stages: stages})
+	f.emit(events.Event{Type: events.RunStarted, Message: msg, Stages: stages})
 	for _, r := range f.shares {
 		r.restore(r.opts.Resume)
 	}

@@ -67,6 +67,10 @@ type StageRun struct {
 	Err      error
 	records  []json.RawMessage
 	finished int // completion sequence, for undo order
+	// resumedUntil is, in a resumed run, the deadline the journal gave the
+	// attempt the process died in (zero: none): a step's own wait (a
+	// pause's timeout) keeps it rather than starting again (Env.Until).
+	resumedUntil time.Time
 	// unrehearsed: a dry run's stage skipped as not rehearsed
 	// (steps.NotRehearsed).
 	unrehearsed bool
@@ -143,8 +147,11 @@ type runner struct {
 // Run executes the program. ctx cancellation (a signal) stops scheduling,
 // cancels what is in flight and undoes within opts.Grace.
 func (p *Program) Run(ctx context.Context, opts Options) (*Outcome, error) {
+	if err := checkResumed(opts.Resume); err != nil {
+		return nil, err
+	}
 	r := p.newRunner(opts)
-	r.emit(events.Event{Type: events.RunStarted, Stages: r.eventStages()})
+	r.emit(events.Event{Type: events.RunStarted, Message: resumeMessage(opts.Resume), Stages: r.eventStages()})
 	ctx, stop := r.watchLock(ctx)
 	defer stop()
 	r.restore(opts.Resume)
@@ -470,6 +477,10 @@ func (r *runner) runStage(ctx context.Context, name string) error {
 		sr.Attempts++
 		env.Attempt = sr.Attempts
 		env.Deadline = deadline(ctx, attemptBound(st, cfg))
+		env.Until, sr.resumedUntil = resumedWait(st, cfg, sr.resumedUntil), time.Time{}
+		if !env.Until.IsZero() && (env.Deadline.IsZero() || env.Until.Before(env.Deadline)) {
+			env.Deadline = env.Until
+		}
 		stopFlush, err := r.startAttempt(ctx, sr, env.Deadline)
 		defer stopFlush()
 		if err != nil {

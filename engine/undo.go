@@ -250,8 +250,9 @@ func (r *runner) restore(entries []journal.Entry) {
 		switch t {
 		case toStarted:
 			sr.Attempts = e.Attempt
+			sr.resumedUntil = e.Deadline // kept only while it is the stage's last news
 		case toSucceeded, toSkipped:
-			sr.Status = t.status
+			sr.Status, sr.resumedUntil = t.status, time.Time{}
 			sr.Output = cty.NullVal(cty.DynamicPseudoType)
 			if len(e.Data) > 0 {
 				if v, err := ctyjson.Unmarshal(e.Data, cty.DynamicPseudoType); err == nil {
@@ -261,7 +262,7 @@ func (r *runner) restore(entries []journal.Entry) {
 			r.seq++
 			sr.finished = r.seq
 		case toFailed, toCancelled:
-			sr.Status = t.status
+			sr.Status, sr.resumedUntil = t.status, time.Time{}
 			r.seq++
 			sr.finished = r.seq
 		case toUndone:

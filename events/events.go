@@ -40,6 +40,10 @@ const (
 // events that follow undo run RUN, whose journal gives each stage's Status.
 const UndoRun = "undo"
 
+// ResumeRun is RunStarted's Message when `cutover run --resume RUN` goes on
+// with a run whose process died.
+const ResumeRun = "resume"
+
 // Result of a run; docs/design.md maps them to exit codes.
 type Result string
 

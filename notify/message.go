@@ -97,6 +97,9 @@ func (t *translator) message(e events.Event) (Message, bool) {
 	case events.RunStarted:
 		m.Event, m.Scope, m.Stage = Started, "run", ""
 		m.Text = fmt.Sprintf("%s: run %s started", e.Pipeline, e.RunID)
+		if e.Message == events.ResumeRun {
+			m.Text = fmt.Sprintf("%s: run %s resumed", e.Pipeline, e.RunID)
+		}
 		if e.Message == events.UndoRun {
 			m.Text = fmt.Sprintf("%s: undo of run %s started", e.Pipeline, e.RunID)
 		}

@@ -62,7 +62,11 @@ func (l *lines) format(e events.Event) []line {
 		if e.DryRun {
 			run = "dry run" // nothing is written: say so before anything runs
 		}
-		what := fmt.Sprintf("pipeline %s: %s %s started, %s", orDash(e.Pipeline), run, orDash(e.RunID), words.Count(len(e.Stages), "stage"))
+		started := "started"
+		if e.Message == events.ResumeRun {
+			started = "resumed"
+		}
+		what := fmt.Sprintf("pipeline %s: %s %s %s, %s", orDash(e.Pipeline), run, orDash(e.RunID), started, words.Count(len(e.Stages), "stage"))
 		if e.Message == events.UndoRun {
 			what = fmt.Sprintf("pipeline %s: undo of run %s started, %s", orDash(e.Pipeline), orDash(e.RunID), words.Count(len(e.Stages), "stage"))
 		}

@@ -160,6 +160,11 @@ type Env struct {
 	// timeout, the step's own (Bounded) or the pipeline's, whichever ends
 	// first, as journaled; zero when nothing bounds it.
 	Deadline time.Time
+	// Until is, for a Bounded kind, when its own wait ends if not its
+	// Bound from now: in a run resumed after its process died, the end
+	// the journal gave the attempt that was waiting (in the past: the
+	// wait is over). Zero otherwise. Deadline is never later.
+	Until time.Time
 	// Planned is, in plan --dry-run=server and run --dry-run=server, what
 	// the stages before this one leave; nil otherwise.
 	Planned *Planned

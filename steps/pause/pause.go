@@ -200,7 +200,11 @@ func (kind) Run(ctx context.Context, env *steps.Env, cfg cty.Value) (cty.Value, 
 		msg = c.Message + messageSep + msg
 	}
 	env.Report(msg)
-	wctx, cancel := context.WithTimeout(ctx, timeout)
+	end := time.Now().Add(timeout)
+	if !env.Until.IsZero() && env.Until.Before(end) {
+		end = env.Until // resumed: the wait keeps the end it had
+	}
+	wctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	sel := fields.OneTermEqualSelector("metadata.name", name).String()
 	lw := cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
