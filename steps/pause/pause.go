@@ -106,7 +106,7 @@ func (kind) Doc() string {
 func (kind) AttrDocs() map[string]string {
 	return map[string]string{
 		"message":    "The question people are asked; shown by `cutover status` and the notifications.",
-		"timeout":    "How long to wait for an answer, with its unit (default `\"1h\"`).",
+		"timeout":    "How long to wait for an answer, with its unit (default `\"1h\"`), from when the stage first asks: a run resumed after its job died (`run --resume`) keeps that end, and answers with `on_timeout` at once when it has passed.",
 		"on_timeout": "What a timeout means: `abort` (default) or `approve`.",
 		"namespace":  "The namespace of the question's ConfigMap (default: the pipeline's, or the run's `--namespace`).",
 	}
