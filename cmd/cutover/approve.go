@@ -68,7 +68,7 @@ func (c *cli) answerPause(args []string, answer string) int {
 	list, ns, err := findQuestions(ctx, clients, runID, answer, o)
 	if err != nil {
 		c.errorf("%v", err)
-		return exitFailed
+		return exitOf(err)
 	}
 	// A question outlives a run killed while it waited: answering it
 	// would tell nobody. The run's journal says whether it is over.
@@ -207,6 +207,12 @@ func findQuestions(ctx context.Context, clients *kube.Clients, runID, answer str
 	cms := clients.Typed.CoreV1().ConfigMaps
 	if o.namespace != "" {
 		list, err := cms(o.namespace).List(ctx, questionsOf(runID))
+		if err == nil && len(list.Items) == 0 {
+			// A mistyped -n is said as such, not as nothing waiting there.
+			if nsErr := clients.CheckNamespace(ctx, o.namespace); nsErr != nil {
+				return nil, o.namespace, nsErr
+			}
+		}
 		if apierrors.IsForbidden(err) {
 			err = fmt.Errorf("run %s: its pause question would be in namespace %s (--namespace), and listing configmaps there is forbidden to these credentials (%v): %s in namespace %s",
 				runID, o.namespace, err, needs, o.namespace)

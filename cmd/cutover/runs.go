@@ -708,6 +708,14 @@ func (c *cli) listRuns(o *options) ([]runView, int) {
 		c.errorf("listing runs in %s: %v", ns, err)
 		return nil, exitFailed
 	}
+	// A namespace that does not exist lists no runs: said as such (exit
+	// 2), not as "no runs" after a mistyped -n.
+	if len(metas) == 0 {
+		if err := clients.CheckNamespace(context.Background(), ns); err != nil {
+			c.errorf("%v", err)
+			return nil, exitOf(err)
+		}
+	}
 	locker := lock.NewLeaseLocker(clients, ns)
 	runs := make([]runView, len(metas))
 	for i, m := range metas {
